@@ -1,0 +1,1 @@
+"""Networks and pure tensor functions: encoders, AdaIN, decoders, losses, the composed model, checkpoints."""

@@ -1,0 +1,84 @@
+"""The training objective: runs a StyleTransferNet on a batch and scores it with a frozen VGG19 loss network."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from configs.schema import LossConfig
+from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
+from models.net import StyleTransferNet
+from models.padding import pad_to_multiple
+from models.vgg import VGG19Features
+
+
+class StyleTransferObjective(nn.Module):
+    """Wraps the model and the loss network; forward(content, style) -> dict of losses and the output image.
+
+    This is the module handed to accelerate/DDP, so gradient synchronisation sees the real forward.
+    Frozen features are computed once: when the encoder is the same frozen VGG19 as the loss network
+    (AdaIN recipe), the loss network's first layers ARE the encoder's modules, and one pass over the
+    style image yields both the AdaIN input (relu4_1) and the style targets (relu1_1..relu4_1).
+
+    Returned losses: `content` (MSE), `style` (sum_l w_l * style_l, unweighted by style_weight),
+    `style/<layer>` (unweighted per layer), `tv`, and `total` = content_weight * content +
+    style_weight * style + tv_weight * tv.
+    """
+
+    def __init__(self, net: StyleTransferNet, cfg: LossConfig):
+        super().__init__()
+        self.net, self.cfg = net, cfg
+        enc = net.cfg.encoder
+        self.style_weights = layer_weights(cfg.style_layers, cfg.style_layer_weights)
+        if cfg.content_target not in ("adain", "content"):
+            raise ValueError(f"loss.content_target must be 'adain' or 'content', got '{cfg.content_target}'")
+        if cfg.content_target == "adain" and (enc.kind != "vgg19" or list(cfg.content_layers) != [net.layer]):
+            raise ValueError(
+                "loss.content_target=adain compares VGG features of the output with the AdaIN target, so it needs "
+                f"a vgg19 encoder and loss.content_layers=[{net.layer}]; use content_target=content for a ViT"
+            )
+        self.shared = (
+            enc.kind == "vgg19"
+            and not enc.trainable
+            and (enc.pretrained, enc.weights_file) == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
+        )
+        layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
+        self.loss_net = VGG19Features(
+            layers, cfg.loss_net_pretrained, cfg.loss_net_weights_file, last_layer=net.layer if self.shared else None
+        )
+        if self.shared:
+            for index, module in enumerate(net.encoder.body):
+                self.loss_net.body[index] = module  # the same parameters: one network, computed once
+
+    def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> dict[str, torch.Tensor]:
+        cfg, net = self.cfg, self.net
+        content, style = pad_to_multiple(content, net.stride), pad_to_multiple(style, net.stride)
+        content_layers = list(cfg.content_layers) if cfg.content_target == "content" else []
+        with torch.no_grad():  # frozen features of the inputs
+            if self.shared:
+                c_feats = self.loss_net(content, [net.layer, *content_layers])
+                s_feats = self.loss_net(style, list(dict.fromkeys([net.layer, *cfg.style_layers])))
+                c_enc, s_enc = c_feats[net.layer], s_feats[net.layer]
+            else:
+                c_feats = self.loss_net(content, content_layers) if content_layers else {}
+                s_feats = self.loss_net(style, cfg.style_layers)
+        if not self.shared:  # a trainable encoder needs its graph; a frozen one computes no grad anyway
+            c_enc, s_enc = net.encode(content), net.encode(style)
+        targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
+        t = net.transfer(c_enc, [s_enc], alpha)
+        image = net.decode(t)
+        o_feats = self.loss_net(image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers])))
+
+        if cfg.content_target == "adain":  # ||f(g(t)) - t|| (AdaIN paper, eq. 2)
+            out_feat = o_feats[net.layer] if self.shared else net.encode(image)
+            content = content_loss(out_feat, t.detach())
+        else:  # content loss on the loss network's features of the content image (ViT notebook)
+            content = sum(content_loss(o_feats[layer], c_feats[layer]) for layer in content_layers)
+        per_layer = style_losses(cfg.style_loss, o_feats, targets)
+        style = weighted_sum(per_layer, self.style_weights)
+        tv = tv_loss(image) if cfg.tv_weight > 0 else image.new_zeros((), dtype=torch.float32)
+        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
+        losses = {"total": total, "content": content, "style": style, "tv": tv}
+        losses.update({f"style/{layer}": value for layer, value in per_layer.items()})
+        losses["image"] = image
+        return losses

@@ -1,0 +1,86 @@
+"""Where pretrained weights come from, and failing fast with a useful message when they cannot be had.
+
+Three sources, in the order a user reaches for them:
+  1. an explicit local file (`weights_file`), read with `weights_only=True` (or safetensors);
+  2. the library's own cache / download path (torchvision: `$TORCH_HOME/hub/checkpoints/<file>`;
+     timm: the Hugging Face hub cache);
+  3. none: random weights (`pretrained: false`), for tests and smoke runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+
+class PretrainedWeightsError(RuntimeError):
+    """The requested pretrained weights are not available (offline, missing or unreadable file)."""
+
+
+def torchvision_cache_path(url: str) -> Path:
+    """The file torchvision's weights enum downloads `url` to (and reads from when present)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a plain tensor state dict from .safetensors or .pth/.pt/.bin, never executing pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise PretrainedWeightsError(f"weights file {path} does not exist")
+    if path.suffix == ".safetensors":
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
+        raise PretrainedWeightsError(
+            f"{path} is not a plain tensor state dict that loads with weights_only=True "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); re-save it as a state dict "
+            "(torch.save(model.state_dict(), path)) or as safetensors"
+        ) from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise PretrainedWeightsError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
+    """The state dict behind a torchvision weights enum URL: cached file, else a download, else a clear error."""
+    cached = torchvision_cache_path(url)
+    if cached.is_file():
+        return read_state_dict(cached)
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True, progress=True)
+    except Exception as err:  # URLError offline, HTTPError, hash mismatch
+        raise PretrainedWeightsError(
+            f"could not download the pretrained {what} weights from {url} ({type(err).__name__}: {err}). "
+            f"Offline: put the file at {cached} (or set TORCH_HOME), or pass an explicit weights file, "
+            "or use pretrained: false for random weights"
+        ) from None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True if the Hugging Face hub answers a TCP connect within `timeout` seconds."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def make_hub_offline_fast() -> None:
+    """Switch huggingface_hub to offline mode when the hub cannot be reached.
+
+    Without this, timm's `pretrained=True` retries the hub for ~50 s before failing. The library reads
+    HF_HUB_OFFLINE once at import, so the module constant is set directly (it is read at call time).
+    """
+    import huggingface_hub.constants as hf_constants
+
+    if not hf_constants.HF_HUB_OFFLINE and not hub_reachable():
+        hf_constants.HF_HUB_OFFLINE = True

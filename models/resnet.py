@@ -1,0 +1,67 @@
+"""ResNet50 feature extractor (conv1, layer1 ... layer4) for the per-image optimization reference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torchvision.models import ResNet50_Weights, resnet50
+
+from models.normalize import Normalize
+from models.pretrained import load_torchvision_weights, read_state_dict
+
+RESNET50_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
+RESNET50_STRIDES = {"conv1": 2, "layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}
+RESNET50_CHANNELS = {"conv1": 64, "layer1": 256, "layer2": 512, "layer3": 1024, "layer4": 2048}
+
+
+class ResNet50Features(nn.Module):
+    """Frozen-by-default ResNet50 (ImageNet, IMAGENET1K_V1) returning named stage outputs.
+
+    `conv1` is the stem after conv, batch norm and ReLU (before the max-pool); `layerK` is stage K's
+    output. Batch norm always runs in eval mode: the network is a fixed feature extractor.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[str] = RESNET50_LAYERS,
+        pretrained: bool = True,
+        weights_file: str = "",
+        trainable: bool = False,
+    ):
+        super().__init__()
+        unknown = [name for name in layers if name not in RESNET50_LAYERS]
+        if unknown:
+            raise ValueError(f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}")
+        self.layers = tuple(layers)
+        net = resnet50()
+        if weights_file:
+            net.load_state_dict(read_state_dict(weights_file))
+        elif pretrained:
+            net.load_state_dict(load_torchvision_weights(ResNet50_Weights.IMAGENET1K_V1.url, "ResNet50"))
+        self.normalize = Normalize()
+        self.conv1 = nn.Sequential(net.conv1, net.bn1, net.relu)
+        self.maxpool = net.maxpool
+        self.stages = nn.ModuleDict({f"layer{k}": getattr(net, f"layer{k}") for k in range(1, 5)})
+        self.requires_grad_(trainable)
+        self.eval()
+        self.strides = dict(RESNET50_STRIDES)
+        self.channels = dict(RESNET50_CHANNELS)
+
+    def train(self, mode: bool = True):
+        return super().train(False)  # batch-norm statistics stay the pretrained ones
+
+    def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """images (B, 3, H, W) in [0, 1] -> {layer: (B, C, ~H / stride, ~W / stride)}."""
+        layers = self.layers if layers is None else tuple(layers)
+        deepest = max(RESNET50_LAYERS.index(name) for name in layers)
+        out, x = {}, self.conv1(self.normalize(images))
+        if "conv1" in layers:
+            out["conv1"] = x
+        x = self.maxpool(x)
+        for name in RESNET50_LAYERS[1 : deepest + 1]:
+            x = self.stages[name](x)
+            if name in layers:
+                out[name] = x
+        return out

@@ -1,0 +1,102 @@
+"""timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import timm
+import torch
+from einops import rearrange
+from torch import nn
+
+from models.normalize import Normalize
+from models.padding import pad_to_multiple
+from models.pretrained import PretrainedWeightsError, make_hub_offline_fast
+
+
+def _block_index(name: str, depth: int) -> int:
+    """'final' -> the last block (after the final norm); 'block<i>' -> block i (0-based, raw output)."""
+    if name == "final":
+        return depth - 1
+    match = re.fullmatch(r"block(-?\d+)", name)
+    if not match or not -depth <= int(match.group(1)) < depth:
+        raise ValueError(f"unknown ViT layer '{name}': use 'final' or 'block0' ... 'block{depth - 1}'")
+    return int(match.group(1)) % depth
+
+
+class ViTFeatures(nn.Module):
+    """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB input.
+
+    Inputs of any size are reflect-padded to a multiple of the patch size (the caller crops decoded
+    images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid.
+    Normalization comes from the model's pretrained config (0.5/0.5 for augreg weights, ImageNet
+    mean/std for others), never from the caller.
+
+    Args:
+        name: any timm ViT name with a `forward_intermediates` (vit_*, deit_*, ...).
+        layers: 'final' (the patch tokens of forward_features) and/or 'block<i>'.
+        pretrained: timm `pretrained=True` (Hugging Face hub / its cache); False: random weights.
+        weights_file: local weights file read by timm (`pretrained_cfg_overlay=dict(file=...)`).
+    """
+
+    def __init__(
+        self,
+        name: str = "vit_base_patch16_224",
+        layers: Sequence[str] = ("final",),
+        pretrained: bool = True,
+        weights_file: str = "",
+        trainable: bool = False,
+    ):
+        super().__init__()
+        kwargs = dict(num_classes=0, dynamic_img_size=True)
+        if weights_file:
+            kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
+        if pretrained or weights_file:
+            make_hub_offline_fast()
+        try:
+            self.model = timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
+        except RuntimeError as err:
+            if "Unknown model" in str(err):
+                raise ValueError(f"timm has no model '{name}' (timm.list_models('vit_*') lists them)") from None
+            raise self._weights_error(name, weights_file, err) from None
+        except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
+            raise self._weights_error(name, weights_file, err) from None
+        depth = len(self.model.blocks)
+        self.layers = tuple(layers)
+        self._indices = {layer: _block_index(layer, depth) for layer in self.layers}
+        self.patch = self.model.patch_embed.patch_size[0]
+        cfg = self.model.pretrained_cfg
+        self.normalize = Normalize(cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3))
+        self.requires_grad_(trainable)
+        self.strides = {layer: self.patch for layer in self.layers}
+        self.channels = {layer: self.model.embed_dim for layer in self.layers}
+
+    @staticmethod
+    def _weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:
+        import huggingface_hub.constants as hf_constants
+
+        where = f"the local file {weights_file}" if weights_file else "the Hugging Face hub (or its cache)"
+        return PretrainedWeightsError(
+            f"could not load pretrained weights for timm model '{name}' from {where} "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}). Offline: download the model's "
+            "model.safetensors elsewhere and set encoder.weights_file=/path/to/model.safetensors, "
+            f"(the hub cache is {hf_constants.HF_HUB_CACHE}), or use pretrained: false for random weights"
+        )
+
+    def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        layers = self.layers if layers is None else tuple(layers)
+        x = self.normalize(pad_to_multiple(images, self.patch))
+        h = x.shape[-2] // self.patch
+        indices = sorted({self._indices[layer] for layer in layers})
+        tokens = self.model.forward_intermediates(
+            x, indices=indices, output_fmt="NLC", intermediates_only=True, stop_early=True
+        )  # list of (B, h*w, C), prefix (class / register) tokens already dropped
+        by_index = dict(zip(indices, tokens))
+        out = {}
+        for layer in layers:
+            t = by_index[self._indices[layer]]
+            if layer == "final":
+                t = self.model.norm(t)
+            out[layer] = rearrange(t, "b (h w) c -> b c h w", h=h)
+        return out
