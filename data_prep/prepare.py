@@ -1,0 +1,298 @@
+"""Turn raw datasets into prepared, verified folders with a manifest of what was kept and dropped.
+
+    python -m data_prep.prepare --avatar-anime data/AvatarAnime --out data/avatar --resize 512
+    python -m data_prep.prepare --content data/coco --style data/wikiart --out data/coco_wikiart
+
+Output (the project contract): `OUT/content/{train,val[,test]}/`, `OUT/style/{train,val[,test]}/`
+and `OUT/manifest.json`. Every image is fully decoded here, so training never meets a broken file;
+optional pre-resizing keeps JPEG decoding of large originals from starving the GPU. Writes are
+atomic and re-running is idempotent: unchanged sources whose outputs are intact are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from data_prep.datasets import stable_hash
+from data_prep.images import TEMP_SUFFIX, ImageReadError, atomic_path, is_image_file, read_image, resize_image
+
+SIDES = ("content", "style")
+SPLITS = ("train", "val", "test")
+AVATAR_FOLDERS = {"content": "CelebA", "style": "AnimeFace"}
+MANIFEST = "manifest.json"
+FORMAT = "adain-prepared-v1"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: where it goes (side, split) and its path relative to the split/side root."""
+
+    side: str
+    split: str
+    path: Path
+    rel: str  # relative path that names the output, e.g. "a/b/img.jpg"
+    source: str  # path recorded in the manifest, relative to the input root
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def split_of(rel: str, val_fraction: float, test_fraction: float) -> str:
+    """Deterministic split of a relative path: a hash, so adding files never moves existing ones."""
+    u = stable_hash("split", rel) / 2**63
+    if u < test_fraction:
+        return "test"
+    return "val" if u < test_fraction + val_fraction else "train"
+
+
+def collect_avatar_anime(root: Path) -> list[Source]:
+    """Sources of the Kaggle AvatarAnime layout `ROOT/{CelebA,AnimeFace}/{train,val,test}/`."""
+    sources = []
+    for side, folder in AVATAR_FOLDERS.items():
+        if not (root / folder / "train").is_dir():
+            raise FileNotFoundError(f"{root / folder / 'train'} not found: --avatar-anime expects "
+                                    f"ROOT/{{CelebA,AnimeFace}}/{{train,val,test}}/*.jpg")
+        for split in SPLITS:
+            split_dir = root / folder / split
+            if split_dir.is_dir():
+                sources += [Source(side, split, p, p.relative_to(split_dir).as_posix(),
+                                   p.relative_to(root).as_posix()) for p in _files(split_dir)]
+    return sources
+
+
+def collect_folders(content: Path, style: Path, val_fraction: float, test_fraction: float) -> list[Source]:
+    """Sources of two plain folders (nested allowed), split by a hash of the relative path."""
+    sources = []
+    for side, folder in (("content", content), ("style", style)):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{side} folder {folder} does not exist")
+        for p in _files(folder):
+            rel = p.relative_to(folder).as_posix()
+            sources.append(Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel))
+    return sources
+
+
+def _sanitize(part: str) -> str:
+    # Leading dots would make hidden files that look like temp files of atomic writes.
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", part).lstrip(".") or "_"
+
+
+def plan_outputs(sources: list[Source], resize: int | None) -> list[str | None]:
+    """Unique flattened output paths (relative to OUT), None for non-image files.
+
+    `a/b/img.jpg` -> `content/train/a__b__img.jpg`. With `resize`, non-PNG outputs are JPEG files.
+    Collisions (after sanitizing or changing the extension) get a hash of the source appended.
+    """
+    used: set[str] = set()
+    outputs: list[str | None] = []
+    for s in sources:
+        if not is_image_file(s.path):
+            outputs.append(None)
+            continue
+        suffix = s.path.suffix.lower()
+        suffix = ".jpg" if suffix == ".jpeg" or (resize is not None and suffix != ".png") else suffix
+        stem = "__".join(_sanitize(p) for p in Path(s.rel).with_suffix("").parts)
+        name = f"{s.side}/{s.split}/{stem}{suffix}"
+        if name.lower() in used:  # lower(): case-insensitive file systems would merge these
+            name = f"{s.side}/{s.split}/{stem}-{stable_hash(s.source) % 16**8:08x}{suffix}"
+        used.add(name.lower())
+        outputs.append(name)
+    return outputs
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """Atomic write, skipped when the file already holds exactly these bytes (keeps its mtime)."""
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def process(s: Source, output: str | None, out: Path, resize: int | None, min_size: int,
+            previous: dict | None) -> dict:
+    """Verify one source and write its output; returns its manifest entry."""
+    stat = s.path.stat()
+    entry = {"side": s.side, "split": s.split, "source": s.source, "src_bytes": stat.st_size,
+             "src_mtime_ns": stat.st_mtime_ns}
+    if output is None:
+        return {**entry, "status": "dropped", "reason": "not an image extension"}
+    if previous is not None and all(previous.get(k) == entry[k] for k in entry):
+        # Unchanged source, same options: reuse the verdict without decoding, if the output is intact.
+        if previous["status"] == "dropped" or (
+            previous.get("output") == output and (out / output).is_file()
+            and (out / output).stat().st_size == previous["bytes"]
+        ):
+            return previous
+    try:
+        img = read_image(s.path)
+    except ImageReadError as e:
+        return {**entry, "status": "dropped", "reason": f"unreadable: {e.reason}"}
+    w, h = img.size
+    if min(w, h) < min_size:
+        return {**entry, "status": "dropped", "reason": f"too small: {w}x{h} < {min_size}"}
+    src_suffix = ".jpg" if s.path.suffix.lower() == ".jpeg" else s.path.suffix.lower()
+    resized = resize_image(img, size=resize) if resize is not None else img
+    if resized is img and Path(output).suffix == src_suffix:
+        data = s.path.read_bytes()  # readable and small enough: keep the original bytes
+    else:
+        buf = io.BytesIO()
+        if output.endswith(".png"):
+            resized.save(buf, format="PNG")
+        else:
+            resized.save(buf, format="JPEG", quality=95)
+        data = buf.getvalue()
+    write_if_changed(out / output, data)
+    return {**entry, "status": "kept", "output": output, "width": resized.width, "height": resized.height,
+            "bytes": len(data)}
+
+
+def _load_manifest(out: Path) -> dict | None:
+    try:
+        return json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_leftovers(out: Path, kept: set[str], had_manifest: bool) -> int:
+    """Delete temp files of interrupted runs and, in a folder we prepared before, stale outputs."""
+    removed = 0
+    for side in SIDES:
+        if not (out / side).is_dir():
+            continue
+        for p in _files(out / side):
+            rel = p.relative_to(out).as_posix()
+            stale = had_manifest and is_image_file(p) and rel not in kept
+            if p.name.endswith(TEMP_SUFFIX) or stale:
+                p.unlink()
+                removed += stale
+    return removed
+
+
+def summarize(files: list[dict]) -> dict:
+    """Kept/dropped counts per side and split."""
+    summary: dict = {}
+    for f in files:
+        counts = summary.setdefault(f["side"], {}).setdefault(f["split"], {"kept": 0, "dropped": 0})
+        counts[f["status"]] += 1
+    return summary
+
+
+def write_manifest(out: Path, manifest: dict) -> None:
+    """Write OUT/manifest.json atomically (untouched when its content would not change)."""
+    write_if_changed(out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+
+
+def prepare(out: str | os.PathLike, *, avatar_anime: str | os.PathLike | None = None,
+            content: str | os.PathLike | None = None, style: str | os.PathLike | None = None,
+            val_fraction: float = 0.05, test_fraction: float = 0.0, resize: int | None = None,
+            min_size: int = 64, workers: int | None = None, progress: bool = True) -> dict:
+    """Prepare a dataset into OUT; returns the manifest (also written to OUT/manifest.json).
+
+    Args:
+        out: Output folder.
+        avatar_anime: Root of the AvatarAnime layout (CelebA -> content, AnimeFace -> style, splits kept).
+        content: Plain content folder (with `style`), split by a hash of the relative path.
+        style: Plain style folder.
+        val_fraction: Fraction of plain-folder files that go to val.
+        test_fraction: Fraction of plain-folder files that go to test (no test split when 0).
+        resize: Pre-resize so the short side is at most this (never upscales); None copies originals.
+        min_size: Drop images whose short side is smaller.
+        workers: Decoding threads (Pillow releases the GIL while decoding); default: CPU count, max 8.
+        progress: Show a tqdm progress bar.
+    """
+    out = Path(out).resolve()
+    plain = content is not None or style is not None
+    if (avatar_anime is not None) == plain or (plain and (content is None or style is None)):
+        raise ValueError("give either avatar_anime, or both content and style")
+    if avatar_anime is not None:
+        inputs = {"avatar_anime": str(Path(avatar_anime).resolve())}
+        sources = collect_avatar_anime(Path(inputs["avatar_anime"]))
+    else:
+        inputs = {"content": str(Path(content).resolve()), "style": str(Path(style).resolve())}
+        sources = collect_folders(Path(inputs["content"]), Path(inputs["style"]), val_fraction, test_fraction)
+    for root in inputs.values():
+        if out.is_relative_to(root) or Path(root).is_relative_to(out):
+            raise ValueError(f"output folder {out} and input folder {root} must not contain each other")
+    options = {"inputs": inputs, "resize": resize, "min_size": min_size,
+               "val_fraction": None if avatar_anime else val_fraction,
+               "test_fraction": None if avatar_anime else test_fraction}
+    old = _load_manifest(out)
+    previous = {}
+    if old is not None and old.get("format") == FORMAT and old.get("options") == options:
+        previous = {(f["side"], f["source"]): f for f in old["files"]}
+
+    outputs = plan_outputs(sources, resize)
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+        jobs = pool.map(lambda so: process(so[0], so[1], out, resize, min_size,
+                                           previous.get((so[0].side, so[0].source))), zip(sources, outputs))
+        files = list(tqdm(jobs, total=len(sources), desc="prepare", unit="img", disable=not progress))
+
+    splits = {"train", "val"} | {s.split for s in sources}
+    for side in SIDES:
+        for split in splits:
+            (out / side / split).mkdir(parents=True, exist_ok=True)
+    kept = {f["output"] for f in files if f["status"] == "kept"}
+    stale = _remove_leftovers(out, kept, had_manifest=old is not None)
+    files.sort(key=lambda f: (SIDES.index(f["side"]), SPLITS.index(f["split"]), f["source"]))
+    manifest = {"format": FORMAT, "options": options, "summary": summarize(files), "files": files}
+    write_manifest(out, manifest)
+    if stale:
+        print(f"removed {stale} stale outputs of an earlier run with other inputs or options")
+    return manifest
+
+
+def print_summary(manifest: dict, out: str | os.PathLike) -> None:
+    """Print kept/dropped per side and split, then the most common drop reasons."""
+    print(f"prepared {out}")
+    for side, splits in manifest["summary"].items():
+        for split, c in splits.items():
+            print(f"  {side:7s} {split:5s}  kept {c['kept']:7d}  dropped {c['dropped']:6d}")
+    for side in SIDES:
+        if manifest["summary"].get(side, {}).get("val", {}).get("kept", 0) == 0:
+            print(f"  warning: no {side} val images (raise --val-fraction for small plain folders)")
+    reasons: dict[str, int] = {}
+    for f in manifest["files"]:
+        if f["status"] == "dropped":
+            key = f["reason"].split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  dropped {n:6d}  {reason}  (details in {MANIFEST})")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Command-line entry point: `python -m data_prep.prepare --help`."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--avatar-anime", type=Path, help="AvatarAnime root: {CelebA,AnimeFace}/{train,val,test}/")
+    p.add_argument("--content", type=Path, help="plain content folder (with --style), e.g. COCO")
+    p.add_argument("--style", type=Path, help="plain style folder (with --content), e.g. WikiArt")
+    p.add_argument("--out", type=Path, required=True, help="prepared output folder")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="plain folders: share for val")
+    p.add_argument("--test-fraction", type=float, default=0.0, help="plain folders: share for test")
+    p.add_argument("--resize", type=int, help="pre-resize short side to N (never upscales); default: copy")
+    p.add_argument("--min-size", type=int, default=64, help="drop images whose short side is below this")
+    p.add_argument("--workers", type=int, help="decoding threads (default: CPU count, at most 8)")
+    args = p.parse_args(argv)
+    if (args.avatar_anime is None) == (args.content is None or args.style is None) or (
+            args.avatar_anime is not None and (args.content or args.style)):
+        p.error("give either --avatar-anime ROOT, or --content DIR --style DIR")
+    if min(args.val_fraction, args.test_fraction) < 0 or args.val_fraction + args.test_fraction >= 1:
+        p.error("--val-fraction and --test-fraction must be >= 0 and sum to less than 1")
+    manifest = prepare(args.out, avatar_anime=args.avatar_anime, content=args.content, style=args.style,
+                       val_fraction=args.val_fraction, test_fraction=args.test_fraction, resize=args.resize,
+                       min_size=args.min_size, workers=args.workers)
+    print_summary(manifest, args.out)
+    return manifest
+
+
+if __name__ == "__main__":
+    main()
