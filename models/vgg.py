@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision.models import VGG19_Weights, vgg19
+from torchvision.models import VGG19_Weights
+from torchvision.models.vgg import cfgs, make_layers
 
 from models.normalize import Normalize
 from models.pretrained import load_torchvision_weights, read_state_dict
@@ -72,19 +73,16 @@ class VGG19Features(nn.Module):
         check_layers([*layers, *([last_layer] if last_layer else [])], VGG19_LAYERS, "VGG19")
         self.layers = tuple(layers)
         last = max(VGG19_LAYERS[name] for name in [*layers, *([last_layer] if last_layer else [])])
-        net = vgg19()
+        features = _vgg19_features()
         if weights_file:
-            state = read_state_dict(weights_file)
-            state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-            if not any(k.startswith("features.") for k in state):
-                state = {f"features.{k}": v for k, v in state.items()}
-            net.load_state_dict(state, strict=False)
-            _require_keys(state, net.features, weights_file, last)
+            state = _features_only(read_state_dict(weights_file))
+            _require_keys(state, features, weights_file, last)
+            features.load_state_dict(state, strict=False)
         elif pretrained:
-            net.load_state_dict(load_torchvision_weights(VGG19_Weights.IMAGENET1K_V1.url, "VGG19"))
+            features.load_state_dict(_features_only(load_torchvision_weights(VGG19_Weights.IMAGENET1K_V1.url, "VGG19")))
         self.normalize = Normalize()
         self.body = nn.Sequential(
-            *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in net.features[: last + 1]]
+            *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in features[: last + 1]]
         )
         self.requires_grad_(trainable)
         self.strides = {name: VGG19_STRIDES[name] for name in VGG19_LAYERS if VGG19_LAYERS[name] <= last}
@@ -104,8 +102,25 @@ class VGG19Features(nn.Module):
         return out
 
 
+def _vgg19_features() -> nn.Sequential:
+    """torchvision's vgg19().features without building the 120M-parameter classifier, with its init."""
+    features = make_layers(cfgs["E"], batch_norm=False)
+    for m in features.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return features
+
+
+def _features_only(state: dict) -> dict:
+    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without prefix."""
+    if any(k.startswith("features.") for k in state):
+        return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
+    return {k: v for k, v in state.items() if not k.startswith("classifier.")}
+
+
 def _require_keys(state: dict, features: nn.Module, path: str, last: int) -> None:
-    needed = [f"features.{k}" for k, _ in features[: last + 1].named_parameters()]
+    needed = [k for k, _ in features[: last + 1].named_parameters()]
     missing = [k for k in needed if k not in state]
     if missing:
         raise ValueError(f"weights file {path} lacks VGG19 keys {missing[:6]}; expected torchvision vgg19 names")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import timm
 import torch
@@ -50,6 +51,8 @@ class ViTFeatures(nn.Module):
     ):
         super().__init__()
         kwargs = dict(num_classes=0, dynamic_img_size=True)
+        if weights_file and not Path(weights_file).is_file():
+            raise PretrainedWeightsError(f"ViT weights file {weights_file} does not exist")
         if weights_file:
             kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
         if pretrained or weights_file:
@@ -79,7 +82,7 @@ class ViTFeatures(nn.Module):
         where = f"the local file {weights_file}" if weights_file else "the Hugging Face hub (or its cache)"
         return PretrainedWeightsError(
             f"could not load pretrained weights for timm model '{name}' from {where} "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}). Offline: download the model's "
+            f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: download the model's "
             "model.safetensors elsewhere and set encoder.weights_file=/path/to/model.safetensors, "
             f"(the hub cache is {hf_constants.HF_HUB_CACHE}), or use pretrained: false for random weights"
         )
