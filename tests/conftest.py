@@ -26,3 +26,13 @@ def vgg_config(decoder: str = "mirror_vgg") -> ModelConfig:
 
 def vit_config(decoder: str = "transposed_conv") -> ModelConfig:
     return ModelConfig(EncoderConfig(kind="vit", name=TINY_VIT, pretrained=False), DecoderConfig(kind=decoder))
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory) -> Path:
+    """The offline sample set (data_prep.sample) at 40 px: enough for 32 px training crops, fast to build."""
+    from data_prep.sample import build_sample
+
+    root = tmp_path_factory.mktemp("sample")
+    build_sample(root, size=40)
+    return root

@@ -1,0 +1,63 @@
+"""Exact resume (k steps, then a new process resumes to n == n uninterrupted steps, bitwise on CPU) and
+`--resume latest` skipping incomplete checkpoint folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from train_helpers import SMOKE, release_weights, run_cli, tiny_config, tiny_overrides
+
+from train import train
+from training.state import MARKER, CheckpointError, resolve_resume
+
+
+def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):
+    full, split = tmp_path / "full", tmp_path / "split"
+    train(tiny_config(sample_root, **{"train.steps": 4}), full)
+    train(tiny_config(sample_root, **{"train.steps": 2}), split)  # the schedule never reads train.steps
+    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(split), "--resume", "latest",
+                    *tiny_overrides(sample_root, **{"train.steps": 4})])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    a, b = release_weights(full), release_weights(split)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    # the optimizer state too: the next steps would also be identical
+    opt = [torch.load(d / "checkpoints" / "step_000004" / "optimizer.bin", weights_only=True) for d in (full, split)]
+    for i in opt[0]["state"]:
+        assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
+
+
+def test_fresh_run_refuses_a_folder_with_checkpoints(sample_root, tmp_path):
+    train(tiny_config(sample_root, **{"train.steps": 2, "train.val_pairs": 0}), tmp_path)
+    with pytest.raises(CheckpointError, match="--resume latest"):
+        train(tiny_config(sample_root, **{"train.steps": 2}), tmp_path)
+
+
+def fake_checkpoint(run_dir, step, complete=True):
+    folder = run_dir / "checkpoints" / f"step_{step:06d}"
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"x" * 100)
+    if complete:
+        (folder / MARKER).write_text(json.dumps({"step": step, "files": {"model.safetensors": 100}}))
+    return folder
+
+
+def test_latest_skips_truncated_and_temporary_folders(tmp_path):
+    good = fake_checkpoint(tmp_path, 20)
+    fake_checkpoint(tmp_path, 10)
+    no_marker = fake_checkpoint(tmp_path, 30, complete=False)  # killed before the marker was written
+    truncated = fake_checkpoint(tmp_path, 40)
+    (truncated / "model.safetensors").write_bytes(b"x" * 50)  # a file cut short after the marker
+    shutil.copytree(good, tmp_path / "checkpoints" / ".tmp_step_000050")  # a save in progress
+    (tmp_path / "checkpoints" / "step_000060").mkdir()  # an empty folder
+    assert resolve_resume(tmp_path, "latest") == good
+    with pytest.raises(CheckpointError, match="not a complete checkpoint"):
+        resolve_resume(tmp_path, str(no_marker))
+    shutil.rmtree(tmp_path / "checkpoints")
+    with pytest.raises(CheckpointError, match="no complete checkpoint"):
+        resolve_resume(tmp_path, "latest")

@@ -1,0 +1,156 @@
+"""Train a style-transfer decoder with accelerate.
+
+    accelerate launch [--multi_gpu --num_processes N] train.py --config configs/vgg_adain_meanstd.yaml \
+        [--run-dir DIR] [--resume latest|PATH] [train.steps=1000 loss.style_weight=5 ...]
+
+The run folder (default `<train.log_root>/<config name>`) holds the resolved `config.yaml`, the TensorBoard
+events, resumable `checkpoints/step_XXXXXX/` and the release file `model.safetensors`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+
+from configs.schema import Config, ConfigError, load_config, to_yaml
+from models.checkpoint import atomic_write
+from models.net import StyleTransferNet
+from models.objective import StyleTransferObjective
+from training.data import build_streams, validation_images
+from training.loop import Loop, NonFiniteLossError, TrainResult
+from training.run_log import RunLogger
+from training.schedule import total_steps
+from training.state import (
+    CheckpointError,
+    TrainerState,
+    complete_checkpoints,
+    load_checkpoint,
+    register_frozen_filter,
+    resolve_resume,
+)
+
+log = logging.getLogger("train")
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path(cfg.train.log_root) / cfg.name
+
+
+def make_accelerator(cfg: Config) -> Accelerator:
+    """An Accelerator that is really distributed under `accelerate launch --multi_gpu`, on GPUs or CPUs.
+
+    `cpu=True` on a machine without CUDA makes accelerate use gloo DDP across the launched processes;
+    without it each process would silently train its own model.
+    """
+    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", cfg.train.mixed_precision)
+    if launched != cfg.train.mixed_precision:  # the experiment config wins, so runs are reproducible from it
+        log.warning("accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from the "
+                    "config (override it with train.mixed_precision=...)", launched, cfg.train.mixed_precision)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision)
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if accelerator.num_processes != world:
+        raise RuntimeError(
+            f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: the processes "
+            "would train independent models. Launch with `accelerate launch --multi_gpu --num_processes N "
+            "train.py ...` (note: `--cpu --num_processes N` starts a single process)"
+        )
+    return accelerator
+
+
+def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
+    if cfg.optim.name not in OPTIMIZERS:
+        raise ConfigError(f"optim.name '{cfg.optim.name}' is unknown; choose one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[cfg.optim.name](params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+                                      weight_decay=cfg.optim.weight_decay)
+
+
+def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = None) -> TrainResult:
+    """Train per `cfg` into `run_dir` (default `<log_root>/<name>`), optionally resuming a checkpoint.
+
+    Args:
+        resume: "latest" (newest complete checkpoint of run_dir) or a checkpoint folder.
+
+    Raises:
+        NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
+        CheckpointError: `resume` names no usable checkpoint, or a fresh run would overwrite one.
+    """
+    run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    accelerator = make_accelerator(cfg)
+    if resume is None and complete_checkpoints(run_dir):
+        raise CheckpointError(
+            f"{run_dir} already holds checkpoints of a run: pass --resume latest to continue it, or choose "
+            "another --run-dir (or name=...) for a new run"
+        )
+    checkpoint = resolve_resume(run_dir, resume) if resume else None
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(run_dir / "config.yaml", lambda path: Path(path).write_text(to_yaml(cfg)))
+
+    set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
+    objective = StyleTransferObjective(StyleTransferNet(cfg.model), cfg.loss)
+    optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
+    objective, optimizer = accelerator.prepare(objective, optimizer)
+    register_frozen_filter(accelerator, cfg)
+    state = TrainerState()
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint, objective, cfg)
+        log.info("resumed %s at step %d", checkpoint, state.step)
+
+    t = cfg.train
+    streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
+                            start_step=state.step, pin_memory=accelerator.device.type == "cuda")
+    end_step = total_steps(t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes)
+    val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
+    logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
+    try:
+        result = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state).run(end_step)
+        if result.bad_files:
+            log.warning("unreadable training images (skipped, replaced by the next readable one):\n%s",
+                        "\n".join(f"  {path}: {reason}" for path, reason in result.bad_files.items()))
+        metrics = {f"hparam/{k.replace('/', '_')}": v for k, v in result.metrics.items() if k.count("/") == 1}
+        metrics.update({"hparam/images_per_s": result.images_per_s, "hparam/skipped_steps": result.skipped_steps})
+        logger.hparams(cfg, metrics)
+    finally:
+        logger.close()
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return result
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train a style-transfer decoder (run under `accelerate launch`).")
+    p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/smoke.yaml")
+    p.add_argument("--run-dir", help="run folder (default: <train.log_root>/<config name>)")
+    p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder")
+    p.add_argument("overrides", nargs="*", help="config overrides by field name, e.g. train.steps=100")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rank = int(os.environ.get("RANK", 0))
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING,
+                        format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("accelerate").setLevel(logging.WARNING)  # its per-file save/load INFO lines are noise
+    try:
+        cfg = load_config(args.config, args.overrides)
+        result = train(cfg, args.run_dir, args.resume)
+    except (ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if rank == 0:
+        print(f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "
+              f"{100 * result.data_wait_fraction:.1f}% waiting for data)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The training loop's pieces: data streams, lr schedule, resumable checkpoints, TensorBoard logging."""

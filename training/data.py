@@ -1,0 +1,83 @@
+"""The training data streams: content and style images, each an infinite, rank-sharded, resumable loader.
+
+Both loaders use data_prep's StreamSampler, whose draws depend only on (seed, position): they are not
+passed through `accelerator.prepare` (that would shard the already per-rank stream again), and resuming
+at step t is just building them with `start_step=t`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from configs.schema import DataConfig
+from data_prep.datasets import ImageFolderDataset, StreamSampler, load_fixed_images, make_loader
+
+# The style stream must not replay the content stream's order: offset its seed by a constant far from
+# the seeds people sweep (0, 1, 2, ...), so seed=1's content order is not seed=0's style order.
+STYLE_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class Streams:
+    """The two training datasets and their batch iterators (per rank, starting at a given step)."""
+
+    content: ImageFolderDataset
+    style: ImageFolderDataset
+    content_batches: Iterator[torch.Tensor]
+    style_batches: Iterator[torch.Tensor]
+
+    def bad_files(self) -> dict[Path, str]:
+        """Files found unreadable so far by this process (DataLoader workers report theirs in their logs)."""
+        return {**self.content.bad_files, **self.style.bad_files}
+
+
+def train_folders(cfg: DataConfig) -> tuple[Path, Path]:
+    """The content and style training folders: data.content_dir / data.style_dir or root/{content,style}/train."""
+    root = Path(cfg.root)
+    return (Path(cfg.content_dir) if cfg.content_dir else root / "content" / "train",
+            Path(cfg.style_dir) if cfg.style_dir else root / "style" / "train")
+
+
+def _dataset(folder: Path, cfg: DataConfig, side: str) -> ImageFolderDataset:
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{side} training folder {folder} does not exist: prepare the data with `python -m data_prep.prepare "
+            f"... --out {cfg.root}` (or `python -m data_prep.sample` for the small sample set), or set "
+            f"data.root / data.{side}_dir"
+        )
+    return ImageFolderDataset(folder, resize=cfg.resize, crop=cfg.crop, flip=cfg.flip)
+
+
+def build_streams(cfg: DataConfig, batch_size: int, seed: int, rank: int, world_size: int, start_step: int,
+                  pin_memory: bool = False) -> Streams:
+    """Datasets and loaders whose step-t batch on rank r is the same in every run (see StreamSampler)."""
+    content_dir, style_dir = train_folders(cfg)
+    content, style = _dataset(content_dir, cfg, "content"), _dataset(style_dir, cfg, "style")
+
+    def batches(dataset: ImageFolderDataset, stream_seed: int) -> Iterator[torch.Tensor]:
+        sampler = StreamSampler(len(dataset), batch_size, stream_seed, rank, world_size, start_step)
+        return iter(make_loader(dataset, sampler, batch_size, cfg.num_workers, pin_memory))
+
+    return Streams(content, style, batches(content, seed), batches(style, seed + STYLE_SEED_OFFSET))
+
+
+def validation_images(cfg: DataConfig, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed validation set: the first n images (sorted) of root/content/val and root/style/val.
+
+    Raises:
+        FileNotFoundError: A val folder is missing; the message says how to create it or turn the grid off.
+    """
+    out = []
+    for side in ("content", "style"):
+        folder = Path(cfg.root) / side / "val"
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"validation folder {folder} does not exist: the fixed validation grid reads "
+                f"<data.root>/{{content,style}}/val (data_prep.prepare writes them), or set train.val_pairs=0"
+            )
+        out.append(load_fixed_images(folder, n, size))
+    return out[0], out[1]

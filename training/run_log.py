@@ -1,0 +1,70 @@
+"""TensorBoard logging of a run (main process only) and the fixed validation grid.
+
+One run folder per experiment, directly under the log root, so `tensorboard --logdir runs` overlays the
+variants. Scalars use `add_scalar` with `/` groups (`add_scalars` would create one extra run folder per
+key), and hparams are written with `run_name="."` into the same folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+
+from configs.schema import Config, flatten
+from data_prep.images import save_image
+from models.grid import stylization_grid
+from models.net import StyleTransferNet
+
+
+class RunLogger:
+    """A SummaryWriter that exists on the main process only; every method is a no-op on other ranks."""
+
+    def __init__(self, run_dir: Path, enabled: bool):
+        self.run_dir = Path(run_dir)
+        self.writer = SummaryWriter(str(run_dir)) if enabled else None
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        if self.writer is not None:
+            for tag, value in values.items():
+                self.writer.add_scalar(tag, value, step)
+
+    def grid(self, sheet: torch.Tensor, step: int) -> None:
+        """Log the (3, H, W) validation sheet and save it as val_grid.png and val_grid_step_XXXXXX.png."""
+        if self.writer is None:
+            return
+        self.writer.add_image("val/grid", sheet, step)
+        save_image(sheet, self.run_dir / f"val_grid_step_{step:06d}.png")
+        save_image(sheet, self.run_dir / "val_grid.png")
+
+    def hparams(self, cfg: Config, metrics: dict[str, float]) -> None:
+        """The flat config with the final metrics, in this run's own folder (run_name='.')."""
+        if self.writer is not None:
+            self.writer.add_hparams(flatten(cfg), metrics, run_name=".")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@torch.no_grad()
+def validation_grid(net: StyleTransferNet, contents: torch.Tensor, styles: torch.Tensor, alpha: float,
+                    autocast, cell: int) -> torch.Tensor:
+    """Stylize every content with every style in eval mode -> a (3, H, W) sheet, inputs on its edges.
+
+    Args:
+        net: The unwrapped network (not the DDP module: this runs on the main process only).
+        contents: (N, 3, s, s) fixed content images; styles: (M, 3, s, s) fixed style images, on net's device.
+        autocast: The accelerator's autocast context factory, so the grid sees the training precision.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        with autocast():
+            # one batch per style: all contents at once, the style repeated to (N, 3, s, s)
+            columns = [net(contents, style.expand_as(contents), alpha).float() for style in styles]
+    finally:
+        net.train(was_training)
+    outputs = [[columns[j][i] for j in range(len(styles))] for i in range(len(contents))]
+    return stylization_grid(contents, styles, outputs, cell=cell)
