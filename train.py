@@ -37,7 +37,7 @@ from training.state import (
 )
 
 log = logging.getLogger("train")
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -68,6 +68,9 @@ def make_accelerator(cfg: Config) -> Accelerator:
 def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
     if cfg.optim.name not in OPTIMIZERS:
         raise ConfigError(f"optim.name '{cfg.optim.name}' is unknown; choose one of {', '.join(OPTIMIZERS)}")
+    if cfg.optim.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
+                               weight_decay=cfg.optim.weight_decay)
     return OPTIMIZERS[cfg.optim.name](params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                       weight_decay=cfg.optim.weight_decay)
 

@@ -67,11 +67,12 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"  # "adam" | "adamw"
+    name: str = "adam"  # "adam" | "adamw" | "sgd"
     lr: float = 1e-4
     lr_decay: float = 5e-5  # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
     weight_decay: float = 0.0
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam / adamw
+    momentum: float = 0.9  # sgd
     grad_clip: float = 0.0  # max global grad norm; 0 = off
 
 
