@@ -1,0 +1,1 @@
+"""Inference internals behind infer.py: job planning (inputs, names, masks) and the run loop."""

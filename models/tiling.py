@@ -1,0 +1,142 @@
+"""Tiled AdaIN stylization of large images with GLOBAL content statistics and seamless blending.
+
+Per-tile AdaIN would normalize each tile by its own mean/std, so tiles of sky and of foliage would get
+different brightness and contrast: visible seams and blocks. Here the content statistics are computed over
+the whole image first (each tile encoded once; features are summed over a non-overlapping partition of
+the tiles' cores, so every feature position counts once, exactly as in the untiled pass), then every tile
+is normalized with those statistics, decoded, and the decoded tiles are blended with linear ramps over
+their overlaps (weights normalized by their sum, so they form a partition of unity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from models.adain import EPS, mean_std, normalize_weights, resize_masks
+
+
+def tile_intervals(length: int, tile: int, overlap: int, stride: int) -> list[tuple[int, int]]:
+    """[start, end) intervals of ~`tile` samples covering [0, length), overlapping by >= `overlap`.
+
+    Starts are multiples of `stride` (tile features then sit on the whole image's feature grid); the last
+    interval ends at `length` and may be up to stride - 1 longer than `tile`.
+    """
+    if length <= tile:
+        return [(0, length)]
+    starts = list(range(0, length - tile, tile - overlap))
+    last = (length - tile) // stride * stride
+    if last > starts[-1]:
+        starts.append(last)
+    return list(zip(starts, [s + tile for s in starts[:-1]] + [length]))
+
+
+def core_bounds(intervals: list[tuple[int, int]], stride: int) -> list[tuple[int, int]]:
+    """The non-overlapping interval each tile owns: cut in the middle of each overlap (stride-aligned)."""
+    cuts = [0]
+    for (_, end), (start, _) in zip(intervals, intervals[1:]):
+        cuts.append((start + end) // 2 // stride * stride)
+    cuts.append(intervals[-1][1])
+    return list(zip(cuts, cuts[1:]))
+
+
+def ramp(size: int, lead: int, trail: int) -> torch.Tensor:
+    """1-D blend weights: rising over the first `lead` samples, falling over the last `trail`, 1 between."""
+    w = torch.ones(size)
+    if lead:
+        w[:lead] = torch.minimum(w[:lead], (torch.arange(lead) + 0.5) / lead)
+    if trail:
+        w[size - trail :] = torch.minimum(w[size - trail :], (torch.arange(trail, 0, -1) - 0.5) / trail)
+    return w
+
+
+def _ramps(intervals: list[tuple[int, int]]) -> list[torch.Tensor]:
+    out = []
+    for i, (start, end) in enumerate(intervals):
+        lead = intervals[i - 1][1] - start if i > 0 else 0
+        trail = end - intervals[i + 1][0] if i + 1 < len(intervals) else 0
+        out.append(ramp(end - start, lead, trail))
+    return out
+
+
+def apply_stats(
+    feat: torch.Tensor, c_mean: torch.Tensor, c_std: torch.Tensor, s_mean: torch.Tensor, s_std: torch.Tensor
+) -> torch.Tensor:
+    """AdaIN with given statistics: (feat - c_mean) / c_std * s_std + s_mean, float32."""
+    return (feat.float() - c_mean) / c_std * s_std + s_mean
+
+
+def stylize_tiled(
+    net: nn.Module,
+    content: torch.Tensor,
+    style_feats: Sequence[torch.Tensor],
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    masks: torch.Tensor | None = None,
+    tile: int = 1024,
+    overlap: int = 128,
+    encode: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Stylize a (1, 3, H, W) content with a StyleTransferNet tile by tile; returns (1, 3, H, W) on the CPU.
+
+    Same semantics as StyleTransferNet.forward (alpha, style mix with weights, N-region masks). `tile` and
+    `overlap` are rounded down to multiples of the encoder stride so tile features align with the image's.
+    """
+    encode = encode or net.encode
+    stride = net.stride
+    tile = max(stride, tile // stride * stride)
+    overlap = min(max(0, overlap // stride * stride), tile // 2)
+    _, _, h, w = content.shape
+    ys, xs = tile_intervals(h, tile, overlap, stride), tile_intervals(w, tile, overlap, stride)
+    y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
+    regions = 1 if masks is None else masks.shape[-3]
+    fh, fw = -(-h // stride), -(-w // stride)
+    region_maps = (
+        torch.ones(1, 1, fh, fw) if masks is None else resize_masks(masks.float().cpu(), (fh, fw))[:1]
+    )  # (1, R, fh, fw) at the whole image's feature size
+
+    # pass 1: encode every tile once, accumulate per-region sums over the tiles' cores (float64)
+    feats, total, total_sq, count = {}, 0.0, 0.0, torch.zeros(regions, dtype=torch.float64)
+    for i, (y, y_end) in enumerate(ys):
+        for j, (x, x_end) in enumerate(xs):
+            f = encode(content[..., y:y_end, x:x_end]).float()
+            feats[i, j] = f
+            (cy0, cy1), (cx0, cx1) = y_core[i], x_core[j]
+            # the core in tile-feature coordinates; ceil at the far end so padded image borders count as untiled
+            core = f[0, :, (cy0 - y) // stride : -(-(cy1 - y) // stride), (cx0 - x) // stride : -(-(cx1 - x) // stride)]
+            oy, ox = cy0 // stride, cx0 // stride
+            m = region_maps[0, :, oy : oy + core.shape[1], ox : ox + core.shape[2]]
+            core, m = core.double().cpu(), m.double()
+            total = total + torch.einsum("chw,rhw->rc", core, m)
+            total_sq = total_sq + torch.einsum("chw,rhw->rc", core**2, m)
+            count += m.sum(dim=(1, 2))
+    mean = total / count.clamp_min(1)[:, None]  # (R, C)
+    std = (total_sq / count.clamp_min(1)[:, None] - mean**2).clamp_min(0).add(EPS).sqrt()
+
+    s_stats = [mean_std(s) for s in style_feats]
+    if masks is None:  # AdaIN is linear in the style statistics, so a style mix is AdaIN with mixed stats
+        wts = normalize_weights(style_weights or [1.0] * len(style_feats), len(style_feats))
+        s_stats = [(sum(wk * m for wk, (m, _) in zip(wts, s_stats)), sum(wk * s for wk, (_, s) in zip(wts, s_stats)))]
+    elif regions != len(style_feats):
+        raise ValueError(f"got {regions} mask regions for {len(style_feats)} styles")
+
+    # pass 2: normalize each tile with the global statistics, decode, blend with ramps
+    out, weight = torch.zeros(1, 3, h, w), torch.zeros(1, 1, h, w)
+    y_ramps, x_ramps = _ramps(ys), _ramps(xs)
+    for (i, j), f in feats.items():
+        (y, y_end), (x, x_end) = ys[i], xs[j]
+        fmap = region_maps[..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]]
+        target = torch.zeros_like(f)
+        for r, (s_mean, s_std) in enumerate(s_stats):
+            c_mean = mean[r].view(1, -1, 1, 1).to(f)
+            c_std = std[r].view(1, -1, 1, 1).to(f)
+            target = target + fmap[:, r : r + 1].to(f) * apply_stats(f, c_mean, c_std, s_mean.to(f), s_std.to(f))
+        target = alpha * target + (1 - alpha) * f
+        th, tw = y_end - y, x_end - x
+        image = net.decode(target, (th, tw)).float().cpu()
+        wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
+        out[..., y : y + th, x : x + tw] += image * wt
+        weight[..., y : y + th, x : x + tw] += wt
+    return out / weight
