@@ -35,11 +35,8 @@ def test_two_processes_equal_one_process_with_twice_the_batch(sample_root, tmp_p
         torch.testing.assert_close(ddp, single, rtol=1e-3, atol=1e-3 * float(scale))
     assert any(not torch.allclose(d, a, rtol=1e-2, atol=1e-2 * float(a.abs().max()))
                for d, a in zip(step_gradients(ddp_dir), step_gradients(alone_dir)))
-    # Adam's first update is lr * g / (|g| + eps), about lr * sign(g): the weights agree except where g is at
-    # the float-noise level and its sign flips (measured: ~3% of the decoder's elements with random weights)
-    ddp_w, single_w = release_weights(ddp_dir), release_weights(single_dir)
-    close = sum(int(torch.isclose(ddp_w[k], single_w[k], rtol=1e-5, atol=1e-7).sum()) for k in single_w)
-    assert close / sum(v.numel() for v in single_w.values()) > 0.95
+    # (the weights themselves are compared after several SGD steps in the next test: Adam's first update,
+    # ~lr * sign(g), flips wherever g is at the float-noise level)
 
     # one writer: every event file comes from the same (rank 0) process; no stray run folders
     pids = {re.match(r"events\.out\.tfevents\.\d+\.[^.]+\.(\d+)\.", p.name).group(1)

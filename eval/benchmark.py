@@ -1,0 +1,134 @@
+"""Speed and memory benchmark: inference, one optimization step, and training steps per size and precision.
+
+    python -m eval.benchmark --out reports/bench.json       # default set (< 10 min on 2 CPU cores)
+    python -m eval.benchmark --quick --out /tmp/q.json      # seconds; what the tests run
+    python -m eval.benchmark --compare before.json after.json
+
+Writes FILE.json (schema: eval/benchmark_schema.json, validated before writing) and FILE.md (the table,
+also printed). The cases are in eval/bench_cases.py, the measurement method (median wall time, peak
+memory, FLOP counting, reference conv) in eval/bench_measure.py. Achieved GFLOP/s is compared with a
+plain 3x3 conv measured in the same process and precision (`ratio_to_ref_conv`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from data_prep.images import atomic_path
+from eval.bench_cases import CONFIG_DIR, Case, build_case, default_cases
+from eval.bench_measure import PeakMemory, reference_conv, time_call
+from eval.bench_report import compare, markdown, validate
+
+__all__ = ["main", "run_benchmark", "run_case"]
+
+
+def _environment(device: torch.device) -> dict:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or
+                                                                            platform.machine())
+    return {"torch": torch.__version__, "python": platform.python_version(), "device": device.type,
+            "device_name": name, "threads": torch.get_num_threads()}
+
+
+def _empty_row(case: Case, device: torch.device, status: str) -> dict:
+    return {"method": case.method, "kind": case.kind, "size": case.size, "precision": case.precision,
+            "batch": case.batch, "device": device.type, "status": status, "seconds": None, "repeats": 0,
+            "latency_ms": None, "images_per_s": None, "peak_memory_mib": None, "memory_method": "",
+            "gflop": None, "gflops_per_s": None, "ratio_to_ref_conv": None}
+
+
+def run_case(case: Case, device: torch.device, ref_gflops: dict[str, float], quick: bool = False) -> dict:
+    """Build and measure one case; a missing config or a failure becomes the row's status, not a crash."""
+    row = _empty_row(case, device, "ok")
+    if case.kind == "train_step" and not (CONFIG_DIR / f"{case.model_name}.yaml").is_file():
+        row["status"] = f"skipped: {CONFIG_DIR / case.model_name}.yaml not found"
+        return row
+    try:
+        fn = build_case(case, device)
+        with PeakMemory(device) as memory:
+            seconds, repeats, flops = time_call(fn, device, min_time_s=0.2 if quick else 1.0,
+                                                max_repeats=3 if quick else 5)
+    except Exception as err:  # one broken case (e.g. an unsupported precision) must not lose the others
+        row["status"] = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+        return row
+    gflops = flops / seconds / 1e9
+    ref = ref_gflops.get(case.precision)
+    row.update(seconds=seconds, repeats=repeats, latency_ms=1000 * seconds, images_per_s=case.batch / seconds,
+               peak_memory_mib=memory.peak_mib, memory_method=memory.method, gflop=flops / 1e9,
+               gflops_per_s=gflops, ratio_to_ref_conv=gflops / ref if ref else None)
+    del fn
+    return row
+
+
+def run_benchmark(out: str | Path | None = None, quick: bool = False, device: str | None = None,
+                  cases: Sequence[Case] | None = None, train_batch: int = 2) -> dict:
+    """Run the quick or default set (or `cases`), validate the result, write `out` (.json) and its .md.
+
+    Returns:
+        The result dict (see eval/benchmark_schema.json).
+    """
+    start = time.perf_counter()
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    cases = list(cases) if cases is not None else default_cases(dev, quick, train_batch)
+    refs = {p: reference_conv(dev, p, quick) for p in dict.fromkeys(c.precision for c in cases)}
+    rows = []
+    bar = tqdm(cases, desc="benchmark", dynamic_ncols=True)
+    for case in bar:
+        bar.set_postfix_str(f"{case.method} {case.size}px {case.precision}")
+        rows.append(run_case(case, dev, {p: r["gflops_per_s"] for p, r in refs.items()}, quick))
+    # Measured again at the end: a large drift from the start means the machine was shared or throttled
+    # during the run, and every row's timing is suspect (the markdown says so).
+    refs_end = {p: reference_conv(dev, p, quick) for p in refs}
+    result = {"schema_version": 1, "quick": quick, "environment": _environment(dev), "reference_conv": refs,
+              "reference_conv_end": refs_end, "rows": rows, "wall_time_s": time.perf_counter() - start}
+    validate(result)
+    table = markdown(result)
+    print(table)
+    if out:
+        out = Path(out)
+        with atomic_path(out) as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        with atomic_path(out.with_suffix(".md")) as tmp:
+            tmp.write_text(table, encoding="utf-8")
+    return result
+
+
+def compare_files(a: str | Path, b: str | Path) -> str:
+    """Validate two result files and return (and print) the B / A ratio table."""
+    results = []
+    for path in (a, b):
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark result {path} does not exist (write one with --out {path})")
+        result = json.loads(path.read_text(encoding="utf-8"))
+        validate(result)
+        results.append(result)
+    text = compare(results[0], results[1], Path(a).stem, Path(b).stem)
+    print(text)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> dict | str:
+    """Command-line entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m eval.benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
+    parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")
+    parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    parser.add_argument("--train-batch", type=int, default=2,
+                        help="batch of the reference-config training steps (reduced from the configs' 8)")
+    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B / A ratios per row")
+    args = parser.parse_args(argv)
+    if args.compare:
+        return compare_files(*args.compare)
+    return run_benchmark(args.out, args.quick, args.device, train_batch=args.train_batch)
+
+
+if __name__ == "__main__":
+    main()

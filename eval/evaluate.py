@@ -1,0 +1,195 @@
+"""Evaluate checkpoints (and optionally the optimization reference) on fixed content x style pairs.
+
+    python -m eval.evaluate --checkpoint runs/a/model.safetensors runs/b/model.safetensors --out reports/eval
+    python -m eval.evaluate --checkpoint X.safetensors --pairs pairs.json --optimize-baseline --out reports/eval
+
+The protocol (pairs, resolution, metrics, what "unavailable" means) is written in eval/protocol.md.
+Outputs in OUT: metrics.csv / metrics.json / metrics.md (one row per method), grid_<name>.png (content x
+style sheet per method), pairs.json (the pairs used, to repeat the run), tb/<name>/ (TensorBoard hparams +
+metrics: `tensorboard --logdir OUT/tb`, HParams tab). Two runs on the same inputs give identical tables
+except the seconds_per_image column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from data_prep.images import load_image, save_image
+from eval.image_metrics import color_distance, edge_similarity, structure_similarity
+from eval.learned_metrics import compute_learned_metrics
+from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
+from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, method_names
+from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
+from eval.random_feature_nets import RandomFeatures, RandomLpips
+from eval.tables import TIMING_COLUMN, log_hparams, write_tables
+from models.grid import stylization_grid
+
+__all__ = ["evaluate", "main", "score"]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global RNG is what third-party code draws from
+    torch.manual_seed(seed)
+
+
+def score(
+    outputs: torch.Tensor,
+    contents: torch.Tensor,
+    styles: torch.Tensor,
+    style_set: torch.Tensor,
+    loss_net: torch.nn.Module,
+    size: int = EVAL_SIZE,
+    feature_net: str = "inception",
+    offline: bool | None = None,
+    seed: int = 0,
+) -> dict[str, float | str]:
+    """Mean metrics of N stylized outputs; every image is (N, 3, size, size) already (see loss_metrics.prepare).
+
+    Args:
+        outputs, contents, styles: the N outputs and the content / style image of each.
+        style_set: the distinct style images: the "real" set of FID/KID.
+        loss_net: the VGG19 of the loss metrics.
+        feature_net: "inception" (the standard weights: 'unavailable: ...' when missing) or "random"
+            (eval.random_feature_nets: exercises the code path offline; not the published metrics).
+        offline: see eval.learned_metrics.fetch_weights (None: env HF_HUB_OFFLINE).
+    """
+    row: dict[str, float | str] = {k: v.mean().item() for k, v in
+                                   loss_metrics(outputs, contents, styles, loss_net, size).items()}
+    row["color_distance"] = color_distance(outputs, styles, seed=seed).mean().item()
+    row["ssim"] = structure_similarity(outputs, contents).mean().item()
+    row["edge_similarity"] = edge_similarity(outputs, contents).mean().item()
+    nets = {"feature_net": RandomFeatures(), "lpips_net": RandomLpips()} if feature_net == "random" else {}
+    row.update(compute_learned_metrics(outputs, contents, style_set, seed=seed, offline=offline, **nets))
+    return row
+
+
+def _run_method(method, pairs: list[Pair], images: dict[Path, torch.Tensor], seed: int):
+    """Stylize every pair; returns (outputs (N, 3, S, S), seconds per image of the stylization alone)."""
+    seed_everything(seed)
+    outputs, seconds = [], 0.0
+    for pair in tqdm(pairs, desc=method.name, leave=False, dynamic_ncols=True):
+        start = time.perf_counter()
+        outputs.append(method.stylize(images[pair.content], images[pair.style]))
+        seconds += time.perf_counter() - start
+    return torch.cat(outputs), seconds / len(pairs)
+
+
+def _grid(pairs: list[Pair], images: dict[Path, torch.Tensor], outputs: torch.Tensor) -> torch.Tensor:
+    """Content x style sheet; a cell the pairs do not contain (a non-square manifest) stays grey."""
+    contents, styles = unique([p.content for p in pairs]), unique([p.style for p in pairs])
+    by_pair = {(p.content, p.style): out for p, out in zip(pairs, outputs)}
+    blank = torch.full_like(outputs[0], 0.5)
+    cells = [[by_pair.get((c, s), blank) for s in styles] for c in contents]
+    return stylization_grid([images[c][0] for c in contents], [images[s][0] for s in styles], cells)
+
+
+def evaluate(
+    checkpoints: Sequence[str | Path],
+    out_dir: str | Path,
+    pairs_manifest: str | Path | None = None,
+    optimize_baseline: bool = False,
+    weights: str = "pretrained",
+    feature_net: str = "inception",
+    size: int = EVAL_SIZE,
+    baseline_steps: int = BASELINE_STEPS,
+    seed: int = 0,
+    device: str = "cpu",
+    offline: bool | None = None,
+    data_root: str | Path = "data/sample",
+) -> list[dict]:
+    """Evaluate each checkpoint (and the optimization baseline) on the pairs; writes OUT (module docstring).
+
+    Args:
+        checkpoints: release files (architecture from their metadata); may be empty with a baseline.
+        out_dir: output folder.
+        pairs_manifest: JSON/CSV of content,style pairs (eval.pairs); None: the default val cross product.
+        optimize_baseline: add the per-image optimization as a row named "optimize".
+        weights: loss network and baseline feature network weights, "pretrained" | "random" | a file.
+        feature_net: "inception" | "random" for LPIPS/FID/KID/ArtFID (see `score`).
+        size: evaluation resolution (EVAL_SIZE for reportable numbers).
+        baseline_steps: L-BFGS steps of the baseline.
+        seed: seeds the stylization, random-weight networks and metric sampling.
+        device: where the methods run ("cpu", "cuda"); metrics run on CPU.
+        data_root: root of the default pairs (`root/{content,style}/val`).
+
+    Returns:
+        The table rows, in the order written.
+    """
+    if not checkpoints and not optimize_baseline:
+        raise ValueError("nothing to evaluate: pass --checkpoint FILE [FILE ...] and/or --optimize-baseline")
+    if feature_net not in ("inception", "random"):
+        raise ValueError(f"--feature-net must be 'inception' or 'random', got '{feature_net}'")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pairs = read_pairs(pairs_manifest) if pairs_manifest else default_pairs(data_root)
+    write_pairs(pairs, out_dir / "pairs.json")
+    # Every image once, at the evaluation resolution: all methods see the same pixels.
+    images = {p: prepare(load_image(p)[None], size) for p in unique([q for pair in pairs for q in
+                                                                      (pair.content, pair.style)])}
+    contents = torch.cat([images[p.content] for p in pairs])
+    styles = torch.cat([images[p.style] for p in pairs])
+    style_set = torch.cat([images[p] for p in unique([p.style for p in pairs])])
+    loss_net = build_loss_net(weights, seed)
+
+    paths = [Path(c) for c in checkpoints]
+    methods = [(name, path) for name, path in zip(method_names(paths), paths)]
+    if optimize_baseline:
+        methods.append(("optimize", None))
+    notes = [f"{len(pairs)} pairs at {size}x{size}; loss network weights: {weights}; "
+             f"learned-metric networks: {feature_net}" + (" (random stand-ins: NOT the published metrics)"
+                                                          if feature_net == "random" else "")]
+    if optimize_baseline:
+        notes.append(f"optimize: Gatys et al. per-image optimization, {baseline_steps} L-BFGS steps "
+                     "(a cheap reference, not converged)")
+    rows = []
+    for name, path in tqdm(methods, desc="evaluate", dynamic_ncols=True):
+        seed_everything(seed)
+        method = (CheckpointMethod(path, name, device) if path is not None
+                  else OptimizeMethod(weights, baseline_steps, seed, device, name))
+        outputs, seconds = _run_method(method, pairs, images, seed)
+        row = {"name": name, "kind": method.kind, "pairs": len(pairs)}
+        row.update(score(outputs, contents, styles, style_set, loss_net, size, feature_net, offline, seed))
+        row[TIMING_COLUMN] = seconds
+        rows.append(row)
+        save_image(_grid(pairs, images, outputs), out_dir / f"grid_{name}.png")
+        log_hparams(out_dir / "tb" / name, method.hparams(), row)
+    paths_written = write_tables(rows, out_dir, notes)
+    print(f"evaluated {len(rows)} method(s) on {len(pairs)} pairs -> {paths_written[2]}")
+    print(paths_written[2].read_text())
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict]:
+    """Command-line entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", nargs="*", default=[], help="release .safetensors files to evaluate")
+    parser.add_argument("--pairs", default=None, help="JSON/CSV manifest of content,style pairs "
+                        "(default: data/sample/{content,style}/val cross product)")
+    parser.add_argument("--optimize-baseline", action="store_true", help="add the Gatys optimization as a row")
+    parser.add_argument("--baseline-steps", type=int, default=BASELINE_STEPS, help="L-BFGS steps of the baseline")
+    parser.add_argument("--weights", default="pretrained",
+                        help="loss network / baseline weights: pretrained | random | a local state dict file")
+    parser.add_argument("--feature-net", default="inception", choices=["inception", "random"],
+                        help="LPIPS/FID/KID networks: the standard ones (unavailable offline) or random stand-ins")
+    parser.add_argument("--size", type=int, default=EVAL_SIZE, help="evaluation resolution (square crop)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--offline", action="store_true", default=None,
+                        help="never try to download metric weights (default: env HF_HUB_OFFLINE)")
+    parser.add_argument("--out", required=True, help="output folder")
+    args = parser.parse_args(argv)
+    return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights, args.feature_net,
+                    args.size, args.baseline_steps, args.seed, args.device, args.offline)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The methods an evaluation compares, behind one interface: a name, hparams, and stylize(content, style).
+
+- `CheckpointMethod`: a release checkpoint (architecture from its metadata), alpha = 1, one style.
+- `OptimizeMethod`: the Gatys et al. per-image optimization (models/optimize.py) as a reference row. It is
+  kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the content image,
+  at the evaluation resolution, with the optimizer's default weights (style_weight 1e2, Gram loss,
+  VGG19 conv4_2 / relu1_1..relu5_1). Converged Gatys results take 300-1000 steps; this row shows where a
+  short optimization lands, not the method's best quality. Raise it with `--baseline-steps`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from configs.schema import LossConfig, flatten, from_dict
+from models.checkpoint import load_model, read_metadata
+from models.feature_nets import build_feature_net
+from models.optimize import OptimizeOptions, optimize
+
+BASELINE_STEPS = 30
+
+__all__ = ["BASELINE_STEPS", "CheckpointMethod", "OptimizeMethod", "method_names"]
+
+
+def method_names(paths: list[Path]) -> list[str]:
+    """File stems, made unique with the parent folder name (runs/a/model and runs/b/model -> a_model, b_model)."""
+    stems = [p.stem for p in paths]
+    names = [f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 else p.stem for p in paths]
+    for i, name in enumerate(names):  # still equal (same folder names): number them
+        if names.count(name) > 1:
+            names[i] = f"{name}_{i}"
+    return names
+
+
+class CheckpointMethod:
+    """A trained decoder from a release file (or a state dict with a model config)."""
+
+    kind = "checkpoint"
+
+    def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
+        self.path, self.name = Path(path), name
+        self.net = load_model(self.path, map_location=device)
+        self.metadata = read_metadata(self.path) if self.path.suffix == ".safetensors" else {}
+
+    def hparams(self) -> dict[str, str | float | int | bool]:
+        """Flat `model/...` (and `loss/...` when the trainer stored it) config, plus step and config name."""
+        out: dict[str, str | float | int | bool] = {"method": self.kind, "checkpoint": str(self.path)}
+        out.update({f"model/{k}": v for k, v in flatten(self.net.cfg).items()})
+        if "loss_config" in self.metadata:
+            loss = from_dict(LossConfig, json.loads(self.metadata["loss_config"]))
+            out.update({f"loss/{k}": v for k, v in flatten(loss).items()})
+        for key in ("step", "config_name"):
+            if key in self.metadata:
+                value = self.metadata[key]
+                out[key] = int(value) if value.isdigit() else value
+        return out
+
+    @torch.inference_mode()
+    def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1]."""
+        device = next(self.net.parameters()).device
+        return self.net(content.to(device), style.to(device)).float().clamp(0, 1).cpu()
+
+
+class OptimizeMethod:
+    """The per-image optimization reference (see the module docstring for its cheap default budget)."""
+
+    kind = "optimize"
+
+    def __init__(self, weights: str = "pretrained", steps: int = BASELINE_STEPS, seed: int = 0,
+                 device: str = "cpu", name: str = "optimize"):
+        self.name, self.device = name, device
+        self.opts = OptimizeOptions(steps=steps, optimizer="lbfgs", seed=seed)
+        content_layers, style_layers = self.opts.layers()
+        with torch.random.fork_rng(devices=[]):  # a random-weight network is then the same on every run
+            torch.manual_seed(seed)
+            self.net = build_feature_net(self.opts.feature_net, [*content_layers, *style_layers], weights).to(device)
+        self.weights = weights
+
+    def hparams(self) -> dict[str, str | float | int | bool]:
+        o = self.opts
+        return {"method": self.kind, "optimize/feature_net": o.feature_net, "optimize/weights": self.weights,
+                "optimize/optimizer": o.optimizer, "optimize/steps": int(o.steps),
+                "optimize/style_loss": o.style_loss, "optimize/style_weight": o.style_weight,
+                "optimize/content_weight": o.content_weight, "optimize/tv_weight": o.tv_weight,
+                "optimize/init": o.init}
+
+    def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        result = optimize(self.net, content.to(self.device), [style.to(self.device)], self.opts)
+        return result.image.float().clamp(0, 1).cpu()
+
