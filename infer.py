@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from configs.schema import ConfigError
 from data_prep.images import ImageReadError
+from inference.allocator import keep_freed_memory
 from inference.jobs import InferError, plan_jobs
 from inference.run import run_jobs
 from models.checkpoint import CheckpointError
@@ -121,6 +122,7 @@ def stylize(args_or_options) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # a CLI run is one short-lived process: reuse freed activations (inference/allocator.py)
     try:
         summary = stylize(parse_args(argv))
     except (InferError, CheckpointError, PretrainedWeightsError, ConfigError, ImageReadError, ValueError) as err:

@@ -131,4 +131,7 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
 
 
 if __name__ == "__main__":
+    from inference.allocator import keep_freed_memory
+
+    keep_freed_memory()  # measure what infer.py runs with (inference/allocator.py)
     main()

@@ -28,6 +28,24 @@ class ConvReLU(nn.Sequential):
             self.append(nn.ReLU())
 
 
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """nn.InstanceNorm2d (instance statistics, affine) that keeps a channels_last input channels_last.
+
+    torch's CPU instance_norm returns a contiguous tensor, so every later conv in an NHWC network pays
+    two layout conversions; here the statistics are taken over (H, W) in float32 (biased variance, as
+    torch's), with the same parameters and state-dict keys.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.track_running_stats or not x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
+        x = x.float()
+        mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: torch's Welford var_mean is ~4x slower here
+        var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)  # in place: one full-size temporary, not two
+        scale = self.weight.float().view(1, -1, 1, 1) * (var + self.eps).rsqrt()
+        return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)
+
+
 class MirrorVGGDecoder(nn.Module):
     """The AdaIN paper's decoder: VGG19 mirrored, nearest upsampling + 3x3 convs (Huang & Belongie 2017).
 
@@ -73,7 +91,7 @@ class TransposedConvDecoder(nn.Module):
         for cout in widths:
             stages += [
                 nn.ConvTranspose2d(cin, cout, kernel_size=4, stride=2, padding=1),
-                nn.InstanceNorm2d(cout, affine=True),
+                InstanceNorm2d(cout, affine=True),
                 nn.ReLU(),
             ]
             cin = cout

@@ -12,6 +12,8 @@ from models.checkpoint import load_model, save_release
 from models.color import match_color, rgb_to_ycbcr
 from models.net import StyleTransferNet
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _img(path, h, w, seed):
     rng = np.random.default_rng(seed)

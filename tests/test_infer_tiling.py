@@ -1,11 +1,14 @@
 """Tiled stylization (global content statistics, ramp blending) agrees with the untiled pass."""
 
+import pytest
 import torch
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from models.net import StyleTransferNet
 from models.stylizer import Stylizer
 from models.tiling import ramp, tile_intervals
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def vary_outputs(net):

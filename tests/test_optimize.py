@@ -11,6 +11,8 @@ from models.feature_nets import build_feature_net, feature_net_spec
 from models.losses import content_loss
 from models.optimize import OptimizeOptions, blended_style_targets, optimize
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _photo(h, w, seed):
     y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")

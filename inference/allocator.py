@@ -1,0 +1,29 @@
+"""Keep freed memory in the process instead of returning it to the OS (glibc malloc), for CPU inference.
+
+glibc serves every allocation above 32 MB with a fresh mmap and unmaps it on free, so each large
+activation (a 64-channel 512x512 float map is 64 MB) is page-faulted in again, zero-filled by the kernel.
+Measured on 2 EPYC cores: `x.square()` on such a map takes 87 ms freshly mapped vs 43 ms reusing heap
+memory, and a whole 512 px VGG stylization ~10% less. jemalloc/tcmalloc via LD_PRELOAD (Intel's advice
+for PyTorch on CPU) do the same; this is the no-install version. The cost: freed memory is kept (heap
+fragmentation raised the 4096x4096 tiled run's peak RSS from 3.0 to 4.0 GB) and never given back, so it
+is for short-lived inference processes (infer.py, benchmarks), not for training or a library import.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters from glibc's malloc.h
+
+
+def keep_freed_memory() -> bool:
+    """Switch glibc malloc to heap-only allocations that are never trimmed; False where not glibc."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**62))
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
