@@ -29,7 +29,7 @@ from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
 from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, method_names
 from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
 from eval.random_feature_nets import RandomFeatures, RandomLpips
-from eval.tables import TIMING_COLUMN, log_hparams, write_tables
+from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from models.grid import stylization_grid
 
 __all__ = ["evaluate", "main", "score"]
@@ -150,7 +150,7 @@ def evaluate(
     if optimize_baseline:
         notes.append(f"optimize: Gatys et al. per-image optimization, {baseline_steps} L-BFGS steps "
                      "(a cheap reference, not converged)")
-    rows = []
+    rows, timings = [], []
     for name, path in tqdm(methods, desc="evaluate", dynamic_ncols=True):
         seed_everything(seed)
         method = (CheckpointMethod(path, name, device) if path is not None
@@ -158,11 +158,12 @@ def evaluate(
         outputs, seconds = _run_method(method, pairs, images, seed)
         row = {"name": name, "kind": method.kind, "pairs": len(pairs)}
         row.update(score(outputs, contents, styles, style_set, loss_net, size, feature_net, offline, seed))
-        row[TIMING_COLUMN] = seconds
         rows.append(row)
+        timings.append({"name": name, TIMING_COLUMN: seconds})
         save_image(_grid(pairs, images, outputs), out_dir / f"grid_{name}.png")
-        log_hparams(out_dir / "tb" / name, method.hparams(), row)
+        log_hparams(out_dir / "tb" / name, method.hparams(), {**row, TIMING_COLUMN: seconds})
     paths_written = write_tables(rows, out_dir, notes)
+    write_timings(timings, out_dir / "timing.csv")
     print(f"evaluated {len(rows)} method(s) on {len(pairs)} pairs -> {paths_written[2]}")
     print(paths_written[2].read_text())
     return rows

@@ -1,8 +1,9 @@
 """Writing an evaluation's results: metrics.csv / metrics.json / metrics.md and TensorBoard hparams.
 
 A row is a flat dict: `name`, `kind`, `pairs`, then metric columns whose values are floats or strings
-starting with "unavailable: " (a learned metric whose weights are missing is reported, never dropped),
-then `seconds_per_image`, the only column that differs between two runs on the same inputs.
+starting with "unavailable: " (a learned metric whose weights are missing is reported, never dropped).
+Wall time per image is the one thing that differs between two runs on the same inputs, so it goes to
+its own `timing.csv`, and the metric tables of two runs are identical byte for byte.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes] + [f"- {u}" for u in unavailable]
     _write(paths[2], "\n".join(lines) + "\n")
     return paths
+
+
+def write_timings(timings: list[dict], path: Path) -> None:
+    """timing.csv: `name`, seconds per stylized image (not reproducible, hence not in the metric tables)."""
+    lines = [f"name,{TIMING_COLUMN}"] + [f"{t['name']},{t[TIMING_COLUMN]!r}" for t in timings]
+    _write(path, "\n".join(lines) + "\n")
 
 
 def log_hparams(tb_dir: Path, hparams: dict, row: dict) -> None:

@@ -35,16 +35,19 @@ def test_style_loss_zero_for_identical_and_positive_otherwise(name):
 
 
 def test_gram_loss_finite_under_fp16_autocast_where_naive_fp16_overflows():
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # CPU autocast supports float16 too
     feat = (torch.randn(1, 64, 64, 64, device=device) * 4 + 20).relu()  # activations around 20, 64x64
-    naive = feat.half().flatten(2) @ feat.half().flatten(2).transpose(1, 2)
+    target = style_targets("gram", {"x": feat * 0.9}, ["x"])
+    with torch.autocast(device_type=device, dtype=torch.float16):
+        x = torch.nn.functional.conv2d(feat, torch.eye(64, device=device).view(64, 64, 1, 1))  # an fp16 layer
+        assert x.dtype == torch.float16
+        flat = x.flatten(2)
+        naive = flat @ flat.transpose(1, 2) / (64 * 64 * 64)  # what an un-guarded Gram computes here
+        g = gram(x)
+        loss = style_losses("gram", {"x": x}, target)["x"]
     assert not torch.isfinite(naive).all(), "the fixture must overflow a naive fp16 Gram"
-    dtype = torch.float16 if device == "cuda" else torch.bfloat16
-    with torch.autocast(device_type=device, dtype=dtype):
-        g = gram(feat.to(dtype))
-        loss = style_losses("gram", {"x": feat.to(dtype)}, style_targets("gram", {"x": feat * 0.9}, ["x"]))["x"]
     assert g.dtype == torch.float32 and torch.isfinite(g).all() and torch.isfinite(loss)
-    torch.testing.assert_close(g, gram(feat.float()), rtol=1e-2, atol=1e-2)
+    torch.testing.assert_close(g, gram(feat), rtol=1e-2, atol=1e-2)
 
 
 def test_fp16_inputs_are_upcast():

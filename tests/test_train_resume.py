@@ -32,6 +32,20 @@ def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):
         assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
 
 
+def test_two_process_resume_equals_uninterrupted_two_process_run(sample_root, tmp_path):
+    full, split = tmp_path / "full", tmp_path / "split"
+    for run_dir, extra in ((full, {"train.steps": 4}), (split, {"train.steps": 2}),
+                           (split, {"train.steps": 4, "resume": True})):
+        args = ["--config", str(SMOKE), "--run-dir", str(run_dir), *(["--resume", "latest"] if extra.pop("resume",
+                False) else []), *tiny_overrides(sample_root, **extra, **{"train.val_pairs": 1})]
+        proc = run_cli(args, processes=2)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = release_weights(full), release_weights(split)
+    assert a.keys() == b.keys()
+    for key in a:  # gloo's all-reduce order may differ between launches: tolerance, not bitwise
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-7)
+
+
 def test_fresh_run_refuses_a_folder_with_checkpoints(sample_root, tmp_path):
     train(tiny_config(sample_root, **{"train.steps": 2, "train.val_pairs": 0}), tmp_path)
     with pytest.raises(CheckpointError, match="--resume latest"):

@@ -179,12 +179,13 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Modu
         )
     with safe_open(str(folder / MODEL_FILE), framework="pt") as f:
         saved = set(f.keys())
-    # exact names: DDP's `module.` prefix included, because load_state matches names exactly
-    missing = sorted(k for k, p in model.named_parameters() if p.requires_grad and k not in saved)
+    # names without DDP's `module.`: accelerate saves and loads the unwrapped model's state dict
+    saved = {_strip_wrapper(k) for k in saved}
+    missing = sorted(_strip_wrapper(k) for k, p in model.named_parameters()
+                     if p.requires_grad and _strip_wrapper(k) not in saved)
     if missing:
         raise CheckpointError(
-            f"{folder}/{MODEL_FILE} lacks trained weights {missing[:3]}: accelerate names weights by the wrapped "
-            "model, so resume with the same number of processes as the run that saved it (1 vs several differ)"
+            f"{folder}/{MODEL_FILE} lacks trained weights {missing[:3]}; was it saved by a run of another config?"
         )
     # strict=False only because frozen pretrained weights were left out on purpose (checked above)
     accelerator.load_state(str(folder), strict=not _droppable_prefixes(cfg))
