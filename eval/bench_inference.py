@@ -10,11 +10,12 @@ timing was. Run nothing else meanwhile: with every core busy, OpenMP's barriers 
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
-import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -236,7 +237,46 @@ BENCHMARKS = {
     "tiled_4096": tiled_large,
 }
 
+def plot_multiscale(result: dict, path: Path) -> None:
+    """Loss (at full size) vs seconds of the single-scale and the coarse-to-fine run, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("single_curve", "single scale"), ("multi_curve", "coarse-to-fine (fine stage)")):
+        seconds, totals = zip(*result[key])
+        ax.plot(seconds, totals, label=label)
+    ax.axhline(result["single_final_total"], color="grey", linestyle=":", label="single-scale final loss")
+    ax.set(xlabel="seconds", ylabel="total loss at full size", yscale="log", title="Gatys optimization")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench_inference", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--out", help="folder for <name>.json results (and multiscale.png)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    results = {}
+    for name in args.names or list(BENCHMARKS):
+        results[name] = BENCHMARKS[name]()
+        print(name, json.dumps(results[name], default=float), flush=True)
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{name}.json").write_text(json.dumps(results[name], default=float, indent=1) + "\n")
+            if name == "multiscale":
+                plot_multiscale(results[name], out / "multiscale.png")
+    return results
+
+
 if __name__ == "__main__":
     keep_freed_memory()  # as infer.py does (inference/allocator.py); imported callers decide for themselves
-    for name in sys.argv[1:] or list(BENCHMARKS):
-        print(name, json.dumps(BENCHMARKS[name](), default=float), flush=True)
+    main()

@@ -61,3 +61,14 @@ def test_markdown_warns_when_the_reference_conv_drifted(quick):
         ref["gflops_per_s"] = ref["gflops_per_s"] / 3  # the machine got busy during the run
     validate(drifted)
     assert "WARNING: the reference conv changed" in markdown(drifted)
+
+
+def test_multiscale_plot_is_written(tmp_path):
+    from PIL import Image
+
+    from eval.bench_inference import plot_multiscale
+
+    result = {"single_curve": [(0.0, 1.0), (2.0, 0.1)], "multi_curve": [(0.5, 0.5), (1.0, 0.05)],
+              "single_final_total": 0.1}
+    plot_multiscale(result, tmp_path / "multiscale.png")
+    assert Image.open(tmp_path / "multiscale.png").size == (600, 400)
