@@ -1,5 +1,7 @@
 """infer.py with the trained-decoder method: every flag checked by its effect (random weights, tiny images)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -211,3 +213,13 @@ def test_one_line_errors(env, capsys):
         assert infer.main(argv) == 2
         err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("WARNING")]
         assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
+
+
+def test_files_folders_and_globs_expand_to_every_pair(env):
+    root = env["root"]
+    by_folder = run(env, "expand_folder", content=[str(root / "c")], style=[str(root / "s")])
+    by_glob = run(env, "expand_glob", content=[str(root / "c" / "t*.png"), env["c1"]],
+                  style=[str(root / "s" / "*.png")])
+    names = sorted(Path(p).name for p in by_folder["written"])
+    assert names == ["one__a.png", "one__b.png", "two__a.png", "two__b.png"]
+    assert sorted(Path(p).name for p in by_glob["written"]) == names
