@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from data_prep.images import atomic_path
 from eval.tensorboard_io import find_runs, read_scalars
 
 # Tags for which larger is better; every other tag is a loss-like quantity (smaller is better).
@@ -129,18 +130,15 @@ def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _write_csv(rows: list[SummaryRow], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(SummaryRow)])
         writer.writeheader()
         writer.writerows(asdict(r) for r in rows)
-    os.replace(tmp, path)
 
 
 def _markdown(rows: list[SummaryRow], notes: list[str], weight: float) -> str:

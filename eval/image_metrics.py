@@ -14,16 +14,14 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-# ITU-R BT.601 luma weights, the Y of YCbCr used by JPEG and by most SSIM reference code.
-_BT601 = (0.299, 0.587, 0.114)
+from models.color import rgb_to_ycbcr
 
 __all__ = ["color_distance", "edge_similarity", "luminance", "structure_similarity"]
 
 
 def luminance(images: torch.Tensor) -> torch.Tensor:
     """BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B: (B, 3, H, W) in [0, 1] -> (B, 1, H, W) in [0, 1]."""
-    weights = images.new_tensor(_BT601).view(1, 3, 1, 1)
-    return (images * weights).sum(dim=1, keepdim=True)
+    return rgb_to_ycbcr(images)[:, :1]  # the Y of JPEG's YCbCr, as most SSIM reference code uses
 
 
 def _check_images(name: str, images: torch.Tensor) -> None:

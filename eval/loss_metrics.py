@@ -24,8 +24,8 @@ better and 0 means identical features. The content loss of the content image its
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from models.grid import fit_square
 from models.losses import content_loss, style_losses, style_targets
 from models.vgg import VGG19Features
 
@@ -43,16 +43,9 @@ __all__ = ["EVAL_SIZE", "LOSS_METRIC_KEYS", "build_loss_net", "loss_metrics", "p
 
 def prepare(images: torch.Tensor, size: int = EVAL_SIZE) -> torch.Tensor:
     """(B, 3, H, W) in [0, 1] -> (B, 3, size, size): short side resized to `size` (antialiased), center crop."""
-    h, w = images.shape[-2:]
-    if (h, w) != (size, size):
-        scale = size / min(h, w)
-        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-        images = F.interpolate(images.float(), size=(nh, nw), mode="bilinear", align_corners=False,
-                               antialias=scale < 1).clamp(0, 1)
-        top, left = (nh - size) // 2, (nw - size) // 2
-        images = images[..., top : top + size, left : left + size]
-    # contiguous: a crop is a strided view, and L-BFGS (models/optimize.py) views .grad flat, which fails on it
-    return images.float().contiguous()
+    if images.shape[-2:] != (size, size):
+        images = fit_square(images, size)
+    return images.float().contiguous()  # one dense batch, not a strided view of the crop
 
 
 def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGG19Features:

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 
-def _fit(images: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 3, H, W) -> (N, 3, size, size): resize the short side to `size`, center crop."""
+def fit_square(images: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 3, size, size) float32 in [0, 1]: short side resized to `size` (antialiased), center crop."""
     h, w = images.shape[-2:]
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
@@ -39,7 +39,7 @@ def stylization_grid(
     sheet = torch.ones(3, (n + 1) * step + pad, (m + 1) * step + pad)
 
     def put(image: torch.Tensor, row: int, col: int) -> None:
-        tile = _fit(image.detach().cpu().unsqueeze(0), cell)[0]
+        tile = fit_square(image.detach().cpu().unsqueeze(0), cell)[0]
         sheet[:, pad + row * step : pad + row * step + cell, pad + col * step : pad + col * step + cell] = tile
 
     for j, style in enumerate(styles):

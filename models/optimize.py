@@ -249,7 +249,8 @@ def _run_stage(
     log: list[dict], start: float, callback: Callback | None, original: torch.Tensor,
 ) -> torch.Tensor:
     """Optimize `image` for n_steps at one scale (appending to `log`); returns the lowest-loss image seen."""
-    image = image.detach().clamp(0, 1).requires_grad_(True)
+    # contiguous: L-BFGS views .grad flat, which fails on a strided input such as a crop
+    image = image.detach().clamp(0, 1).contiguous().requires_grad_(True)
     optimizer = make_optimizer(opts.optimizer, [image], opts.lr)
     best, losses = _Best(), {}
     scale = None  # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (see module docstring)
