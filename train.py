@@ -20,14 +20,9 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from configs.schema import Config, ConfigError, load_config, to_yaml
-from models.checkpoint import atomic_write
+from data_prep.files import atomic_write
 from models.net import StyleTransferNet
-from models.objective import StyleTransferObjective
-from training.data import build_streams, validation_images
-from training.loop import Loop, NonFiniteLossError, TrainResult
-from training.run_log import RunLogger
-from training.schedule import total_steps
-from training.state import (
+from training.checkpoints import (
     CheckpointError,
     TrainerState,
     complete_checkpoints,
@@ -35,6 +30,11 @@ from training.state import (
     register_frozen_filter,
     resolve_resume,
 )
+from training.data import build_streams, validation_images
+from training.loop import Loop, NonFiniteLossError, TrainResult
+from training.objective import StyleTransferObjective
+from training.run_log import RunLogger
+from training.schedule import total_steps
 
 log = logging.getLogger("train")
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -95,7 +95,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     checkpoint = resolve_resume(run_dir, resume) if resume else None
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(run_dir / "config.yaml", lambda path: Path(path).write_text(to_yaml(cfg)))
+        atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
     set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
     objective = StyleTransferObjective(StyleTransferNet(cfg.model), cfg.loss)

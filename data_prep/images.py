@@ -8,19 +8,17 @@ message a person can act on instead of a grey-filled tensor or a crash deep in a
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from data_prep.files import atomic_path
+from data_prep.resize import fit_size
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-# Temp files of atomic writes end with this; prepare.py removes leftovers of interrupted runs.
-TEMP_SUFFIX = ".partial"
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 # Transparent pixels are composited onto white: their stored RGB is arbitrary (often black).
 _BACKGROUND = (255, 255, 255)
@@ -143,23 +141,6 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr.permute(1, 2, 0).numpy(), mode="RGB")
 
 
-def fit_size(
-    width: int, height: int, size: int | None = None, max_size: int | None = None, upscale: bool = False
-) -> tuple[int, int]:
-    """Target (width, height): short side `size`, long side at most `max_size`, aspect kept.
-
-    Without `upscale`, the result is never larger than the input.
-    """
-    scale = 1.0
-    if size is not None:
-        scale = size / min(width, height)
-    if max_size is not None and max(width, height) * scale > max_size:
-        scale = max_size / max(width, height)
-    if not upscale:
-        scale = min(scale, 1.0)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def resize_image(img: Image.Image, size: int | None = None, max_size: int | None = None,
                  upscale: bool = False) -> Image.Image:
     """Antialiased resize of a PIL image following `fit_size`; returns the input when unchanged."""
@@ -184,24 +165,6 @@ def load_image(path: str | os.PathLike, size: int | None = None, max_size: int |
         ImageReadError: The file cannot be decoded.
     """
     return to_tensor(resize_image(read_image(path), size, max_size, upscale))
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path in the destination's folder; rename it onto `path` only on success.
-
-    Readers never see a half-written file and an interrupted write leaves only a `*.partial` file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, quality: int = 95) -> Path:

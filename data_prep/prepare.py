@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_prep.datasets import stable_hash
-from data_prep.images import TEMP_SUFFIX, ImageReadError, atomic_path, is_image_file, read_image, resize_image
+from data_prep.files import TEMP_SUFFIX, atomic_path, safe_filename
+from data_prep.images import ImageReadError, is_image_file, read_image, resize_image
 
 SIDES = ("content", "style")
 SPLITS = ("train", "val", "test")
@@ -82,11 +82,6 @@ def collect_folders(content: Path, style: Path, val_fraction: float, test_fracti
     return sources
 
 
-def _sanitize(part: str) -> str:
-    # Leading dots would make hidden files that look like temp files of atomic writes.
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", part).lstrip(".") or "_"
-
-
 def plan_outputs(sources: list[Source], resize: int | None) -> list[str | None]:
     """Unique flattened output paths (relative to OUT), None for non-image files.
 
@@ -101,7 +96,7 @@ def plan_outputs(sources: list[Source], resize: int | None) -> list[str | None]:
             continue
         suffix = s.path.suffix.lower()
         suffix = ".jpg" if suffix == ".jpeg" or (resize is not None and suffix != ".png") else suffix
-        stem = "__".join(_sanitize(p) for p in Path(s.rel).with_suffix("").parts)
+        stem = "__".join(safe_filename(p, "_") for p in Path(s.rel).with_suffix("").parts)
         name = f"{s.side}/{s.split}/{stem}{suffix}"
         if name.lower() in used:  # lower(): case-insensitive file systems would merge these
             name = f"{s.side}/{s.split}/{stem}-{stable_hash(s.source) % 16**8:08x}{suffix}"

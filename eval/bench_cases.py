@@ -1,12 +1,12 @@
 """The benchmark's cases: what is run per (method, size, precision), and the default and quick sets.
 
 Methods (all with random weights: speed does not depend on the weights' values, and nothing downloads):
-  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through models.stylizer.Stylizer (the
+  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through inference.stylizer.Stylizer (the
                   infer.py path: channels_last, autocast, untiled): one content x style pair, both encoded,
                   AdaIN, decoded, copied to the CPU (batch 1, style encoding included: a new pair's cost).
   decoder_vit     the same with timm vit_base_patch16_224 (final tokens) + transposed_conv decoder
                   (vit_tiny_patch16_224 in the quick set).
-  optimize_step   one L-BFGS step of the Gatys optimization (models/optimize.py): VGG19 forward to relu5_1
+  optimize_step   one L-BFGS step of the Gatys optimization (models/gatys.py): VGG19 forward to relu5_1
                   and backward to the pixels, targets precomputed (the per-step cost; x steps = a run).
   train/<config>  one training step of configs/<config>.yaml (StyleTransferObjective forward, backward,
                   Adam step) on random batches at the config's crop, batch reduced to `train_batch`.
@@ -24,11 +24,11 @@ import torch
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig, load_config
 from eval.bench_measure import autocast
-from models.feature_nets import build_feature_net
+from inference.stylizer import Stylizer
+from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
-from models.objective import StyleTransferObjective
-from models.optimize import Objective, OptimizeOptions, blended_style_targets, make_optimizer
-from models.stylizer import Stylizer
+from models.registry import build_feature_net
+from training.objective import StyleTransferObjective
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 

@@ -22,10 +22,12 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode, flop_registry, register_flop_formula, sdpa_flop_count
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from data_prep.resize import resize_short
 from inference.allocator import keep_freed_memory
+from inference.stylizer import Stylizer
+from models.gatys import OptimizeOptions, optimize
 from models.net import StyleTransferNet
-from models.optimize import OptimizeOptions, autocast_context, optimize, resize_short
-from models.stylizer import Stylizer
+from models.precision import autocast as autocast_context
 
 
 def _times(fn, repeat: int = 3) -> list[float]:
@@ -125,8 +127,8 @@ def stylization_throughput(kind: str = "vgg19", size: int = 512, channels_last: 
 
 
 def _optimize_run(size: int, precision: str, steps: int) -> tuple[dict, torch.Tensor]:
-    from models.feature_nets import build_feature_net
-    from models.optimize import Objective, blended_style_targets
+    from models.gatys import Objective, blended_style_targets
+    from models.registry import build_feature_net
 
     opts = OptimizeOptions(steps=steps, precision=precision)
     content_layers, style_layers = opts.layers()
@@ -174,8 +176,8 @@ def _images(size: int):
 
 def gatys_default_check(size: int = 256, steps: int = 200, **opts) -> dict:
     """The default weights on real photos (random VGG offline): style drop and content vs an unrelated image."""
-    from models.feature_nets import build_feature_net
     from models.losses import content_loss
+    from models.registry import build_feature_net
 
     content, style = _images(size)
     o = OptimizeOptions(steps=steps, **opts)
@@ -198,7 +200,7 @@ def multiscale_vs_single(size: int = 256, steps: int = 120, coarse_steps: int = 
     Both runs are scored at full size: the multi-scale fine stage's log is at full size already; its time
     to reach the single-scale final total is read off that stage's log.
     """
-    from models.feature_nets import build_feature_net
+    from models.registry import build_feature_net
 
     content, style = _images(size)
     o = OptimizeOptions(steps=steps)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from data_prep.images import atomic_path
+from data_prep.files import atomic_path
 from eval.bench_cases import CONFIG_DIR, Case, build_case, default_cases
 from eval.bench_measure import PeakMemory, reference_conv, time_call
 from eval.bench_report import compare, markdown, validate

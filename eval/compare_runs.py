@@ -15,12 +15,11 @@ import argparse
 import csv
 import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from data_prep.images import atomic_path
+from data_prep.files import atomic_path, atomic_write, safe_filename
 from eval.tensorboard_io import find_runs, read_scalars
 
 # Tags for which larger is better; every other tag is a loss-like quantity (smaller is better).
@@ -97,7 +96,7 @@ def _resolve_runs(paths: Sequence[str | os.PathLike]) -> dict[str, Path]:
 
 
 def _safe_filename(tag: str, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag).strip("_.") or "tag"
+    base = safe_filename(tag, "tag")
     name, k = base, 1
     while name in taken:  # "loss/total" and "loss_total" must not overwrite each other's plot
         k += 1
@@ -127,11 +126,6 @@ def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step:
         common_step=common_step,
         at_common_step=aligned[-1] if aligned else math.nan,
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def _write_csv(rows: list[SummaryRow], path: Path) -> None:
@@ -255,7 +249,7 @@ def compare_runs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(rows, out_dir / "summary.csv")
-    _write_atomic(out_dir / "summary.md", _markdown(rows, notes, smoothing))
+    atomic_write(out_dir / "summary.md", _markdown(rows, notes, smoothing))
     _plot(curves, present, out_dir, smoothing, combined)
     for note in notes:
         print(f"note: {note}")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from data_prep.grid import stylization_grid
 from data_prep.images import load_image, save_image
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
 from eval.learned_metrics import compute_learned_metrics
@@ -30,7 +31,6 @@ from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, metho
 from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
 from eval.random_feature_nets import RandomFeatures, RandomLpips
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
-from models.grid import stylization_grid
 
 __all__ = ["evaluate", "main", "score"]
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
 
+from data_prep.resize import resize
 from models.color import rgb_to_ycbcr
 
 __all__ = ["color_distance", "edge_similarity", "luminance", "structure_similarity"]
@@ -33,7 +34,7 @@ def _match_size(output: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """Bilinearly resize (antialiased) `output` to `content`'s spatial size if they differ."""
     if output.shape[-2:] == content.shape[-2:]:
         return output
-    return F.interpolate(output, size=content.shape[-2:], mode="bilinear", antialias=True).clamp(0, 1)
+    return resize(output, content.shape[-2:]).clamp(0, 1)
 
 
 def _quantiles(sorted_values: torch.Tensor, num_quantiles: int) -> torch.Tensor:

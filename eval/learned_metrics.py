@@ -28,8 +28,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from data_prep.resize import resize
 
 UNAVAILABLE = "unavailable: "
 OFFLINE_ENV = "HF_HUB_OFFLINE"
@@ -274,7 +275,7 @@ def compute_learned_metrics(
         singles = ([im for b in batches for im in b.split(1)] for batches in (out_batches, content_batches))
         for out, content in zip(*singles):
             if out.shape[-2:] != content.shape[-2:]:
-                out = F.interpolate(out, size=content.shape[-2:], mode="bilinear", antialias=True).clamp(0, 1)
+                out = resize(out, content.shape[-2:]).clamp(0, 1)
             scores.append(lpips(out, content).reshape(-1))
         results["lpips"] = torch.cat(scores).mean().item()
     except MetricUnavailable as error:

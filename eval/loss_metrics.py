@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from models.grid import fit_square
+from data_prep.resize import fit_square
 from models.losses import content_loss, style_losses, style_targets
+from models.pretrained import parse_weights, seeded
 from models.vgg import VGG19Features
 
 EVAL_SIZE = 256
@@ -58,13 +59,9 @@ def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGG19Features:
         seed: seed of the random init; the global RNG is left as it was.
     """
     layers = tuple(dict.fromkeys([*CONTENT_LAYERS, *STYLE_LAYERS]))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if weights in ("pretrained", "random"):
-            net = VGG19Features(layers, pretrained=weights == "pretrained")
-        else:
-            net = VGG19Features(layers, pretrained=False, weights_file=weights)
-    return net.eval()
+    source = parse_weights(weights)
+    with seeded(seed):
+        return VGG19Features(layers, pretrained=source.pretrained, weights_file=source.file).eval()
 
 
 @torch.no_grad()

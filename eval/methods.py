@@ -1,9 +1,9 @@
 """The methods an evaluation compares, behind one interface: a name, hparams, and stylize(content, style).
 
 - `CheckpointMethod`: a release checkpoint (architecture from its metadata), alpha = 1, one style.
-- `OptimizeMethod`: the Gatys et al. per-image optimization (models/optimize.py) as a reference row. It is
+- `OptimizeMethod`: the Gatys et al. per-image optimization (models/gatys.py) as a reference row. It is
   kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the content image,
-  at the evaluation resolution, with the optimizer's default weights (models.optimize.DEFAULT_STYLE_WEIGHT, Gram loss,
+  at the evaluation resolution, with the optimizer's default weights (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss,
   VGG19 conv4_2 / relu1_1..relu5_1). Converged Gatys results take 300-1000 steps; this row shows where a
   short optimization lands, not the method's best quality. Raise it with `--baseline-steps`.
 """
@@ -18,8 +18,9 @@ import torch
 
 from configs.schema import LossConfig, flatten, from_dict
 from models.checkpoint import load_model, read_metadata
-from models.feature_nets import build_feature_net
-from models.optimize import OptimizeOptions, optimize
+from models.gatys import OptimizeOptions, optimize
+from models.pretrained import seeded
+from models.registry import build_feature_net
 
 BASELINE_STEPS = 30
 
@@ -76,8 +77,7 @@ class OptimizeMethod:
         self.name, self.device = name, device
         self.opts = OptimizeOptions(steps=steps, optimizer="lbfgs", seed=seed)
         content_layers, style_layers = self.opts.layers()
-        with torch.random.fork_rng(devices=[]):  # a random-weight network is then the same on every run
-            torch.manual_seed(seed)
+        with seeded(seed):  # a random-weight network is then the same on every run
             self.net = build_feature_net(self.opts.feature_net, [*content_layers, *style_layers], weights).to(device)
         self.weights = weights
 

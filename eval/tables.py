@@ -16,7 +16,7 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from data_prep.images import atomic_path
+from data_prep.files import atomic_write
 
 TIMING_COLUMN = "seconds_per_image"
 
@@ -33,11 +33,6 @@ def _short(value: object) -> str:
     return "unavailable (see notes)" if str(value).startswith("unavailable") else str(value)
 
 
-def _write(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path]:
     """Write the three tables (same rows and columns); returns their paths."""
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -46,11 +41,11 @@ def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path
     writer.writeheader()
     writer.writerows({k: _cell(row.get(k, "")) for k in columns} for row in rows)
     paths = [out_dir / "metrics.csv", out_dir / "metrics.json", out_dir / "metrics.md"]
-    _write(paths[0], buffer.getvalue())
+    atomic_write(paths[0], buffer.getvalue())
     # NaN is not JSON: written as null (FID of a degenerate set can be NaN).
     clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
              for row in rows]
-    _write(paths[1], json.dumps({"rows": clean, "notes": notes}, indent=2) + "\n")
+    atomic_write(paths[1], json.dumps({"rows": clean, "notes": notes}, indent=2) + "\n")
     lines = ["# Evaluation", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_short(row.get(k, "")) for k in columns) + " |" for row in rows]
     reasons: dict[str, list[str]] = {}  # reason -> metrics, each reason once however many rows share it
@@ -61,14 +56,14 @@ def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path
     unavailable = [f"{', '.join(keys)}: {reason}" for reason, keys in reasons.items()]
     if notes or unavailable:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes] + [f"- {u}" for u in unavailable]
-    _write(paths[2], "\n".join(lines) + "\n")
+    atomic_write(paths[2], "\n".join(lines) + "\n")
     return paths
 
 
 def write_timings(timings: list[dict], path: Path) -> None:
     """timing.csv: `name`, seconds per stylized image (not reproducible, hence not in the metric tables)."""
     lines = [f"name,{TIMING_COLUMN}"] + [f"{t['name']},{t[TIMING_COLUMN]!r}" for t in timings]
-    _write(path, "\n".join(lines) + "\n")
+    atomic_write(path, "\n".join(lines) + "\n")
 
 
 def log_hparams(tb_dir: Path, hparams: dict, row: dict) -> None:

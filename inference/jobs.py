@@ -9,13 +9,13 @@ file stem are told apart by their parent folder names.
 from __future__ import annotations
 
 import glob
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from data_prep.files import safe_filename
 from data_prep.images import is_image_file, list_images, read_image
 
 
@@ -74,17 +74,13 @@ def expand_inputs(values: list[str], what: str) -> list[Path]:
     return paths
 
 
-def sanitize(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"
-
-
 def unique_names(paths: list[Path]) -> list[str]:
     """Sanitized file stems; stems shared by several files get their parent folders prefixed."""
-    names = [sanitize(p.stem) for p in paths]
+    names = [safe_filename(p.stem, "image") for p in paths]
     for i, p in enumerate(paths):
         depth = 1
         while names.count(names[i]) > 1 and depth <= len(p.parts) - 1:
-            names[i] = sanitize("_".join([*p.parent.parts[-depth:], p.stem]))
+            names[i] = safe_filename("_".join([*p.parent.parts[-depth:], p.stem]), "image")
             depth += 1
     return names
 

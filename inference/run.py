@@ -11,17 +11,19 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from configs.schema import load_config
+from data_prep.grid import stylization_grid
 from data_prep.images import ImageReadError, load_image, save_image
+from data_prep.resize import resize, resize_short
 from inference.jobs import Entry, Plan, load_mask
+from inference.stylizer import Stylizer
 from models.checkpoint import load_model
 from models.color import match_color, preserve_luminance
-from models.feature_nets import build_feature_net
-from models.grid import stylization_grid
-from models.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, OptimizeOptions, optimize
-from models.stylizer import Stylizer, check_precision, resolve_device
+from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, OptimizeOptions, optimize
+from models.precision import check_precision, resolve_device
+from models.pretrained import parse_weights
+from models.registry import build_feature_net
 
 GRID_CELL = 128
 
@@ -29,11 +31,8 @@ GRID_CELL = 128
 def load_net(args):
     """The trained network from --checkpoint (+ --config for plain state dicts, --weights for the encoder)."""
     cfg = load_config(args.config).model if args.config else None
-    overrides = {}
-    if args.weights == "random":
-        overrides = {"pretrained": False}
-    elif args.weights != "pretrained":
-        overrides = {"weights_file": args.weights}
+    source = parse_weights(args.weights)
+    overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
     return load_model(args.checkpoint, cfg, map_location="cpu", **overrides)
 
 
@@ -165,17 +164,12 @@ class Runner:
 
 def _thumb(image: torch.Tensor) -> torch.Tensor:
     """(3, H, W) -> short side GRID_CELL (kept in memory for the grid instead of the full output)."""
-    h, w = image.shape[-2:]
-    scale = GRID_CELL / min(h, w)
-    if scale >= 1:
-        return image.clone()
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(image[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+    return resize_short(image[None], min(GRID_CELL, *image.shape[-2:]))[0].clone()
 
 
 def _strips(images: list[torch.Tensor]) -> torch.Tensor:
     """Several styles side by side as vertical strips of one square cell (the header of a mix column)."""
-    cells = [F.interpolate(im[None], size=(GRID_CELL, GRID_CELL), mode="bilinear", antialias=True)[0]
+    cells = [resize(im[None], (GRID_CELL, GRID_CELL))[0]
              for im in images]
     bounds = [round(k * GRID_CELL / len(cells)) for k in range(len(cells) + 1)]
     return torch.cat([c[..., a:b] for c, (a, b) in zip(cells, zip(bounds, bounds[1:]))], dim=-1)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -21,9 +19,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from configs.schema import ConfigError, ModelConfig, model_config_from_json, to_json
-from models.encoders import uses_random_weights
+from data_prep.files import atomic_path
 from models.net import StyleTransferNet
-from models.pretrained import PretrainedWeightsError, read_state_dict
+from models.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 
 FORMAT = "adain-style-transfer/release-v1"
 # prefixes of other full-model dicts mapped onto ours; loss networks are never needed for inference
@@ -32,7 +30,7 @@ IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
 
 
 class CheckpointError(RuntimeError):
-    pass
+    """A weights or training-state file that cannot be used: missing, unreadable, or of another architecture."""
 
 
 def release_state_dict(net: StyleTransferNet) -> dict[str, torch.Tensor]:
@@ -41,25 +39,13 @@ def release_state_dict(net: StyleTransferNet) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items() if k.startswith(keep)}
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path) on a temp name in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save_release(path: str | Path, net: StyleTransferNet, metadata: dict[str, str] | None = None) -> Path:
     """Write the release safetensors file atomically; `metadata` adds str->str entries (step, loss config)."""
     path = Path(path)
     meta = {"format": FORMAT, "model_config": to_json(net.cfg), **{k: str(v) for k, v in (metadata or {}).items()}}
     state = release_state_dict(net)
-    atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
     return path
 
 

@@ -6,8 +6,9 @@ Pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
+
+from data_prep.resize import resize
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(
@@ -34,7 +35,7 @@ def preserve_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.T
     Clamped to [0, 1]; wherever the clamp is inactive the output's chroma equals the content's.
     """
     if content.shape[-2:] != stylized.shape[-2:]:
-        content = F.interpolate(content.float(), size=stylized.shape[-2:], mode="bilinear", align_corners=False)
+        content = resize(content.float(), stylized.shape[-2:])
     y = rgb_to_ycbcr(stylized)[:, :1]
     chroma = rgb_to_ycbcr(content)[:, 1:]
     return ycbcr_to_rgb(torch.cat([y, chroma], dim=1)).clamp(0, 1)

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from models.layers import InstanceNorm2d
+
 # VGG19 block widths and conv counts, mirrored by MirrorVGGDecoder (level k works at stride 2**k)
 _VGG_WIDTHS = (64, 128, 256, 512, 512)
 _VGG_CONVS = (2, 2, 4, 4, 4)
@@ -26,24 +28,6 @@ class ConvReLU(nn.Sequential):
         super().__init__(nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3))
         if relu:
             self.append(nn.ReLU())
-
-
-class InstanceNorm2d(nn.InstanceNorm2d):
-    """nn.InstanceNorm2d (instance statistics, affine) that keeps a channels_last input channels_last.
-
-    torch's CPU instance_norm returns a contiguous tensor, so every later conv in an NHWC network pays
-    two layout conversions; here the statistics are taken over (H, W) in float32 (biased variance, as
-    torch's), with the same parameters and state-dict keys.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.track_running_stats or not x.is_contiguous(memory_format=torch.channels_last):
-            return super().forward(x)
-        x = x.float()
-        mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: torch's Welford var_mean is ~4x slower here
-        var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)  # in place: one full-size temporary, not two
-        scale = self.weight.float().view(1, -1, 1, 1) * (var + self.eps).rsqrt()
-        return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)
 
 
 class MirrorVGGDecoder(nn.Module):
@@ -100,11 +84,3 @@ class TransposedConvDecoder(nn.Module):
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, 3, h * stride, w * stride) in [0, 1]."""
         return self.layers(feat)
-
-
-def build_decoder(kind: str, in_channels: int, stride: int, width: int = 64) -> nn.Module:
-    if kind == "mirror_vgg":
-        return MirrorVGGDecoder(in_channels, stride)
-    if kind == "transposed_conv":
-        return TransposedConvDecoder(in_channels, stride, width)
-    raise ValueError(f"unknown decoder kind '{kind}'; choose mirror_vgg or transposed_conv (model.decoder.kind)")

@@ -17,26 +17,19 @@ Statistics and losses run with autocast disabled: a float16 Gram of ReLU feature
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from einops import rearrange
 
 from models.adain import mean_std
-
-
-def _fp32(device: torch.device):
-    """Disable autocast for the enclosed statistics (a no-op context where autocast is unsupported)."""
-    try:
-        return torch.autocast(device_type=device.type, enabled=False)
-    except RuntimeError:
-        return nullcontext()
+from models.precision import fp32
+from models.registry import lookup
 
 
 def gram(feat: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> per-sample Gram matrix (B, C, C) = F F^T / (C*H*W), float32 even under autocast."""
-    with _fp32(feat.device):
+    with fp32(feat.device):
         b, c, h, w = feat.shape
         flat = rearrange(feat.float(), "b c h w -> b c (h w)")
         return flat @ flat.transpose(1, 2) / (c * h * w)
@@ -44,7 +37,7 @@ def gram(feat: torch.Tensor) -> torch.Tensor:
 
 def mean_std_stat(feat: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, 2, C): channel mean and std (see models.adain.mean_std), float32."""
-    with _fp32(feat.device):
+    with fp32(feat.device):
         mean, std = mean_std(feat)
         return torch.stack([mean.flatten(1), std.flatten(1)], dim=1)
 
@@ -74,9 +67,7 @@ STYLE_LOSSES: dict[str, StyleLoss] = {
 
 
 def get_style_loss(name: str) -> StyleLoss:
-    if name not in STYLE_LOSSES:
-        raise ValueError(f"unknown style loss '{name}'; choose one of {', '.join(STYLE_LOSSES)}")
-    return STYLE_LOSSES[name]
+    return lookup(STYLE_LOSSES, name, "style loss (loss.style_loss)")
 
 
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dict[str, float]:
@@ -99,19 +90,19 @@ def style_losses(
 ) -> dict[str, torch.Tensor]:
     """Unweighted per-layer style losses {layer: scalar} between output features and target statistics."""
     loss = get_style_loss(name)
-    with _fp32(next(iter(out_feats.values())).device):
+    with fp32(next(iter(out_feats.values())).device):
         return {layer: loss.distance(loss.statistic(out_feats[layer]), target) for layer, target in targets.items()}
 
 
 def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error between feature maps, float32."""
-    with _fp32(out.device):
+    with fp32(out.device):
         return ((out.float() - target.float()) ** 2).mean()
 
 
 def tv_loss(images: torch.Tensor) -> torch.Tensor:
     """Anisotropic total variation: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|, float32."""
-    with _fp32(images.device):
+    with fp32(images.device):
         x = images.float()
         return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean()
 

@@ -9,15 +9,14 @@ from torch import nn
 
 from configs.schema import ModelConfig
 from models.adain import adain, adain_masked, blend, normalize_weights
-from models.decoders import build_decoder
-from models.encoders import build_encoder, encoder_layer
-from models.padding import pad_to_multiple
+from models.layers import pad_to_multiple
+from models.registry import build_decoder, build_encoder, encoder_layer
 
 
 class StyleTransferNet(nn.Module):
     """Arbitrary style transfer with a frozen (by default) encoder and a trained decoder.
 
-    The model returns features or images, never losses (see models/objective.py for training). Inputs
+    The model returns features or images, never losses (see training/objective.py for training). Inputs
     of any size are padded to a multiple of the encoder stride and the output is cropped back, so the
     stylized image always has the content's size.
     """
@@ -29,7 +28,7 @@ class StyleTransferNet(nn.Module):
         self.encoder = build_encoder(cfg.encoder)
         self.stride = self.encoder.strides[self.layer]
         channels = self.encoder.channels[self.layer]
-        self.decoder = build_decoder(cfg.decoder.kind, channels, self.stride, cfg.decoder.width)
+        self.decoder = build_decoder(cfg.decoder, channels, self.stride)
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -9,8 +9,11 @@ Three sources, in the order a user reaches for them:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,6 +22,46 @@ from safetensors.torch import load_file
 
 class PretrainedWeightsError(RuntimeError):
     """The requested pretrained weights are not available (offline, missing or unreadable file)."""
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where a network's weights come from: the library's pretrained ones, a local file, or random."""
+
+    pretrained: bool
+    file: str = ""
+
+    @property
+    def random(self) -> bool:
+        return not (self.pretrained or self.file)
+
+
+def parse_weights(spec: str) -> WeightsSpec:
+    """The one parser of the `pretrained | random | PATH` strings of every CLI flag and option."""
+    if spec == "pretrained":
+        return WeightsSpec(pretrained=True)
+    if spec == "random":
+        return WeightsSpec(pretrained=False)
+    if not spec:
+        raise ValueError("empty weights spec: use pretrained, random or a path to a weights file")
+    return WeightsSpec(pretrained=False, file=str(Path(spec)))
+
+
+def uses_random_weights(encoder_cfg) -> bool:
+    """True when an encoder's weights cannot be re-obtained from a library, so checkpoints must hold them.
+
+    Args:
+        encoder_cfg: a configs.schema.EncoderConfig (trainable, pretrained, weights_file).
+    """
+    return encoder_cfg.trainable or not (encoder_cfg.pretrained or encoder_cfg.weights_file)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build random-weight networks from `seed` (the same weights every run) without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def torchvision_cache_path(url: str) -> Path:

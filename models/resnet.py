@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torchvision.models import ResNet50_Weights, resnet50
 
-from models.normalize import Normalize
+from models.layers import Normalize
 from models.pretrained import load_torchvision_weights, read_state_dict
 
 RESNET50_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")

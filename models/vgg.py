@@ -9,7 +9,7 @@ from torch import nn
 from torchvision.models import VGG19_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from models.normalize import Normalize
+from models.layers import Normalize
 from models.pretrained import load_torchvision_weights, read_state_dict
 
 # torchvision's vgg19().features is conv, relu per conv and a max-pool after each block; blocks hold

@@ -11,8 +11,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from models.normalize import Normalize
-from models.padding import pad_to_multiple
+from models.layers import Normalize, pad_to_multiple
 from models.pretrained import PretrainedWeightsError, make_hub_offline_fast
 
 

@@ -7,7 +7,7 @@ import torch
 from test_infer_cli import _img, vary_outputs
 
 import infer
-import models.stylizer
+import inference.stylizer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from data_prep.images import load_image
 from models.checkpoint import save_release
@@ -68,8 +68,8 @@ def test_config_with_plain_pth_matches_release(env, capsys):
 
 def test_tile_flags_tile_and_match_untiled(env, monkeypatch):
     calls = []
-    real = models.stylizer.stylize_tiled
-    monkeypatch.setattr(models.stylizer, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k))
+    real = inference.stylizer.stylize_tiled
+    monkeypatch.setattr(inference.stylizer, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k))
     big = str(_img(env["root"] / "big.png", 96, 160, 5))  # tiles must be well above the receptive field
     whole = load_image(run(env, "t0", content=big)["written"][0])  # 160 px < the default tile size 1024
     assert not calls
@@ -100,7 +100,7 @@ def test_fp16_on_cpu_and_cuda_without_gpu_are_one_line_errors(env, capsys):
 
 
 def test_decoder_instance_norm_keeps_channels_last_and_matches_torch():
-    from models.decoders import InstanceNorm2d
+    from models.layers import InstanceNorm2d
 
     norm = InstanceNorm2d(8, affine=True)
     torch.nn.init.normal_(norm.weight), torch.nn.init.normal_(norm.bias)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from inference.stylizer import Stylizer
+from inference.tiling import ramp, tile_intervals
 from models.net import StyleTransferNet
-from models.stylizer import Stylizer
-from models.tiling import ramp, tile_intervals
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

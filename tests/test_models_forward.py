@@ -6,8 +6,8 @@ from conftest import vgg_config, vit_config
 
 from configs.schema import LossConfig
 from models.net import StyleTransferNet
-from models.objective import StyleTransferObjective
 from models.vgg import VGG19_LAYERS, VGG19Features
+from training.objective import StyleTransferObjective
 
 CASES = {
     "vgg+mirror": (vgg_config("mirror_vgg"), "adain"),

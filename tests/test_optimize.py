@@ -7,9 +7,9 @@ import torch
 import infer
 from inference.run import optimize_options
 from models.color import rgb_to_ycbcr
-from models.feature_nets import build_feature_net, feature_net_spec
+from models.gatys import OptimizeOptions, blended_style_targets, optimize
 from models.losses import content_loss
-from models.optimize import OptimizeOptions, blended_style_targets, optimize
+from models.registry import build_feature_net, feature_net_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,7 +11,7 @@ import torch
 from train_helpers import SMOKE, release_weights, run_cli, tiny_config, tiny_overrides
 
 from train import train
-from training.state import MARKER, CheckpointError, resolve_resume
+from training.checkpoints import MARKER, CheckpointError, resolve_resume
 
 
 def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):

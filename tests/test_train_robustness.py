@@ -13,8 +13,8 @@ from train_helpers import tiny_config
 
 from models.checkpoint import load_model, read_metadata
 from train import train
+from training.checkpoints import complete_checkpoints
 from training.loop import NonFiniteLossError
-from training.state import complete_checkpoints
 
 
 def write_bad_and_odd_images(folder):

@@ -13,10 +13,10 @@ from tqdm.auto import tqdm
 
 from configs.schema import Config, to_json
 from models.checkpoint import save_release
+from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
 from training.schedule import lr_at
-from training.state import TrainerState, save_checkpoint, step_dir
 from training.throughput import Throughput
 
 log = logging.getLogger(__name__)

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-
-def fit_square(images: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 3, H, W) -> (N, 3, size, size) float32 in [0, 1]: short side resized to `size` (antialiased), center crop."""
-    h, w = images.shape[-2:]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    images = F.interpolate(images.float(), size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
-    top, left = (nh - size) // 2, (nw - size) // 2
-    return images[..., top : top + size, left : left + size].clamp(0, 1)
+from data_prep.resize import fit_square
 
 
 def stylization_grid(

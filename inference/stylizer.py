@@ -10,26 +10,9 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
+from inference.tiling import stylize_tiled
 from models.net import StyleTransferNet
-from models.optimize import autocast_context
-from models.tiling import stylize_tiled
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is a one-line error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-    return torch.device(name)
-
-
-def check_precision(device: torch.device, precision: str) -> None:
-    """Refuse fp16 on a CPU: without native fp16 convolutions oneDNN emulates them, measured 7x SLOWER than
-    fp32 on this repo's AVX-512 test machine (a 64-channel 3x3 conv: 28 ms fp32, 15 ms bf16, 190 ms fp16)."""
-    if precision == "fp16" and device.type == "cpu":
-        raise ValueError("--precision fp16 on the CPU is emulated and slower than fp32; use --precision bf16 "
-                         "(the CPU's fast half precision) or fp16 on a GPU")
+from models.precision import autocast
 
 
 class Stylizer:
@@ -41,7 +24,7 @@ class Stylizer:
         precision: "fp32" | "bf16" | "fp16" (autocast; AdaIN statistics stay float32 in models.adain).
         channels_last: NHWC activations; oneDNN's convolutions are faster in that layout on CPU (measured
             in eval/bench_inference.py: 3x3 conv 59 -> 76 GFLOP/s fp32, 97 -> 159 GFLOP/s bf16).
-        tile_size: images whose long side exceeds this run tiled (models.tiling); 0 disables tiling.
+        tile_size: images whose long side exceeds this run tiled (inference.tiling); 0 disables tiling.
         tile_overlap: overlap of neighbouring tiles in pixels.
     """
 
@@ -58,7 +41,7 @@ class Stylizer:
         images = images.to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), autocast_context(self.device, self.precision):
+        with torch.inference_mode(), autocast(self.device, self.precision):
             return self.net.encode(images)
 
     def style_features(self, key: Hashable, image: torch.Tensor) -> torch.Tensor:
@@ -81,7 +64,7 @@ class Stylizer:
             return [self._tiled(contents, style_feats, a, style_weights, masks) for a in alphas]
         c_feat = self.encode(contents)
         outs = []
-        with torch.inference_mode(), autocast_context(self.device, self.precision):
+        with torch.inference_mode(), autocast(self.device, self.precision):
             for alpha in alphas:
                 target = self.net.transfer(c_feat, style_feats, alpha, style_weights, masks)
                 outs.append(self.net.decode(target, size).float().cpu().contiguous())
@@ -89,7 +72,7 @@ class Stylizer:
 
     def _tiled(self, contents, style_feats, alpha, style_weights, masks) -> torch.Tensor:
         outs = []
-        with torch.inference_mode(), autocast_context(self.device, self.precision):
+        with torch.inference_mode(), autocast(self.device, self.precision):
             for content in contents.split(1):
                 outs.append(stylize_tiled(self.net, content, style_feats, alpha, style_weights, masks,
                                           self.tile_size, self.tile_overlap, encode=self.encode))

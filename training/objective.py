@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
+from models.layers import pad_to_multiple
 from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
 from models.net import StyleTransferNet
-from models.padding import pad_to_multiple
 from models.vgg import VGG19Features
 
 

@@ -25,18 +25,15 @@ from accelerate import Accelerator
 from safetensors import safe_open
 
 from configs.schema import Config, to_json
-from models.checkpoint import atomic_write
-from models.encoders import uses_random_weights
+from data_prep.files import atomic_write
+from models.checkpoint import CheckpointError
+from models.pretrained import uses_random_weights
 
 log = logging.getLogger(__name__)
 
 MARKER = "trainer_state.json"
 MODEL_FILE = "model.safetensors"  # accelerate's name for the first prepared model's weights
 _STEP_DIR = re.compile(r"step_(\d{6,})")
-
-
-class CheckpointError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -148,7 +145,7 @@ def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState
     accelerator.wait_for_everyone()  # every rank's files are in tmp before it is declared complete
     if accelerator.is_main_process:
         state.files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
-        atomic_write(tmp / MARKER, lambda path: Path(path).write_text(json.dumps(asdict(state), indent=1)))
+        atomic_write(tmp / MARKER, json.dumps(asdict(state), indent=1))
         if final.exists():  # re-saving a step (a resumed run's final save): swap, never leave a gap
             old = final.with_name(f".old_{final.name}")
             shutil.rmtree(old, ignore_errors=True)

@@ -44,17 +44,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from data_prep.resize import resize, resize_short
 from models.adain import normalize_weights
 from models.color import preserve_luminance, rgb_to_ycbcr
-from models.feature_nets import feature_net_spec
 from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
+from models.precision import autocast
+from models.registry import feature_net_spec
 
 DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1e-3  # a light smoothness prior; tv is O(0.1) on photos, so this is < 1% of the total
@@ -64,7 +64,7 @@ Callback = Callable[[int, torch.Tensor, list[dict]], None]
 
 @dataclass
 class OptimizeOptions:
-    """Knobs of the optimization; empty layer tuples mean the feature network's defaults (models.feature_nets)."""
+    """Knobs of the optimization; empty layer tuples mean the feature network's defaults (models.registry)."""
 
     feature_net: str = "vgg19"
     content_layers: tuple[str, ...] = ()
@@ -96,26 +96,6 @@ class OptimizeResult:
     log: list[dict]  # one dict per step: step, stage, seconds, total, content, style, tv
 
 
-def resize_short(images: torch.Tensor, short: int) -> torch.Tensor:
-    """(B, 3, H, W) -> short side `short`, aspect kept (antialiased bilinear); unchanged if already that size."""
-    h, w = images.shape[-2:]
-    if min(h, w) == short:
-        return images
-    scale = short / min(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=scale < 1)
-
-
-def autocast_context(device: torch.device, precision: str):
-    """Autocast for fp16/bf16 on the given device, a no-op for fp32."""
-    if precision == "fp32":
-        return nullcontext()
-    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
-    if precision not in dtypes:
-        raise ValueError(f"unknown precision '{precision}'; choose fp32, fp16 or bf16")
-    return torch.autocast(device_type=device.type, dtype=dtypes[precision])
-
-
 def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
     """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y is matched to its mean/std."""
     y = rgb_to_ycbcr(images)[:, :1]
@@ -133,7 +113,7 @@ def blended_style_targets(
     weights = normalize_weights(weights, len(styles))
     blended: dict[str, torch.Tensor] = {}
     for w, style in zip(weights, styles):
-        with torch.no_grad(), autocast_context(style.device, precision):
+        with torch.no_grad(), autocast(style.device, precision):
             targets = style_targets(loss_name, net(style, layers), layers)
         for layer, t in targets.items():
             blended[layer] = blended.get(layer, 0) + w * t
@@ -160,13 +140,13 @@ class Objective:
         self.content_layers, style_layers = opts.layers()
         self.style_w = layer_weights(style_layers, opts.style_layer_weights)
         self.layers = list(dict.fromkeys([*self.content_layers, *style_layers]))
-        with torch.no_grad(), autocast_context(content.device, opts.precision):
+        with torch.no_grad(), autocast(content.device, opts.precision):
             feats = net(content, self.content_layers)
         self.content_feats = {k: v.float() for k, v in feats.items()}
 
     def __call__(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         opts = self.opts
-        with autocast_context(image.device, opts.precision):
+        with autocast(image.device, opts.precision):
             feats = self.net(image, self.layers)
         content = sum(content_loss(feats[k], self.content_feats[k]) for k in self.content_layers)
         style = weighted_sum(style_losses(opts.style_loss, feats, self.targets), self.style_w)
@@ -208,7 +188,7 @@ def optimize(
     """Optimize the pixels of a (1, 3, H, W) image to carry `content`'s layout and the (blended) styles.
 
     Args:
-        net: frozen feature network (models.feature_nets.build_feature_net) on the content's device.
+        net: frozen feature network (models.registry.build_feature_net) on the content's device.
         content: (1, 3, H, W) in [0, 1]; the output has this size, or the last scale's when `opts.scales`.
         styles: (1, 3, h, w) style images of any sizes and aspect ratios.
         opts: the knobs; see OptimizeOptions.
@@ -236,7 +216,7 @@ def optimize(
         if image is None:
             image = initial_image(stage_content, opts.init, opts.noise_std, generator)
         else:  # coarse-to-fine: continue from the upsampled previous stage
-            image = F.interpolate(image, size=stage_content.shape[-2:], mode="bilinear", align_corners=False)
+            image = resize(image, stage_content.shape[-2:])
         image = _run_stage(objective, image, n_steps, opts, stage, log, start, callback, original)
     result = _finish(image, original, opts)
     if callback:
