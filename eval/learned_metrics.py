@@ -25,21 +25,18 @@ import socket
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
 from torch import nn
 
 from data_prep.resize import resize
+from models.pretrained import seeded, torchvision_cache_path
 
 UNAVAILABLE = "unavailable: "
 OFFLINE_ENV = "HF_HUB_OFFLINE"
 
 # Backbone checkpoints that torchmetrics' LPIPS loads through torchvision (`<Weights>.DEFAULT`).
 _LPIPS_BACKBONES = {"alex": "AlexNet_Weights", "vgg": "VGG16_Weights", "squeeze": "SqueezeNet1_1_Weights"}
-
-__all__ = ["MetricUnavailable", "build_fid", "build_kid", "build_lpips", "compute_learned_metrics",
-           "fetch_weights"]
 
 Images = torch.Tensor | Sequence[torch.Tensor]
 
@@ -68,8 +65,8 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
     Raises:
         MetricUnavailable: the file is not cached and cannot be downloaded now.
     """
-    filename = Path(urlparse(url).path).name
-    destination = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    destination = torchvision_cache_path(url)
+    filename = destination.name
     if destination.is_file():
         return destination
     hint = (
@@ -77,8 +74,7 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
         "TORCH_HOME moves the cache), or pass your own network to the metric builder"
     )
     if _is_offline(offline):
-        raise MetricUnavailable(f"{what}: weights file {destination} is missing and offline mode is on; "
-                                f"{hint}")
+        raise MetricUnavailable(f"{what}: weights file {destination} is missing and offline mode is on; {hint}")
     # torch.hub's urlopen has no timeout of its own: a dropped-packet network would hang for minutes.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(download_timeout_s)
@@ -207,8 +203,7 @@ def _batches(images: Images, batch_size: int) -> list[torch.Tensor]:
     """A (N,3,H,W) tensor or a sequence of (3,H,W)/(1,3,H,W) images -> batches of equal-size images."""
     if isinstance(images, torch.Tensor):
         return list(images.split(batch_size))
-    batches: list[torch.Tensor] = []
-    current: list[torch.Tensor] = []
+    batches, current = [], []
     for image in images:
         image = image if image.ndim == 4 else image.unsqueeze(0)
         if current and (image.shape[-2:] != current[0].shape[-2:] or len(current) == batch_size):
@@ -284,10 +279,9 @@ def compute_learned_metrics(
     try:
         if min(n_fake, n_real) < 2:
             raise MetricUnavailable(f"FID/KID need >= 2 outputs and style images, got {n_fake} and {n_real}")
-        # The global CPU RNG is used by torchmetrics (a random probe image to size custom features, KID's
-        # subsets): seed it for reproducible KID, and restore the caller's state afterwards.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # torchmetrics draws from the global CPU RNG (a probe image to size custom features, KID's subsets):
+        # seeded for reproducible KID, the caller's state restored afterwards.
+        with seeded(seed):
             fid = build_fid(feature_net, offline, download_timeout_s).to(device)
             size = min(kid_subset_size, n_fake, n_real)
             kid = build_kid(feature_net, kid_subsets, size, offline, download_timeout_s).to(device)
@@ -304,8 +298,6 @@ def compute_learned_metrics(
             results[key] = UNAVAILABLE + str(error)
 
     missing = [k for k in ("lpips", "fid") if isinstance(results[k], str)]
-    if missing:
-        results["artfid"] = UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]])
-    else:
-        results["artfid"] = (1 + results["lpips"]) * (1 + results["fid"])
+    results["artfid"] = (UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]]) if missing
+                         else (1 + results["lpips"]) * (1 + results["fid"]))
     return results

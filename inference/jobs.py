@@ -17,10 +17,7 @@ import torch
 
 from data_prep.files import safe_filename
 from data_prep.images import is_image_file, list_images, read_image
-
-
-class InferError(RuntimeError):
-    """An error that stops the whole run (bad arguments, missing paths, an --out over the inputs)."""
+from inference.options import InferError, InferOptions
 
 
 @dataclass
@@ -101,26 +98,9 @@ def load_mask(path: Path, regions: int) -> torch.Tensor:
     return torch.stack([(labels == k).float() for k in range(regions)])
 
 
-def _check_args(args) -> None:
-    if args.method is None:
-        args.method = "decoder" if args.checkpoint else None
-    if args.method is None:
-        raise InferError("give --checkpoint FILE (trained decoder) or --method optimize (per-image optimization)")
-    if args.method == "decoder" and not args.checkpoint:
-        raise InferError("--method decoder needs --checkpoint FILE")
-    if args.method == "optimize" and (args.alpha != [1.0] or args.mask):
-        raise InferError("--alpha and --mask apply to the trained decoder (--checkpoint) only")
-    if args.mask and args.style_weights:
-        raise InferError("--mask assigns one style per region; it cannot be combined with --style-weights")
-    if args.batch_size < 1 or args.tile_overlap < 0 or args.tile_size < 0:
-        raise InferError("--batch-size must be >= 1 and --tile-size/--tile-overlap >= 0")
-    if any(not 0.0 <= a <= 1.0 for a in args.alpha):
-        raise InferError(f"--alpha values must lie in [0, 1], got {args.alpha}")
-
-
-def plan_jobs(args) -> Plan:
-    """Validate the arguments and expand the inputs into a Plan; raises InferError with one line."""
-    _check_args(args)
+def plan_jobs(args: InferOptions) -> Plan:
+    """Validate the options and expand the inputs into a Plan; raises InferError with one line."""
+    args.validate()
     contents = expand_inputs(list(args.content), "content")
     styles = expand_inputs(list(args.style), "style")
     style_names = unique_names(styles)

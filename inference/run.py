@@ -17,6 +17,7 @@ from data_prep.grid import stylization_grid
 from data_prep.images import ImageReadError, load_image, save_image
 from data_prep.resize import resize, resize_short
 from inference.jobs import Entry, Plan, load_mask
+from inference.options import InferOptions
 from inference.stylizer import Stylizer
 from models.checkpoint import load_model
 from models.color import match_color, preserve_luminance
@@ -28,7 +29,7 @@ from models.registry import build_feature_net
 GRID_CELL = 128
 
 
-def load_net(args):
+def load_net(args: InferOptions):
     """The trained network from --checkpoint (+ --config for plain state dicts, --weights for the encoder)."""
     cfg = load_config(args.config).model if args.config else None
     source = parse_weights(args.weights)
@@ -36,19 +37,19 @@ def load_net(args):
     return load_model(args.checkpoint, cfg, map_location="cpu", **overrides)
 
 
-def optimize_options(args) -> OptimizeOptions:
+def optimize_options(args: InferOptions) -> OptimizeOptions:
     return OptimizeOptions(
         feature_net=args.feature_net, style_loss=args.style_loss, content_weight=args.content_weight,
         style_weight=DEFAULT_STYLE_WEIGHT if args.style_weight is None else args.style_weight,
         tv_weight=DEFAULT_TV_WEIGHT if args.tv_weight is None else args.tv_weight,
-        optimizer=args.optimizer, lr=args.lr, steps=args.steps[0] if len(args.steps) == 1 else args.steps,
+        optimizer=args.optimizer, lr=args.lr, steps=args.steps[0] if len(args.steps) == 1 else list(args.steps),
         init=args.init, scales=tuple(args.scales), luminance_only=args.preserve_color == "luminance",
         save_every=args.save_every, seed=args.seed, precision=args.precision,
     )
 
 
 class Runner:
-    def __init__(self, args, plan: Plan, bar):
+    def __init__(self, args: InferOptions, plan: Plan, bar):
         self.args, self.plan, self.bar = args, plan, bar
         self.summary = {"written": [], "skipped": [], "failed": [], "grid": None}
         self.device = resolve_device(args.device)
@@ -61,7 +62,7 @@ class Runner:
             except ImageReadError as err:
                 self.fail(path, err.reason)
         self.masks = load_mask(plan.mask, len(plan.styles)) if plan.mask else None
-        if args.method == "decoder":
+        if args.resolved_method == "decoder":
             self.stylizer = Stylizer(load_net(args), self.device, args.precision, args.channels_last,
                                      args.tile_size, args.tile_overlap)
         else:
@@ -103,12 +104,12 @@ class Runner:
             if self.args.skip_existing and all(p.is_file() for p in paths.values()):
                 self.summary["skipped"] += [str(p) for p in paths.values()]
                 continue
-            if self.args.method == "decoder":
+            if self.args.resolved_method == "decoder":
                 outs = self.decode(contents, entry)
             else:
                 outs = [torch.cat([self.optimize(ids[b], contents[b : b + 1], entry) for b in range(len(ids))])]
             for alpha, out in zip(self.plan.alphas, outs):
-                if self.args.preserve_color == "luminance" and self.args.method == "decoder":
+                if self.args.preserve_color == "luminance" and self.args.resolved_method == "decoder":
                     out = preserve_luminance(out, contents)  # the optimization does Gatys' luminance-only itself
                 for b, i in enumerate(ids):
                     save_image(out[b], paths[i, alpha])
@@ -125,13 +126,12 @@ class Runner:
 
     def decode(self, contents: torch.Tensor, entry: Entry) -> list[torch.Tensor]:
         styles = self.style_inputs(contents, entry)
-        if self.args.preserve_color == "covariance":
-            feats = [self.stylizer.encode(s) for s in styles]
+        if self.args.preserve_color == "covariance":  # each content recolors the style: nothing to cache
+            stats = [self.stylizer.encode(s) for s in styles]
         else:
-            feats = [self.stylizer.style_features(k, s) for k, s in zip(entry.styles, styles)]
+            stats = [self.stylizer.style_stats(k, s) for k, s in zip(entry.styles, styles)]
         weights = self.args.style_weights if len(entry.styles) > 1 and self.masks is None else None
-        masks = None if self.masks is None else self.masks.to(self.device)
-        return self.stylizer.stylize(contents, feats, self.plan.alphas, weights, masks)
+        return self.stylizer.stylize(contents, stats, self.plan.alphas, weights, self.masks)
 
     def optimize(self, i: int, content: torch.Tensor, entry: Entry) -> torch.Tensor:
         styles = [s.to(self.device) for s in self.style_inputs(content, entry)]
@@ -175,5 +175,5 @@ def _strips(images: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([c[..., a:b] for c, (a, b) in zip(cells, zip(bounds, bounds[1:]))], dim=-1)
 
 
-def run_jobs(args, plan: Plan, bar) -> dict:
+def run_jobs(args: InferOptions, plan: Plan, bar) -> dict:
     return Runner(args, plan, bar).run()

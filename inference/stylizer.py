@@ -1,7 +1,7 @@
 """Inference runner for a trained StyleTransferNet: device, precision, channels_last, style cache, tiling.
 
-Style features are encoded once per style key and reused for every content image (the encoder pass over
-a style costs as much as over a content, so with N contents x M styles this saves N*M - M passes).
+Style statistics are computed once per style key and reused for every content image (the encoder pass
+over a style costs as much as over a content, so with N contents x M styles this saves N*M - M passes).
 """
 
 from __future__ import annotations
@@ -11,20 +11,21 @@ from collections.abc import Hashable, Sequence
 import torch
 
 from inference.tiling import stylize_tiled
+from models.adain import Stats
 from models.net import StyleTransferNet
 from models.precision import autocast
 
 
 class Stylizer:
-    """Runs encode -> AdaIN (alpha, mix, masks) -> decode in inference mode, with a cache of style features.
+    """Runs StyleTransferNet in inference mode on a device and precision, with a cache of style statistics.
 
     Args:
         net: the trained network (moved to `device`, eval mode).
         device: torch device.
         precision: "fp32" | "bf16" | "fp16" (autocast; AdaIN statistics stay float32 in models.adain).
         channels_last: NHWC activations; oneDNN's convolutions are faster in that layout on CPU (measured
-            in eval/bench_inference.py: 3x3 conv 59 -> 76 GFLOP/s fp32, 97 -> 159 GFLOP/s bf16).
-        tile_size: images whose long side exceeds this run tiled (inference.tiling); 0 disables tiling.
+            with `python -m bench figures`: 3x3 conv 59 -> 76 GFLOP/s fp32, 97 -> 159 GFLOP/s bf16).
+        tile_size: images whose long side exceeds this run tiled (inference/tiling.py); 0 disables tiling.
         tile_overlap: overlap of neighbouring tiles in pixels.
     """
 
@@ -35,45 +36,42 @@ class Stylizer:
         if channels_last:
             self.net.to(memory_format=torch.channels_last)
         self.tile_size, self.tile_overlap = tile_size, tile_overlap
-        self._styles: dict[Hashable, torch.Tensor] = {}
+        self._styles: dict[Hashable, Stats] = {}
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> encoder features on the device, in the run's precision and layout."""
         images = images.to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device, self.precision):
             return self.net.encode(images)
 
-    def style_features(self, key: Hashable, image: torch.Tensor) -> torch.Tensor:
-        """(1, 3, h, w) style image -> its encoder features, computed once per key."""
+    def style_stats(self, key: Hashable, image: torch.Tensor) -> Stats:
+        """(1, 3, h, w) style image -> its AdaIN statistics, computed once per key."""
         if key not in self._styles:
-            self._styles[key] = self.encode(image)
+            self._styles[key] = self.net.style_stats(self.encode(image))
         return self._styles[key]
 
     def stylize(
         self,
         contents: torch.Tensor,
-        style_feats: Sequence[torch.Tensor],
+        style_feats: Sequence[torch.Tensor | Stats],
         alphas: Sequence[float] = (1.0,),
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
-        """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once)."""
-        size = contents.shape[-2:]
-        if self.tile_size and max(size) > self.tile_size:
-            return [self._tiled(contents, style_feats, a, style_weights, masks) for a in alphas]
-        c_feat = self.encode(contents)
-        outs = []
-        with torch.inference_mode(), autocast(self.device, self.precision):
-            for alpha in alphas:
-                target = self.net.transfer(c_feat, style_feats, alpha, style_weights, masks)
-                outs.append(self.net.decode(target, size).float().cpu().contiguous())
-        return outs
+        """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
 
-    def _tiled(self, contents, style_feats, alpha, style_weights, masks) -> torch.Tensor:
-        outs = []
+        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`).
+        """
+        styles = [s if isinstance(s, tuple) else self.net.style_stats(s) for s in style_feats]
+        masks = None if masks is None else masks.to(self.device)
+        size = contents.shape[-2:]
         with torch.inference_mode(), autocast(self.device, self.precision):
-            for content in contents.split(1):
-                outs.append(stylize_tiled(self.net, content, style_feats, alpha, style_weights, masks,
-                                          self.tile_size, self.tile_overlap, encode=self.encode))
-        return torch.cat(outs)
+            if self.tile_size and max(size) > self.tile_size:
+                return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, self.tile_size,
+                                                 self.tile_overlap, encode=self.encode) for c in contents.split(1)])
+                        for a in alphas]
+            c_feat = self.encode(contents)
+            return [self.net.stylize_features(c_feat, styles, size=size, alpha=a, style_weights=style_weights,
+                                              masks=masks)[0].float().cpu().contiguous() for a in alphas]

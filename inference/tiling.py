@@ -4,8 +4,8 @@ Per-tile AdaIN would normalize each tile by its own mean/std, so tiles of sky an
 different brightness and contrast: visible seams and blocks. Here the content statistics are computed over
 the whole image first (each tile encoded once; features are summed over a non-overlapping partition of
 the tiles' cores, so every feature position counts once, exactly as in the untiled pass), then every tile
-is normalized with those statistics, decoded, and the decoded tiles are blended with linear ramps over
-their overlaps (weights normalized by their sum, so they form a partition of unity).
+goes through StyleTransferNet.stylize_features with those statistics, and the decoded tiles are blended
+with linear ramps over their overlaps (weights normalized by their sum, so they form a partition of unity).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from models.adain import EPS, mean_std, normalize_weights, resize_masks
+from models.adain import EPS, Stats, resize_masks
 
 
 def tile_intervals(length: int, tile: int, overlap: int, stride: int) -> list[tuple[int, int]]:
@@ -61,17 +61,10 @@ def _ramps(intervals: list[tuple[int, int]]) -> list[torch.Tensor]:
     return out
 
 
-def apply_stats(
-    feat: torch.Tensor, c_mean: torch.Tensor, c_std: torch.Tensor, s_mean: torch.Tensor, s_std: torch.Tensor
-) -> torch.Tensor:
-    """AdaIN with given statistics: (feat - c_mean) / c_std * s_std + s_mean, float32."""
-    return (feat.float() - c_mean) / c_std * s_std + s_mean
-
-
 def stylize_tiled(
     net: nn.Module,
     content: torch.Tensor,
-    style_feats: Sequence[torch.Tensor],
+    styles: Sequence[Stats],
     alpha: float = 1.0,
     style_weights: Sequence[float] | None = None,
     masks: torch.Tensor | None = None,
@@ -81,8 +74,10 @@ def stylize_tiled(
 ) -> torch.Tensor:
     """Stylize a (1, 3, H, W) content with a StyleTransferNet tile by tile; returns (1, 3, H, W) on the CPU.
 
-    Same semantics as StyleTransferNet.forward (alpha, style mix with weights, N-region masks). `tile` and
-    `overlap` are rounded down to multiples of the encoder stride so tile features align with the image's.
+    Same semantics as StyleTransferNet.forward (alpha, style mix with weights, N-region masks): each tile
+    goes through `net.stylize_features` with the whole image's content statistics. `styles` are the
+    styles' statistics (net.style_stats). `tile` and `overlap` are rounded down to multiples of the
+    encoder stride so tile features align with the image's.
     """
     encode = encode or net.encode
     stride = net.stride
@@ -91,11 +86,11 @@ def stylize_tiled(
     _, _, h, w = content.shape
     ys, xs = tile_intervals(h, tile, overlap, stride), tile_intervals(w, tile, overlap, stride)
     y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
-    regions = 1 if masks is None else masks.shape[-3]
     fh, fw = -(-h // stride), -(-w // stride)
     region_maps = (
         torch.ones(1, 1, fh, fw) if masks is None else resize_masks(masks.float().cpu(), (fh, fw))[:1]
     )  # (1, R, fh, fw) at the whole image's feature size
+    regions = region_maps.shape[1]
 
     # pass 1: encode every tile once, accumulate per-region sums over the tiles' cores (float64)
     feats, total, total_sq, count = {}, 0.0, 0.0, torch.zeros(regions, dtype=torch.float64)
@@ -115,27 +110,17 @@ def stylize_tiled(
     mean = total / count.clamp_min(1)[:, None]  # (R, C)
     std = (total_sq / count.clamp_min(1)[:, None] - mean**2).clamp_min(0).add(EPS).sqrt()
 
-    s_stats = [mean_std(s) for s in style_feats]
-    if masks is None:  # AdaIN is linear in the style statistics, so a style mix is AdaIN with mixed stats
-        wts = normalize_weights(style_weights or [1.0] * len(style_feats), len(style_feats))
-        s_stats = [(sum(wk * m for wk, (m, _) in zip(wts, s_stats)), sum(wk * s for wk, (_, s) in zip(wts, s_stats)))]
-    elif regions != len(style_feats):
-        raise ValueError(f"got {regions} mask regions for {len(style_feats)} styles")
-
-    # pass 2: normalize each tile with the global statistics, decode, blend with ramps
+    # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
     out, weight = torch.zeros(1, 3, h, w), torch.zeros(1, 1, h, w)
     y_ramps, x_ramps = _ramps(ys), _ramps(xs)
     for (i, j), f in feats.items():
         (y, y_end), (x, x_end) = ys[i], xs[j]
-        fmap = region_maps[..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]]
-        target = torch.zeros_like(f)
-        for r, (s_mean, s_std) in enumerate(s_stats):
-            c_mean = mean[r].view(1, -1, 1, 1).to(f)
-            c_std = std[r].view(1, -1, 1, 1).to(f)
-            target = target + fmap[:, r : r + 1].to(f) * apply_stats(f, c_mean, c_std, s_mean.to(f), s_std.to(f))
-        target = alpha * target + (1 - alpha) * f
+        stats = [(mean[r].view(1, -1, 1, 1).to(f), std[r].view(1, -1, 1, 1).to(f)) for r in range(regions)]
+        tile_masks = None if masks is None else region_maps[
+            ..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]].to(f.device)
         th, tw = y_end - y, x_end - x
-        image = net.decode(target, (th, tw)).float().cpu()
+        image = net.stylize_features(f, styles, size=(th, tw), alpha=alpha, style_weights=style_weights,
+                                     masks=tile_masks, content_stats=stats)[0].float().cpu()
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt

@@ -1,7 +1,9 @@
-"""Adaptive instance normalization and its variants, as pure functions on feature maps.
+"""Adaptive instance normalization as pure functions on feature maps: statistics, the one formula, mixes, masks.
 
-Every function takes and returns (B, C, H, W) features, computes its statistics in float32 (the
-variance of ReLU features overflows float16 under autocast) and never modifies its inputs.
+Every function takes and returns (B, C, H, W) features, computes in float32 (the variance of ReLU
+features overflows float16 under autocast) and never modifies its inputs. The AdaIN formula is written
+once, in `adain_stats`, from precomputed statistics; plain, mixed, masked and tiled AdaIN all call it
+(tiling passes whole-image content statistics gathered over its tiles).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import torch.nn.functional as F
 
 EPS = 1e-5  # added to the variance before the square root (AdaIN paper's implementation uses 1e-5)
 
+Stats = tuple[torch.Tensor, torch.Tensor]  # (mean, std), each (B or 1, C, 1, 1) float32
 
-def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
+
+def mean_std(feat: torch.Tensor, eps: float = EPS) -> Stats:
     """(B, C, H, W) -> per-sample, per-channel mean and std, each (B, C, 1, 1), float32.
 
     std = sqrt(biased variance over H*W + eps).
@@ -24,19 +28,30 @@ def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.
     return mean, (var + eps).sqrt()
 
 
+def masked_mean_std(feat: torch.Tensor, mask: torch.Tensor, eps: float = EPS) -> Stats:
+    """Mean/std of (B, C, H, W) features over the region where mask (B or 1, 1, H, W) is 1; float32."""
+    feat, mask = feat.float(), mask.float()
+    area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
+    mean = (feat * mask).sum(dim=(2, 3), keepdim=True) / area
+    var = ((feat - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area
+    return mean, (var + eps).sqrt()
+
+
+def adain_stats(feat: torch.Tensor, content: Stats, style: Stats) -> torch.Tensor:
+    """THE AdaIN formula: (feat - mean_c) / std_c * std_s + mean_s, float32 (B, C, H, W).
+
+    Statistics may have batch 1 (broadcast over feat's batch).
+    """
+    (c_mean, c_std), (s_mean, s_std) = content, style
+    return (feat.float() - c_mean) / c_std * s_std + s_mean
+
+
 def adain(content: torch.Tensor, style: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """AdaIN(c, s) = std(s) * (c - mean(c)) / std(c) + mean(s); float32 (B, C, H, W) output.
 
     Content and style may differ in spatial size; style may have batch 1 (broadcast over content).
     """
-    c_mean, c_std = mean_std(content, eps)
-    s_mean, s_std = mean_std(style, eps)
-    return (content.float() - c_mean) / c_std * s_std + s_mean
-
-
-def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
-    """alpha * target + (1 - alpha) * content: alpha 0 gives the content features, 1 the full transfer."""
-    return alpha * target + (1.0 - alpha) * content.float()
+    return adain_stats(content, mean_std(content, eps), mean_std(style, eps))
 
 
 def normalize_weights(weights: Sequence[float], count: int) -> list[float]:
@@ -49,21 +64,19 @@ def normalize_weights(weights: Sequence[float], count: int) -> list[float]:
     return [float(w) / total for w in weights]
 
 
-def adain_mix(content: torch.Tensor, styles: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
-    """Style interpolation: sum_k w_k * AdaIN(content, style_k), weights normalized to sum 1."""
-    weights = normalize_weights(weights, len(styles))
-    return sum(w * adain(content, s) for w, s in zip(weights, styles))
+def mix_stats(styles: Sequence[Stats], weights: Sequence[float] | None = None) -> Stats:
+    """Style interpolation (AdaIN paper, Sec. 7.1) as one style: sum_k w_k * mean_k, sum_k w_k * std_k.
+
+    AdaIN is affine in the style statistics, so AdaIN with the mixed statistics equals
+    sum_k w_k * AdaIN(c, s_k) exactly (up to float rounding); weights are normalized to sum 1.
+    """
+    weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
+    return (sum(w * m for w, (m, _) in zip(weights, styles)), sum(w * s for w, (_, s) in zip(weights, styles)))
 
 
-def masked_mean_std(
-    feat: torch.Tensor, mask: torch.Tensor, eps: float = EPS
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean/std of (B, C, H, W) features over the region where mask (B or 1, 1, H, W) is 1; float32."""
-    feat, mask = feat.float(), mask.float()
-    area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
-    mean = (feat * mask).sum(dim=(2, 3), keepdim=True) / area
-    var = ((feat - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area
-    return mean, (var + eps).sqrt()
+def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
+    """alpha * target + (1 - alpha) * content: alpha 0 gives the content features, 1 the full transfer."""
+    return alpha * target + (1.0 - alpha) * content.float()
 
 
 def resize_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -73,20 +86,23 @@ def resize_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(masks.float(), size=size, mode="nearest")
 
 
-def adain_masked(content: torch.Tensor, styles: Sequence[torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
+def region_stats(feat: torch.Tensor, masks: torch.Tensor) -> list[Stats]:
+    """Content statistics of each region of (B|1, N, h, w) masks at feat's size (masked_mean_std per region)."""
+    return [masked_mean_std(feat, masks[:, k : k + 1]) for k in range(masks.shape[1])]
+
+
+def adain_masked(feat: torch.Tensor, styles: Sequence[Stats], masks: torch.Tensor,
+                 content: Sequence[Stats] | None = None) -> torch.Tensor:
     """Spatial control: region k of the content takes style k (AdaIN paper, Sec. 7.1), for N regions.
 
-    The content statistics of each region are computed over that region only, so a single all-ones
-    mask reproduces plain AdaIN. masks: (N, H, W) or (B, N, H, W), any resolution, one region per
-    pixel; they are resized to the feature size with nearest neighbour.
+    masks: (B|1, N, h, w) one region per position, at feat's size (see resize_masks). The content
+    statistics of each region are computed over that region only (or given as `content`, one Stats per
+    region), so a single all-ones mask reproduces plain AdaIN.
     """
-    masks = resize_masks(masks, content.shape[-2:])
     if masks.shape[1] != len(styles):
         raise ValueError(f"got {masks.shape[1]} mask regions for {len(styles)} styles")
-    out = torch.zeros_like(content, dtype=torch.float32)
-    for k, style in enumerate(styles):
-        region = masks[:, k : k + 1]
-        c_mean, c_std = masked_mean_std(content, region)
-        s_mean, s_std = mean_std(style)
-        out = out + region * ((content.float() - c_mean) / c_std * s_std + s_mean)
+    content = region_stats(feat, masks) if content is None else content
+    out = torch.zeros_like(feat, dtype=torch.float32)
+    for k, (c_stats, s_stats) in enumerate(zip(content, styles)):
+        out = out + masks[:, k : k + 1].float() * adain_stats(feat, c_stats, s_stats)
     return out

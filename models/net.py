@@ -1,4 +1,9 @@
-"""The composed style-transfer network: encoder -> AdaIN (alpha, style mix, masks) -> decoder."""
+"""The composed style-transfer network: encoder -> AdaIN (alpha, style mix, masks) -> decoder.
+
+This is the ONLY place the pipeline is composed. Inference (inference/stylizer.py), tiling
+(inference/tiling.py), the validation grid and the training objective (training/objective.py) call
+`encode`, `style_stats` and `stylize_features` instead of re-assembling the steps.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import torch
 from torch import nn
 
 from configs.schema import ModelConfig
-from models.adain import adain, adain_masked, blend, normalize_weights
+from models.adain import Stats, adain_masked, adain_stats, blend, mean_std, mix_stats, resize_masks
 from models.layers import pad_to_multiple
 from models.registry import build_decoder, build_encoder, encoder_layer
 
@@ -16,8 +21,8 @@ from models.registry import build_decoder, build_encoder, encoder_layer
 class StyleTransferNet(nn.Module):
     """Arbitrary style transfer with a frozen (by default) encoder and a trained decoder.
 
-    The model returns features or images, never losses (see training/objective.py for training). Inputs
-    of any size are padded to a multiple of the encoder stride and the output is cropped back, so the
+    The model returns features or images, never losses (training/objective.py scores them). Inputs of
+    any size are padded to a multiple of the encoder stride and the output is cropped back, so the
     stylized image always has the content's size.
     """
 
@@ -48,25 +53,45 @@ class StyleTransferNet(nn.Module):
         images = self.decoder(feat.to(next(self.decoder.parameters()).dtype))
         return images if size is None else images[..., : size[0], : size[1]]
 
+    @staticmethod
+    def style_stats(style_feat: torch.Tensor) -> Stats:
+        """The statistics AdaIN takes from a style's features (computed once per style and reused)."""
+        return mean_std(style_feat)
+
     def transfer(
         self,
         content_feat: torch.Tensor,
-        style_feats: Sequence[torch.Tensor],
+        styles: Sequence[Stats],
         alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
+        content_stats: Sequence[Stats] | None = None,
     ) -> torch.Tensor:
-        """The AdaIN target t in feature space (float32).
+        """The AdaIN target t in feature space (float32), blended with the content features by `alpha`.
 
-        One style: AdaIN; several: weighted interpolation (weights normalized to sum 1), or, with `masks`
-        (N regions for N styles), region k takes style k. `alpha` blends t with the content features.
+        Args:
+            content_feat: (B, C, h, w) encoder features of the content.
+            styles: one Stats per style (style_stats of its features).
+            style_weights: several styles without masks are one style with mixed statistics (weights
+                normalized to sum 1); None: equal weights.
+            masks: (N, H, W) or (B, N, H, W) region masks, any resolution (resized nearest to h, w):
+                region k takes style k.
+            content_stats: the content statistics to normalize with (one Stats per mask region, or one);
+                None: computed from `content_feat` (tiling passes whole-image statistics).
         """
         if masks is not None:
-            target = adain_masked(content_feat, style_feats, masks)
+            masks = resize_masks(masks.to(content_feat.device), content_feat.shape[-2:])
+            target = adain_masked(content_feat, styles, masks, content_stats)
         else:
-            weights = normalize_weights(style_weights or [1.0] * len(style_feats), len(style_feats))
-            target = sum(w * adain(content_feat, s) for w, s in zip(weights, style_feats))
+            content = content_stats[0] if content_stats is not None else mean_std(content_feat)
+            target = adain_stats(content_feat, content, mix_stats(styles, style_weights))
         return blend(content_feat, target, alpha)
+
+    def stylize_features(self, content_feat: torch.Tensor, styles: Sequence[Stats], *,
+                         size: tuple[int, int] | None = None, **transfer_args) -> tuple[torch.Tensor, torch.Tensor]:
+        """transfer -> decode: (the image cropped to `size`, the target t); `transfer_args` as in `transfer`."""
+        target = self.transfer(content_feat, styles, **transfer_args)
+        return self.decode(target, size), target
 
     def forward(
         self,
@@ -78,5 +103,6 @@ class StyleTransferNet(nn.Module):
     ) -> torch.Tensor:
         """Stylize (B, 3, H, W) content images with one style batch or a list of styles -> (B, 3, H, W)."""
         styles = [styles] if isinstance(styles, torch.Tensor) else list(styles)
-        target = self.transfer(self.encode(content), [self.encode(s) for s in styles], alpha, style_weights, masks)
-        return self.decode(target, content.shape[-2:])
+        stats = [self.style_stats(self.encode(s)) for s in styles]
+        return self.stylize_features(self.encode(content), stats, size=content.shape[-2:], alpha=alpha,
+                                     style_weights=style_weights, masks=masks)[0]

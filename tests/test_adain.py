@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from models.adain import adain, adain_masked, adain_mix, blend, mean_std
+from models.adain import adain, adain_masked, blend, mean_std, mix_stats, resize_masks
 from models.net import StyleTransferNet
 
 
@@ -34,20 +34,25 @@ def test_alpha_zero_gives_content_and_one_gives_target():
     torch.testing.assert_close(blend(content, target, 1.0), target)
 
 
-def test_mix_weights():
+def test_mixed_statistics_equal_the_weighted_sum_of_transfers():
     content, s1, s2 = feats(), feats(scale=0.2), feats(shift=5.0)
-    torch.testing.assert_close(adain_mix(content, [s1, s2], [1.0, 0.0]), adain(content, s1))
-    mixed = adain_mix(content, [s1, s2], [0.3, 0.7])
-    torch.testing.assert_close(mixed, 0.3 * adain(content, s1) + 0.7 * adain(content, s2))
-    torch.testing.assert_close(adain_mix(content, [s1, s2], [3, 7]), mixed)  # float weights are normalized
+    c, a, b = mean_std(content), mean_std(s1), mean_std(s2)
+    from models.adain import adain_stats
+
+    torch.testing.assert_close(adain_stats(content, c, mix_stats([a, b], [1.0, 0.0])), adain(content, s1))
+    mixed = adain_stats(content, c, mix_stats([a, b], [0.3, 0.7]))
+    torch.testing.assert_close(mixed, 0.3 * adain(content, s1) + 0.7 * adain(content, s2), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(adain_stats(content, c, mix_stats([a, b], [3, 7])), mixed)  # normalized weights
     with pytest.raises(ValueError):
-        adain_mix(content, [s1, s2], [1.0])
+        mix_stats([a, b], [1.0])
 
 
 def test_single_region_mask_equals_no_mask():
     content, style = feats(), feats(scale=0.3)
     mask = torch.ones(1, 40, 40)
-    torch.testing.assert_close(adain_masked(content, [style], mask), adain(content, style), atol=1e-5, rtol=1e-5)
+    masks = resize_masks(mask, content.shape[-2:])
+    torch.testing.assert_close(adain_masked(content, [mean_std(style)], masks), adain(content, style),
+                               atol=1e-5, rtol=1e-5)
 
 
 def test_n_region_masks_give_each_region_its_style():
@@ -55,7 +60,7 @@ def test_n_region_masks_give_each_region_its_style():
     styles = [feats(b=1, shift=s, scale=0.1) for s in (-4.0, 0.0, 4.0)]
     masks = torch.zeros(3, 12, 12)
     masks[0, :, :4], masks[1, :, 4:8], masks[2, :, 8:] = 1, 1, 1
-    out = adain_masked(content, styles, masks)
+    out = adain_masked(content, [mean_std(st) for st in styles], masks[None])
     for k, shift in enumerate((-4.0, 0.0, 4.0)):
         region_mean = out[..., 4 * k : 4 * (k + 1)].mean().item()
         assert abs(region_mean - shift) < 0.3

@@ -223,3 +223,79 @@ def test_files_folders_and_globs_expand_to_every_pair(env):
     names = sorted(Path(p).name for p in by_folder["written"])
     assert names == ["one__a.png", "one__b.png", "two__a.png", "two__b.png"]
     assert sorted(Path(p).name for p in by_glob["written"]) == names
+
+
+# ---- every decoder knob against formulas written out here independently of models/adain.py and models/net.py:
+# a change to the weights, the blend or the region logic inside the package (models/, inference/) shows up here.
+TOL = 1.5 / 255  # outputs pass through 8-bit PNG files
+
+
+def stats(f):
+    f = f.double()
+    return f.mean(dim=(2, 3), keepdim=True), (f.var(dim=(2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt()
+
+
+def reference(env, content, styles, weights=None, alpha=1.0, masks=None):
+    """decode(alpha * t + (1 - alpha) * f_c), t = sum_k w_k AdaIN(f_c, f_k) or region-wise AdaIN."""
+    net = load_model(env["ckpt"])
+    with torch.inference_mode():
+        c = load_image(content)[None]
+        fc = net.encode(c).double()
+        fs = [stats(net.encode(load_image(s)[None])) for s in styles]
+        if masks is None:
+            w = np.array(weights or [1.0] * len(styles), float)
+            w = w / w.sum()
+            cm, cs = stats(fc)
+            t = sum(wk * ((fc - cm) / cs * ss + sm) for wk, (sm, ss) in zip(w, fs))
+        else:
+            m = torch.nn.functional.interpolate(masks[None].double(), size=fc.shape[-2:], mode="nearest")
+            t = torch.zeros_like(fc)
+            for k, (sm, ss) in enumerate(fs):
+                r = m[:, k : k + 1]
+                area = r.sum()
+                cm = (fc * r).sum(dim=(2, 3), keepdim=True) / area
+                cs = (((fc - cm) ** 2 * r).sum(dim=(2, 3), keepdim=True) / area + 1e-5).sqrt()
+                t = t + r * ((fc - cm) / cs * ss + sm)
+        t = alpha * t + (1 - alpha) * fc
+        return net.decode(t.float(), c.shape[-2:])[0].clamp(0, 1)
+
+
+def stylize(env, out, *flags, styles=None):
+    summary = infer.stylize(["--checkpoint", env["ckpt"], "--content", env["c1"], "--style", *(styles or [env["s1"]]),
+                             "--out", str(env["root"] / out), "--weights", "random", *flags])
+    return [load_image(p) for p in summary["written"]]
+
+
+@pytest.fixture(scope="module")
+def red(env):
+    arr = np.zeros((40, 40, 3), np.uint8)
+    arr[..., 0] = np.random.default_rng(0).integers(150, 255, (40, 40))
+    path = env["root"] / "red_exact.png"
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+def test_plain_and_alpha(env):
+    outs = stylize(env, "x_alpha", "--alpha", "0.3,1")
+    for out, alpha in zip(outs, (0.3, 1.0)):
+        assert (out - reference(env, env["c1"], [env["s1"]], alpha=alpha)).abs().max() <= TOL
+
+
+def test_style_weights_are_used_as_given(env, red):
+    styles = [env["s1"], red]
+    (out,) = stylize(env, "x_mix", "--style-weights", "0.3,0.7", styles=styles)
+    right = reference(env, env["c1"], styles, [0.3, 0.7])
+    squared = reference(env, env["c1"], styles, [0.09, 0.49])
+    assert (out - right).abs().max() <= TOL
+    assert (squared - right).abs().max() > 4 * TOL  # the check above can tell the two apart
+
+
+def test_masks_with_alpha(env, red):
+    halves = np.zeros((48, 64, 3), np.uint8)
+    halves[:, 32:] = (255, 0, 0)
+    Image.fromarray(halves).save(env["root"] / "halves_exact.png")
+    masks = torch.zeros(2, 48, 64)
+    masks[0, :, :32], masks[1, :, 32:] = 1, 1
+    (out,) = stylize(env, "x_mask", "--mask", str(env["root"] / "halves_exact.png"), "--alpha", "0.8",
+                     styles=[env["s1"], red])
+    assert (out - reference(env, env["c1"], [env["s1"], red], alpha=0.8, masks=masks)).abs().max() <= TOL

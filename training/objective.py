@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
-from models.layers import pad_to_multiple
 from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
 from models.net import StyleTransferNet
 from models.vgg import VGG19Features
@@ -52,7 +51,7 @@ class StyleTransferObjective(nn.Module):
 
     def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> dict[str, torch.Tensor]:
         cfg, net = self.cfg, self.net
-        content, style = pad_to_multiple(content, net.stride), pad_to_multiple(style, net.stride)
+        content, style = net.pad(content), net.pad(style)
         content_layers = list(cfg.content_layers) if cfg.content_target == "content" else []
         with torch.no_grad():  # frozen features of the inputs
             if self.shared:
@@ -65,8 +64,7 @@ class StyleTransferObjective(nn.Module):
         if not self.shared:  # a trainable encoder needs its graph; a frozen one computes no grad anyway
             c_enc, s_enc = net.encode(content), net.encode(style)
         targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
-        t = net.transfer(c_enc, [s_enc], alpha)
-        image = net.decode(t)
+        image, t = net.stylize_features(c_enc, [net.style_stats(s_enc)], alpha=alpha)
         o_feats = self.loss_net(image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers])))
 
         if cfg.content_target == "adain":  # ||f(g(t)) - t|| (AdaIN paper, eq. 2)

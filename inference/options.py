@@ -1,0 +1,107 @@
+"""The typed options of an inference run: what `infer.py` turns its flags into, and what the runtime reads.
+
+Tests, `eval` and the web demo build an `InferOptions` directly; argparse stays in infer.py. The
+dataclass holds the defaults (infer.py's flags take theirs from here) and `validate` checks everything
+that can be checked before a file is read or a model is loaded, with one-line errors naming the flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Method = Literal["decoder", "optimize"]
+
+
+class InferError(RuntimeError):
+    """An error that stops the whole run (bad options, missing paths, an --out over the inputs)."""
+
+
+@dataclass(frozen=True)
+class InferOptions:
+    """Every knob of `infer.py`; the field names are the flag names with '_' for '-' (see `infer.py --help`)."""
+
+    content: tuple[str, ...]  # content files, folders or globs
+    style: tuple[str, ...]  # style files, folders or globs
+    out: str = "outputs"
+    method: Method | None = None  # None: "decoder" when a checkpoint is given
+    checkpoint: str | None = None  # release .safetensors, step folder, or .pth/.pt with `config`
+    config: str | None = None  # experiment YAML giving the model config of a plain state dict
+    weights: str = "pretrained"  # pretrained | random | PATH: the optimization's net / an encoder not in the file
+    alpha: tuple[float, ...] = (1.0,)
+    style_weights: tuple[float, ...] | None = None  # mix all styles with these weights
+    mask: str | None = None  # label image: each distinct color (sorted) is a region taking the next style
+    preserve_color: Literal["none", "luminance", "covariance"] = "none"
+    size: int | None = None  # short side of the content (aspect kept)
+    max_size: int | None = None  # cap on the long side
+    style_size: int | None = None  # short side of the styles (default: size)
+    upscale: bool = False  # allow enlarging images smaller than `size`
+    format: Literal["png", "jpg"] = "png"
+    grid: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    batch_size: int = 1
+    seed: int = 0
+    skip_existing: bool = False
+    tile_size: int = 1024  # tile images whose long side exceeds this (0: never)
+    tile_overlap: int = 128
+    channels_last: bool = True
+    # the per-image optimization (method "optimize")
+    optimizer: Literal["adam", "lbfgs"] = "adam"
+    steps: tuple[int, ...] = (200,)  # one value, or one per scale
+    lr: float = 0.0  # 0: the optimizer's default (models.gatys.DEFAULT_LR)
+    init: Literal["content", "noise", "content+noise"] = "content"
+    content_weight: float = 1.0
+    style_weight: float | None = None  # None: models.gatys.DEFAULT_STYLE_WEIGHT
+    tv_weight: float | None = None  # None: models.gatys.DEFAULT_TV_WEIGHT
+    style_loss: Literal["gram", "mean_std"] = "gram"
+    feature_net: Literal["vgg19", "resnet50"] = "vgg19"
+    scales: tuple[int, ...] = field(default_factory=tuple)  # coarse-to-fine short sides
+    save_every: int = 0  # write intermediate images + a loss log every N steps
+
+    @property
+    def resolved_method(self) -> Method:
+        return self.method or "decoder"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> InferOptions:
+        """Options from a mapping of names (dashes or underscores); lists become tuples; unknown names raise."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        given = {k.replace("-", "_"): v for k, v in values.items()}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise InferError(f"unknown inference option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        for key in ("content", "style", "alpha", "style_weights", "steps", "scales"):
+            if isinstance(given.get(key), (str, int, float)):
+                given[key] = (given[key],)
+            elif given.get(key) is not None and key in given:
+                given[key] = tuple(given[key])
+        return cls(**given)
+
+    def validate(self) -> InferOptions:
+        """Check the options against each other; returns self, raises InferError with one line."""
+        if self.method is None and not self.checkpoint:
+            raise InferError("give --checkpoint FILE (trained decoder) or --method optimize (per-image optimization)")
+        if self.resolved_method == "decoder" and not self.checkpoint:
+            raise InferError("--method decoder needs --checkpoint FILE")
+        if self.resolved_method == "optimize" and (tuple(self.alpha) != (1.0,) or self.mask):
+            raise InferError("--alpha and --mask apply to the trained decoder (--checkpoint) only")
+        if self.mask and self.style_weights:
+            raise InferError("--mask assigns one style per region; it cannot be combined with --style-weights")
+        if self.batch_size < 1 or self.tile_overlap < 0 or self.tile_size < 0:
+            raise InferError("--batch-size must be >= 1 and --tile-size/--tile-overlap >= 0")
+        if any(not 0.0 <= a <= 1.0 for a in self.alpha):
+            raise InferError(f"--alpha values must lie in [0, 1], got {list(self.alpha)}")
+        for flag, value in (("--size", self.size), ("--max-size", self.max_size), ("--style-size", self.style_size)):
+            if value is not None and value < 1:
+                raise InferError(f"{flag} must be >= 1, got {value}")
+        if any(s < 1 for s in self.steps) or any(s < 1 for s in self.scales) or self.save_every < 0:
+            raise InferError("--steps and --scales values must be >= 1 and --save-every >= 0")
+        if len(self.steps) > 1 and len(self.steps) != max(1, len(self.scales)):
+            raise InferError(f"--steps has {len(self.steps)} values for {len(self.scales)} --scales; "
+                             "give one value or one per scale")
+        if self.lr < 0 or self.content_weight < 0 or (self.style_weight or 0) < 0 or (self.tv_weight or 0) < 0:
+            raise InferError("--lr, --content-weight, --style-weight and --tv-weight must be >= 0")
+        return self
