@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import infer
-from inference.run import optimize_options
+from inference.engine import optimize_options
 from models.color import rgb_to_ycbcr
 from models.gatys import OptimizeOptions, blended_style_targets, optimize
 from models.losses import content_loss

@@ -1,0 +1,96 @@
+"""The model side of an inference run: built once from InferOptions, it stylizes tensors.
+
+`infer.py`'s batch loop (inference/run.py) and the web demo (app.py) both call `Engine.stylize`, so every
+knob (alpha, style weights, masks, colour preservation, the optimization's settings) takes one code path
+whether the images come from files or from a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import torch
+
+from configs.schema import load_config
+from inference.options import InferOptions
+from inference.stylizer import Stylizer
+from models.checkpoint import load_model
+from models.color import match_color, preserve_luminance
+from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
+from models.net import StyleTransferNet
+from models.precision import check_precision, resolve_device
+from models.pretrained import parse_weights
+from models.registry import build_feature_net
+
+
+def load_net(opts: InferOptions) -> StyleTransferNet:
+    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder)."""
+    cfg = load_config(opts.config).model if opts.config else None
+    source = parse_weights(opts.weights)
+    overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
+    return load_model(opts.checkpoint, cfg, map_location="cpu", **overrides)
+
+
+def optimize_options(opts: InferOptions) -> OptimizeOptions:
+    """The optimization's knobs from the inference options (defaults of models.gatys where unset)."""
+    return OptimizeOptions(
+        feature_net=opts.feature_net, style_loss=opts.style_loss, content_weight=opts.content_weight,
+        style_weight=DEFAULT_STYLE_WEIGHT if opts.style_weight is None else opts.style_weight,
+        tv_weight=DEFAULT_TV_WEIGHT if opts.tv_weight is None else opts.tv_weight,
+        optimizer=opts.optimizer, lr=opts.lr, steps=opts.steps[0] if len(opts.steps) == 1 else list(opts.steps),
+        init=opts.init, scales=tuple(opts.scales), luminance_only=opts.preserve_color == "luminance",
+        save_every=opts.save_every, seed=opts.seed, precision=opts.precision,
+    )
+
+
+class Engine:
+    """The network of a method on a device: a trained decoder (Stylizer) or the optimization's feature net.
+
+    Built from the options that define the model (method, checkpoint, config, weights, device, precision,
+    layout, tiling, feature net); `stylize` reads the per-call knobs from the options it is given.
+    """
+
+    def __init__(self, opts: InferOptions):
+        self.method = opts.resolved_method
+        self.device = resolve_device(opts.device)
+        check_precision(self.device, opts.precision)
+        if self.method == "decoder":
+            self.stylizer = Stylizer(load_net(opts), self.device, opts.precision, opts.channels_last,
+                                     opts.tile_size, opts.tile_overlap)
+        else:
+            content_layers, style_layers = optimize_options(opts).layers()
+            layers = list(dict.fromkeys([*content_layers, *style_layers]))
+            self.feature_net = build_feature_net(opts.feature_net, layers, opts.weights).to(self.device)
+
+    def stylize(
+        self,
+        contents: torch.Tensor,
+        styles: Sequence[torch.Tensor],
+        opts: InferOptions,
+        keys: Sequence[Hashable] | None = None,
+        masks: torch.Tensor | None = None,
+        callbacks: Sequence[Callback | None] | None = None,
+    ) -> list[torch.Tensor]:
+        """(B, 3, H, W) contents with (1, 3, h, w) styles -> one (B, 3, H, W) CPU batch per `opts.alpha`.
+
+        Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
+        name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
+        intermediate images (optimization only).
+        """
+        if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
+            styles, keys = [match_color(s, contents) for s in styles], None
+        if self.method == "optimize":
+            callbacks = callbacks or [None] * len(contents)
+            gatys = optimize_options(opts)
+            return [torch.cat([
+                optimize(self.feature_net, contents[b : b + 1].to(self.device), [s.to(self.device) for s in styles],
+                         gatys, opts.style_weights, callbacks[b]).image.cpu()
+                for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys et al.)
+        stylizer = self.stylizer
+        stats = ([stylizer.encode(s) for s in styles] if keys is None
+                 else [stylizer.style_stats(k, s) for k, s in zip(keys, styles)])
+        weights = opts.style_weights if len(styles) > 1 and masks is None else None
+        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks)
+        if opts.preserve_color == "luminance":
+            outs = [preserve_luminance(out, contents) for out in outs]
+        return outs
