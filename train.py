@@ -19,7 +19,9 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from configs.schema import Config, ConfigError, load_config, to_yaml
+from configs.read import load_config
+from configs.schema import Config, ConfigError, to_yaml
+from configs.validate import validate
 from data_prep.files import atomic_write
 from models.net import StyleTransferNet
 from training.checkpoints import (
@@ -37,6 +39,7 @@ from training.run_log import RunLogger
 from training.schedule import total_steps
 
 log = logging.getLogger("train")
+# the registry of optim.name; configs/schema.py lists the same names (OptimizerName), a test checks they agree
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
@@ -66,8 +69,7 @@ def make_accelerator(cfg: Config) -> Accelerator:
 
 
 def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
-    if cfg.optim.name not in OPTIMIZERS:
-        raise ConfigError(f"optim.name '{cfg.optim.name}' is unknown; choose one of {', '.join(OPTIMIZERS)}")
+    """The optimizer named by optim.name (already checked against OPTIMIZERS when the config was read)."""
     if cfg.optim.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
                                weight_decay=cfg.optim.weight_decay)
@@ -85,6 +87,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
         CheckpointError: `resume` names no usable checkpoint, or a fresh run would overwrite one.
     """
+    cfg = validate(cfg, cuda=torch.cuda.is_available())  # a Config built in Python is checked like a file's
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
     accelerator = make_accelerator(cfg)
     if resume is None and complete_checkpoints(run_dir):
@@ -129,7 +132,12 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Train a style-transfer decoder (run under `accelerate launch`).")
+    p = argparse.ArgumentParser(
+        description="Train a style-transfer decoder (run under `accelerate launch`).",
+        epilog="Config keys, their allowed values and ranges: the dataclasses in configs/schema.py (section.field, "
+               "e.g. model.decoder.kind=transposed_conv loss.style_loss=gram train.steps=100). A bad value stops "
+               "the run before anything is written.",
+    )
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/smoke.yaml")
     p.add_argument("--run-dir", help="run folder (default: <train.log_root>/<config name>)")
     p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder")
@@ -144,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                         format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # its per-file save/load INFO lines are noise
     try:
-        cfg = load_config(args.config, args.overrides)
+        # read and check everything before the Accelerator or the run folder exist: a typo costs no cleanup
+        cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
         result = train(cfg, args.run_dir, args.resume)
     except (ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,26 +1,43 @@
 """The typed experiment config: dataclasses, read from YAML, overridden by `key=value` on the command line.
 
-Field names are the override names (`loss.style_weight=5`, `train.steps=100`); an unknown key anywhere is
-an error naming the key and the valid ones, so a typo can never silently train the default.
+Field names are the override names (`loss.style_weight=5`, `train.steps=100`). Reading (configs/read.py:
+`load_config`, strict types, unknown keys refused) and checking (configs/validate.py: choices against the
+Literal types below, numbers against their ranges, fields against each other) happen before anything is
+built or written; a bad value is one line naming the dotted key, the value and what is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Literal
 
 import yaml
 
+# The names each registry knows (models/registry.py, models/losses.py, models/vgg.py, train.py OPTIMIZERS).
+# configs/ is the bottom layer and cannot import those; tests/test_config.py checks that both lists agree.
+EncoderKind = Literal["vgg19", "vit"]
+DecoderKind = Literal["mirror_vgg", "transposed_conv"]
+StyleLossName = Literal["gram", "mean_std"]
+ContentTarget = Literal["adain", "content"]
+OptimizerName = Literal["adam", "adamw", "sgd"]
+MixedPrecision = Literal["no", "fp16", "bf16"]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
+# torchvision VGG19 `features`: conv + relu per conv, a pool after each block of 2, 2, 4, 4, 4 convs
+VGG19Layer = Literal[
+    "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",
+    "conv2_1", "relu2_1", "conv2_2", "relu2_2", "pool2",
+    "conv3_1", "relu3_1", "conv3_2", "relu3_2", "conv3_3", "relu3_3", "conv3_4", "relu3_4", "pool3",
+    "conv4_1", "relu4_1", "conv4_2", "relu4_2", "conv4_3", "relu4_3", "conv4_4", "relu4_4", "pool4",
+    "conv5_1", "relu5_1", "conv5_2", "relu5_2", "conv5_3", "relu5_3", "conv5_4", "relu5_4", "pool5",
+]  # fmt: skip
+DEFAULT_ENCODER_LAYER = {"vgg19": "relu4_1", "vit": "final"}  # the AdaIN layer when model.encoder.layer is ""
 VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 
 
 @dataclass
 class EncoderConfig:
-    kind: str = "vgg19"  # "vgg19" | "vit"
+    kind: EncoderKind = "vgg19"
     name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
     layer: str = ""  # the AdaIN feature; empty: relu4_1 (vgg19) or "final" (vit); or a VGG name / "block<i>"
     pretrained: bool = True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
@@ -30,7 +47,7 @@ class EncoderConfig:
 
 @dataclass
 class DecoderConfig:
-    kind: str = "mirror_vgg"  # "mirror_vgg" (AdaIN paper: upsample + conv) | "transposed_conv"
+    kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
     width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
 
 
@@ -42,11 +59,11 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    style_loss: str = "mean_std"  # a name in models.losses.STYLE_LOSSES: "mean_std" | "gram"
-    style_layers: list[str] = field(default_factory=lambda: list(VGG_STYLE_LAYERS))
+    style_loss: StyleLossName = "mean_std"
+    style_layers: list[VGG19Layer] = field(default_factory=lambda: list(VGG_STYLE_LAYERS))
     style_layer_weights: list[float] = field(default_factory=list)  # empty: 1.0 for every layer
-    content_layers: list[str] = field(default_factory=lambda: ["relu4_1"])
-    content_target: str = "adain"  # "adain": the AdaIN target features (paper); "content": the content image's
+    content_layers: list[VGG19Layer] = field(default_factory=lambda: ["relu4_1"])
+    content_target: ContentTarget = "adain"  # adain: the AdaIN target features (paper); content: the content's
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
@@ -67,7 +84,7 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"  # "adam" | "adamw" | "sgd"
+    name: OptimizerName = "adam"
     lr: float = 1e-4
     lr_decay: float = 5e-5  # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
     weight_decay: float = 0.0
@@ -81,13 +98,13 @@ class TrainConfig:
     steps: int = 160_000
     epochs: int = 0  # > 0: stop after this many passes over the content set (whichever comes first)
     batch_size: int = 8  # per process
-    mixed_precision: str = "no"  # "no" | "fp16" | "bf16" (losses and statistics always run in fp32)
+    mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
     seed: int = 0
-    alpha: float = 1.0
+    alpha: float = 1.0  # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
     log_every: int = 50
     eval_every: int = 1000
     save_every: int = 5000
-    keep_last: int = 3
+    keep_last: int = 3  # step checkpoints kept; 0 keeps all
     max_nonfinite: int = 20  # stop after this many non-finite losses in a row
     log_root: str = "runs"
     val_pairs: int = 4  # the fixed validation grid is val_pairs contents x val_pairs styles
@@ -105,92 +122,7 @@ class Config:
 
 
 class ConfigError(ValueError):
-    pass
-
-
-def _coerce(value, tp, key: str):
-    """Convert a YAML/CLI value to the annotated field type, or raise naming the key."""
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"config key '{key}' must be a mapping, got {value!r}")
-        return from_dict(tp, value, prefix=key + ".")
-    if origin is list:
-        (item_tp,) = typing.get_args(tp)
-        if isinstance(value, str):  # CLI: a,b,c
-            value = [v for v in value.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config key '{key}' must be a list, got {value!r}")
-        return [_coerce(v, item_tp, key) for v in value]
-    if origin in (typing.Union, types.UnionType):
-        return value
-    try:
-        if tp is bool:
-            if isinstance(value, str):
-                if value.lower() in ("true", "1", "yes"):
-                    return True
-                if value.lower() in ("false", "0", "no"):
-                    return False
-                raise ValueError
-            return bool(value)
-        if tp is int and isinstance(value, float) and not value.is_integer():
-            raise ValueError
-        return tp(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key '{key}' expects {tp.__name__}, got {value!r}") from None
-
-
-def from_dict(cls, data: dict, prefix: str = ""):
-    """Build dataclass `cls` from a nested dict; unknown keys raise ConfigError."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(
-            f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"valid keys here: {', '.join(prefix + n for n in sorted(names))}"
-        )
-    return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})
-
-
-def apply_overrides(cfg, overrides: list[str]):
-    """Return a copy of `cfg` with `a.b.c=value` overrides applied (values parsed as YAML scalars)."""
-    data = dataclasses.asdict(cfg)
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override '{item}' is not key=value (e.g. train.steps=100)")
-        key, raw = item.split("=", 1)
-        node, parts = data, key.split(".")
-        for i, part in enumerate(parts):
-            if not isinstance(node, dict) or part not in node:
-                where = ".".join(parts[:i]) or "the top level"
-                valid = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
-                raise ConfigError(f"unknown config key '{key}': no '{part}' in {where}; valid: {valid}")
-            if i < len(parts) - 1:
-                node = node[part]
-        value = yaml.safe_load(raw) if raw != "" else ""
-        node[parts[-1]] = value
-    return from_dict(type(cfg), data)
-
-
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read a YAML experiment file into a Config, then apply `key=value` overrides."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must contain a mapping at the top level")
-    data.setdefault("name", path.stem)
-    try:
-        cfg = from_dict(Config, data)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
-    return apply_overrides(cfg, overrides or [])
-
-
-def model_config_from_json(text: str) -> ModelConfig:
-    return from_dict(ModelConfig, json.loads(text))
+    """A config that cannot run; the message is one line: `<dotted key>: <value> ...; <what is allowed>`."""
 
 
 def to_json(cfg) -> str:

@@ -269,6 +269,11 @@ def main(argv: Sequence[str] | None = None) -> list[SummaryRow]:
                         help="also write all_tags.png with every tag in one figure")
     args = parser.parse_args(argv)
     tags = [t for item in args.tags for t in item.split(",") if t] if args.tags else None
+    # checked before any event file is read: one line, not a traceback after reading every run
+    if not 0 <= args.smoothing < 1:  # also refuses nan
+        parser.exit(2, f"error: --smoothing: {args.smoothing}; must be in [0, 1) (0: the raw curve)\n")
+    if args.tags is not None and not tags:
+        parser.exit(2, f"error: --tags: {' '.join(args.tags)!r} names no tag; give e.g. --tags loss/total,loss/style\n")
     return compare_runs(args.runs, args.out, tags=tags, smoothing=args.smoothing, combined=args.combined)
 
 

@@ -188,6 +188,14 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
                         help="never try to download metric weights (default: env HF_HUB_OFFLINE)")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args(argv)
+    # ranges before any network or image is loaded: one line now, not a traceback minutes later
+    for ok, problem in (
+        (args.size >= 16, f"--size: {args.size}; must be >= 16 (the loss network reads relu5_1, at stride 16)"),
+        (args.baseline_steps >= 1, f"--baseline-steps: {args.baseline_steps}; must be >= 1"),
+        (0 <= args.seed < 2**32, f"--seed: {args.seed}; must be in [0, 2**32) (numpy's seed range)"),
+    ):
+        if not ok:
+            parser.exit(2, f"error: {problem}\n")
     return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights, args.feature_net,
                     args.size, args.baseline_steps, args.seed, args.device, args.offline)
 

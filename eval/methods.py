@@ -1,6 +1,7 @@
 """The methods an evaluation compares, behind one interface: a name, hparams, and stylize(content, style).
 
-- `CheckpointMethod`: a release checkpoint (architecture from its metadata), alpha = 1, one style.
+- `CheckpointMethod`: a release checkpoint or a training step folder (architecture from the weights'
+  metadata), alpha = 1, one style.
 - `OptimizeMethod`: the Gatys et al. per-image optimization (models/gatys.py) as a reference row. It is
   kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the content image,
   at the evaluation resolution, with the optimizer's default weights (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss,
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import torch
 
-from configs.schema import LossConfig, flatten, from_dict
-from models.checkpoint import load_model, read_metadata
+from configs.coerce import from_dict
+from configs.schema import LossConfig, flatten
+from models.checkpoint import STEP_WEIGHTS, load_model, read_metadata, weights_file
 from models.gatys import OptimizeOptions, optimize
 from models.pretrained import seeded
 from models.registry import build_feature_net
@@ -28,9 +30,15 @@ __all__ = ["BASELINE_STEPS", "CheckpointMethod", "OptimizeMethod", "method_names
 
 
 def method_names(paths: list[Path]) -> list[str]:
-    """File stems, made unique with the parent folder name (runs/a/model and runs/b/model -> a_model, b_model)."""
-    stems = [p.stem for p in paths]
-    names = [f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 else p.stem for p in paths]
+    """Readable unique names: a step checkpoint (its folder or STEP_WEIGHTS) by its folder, a file by its stem.
+
+    Equal names get their run folder's name in front: runs/a/model.safetensors, runs/b/model.safetensors ->
+    a_model, b_model; runs/a/checkpoints/step_000050 and runs/b/... -> a_step_000050, b_step_000050.
+    """
+    targets = [p.parent if p.name == STEP_WEIGHTS else p for p in paths]
+    bases = [t.name if t.is_dir() else t.stem for t in targets]
+    runs = [t.parent.parent if t.parent.name == "checkpoints" else t.parent for t in targets]
+    names = [f"{run.name}_{base}" if bases.count(base) > 1 else base for run, base in zip(runs, bases)]
     for i, name in enumerate(names):  # still equal (same folder names): number them
         if names.count(name) > 1:
             names[i] = f"{name}_{i}"
@@ -38,14 +46,14 @@ def method_names(paths: list[Path]) -> list[str]:
 
 
 class CheckpointMethod:
-    """A trained decoder from a release file (or a state dict with a model config)."""
+    """A trained decoder from a release file, a training step checkpoint folder, or a run folder."""
 
     kind = "checkpoint"
 
     def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
         self.path, self.name = Path(path), name
         self.net = load_model(self.path, map_location=device)
-        self.metadata = read_metadata(self.path) if self.path.suffix == ".safetensors" else {}
+        self.metadata = read_metadata(self.path) if weights_file(self.path).suffix == ".safetensors" else {}
 
     def hparams(self) -> dict[str, str | float | int | bool]:
         """Flat `model/...` (and `loss/...` when the trainer stored it) config, plus step and config name."""

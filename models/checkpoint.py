@@ -6,6 +6,10 @@ not copied in. `load_model` rebuilds the network from the file alone, and also r
 `.pth`/`.pt` state dicts (DataParallel/DDP `module.` and torch.compile `_orig_mod.` prefixes in any
 nesting, full-model dicts such as the ViT notebook's `vit_encoder.*` / `decoder.*` / `vgg_loss_net.*`)
 when given the model config. Resumable training state (optimizer, step, RNG) lives elsewhere.
+
+Names: a run folder's release file is RELEASE_FILE; a training step checkpoint folder holds its weights in
+the same format as STEP_WEIGHTS (a different name, so no file called model.safetensors is ever a
+resume-only file). `load_model` takes either file, or the folder that holds one.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from configs.schema import ConfigError, ModelConfig, model_config_from_json, to_json
+from configs.read import model_config_from_json
+from configs.schema import ConfigError, ModelConfig, to_json
 from data_prep.files import atomic_path
 from models.net import StyleTransferNet
 from models.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 
 FORMAT = "adain-style-transfer/release-v1"
+RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
+STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/checkpoints.py)
 # prefixes of other full-model dicts mapped onto ours; loss networks are never needed for inference
 KEY_RENAMES = (("vit_encoder.", "encoder.model."), ("vgg_encoder.", "encoder.body."))
 IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
@@ -39,18 +46,39 @@ def release_state_dict(net: StyleTransferNet) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items() if k.startswith(keep)}
 
 
-def save_release(path: str | Path, net: StyleTransferNet, metadata: dict[str, str] | None = None) -> Path:
-    """Write the release safetensors file atomically; `metadata` adds str->str entries (step, loss config)."""
+def save_release(path: str | Path, net: StyleTransferNet, metadata: dict[str, str] | None = None,
+                 extra: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write the release safetensors file atomically; `metadata` adds str->str entries (step, loss config).
+
+    `extra` adds tensors under IGNORED_PREFIXES (a step checkpoint's random loss network): loaders skip them.
+    """
     path = Path(path)
+    if extra and not all(k.startswith(IGNORED_PREFIXES) for k in extra):
+        raise ValueError(f"extra tensors must start with one of {IGNORED_PREFIXES}, or loaders would trip on them")
     meta = {"format": FORMAT, "model_config": to_json(net.cfg), **{k: str(v) for k, v in (metadata or {}).items()}}
-    state = release_state_dict(net)
+    state = {**release_state_dict(net), **(extra or {})}
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=meta)
     return path
 
 
+def weights_file(path: str | Path) -> Path:
+    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a run's RELEASE_FILE."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    for name in (STEP_WEIGHTS, RELEASE_FILE):
+        if (path / name).is_file():
+            return path / name
+    raise CheckpointError(
+        f"{path} is a folder without {STEP_WEIGHTS} (a training step checkpoint, RUN/checkpoints/step_XXXXXX) "
+        f"or {RELEASE_FILE} (a run folder's release file); pass one of those folders or a weights file"
+    )
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
-    with safe_open(str(path), framework="pt") as f:
+    """The str->str metadata of a safetensors file, or of the one a checkpoint folder holds (see weights_file)."""
+    with safe_open(str(weights_file(path)), framework="pt") as f:
         return dict(f.metadata() or {})
 
 
@@ -90,12 +118,13 @@ def load_model(
     """Rebuild a StyleTransferNet from a release file (config from its metadata) or a state dict + config.
 
     Args:
-        path: `.safetensors` release file, or `.pth`/`.pt` state dict.
+        path: `.safetensors` release file, a step checkpoint folder or its STEP_WEIGHTS, a run folder (its
+            RELEASE_FILE), or a `.pth`/`.pt` state dict.
         model_cfg: required for files without a `model_config` in their metadata; overrides it otherwise.
         encoder_overrides: EncoderConfig fields to change (e.g. pretrained=False, weights_file=...)
             for an encoder that the file does not hold.
     """
-    path = Path(path)
+    path = weights_file(path)
     state, meta = _read_any(path)
     if model_cfg is None:
         if "model_config" not in meta:

@@ -79,5 +79,8 @@ def test_trainable_encoder_gets_gradients():
 
 
 def test_adain_content_target_rejected_for_vit():
-    with pytest.raises(ValueError, match="content_target"):
-        StyleTransferObjective(StyleTransferNet(vit_config()), LossConfig(loss_net_pretrained=False))
+    from configs.schema import Config, ConfigError
+    from configs.validate import validate
+
+    with pytest.raises(ConfigError, match="content_target"):
+        validate(Config(model=vit_config(), loss=LossConfig(loss_net_pretrained=False)))

@@ -8,7 +8,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from train_helpers import REPO, SMOKE, tiny_config, tiny_overrides
 
-from configs.schema import load_config
+from configs.read import load_config
 from models.checkpoint import load_model, read_metadata
 from train import main, train
 

@@ -29,13 +29,8 @@ class StyleTransferObjective(nn.Module):
         self.net, self.cfg = net, cfg
         enc = net.cfg.encoder
         self.style_weights = layer_weights(cfg.style_layers, cfg.style_layer_weights)
-        if cfg.content_target not in ("adain", "content"):
-            raise ValueError(f"loss.content_target must be 'adain' or 'content', got '{cfg.content_target}'")
-        if cfg.content_target == "adain" and (enc.kind != "vgg19" or list(cfg.content_layers) != [net.layer]):
-            raise ValueError(
-                "loss.content_target=adain compares VGG features of the output with the AdaIN target, so it needs "
-                f"a vgg19 encoder and loss.content_layers=[{net.layer}]; use content_target=content for a ViT"
-            )
+        # loss.content_target=adain needs a vgg19 encoder and content_layers == [its layer]: checked with every
+        # other cross-field rule when the config is read (configs/validate.py)
         self.shared = (
             enc.kind == "vgg19"
             and not enc.trainable

@@ -1,0 +1,72 @@
+"""Reading configs: YAML files and `key=value` command-line overrides -> the typed dataclasses, strictly.
+
+Unknown keys are refused with the valid ones listed, so a typo never silently trains the default; values
+are converted by their field's annotated type (configs/schema.py) and the result is validated
+(configs/validate.py) before it is returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+
+import yaml
+
+from configs.coerce import from_dict
+from configs.schema import Config, ConfigError, ModelConfig
+from configs.validate import check_model, validate
+
+
+def apply_overrides(cfg, overrides: list[str]):
+    """Return a copy of `cfg` with `a.b.c=value` overrides applied.
+
+    A value stays the string that was typed and is parsed by its field's type, so `train.mixed_precision=no`
+    is "no", not YAML's False; only a whole section (`model.encoder={kind: vit}`) is read as YAML.
+    """
+    data = dataclasses.asdict(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' is not key=value (e.g. train.steps=100)")
+        key, raw = item.split("=", 1)
+        node, tp, parts = data, type(cfg), key.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                where = ".".join(parts[:i]) or "the top level"
+                valid = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
+                raise ConfigError(f"unknown config key '{key}': no '{part}' in {where}; valid: {valid}")
+            tp = typing.get_type_hints(tp)[part]
+            if i < len(parts) - 1:
+                node = node[part]
+        node[parts[-1]] = yaml.safe_load(raw) if dataclasses.is_dataclass(tp) else raw
+    return from_dict(type(cfg), data)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML experiment file into a Config, apply `key=value` overrides and `validate` the result.
+
+    Raises:
+        ConfigError: one line naming the file or the dotted key, the value and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must contain a mapping at the top level")
+    data.setdefault("name", path.stem)
+    try:
+        cfg = from_dict(Config, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return validate(apply_overrides(cfg, overrides or []))
+
+
+def model_config_from_json(text: str) -> ModelConfig:
+    """The model config stored in a checkpoint, checked like one read from YAML."""
+    model = from_dict(ModelConfig, json.loads(text), prefix="model.")
+    check_model(model)
+    return model
+
+

@@ -1,0 +1,111 @@
+"""Checking configs: numeric ranges and rules between fields, before anything is built or written."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from functools import reduce
+
+from configs.coerce import from_dict
+from configs.schema import (
+    DEFAULT_ENCODER_LAYER,
+    Config,
+    ConfigError,
+    EncoderConfig,
+    LossConfig,
+    ModelConfig,
+    VGG19Layer,
+)
+
+
+# ---- validation: ranges and rules between fields, checked before anything is built or written
+def _at_least(low: int, note: str = "") -> tuple[typing.Callable, str]:
+    return (lambda v: v >= low), f"must be >= {low}{note}"
+
+
+_RANGES: dict[str, tuple[typing.Callable, str]] = {
+    "loss.content_weight": _at_least(0),
+    "loss.style_weight": _at_least(0),
+    "loss.tv_weight": _at_least(0),
+    "data.crop": _at_least(1),
+    "data.num_workers": _at_least(0, " (0: load in the training process)"),
+    "optim.lr": ((lambda v: v > 0), "must be > 0"),
+    "optim.lr_decay": _at_least(0, " (0: constant learning rate)"),
+    "optim.weight_decay": _at_least(0),
+    "optim.momentum": ((lambda v: 0 <= v < 1), "must be in [0, 1)"),
+    "optim.grad_clip": _at_least(0, " (0: no clipping)"),
+    "train.steps": _at_least(1),
+    "train.epochs": _at_least(0, " (0: no epoch limit)"),
+    "train.batch_size": _at_least(1),
+    "train.seed": ((lambda v: 0 <= v < 2**32), "must be in [0, 2**32) (numpy's seed range)"),
+    "train.alpha": ((lambda v: 0 <= v <= 1), "must be in [0, 1] (1: full style, 0: the content's features)"),
+    "train.log_every": _at_least(1),
+    "train.eval_every": _at_least(1),
+    "train.save_every": _at_least(1),
+    "train.keep_last": _at_least(0, " (0: keep every checkpoint)"),
+    "train.max_nonfinite": _at_least(1),
+    "train.val_pairs": _at_least(0, " (0: no validation grid)"),
+    "train.debug_nan_at_step": _at_least(-1, " (-1: off)"),
+}
+
+
+def check_model(model: ModelConfig) -> None:
+    enc = model.encoder
+    if model.decoder.width < 1:
+        raise ConfigError(f"model.decoder.width: {model.decoder.width}; must be >= 1")
+    vgg_names = typing.get_args(VGG19Layer)
+    vit_ok = enc.layer == "final" or re.fullmatch(r"block-?\d+", enc.layer)  # the depth is timm's: checked at build
+    if enc.layer and not (enc.layer in vgg_names if enc.kind == "vgg19" else vit_ok):
+        allowed = ", ".join(vgg_names) if enc.kind == "vgg19" else "final or block<i> (e.g. block11)"
+        raise ConfigError(f"model.encoder.layer: {enc.layer!r} is not a {enc.kind} layer; use '' "
+                          f"({DEFAULT_ENCODER_LAYER[enc.kind]}) or {allowed}")
+
+
+def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
+    if not loss.style_layers or len(set(loss.style_layers)) < len(loss.style_layers):
+        raise ConfigError(f"loss.style_layers: {loss.style_layers}; must name each VGG19 layer once, at least one "
+                          "(e.g. relu1_1,relu2_1,relu3_1,relu4_1)")
+    weights = loss.style_layer_weights
+    if weights and (len(weights) != len(loss.style_layers) or min(weights) < 0):
+        raise ConfigError(f"loss.style_layer_weights: {weights}; must be empty (1.0 each) or one weight >= 0 per "
+                          f"loss.style_layers entry ({len(loss.style_layers)})")
+    if loss.content_target == "content" and not loss.content_layers:
+        raise ConfigError("loss.content_layers: []; loss.content_target=content needs at least one layer, e.g. relu4_1")
+    if loss.content_target == "adain" and enc.kind != "vgg19":
+        raise ConfigError(f"loss.content_target: 'adain' with model.encoder.kind={enc.kind}; adain compares VGG "
+                          "features with the AdaIN target, so it needs vgg19 (use loss.content_target=content)")
+    layer = enc.layer or DEFAULT_ENCODER_LAYER[enc.kind]
+    if loss.content_target == "adain" and loss.content_layers != [layer]:
+        raise ConfigError(f"loss.content_layers: {loss.content_layers}; loss.content_target=adain compares with the "
+                          f"AdaIN target at the encoder layer, so it must be {layer}")
+
+
+def validate(cfg: Config, cuda: bool | None = None) -> Config:
+    """Check a Config (read from YAML or built in Python) before anything is built; return a typed copy.
+
+    Args:
+        cuda: whether the run has CUDA. None (inspecting a recipe, benchmarking on another machine) skips
+            the one rule that depends on the machine: fp16 needs a GPU.
+
+    Raises:
+        ConfigError: the first bad value, as `<dotted key>: <value> ...; <what is allowed>`.
+    """
+    cfg = from_dict(Config, dataclasses.asdict(cfg))  # types and choices, also for a Config built in Python
+    for key, (ok, allowed) in _RANGES.items():
+        value = reduce(getattr, key.split("."), cfg)
+        if not ok(value):
+            raise ConfigError(f"{key}: {value!r}; {allowed}")
+    if cfg.data.resize < cfg.data.crop:
+        raise ConfigError(f"data.resize: {cfg.data.resize}; must be >= data.crop ({cfg.data.crop}): the random "
+                          "crop is cut from the image resized to this short side")
+    if len(cfg.optim.betas) != 2 or not all(0 <= b < 1 for b in cfg.optim.betas):
+        raise ConfigError(f"optim.betas: {cfg.optim.betas}; must be two numbers in [0, 1), e.g. 0.9,0.999")
+    check_model(cfg.model)
+    _check_loss(cfg.loss, cfg.model.encoder)
+    if cuda is False and cfg.train.mixed_precision == "fp16":
+        raise ConfigError("train.mixed_precision: 'fp16' but CUDA is not available; use no or bf16 on this "
+                          "machine (fp16 is for GPUs such as the T4)")
+    return cfg
+
+
