@@ -1,4 +1,4 @@
-"""Evaluation: metrics, checkpoint evaluation, benchmarks, and comparison of TensorBoard runs.
+"""Evaluation: metrics, checkpoint evaluation, and comparison of TensorBoard runs.
 
 The written protocol (pairs, resolution, metrics, "unavailable") is eval/protocol.md.
 
@@ -15,9 +15,6 @@ Modules:
     random_feature_nets: small fixed random stand-ins for Inception / LPIPS (offline code-path tests).
     tables: metrics.csv / .json / .md and TensorBoard hparams of an evaluation.
     evaluate: `python -m eval.evaluate` -- checkpoints x pairs -> tables, grids, TensorBoard hparams.
-    bench_measure: timing, peak memory, FLOP counting, the reference 3x3 conv.
-    bench_cases: the benchmark's cases (inference, optimization step, training step) and sets.
-    bench_report: JSON Schema validation (benchmark_schema.json), Markdown table, --compare ratios.
-    benchmark: `python -m eval.benchmark` -- latency, images/s, memory, GFLOP/s per size and precision.
-    bench_inference: the inference engineer's experiment functions (conv roofline, bf16 PSNR, tiling).
+
+Speed and memory (the benchmark table and the inference figures) live in bench/ (`python -m bench`).
 """

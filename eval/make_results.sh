@@ -24,6 +24,6 @@ train vit_gram configs/smoke_vit.yaml loss.style_loss=gram train.steps=30
 "$py" -m eval.evaluate --checkpoint "$runs"/{vgg_meanstd,vgg_gram,vit_meanstd,vit_gram}/model.safetensors \
     --optimize-baseline --weights random --offline --out "$out/eval"
 "$py" -m eval.compare_runs "$runs" --out "$out/curves" --tags loss/total,loss/content,loss/style
-"$py" -m eval.benchmark --out "$out/benchmark.json"
-"$py" -m eval.bench_inference vgg vit optimize_step multiscale gatys_defaults tiled_4096 --out "$out/inference"
+"$py" -m bench --out "$out/benchmark.json"
+"$py" -m bench figures vgg vit optimize_step multiscale gatys_defaults tiled_4096 --out "$out/inference"
 echo "results written to $out"

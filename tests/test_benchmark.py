@@ -1,16 +1,22 @@
-"""`python -m eval.benchmark --quick`: its output validates against the schema, --compare prints ratios."""
+"""`python -m bench`: the quick table validates against the schema, --compare prints ratios, and the table
+and the figures count the same FLOPs for the same pass (CPU attention included)."""
 
 import copy
 import json
 
 import pytest
+import torch
+from conftest import TINY_VIT
 
-from eval.bench_report import SchemaError, validate
-from eval.benchmark import main
+from bench.__main__ import main
+from bench.report import SchemaError, markdown, validate
+
+# One thread: the passes are tiny, and on a shared CPU two threads stall in OpenMP's barriers (conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick(tmp_path_factory, one_thread):
     out = tmp_path_factory.mktemp("bench") / "quick.json"
     return main(["--quick", "--out", str(out)]), out
 
@@ -25,7 +31,7 @@ def test_quick_result_validates_and_has_every_method(quick):
     for row in result["rows"]:
         assert row["status"] == "ok", row
         assert row["images_per_s"] > 0 and row["gflop"] > 0 and row["ratio_to_ref_conv"] > 0
-        assert row["peak_memory_mib"] >= 0
+        assert row["peak_memory_mib"] >= 0 and row["spread"] >= 0
     assert {row["precision"] for row in result["rows"]} == {"fp32", "bf16"}
 
 
@@ -45,17 +51,18 @@ def test_compare_prints_ratios(quick, tmp_path, capsys):
     for row in faster["rows"]:
         row["images_per_s"] *= 2
         row["latency_ms"] /= 2
+        del row["spread"]  # results written before bench/ have no spread: still comparable
+    faster["rows"][2]["gflop"] *= 1.5  # another FLOP counter: flagged, GFLOP/s not comparable
     other = tmp_path / "faster.json"
     other.write_text(json.dumps(faster))
     text = main(["--compare", str(out), str(other)])
     assert "speedup (B/A)" in text and capsys.readouterr().out.strip()
     lines = [line for line in text.splitlines() if line.startswith("| decoder_vgg")]
-    assert lines and all("| 2 | 0.5 |" in line for line in lines), lines
+    assert lines and all("| 2 | 0.5 |" in line and line.endswith("| 1 |") for line in lines), lines
+    assert f"The FLOP count differs for {faster['rows'][2]['method']}:" in text
 
 
 def test_markdown_warns_when_the_reference_conv_drifted(quick):
-    from eval.bench_report import markdown
-
     drifted = copy.deepcopy(quick[0])
     for ref in drifted["reference_conv_end"].values():
         ref["gflops_per_s"] = ref["gflops_per_s"] / 3  # the machine got busy during the run
@@ -63,10 +70,61 @@ def test_markdown_warns_when_the_reference_conv_drifted(quick):
     assert "WARNING: the reference conv changed" in markdown(drifted)
 
 
+def test_table_and_figure_count_the_same_vit_flops(quick, monkeypatch):
+    """The 0.64 vs 0.79 bug: the table's ViT row lost CPU attention that the figure counted."""
+    from bench import figures
+
+    # The reference conv is timed by the table already (seconds per call on this CPU); only the pass matters.
+    monkeypatch.setattr(figures, "reference_conv", lambda *a, **k: {"gflops_per_s": 100.0})
+    row = next(r for r in quick[0]["rows"] if r["method"] == "decoder_vit")
+    assert (row["size"], row["precision"]) == (64, "fp32")
+    figure = figures.stylization_throughput("decoder_vit", size=64, model_name=TINY_VIT, quick=True)
+    assert figure["gflop"] == row["gflop"]
+    assert figure["bf16_psnr_db"] > 20 and figure["fp32_seconds"] > 0
+
+
+def test_counter_counts_cpu_attention_forward_and_backward():
+    import timm
+    from torch.utils.flop_counter import FlopCounterMode, flop_registry
+
+    from bench.harness import count_flops
+
+    vit = timm.create_model(TINY_VIT, pretrained=False, dynamic_img_size=True)
+    x = torch.rand(1, 3, 64, 64)
+    tokens, dim, depth = (64 // 16) ** 2 + vit.num_prefix_tokens, vit.embed_dim, len(vit.blocks)
+    # sdpa per block: q @ k^T and attn @ v, 2 * tokens^2 * dim each; the backward recomputes the scores
+    # and takes 4 more products of that size (torch's sdpa_backward_flop_count): 10 * tokens^2 * dim.
+    forward, backward = 4 * tokens**2 * dim * depth, 10 * tokens**2 * dim * depth
+    cpu_op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    expected_extra = (0, 0) if cpu_op in flop_registry else (forward, forward + backward)  # a later torch
+
+    def plain(fn):
+        with FlopCounterMode(display=False) as counter:
+            fn()
+        return counter.get_total_flops()
+
+    def infer():
+        with torch.inference_mode():
+            vit(x)
+
+    def train():
+        vit(x).sum().backward()
+
+    assert count_flops(infer) - plain(infer) == expected_extra[0]
+    assert count_flops(train) - plain(train) == expected_extra[1]
+    assert count_flops(infer) > 0
+
+
+def test_figures_cli_rejects_unknown_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["figures", "no_such_figure"])
+    assert "vgg" in capsys.readouterr().err
+
+
 def test_multiscale_plot_is_written(tmp_path):
     from PIL import Image
 
-    from eval.bench_inference import plot_multiscale
+    from bench.figures import plot_multiscale
 
     result = {"single_curve": [(0.0, 1.0), (2.0, 0.1)], "multi_curve": [(0.5, 0.5), (1.0, 0.05)],
               "single_final_total": 0.1}

@@ -1,15 +1,15 @@
-"""Benchmark results on paper: JSON Schema validation, the Markdown table, and the A-vs-B ratio table."""
+"""Benchmark results on paper: JSON Schema validation (bench/schema.json), the Markdown table, A-vs-B ratios."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-SCHEMA_PATH = Path(__file__).with_name("benchmark_schema.json")
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
 _TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool,
           "null": type(None)}
 COLUMNS = ("method", "size", "precision", "batch", "status", "latency_ms", "images_per_s", "peak_memory_mib",
-           "gflop", "gflops_per_s", "ratio_to_ref_conv")
+           "gflop", "gflops_per_s", "ratio_to_ref_conv", "spread")
 
 
 class SchemaError(ValueError):
@@ -23,7 +23,7 @@ def _is(value: object, type_name: str) -> bool:
 
 
 def _check(value: object, schema: dict, where: str, errors: list[str]) -> None:
-    """The subset of JSON Schema that benchmark_schema.json uses: type, enum, minimum, required,
+    """The subset of JSON Schema that schema.json uses: type, enum, minimum, required,
     properties, additionalProperties (bool or schema), items."""
     types = schema.get("type")
     if types is not None:
@@ -51,7 +51,7 @@ def _check(value: object, schema: dict, where: str, errors: list[str]) -> None:
 
 
 def validate(result: dict, schema_path: Path = SCHEMA_PATH) -> None:
-    """Validate a benchmark result against benchmark_schema.json.
+    """Validate a benchmark result against bench/schema.json.
 
     Uses the `jsonschema` package when installed, else the built-in checker of the subset the schema uses.
 
@@ -86,7 +86,7 @@ def markdown(result: dict) -> str:
              f"{env['device_name']} ({env['device']}, {env['threads']} threads), torch {env['torch']}; "
              f"wall time {result['wall_time_s']:.0f} s", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(row[c]) for c in COLUMNS) + " |" for row in result["rows"]]
+    lines += ["| " + " | ".join(_fmt(row.get(c)) for c in COLUMNS) + " |" for row in result["rows"]]
     ends = result["reference_conv_end"]
     lines += ["", "Reference 3x3 conv (GFLOP/s, before -> after the cases): " + ", ".join(
         f"{p} {r['gflops_per_s']:.1f} -> {ends[p]['gflops_per_s']:.1f}" for p, r in result["reference_conv"].items())]
@@ -96,9 +96,10 @@ def markdown(result: dict) -> str:
         lines.append(f"WARNING: the reference conv changed by {100 * drift:.0f}% during the run: the machine was "
                      "shared or throttled, so these timings are not reliable; rerun on an idle machine.")
     methods = ", ".join(sorted({r["memory_method"] for r in result["rows"] if r["memory_method"]}))
-    lines.append("latency = median seconds per call; images_per_s = batch / latency; peak memory above the "
-                 f"memory in use before the case (method: {methods}); ratio_to_ref_conv = gflops_per_s / the "
-                 "reference conv's before the cases (it can exceed 1: the reference is one layer, not the peak).")
+    lines.append("latency = median seconds per call (bench/harness.py); spread = max / min - 1 of the timed "
+                 "calls; images_per_s = batch / latency; peak memory above the memory in use before the case "
+                 f"(method: {methods}); ratio_to_ref_conv = gflops_per_s / the reference conv's before the cases "
+                 "(it can exceed 1: the reference is one layer, not the peak).")
     return "\n".join(lines) + "\n"
 
 
@@ -107,28 +108,38 @@ def _key(row: dict) -> tuple:
 
 
 def compare(a: dict, b: dict, name_a: str = "A", name_b: str = "B") -> str:
-    """Per-row ratios B / A of images/s and latency (rows matched on method, size, precision, batch)."""
+    """Per-row ratios B / A of images/s, latency, peak memory and GFLOP (rows matched on method, size,
+    precision, batch)."""
     rows_a = {_key(r): r for r in a["rows"]}
     header = ["method", "size", "precision", "batch", f"images/s {name_a}", f"images/s {name_b}",
-              "speedup (B/A)", "latency ratio (B/A)", "peak mem ratio (B/A)"]
+              "speedup (B/A)", "latency ratio (B/A)", "peak mem ratio (B/A)", "gflop ratio (B/A)"]
     lines = [f"# Benchmark comparison: B = {name_b} vs A = {name_a}", "", "| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]
 
     def ratio(x, y):
         return y / x if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x > 0 else None
 
-    matched = 0
+    matched, recounted = 0, []
     for row in b["rows"]:
         other = rows_a.get(_key(row))
         if other is None:
             continue
         matched += 1
+        flop_ratio = ratio(other["gflop"], row["gflop"])
+        if flop_ratio is not None and abs(flop_ratio - 1) > 1e-6:
+            recounted.append(row["method"])
         cells = [*map(str, _key(row)), _fmt(other["images_per_s"]), _fmt(row["images_per_s"]),
                  _fmt(ratio(other["images_per_s"], row["images_per_s"])),
                  _fmt(ratio(other["latency_ms"], row["latency_ms"])),
-                 _fmt(ratio(other["peak_memory_mib"], row["peak_memory_mib"]))]
+                 _fmt(ratio(other["peak_memory_mib"], row["peak_memory_mib"])),
+                 "-" if flop_ratio is None else f"{flop_ratio:.4g}"]  # 4 digits: a 0.4% recount shows
         lines.append("| " + " | ".join(cells) + " |")
     only = len(a["rows"]) + len(b["rows"]) - 2 * matched
     if only:
         lines += ["", f"{only} row(s) present in only one file were left out."]
+    if recounted:
+        # The same pass with another FLOP count means the counter changed, not the work (e.g. CPU attention
+        # counted in one file only): GFLOP/s is then not comparable between the files; images/s still is.
+        lines += ["", f"The FLOP count differs for {', '.join(sorted(set(recounted)))}: the files were counted "
+                  "differently, so compare images/s and latency there, not GFLOP/s."]
     return "\n".join(lines) + "\n"

@@ -1,18 +1,12 @@
-"""Speed and memory benchmark: inference, one optimization step, and training steps per size and precision.
+"""The benchmark table: every case of a set measured by bench.harness, one validated row per case.
 
-    python -m eval.benchmark --out reports/bench.json       # default set (< 10 min on 2 CPU cores)
-    python -m eval.benchmark --quick --out /tmp/q.json      # seconds; what the tests run
-    python -m eval.benchmark --compare before.json after.json
-
-Writes FILE.json (schema: eval/benchmark_schema.json, validated before writing) and FILE.md (the table,
-also printed). The cases are in eval/bench_cases.py, the measurement method (median wall time, peak
-memory, FLOP counting, reference conv) in eval/bench_measure.py. Achieved GFLOP/s is compared with a
-plain 3x3 conv measured in the same process and precision (`ratio_to_ref_conv`).
+Achieved GFLOP/s is compared with the reference conv measured in the same process and precision
+(`ratio_to_ref_conv`), once before and once after the cases: a large drift between the two means the
+machine was shared or throttled during the run (the Markdown table says so).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
@@ -22,12 +16,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from bench.cases import CONFIG_DIR, Case, build_case, default_cases
+from bench.harness import PeakMemory, measure, reference_conv
+from bench.report import compare, markdown, validate
 from data_prep.files import atomic_path
-from eval.bench_cases import CONFIG_DIR, Case, build_case, default_cases
-from eval.bench_measure import PeakMemory, reference_conv, time_call
-from eval.bench_report import compare, markdown, validate
 
-__all__ = ["main", "run_benchmark", "run_case"]
+__all__ = ["compare_files", "run_benchmark", "run_case"]
 
 
 def _environment(device: torch.device) -> dict:
@@ -40,8 +34,8 @@ def _environment(device: torch.device) -> dict:
 def _empty_row(case: Case, device: torch.device, status: str) -> dict:
     return {"method": case.method, "kind": case.kind, "size": case.size, "precision": case.precision,
             "batch": case.batch, "device": device.type, "status": status, "seconds": None, "repeats": 0,
-            "latency_ms": None, "images_per_s": None, "peak_memory_mib": None, "memory_method": "",
-            "gflop": None, "gflops_per_s": None, "ratio_to_ref_conv": None}
+            "spread": None, "latency_ms": None, "images_per_s": None, "peak_memory_mib": None,
+            "memory_method": "", "gflop": None, "gflops_per_s": None, "ratio_to_ref_conv": None}
 
 
 def run_case(case: Case, device: torch.device, ref_gflops: dict[str, float], quick: bool = False) -> dict:
@@ -53,17 +47,15 @@ def run_case(case: Case, device: torch.device, ref_gflops: dict[str, float], qui
     try:
         fn = build_case(case, device)
         with PeakMemory(device) as memory:
-            seconds, repeats, flops = time_call(fn, device, min_time_s=0.2 if quick else 1.0,
-                                                max_repeats=3 if quick else 5)
+            m = measure(fn, device, quick)
     except Exception as err:  # one broken case (e.g. an unsupported precision) must not lose the others
         row["status"] = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
         return row
-    gflops = flops / seconds / 1e9
-    ref = ref_gflops.get(case.precision)
-    row.update(seconds=seconds, repeats=repeats, latency_ms=1000 * seconds, images_per_s=case.batch / seconds,
-               peak_memory_mib=memory.peak_mib, memory_method=memory.method, gflop=flops / 1e9,
-               gflops_per_s=gflops, ratio_to_ref_conv=gflops / ref if ref else None)
-    del fn
+    seconds, ref = m.timing.seconds, ref_gflops.get(case.precision)
+    row.update(seconds=seconds, repeats=m.timing.repeats, spread=m.timing.spread, latency_ms=1000 * seconds,
+               images_per_s=case.batch / seconds, peak_memory_mib=memory.peak_mib, memory_method=memory.method,
+               gflop=m.flops / 1e9, gflops_per_s=m.gflops_per_s,
+               ratio_to_ref_conv=m.gflops_per_s / ref if ref else None)
     return row
 
 
@@ -72,7 +64,7 @@ def run_benchmark(out: str | Path | None = None, quick: bool = False, device: st
     """Run the quick or default set (or `cases`), validate the result, write `out` (.json) and its .md.
 
     Returns:
-        The result dict (see eval/benchmark_schema.json).
+        The result dict (see bench/schema.json).
     """
     start = time.perf_counter()
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -83,8 +75,6 @@ def run_benchmark(out: str | Path | None = None, quick: bool = False, device: st
     for case in bar:
         bar.set_postfix_str(f"{case.method} {case.size}px {case.precision}")
         rows.append(run_case(case, dev, {p: r["gflops_per_s"] for p, r in refs.items()}, quick))
-    # Measured again at the end: a large drift from the start means the machine was shared or throttled
-    # during the run, and every row's timing is suspect (the markdown says so).
     refs_end = {p: reference_conv(dev, p, quick) for p in refs}
     result = {"schema_version": 1, "quick": quick, "environment": _environment(dev), "reference_conv": refs,
               "reference_conv_end": refs_end, "rows": rows, "wall_time_s": time.perf_counter() - start}
@@ -106,32 +96,11 @@ def compare_files(a: str | Path, b: str | Path) -> str:
     for path in (a, b):
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"benchmark result {path} does not exist (write one with --out {path})")
+            raise FileNotFoundError(f"benchmark result {path} does not exist (write one with "
+                                    f"`python -m bench --out {path}`)")
         result = json.loads(path.read_text(encoding="utf-8"))
         validate(result)
         results.append(result)
     text = compare(results[0], results[1], Path(a).stem, Path(b).stem)
     print(text)
     return text
-
-
-def main(argv: Sequence[str] | None = None) -> dict | str:
-    """Command-line entry point; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m eval.benchmark", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
-    parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")
-    parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
-    parser.add_argument("--train-batch", type=int, default=2,
-                        help="batch of the reference-config training steps (reduced from the configs' 8)")
-    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B / A ratios per row")
-    args = parser.parse_args(argv)
-    if args.compare:
-        return compare_files(*args.compare)
-    return run_benchmark(args.out, args.quick, args.device, train_batch=args.train_batch)
-
-
-if __name__ == "__main__":
-    from inference.allocator import keep_freed_memory
-
-    keep_freed_memory()  # measure what infer.py runs with (inference/allocator.py)
-    main()

@@ -1,0 +1,57 @@
+"""Speed and memory benchmarks: the table (per method, size and precision) and the inference figures.
+
+    python -m bench --out reports/bench.json             # default table set (< 10 min on 2 CPU cores)
+    python -m bench --quick --out /tmp/q.json            # seconds; what the tests run
+    python -m bench --compare before.json after.json     # B / A ratios per row
+    python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
+
+The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
+printed). How everything is timed and counted: bench/harness.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from bench.figures import FIGURES, run_figures
+from bench.table import compare_files, run_benchmark
+
+
+def _figures_main(argv: list[str]) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench figures", description="the inference figures")
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(FIGURES)} (default: all)")
+    parser.add_argument("--out", help="folder for <name>.json results (and multiscale.png)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in FIGURES]
+    if unknown:
+        parser.error(f"unknown figure(s) {unknown}; choose from {', '.join(FIGURES)}")
+    return run_figures(args.names, args.out)
+
+
+def main(argv: Sequence[str] | None = None) -> dict | str:
+    """Command-line entry point; see the module docstring."""
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["figures"]:
+        return _figures_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+                                     epilog="python -m bench figures --help: the inference figures")
+    parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
+    parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")
+    parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    parser.add_argument("--train-batch", type=int, default=2,
+                        help="batch of the reference-config training steps (reduced from the configs' 8)")
+    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B / A ratios per row")
+    args = parser.parse_args(argv)
+    if args.compare:
+        return compare_files(*args.compare)
+    return run_benchmark(args.out, args.quick, args.device, train_batch=args.train_batch)
+
+
+if __name__ == "__main__":
+    from inference.allocator import keep_freed_memory
+
+    keep_freed_memory()  # measure what infer.py runs with (inference/allocator.py)
+    main()
