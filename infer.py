@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
@@ -37,12 +38,29 @@ def _ints(text: str) -> list[int]:
     return [int(v) for v in _floats(text)]
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each flag, and the epilog's line breaks kept."""
+
+
+EPILOG = """output names (in --out):
+  <content>__<style>.png                 one content, one style
+  ...__a0.5                              alpha (when not 1, or several --alpha values)
+  <content>__mix-<s1>-<s2>__w0.3-0.7     --style-weights: one mix of all styles
+  <content>__mask-<s1>-<s2>__m<mask>     --mask: region k takes style k
+  ...__opt-<hash>                        --method optimize (hash of its settings)
+  ...__lum / ...__cov                    --preserve-color luminance / covariance
+  Names keep letters (any script), digits and ._- ; colliding inputs get their extension, folders or a
+  short hash appended. An existing output is an error unless --overwrite or --skip-existing.
+
+exit codes: 0 every pair written; 1 some inputs failed (each listed on stderr with its reason, the
+others written); 2 the run could not start (bad flags, missing paths, unreadable checkpoint)."""
+
 _D = InferOptions(content=(), style=())  # the defaults live in the dataclass; the flags show them
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=EPILOG,
+                                formatter_class=_HelpFormatter)
     add = p.add_argument
     add("--content", nargs="+", required=True, help="content files, folders or globs")
     add("--style", nargs="+", required=True, help="style files, folders or globs")
@@ -66,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--precision", choices=["fp32", "fp16", "bf16"], default=_D.precision)
     add("--batch-size", type=int, default=_D.batch_size, help="contents of equal size per forward pass")
     add("--seed", type=int, default=_D.seed)
-    add("--skip-existing", action="store_true")
+    add("--skip-existing", action="store_true", help="keep outputs that already exist (do not recompute them)")
+    add("--overwrite", action="store_true", help="replace outputs that already exist (default: refuse to start)")
     add("--tile-size", type=int, default=_D.tile_size, help="tile images whose long side exceeds this (0: never)")
     add("--tile-overlap", type=int, default=_D.tile_overlap)
     add("--no-channels-last", dest="channels_last", action="store_false")
@@ -125,9 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     except (InferError, CheckpointError, PretrainedWeightsError, ConfigError, ImageReadError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for item in summary["ignored"]:
+        print(f"ignored: {item['path']}: {item['reason']}", file=sys.stderr)
     for fail in summary["failed"]:
         print(f"failed: {fail['path']}: {fail['error']}", file=sys.stderr)
-    print(f"written {len(summary['written'])}, skipped {len(summary['skipped'])}, failed {len(summary['failed'])}"
+    written = [p for p in summary["written"] if Path(p).is_file()]  # count files that exist, not attempts
+    print(f"written {len(written)} to {summary['out']}, skipped {len(summary['skipped'])}, failed "
+          f"{len(summary['failed'])}, ignored {len(summary['ignored'])}"
           + (f"; grid {summary['grid']}" if summary.get("grid") else ""))
     return 1 if summary["failed"] else 0
 

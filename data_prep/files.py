@@ -51,6 +51,7 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 def safe_filename(name: str, default: str = "file") -> str:
-    """`name` with every run of characters outside [A-Za-z0-9._-] replaced by '_', without leading or
-    trailing dots/underscores (a leading dot would make a hidden file that looks like a temp file)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or default
+    """`name` with every run of characters other than Unicode letters, digits and `._-` replaced by '_',
+    without leading or trailing dots/underscores (a leading dot would make a hidden file that looks like a
+    temp file). `日本.jpg` keeps its letters: names of non-Latin scripts must not all become `default`."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or default

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from data_prep.files import atomic_path
 from data_prep.resize import fit_size
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}  # a GIF: its first frame
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 # Transparent pixels are composited onto white: their stored RGB is arbitrary (often black).
 _BACKGROUND = (255, 255, 255)

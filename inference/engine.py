@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
-from configs.schema import load_config
+from configs.read import load_config
 from inference.options import InferOptions
 from inference.stylizer import Stylizer
 from models.checkpoint import load_model
@@ -31,14 +31,26 @@ def load_net(opts: InferOptions) -> StyleTransferNet:
     return load_model(opts.checkpoint, cfg, map_location="cpu", **overrides)
 
 
-def optimize_options(opts: InferOptions) -> OptimizeOptions:
-    """The optimization's knobs from the inference options (defaults of models.gatys where unset)."""
+# The optimization's feature nets pool 4 times before their deepest default layer (VGG19 relu5_1, ResNet50
+# layer3): below 16 px a max-pool has nothing left to pool.
+MIN_OPTIMIZE_SIDE = 16
+
+
+def optimize_options(opts: InferOptions, content_short: int | None = None) -> OptimizeOptions:
+    """The optimization's knobs from the inference options (defaults of models.gatys where unset).
+
+    With `content_short`, scales are capped at the content's short side unless `opts.upscale`: the output
+    keeps the content's size, as the decoder's does.
+    """
+    scales = tuple(opts.scales)
+    if content_short is not None and not opts.upscale:
+        scales = tuple(min(s, content_short) for s in scales)
     return OptimizeOptions(
         feature_net=opts.feature_net, style_loss=opts.style_loss, content_weight=opts.content_weight,
         style_weight=DEFAULT_STYLE_WEIGHT if opts.style_weight is None else opts.style_weight,
         tv_weight=DEFAULT_TV_WEIGHT if opts.tv_weight is None else opts.tv_weight,
         optimizer=opts.optimizer, lr=opts.lr, steps=opts.steps[0] if len(opts.steps) == 1 else list(opts.steps),
-        init=opts.init, scales=tuple(opts.scales), luminance_only=opts.preserve_color == "luminance",
+        init=opts.init, scales=scales, luminance_only=opts.preserve_color == "luminance",
         save_every=opts.save_every, seed=opts.seed, precision=opts.precision,
     )
 
@@ -81,7 +93,12 @@ class Engine:
             styles, keys = [match_color(s, contents) for s in styles], None
         if self.method == "optimize":
             callbacks = callbacks or [None] * len(contents)
-            gatys = optimize_options(opts)
+            short = min(contents.shape[-2:])
+            gatys = optimize_options(opts, short)
+            smallest = min((short, *gatys.scales))
+            if smallest < MIN_OPTIMIZE_SIDE:
+                raise ValueError(f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
+                                 "(the content or a --scales value); use a larger --size (with --upscale)")
             return [torch.cat([
                 optimize(self.feature_net, contents[b : b + 1].to(self.device), [s.to(self.device) for s in styles],
                          gatys, opts.style_weights, callbacks[b]).image.cpu()

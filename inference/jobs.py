@@ -1,22 +1,29 @@
 """What an inference run will do: input files (files, folders, globs), output names, masks, checks.
 
-Output names: `<content>__<style>.<fmt>`; `__a<alpha>` is appended when several alphas are given or the
-one alpha is not 1; a mix of all styles is `<content>__mix-<s1>-<s2>...`, a masked run
-`<content>__mask-<s1>-<s2>...`. Names keep [A-Za-z0-9._-] (others become '_'); two inputs with the same
-file stem are told apart by their parent folder names.
+Output names: `<content>__<style>[__<tags>].<fmt>`. A mix of all styles is `<content>__mix-<s1>-<s2>`
+with `__w<w1>-<w2>` (the weights as given), a masked run `<content>__mask-<s1>-<s2>__m<mask stem>`. Tags
+name what else changes the picture: `opt-<hash>` for the optimization (a short hash of its settings:
+steps, weights, losses, optimizer, scales, init, seed, feature net), `lum` / `cov` for colour
+preservation, `a<alpha>` when several alphas are given or the one alpha is not 1. Names keep Unicode
+letters, digits and `._-` (other characters become `_`); inputs whose names would collide get their
+extension, then their parent folders, then a short hash of their path appended, the same in any input
+order. Every name is checked before the model loads: never an input file, and never an existing file
+without --overwrite (or --skip-existing, which keeps it).
 """
 
 from __future__ import annotations
 
-import glob
+import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from data_prep.discover import Found, expand
 from data_prep.files import safe_filename
-from data_prep.images import is_image_file, list_images, read_image
+from data_prep.images import IMAGE_EXTENSIONS, read_image
 from inference.options import InferError, InferOptions
 
 
@@ -37,8 +44,11 @@ class Plan:
     alphas: list[float]
     out: Path
     fmt: str
+    tags: str = ""  # "__opt-<hash>", "__lum", "__cov" joined
     mask: Path | None = None
     inputs: set[Path] = field(default_factory=set)
+    skipped_inputs: list[tuple[Path, str]] = field(default_factory=list)
+    grid: Path | None = None
 
     @property
     def total_pairs(self) -> int:
@@ -46,40 +56,61 @@ class Plan:
 
     def output_path(self, content: int, entry: Entry, alpha: float) -> Path:
         suffix = f"__a{alpha:g}" if len(self.alphas) > 1 or alpha != 1.0 else ""
-        return self.out / f"{self.content_names[content]}__{entry.name}{suffix}.{self.fmt}"
+        return self.out / f"{self.content_names[content]}__{entry.name}{self.tags}{suffix}.{self.fmt}"
+
+    def outputs(self) -> list[Path]:
+        paths = [self.output_path(i, e, a) for i in range(len(self.contents)) for e in self.entries
+                 for a in self.alphas]
+        return paths + ([self.grid] if self.grid else [])
+
+    def refuses(self, path: Path) -> str | None:
+        """Why `path` must not be written (it is an input), or None."""
+        return f"refusing to write {path} over an input file: choose another --out" if (
+            path.resolve() in self.inputs) else None
 
 
-def expand_inputs(values: list[str], what: str) -> list[Path]:
-    """Files, folders (recursive, image extensions only) and glob patterns -> sorted unique files."""
-    paths: list[Path] = []
+def expand_inputs(values: list[str], what: str) -> Found:
+    """Files, folders (recursive) and glob patterns -> the image files, once each, and what was skipped."""
+    found = Found()
     for value in values:
-        path = Path(value)
-        if path.is_dir():
-            found = list_images(path)
-            if not found:
-                raise InferError(f"{what} folder {path} contains no image files")
-        elif path.is_file():
-            found = [path]
-        elif glob.has_magic(value):
-            found = sorted(Path(p) for p in glob.glob(value, recursive=True) if Path(p).is_file())
-            found = [p for p in found if is_image_file(p)]
-            if not found:
-                raise InferError(f"{what} pattern '{value}' matches no image files")
-        else:
-            raise InferError(f"{what} path {path} does not exist")
-        paths += [p for p in found if p not in paths]
-    return paths
+        try:
+            part = expand(value)
+        except FileNotFoundError:
+            raise InferError(f"{what} path {value} does not exist") from None
+        if not part.files:
+            raise InferError(f"{what} {value} holds no image files ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        found.extend(part)
+    return found
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:6]
 
 
 def unique_names(paths: list[Path]) -> list[str]:
-    """Sanitized file stems; stems shared by several files get their parent folders prefixed."""
-    names = [safe_filename(p.stem, "image") for p in paths]
-    for i, p in enumerate(paths):
-        depth = 1
-        while names.count(names[i]) > 1 and depth <= len(p.parts) - 1:
-            names[i] = safe_filename("_".join([*p.parent.parts[-depth:], p.stem]), "image")
-            depth += 1
-    return names
+    """Sanitized stems, unique (case-insensitively) whatever the input order.
+
+    A name shared by several files gets the extension appended, then the parent folders prefixed,
+    then a hash of the path: each step only for the names still shared.
+    """
+    def stem(p: Path, level: int) -> str:
+        if level == 0:
+            return safe_filename(p.stem, "image")
+        if level == 1:
+            return safe_filename(f"{p.stem}-{p.suffix.lstrip('.')}", "image")
+        if level == 2:
+            return safe_filename("_".join([*p.parent.parts[-2:], p.stem, p.suffix.lstrip(".")]), "image")
+        return f"{stem(p, 2)}-{_short_hash(str(p.resolve()))}"
+
+    levels = [0] * len(paths)
+    while True:
+        names = [stem(p, lv) for p, lv in zip(paths, levels)]
+        lowered = [n.lower() for n in names]
+        shared = [i for i, n in enumerate(lowered) if lowered.count(n) > 1 and levels[i] < 3]
+        if not shared:
+            return names
+        for i in shared:
+            levels[i] += 1
 
 
 def load_mask(path: Path, regions: int) -> torch.Tensor:
@@ -98,29 +129,57 @@ def load_mask(path: Path, regions: int) -> torch.Tensor:
     return torch.stack([(labels == k).float() for k in range(regions)])
 
 
+def _tags(opts: InferOptions) -> str:
+    tags = []
+    if opts.resolved_method == "optimize":
+        knobs = {k: v for k, v in dataclasses.asdict(opts).items() if k in _OPTIMIZE_KNOBS}
+        tags.append(f"opt-{_short_hash(repr(sorted(knobs.items())))}")
+    if opts.preserve_color != "none":
+        tags.append({"luminance": "lum", "covariance": "cov"}[opts.preserve_color])
+    return "".join(f"__{t}" for t in tags)
+
+
+_OPTIMIZE_KNOBS = ("optimizer", "steps", "lr", "init", "content_weight", "style_weight", "tv_weight", "style_loss",
+                   "feature_net", "scales", "seed", "weights")
+
+
+def check_out(out: Path) -> None:
+    """--out must be a folder: refuse an existing file, or a path that looks like an image file name."""
+    if out.exists() and not out.is_dir():
+        raise InferError(f"--out {out} is an existing file; give a folder for the outputs")
+    if not out.exists() and out.suffix.lower() in IMAGE_EXTENSIONS:
+        raise InferError(f"--out {out} looks like a file name; give a folder (outputs are named per pair)")
+
+
 def plan_jobs(args: InferOptions) -> Plan:
     """Validate the options and expand the inputs into a Plan; raises InferError with one line."""
     args.validate()
-    contents = expand_inputs(list(args.content), "content")
-    styles = expand_inputs(list(args.style), "style")
-    style_names = unique_names(styles)
+    out = Path(args.out)
+    check_out(out)
+    contents, styles = expand_inputs(list(args.content), "content"), expand_inputs(list(args.style), "style")
+    style_names = unique_names(styles.files)
     if args.mask or args.style_weights:
-        if args.style_weights and len(args.style_weights) != len(styles):
-            raise InferError(f"--style-weights has {len(args.style_weights)} values for {len(styles)} style images")
-        kind = "mask" if args.mask else "mix"
-        entries = [Entry(f"{kind}-" + "-".join(style_names), list(range(len(styles))))]
+        if args.style_weights and len(args.style_weights) != len(styles.files):
+            raise InferError(f"--style-weights has {len(args.style_weights)} values for {len(styles.files)} "
+                             "style images")
+        name = ("mask-" if args.mask else "mix-") + "-".join(style_names)
+        name += (f"__m{safe_filename(Path(args.mask).stem, 'mask')}" if args.mask
+                 else "__w" + "-".join(f"{w:g}" for w in args.style_weights))
+        entries = [Entry(name, list(range(len(styles.files))))]
     else:
         entries = [Entry(name, [k]) for k, name in enumerate(style_names)]
     mask = Path(args.mask) if args.mask else None
     if mask is not None and not mask.is_file():
         raise InferError(f"mask {mask} does not exist")
-    plan = Plan(contents, unique_names(contents), styles, entries, list(args.alpha), Path(args.out),
-                "jpg" if args.format == "jpg" else "png", mask)
-    plan.inputs = {p.resolve() for p in [*contents, *styles, *([mask] if mask else [])]}
-    for i in range(len(contents)):
-        for entry in entries:
-            for alpha in plan.alphas:
-                target = plan.output_path(i, entry, alpha).resolve()
-                if target in plan.inputs:
-                    raise InferError(f"refusing to write {target} over an input image: choose another --out")
+    plan = Plan(contents.files, unique_names(contents.files), styles.files, entries, list(args.alpha), out,
+                "jpg" if args.format == "jpg" else "png", _tags(args), mask,
+                skipped_inputs=contents.skipped + styles.skipped, grid=out / "grid.png" if args.grid else None)
+    plan.inputs = {p.resolve() for p in [*contents.files, *styles.files, *([mask] if mask else [])]}
+    for target in plan.outputs():
+        if reason := plan.refuses(target):
+            raise InferError(reason)
+    existing = [p for p in plan.outputs() if p.exists()]
+    if existing and not (args.overwrite or args.skip_existing):
+        raise InferError(f"{len(existing)} output(s) already exist in {out} (e.g. {existing[0].name}): pass "
+                         "--overwrite to replace them or --skip-existing to keep them")
     return plan

@@ -44,7 +44,8 @@ class InferOptions:
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = 1
     seed: int = 0
-    skip_existing: bool = False
+    skip_existing: bool = False  # keep outputs that exist (without it and --overwrite an existing one is an error)
+    overwrite: bool = False  # replace outputs that exist
     tile_size: int = 1024  # tile images whose long side exceeds this (0: never)
     tile_overlap: int = 128
     channels_last: bool = True
@@ -90,6 +91,8 @@ class InferOptions:
             raise InferError("--alpha and --mask apply to the trained decoder (--checkpoint) only")
         if self.mask and self.style_weights:
             raise InferError("--mask assigns one style per region; it cannot be combined with --style-weights")
+        if self.overwrite and self.skip_existing:
+            raise InferError("--overwrite and --skip-existing contradict each other; pass one of them")
         if self.batch_size < 1 or self.tile_overlap < 0 or self.tile_size < 0:
             raise InferError("--batch-size must be >= 1 and --tile-size/--tile-overlap >= 0")
         if any(not 0.0 <= a <= 1.0 for a in self.alpha):

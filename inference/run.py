@@ -8,15 +8,17 @@ recolored to each content first).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
 
+from data_prep.files import atomic_write
 from data_prep.grid import stylization_grid
 from data_prep.images import ImageReadError, load_image, save_image
 from data_prep.resize import resize, resize_short
 from inference.engine import Engine
-from inference.jobs import Plan, load_mask
+from inference.jobs import Entry, Plan, load_mask
 from inference.options import InferOptions
 
 GRID_CELL = 128
@@ -25,7 +27,7 @@ GRID_CELL = 128
 class Runner:
     def __init__(self, args: InferOptions, plan: Plan, bar):
         self.args, self.plan, self.bar = args, plan, bar
-        self.summary = {"written": [], "skipped": [], "failed": [], "grid": None}
+        self.summary = {"written": [], "skipped": [], "failed": [], "grid": None, "out": str(plan.out)}
         self.styles: dict[int, torch.Tensor] = {}
         size = args.style_size or args.size
         for k, path in enumerate(plan.styles):
@@ -36,6 +38,8 @@ class Runner:
         self.masks = load_mask(plan.mask, len(plan.styles)) if plan.mask else None
         self.engine = Engine(args)
         self.grid: dict[tuple[int, Path], torch.Tensor] = {}
+        self.warned_mask = False
+        self.summary["ignored"] = [{"path": str(p), "reason": r} for p, r in plan.skipped_inputs]
 
     def fail(self, path: Path, reason: str) -> None:
         self.summary["failed"].append({"path": str(path), "error": reason})
@@ -60,30 +64,79 @@ class Runner:
         return self.summary
 
     def process(self, batch: list[tuple[int, torch.Tensor]]) -> None:
-        ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
+        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image by image,
+        so one bad image (too small, out of memory) is recorded with its reason and the others are written."""
         for entry in self.plan.entries:
-            self.bar.update(len(ids))
+            self.bar.update(len(batch))
             if any(k not in self.styles for k in entry.styles):
                 continue  # the unreadable style is already in 'failed'
-            paths = {(i, a): self.plan.output_path(i, entry, a) for i in ids for a in self.plan.alphas}
-            if self.args.skip_existing and all(p.is_file() for p in paths.values()):
-                self.summary["skipped"] += [str(p) for p in paths.values()]
-                continue
-            styles = [self.styles[k] for k in entry.styles]
-            callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
-                         if self.args.save_every and self.engine.method == "optimize" else None)
-            outs = self.engine.stylize(contents, styles, self.args, entry.styles, self.masks, callbacks)
-            for alpha, out in zip(self.plan.alphas, outs):
-                for b, i in enumerate(ids):
-                    save_image(out[b], paths[i, alpha])
-                    self.summary["written"].append(str(paths[i, alpha]))
-                    if self.args.grid:
-                        self.grid[i, paths[i, alpha]] = _thumb(out[b])
+            todo = self.todo(batch, entry)
+            try:
+                self.stylize(todo, entry)
+            except (RuntimeError, ValueError) as err:
+                if len(todo) > 1:
+                    for item in todo:
+                        self.stylize_or_fail([item], entry)
+                elif todo:
+                    self.fail(self.plan.contents[todo[0][0]], _reason(err))
+
+    def stylize_or_fail(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
+        try:
+            self.stylize(batch, entry)
+        except (RuntimeError, ValueError) as err:
+            self.fail(self.plan.contents[batch[0][0]], _reason(err))
+
+    def todo(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> list[tuple[int, torch.Tensor]]:
+        """The contents of `batch` still to compute for `entry` (--skip-existing keeps complete ones)."""
+        if not self.args.skip_existing:
+            return batch
+        keep = []
+        for i, image in batch:
+            paths = [self.plan.output_path(i, entry, a) for a in self.plan.alphas]
+            if all(p.is_file() for p in paths):
+                self.summary["skipped"] += [str(p) for p in paths]
+            else:
+                keep.append((i, image))
+        return keep
+
+    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
+        if not batch:
+            return
+        ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
+        masks = None if self.masks is None else self.check_mask(contents)
+        styles = [self.styles[k] for k in entry.styles]
+        callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
+                     if self.args.save_every and self.engine.method == "optimize" else None)
+        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks)
+        for alpha, out in zip(self.plan.alphas, outs):
+            for b, i in enumerate(ids):
+                path = self.plan.output_path(i, entry, alpha)
+                save_image(out[b], path)
+                self.summary["written"].append(str(path))
+                if self.args.grid:
+                    self.grid[i, path] = _thumb(out[b])
+
+    def check_mask(self, contents: torch.Tensor) -> torch.Tensor:
+        """The masks for contents of this size: a different aspect ratio is refused (the regions would land
+        elsewhere), a different size with the same aspect is resized (nearest) with a warning, once."""
+        (mh, mw), (h, w) = self.masks.shape[-2:], contents.shape[-2:]
+        if abs(mh / mw - h / w) > 0.01 * h / w:
+            raise ValueError(f"the mask is {mw}x{mh} px but the content {w}x{h}: a different aspect ratio "
+                             "would move the regions; make the mask the content's shape")
+        if (mh, mw) != (h, w) and not self.warned_mask:
+            self.warned_mask = True
+            print(f"WARNING: the mask ({mw}x{mh}) is resized to the content ({w}x{h}) with nearest neighbour",
+                  file=sys.stderr)
+        return self.masks
 
     def _saver(self, stem: Path):
         def callback(step: int, image: torch.Tensor, log: list[dict]) -> None:
-            save_image(image[0], f"{stem}__step{step:05d}.{self.plan.fmt}")
-            stem.with_name(stem.name + ".losses.json").write_text(json.dumps(log, indent=1))
+            for path, write in ((Path(f"{stem}__step{step:05d}.{self.plan.fmt}"), lambda p: save_image(image[0], p)),
+                                (stem.with_name(stem.name + ".losses.json"),
+                                 lambda p: atomic_write(p, json.dumps(log, indent=1)))):
+                if reason := self.plan.refuses(path):
+                    raise ValueError(reason)
+                write(path)
 
         return callback
 
@@ -97,9 +150,18 @@ class Runner:
         contents = [_thumb(load_image(self.plan.contents[i], GRID_CELL)) for i in rows]
         tops = [_strips([self.styles[k][0] for k in e.styles]) for e, _ in columns]
         outputs = [[self.grid[i, self.plan.output_path(i, e, a)] for e, a in columns] for i in rows]
-        path = self.plan.out / "grid.png"
+        path = self.plan.grid
+        if self.args.skip_existing and path.exists():
+            self.summary["skipped"].append(str(path))
+            return
         save_image(stylization_grid(contents, tops, outputs, cell=GRID_CELL), path)
         self.summary["grid"] = str(path)
+
+
+def _reason(err: Exception) -> str:
+    """One line for the summary: the exception's first line (torch's OOM and shape errors are long)."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
 
 
 def _thumb(image: torch.Tensor) -> torch.Tensor:

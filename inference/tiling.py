@@ -81,8 +81,12 @@ def stylize_tiled(
     """
     encode = encode or net.encode
     stride = net.stride
-    tile = max(stride, tile // stride * stride)
+    # tiles of 2 strides at least (the decoder's minimum, see StyleTransferNet.pad), cut from the image padded
+    # as the untiled pass pads it, so every tile is a whole number of strides and needs no padding of its own
+    tile = max(2 * stride, tile // stride * stride)
     overlap = min(max(0, overlap // stride * stride), tile // 2)
+    height, width = content.shape[-2:]
+    content = net.pad(content)
     _, _, h, w = content.shape
     ys, xs = tile_intervals(h, tile, overlap, stride), tile_intervals(w, tile, overlap, stride)
     y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
@@ -124,4 +128,4 @@ def stylize_tiled(
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt
-    return out / weight
+    return (out / weight)[..., :height, :width]

@@ -28,14 +28,15 @@ class Normalize(nn.Module):
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
 
 
-def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`.
+def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
+    """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least `minimum`.
 
     Reflect padding (no hard border for the encoder to see); replicate when the image is smaller than
     the pad, where reflect is undefined.
     """
     h, w = images.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
+    ph, pw = max(-h % multiple, minimum - h), max(-w % multiple, minimum - w)
+    ph, pw = ph + -(h + ph) % multiple, pw + -(w + pw) % multiple
     if not (ph or pw):
         return images
     mode = "reflect" if ph < h and pw < w else "replicate"

@@ -42,7 +42,9 @@ class StyleTransferNet(nn.Module):
         return self
 
     def pad(self, images: torch.Tensor) -> torch.Tensor:
-        return pad_to_multiple(images, self.stride)
+        """Pad to a multiple of the stride, and to 2 strides at least: the decoder's first 3x3 reflect-padded
+        conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would crash it)."""
+        return pad_to_multiple(images, self.stride, minimum=2 * self.stride)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> the AdaIN feature map (B, C, ceil(H/s), ceil(W/s))."""

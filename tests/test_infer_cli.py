@@ -116,7 +116,7 @@ def test_masks_map_regions_to_styles(env):
     Image.fromarray(halves).save(root / "halves.png")
     plain = out_img(run(env, "k0"))
     single = out_img(run(env, "k1", "--mask", str(root / "one_region.png")))
-    assert "__mask-a" in run(env, "k1", "--mask", str(root / "one_region.png"))["written"][0]
+    assert "__mask-a" in run(env, "k1b", "--mask", str(root / "one_region.png"))["written"][0]
     assert (single - plain).abs().max() < 2 / 255
     red = np.zeros((40, 40, 3), np.uint8)
     red[..., 0] = np.random.default_rng(0).integers(150, 255, (40, 40))
@@ -161,7 +161,9 @@ def test_format_grid_skip_existing(env):
     again = run(env, "fmt", "--format", "jpg", "--skip-existing", content=[env["c1"], env["c2"]],
                 style=[env["s1"], env["s2"]])
     assert len(again["skipped"]) == 4 and not again["written"]
-    assert len(run(env, "fmt", "--format", "jpg", content=[env["c1"]])["written"]) == 1  # no flag: rewritten
+    with pytest.raises(infer.InferError, match="already exist.*--overwrite"):  # never replaced silently
+        run(env, "fmt", "--format", "jpg", content=[env["c1"]])
+    assert len(run(env, "fmt", "--format", "jpg", "--overwrite", content=[env["c1"]])["written"]) == 1
 
 
 def test_bf16_close_to_fp32_and_batch_and_channels_last(env):
