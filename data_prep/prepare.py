@@ -22,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_prep.datasets import stable_hash
+from data_prep.discover import scan_folder
 from data_prep.files import TEMP_SUFFIX, atomic_path, safe_filename
 from data_prep.images import ImageReadError, is_image_file, read_image, resize_image
 
@@ -41,10 +42,16 @@ class Source:
     path: Path
     rel: str  # relative path that names the output, e.g. "a/b/img.jpg"
     source: str  # path recorded in the manifest, relative to the input root
+    skip: str = ""  # why it is not an input at all (a directory link, a broken link, a second link to a file)
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+def _files(folder: Path) -> list[tuple[Path, str]]:
+    """(path, skip reason or "") for every entry below folder; directory links are listed, never followed."""
+    found = scan_folder(folder)
+    # files with other extensions stay sources: they are decoded-or-dropped like any file ("not an image")
+    entries = [(p, "") for p in found.files] + [(p, "" if r.startswith("not an image") else r)
+                                                 for p, r in found.skipped]
+    return sorted(entries)
 
 
 def split_of(rel: str, val_fraction: float, test_fraction: float) -> str:
@@ -66,7 +73,7 @@ def collect_avatar_anime(root: Path) -> list[Source]:
             split_dir = root / folder / split
             if split_dir.is_dir():
                 sources += [Source(side, split, p, p.relative_to(split_dir).as_posix(),
-                                   p.relative_to(root).as_posix()) for p in _files(split_dir)]
+                                   p.relative_to(root).as_posix(), skip) for p, skip in _files(split_dir)]
     return sources
 
 
@@ -76,9 +83,9 @@ def collect_folders(content: Path, style: Path, val_fraction: float, test_fracti
     for side, folder in (("content", content), ("style", style)):
         if not folder.is_dir():
             raise FileNotFoundError(f"{side} folder {folder} does not exist")
-        for p in _files(folder):
+        for p, skip in _files(folder):
             rel = p.relative_to(folder).as_posix()
-            sources.append(Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel))
+            sources.append(Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel, skip))
     return sources
 
 
@@ -91,7 +98,7 @@ def plan_outputs(sources: list[Source], resize: int | None) -> list[str | None]:
     used: set[str] = set()
     outputs: list[str | None] = []
     for s in sources:
-        if not is_image_file(s.path):
+        if s.skip or not is_image_file(s.path):
             outputs.append(None)
             continue
         suffix = s.path.suffix.lower()
@@ -116,9 +123,11 @@ def write_if_changed(path: Path, data: bytes) -> None:
 def process(s: Source, output: str | None, out: Path, resize: int | None, min_size: int,
             previous: dict | None) -> dict:
     """Verify one source and write its output; returns its manifest entry."""
-    stat = s.path.stat()
+    stat = s.path.lstat() if s.skip else s.path.stat()
     entry = {"side": s.side, "split": s.split, "source": s.source, "src_bytes": stat.st_size,
              "src_mtime_ns": stat.st_mtime_ns}
+    if s.skip:
+        return {**entry, "status": "dropped", "reason": s.skip}
     if output is None:
         return {**entry, "status": "dropped", "reason": "not an image extension"}
     if previous is not None and all(previous.get(k) == entry[k] for k in entry):
@@ -137,6 +146,8 @@ def process(s: Source, output: str | None, out: Path, resize: int | None, min_si
         return {**entry, "status": "dropped", "reason": f"too small: {w}x{h} < {min_size}"}
     src_suffix = ".jpg" if s.path.suffix.lower() == ".jpeg" else s.path.suffix.lower()
     resized = resize_image(img, size=resize) if resize is not None else img
+    if min(resized.size) < min_size:  # never with a validated --resize >= --min-size; checked all the same
+        return {**entry, "status": "dropped", "reason": f"too small after resizing: {resized.width}x{resized.height}"}
     if resized is img and Path(output).suffix == src_suffix:
         data = s.path.read_bytes()  # readable and small enough: keep the original bytes
     else:
@@ -164,7 +175,7 @@ def _remove_leftovers(out: Path, kept: set[str], had_manifest: bool) -> int:
     for side in SIDES:
         if not (out / side).is_dir():
             continue
-        for p in _files(out / side):
+        for p, _ in _files(out / side):
             rel = p.relative_to(out).as_posix()
             stale = had_manifest and is_image_file(p) and rel not in kept
             if p.name.endswith(TEMP_SUFFIX) or stale:
@@ -206,6 +217,9 @@ def prepare(out: str | os.PathLike, *, avatar_anime: str | os.PathLike | None = 
         progress: Show a tqdm progress bar.
     """
     out = Path(out).resolve()
+    if min_size < 1 or (resize is not None and resize < min_size):
+        raise ValueError(f"--resize {resize} / --min-size {min_size}: need --min-size >= 1 and --resize >= "
+                         "--min-size (a smaller resize would shrink every kept image below the minimum)")
     plain = content is not None or style is not None
     if (avatar_anime is not None) == plain or (plain and (content is None or style is None)):
         raise ValueError("give either avatar_anime, or both content and style")
@@ -282,6 +296,8 @@ def main(argv: list[str] | None = None) -> dict:
         p.error("give either --avatar-anime ROOT, or --content DIR --style DIR")
     if min(args.val_fraction, args.test_fraction) < 0 or args.val_fraction + args.test_fraction >= 1:
         p.error("--val-fraction and --test-fraction must be >= 0 and sum to less than 1")
+    if args.min_size < 1 or (args.resize is not None and args.resize < args.min_size):
+        p.error(f"--resize must be >= --min-size ({args.min_size}) and --min-size >= 1, got --resize {args.resize}")
     manifest = prepare(args.out, avatar_anime=args.avatar_anime, content=args.content, style=args.style,
                        val_fraction=args.val_fraction, test_fraction=args.test_fraction, resize=args.resize,
                        min_size=args.min_size, workers=args.workers)

@@ -23,7 +23,12 @@ from data_prep.files import atomic_path, atomic_write, safe_filename
 from eval.tensorboard_io import find_runs, read_scalars
 
 # Tags for which larger is better; every other tag is a loss-like quantity (smaller is better).
-HIGHER_IS_BETTER_PREFIXES = ("throughput",)
+# Which end of a curve is "best", by tag prefix (first match wins; losses and everything else: lower).
+# lr and grad_norm describe the run rather than score it: no best value (nan).
+DIRECTIONS: tuple[tuple[str, str | None], ...] = (
+    ("throughput/data_wait_fraction", "min"), ("throughput/run_data_wait_fraction", "min"),
+    ("throughput/", "max"), ("lr", None), ("grad_norm", None),
+)
 
 __all__ = ["SummaryRow", "compare_runs", "main", "smooth_tensorboard"]
 
@@ -72,8 +77,9 @@ def smooth_tensorboard(values: Sequence[float], weight: float) -> list[float]:
     return smoothed
 
 
-def _higher_is_better(tag: str) -> bool:
-    return tag.startswith(HIGHER_IS_BETTER_PREFIXES)
+def direction(tag: str) -> str | None:
+    """"max" or "min": which value of the tag is best; None where no value is better (lr, grad_norm)."""
+    return next((d for prefix, d in DIRECTIONS if tag.startswith(prefix)), "min")
 
 
 def _resolve_runs(paths: Sequence[str | os.PathLike]) -> dict[str, Path]:
@@ -109,8 +115,8 @@ def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step:
     steps = [s for s, _ in points]
     values = [v for _, v in points]
     finite = [(v, s) for s, v in points if math.isfinite(v)]
-    if finite:
-        best, best_step = (max if _higher_is_better(tag) else min)(finite, key=lambda vs: vs[0])
+    if finite and direction(tag) is not None:
+        best, best_step = (max if direction(tag) == "max" else min)(finite, key=lambda vs: vs[0])
     else:
         best, best_step = math.nan, steps[-1]
     aligned = [v for s, v in points if s <= common_step]
@@ -144,8 +150,10 @@ def _markdown(rows: list[SummaryRow], notes: list[str], weight: float) -> str:
                  f"{r.smoothed_final:.6g}", str(r.num_points), str(r.last_step),
                  f"{r.at_common_step:.6g} (step {r.common_step})"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Best is the minimum, or the maximum for tags starting with "
-              f"{', '.join(HIGHER_IS_BETTER_PREFIXES)}. Smoothing is TensorBoard's debiased EMA."]
+    highs = [p for p, d in DIRECTIONS if d == "max"]
+    nones = [p for p, d in DIRECTIONS if d is None]
+    lines += ["", f"Best is the minimum, the maximum for tags starting with {', '.join(highs)}, and not defined "
+              f"(nan) for {', '.join(nones)}. Smoothing is TensorBoard's debiased EMA."]
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -223,12 +231,12 @@ def compare_runs(
     curves = {name: read_scalars(folder) for name, folder in runs.items()}
     all_tags = sorted({t for scalars in curves.values() for t in scalars})
     selected = list(tags) if tags else all_tags
+    unknown = [t for t in selected if t not in all_tags]
+    if unknown:  # a typo would otherwise compare nothing and exit 0
+        raise ValueError(f"--tags: no run logged {', '.join(unknown)}; known tags: {', '.join(all_tags)}")
 
     notes = []
     for tag in selected:
-        if tag not in all_tags:
-            notes.append(f"no run has tag {tag} (available: {', '.join(all_tags)})")
-            continue
         notes += [f"run {run} has no tag {tag}" for run, scalars in curves.items() if tag not in scalars]
     present = [t for t in selected if t in all_tags]
     last_steps = {
@@ -274,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> list[SummaryRow]:
         parser.exit(2, f"error: --smoothing: {args.smoothing}; must be in [0, 1) (0: the raw curve)\n")
     if args.tags is not None and not tags:
         parser.exit(2, f"error: --tags: {' '.join(args.tags)!r} names no tag; give e.g. --tags loss/total,loss/style\n")
-    return compare_runs(args.runs, args.out, tags=tags, smoothing=args.smoothing, combined=args.combined)
+    try:
+        return compare_runs(args.runs, args.out, tags=tags, smoothing=args.smoothing, combined=args.combined)
+    except (ValueError, FileNotFoundError) as err:
+        parser.exit(2, f"error: {err}\n")
 
 
 if __name__ == "__main__":

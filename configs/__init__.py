@@ -1,0 +1,1 @@
+"""Experiment configs: the typed schema, strict reading, validation (see schema.py)."""
