@@ -55,6 +55,7 @@ EPILOG = """output names (in --out):
 exit codes: 0 every pair written; 1 some inputs failed (each listed on stderr with its reason, the
 others written); 2 the run could not start (bad flags, missing paths, unreadable checkpoint)."""
 
+WEIGHTS_HINT = "or pass --weights PATH (a local weights file), or --weights random (smoke runs only)"
 _D = InferOptions(content=(), style=())  # the defaults live in the dataclass; the flags show them
 
 
@@ -141,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # a CLI run is one short-lived process: reuse freed activations (inference/allocator.py)
     try:
         summary = stylize(parse_args(argv))
-    except (InferError, CheckpointError, PretrainedWeightsError, ConfigError, ImageReadError, ValueError) as err:
+    except PretrainedWeightsError as err:
+        print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
+        return 2
+    except (InferError, CheckpointError, ConfigError, ImageReadError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for item in summary["ignored"]:

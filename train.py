@@ -24,12 +24,12 @@ from configs.schema import Config, ConfigError, to_yaml
 from configs.validate import validate
 from data_prep.files import atomic_write
 from models.net import StyleTransferNet
+from models.pretrained import PretrainedWeightsError
 from training.checkpoints import (
     CheckpointError,
     TrainerState,
     complete_checkpoints,
     load_checkpoint,
-    register_frozen_filter,
     resolve_resume,
 )
 from training.data import build_streams, validation_images
@@ -104,7 +104,6 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     objective = StyleTransferObjective(StyleTransferNet(cfg.model), cfg.loss)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
     objective, optimizer = accelerator.prepare(objective, optimizer)
-    register_frozen_filter(accelerator, cfg)
     state = TrainerState()
     if checkpoint is not None:
         state = load_checkpoint(accelerator, checkpoint, objective, cfg)
@@ -145,6 +144,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+WEIGHTS_HINT = ("or set model.encoder.weights_file=PATH / loss.loss_net_weights_file=PATH (local files), or "
+                "model.encoder.pretrained=false loss.loss_net_pretrained=false (random weights, smoke runs only)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank = int(os.environ.get("RANK", 0))
@@ -155,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
         result = train(cfg, args.run_dir, args.resume)
+    except PretrainedWeightsError as err:
+        print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
+        return 1
     except (ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

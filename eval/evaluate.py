@@ -3,11 +3,13 @@
     python -m eval.evaluate --checkpoint runs/a/model.safetensors runs/b/model.safetensors --out reports/eval
     python -m eval.evaluate --checkpoint X.safetensors --pairs pairs.json --optimize-baseline --out reports/eval
 
-The protocol (pairs, resolution, metrics, what "unavailable" means) is written in eval/protocol.md.
-Outputs in OUT: metrics.csv / metrics.json / metrics.md (one row per method), grid_<name>.png (content x
-style sheet per method), pairs.json (the pairs used, to repeat the run), tb/<name>/ (TensorBoard hparams +
-metrics: `tensorboard --logdir OUT/tb`, HParams tab). Two runs on the same inputs give identical tables
-except the seconds_per_image column.
+The protocol (pairs, resolution, methods, metrics, timing, what "unavailable" means) is written in
+eval/protocol.md. Outputs in OUT: metrics.csv / metrics.json / metrics.md (one row per method, seeded
+metrics only), timing.csv (seconds per image of each method's stylization: wall time, which differs from
+run to run, so it is kept out of the metric tables), grid_<name>.png (content x style sheet per method),
+pairs.json (the pairs used, to repeat the run), tb/<name>/ (TensorBoard hparams + metrics + timing:
+`tensorboard --logdir OUT/tb`, HParams tab). Two runs on the same inputs give byte-identical metric
+tables; only timing.csv differs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, metho
 from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
 from eval.random_feature_nets import RandomFeatures, RandomLpips
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
+from models.checkpoint import CheckpointError
+from models.pretrained import PretrainedWeightsError
 
 __all__ = ["evaluate", "main", "score"]
 
@@ -169,10 +173,13 @@ def evaluate(
     return rows
 
 
+WEIGHTS_HINT = "or pass --weights PATH (a local weights file), or --weights random (smoke runs only)"
+
+
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", nargs="*", default=[], help="release .safetensors files to evaluate")
+    parser.add_argument("--checkpoint", nargs="*", default=[], help="release .safetensors files, training step folders (RUN/checkpoints/step_N) or run folders")
     parser.add_argument("--pairs", default=None, help="JSON/CSV manifest of content,style pairs "
                         "(default: data/sample/{content,style}/val cross product)")
     parser.add_argument("--optimize-baseline", action="store_true", help="add the Gatys optimization as a row")
@@ -196,8 +203,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     ):
         if not ok:
             parser.exit(2, f"error: {problem}\n")
-    return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights, args.feature_net,
-                    args.size, args.baseline_steps, args.seed, args.device, args.offline)
+    try:
+        return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights,
+                        args.feature_net, args.size, args.baseline_steps, args.seed, args.device, args.offline)
+    except PretrainedWeightsError as err:
+        parser.exit(2, f"error: {err}; {WEIGHTS_HINT}\n")
+    except (ValueError, CheckpointError, FileNotFoundError) as err:  # ManifestError and ImageReadError included
+        parser.exit(2, f"error: {err}\n")
 
 
 if __name__ == "__main__":

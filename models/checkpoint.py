@@ -146,7 +146,7 @@ def load_model(
     elif uses_random_weights(enc):
         raise CheckpointError(
             f"{path} holds no encoder weights but the model config asks for a random/trainable encoder; "
-            "pass the encoder weights (infer.py --weights pretrained|PATH)"
+            "give the encoder's weights (pretrained, or a weights file)"
         )
     else:
         build_enc = enc

@@ -21,7 +21,12 @@ from safetensors.torch import load_file
 
 
 class PretrainedWeightsError(RuntimeError):
-    """The requested pretrained weights are not available (offline, missing or unreadable file)."""
+    """The requested pretrained weights are not available (offline, missing or unreadable file).
+
+    The message says what is missing and where the library looks for it; each entry point adds how to
+    choose other weights in its own words (train.py: config keys; infer.py/eval: --weights), so a hint
+    never names a setting the command does not have.
+    """
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,7 @@ def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
     except Exception as err:  # URLError offline, HTTPError, hash mismatch
         raise PretrainedWeightsError(
             f"could not download the pretrained {what} weights from {url} ({type(err).__name__}: {err}). "
-            f"Offline: put the file at {cached} (or set TORCH_HOME), or pass an explicit weights file, "
-            "or use pretrained: false for random weights"
+            f"Offline: put the file at {cached} (or set TORCH_HOME)"
         ) from None
 
 

@@ -82,8 +82,8 @@ class ViTFeatures(nn.Module):
         return PretrainedWeightsError(
             f"could not load pretrained weights for timm model '{name}' from {where} "
             f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: download the model's "
-            "model.safetensors elsewhere and set encoder.weights_file=/path/to/model.safetensors, "
-            f"(the hub cache is {hf_constants.HF_HUB_CACHE}), or use pretrained: false for random weights"
+            f"model.safetensors elsewhere and give its path as the weights file (the hub cache is "
+            f"{hf_constants.HF_HUB_CACHE})"
         )
 
     def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:

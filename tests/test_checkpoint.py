@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import vgg_config, vit_config
 
-from models.checkpoint import CheckpointError, load_model, read_metadata, save_release
+from models.checkpoint import RELEASE_FILE, STEP_WEIGHTS, CheckpointError, load_model, read_metadata, save_release
 from models.net import StyleTransferNet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,3 +106,19 @@ def test_plain_state_dict_without_config_asks_for_one(tmp_path, vgg_net):
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_model(tmp_path / "nope.safetensors")
+
+
+def test_folders_resolve_to_step_weights_then_release_file(tmp_path, vgg_net):
+    run, folder = tmp_path / "run", tmp_path / "run" / "checkpoints" / "step_000002"
+    folder.mkdir(parents=True)
+    save_release(run / RELEASE_FILE, vgg_net, {"step": 4})
+    # a step file may carry a random loss network for resuming: loaders skip it
+    save_release(folder / STEP_WEIGHTS, vgg_net, {"step": 2}, extra={"loss_net.body.0.weight": torch.ones(2)})
+    assert read_metadata(folder)["step"] == "2" and read_metadata(run)["step"] == "4"
+    content, style = _inputs()
+    with torch.no_grad():
+        assert torch.equal(load_model(folder)(content, style), vgg_net(content, style))
+    with pytest.raises(ValueError, match="loss_net"):  # other names would break every loader
+        save_release(folder / STEP_WEIGHTS, vgg_net, extra={"decoder.extra": torch.ones(2)})
+    with pytest.raises(CheckpointError, match=f"folder without {STEP_WEIGHTS}.*or {RELEASE_FILE}"):
+        load_model(tmp_path)

@@ -107,5 +107,6 @@ def test_offline_learned_metrics_are_unavailable_strings(setup, tmp_path, monkey
 
 
 def test_nothing_to_evaluate_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="--checkpoint"):
+    with pytest.raises(SystemExit) as exit_info:  # one line on stderr, exit 2, no traceback
         main(["--out", str(tmp_path)])
+    assert exit_info.value.code == 2

@@ -75,7 +75,7 @@ def test_vit_hub_offline_fails_fast_with_instructions(tmp_path, monkeypatch):
     with pytest.raises(PretrainedWeightsError) as err:
         ViTFeatures("vit_tiny_patch16_224", pretrained=True)
     assert time.monotonic() - start < 10
-    assert "weights_file" in str(err.value) and str(tmp_path / "hf") in str(err.value)
+    assert "model.safetensors" in str(err.value) and str(tmp_path / "hf") in str(err.value)
 
 
 def test_vit_missing_local_file_names_it(tmp_path):

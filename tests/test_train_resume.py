@@ -10,6 +10,7 @@ import pytest
 import torch
 from train_helpers import SMOKE, release_weights, run_cli, tiny_config, tiny_overrides
 
+from models.checkpoint import STEP_WEIGHTS
 from train import train
 from training.checkpoints import MARKER, CheckpointError, resolve_resume
 
@@ -55,9 +56,9 @@ def test_fresh_run_refuses_a_folder_with_checkpoints(sample_root, tmp_path):
 def fake_checkpoint(run_dir, step, complete=True):
     folder = run_dir / "checkpoints" / f"step_{step:06d}"
     folder.mkdir(parents=True)
-    (folder / "model.safetensors").write_bytes(b"x" * 100)
+    (folder / STEP_WEIGHTS).write_bytes(b"x" * 100)
     if complete:
-        (folder / MARKER).write_text(json.dumps({"step": step, "files": {"model.safetensors": 100}}))
+        (folder / MARKER).write_text(json.dumps({"step": step, "files": {STEP_WEIGHTS: 100}}))
     return folder
 
 
@@ -66,7 +67,7 @@ def test_latest_skips_truncated_and_temporary_folders(tmp_path):
     fake_checkpoint(tmp_path, 10)
     no_marker = fake_checkpoint(tmp_path, 30, complete=False)  # killed before the marker was written
     truncated = fake_checkpoint(tmp_path, 40)
-    (truncated / "model.safetensors").write_bytes(b"x" * 50)  # a file cut short after the marker
+    (truncated / STEP_WEIGHTS).write_bytes(b"x" * 50)  # a file cut short after the marker
     shutil.copytree(good, tmp_path / "checkpoints" / ".tmp_step_000050")  # a save in progress
     (tmp_path / "checkpoints" / "step_000060").mkdir()  # an empty folder
     assert resolve_resume(tmp_path, "latest") == good

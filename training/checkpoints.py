@@ -1,14 +1,24 @@
 """Resumable training checkpoints: atomic folders, rotation, and finding the newest complete one.
 
-Layout: `run_dir/checkpoints/step_000050/` holds accelerate's `save_state` files (model, optimizer, grad
-scaler, one RNG file per rank) and `trainer_state.json`, written last: the completion marker with the step,
-the counters and the size of every file. A checkpoint is written into `.tmp_step_000050/` and renamed only
-once complete, so a kill during a save leaves the previous checkpoint intact and `latest` never picks a
-half-written folder (a folder without a valid marker, or whose files differ from the recorded sizes,
-is skipped).
+Layout of `run_dir/checkpoints/step_000050/`:
+- `weights.safetensors` (models.checkpoint.STEP_WEIGHTS): the trainable weights in the release format
+  (`decoder.*`, `encoder.*` when random or trained, the model config and step in the metadata), so
+  `infer.py --checkpoint` and `eval.evaluate --checkpoint` take the folder like a release file. A random
+  loss network is stored beside them as `loss_net.*` (loaders skip that prefix) so a resume is exact;
+  frozen pretrained networks (a ViT-B/16 is 330 MB, the VGG19 loss network 80 MB) are left out and rebuilt
+  from the library.
+- accelerate's `save_state` files minus the model: optimizer, grad scaler, one RNG file per rank. Its model
+  file would be called `model.safetensors`, the release file's name, yet hold the training objective's
+  `net.`-prefixed state dict that no loader reads; accelerate's documented pre-hooks (register_*_state_pre_hook:
+  a hook that handles the model itself removes it from the list) keep the model out of save_state and
+  load_state, and this module writes and reads STEP_WEIGHTS instead. Renaming accelerate's file after the
+  save and back before a load was the alternative; it makes loading write into the checkpoint.
+- `trainer_state.json`, written last: the completion marker with the step, the counters, the world size and
+  the size of every file.
 
-Frozen networks with pretrained weights (a frozen ViT-B/16 is 330 MB, the VGG19 loss network 80 MB) are
-left out: they are rebuilt from the library on resume. Random-weight networks are kept.
+A checkpoint is written into `.tmp_step_000050/` and renamed only once complete, so a kill during a save
+leaves the previous checkpoint intact and `latest` never picks a half-written folder (a folder without a
+valid marker, or whose files differ from the recorded sizes, is skipped).
 """
 
 from __future__ import annotations
@@ -17,22 +27,21 @@ import json
 import logging
 import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from safetensors import safe_open
+from safetensors.torch import load_file
 
 from configs.schema import Config, to_json
 from data_prep.files import atomic_write
-from models.checkpoint import CheckpointError
-from models.pretrained import uses_random_weights
+from models.checkpoint import STEP_WEIGHTS, CheckpointError, release_state_dict, save_release
 
 log = logging.getLogger(__name__)
 
 MARKER = "trainer_state.json"
-MODEL_FILE = "model.safetensors"  # accelerate's name for the first prepared model's weights
 _STEP_DIR = re.compile(r"step_(\d{6,})")
 
 
@@ -43,6 +52,7 @@ class TrainerState:
     step: int = 0
     skipped_steps: int = 0
     model_config: str = ""  # JSON; a resume with a different architecture fails with a clear message
+    world_size: int = 0  # processes that trained it (0: saved before it was recorded); the data order depends on it
     files: dict[str, int] = field(default_factory=dict)  # name -> size in bytes, checked by `latest`
 
 
@@ -100,48 +110,51 @@ def resolve_resume(run_dir: Path, resume: str) -> Path:
     return folder
 
 
-def _droppable_prefixes(cfg: Config) -> tuple[str, ...]:
-    """State-dict prefixes of frozen networks whose weights the library can rebuild (see module docstring)."""
-    prefixes = []
-    if not uses_random_weights(cfg.model.encoder):
-        prefixes.append("net.encoder.")
-    if cfg.loss.loss_net_pretrained or cfg.loss.loss_net_weights_file:
-        prefixes.append("loss_net.")
-    return tuple(prefixes)
+def step_tensors(objective: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """What STEP_WEIGHTS holds beyond the release tensors: a random loss network's own weights, as `loss_net.*`.
+
+    Pretrained loss networks are rebuilt from the library; tensors it shares with the encoder (the AdaIN
+    recipe's loss network IS the encoder's stem) are restored with the encoder.
+    """
+    loss = objective.cfg
+    if loss.loss_net_pretrained or loss.loss_net_weights_file:
+        return {}
+    shared = {t.data_ptr() for t in objective.net.state_dict().values()}
+    return {f"loss_net.{k}": v.detach().cpu().contiguous() for k, v in objective.loss_net.state_dict().items()
+            if v.data_ptr() not in shared}
 
 
-def _strip_wrapper(key: str) -> str:
-    return key[len("module."):] if key.startswith("module.") else key  # DDP's prefix
+@contextmanager
+def _accelerate_skips_the_model(accelerator: Accelerator):
+    """accelerate's save_state / load_state skip the model: STEP_WEIGHTS holds it (see module docstring)."""
+    save = accelerator.register_save_state_pre_hook(lambda models, weights, output_dir: weights.clear())
+    load = accelerator.register_load_state_pre_hook(lambda models, input_dir: models.clear())
+    try:
+        yield
+    finally:
+        save.remove()
+        load.remove()
 
 
-def register_frozen_filter(accelerator: Accelerator, cfg: Config) -> None:
-    """Leave frozen pretrained weights and shared-tensor aliases out of `save_state` (edits the dicts in place)."""
-    prefixes = _droppable_prefixes(cfg)
-
-    def hook(models, weights, output_dir):
-        for state in weights:
-            seen = set()
-            for key in list(state):
-                # aliases (the loss network's stem IS the encoder) are saved once; safetensors restores them
-                alias = (state[key].data_ptr(), state[key].shape) in seen
-                seen.add((state[key].data_ptr(), state[key].shape))
-                if alias or _strip_wrapper(key).startswith(prefixes):
-                    del state[key]
-
-    accelerator.register_save_state_pre_hook(hook)
-
-
-def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState, keep_last: int) -> Path:
+def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState, keep_last: int,
+                    objective: torch.nn.Module, metadata: dict[str, str]) -> Path:
     """Write a resumable checkpoint atomically, then delete complete ones beyond `keep_last`.
 
     Every rank must call this: accelerate writes one RNG file per rank (the rest on the main process only).
+
+    Args:
+        objective: the unwrapped StyleTransferObjective (its net and loss network go into STEP_WEIGHTS).
+        metadata: the release metadata of STEP_WEIGHTS (step, config name, loss config).
     """
     final, tmp = step_dir(run_dir, state.step), checkpoints_dir(run_dir) / f".tmp_step_{state.step:06d}"
+    state.world_size = accelerator.num_processes
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)  # a leftover of a save that was killed
         tmp.mkdir(parents=True)
+        save_release(tmp / STEP_WEIGHTS, objective.net, metadata, extra=step_tensors(objective))
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    with _accelerate_skips_the_model(accelerator):
+        accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()  # every rank's files are in tmp before it is declared complete
     if accelerator.is_main_process:
         state.files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
@@ -163,6 +176,9 @@ def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState
 def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Module, cfg: Config) -> TrainerState:
     """Restore model, optimizer, scaler and RNG from a complete checkpoint; returns its TrainerState.
 
+    A checkpoint saved by another number of processes resumes too, with a warning: the step-t batches
+    then differ from the ones the interrupted run would have drawn (data_prep.datasets.StreamSampler).
+
     Raises:
         CheckpointError: The checkpoint was saved from another architecture, or lacks trained weights.
     """
@@ -174,16 +190,25 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Modu
             f"{folder} was trained with model config {state.model_config}, but this run's is {to_json(cfg.model)}; "
             "resume with the run's own config.yaml (train.py --config <run_dir>/config.yaml --resume latest)"
         )
-    with safe_open(str(folder / MODEL_FILE), framework="pt") as f:
-        saved = set(f.keys())
-    # names without DDP's `module.`: accelerate saves and loads the unwrapped model's state dict
-    saved = {_strip_wrapper(k) for k in saved}
-    missing = sorted(_strip_wrapper(k) for k, p in model.named_parameters()
-                     if p.requires_grad and _strip_wrapper(k) not in saved)
-    if missing:
+    objective = accelerator.unwrap_model(model)
+    expected = {**release_state_dict(objective.net), **step_tensors(objective)}
+    saved = load_file(str(folder / STEP_WEIGHTS)) if (folder / STEP_WEIGHTS).is_file() else {}
+    missing, unexpected = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
+    if missing or unexpected:
         raise CheckpointError(
-            f"{folder}/{MODEL_FILE} lacks trained weights {missing[:3]}; was it saved by a run of another config?"
+            f"{folder / STEP_WEIGHTS} does not hold this run's weights (missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]}); was it saved by a run of another config, or before step checkpoints held "
+            f"{STEP_WEIGHTS}?"
         )
-    # strict=False only because frozen pretrained weights were left out on purpose (checked above)
-    accelerator.load_state(str(folder), strict=not _droppable_prefixes(cfg))
+    # file names are the release ones (decoder.*, encoder.*) plus loss_net.*; the objective's are net.* there
+    objective.load_state_dict({k if k.startswith("loss_net.") else f"net.{k}": v for k, v in saved.items()},
+                              strict=False)  # frozen pretrained weights were left out on purpose (checked above)
+    with _accelerate_skips_the_model(accelerator):
+        accelerator.load_state(str(folder))
+    if state.world_size and state.world_size != accelerator.num_processes and accelerator.is_main_process:
+        log.warning(
+            "%s was saved by a %d-process run and resumes on %d: the data order is no longer the one the "
+            "uninterrupted run would have seen (global batch %d -> %d)", folder, state.world_size,
+            accelerator.num_processes, state.world_size * cfg.train.batch_size,
+            accelerator.num_processes * cfg.train.batch_size)
     return state

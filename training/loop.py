@@ -12,7 +12,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from configs.schema import Config, to_json
-from models.checkpoint import save_release
+from models.checkpoint import RELEASE_FILE, save_release
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
@@ -180,8 +180,10 @@ class Loop:
                 f"{self.last_checkpoint()}. Try a lower optim.lr or optim.grad_clip > 0"
             )
         self.state.model_config = to_json(self.cfg.model)
-        save_checkpoint(self.accelerator, self.run_dir, self.state, self.cfg.train.keep_last)
+        # the same metadata in the step's weights and the release file: both load and evaluate alike
+        meta = {"step": step, "config_name": self.cfg.name, "loss_config": to_json(self.cfg.loss)}
+        save_checkpoint(self.accelerator, self.run_dir, self.state, self.cfg.train.keep_last,
+                        self.accelerator.unwrap_model(self.objective), meta)
         self.last_saved = step
         if self.accelerator.is_main_process:
-            meta = {"step": step, "config_name": self.cfg.name, "loss_config": to_json(self.cfg.loss)}
-            save_release(self.run_dir / "model.safetensors", self.net, meta)
+            save_release(self.run_dir / RELEASE_FILE, self.net, meta)
