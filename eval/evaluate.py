@@ -179,7 +179,8 @@ WEIGHTS_HINT = "or pass --weights PATH (a local weights file), or --weights rand
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", nargs="*", default=[], help="release .safetensors files, training step folders (RUN/checkpoints/step_N) or run folders")
+    parser.add_argument("--checkpoint", nargs="*", default=[],
+                        help="release .safetensors files, step folders (RUN/checkpoints/step_N) or run folders")
     parser.add_argument("--pairs", default=None, help="JSON/CSV manifest of content,style pairs "
                         "(default: data/sample/{content,style}/val cross product)")
     parser.add_argument("--optimize-baseline", action="store_true", help="add the Gatys optimization as a row")

@@ -89,5 +89,6 @@ def checksums(folder: Path) -> dict[str, bytes]:
     for dirpath, _, files in os.walk(folder):
         for name in files:
             path = Path(dirpath) / name
-            out[str(path.relative_to(folder))] = path.read_bytes() if not path.is_symlink() else os.readlink(path).encode()
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            out[str(path.relative_to(folder))] = data
     return out

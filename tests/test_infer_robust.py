@@ -3,12 +3,12 @@
 import os
 from pathlib import Path
 
+import awkward
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-import awkward
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from models.checkpoint import save_release

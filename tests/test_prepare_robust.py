@@ -2,9 +2,9 @@
 
 import os
 
+import awkward
 import pytest
 
-import awkward
 from data_prep.prepare import main, prepare
 
 
