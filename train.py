@@ -30,6 +30,7 @@ from training.checkpoints import (
     TrainerState,
     complete_checkpoints,
     load_checkpoint,
+    remove_stale_temp_files,
     resolve_resume,
 )
 from training.data import build_streams, validation_images
@@ -96,9 +97,6 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
             "another --run-dir (or name=...) for a new run"
         )
     checkpoint = resolve_resume(run_dir, resume) if resume else None
-    if accelerator.is_main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
     set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
     objective = StyleTransferObjective(StyleTransferNet(cfg.model), cfg.loss)
@@ -106,8 +104,15 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     objective, optimizer = accelerator.prepare(objective, optimizer)
     state = TrainerState()
     if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint, objective, cfg)
+        state = load_checkpoint(accelerator, checkpoint, objective, cfg, optimizer)
         log.info("resumed %s at step %d", checkpoint, state.step)
+    # the resume was accepted (or there is none): only now is the run folder written
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        removed = remove_stale_temp_files(run_dir)
+        if removed:
+            log.info("removed %d temp file(s) left by an interrupted save", removed)
+        atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
     t = cfg.train
     streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
@@ -120,9 +125,10 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         if result.bad_files:
             log.warning("unreadable training images (skipped, replaced by the next readable one):\n%s",
                         "\n".join(f"  {path}: {reason}" for path, reason in result.bad_files.items()))
-        metrics = {f"hparam/{k.replace('/', '_')}": v for k, v in result.metrics.items() if k.count("/") == 1}
-        metrics.update({"hparam/images_per_s": result.images_per_s, "hparam/skipped_steps": result.skipped_steps})
-        logger.hparams(cfg, metrics)
+        if result.trained_steps:  # a no-op resume must not overwrite the run's hparams with zeros
+            metrics = {f"hparam/{k.replace('/', '_')}": v for k, v in result.metrics.items() if k.count("/") == 1}
+            metrics.update({"hparam/images_per_s": result.images_per_s, "hparam/skipped_steps": result.skipped_steps})
+            logger.hparams(cfg, metrics)
     finally:
         logger.close()
     accelerator.wait_for_everyone()
@@ -158,11 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
         result = train(cfg, args.run_dir, args.resume)
-    except PretrainedWeightsError as err:
-        print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
-        return 1
-    except (ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (PretrainedWeightsError, ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
+        if rank == 0:  # every rank meets the same error: one line, from the main process only
+            hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
+            print(f"error: {err}{hint}", file=sys.stderr)
         return 1
     if rank == 0:
         print(f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "

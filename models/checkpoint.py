@@ -171,4 +171,9 @@ def _load_strict(net: StyleTransferNet, state: dict[str, torch.Tensor], path: Pa
             f"missing keys: {show(missing)}; unexpected keys: {show(unexpected)}; shape mismatches: {show(wrong)}. "
             "Was it saved from a different architecture or config?"
         )
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:  # NaN/inf weights decode to a black image that looks like a result
+        raise CheckpointError(f"{path} holds non-finite (NaN/inf) weights in {', '.join(broken[:8])}"
+                              f"{f' ... ({len(broken)} tensors)' if len(broken) > 8 else ''}; the training that "
+                              "wrote it diverged: use an earlier step checkpoint")
     net.load_state_dict(state, strict=False)

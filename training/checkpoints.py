@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ from accelerate import Accelerator
 from safetensors.torch import load_file
 
 from configs.schema import Config, to_json
-from data_prep.files import atomic_write
+from data_prep.files import TEMP_SUFFIX, atomic_write
 from models.checkpoint import STEP_WEIGHTS, CheckpointError, release_state_dict, save_release
 
 log = logging.getLogger(__name__)
@@ -173,14 +174,59 @@ def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState
     return final
 
 
-def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Module, cfg: Config) -> TrainerState:
+def remove_stale_temp_files(run_dir: Path) -> int:
+    """Delete what interrupted saves of this run left: hidden `.*.partial` / `.*.tmp` files of atomic writes and
+    `checkpoints/.tmp_step_*` / `.old_step_*` folders. Complete files and checkpoints are never touched."""
+    removed = 0
+    for root, dirs, files in os.walk(run_dir):  # does not follow links
+        for name in files:
+            if name.startswith(".") and name.endswith((TEMP_SUFFIX, ".tmp")):
+                (Path(root) / name).unlink()
+                removed += 1
+        for name in [d for d in dirs if d.startswith((".tmp_step_", ".old_step_"))]:
+            shutil.rmtree(Path(root) / name)
+            dirs.remove(name)
+            removed += 1
+    return removed
+
+
+def _check_optimizer(folder: Path, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse optimizer state of another kind or shape before anything is loaded.
+
+    torch's load_state_dict would take Adam's state into an SGD (its param groups carry the saved
+    hyper-parameters) and fail only at the first step, after the run folder was touched.
+    """
+    path = folder / "optimizer.bin"  # accelerate's name for the first prepared optimizer
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path}: unreadable optimizer state ({type(err).__name__}); the checkpoint is "
+                              "damaged: resume from an earlier one (--resume <run_dir>/checkpoints/step_N)") from None
+    groups, current = saved.get("param_groups", []), optimizer.state_dict()["param_groups"]
+    if [sorted(g) for g in groups] != [sorted(g) for g in current] or [len(g["params"]) for g in groups] != [
+            len(g["params"]) for g in current]:
+        raise CheckpointError(
+            f"{path} holds the state of another optimizer (settings {sorted(groups[0]) if groups else []}, this run's "
+            f"{sorted(current[0])}); resume with the run's own optim.name (see <run_dir>/config.yaml)")
+    for index, values in saved.get("state", {}).items():
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        shapes = {k: tuple(v.shape) for k, v in values.items() if torch.is_tensor(v) and v.dim() > 0}
+        if any(shape != tuple(params[int(index)].shape) for shape in shapes.values()):
+            raise CheckpointError(f"{path}: optimizer state of parameter {index} has shape {shapes}, the model's is "
+                                  f"{tuple(params[int(index)].shape)}; was it saved by another architecture?")
+
+
+def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Module, cfg: Config,
+                    optimizer: torch.optim.Optimizer) -> TrainerState:
     """Restore model, optimizer, scaler and RNG from a complete checkpoint; returns its TrainerState.
 
     A checkpoint saved by another number of processes resumes too, with a warning: the step-t batches
     then differ from the ones the interrupted run would have drawn (data_prep.datasets.StreamSampler).
 
+    Nothing is written: the caller writes the run folder only once this returned.
+
     Raises:
-        CheckpointError: The checkpoint was saved from another architecture, or lacks trained weights.
+        CheckpointError: The checkpoint was saved from another architecture or optimizer, or lacks weights.
     """
     state = read_complete(folder)
     if state is None:
@@ -200,6 +246,7 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Modu
             f"{unexpected[:3]}); was it saved by a run of another config, or before step checkpoints held "
             f"{STEP_WEIGHTS}?"
         )
+    _check_optimizer(folder, optimizer)
     # file names are the release ones (decoder.*, encoder.*) plus loss_net.*; the objective's are net.* there
     objective.load_state_dict({k if k.startswith("loss_net.") else f"net.{k}": v for k, v in saved.items()},
                               strict=False)  # frozen pretrained weights were left out on purpose (checked above)

@@ -37,6 +37,7 @@ class TrainResult:
     images_per_s: float = 0.0
     data_wait_fraction: float = 0.0
     bad_files: dict[Path, str] = field(default_factory=dict)
+    trained_steps: int = 0  # steps this call trained (0: a resume of a finished run)
 
 
 @dataclass
@@ -88,13 +89,16 @@ class Loop:
         finally:
             bar.close()
         summary = self.meter.summary()
-        if acc.is_main_process:
-            print(summary)
         run = self.meter.run
-        self.logger.scalars({"throughput/run_images_per_s": run.images_per_s,
-                             "throughput/run_data_wait_fraction": run.data_wait_fraction}, self.state.step)
+        if run.steps:  # a resume of a finished run trains nothing: its real throughput must stay the logged one
+            if acc.is_main_process:
+                print(summary)
+            self.logger.scalars({"throughput/run_images_per_s": run.images_per_s,
+                                 "throughput/run_data_wait_fraction": run.data_wait_fraction}, self.state.step)
+        elif acc.is_main_process:
+            print(f"nothing to train: the run is at step {self.state.step} of {end_step}")
         return TrainResult(self.run_dir, self.state.step, self.state.skipped_steps, dict(self.metrics),
-                           run.images_per_s, run.data_wait_fraction, self.streams.bad_files())
+                           run.images_per_s, run.data_wait_fraction, self.streams.bad_files(), run.steps)
 
     def train_step(self, step: int) -> None:
         """One iteration: fetch, forward, then backward + step unless the loss is non-finite on any rank."""

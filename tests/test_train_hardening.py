@@ -1,0 +1,62 @@
+"""Training under faults: a rejected resume changes nothing, a no-op resume logs nothing, stale temp files of
+interrupted saves are cleaned, and NaN weights are refused at load (issue: hardening)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from train_helpers import SMOKE, run_cli, tiny_config, tiny_overrides
+
+from eval.tensorboard_io import read_scalars
+from models.checkpoint import CheckpointError, load_model, save_release
+from models.net import StyleTransferNet
+from train import train
+
+
+def snapshot(folder):
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            out[os.path.relpath(path, folder)] = (open(path, "rb").read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def test_rejected_resume_leaves_the_run_folder_byte_identical(sample_root, tmp_path):
+    run_dir = tmp_path / "run"
+    train(tiny_config(sample_root), run_dir)
+    before = snapshot(run_dir)
+    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(run_dir), "--resume", "latest",
+                    *tiny_overrides(sample_root, **{"optim.name": "sgd", "train.steps": 6})])
+    assert proc.returncode == 1 and "another optimizer" in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == proc.stderr.strip().splitlines()[-1:]  # once, and last
+    assert snapshot(run_dir) == before  # config.yaml, events, checkpoints: not a byte, not a timestamp
+
+
+def test_noop_resume_logs_nothing_and_stale_temp_files_are_removed(sample_root, tmp_path):
+    run_dir = tmp_path / "run"
+    train(tiny_config(sample_root), run_dir)
+    stale_file = run_dir / ".model.safetensors.x1y2.partial"
+    stale_file.write_bytes(b"half")
+    stale_dir = run_dir / "checkpoints" / ".tmp_step_000009"
+    stale_dir.mkdir()
+    (stale_dir / "optimizer.bin").write_bytes(b"half")
+    result = train(tiny_config(sample_root), run_dir, resume="latest")  # already at train.steps
+    assert result.trained_steps == 0
+    assert not stale_file.exists() and not stale_dir.exists()
+    runs = read_scalars(run_dir)["throughput/run_images_per_s"]
+    assert len(runs) == 1 and runs[0][1] > 0  # the real throughput, not a 0 over 0 steps
+
+
+def test_release_with_nan_weights_is_refused_naming_the_tensors(tmp_path):
+    from conftest import vgg_config
+
+    net = StyleTransferNet(vgg_config())
+    with torch.no_grad():
+        net.decoder.layers[0][1].weight[0, 0, 0, 0] = float("nan")
+    path = save_release(tmp_path / "nan.safetensors", net)
+    with pytest.raises(CheckpointError, match=r"non-finite.*decoder\.layers\.0\.1\.weight"):
+        load_model(path)
