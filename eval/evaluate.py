@@ -133,8 +133,16 @@ def evaluate(
     if feature_net not in ("inception", "random"):
         raise ValueError(f"--feature-net must be 'inception' or 'random', got '{feature_net}'")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_pairs(pairs_manifest) if pairs_manifest else default_pairs(data_root)
+    inputs = {Path(p).resolve() for p in [*checkpoints, *([pairs_manifest] if pairs_manifest else []),
+                                          *(q for pair in pairs for q in (pair.content, pair.style))]}
+    names = [*method_names([Path(c) for c in checkpoints]), *(["optimize"] if optimize_baseline else [])]
+    written = ["pairs.json", "metrics.csv", "metrics.json", "metrics.md", "timing.csv",
+               *(f"grid_{name}.png" for name in names)]
+    clash = [name for name in written if (out_dir / name).resolve() in inputs]
+    if clash:  # the tables, grids and pairs.json go into out_dir: never over an input
+        raise ValueError(f"--out {out_dir}: writing {clash[0]} would overwrite an input; choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
     write_pairs(pairs, out_dir / "pairs.json")
     # Every image once, at the evaluation resolution: all methods see the same pixels.
     images = {p: prepare(load_image(p)[None], size) for p in unique([q for pair in pairs for q in

@@ -140,3 +140,18 @@ def test_mask_aspect_refused_size_resized_with_warning(world, capsys):
                        capsys=capsys)
         assert code == (0 if ok else 1), io.err
         assert ("resized to the content" in io.err) if ok else ("aspect ratio" in io.err)
+
+
+def test_evaluate_never_writes_over_its_pairs_manifest(world, capsys):
+    from eval.evaluate import main as evaluate_main
+    from eval.pairs import Pair, write_pairs
+
+    folder = world["root"] / "evalin"
+    manifest = write_pairs([Pair(world["root"] / "awkward" / "plain.png", Path(world["style"]))],
+                           folder / "pairs.json")
+    before = manifest.read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main(["--checkpoint", world["ckpt"], "--pairs", str(manifest), "--out", str(folder),
+                       "--weights", "random", "--feature-net", "random", "--size", "32"])
+    assert exit_info.value.code == 2 and "would overwrite an input" in capsys.readouterr().err
+    assert manifest.read_bytes() == before
