@@ -3,13 +3,21 @@
 Normalizations (they set the style/content balance, so they are part of each function's contract):
   content_loss     mean squared error over all B*C*H*W elements.
   gram             per-sample Gram G = F F^T / (C*H*W) for F of shape (C, H*W); the layer loss is the
-                   SUM of squared differences over the C*C entries, averaged over the batch. This is
-                   exactly 4x Gatys et al.'s E_l, and of the same order as the mean_std loss, so weights
-                   carry over between the two. (Averaging over the C*C entries instead would divide the
-                   loss by C^2 = 262,144 at relu5_1 and make the style term vanish.)
+                   SUM of squared differences over the C*C entries, averaged over the batch: exactly 4x
+                   Gatys et al.'s E_l. (Averaging over the C*C entries instead would divide the loss by
+                   C^2 = 262,144 at relu5_1 and make the style term vanish.)
   mean_std         channel mean and std (biased var + 1e-5) per sample; the layer loss is
                    MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code.
   tv_loss          mean absolute difference of vertically and horizontally adjacent pixels (anisotropic).
+
+A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the features
+and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends on the loss
+network's weights. Measured on random-weight VGG19 (seed 0; astronaut, coffee, chelsea and a stripes
+texture at 256 px, all 6 pairs; `python docs/measure_style_loss_ratio.py`): mean_std is 11-35x the Gram
+loss per layer and pair (median 14-22x by layer, relu1_1..relu5_1), 15x summed over relu1_1..relu4_1;
+doubling the features divides the ratio by 4. A Gram run thus needs ~15x the mean_std style_weight on
+that network. Pretrained VGG19 has other feature magnitudes: measure the factor there
+(`--weights pretrained`) before comparing the two losses.
 
 Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max 65504).
 """

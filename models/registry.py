@@ -69,11 +69,12 @@ def build_decoder(cfg: DecoderConfig, in_channels: int, stride: int) -> nn.Modul
 class FeatureNetSpec:
     """A feature network and its defaults.
 
-    vgg19: content relu4_2, style relu1_1 ... relu5_1, equal layer weights: the layers of Gatys et al. 2016
-        (their reference code reads the content at relu4_2, after the ReLU; their w_l = 1/5 per layer is a
-        constant folded into the style weight, see models/losses.py).
+    vgg19: content relu4_2, style relu1_1 ... relu5_1, equal layer weights: the layers of Gatys et al. 2016.
+        The paper names the content layer conv4_2, but its Caffe ReLUs run in place, so that blob holds the
+        rectified output, and their PyTorch code (leongatys/PytorchNeuralStyleTransfer) reads 'r42', i.e.
+        relu4_2. Their w_l = 1/5 per style layer is a constant folded into the style weight (models/gatys.py).
     resnet50: content layer2, style conv1, layer1, layer2, layer3. layer2 ends at stride 8 like VGG's
-        conv4_2 and is similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without
+        relu4_2 and is similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without
         pinning pixel detail. layer4 is left out of the style: at stride 32 it has 2048 channels (a 16 MB Gram
         per step) and mostly object identity. ResNet features are "peaky" (a few huge activations), which
         makes ResNet style transfer visibly weaker than VGG's (Wang et al. 2021, "Rethinking and Improving
@@ -87,7 +88,7 @@ class FeatureNetSpec:
 
 
 FEATURE_NETS: dict[str, FeatureNetSpec] = {
-    "vgg19": FeatureNetSpec(VGG19Features, ("conv4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+    "vgg19": FeatureNetSpec(VGG19Features, ("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
                             tuple(VGG19_LAYERS)),
     "resnet50": FeatureNetSpec(ResNet50Features, ("layer2",), ("conv1", "layer1", "layer2", "layer3"),
                                RESNET50_LAYERS),

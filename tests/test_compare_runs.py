@@ -1,6 +1,7 @@
 """Run comparison from TensorBoard event files: exact values back, all points, notes, output files."""
 
 import csv
+import math
 
 import pytest
 from torch.utils.tensorboard import SummaryWriter
@@ -67,14 +68,15 @@ def test_summary_values_steps_and_notes(two_runs, tmp_path, capsys):
     assert all(p.stat().st_size > 1000 for p in out.glob("*.png"))
 
 
-def test_cli_tag_selection_comma_separated_and_missing_tag(two_runs, tmp_path, capsys):
+def test_cli_tag_selection_comma_separated(two_runs, tmp_path, capsys):
+    # a tag no run logged is an error (tests/test_compare_runs_tags.py); one that a run lacks is a note
     out = tmp_path / "cli"
     rows = main([str(two_runs / "exp" / "A"), str(two_runs / "exp" / "B"), "--out", str(out),
-                 "--tags", "loss/total,loss/nope", "--smoothing", "0", "--no-combined"])
-    assert {r.tag for r in rows} == {"loss/total"}
+                 "--tags", "loss/total,loss/tv", "--smoothing", "0", "--no-combined"])
+    assert sorted((r.tag, r.run) for r in rows) == [("loss/total", "A"), ("loss/total", "B"), ("loss/tv", "A")]
     assert all(r.smoothed_final == r.final for r in rows)  # smoothing 0 is the raw curve
-    assert "no run has tag loss/nope" in capsys.readouterr().out
-    assert sorted(p.name for p in out.glob("*.png")) == ["loss_total.png"]
+    assert "run B has no tag loss/tv" in capsys.readouterr().out
+    assert sorted(p.name for p in out.glob("*.png")) == ["loss_total.png", "loss_tv.png"]
 
 
 def test_12000_points_read_in_full(tmp_path):
@@ -108,4 +110,7 @@ def test_smoothing_matches_tensorboard_debiased_ema():
                 ((w * (w * 0.4 * 1 + 0.4 * 2)) + 0.4 * 3) / (1 - w**3)]
     assert smooth_tensorboard(values, w) == pytest.approx(expected)
     assert smooth_tensorboard([2.0, 2.0], 0.9) == [2.0, 2.0]
-    assert smooth_tensorboard([1.0, float("nan"), 3.0], 0.5)[1] != smooth_tensorboard([1.0, 2.0], 0.5)[1]
+    # A NaN point is passed through and not accumulated: the next point is smoothed as if it were absent.
+    with_nan = smooth_tensorboard([1.0, float("nan"), 3.0], 0.5)
+    assert with_nan[0] == 1.0 and math.isnan(with_nan[1])
+    assert with_nan[2] == pytest.approx(smooth_tensorboard([1.0, 3.0], 0.5)[1])

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
 from data_prep.datasets import (
@@ -125,14 +126,37 @@ def test_dataset_shapes_determinism_and_bad_file_replacement(mixed_folder, caplo
     assert torch.equal(ds[0], ds[(0, 0)])  # a plain int index means draw_seed = index
 
 
-def test_dataset_flip_and_grayscale(mixed_folder):
-    ds = ImageFolderDataset(mixed_folder, resize=32, crop=32, flip=True)
-    flips = {torch.equal(ds[(0, s)], ds[(0, 0)].flip(-1)) for s in range(1, 30)}
-    assert True in flips  # some draw seeds flip
-    gray = ds[(2, 0)]
+def test_grayscale_becomes_rgb(mixed_folder):
+    gray = ImageFolderDataset(mixed_folder, resize=32, crop=32)[(2, 0)]
+    assert gray.shape == (3, 32, 32)
     assert torch.allclose(gray, torch.full_like(gray, 90 / 255), atol=1 / 255)
-    no_flip = ImageFolderDataset(mixed_folder, resize=32, crop=32, flip=False)
-    assert all(not torch.equal(no_flip[(0, s)], no_flip[(0, s)].flip(-1)) for s in range(5))
+
+
+@pytest.fixture
+def asymmetric_folder(tmp_path):
+    """One square image whose left and right halves differ: a crop of the full image, so only a flip moves it."""
+    root = tmp_path / "asym"
+    root.mkdir()
+    arr = np.zeros((32, 32, 3), np.uint8)
+    arr[..., 0] = np.linspace(0, 255, 32, dtype=np.uint8)[None, :]  # red ramps up from left to right
+    arr[:8, :8] = (0, 255, 0)  # and a green block in the top-left corner
+    Image.fromarray(arr).save(root / "asym.png")
+    return root
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_flip_flag_decides_whether_draws_are_mirrored(asymmetric_folder, flip):
+    ds = ImageFolderDataset(asymmetric_folder, resize=32, crop=32, flip=flip)
+    image = TF.to_dtype(TF.pil_to_tensor(Image.open(asymmetric_folder / "asym.png")), torch.float32, scale=True)
+    assert not torch.equal(image, image.flip(-1))
+    draws = [ds[(0, s)] for s in range(40)]
+    mirrored = sum(torch.equal(x, image.flip(-1)) for x in draws)
+    unchanged = sum(torch.equal(x, image) for x in draws)
+    assert mirrored + unchanged == len(draws)  # the crop is the whole image: nothing else may change it
+    if flip:  # a fair coin per draw seed: 40 draws all alike would have probability 2 * 2**-40
+        assert mirrored > 0 and unchanged > 0
+    else:
+        assert mirrored == 0
 
 
 def test_all_bad_folder_raises_naming_it(tmp_path):

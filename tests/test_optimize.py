@@ -1,5 +1,7 @@
 """Per-image optimization (Gatys): losses fall, knobs have their effect; random VGG/ResNet weights, tiny images."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -34,12 +36,20 @@ def test_style_drops_content_bounded_not_trivial(vgg):
     first, last = res.log[0], min(res.log, key=lambda e: e["total"])
     # the known failure: style reads ~0 at step 0 and the output is the content. The style term must dominate
     assert first["content"] == 0 and 10.0 * first["style"] > 0.9 * first["total"]
+    (layer,) = feature_net_spec("vgg19").content_layers  # the layer the optimization's content loss reads
     with torch.no_grad():
         unrelated = torch.nn.functional.interpolate(style, size=(64, 64))
-        ref = float(content_loss(vgg(unrelated, ["conv4_2"])["conv4_2"], vgg(content, ["conv4_2"])["conv4_2"]))
+        ref = float(content_loss(vgg(unrelated, [layer])[layer], vgg(content, [layer])[layer]))
     assert first["style"] / last["style"] >= 10
     assert last["content"] < 0.75 * ref  # closer to the content than an unrelated image is
     assert (res.image - content).abs().mean() > 0.02
+
+
+def test_vgg_content_layer_is_gatys_relu4_2(vgg):
+    # Gatys' code reads the content after the ReLU ('r42'); conv4_2 would also match negative pre-activations
+    assert OptimizeOptions().layers()[0] == ("relu4_2",)
+    feat = vgg(_photo(32, 32, 1), ["relu4_2"])["relu4_2"]
+    assert feat.shape[1] == 512 and feat.min() >= 0
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
@@ -91,8 +101,10 @@ def test_cli_options_wired_and_save_every(tmp_path):
                                                           "--preserve-color", "luminance"])).scales == (16, 32)
     summary = infer.stylize(argv)
     assert len(summary["written"]) == 1
+    stem = Path(summary["written"][0]).stem  # c__s plus the tags inference.jobs adds for the settings
+    assert stem.startswith("c__s")
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
-    assert names == ["c__s.losses.json", "c__s.png", "c__s__step00002.png", "c__s__step00004.png"]
+    assert names == sorted([f"{stem}.losses.json", f"{stem}.png", f"{stem}__step00002.png", f"{stem}__step00004.png"])
     a = np.asarray(Image.open(summary["written"][0]))
     summary = infer.stylize(argv[:-2] + ["--seed", "5", "--out", str(tmp_path / "o2"), "--save-every", "0"])
     assert np.array_equal(a, np.asarray(Image.open(summary["written"][0])))  # --seed: deterministic
