@@ -113,7 +113,8 @@ def gatys_default_check(size: int = 256, steps: int = 200, **opts) -> dict:
     result = optimize(net, content, [style], o)
     with torch.no_grad():
         unrelated = F.interpolate(style, size=content.shape[-2:], mode="bilinear")
-        ref = float(content_loss(net(unrelated, ["conv4_2"])["conv4_2"], net(content, ["conv4_2"])["conv4_2"]))
+        layer = o.layers()[0][0]  # the content layer the optimization minimises (relu4_2 for vgg19)
+        ref = float(content_loss(net(unrelated, [layer])[layer], net(content, [layer])[layer]))
     first, last = result.log[0], min(result.log, key=lambda e: e["total"])
     return {"style_start": first["style"], "style_end": last["style"], "style_drop": first["style"] / last["style"],
             "content_end": last["content"], "content_unrelated": ref, "content_ratio": last["content"] / ref,

@@ -9,7 +9,8 @@ same way for every method so that rows are comparable:
 - Network: torchvision VGG19, ImageNet weights (`VGG19Features`, normalization inside the module); with
   random weights (tests, offline smoke runs) the numbers only check the code path.
 - Content loss: MSE between the output's and the content image's features (models.losses.content_loss,
-  mean over C*H*W), reported at relu4_1 (AdaIN paper) and at conv4_2 (Gatys et al.). Note that the AdaIN
+  mean over C*H*W), reported at relu4_1 (AdaIN paper) and at conv4_2 (the layer Gatys et al. name; their
+  code reads it after the ReLU, relu4_2, which the optimization minimises). Note that the AdaIN
   paper's training content loss compares against the AdaIN target t, not the content image; for
   evaluation the content image is the only target every method shares.
 - Style losses: summed with equal weights over relu1_1, relu2_1, relu3_1, relu4_1, relu5_1, as

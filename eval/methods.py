@@ -5,7 +5,7 @@
 - `OptimizeMethod`: the Gatys et al. per-image optimization (models/gatys.py) as a reference row. It is
   kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the content image,
   at the evaluation resolution, with the optimizer's default weights (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss,
-  VGG19 conv4_2 / relu1_1..relu5_1). Converged Gatys results take 300-1000 steps; this row shows where a
+  VGG19 relu4_2 / relu1_1..relu5_1). Converged Gatys results take 300-1000 steps; this row shows where a
   short optimization lands, not the method's best quality. Raise it with `--baseline-steps`.
 """
 
