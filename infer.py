@@ -48,6 +48,7 @@ EPILOG = """output names (in --out):
   <content>__mix-<s1>-<s2>__w0.3-0.7     --style-weights: one mix of all styles
   <content>__mask-<s1>-<s2>__m<mask>     --mask: region k takes style k
   ...__opt-<hash>                        --method optimize (hash of its settings)
+  ...__<transform>                       --transform (wct, efdm, mean, std, adain)
   ...__lum / ...__cov                    --preserve-color luminance / covariance
   Names keep letters (any script), digits and ._- ; colliding inputs get their extension, folders or a
   short hash appended. An existing output is an error unless --overwrite or --skip-existing.
@@ -71,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--config", help="experiment YAML giving the model config for plain .pth checkpoints")
     add("--weights", default=_D.weights, help="pretrained | random (offline smoke runs) | PATH, for the "
         "optimization's feature net and an encoder the checkpoint does not hold")
-    add("--alpha", type=_floats, default=list(_D.alpha), help="content-style trade-off, one value or a list 0,0.5,1")
+    add("--alpha", type=_floats, default=list(_D.alpha),
+        help="content-style trade-off, one value or a list 0,0.5,1; up to 2 extrapolates past the style")
+    add("--transform", choices=["adain", "mean", "std", "wct", "efdm"], default=None,
+        help="feature transform (default: the one the checkpoint was trained with)")
     add("--style-weights", type=_floats, help="mix all styles with these weights, e.g. 0.3,0.7")
     add("--mask", help="label image: each distinct color (sorted) is a region taking the next style")
     add("--preserve-color", choices=["none", "luminance", "covariance"], default=_D.preserve_color)

@@ -19,6 +19,11 @@ import yaml
 # configs/ is the bottom layer and cannot import those; tests/test_config.py checks that both lists agree.
 EncoderKind = Literal["vgg19", "vit"]
 DecoderKind = Literal["mirror_vgg", "transposed_conv"]
+InputNorm = Literal["auto", "timm", "imagenet", "explicit"]  # models/layers.py INPUT_NORMS
+VGGPadding = Literal["zeros", "reflect"]  # models/vgg.py VGG_PADDINGS
+VGGWeightsLayout = Literal["torchvision", "vgg_normalised"]  # models/vgg.py VGG_LAYOUTS
+OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
+TransformName = Literal["adain", "mean", "std", "wct", "efdm"]  # models/transforms.py TRANSFORMS
 StyleLossName = Literal["gram", "mean_std"]
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
@@ -43,18 +48,35 @@ class EncoderConfig:
     pretrained: bool = True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
     weights_file: str = ""  # explicit local weights file; empty: the library's own download / cache path
     trainable: bool = False
+    # how the encoder normalizes its [0, 1] input. auto: the network's own (torchvision VGG: ImageNet; a ViT:
+    # its timm pretrained config, e.g. 0.5/0.5 for augreg; vgg_normalised: none, its input conv does it);
+    # timm: the ViT's config, said explicitly; imagenet: the ViT notebook's choice; explicit: input_mean/std
+    input_norm: InputNorm = "auto"
+    input_mean: list[float] = field(default_factory=list)  # 3 values, with input_norm=explicit
+    input_std: list[float] = field(default_factory=list)
+    padding: VGGPadding = "zeros"  # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
+    # vgg19 weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input conv, folded
+    # into conv1_1 when read; ceil-mode pools); the network is that release's, whatever holds its weights
+    weights_layout: VGGWeightsLayout = "torchvision"
 
 
 @dataclass
 class DecoderConfig:
     kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
     width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
+    widths: list[int] = field(default_factory=list)  # transposed_conv stage widths, coarse to fine; empty: from width
+    norm_affine: bool = True  # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
+    # sigmoid: the repo's; tanh: the ViT notebook's (tanh * ImageNet std + mean, clamped); linear: pytorch-AdaIN's
+    # (no activation; clamped to [0, 1] with a straight-through gradient)
+    output: OutputActivation = "sigmoid"
 
 
 @dataclass
 class ModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    init_from: str = ""  # training starts from these weights: a release file, step folder or foreign state dict
+    transform: TransformName = "adain"  # how content features take the style's statistics (models/transforms.py)
 
 
 @dataclass

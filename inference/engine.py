@@ -67,8 +67,11 @@ class Engine:
         self.device = resolve_device(opts.device)
         check_precision(self.device, opts.precision)
         if self.method == "decoder":
-            self.stylizer = Stylizer(load_net(opts), self.device, opts.precision, opts.channels_last,
-                                     opts.tile_size, opts.tile_overlap)
+            net = load_net(opts)
+            if opts.transform:  # the decoder trained with one transform, run with another (a comparison knob)
+                net.set_transform(opts.transform)
+            self.stylizer = Stylizer(net, self.device, opts.precision, opts.channels_last, opts.tile_size,
+                                     opts.tile_overlap)
         else:
             content_layers, style_layers = optimize_options(opts).layers()
             layers = list(dict.fromkeys([*content_layers, *style_layers]))

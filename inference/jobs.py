@@ -134,6 +134,8 @@ def _tags(opts: InferOptions) -> str:
     if opts.resolved_method == "optimize":
         knobs = {k: v for k, v in dataclasses.asdict(opts).items() if k in _OPTIMIZE_KNOBS}
         tags.append(f"opt-{_short_hash(repr(sorted(knobs.items())))}")
+    if opts.transform:
+        tags.append(opts.transform)
     if opts.preserve_color != "none":
         tags.append({"luminance": "lum", "covariance": "cov"}[opts.preserve_color])
     return "".join(f"__{t}" for t in tags)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from models.adain import MAX_ALPHA
+
 Method = Literal["decoder", "optimize"]
 
 
@@ -30,7 +32,8 @@ class InferOptions:
     checkpoint: str | None = None  # release .safetensors, step folder, or .pth/.pt with `config`
     config: str | None = None  # experiment YAML giving the model config of a plain state dict
     weights: str = "pretrained"  # pretrained | random | PATH: the optimization's net / an encoder not in the file
-    alpha: tuple[float, ...] = (1.0,)
+    alpha: tuple[float, ...] = (1.0,)  # 0..1 content to style; up to models.adain.MAX_ALPHA extrapolates
+    transform: Literal["adain", "mean", "std", "wct", "efdm"] | None = None  # None: the checkpoint's own
     style_weights: tuple[float, ...] | None = None  # mix all styles with these weights
     mask: str | None = None  # label image: each distinct color (sorted) is a region taking the next style
     preserve_color: Literal["none", "luminance", "covariance"] = "none"
@@ -95,8 +98,11 @@ class InferOptions:
             raise InferError("--overwrite and --skip-existing contradict each other; pass one of them")
         if self.batch_size < 1 or self.tile_overlap < 0 or self.tile_size < 0:
             raise InferError("--batch-size must be >= 1 and --tile-size/--tile-overlap >= 0")
-        if any(not 0.0 <= a <= 1.0 for a in self.alpha):
-            raise InferError(f"--alpha values must lie in [0, 1], got {list(self.alpha)}")
+        if any(not 0.0 <= a <= MAX_ALPHA for a in self.alpha):
+            raise InferError(f"--alpha values must lie in [0, {MAX_ALPHA:g}] (above 1 extrapolates past the style), "
+                             f"got {list(self.alpha)}")
+        if self.resolved_method == "optimize" and self.transform:
+            raise InferError("--transform applies to the trained decoder (--checkpoint) only")
         for flag, value in (("--size", self.size), ("--max-size", self.max_size), ("--style-size", self.style_size)):
             if value is not None and value < 1:
                 raise InferError(f"{flag} must be >= 1, got {value}")

@@ -1,4 +1,4 @@
-"""Tiled AdaIN stylization of large images with GLOBAL content statistics and seamless blending.
+"""Tiled stylization of large images with GLOBAL content statistics and seamless blending.
 
 Per-tile AdaIN would normalize each tile by its own mean/std, so tiles of sky and of foliage would get
 different brightness and contrast: visible seams and blocks. Here the content statistics are computed over
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from models.adain import EPS, Stats, resize_masks
+from models.adain import Stats, resize_masks
 
 
 def tile_intervals(length: int, tile: int, overlap: int, stride: int) -> list[tuple[int, int]]:
@@ -96,8 +96,9 @@ def stylize_tiled(
     )  # (1, R, fh, fw) at the whole image's feature size
     regions = region_maps.shape[1]
 
-    # pass 1: encode every tile once, accumulate per-region sums over the tiles' cores (float64)
-    feats, total, total_sq, count = {}, 0.0, 0.0, torch.zeros(regions, dtype=torch.float64)
+    # pass 1: encode every tile once, gather each region's values over the tiles' cores into the transform's
+    # whole-image statistics (sums for adain/mean/std, covariance for wct, sorted values for efdm)
+    feats, accumulators = {}, [net.transform.accumulator() for _ in range(regions)]
     for i, (y, y_end) in enumerate(ys):
         for j, (x, x_end) in enumerate(xs):
             f = encode(content[..., y:y_end, x:x_end]).float()
@@ -106,20 +107,18 @@ def stylize_tiled(
             # the core in tile-feature coordinates; ceil at the far end so padded image borders count as untiled
             core = f[0, :, (cy0 - y) // stride : -(-(cy1 - y) // stride), (cx0 - x) // stride : -(-(cx1 - x) // stride)]
             oy, ox = cy0 // stride, cx0 // stride
-            m = region_maps[0, :, oy : oy + core.shape[1], ox : ox + core.shape[2]]
-            core, m = core.double().cpu(), m.double()
-            total = total + torch.einsum("chw,rhw->rc", core, m)
-            total_sq = total_sq + torch.einsum("chw,rhw->rc", core**2, m)
-            count += m.sum(dim=(1, 2))
-    mean = total / count.clamp_min(1)[:, None]  # (R, C)
-    std = (total_sq / count.clamp_min(1)[:, None] - mean**2).clamp_min(0).add(EPS).sqrt()
+            m = region_maps[0, :, oy : oy + core.shape[1], ox : ox + core.shape[2]] > 0.5
+            core = core.cpu()
+            for r, acc in enumerate(accumulators):
+                acc.add(core[:, m[r]])  # (C, positions of region r in this core)
+    whole = [acc.result() for acc in accumulators]
 
     # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
     out, weight = torch.zeros(1, 3, h, w), torch.zeros(1, 1, h, w)
     y_ramps, x_ramps = _ramps(ys), _ramps(xs)
     for (i, j), f in feats.items():
         (y, y_end), (x, x_end) = ys[i], xs[j]
-        stats = [(mean[r].view(1, -1, 1, 1).to(f), std[r].view(1, -1, 1, 1).to(f)) for r in range(regions)]
+        stats = [tuple(t.to(f.device) for t in region) for region in whole]
         tile_masks = None if masks is None else region_maps[
             ..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]].to(f.device)
         th, tw = y_end - y, x_end - x

@@ -3,7 +3,8 @@
 Every function takes and returns (B, C, H, W) features, computes in float32 (the variance of ReLU
 features overflows float16 under autocast) and never modifies its inputs. The AdaIN formula is written
 once, in `adain_stats`, from precomputed statistics; plain, mixed, masked and tiled AdaIN all call it
-(tiling passes whole-image content statistics gathered over its tiles).
+(tiling passes whole-image content statistics gathered over its tiles); models/transforms.py holds AdaIN
+beside the other feature transforms, with masks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-5  # added to the variance before the square root (AdaIN paper's implementation uses 1e-5)
+# alpha in (1, MAX_ALPHA] extrapolates past the style (t + (alpha - 1) (t - f_c)); beyond 2 the features leave
+# the range the decoder was trained on and the images break up into saturated noise
+MAX_ALPHA = 2.0
 
 Stats = tuple[torch.Tensor, torch.Tensor]  # (mean, std), each (B or 1, C, 1, 1) float32
 
@@ -25,15 +29,6 @@ def mean_std(feat: torch.Tensor, eps: float = EPS) -> Stats:
     """
     feat = feat.float()
     var, mean = torch.var_mean(feat, dim=(2, 3), keepdim=True, correction=0)
-    return mean, (var + eps).sqrt()
-
-
-def masked_mean_std(feat: torch.Tensor, mask: torch.Tensor, eps: float = EPS) -> Stats:
-    """Mean/std of (B, C, H, W) features over the region where mask (B or 1, 1, H, W) is 1; float32."""
-    feat, mask = feat.float(), mask.float()
-    area = mask.sum(dim=(2, 3), keepdim=True).clamp_min(1.0)
-    mean = (feat * mask).sum(dim=(2, 3), keepdim=True) / area
-    var = ((feat - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / area
     return mean, (var + eps).sqrt()
 
 
@@ -75,7 +70,7 @@ def mix_stats(styles: Sequence[Stats], weights: Sequence[float] | None = None) -
 
 
 def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
-    """alpha * target + (1 - alpha) * content: alpha 0 gives the content features, 1 the full transfer."""
+    """alpha * target + (1 - alpha) * content: 0 gives the content features, 1 the transfer, > 1 extrapolates."""
     return alpha * target + (1.0 - alpha) * content.float()
 
 
@@ -84,25 +79,3 @@ def resize_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if masks.dim() == 3:
         masks = masks.unsqueeze(0)
     return F.interpolate(masks.float(), size=size, mode="nearest")
-
-
-def region_stats(feat: torch.Tensor, masks: torch.Tensor) -> list[Stats]:
-    """Content statistics of each region of (B|1, N, h, w) masks at feat's size (masked_mean_std per region)."""
-    return [masked_mean_std(feat, masks[:, k : k + 1]) for k in range(masks.shape[1])]
-
-
-def adain_masked(feat: torch.Tensor, styles: Sequence[Stats], masks: torch.Tensor,
-                 content: Sequence[Stats] | None = None) -> torch.Tensor:
-    """Spatial control: region k of the content takes style k (AdaIN paper, Sec. 7.1), for N regions.
-
-    masks: (B|1, N, h, w) one region per position, at feat's size (see resize_masks). The content
-    statistics of each region are computed over that region only (or given as `content`, one Stats per
-    region), so a single all-ones mask reproduces plain AdaIN.
-    """
-    if masks.shape[1] != len(styles):
-        raise ValueError(f"got {masks.shape[1]} mask regions for {len(styles)} styles")
-    content = region_stats(feat, masks) if content is None else content
-    out = torch.zeros_like(feat, dtype=torch.float32)
-    for k, (c_stats, s_stats) in enumerate(zip(content, styles)):
-        out = out + masks[:, k : k + 1].float() * adain_stats(feat, c_stats, s_stats)
-    return out

@@ -1,4 +1,4 @@
-"""The composed style-transfer network: encoder -> AdaIN (alpha, style mix, masks) -> decoder.
+"""The composed style-transfer network: encoder -> feature transform (AdaIN or another; alpha, mix, masks) -> decoder.
 
 This is the ONLY place the pipeline is composed. Inference (inference/stylizer.py), tiling
 (inference/tiling.py), the validation grid and the training objective (training/objective.py) call
@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from configs.schema import ModelConfig
-from models.adain import Stats, adain_masked, adain_stats, blend, mean_std, mix_stats, resize_masks
+from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
 from models.registry import build_decoder, build_encoder, encoder_layer
+from models.transforms import get_transform, transfer
 
 
 class StyleTransferNet(nn.Module):
@@ -34,6 +35,7 @@ class StyleTransferNet(nn.Module):
         self.stride = self.encoder.strides[self.layer]
         channels = self.encoder.channels[self.layer]
         self.decoder = build_decoder(cfg.decoder, channels, self.stride)
+        self.set_transform(cfg.transform)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -55,10 +57,13 @@ class StyleTransferNet(nn.Module):
         images = self.decoder(feat.to(next(self.decoder.parameters()).dtype))
         return images if size is None else images[..., : size[0], : size[1]]
 
-    @staticmethod
-    def style_stats(style_feat: torch.Tensor) -> Stats:
-        """The statistics AdaIN takes from a style's features (computed once per style and reused)."""
-        return mean_std(style_feat)
+    def style_stats(self, style_feat: torch.Tensor) -> Stats:
+        """The statistics the transform takes from a style's features (computed once per style and reused)."""
+        return self.transform.stats(style_feat)
+
+    def set_transform(self, name: str) -> None:
+        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the same."""
+        self.transform_name, self.transform = name, get_transform(name)
 
     def transfer(
         self,
@@ -69,24 +74,22 @@ class StyleTransferNet(nn.Module):
         masks: torch.Tensor | None = None,
         content_stats: Sequence[Stats] | None = None,
     ) -> torch.Tensor:
-        """The AdaIN target t in feature space (float32), blended with the content features by `alpha`.
+        """The transform's target t in feature space (float32), blended with the content features by `alpha`.
 
         Args:
             content_feat: (B, C, h, w) encoder features of the content.
-            styles: one Stats per style (style_stats of its features).
-            style_weights: several styles without masks are one style with mixed statistics (weights
-                normalized to sum 1); None: equal weights.
+            styles: one statistics tuple per style (`style_stats` of its features).
+            alpha: 0 gives the content features, 1 the full transfer, up to MAX_ALPHA extrapolates past it.
+            style_weights: several styles without masks are one style mixed with these weights (normalized
+                to sum 1, see models/transforms.py for each transform's mix); None: equal weights.
             masks: (N, H, W) or (B, N, H, W) region masks, any resolution (resized nearest to h, w):
                 region k takes style k.
-            content_stats: the content statistics to normalize with (one Stats per mask region, or one);
-                None: computed from `content_feat` (tiling passes whole-image statistics).
+            content_stats: the content statistics to use (one per mask region, or one); None: each region's
+                own (tiling passes whole-image statistics).
         """
         if masks is not None:
             masks = resize_masks(masks.to(content_feat.device), content_feat.shape[-2:])
-            target = adain_masked(content_feat, styles, masks, content_stats)
-        else:
-            content = content_stats[0] if content_stats is not None else mean_std(content_feat)
-            target = adain_stats(content_feat, content, mix_stats(styles, style_weights))
+        target = transfer(self.transform, content_feat, styles, style_weights, masks, content_stats)
         return blend(content_feat, target, alpha)
 
     def stylize_features(self, content_feat: torch.Tensor, styles: Sequence[Stats], *,

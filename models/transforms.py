@@ -1,0 +1,244 @@
+"""Feature transforms by name: how content features (B, C, H, W) take on a style's statistics.
+
+    adain  channel mean and std (Huang & Belongie 2017): (x - mu_c) / sigma_c * sigma_s + mu_s
+    mean   the channel means only (EFDM's ablation): x - mu_c + mu_s
+    std    the channel stds only (EFDM's ablation): (x - mu_c) / sigma_c * sigma_s + mu_c
+    wct    whitening and colouring (Li et al. 2017): C_s^(1/2) C_c^(-1/2) (x - mu_c) + mu_s with the channel
+           covariances over H*W (biased), symmetric square roots by eigendecomposition in float64;
+           eigenvalues below WCT_EPS * the largest are dropped (a rank-deficient map, e.g. fewer positions
+           than channels, is whitened on its span; a tile's features outside that span are projected out)
+    efdm   exact feature distribution matching (Zhang et al. 2022): each content value takes the style value of
+           the same rank in its channel. With N content and M style positions, rank r maps to the style's
+           quantile at level r / (N - 1), linearly interpolated between its sorted values: exact sort-matching
+           when N == M. Ties (ReLU zeros) are broken by position, as a sort does.
+
+Statistics are tuples of tensors with a batch dimension (batch 1 broadcasts over the content's). Each transform
+has `stats` (features -> statistics), `apply` (content features, content statistics or None: computed from
+the features, style statistics -> target), `mix` (several styles as one: AdaIN-type interpolation of the
+statistics; for wct the square roots of the covariances and for efdm the quantile functions are averaged,
+which equals blending the transform's outputs exactly, as both papers interpolate), `pool` (a domain of
+style images as one style: averaged mean and second raw moment for adain/mean/std, averaged mean and
+covariance for wct, averaged quantiles for efdm) and `accumulator` (whole-image content statistics gathered
+tile by tile). Everything is float32 (wct float64), out of place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange
+
+from models.adain import EPS, Stats, adain_stats, mean_std, mix_stats, normalize_weights
+from models.registry import lookup
+
+WCT_EPS = 1e-5  # relative; Li et al.'s reference code drops eigenvalues below an absolute 1e-5
+
+
+# ---- adain, mean, std: channel mean and std
+def _pool_mean_std(styles: Sequence[Stats]) -> Stats:
+    """Averaged mean and second raw moment E[x^2] = std^2 - eps + mean^2 -> (mean, std) of the pooled domain."""
+    mean = sum(m for m, _ in styles) / len(styles)
+    second = sum(s**2 - EPS + m**2 for m, s in styles) / len(styles)
+    return mean, (second - mean**2).clamp_min(0).add(EPS).sqrt()
+
+
+def _mean_only(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+    c_mean, _ = content or mean_std(feat)
+    return feat.float() - c_mean + style[0]
+
+
+def _std_only(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+    c_mean, c_std = content or mean_std(feat)
+    return (feat.float() - c_mean) / c_std * style[1] + c_mean
+
+
+class MomentAccumulator:
+    """Per-channel sums of x and x^2 over streamed (C, n) values (float64) -> (mean, std) as mean_std gives."""
+
+    def __init__(self):
+        self.total, self.total_sq, self.count = 0.0, 0.0, 0
+
+    def add(self, values: torch.Tensor) -> None:
+        values = values.double()
+        self.total = self.total + values.sum(dim=1)
+        self.total_sq = self.total_sq + (values**2).sum(dim=1)
+        self.count += values.shape[1]
+
+    def result(self) -> Stats:
+        mean = self.total / max(self.count, 1)
+        std = (self.total_sq / max(self.count, 1) - mean**2).clamp_min(0).add(EPS).sqrt()
+        return mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1)
+
+
+# ---- wct: channel mean and covariance
+def mean_cov(feat: torch.Tensor) -> Stats:
+    """(B, C, H, W) -> mean (B, C, 1) and biased covariance over H*W (B, C, C), float64."""
+    x = rearrange(feat.double(), "b c h w -> b c (h w)")
+    mean = x.mean(dim=2, keepdim=True)
+    centered = x - mean
+    return mean, centered @ centered.transpose(1, 2) / x.shape[2]
+
+
+def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
+    """Symmetric cov^power of (B, C, C) PSD matrices on their span: eigenvalues below WCT_EPS * the largest
+    count as 0 (for a negative power too), so directions the features do not use are dropped, not amplified."""
+    vals, vecs = torch.linalg.eigh(cov)
+    kept = vals > vals.amax(dim=-1, keepdim=True).clamp_min(1e-30) * WCT_EPS
+    scaled = torch.where(kept, vals.clamp_min(1e-30) ** power, torch.zeros_like(vals))
+    return vecs @ torch.diag_embed(scaled) @ vecs.transpose(1, 2)
+
+
+def whiten(feat: torch.Tensor, content: Stats | None = None) -> torch.Tensor:
+    """C_c^(-1/2) (x - mu_c): features with identity channel covariance (on their span), float64 (B, C, H*W)."""
+    mean, cov = content or mean_cov(feat)
+    return _sqrtm(cov, -0.5) @ (rearrange(feat.double(), "b c h w -> b c (h w)") - mean)
+
+
+def _wct(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+    s_mean, s_cov = style
+    out = _sqrtm(s_cov, 0.5) @ whiten(feat, content) + s_mean
+    return rearrange(out, "b c (h w) -> b c h w", h=feat.shape[-2]).float()
+
+
+def _mix_wct(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
+    """Averaged means and covariance square roots, squared back: WCT is affine in (mean, C^(1/2))."""
+    weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
+    root = sum(w * _sqrtm(cov, 0.5) for w, (_, cov) in zip(weights, styles))
+    return sum(w * m for w, (m, _) in zip(weights, styles)), root @ root
+
+
+def _pool_wct(styles: Sequence[Stats]) -> Stats:
+    return sum(m for m, _ in styles) / len(styles), sum(c for _, c in styles) / len(styles)
+
+
+class CovarianceAccumulator:
+    """Per-channel sums of x and x x^T over streamed (C, n) values (float64) -> (mean, cov) as mean_cov gives."""
+
+    def __init__(self):
+        self.total, self.outer, self.count = 0.0, 0.0, 0
+
+    def add(self, values: torch.Tensor) -> None:
+        values = values.double()
+        self.total = self.total + values.sum(dim=1)
+        self.outer = self.outer + values @ values.T
+        self.count += values.shape[1]
+
+    def result(self) -> Stats:
+        mean = (self.total / max(self.count, 1))[:, None]
+        return mean[None], (self.outer / max(self.count, 1) - mean @ mean.T)[None]
+
+
+# ---- efdm: the sorted values of each channel (its quantile function)
+def sorted_values(feat: torch.Tensor) -> Stats:
+    """(B, C, H, W) -> ((B, C, H*W) values sorted per channel,), float32."""
+    return (rearrange(feat.float(), "b c h w -> b c (h w)").sort(dim=2).values,)
+
+
+def quantiles(sorted_vals: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """The (B, C, M) sorted values' quantiles at `levels` in [0, 1] ((N,) or (B, C, N)), linearly interpolated."""
+    return _at_positions(sorted_vals, levels.double().clamp(0, 1) * (sorted_vals.shape[-1] - 1))
+
+
+def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation of (B, C, M) values at float64 positions in [0, M - 1]; whole positions are exact."""
+    m = sorted_vals.shape[-1]
+    lo = pos.floor().long().clamp(0, m - 1)
+    hi = (lo + 1).clamp(max=m - 1)
+    frac = (pos - lo).float()
+    expand = (lambda t: t.expand(*sorted_vals.shape[:2], -1)) if pos.dim() == 1 else (lambda t: t)
+    low, high = sorted_vals.gather(2, expand(lo)), sorted_vals.gather(2, expand(hi))
+    return torch.where(expand(frac) == 0, low, low + (high - low) * expand(frac))
+
+
+def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+    x = rearrange(feat.float(), "b c h w -> b c (h w)")
+    (s_sorted,) = style
+    if content is None:  # exact: the rank of each position within its own channel (a stable sort breaks ties)
+        ranks, last = x.argsort(dim=2, stable=True).argsort(dim=2).double(), x.shape[-1] - 1
+    else:  # tiling: the rank among the whole image's sorted values (equal values share a rank)
+        (c_sorted,) = content
+        ranks = torch.searchsorted(c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()).double()
+        last = c_sorted.shape[-1] - 1
+    pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(max=s_sorted.shape[-1] - 1)  # whole when N == M
+    out = _at_positions(s_sorted.expand(x.shape[0], -1, -1), pos)
+    return rearrange(out, "b c (h w) -> b c h w", h=feat.shape[-2])
+
+
+def _common_length(styles: Sequence[Stats]) -> list[torch.Tensor]:
+    """Each style's sorted values resampled to the longest one's length (quantile functions on one grid)."""
+    m = max(s.shape[-1] for (s,) in styles)
+    levels = torch.linspace(0, 1, m, device=styles[0][0].device)
+    return [s if s.shape[-1] == m else quantiles(s, levels) for (s,) in styles]
+
+
+def _mix_efdm(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
+    weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
+    return (sum(w * s for w, s in zip(weights, _common_length(styles))),)
+
+
+class ValueAccumulator:
+    """All streamed (C, n) values -> ((1, C, N) sorted,): the whole image's quantile function."""
+
+    def __init__(self):
+        self.parts: list[torch.Tensor] = []
+
+    def add(self, values: torch.Tensor) -> None:
+        self.parts.append(values.float())
+
+    def result(self) -> Stats:
+        return (torch.cat(self.parts, dim=1).sort(dim=1).values[None],)
+
+
+@dataclass(frozen=True)
+class Transform:
+    stats: Callable[[torch.Tensor], Stats]
+    apply: Callable[[torch.Tensor, Stats | None, Stats], torch.Tensor]
+    mix: Callable[[Sequence[Stats], Sequence[float] | None], Stats]
+    pool: Callable[[Sequence[Stats]], Stats]
+    accumulator: Callable[[], object]
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "adain": Transform(mean_std, lambda f, c, s: adain_stats(f, c or mean_std(f), s), mix_stats, _pool_mean_std,
+                       MomentAccumulator),
+    "mean": Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator),
+    "std": Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator),
+    "wct": Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator),
+    "efdm": Transform(sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None), ValueAccumulator),
+}
+
+
+def get_transform(name: str) -> Transform:
+    return lookup(TRANSFORMS, name, "feature transform (model.transform / --transform)")
+
+
+def take(stats: Stats, b: int) -> Stats:
+    """Sample b of batched statistics (batch-1 statistics are shared by every sample)."""
+    return tuple(t[b : b + 1] if t.shape[0] > 1 else t for t in stats)
+
+
+def transfer(transform: Transform, feat: torch.Tensor, styles: Sequence[Stats], weights: Sequence[float] | None = None,
+             masks: torch.Tensor | None = None, content: Sequence[Stats] | None = None) -> torch.Tensor:
+    """The transform's target for (B, C, h, w) content features, float32.
+
+    Without masks several styles are one mixed style (`weights`, normalized). With (B|1, N, h, w) masks
+    at the features' size region k takes style k: the transform runs on that region's positions only, so
+    its content statistics are the region's own (or `content[k]`, e.g. a whole image's, when given).
+    """
+    if masks is None:
+        style = styles[0] if len(styles) == 1 else transform.mix(styles, weights)
+        return transform.apply(feat, content[0] if content is not None else None, style)
+    if masks.shape[1] != len(styles):
+        raise ValueError(f"got {masks.shape[1]} mask regions for {len(styles)} styles")
+    out = torch.zeros_like(feat, dtype=torch.float32)
+    for b in range(feat.shape[0]):
+        for k, style in enumerate(styles):
+            region = masks[min(b, masks.shape[0] - 1), k] > 0.5
+            if not region.any():
+                continue
+            values = feat[b][:, region][None, :, None, :]  # (1, C, 1, n): the region as a 1 x n map
+            c_stats = None if content is None else take(content[k], b)
+            out[b][:, region] = transform.apply(values, c_stats, take(style, b))[0, :, 0, :]
+    return out
