@@ -47,6 +47,7 @@ EPILOG = """output names (in --out):
   ...__a0.5                              alpha (when not 1, or several --alpha values)
   <content>__mix-<s1>-<s2>__w0.3-0.7     --style-weights: one mix of all styles
   <content>__mask-<s1>-<s2>__m<mask>     --mask: region k takes style k
+  <content>__domain-<folder>             --style-domain: the pooled style of a folder
   ...__opt-<hash>                        --method optimize (hash of its settings)
   ...__<transform>                       --transform (wct, efdm, mean, std, adain)
   ...__lum / ...__cov                    --preserve-color luminance / covariance
@@ -65,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=_HelpFormatter)
     add = p.add_argument
     add("--content", nargs="+", required=True, help="content files, folders or globs")
-    add("--style", nargs="+", required=True, help="style files, folders or globs")
+    add("--style", nargs="+", default=[], help="style files, folders, globs or statistics files (.safetensors)")
+    add("--style-domain", help="a folder of style images pooled into ONE style (e.g. a whole anime set)")
+    add("--save-style", help="with --style-domain: save the pooled statistics to this .safetensors file")
     add("--out", default=_D.out, help="output folder")
     add("--method", choices=["decoder", "optimize"], default=None, help="default: decoder with --checkpoint")
     add("--checkpoint", help="release .safetensors, a training step folder, or .pth/.pt with --config")

@@ -25,12 +25,13 @@ class Found:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     _resolved: dict[Path, Path] = field(default_factory=dict, repr=False)
 
-    def add(self, path: Path) -> None:
-        """Keep an image file unless the same file (by resolved path) is already kept."""
+    def add(self, path: Path, named: bool = False) -> None:
+        """Keep an image file unless the same file (by resolved path) is already kept; a file `named` explicitly
+        is kept whatever its extension (the reader decides)."""
         if not path.exists():
             self.skipped.append((path, "broken link"))
             return
-        if not is_image_file(path):
+        if not named and not is_image_file(path):
             self.skipped.append((path, f"not an image file (extensions: {', '.join(sorted(IMAGE_EXTENSIONS))})"))
             return
         real = path.resolve()
@@ -42,7 +43,7 @@ class Found:
 
     def extend(self, other: Found) -> None:
         for path in other.files:
-            self.add(path)
+            self.add(path, named=True)  # already chosen by `other`
         self.skipped += other.skipped
 
 
@@ -77,7 +78,7 @@ def expand(value: str) -> Found:
         return scan_folder(path)
     if path.is_file():
         found = Found()
-        found.files.append(path)  # named explicitly: used whatever its extension (the reader decides)
+        found.add(path, named=True)
         return found
     if glob.has_magic(value):
         return expand_pattern(value)

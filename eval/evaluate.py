@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from data_prep.discover import scan_folder
 from data_prep.grid import stylization_grid
 from data_prep.images import load_image, save_image
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
@@ -109,6 +110,7 @@ def evaluate(
     device: str = "cpu",
     offline: bool | None = None,
     data_root: str | Path = "data/sample",
+    style_domain: str | Path | None = None,
 ) -> list[dict]:
     """Evaluate each checkpoint (and the optimization baseline) on the pairs; writes OUT (module docstring).
 
@@ -124,6 +126,8 @@ def evaluate(
         seed: seeds the stylization, random-weight networks and metric sampling.
         device: where the methods run ("cpu", "cuda"); metrics run on CPU.
         data_root: root of the default pairs (`root/{content,style}/val`).
+        style_domain: a folder of style images pooled into one style that every checkpoint stylizes each
+            content with (domain-level style); the metrics still compare with each pair's style image.
 
     Returns:
         The table rows, in the order written.
@@ -151,6 +155,12 @@ def evaluate(
     styles = torch.cat([images[p.style] for p in pairs])
     style_set = torch.cat([images[p] for p in unique([p.style for p in pairs])])
     loss_net = build_loss_net(weights, seed)
+    domain = None
+    if style_domain is not None:  # every image of the folder at the evaluation resolution
+        found = scan_folder(style_domain).files
+        if not found:
+            raise ValueError(f"--style-domain {style_domain} holds no image files")
+        domain = [prepare(load_image(p)[None], size) for p in found]
 
     paths = [Path(c) for c in checkpoints]
     methods = [(name, path) for name, path in zip(method_names(paths), paths)]
@@ -159,6 +169,9 @@ def evaluate(
     notes = [f"{len(pairs)} pairs at {size}x{size}; loss network weights: {weights}; "
              f"learned-metric networks: {feature_net}" + (" (random stand-ins: NOT the published metrics)"
                                                           if feature_net == "random" else "")]
+    if domain is not None:
+        notes.append(f"checkpoints stylize every content with the pooled style of {len(domain)} images in "
+                     f"{style_domain}; the optimization row uses each pair's style")
     if optimize_baseline:
         notes.append(f"optimize: Gatys et al. per-image optimization, {baseline_steps} L-BFGS steps "
                      "(a cheap reference, not converged)")
@@ -167,6 +180,8 @@ def evaluate(
         seed_everything(seed)
         method = (CheckpointMethod(path, name, device) if path is not None
                   else OptimizeMethod(weights, baseline_steps, seed, device, name))
+        if domain is not None and path is not None:
+            method.use_domain(domain)
         outputs, seconds = _run_method(method, pairs, images, seed)
         row = {"name": name, "kind": method.kind, "pairs": len(pairs)}
         row.update(score(outputs, contents, styles, style_set, loss_net, size, feature_net, offline, seed))
@@ -199,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
                         help="LPIPS/FID/KID networks: the standard ones (unavailable offline) or random stand-ins")
     parser.add_argument("--size", type=int, default=EVAL_SIZE, help="evaluation resolution (square crop)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--style-domain", help="a folder of style images pooled into one style for every checkpoint")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--offline", action="store_true", default=None,
                         help="never try to download metric weights (default: env HF_HUB_OFFLINE)")
@@ -214,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
             parser.exit(2, f"error: {problem}\n")
     try:
         return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights,
-                        args.feature_net, args.size, args.baseline_steps, args.seed, args.device, args.offline)
+                        args.feature_net, args.size, args.baseline_steps, args.seed, args.device, args.offline,
+                        style_domain=args.style_domain)
     except PretrainedWeightsError as err:
         parser.exit(2, f"error: {err}; {WEIGHTS_HINT}\n")
     except (ValueError, CheckpointError, FileNotFoundError) as err:  # ManifestError and ImageReadError included

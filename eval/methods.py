@@ -69,10 +69,22 @@ class CheckpointMethod:
         return out
 
     @torch.inference_mode()
-    def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1]."""
+    def use_domain(self, styles: list[torch.Tensor]) -> None:
+        """Stylize every content with these style images pooled into one style (--style-domain)."""
         device = next(self.net.parameters()).device
-        return self.net(content.to(device), style.to(device)).float().clamp(0, 1).cpu()
+        with torch.inference_mode():
+            stats = [self.net.style_stats(self.net.encode(s.to(device))) for s in styles]
+        self.domain = self.net.transform.pool(stats)
+
+    def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1] (the pooled domain instead
+        of `style` after use_domain)."""
+        device = next(self.net.parameters()).device
+        content = content.to(device)
+        if getattr(self, "domain", None) is None:
+            return self.net(content, style.to(device)).float().clamp(0, 1).cpu()
+        image = self.net.stylize_features(self.net.encode(content), [self.domain], size=content.shape[-2:])[0]
+        return image.float().clamp(0, 1).cpu()
 
 
 class OptimizeMethod:

@@ -125,7 +125,7 @@ class Demo:
     @property
     def choices(self) -> list[tuple[str, str]]:
         """(label, value) pairs for the model picker: the checkpoints, then the optimization."""
-        return [(k, k) for k in self.models] + [("optimization (Gatys et al., no checkpoint)", OPTIMIZE)]
+        return [(_label(k), k) for k in self.models] + [("optimization (Gatys et al., no checkpoint)", OPTIMIZE)]
 
     def options(self, req: Request) -> InferOptions:
         """The request as InferOptions; raises DemoError with the first problem."""
@@ -134,9 +134,14 @@ class Demo:
         if req.precision not in self.precisions:
             raise DemoError(f"precision {req.precision} is not available on this device; choose one of "
                             f"{', '.join(self.precisions)}")
+        if not req.content:
+            raise DemoError("no content image: upload one, paste one, or pick an example")
+        if not any(req.styles):
+            raise DemoError("no style image: upload one, paste one, or pick an example")
         method = "optimize" if req.model == OPTIMIZE else "decoder"
         opts = dataclasses.replace(
-            self.base, method=method, checkpoint=None if method == "optimize" else req.model, size=int(req.size),
+            self.base, content=(req.content,), style=tuple(p for p in req.styles if p), method=method,
+            checkpoint=None if method == "optimize" else req.model, size=int(req.size),
             max_size=self.max_size, alpha=(float(req.alpha),) if method == "decoder" else (1.0,),
             style_weights=tuple(req.style_weights) if req.style_weights else None,
             preserve_color=req.preserve_color, precision=req.precision, steps=(int(req.steps),),
@@ -146,10 +151,8 @@ class Demo:
         except InferError as err:
             raise DemoError(str(err)) from None
 
-    def load_input(self, path: str | None, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
+    def load_input(self, path: str, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
         """An uploaded file -> (3, H, W) with short side `size` and long side <= max_size, plus notes."""
-        if not path:
-            raise DemoError(f"no {what} image: upload one, paste one, or pick an example")
         try:
             img = read_image(path)
         except ImageReadError as err:
@@ -182,7 +185,7 @@ class Demo:
         except DemoError:
             raise
         except _USER_ERRORS as err:
-            raise DemoError(str(err).strip().splitlines()[0]) from None
+            raise DemoError((str(err).strip() or type(err).__name__).splitlines()[0]) from None
         except torch.OutOfMemoryError:
             raise DemoError("out of memory: choose a smaller output size") from None
         except Exception as err:  # a bug: the log gets the traceback, the page one line
@@ -224,10 +227,7 @@ class Demo:
         opts = self.options(req)
         content, notes = self.load_input(req.content, "content", opts.size)
         opts = _fit_scales(opts, min(content.shape[-2:]))
-        paths = [p for p in req.styles if p]
-        if not paths:
-            raise DemoError("no style image: upload one, paste one, or pick an example")
-        styles = []
+        paths, styles = opts.style, []
         for k, path in enumerate(paths):
             style, more = self.load_input(path, "style" if len(paths) == 1 else f"style {k + 1}", opts.size)
             styles.append(style[None])
@@ -247,6 +247,15 @@ class Demo:
         path = save_image(out, self.workdir / uuid.uuid4().hex / "stylized.png")
         random = opts.weights == "random" or (engine.method == "decoder" and _random_encoder(engine))
         return Result(out, content, path, time.perf_counter() - start, random, notes)
+
+
+def _label(path: str) -> str:
+    """A checkpoint's name in the picker: relative to the working folder, else its last three parts."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        parts = Path(path).parts
+        return path if len(parts) <= 3 else ".../" + "/".join(parts[-3:])
 
 
 def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
@@ -271,7 +280,7 @@ def _trim_style_cache(engine: Engine) -> None:
     """Keep the Stylizer's statistics cache (a plain dict, oldest first) at STYLE_CACHE entries."""
     cache = getattr(getattr(engine, "stylizer", None), "_styles", None)
     while cache is not None and len(cache) > STYLE_CACHE:
-        cache.pop(next(iter(cache)))
+        cache.pop(next(iter(cache)), None)  # None: a concurrent request may have trimmed it first
 
 
 def _prune(folder: Path, max_age: float) -> None:

@@ -14,6 +14,7 @@ import torch
 from configs.read import load_config
 from inference.options import InferOptions
 from inference.stylizer import Stylizer
+from models.adain import Stats
 from models.checkpoint import load_model
 from models.color import match_color, preserve_luminance
 from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
@@ -80,19 +81,20 @@ class Engine:
     def stylize(
         self,
         contents: torch.Tensor,
-        styles: Sequence[torch.Tensor],
+        styles: Sequence[torch.Tensor | Stats],
         opts: InferOptions,
         keys: Sequence[Hashable] | None = None,
         masks: torch.Tensor | None = None,
         callbacks: Sequence[Callback | None] | None = None,
     ) -> list[torch.Tensor]:
-        """(B, 3, H, W) contents with (1, 3, h, w) styles -> one (B, 3, H, W) CPU batch per `opts.alpha`.
+        """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch per alpha.
 
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
         intermediate images (optimization only).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
+            # (statistics inputs are refused with covariance by InferOptions.validate)
             styles, keys = [match_color(s, contents) for s in styles], None
         if self.method == "optimize":
             callbacks = callbacks or [None] * len(contents)
@@ -107,10 +109,16 @@ class Engine:
                          gatys, opts.style_weights, callbacks[b]).image.cpu()
                 for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys et al.)
         stylizer = self.stylizer
-        stats = ([stylizer.encode(s) for s in styles] if keys is None
-                 else [stylizer.style_stats(k, s) for k, s in zip(keys, styles)])
+        keys = keys or [None] * len(styles)
+        stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
+                 for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
         outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
+
+    def pool(self, images: Sequence[torch.Tensor]) -> Stats:
+        """A domain of style images as one style: each image's statistics pooled by the transform."""
+        net = self.stylizer.net
+        return net.transform.pool([net.style_stats(self.stylizer.encode(image)) for image in images])

@@ -158,9 +158,13 @@ def plan_jobs(args: InferOptions) -> Plan:
     args.validate()
     out = Path(args.out)
     check_out(out)
-    contents, styles = expand_inputs(list(args.content), "content"), expand_inputs(list(args.style), "style")
+    contents = expand_inputs(list(args.content), "content")
+    styles = expand_inputs([args.style_domain] if args.style_domain else list(args.style), "style")
     style_names = unique_names(styles.files)
-    if args.mask or args.style_weights:
+    if args.style_domain:  # every image of the folder pooled into one style
+        entries = [Entry(f"domain-{safe_filename(Path(args.style_domain).resolve().name, 'styles')}",
+                         list(range(len(styles.files))))]
+    elif args.mask or args.style_weights:
         if args.style_weights and len(args.style_weights) != len(styles.files):
             raise InferError(f"--style-weights has {len(args.style_weights)} values for {len(styles.files)} "
                              "style images")
@@ -177,6 +181,8 @@ def plan_jobs(args: InferOptions) -> Plan:
                 "jpg" if args.format == "jpg" else "png", _tags(args), mask,
                 skipped_inputs=contents.skipped + styles.skipped, grid=out / "grid.png" if args.grid else None)
     plan.inputs = {p.resolve() for p in [*contents.files, *styles.files, *([mask] if mask else [])]}
+    if args.save_style and (reason := plan.refuses(Path(args.save_style))):
+        raise InferError(reason)
     for target in plan.outputs():
         if reason := plan.refuses(target):
             raise InferError(reason)

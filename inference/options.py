@@ -25,8 +25,8 @@ class InferError(RuntimeError):
 class InferOptions:
     """Every knob of `infer.py`; the field names are the flag names with '_' for '-' (see `infer.py --help`)."""
 
-    content: tuple[str, ...]  # content files, folders or globs
-    style: tuple[str, ...]  # style files, folders or globs
+    content: tuple[str, ...] = ()  # content files, folders or globs
+    style: tuple[str, ...] = ()  # style files, folders, globs, or statistics files (.safetensors, --save-style)
     out: str = "outputs"
     method: Method | None = None  # None: "decoder" when a checkpoint is given
     checkpoint: str | None = None  # release .safetensors, step folder, or .pth/.pt with `config`
@@ -35,6 +35,8 @@ class InferOptions:
     alpha: tuple[float, ...] = (1.0,)  # 0..1 content to style; up to models.adain.MAX_ALPHA extrapolates
     transform: Literal["adain", "mean", "std", "wct", "efdm"] | None = None  # None: the checkpoint's own
     style_weights: tuple[float, ...] | None = None  # mix all styles with these weights
+    style_domain: str | None = None  # a folder of style images pooled into one style (the transform's pool)
+    save_style: str | None = None  # write the pooled --style-domain statistics here (.safetensors)
     mask: str | None = None  # label image: each distinct color (sorted) is a region taking the next style
     preserve_color: Literal["none", "luminance", "covariance"] = "none"
     size: int | None = None  # short side of the content (aspect kept)
@@ -94,6 +96,16 @@ class InferOptions:
             raise InferError("--alpha and --mask apply to the trained decoder (--checkpoint) only")
         if self.mask and self.style_weights:
             raise InferError("--mask assigns one style per region; it cannot be combined with --style-weights")
+        if not self.content:
+            raise InferError("give --content FILE|FOLDER|GLOB")
+        if bool(self.style) == bool(self.style_domain):
+            raise InferError("give --style FILE|FOLDER|GLOB|STATS.safetensors or --style-domain FOLDER (one of them)")
+        if self.save_style and not (self.style_domain and self.save_style.endswith(".safetensors")):
+            raise InferError("--save-style X.safetensors stores the statistics pooled by --style-domain; give both")
+        domain = self.style_domain or any(s.lower().endswith(".safetensors") for s in self.style)
+        if domain and (self.resolved_method == "optimize" or self.preserve_color == "covariance" or self.mask):
+            raise InferError("style statistics (--style-domain, --style X.safetensors) work with the trained decoder, "
+                             "without --mask or --preserve-color covariance (they recolor style images)")
         if self.overwrite and self.skip_existing:
             raise InferError("--overwrite and --skip-existing contradict each other; pass one of them")
         if self.batch_size < 1 or self.tile_overlap < 0 or self.tile_size < 0:

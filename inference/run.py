@@ -19,7 +19,8 @@ from data_prep.images import ImageReadError, load_image, save_image
 from data_prep.resize import resize, resize_short
 from inference.engine import Engine
 from inference.jobs import Entry, Plan, load_mask
-from inference.options import InferOptions
+from inference.options import InferError, InferOptions
+from inference.style_stats import is_stats_file, load_stats, save_stats
 
 GRID_CELL = 128
 
@@ -28,18 +29,33 @@ class Runner:
     def __init__(self, args: InferOptions, plan: Plan, bar):
         self.args, self.plan, self.bar = args, plan, bar
         self.summary = {"written": [], "skipped": [], "failed": [], "grid": None, "out": str(plan.out)}
-        self.styles: dict[int, torch.Tensor] = {}
+        self.engine = Engine(args)
+        self.styles: dict[int, torch.Tensor | tuple] = {}
         size = args.style_size or args.size
         for k, path in enumerate(plan.styles):
             try:
-                self.styles[k] = load_image(path, size, args.max_size, args.upscale)[None]
+                self.styles[k] = (load_stats(path, self.engine.stylizer.net) if is_stats_file(path)
+                                  else load_image(path, size, args.max_size, args.upscale)[None])
             except ImageReadError as err:
                 self.fail(path, err.reason)
+        if args.style_domain:
+            self.pool_domain()
         self.masks = load_mask(plan.mask, len(plan.styles)) if plan.mask else None
-        self.engine = Engine(args)
         self.grid: dict[tuple[int, Path], torch.Tensor] = {}
         self.warned_mask = False
         self.summary["ignored"] = [{"path": str(p), "reason": r} for p, r in plan.skipped_inputs]
+
+    def pool_domain(self) -> None:
+        """--style-domain: every readable style image pooled into one style, saved with --save-style."""
+        readable = [self.styles[k] for k in sorted(self.styles)]
+        if not readable:
+            raise InferError(f"--style-domain {self.args.style_domain}: no readable style image")
+        pooled = self.engine.pool(readable)
+        self.styles = {k: pooled for k in range(len(self.plan.styles))}  # the entry's indices all map to it
+        self.plan.entries[0].styles = [0]
+        if self.args.save_style:
+            save_stats(self.args.save_style, pooled, self.engine.stylizer.net, len(readable), self.args.style_domain)
+            self.summary["style_stats"] = self.args.save_style
 
     def fail(self, path: Path, reason: str) -> None:
         self.summary["failed"].append({"path": str(path), "error": reason})
@@ -148,7 +164,8 @@ class Runner:
         if not rows:
             return
         contents = [_thumb(load_image(self.plan.contents[i], GRID_CELL)) for i in rows]
-        tops = [_strips([self.styles[k][0] for k in e.styles]) for e, _ in columns]
+        tops = [_strips([self.styles[k][0] if not isinstance(self.styles[k], tuple) else torch.full((3, 8, 8), 0.5)
+                         for k in e.styles]) for e, _ in columns]  # statistics have no picture: a grey header
         outputs = [[self.grid[i, self.plan.output_path(i, e, a)] for e, a in columns] for i in rows]
         path = self.plan.grid
         if self.args.skip_existing and path.exists():
