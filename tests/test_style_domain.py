@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import vgg_config
 from PIL import Image
 
 import infer
-from conftest import vgg_config
 from data_prep.images import load_image
 from eval.evaluate import main as evaluate_main
 from models.checkpoint import save_release
@@ -38,8 +38,8 @@ def world(tmp_path_factory):
 
 
 def run(world, out, *flags):
-    return infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content", str(world["root"] / "c.png"),
-                          "--out", str(world["root"] / out), *flags])
+    return infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content",
+                          str(world["root"] / "c.png"), "--out", str(world["root"] / out), *flags])
 
 
 @pytest.mark.parametrize("transform", ["adain", "wct", "efdm"])
