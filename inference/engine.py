@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import torch
+from tqdm import tqdm
 
 from configs.read import load_config
 from inference.options import InferOptions
@@ -104,10 +105,8 @@ class Engine:
             if smallest < MIN_OPTIMIZE_SIDE:
                 raise ValueError(f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
                                  "(the content or a --scales value); use a larger --size (with --upscale)")
-            return [torch.cat([
-                optimize(self.feature_net, contents[b : b + 1].to(self.device), [s.to(self.device) for s in styles],
-                         gatys, opts.style_weights, callbacks[b]).image.cpu()
-                for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys et al.)
+            return [torch.cat([self._optimize(contents[b : b + 1], styles, gatys, opts, callbacks[b])
+                               for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys)
         stylizer = self.stylizer
         keys = keys or [None] * len(styles)
         stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
@@ -117,6 +116,19 @@ class Engine:
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
+
+    def _optimize(self, content: torch.Tensor, styles: Sequence[torch.Tensor], gatys: OptimizeOptions,
+                  opts: InferOptions, callback: Callback | None) -> torch.Tensor:
+        """One content's optimization, with a progress bar of its steps and current losses (minutes per image)."""
+        total = sum(gatys.steps) if not isinstance(gatys.steps, int) else gatys.steps * max(1, len(gatys.scales))
+        with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:
+            def progress(entry: dict) -> None:
+                bar.update(1)
+                bar.set_postfix(total=f"{entry['total']:.4g}", content=f"{entry['content']:.3g}",
+                                style=f"{entry['style']:.3g}", refresh=False)
+
+            return optimize(self.feature_net, content.to(self.device), [s.to(self.device) for s in styles], gatys,
+                            opts.style_weights, callback, progress).image.cpu()
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
         """A domain of style images as one style: each image's statistics pooled by the transform."""

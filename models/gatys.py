@@ -192,6 +192,7 @@ def optimize(
     opts: OptimizeOptions | None = None,
     style_weights: Sequence[float] | None = None,
     callback: Callback | None = None,
+    progress: Callable[[dict], None] | None = None,
 ) -> OptimizeResult:
     """Optimize the pixels of a (1, 3, H, W) image to carry `content`'s layout and the (blended) styles.
 
@@ -202,6 +203,7 @@ def optimize(
         opts: the knobs; see OptimizeOptions.
         style_weights: one float per style (normalized to sum 1); None: equal.
         callback: called as callback(step, image, log) every `opts.save_every` steps and after the last.
+        progress: called after every step with that step's log entry (a progress bar's update).
     """
     opts = opts or OptimizeOptions()
     _, style_layers = opts.layers()
@@ -225,7 +227,7 @@ def optimize(
             image = initial_image(stage_content, opts.init, opts.noise_std, generator)
         else:  # coarse-to-fine: continue from the upsampled previous stage
             image = resize(image, stage_content.shape[-2:])
-        image = _run_stage(objective, image, n_steps, opts, stage, log, start, callback, original)
+        image = _run_stage(objective, image, n_steps, opts, stage, log, start, callback, original, progress)
     result = _finish(image, original, opts)
     if callback:
         callback(len(log), result, log)
@@ -235,6 +237,7 @@ def optimize(
 def _run_stage(
     objective: Objective, image: torch.Tensor, n_steps: int, opts: OptimizeOptions, stage: int,
     log: list[dict], start: float, callback: Callback | None, original: torch.Tensor,
+    progress: Callable[[dict], None] | None = None,
 ) -> torch.Tensor:
     """Optimize `image` for n_steps at one scale (appending to `log`); returns the lowest-loss image seen."""
     # contiguous: L-BFGS views .grad flat, which fails on a strided input such as a crop
@@ -255,6 +258,8 @@ def _run_stage(
         with torch.no_grad():
             image.clamp_(0, 1)  # projection onto the valid pixel range
         log.append({"step": len(log) + 1, "stage": stage, "seconds": time.perf_counter() - start, **losses})
+        if progress:
+            progress(log[-1])
         if callback and opts.save_every and len(log) % opts.save_every == 0:
             callback(len(log), _finish(image, original, opts), log)
     return best.image if best.image is not None else image.detach()

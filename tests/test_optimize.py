@@ -108,3 +108,36 @@ def test_cli_options_wired_and_save_every(tmp_path):
     a = np.asarray(Image.open(summary["written"][0]))
     summary = infer.stylize(argv[:-2] + ["--seed", "5", "--out", str(tmp_path / "o2"), "--save-every", "0"])
     assert np.array_equal(a, np.asarray(Image.open(summary["written"][0])))  # --seed: deterministic
+
+
+def test_optimization_shows_a_progress_bar_with_the_losses(tmp_path, monkeypatch):
+    """infer.py --method optimize reports every step and the current losses (the run takes minutes)."""
+    import numpy as np
+    from PIL import Image
+
+    import inference.engine
+
+    seen = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            seen.append({"total": total, "updates": 0, "postfix": None})
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            seen[-1]["updates"] += n
+
+        def set_postfix(self, **values):
+            seen[-1]["postfix"] = values
+
+    monkeypatch.setattr(inference.engine, "tqdm", Bar)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    infer.stylize(["--method", "optimize", "--weights", "random", "--content", str(tmp_path / "a.png"), "--style",
+                   str(tmp_path / "a.png"), "--steps", "2,3", "--scales", "16,32", "--out", str(tmp_path / "o")])
+    assert seen == [{"total": 5, "updates": 5, "postfix": seen[0]["postfix"]}]
+    assert {"total", "content", "style"} <= set(seen[0]["postfix"])
