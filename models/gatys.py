@@ -25,10 +25,11 @@ Design choices:
   * Optimizer: Adam by default. Gatys used L-BFGS; here L-BFGS runs one function evaluation per step
     (max_iter=1, history kept across steps, no line search, as in Johnson's neural-style) so `steps`
     counts network evaluations for both and the projection happens between steps. Its tolerances are 0
-    (a tiny gradient must not end it silently). The loss is not rescaled: torch keeps a curvature pair
-    only when y.s > 1e-10, and these losses clear that (measured at 64 and 128 px: every step stores a
-    pair although the first gradient's sum |g| is only 0.2-1; scaling the loss so that mean |g| = 1
-    changed the best loss by 5% at most, in either direction). Measured (random VGG19, astronaut
+    (a tiny gradient must not end it silently). Its loss is scaled so the first gradient has mean |g| = 1:
+    these normalized losses are O(1e-3), and unscaled L-BFGS (first step lr * g) stalled on 2 of 4 random
+    VGG19s at 48 px (15 steps: 4.1e-4 -> 4.1e-4 and 5.45e-4 -> 5.43e-4) where the scaled one fell 3-4x
+    on all four (tests/test_optimize.py checks the halving); at 64-128 px with one VGG the scaling changed
+    the best loss by 5% at most, so it costs nothing where it is not needed. Measured (random VGG19, astronaut
     content, 60 steps, 64 px unless said): with a photo style (chelsea) both optimizers decrease
     monotonically, L-BFGS to 0.0047 and Adam to 0.0050. With a saturated texture (stripes) the projection
     moves the point off the step L-BFGS recorded, and its loss rises on 17 of 59 steps (up to 1.7x; at
@@ -244,14 +245,19 @@ def _run_stage(
     image = image.detach().clamp(0, 1).contiguous().requires_grad_(True)
     optimizer = make_optimizer(opts.optimizer, [image], opts.lr)
     best, losses = _Best(), {}
+    scale = None  # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (see module docstring)
 
     def closure():
+        nonlocal scale
         optimizer.zero_grad(set_to_none=True)
         out = objective(image)
         out["total"].backward()
+        if opts.optimizer == "lbfgs":
+            scale = scale or 1.0 / image.grad.abs().mean().clamp_min(1e-20).item()
+            image.grad.mul_(scale)
         losses.update({k: float(v.detach()) for k, v in out.items()})
         best.update(losses["total"], image)
-        return out["total"]
+        return out["total"] * (scale or 1.0)
 
     for _ in range(n_steps):
         optimizer.step(closure)
