@@ -54,21 +54,29 @@ def _std_only(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.
     return (feat.float() - c_mean) / c_std * style[1] + c_mean
 
 
-class MomentAccumulator:
-    """Per-channel sums of x and x^2 over streamed (C, n) values (float64) -> (mean, std) as mean_std gives."""
+class _Sums:
+    """Per-channel sums of x and of a second-order term over streamed (C, n) values, in float64."""
 
     def __init__(self):
-        self.total, self.total_sq, self.count = 0.0, 0.0, 0
+        self.total, self.second, self.count = 0.0, 0.0, 0
 
     def add(self, values: torch.Tensor) -> None:
         values = values.double()
         self.total = self.total + values.sum(dim=1)
-        self.total_sq = self.total_sq + (values**2).sum(dim=1)
+        self.second = self.second + self.second_order(values)
         self.count += values.shape[1]
+
+
+class MomentAccumulator(_Sums):
+    """Sums of x and x^2 -> (mean, std) exactly as mean_std computes them on the whole map."""
+
+    @staticmethod
+    def second_order(values: torch.Tensor) -> torch.Tensor:
+        return (values**2).sum(dim=1)
 
     def result(self) -> Stats:
         mean = self.total / max(self.count, 1)
-        std = (self.total_sq / max(self.count, 1) - mean**2).clamp_min(0).add(EPS).sqrt()
+        std = (self.second / max(self.count, 1) - mean**2).clamp_min(0).add(EPS).sqrt()
         return mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1)
 
 
@@ -113,21 +121,16 @@ def _pool_wct(styles: Sequence[Stats]) -> Stats:
     return sum(m for m, _ in styles) / len(styles), sum(c for _, c in styles) / len(styles)
 
 
-class CovarianceAccumulator:
-    """Per-channel sums of x and x x^T over streamed (C, n) values (float64) -> (mean, cov) as mean_cov gives."""
+class CovarianceAccumulator(_Sums):
+    """Sums of x and x x^T -> (mean, cov) exactly as mean_cov computes them on the whole map."""
 
-    def __init__(self):
-        self.total, self.outer, self.count = 0.0, 0.0, 0
-
-    def add(self, values: torch.Tensor) -> None:
-        values = values.double()
-        self.total = self.total + values.sum(dim=1)
-        self.outer = self.outer + values @ values.T
-        self.count += values.shape[1]
+    @staticmethod
+    def second_order(values: torch.Tensor) -> torch.Tensor:
+        return values @ values.T
 
     def result(self) -> Stats:
         mean = (self.total / max(self.count, 1))[:, None]
-        return mean[None], (self.outer / max(self.count, 1) - mean @ mean.T)[None]
+        return mean[None], (self.second / max(self.count, 1) - mean @ mean.T)[None]
 
 
 # ---- efdm: the sorted values of each channel (its quantile function)
