@@ -23,7 +23,9 @@ from configs.read import load_config
 from configs.schema import Config, ConfigError, to_yaml
 from configs.validate import validate
 from data_prep.files import atomic_write
+from models.checkpoint import load_into
 from models.net import StyleTransferNet
+from models.precision import precision_warning
 from models.pretrained import PretrainedWeightsError
 from training.checkpoints import (
     CheckpointError,
@@ -59,6 +61,8 @@ def make_accelerator(cfg: Config) -> Accelerator:
         log.warning("accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from the "
                     "config (override it with train.mixed_precision=...)", launched, cfg.train.mixed_precision)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision)
+    if cfg.train.mixed_precision == "bf16" and (warning := precision_warning(accelerator.device, "bf16")):
+        log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=no)", warning)
     world = int(os.environ.get("WORLD_SIZE", 1))
     if accelerator.num_processes != world:
         raise RuntimeError(
@@ -99,7 +103,10 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     checkpoint = resolve_resume(run_dir, resume) if resume else None
 
     set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
-    objective = StyleTransferObjective(StyleTransferNet(cfg.model), cfg.loss)
+    net = StyleTransferNet(cfg.model)
+    if cfg.model.init_from and checkpoint is None:  # fine-tuning starts from these weights; a resume has its own
+        load_into(net, cfg.model.init_from)
+    objective = StyleTransferObjective(net, cfg.loss)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
     objective, optimizer = accelerator.prepare(objective, optimizer)
     state = TrainerState()

@@ -4,6 +4,7 @@
     python -m bench --quick --out /tmp/q.json            # seconds; what the tests run
     python -m bench --compare before.json after.json     # B / A ratios per row
     python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
+    python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain PyTorch step
 
 The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
 printed). How everything is timed and counted: bench/harness.py.
@@ -36,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["figures"]:
         return _figures_main(argv[1:])
+    if argv[:1] == ["train-step"]:
+        from bench.train_step import main as train_step_main
+
+        return train_step_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
                                      epilog="python -m bench figures --help: the inference figures")
     parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")

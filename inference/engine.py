@@ -7,6 +7,7 @@ whether the images come from files or from a browser.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Sequence
 
 import torch
@@ -20,7 +21,7 @@ from models.checkpoint import load_model
 from models.color import match_color, preserve_luminance
 from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
 from models.net import StyleTransferNet
-from models.precision import check_precision, resolve_device
+from models.precision import check_precision, precision_warning, resolve_device
 from models.pretrained import parse_weights
 from models.registry import build_feature_net
 
@@ -68,6 +69,8 @@ class Engine:
         self.method = opts.resolved_method
         self.device = resolve_device(opts.device)
         check_precision(self.device, opts.precision)
+        if warning := precision_warning(self.device, opts.precision):
+            print(f"WARNING: {warning}", file=sys.stderr)
         if self.method == "decoder":
             net = load_net(opts)
             if opts.transform:  # the decoder trained with one transform, run with another (a comparison knob)

@@ -130,3 +130,26 @@ def test_multiscale_plot_is_written(tmp_path):
               "single_final_total": 0.1}
     plot_multiscale(result, tmp_path / "multiscale.png")
     assert Image.open(tmp_path / "multiscale.png").size == (600, 400)
+
+
+def test_train_step_benchmark_rows(monkeypatch):
+    """One tiny run of `python -m bench train-step`: a plain row and a recipe row with consistent figures."""
+    from bench import train_step
+
+    result = train_step.run_train_steps(["smoke"], batch=1, precisions=["fp32"], size=32, quick=True)
+    plain, smoke = result["rows"]
+    assert plain["step"] == "plain_adain" and smoke["step"] == "smoke"
+    assert smoke["gflop"] > 0 and abs(smoke["speedup_vs_plain_fp32"] - plain["seconds"] / smoke["seconds"]) < 1e-9
+    assert "| smoke | fp32 |" in train_step.markdown(result)
+
+
+def test_bf16_warning_where_the_cpu_emulates_it(monkeypatch):
+    import torch
+
+    from models.precision import precision_warning
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert "emulated" in precision_warning(torch.device("cpu"), "bf16")
+    assert precision_warning(torch.device("cpu"), "fp32") is None
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert precision_warning(torch.device("cpu"), "bf16") is None
