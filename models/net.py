@@ -16,7 +16,7 @@ from configs.schema import ModelConfig
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
 from models.registry import build_decoder, build_encoder, encoder_layer
-from models.transforms import get_transform, transfer
+from models.transforms import Transform, get_transform, transfer
 
 
 class StyleTransferNet(nn.Module):
@@ -45,8 +45,13 @@ class StyleTransferNet(nn.Module):
 
     def pad(self, images: torch.Tensor) -> torch.Tensor:
         """Pad to a multiple of the stride, and to 2 strides at least: the decoder's first 3x3 reflect-padded
-        conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would crash it)."""
-        return pad_to_multiple(images, self.stride, minimum=2 * self.stride)
+        conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would crash it).
+
+        An encoder whose pools round up (`ceil_pools`: pytorch-AdaIN's vgg_normalised) needs no multiple: its
+        features cover ceil(H / stride) cells as the original code computes them, and the decoded image is
+        cropped to H, so its images equal the original's at any size, borders included."""
+        multiple = 1 if getattr(self.encoder, "ceil_pools", False) else self.stride
+        return pad_to_multiple(images, multiple, minimum=2 * self.stride)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> the AdaIN feature map (B, C, ceil(H/s), ceil(W/s))."""
@@ -63,7 +68,13 @@ class StyleTransferNet(nn.Module):
 
     def set_transform(self, name: str) -> None:
         """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the same."""
-        self.transform_name, self.transform = name, get_transform(name)
+        get_transform(name)  # an unknown name fails here, with the known ones
+        self.transform_name = name
+
+    @property
+    def transform(self) -> Transform:
+        # looked up by name, not stored: the module stays picklable (the registry's entries hold lambdas)
+        return get_transform(self.transform_name)
 
     def transfer(
         self,
