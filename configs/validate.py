@@ -54,12 +54,48 @@ def check_model(model: ModelConfig) -> None:
     enc = model.encoder
     if model.decoder.width < 1:
         raise ConfigError(f"model.decoder.width: {model.decoder.width}; must be >= 1")
+    _check_foreign_options(model)
     vgg_names = typing.get_args(VGG19Layer)
     vit_ok = enc.layer == "final" or re.fullmatch(r"block-?\d+", enc.layer)  # the depth is timm's: checked at build
     if enc.layer and not (enc.layer in vgg_names if enc.kind == "vgg19" else vit_ok):
         allowed = ", ".join(vgg_names) if enc.kind == "vgg19" else "final or block<i> (e.g. block11)"
         raise ConfigError(f"model.encoder.layer: {enc.layer!r} is not a {enc.kind} layer; use '' "
                           f"({DEFAULT_ENCODER_LAYER[enc.kind]}) or {allowed}")
+
+
+def _check_foreign_options(model: ModelConfig) -> None:
+    """The options that describe other code's networks (ViT notebook, pytorch-AdaIN release) fit together."""
+    enc, dec = model.encoder, model.decoder
+    explicit = enc.input_norm == "explicit"
+    if explicit and not (len(enc.input_mean) == len(enc.input_std) == 3 and min(enc.input_std) > 0):
+        raise ConfigError(f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std}; "
+                          "input_norm=explicit needs 3 means and 3 stds > 0 (RGB, images in [0, 1]), "
+                          "e.g. 0.485,0.456,0.406")
+    if not explicit and (enc.input_mean or enc.input_std):
+        raise ConfigError(f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std} are used only with "
+                          f"model.encoder.input_norm=explicit (it is {enc.input_norm})")
+    if enc.input_norm == "timm" and enc.kind != "vit":
+        raise ConfigError(f"model.encoder.input_norm: 'timm' with model.encoder.kind={enc.kind}; the timm config is "
+                          "a ViT's: use auto, imagenet or explicit")
+    if enc.kind != "vgg19" and (enc.padding, enc.weights_layout) != ("zeros", "torchvision"):
+        raise ConfigError(f"model.encoder.padding/weights_layout: {enc.padding}/{enc.weights_layout} with "
+                          f"model.encoder.kind={enc.kind}; they describe VGG19 convs and weight files only")
+    if enc.weights_layout == "vgg_normalised":
+        if enc.padding != "reflect":
+            raise ConfigError(f"model.encoder.padding: {enc.padding!r} with weights_layout=vgg_normalised; the "
+                              "release's network pads by reflection, and its folded input conv is exact only then: "
+                              "use reflect")
+        if enc.input_norm != "auto":
+            raise ConfigError(f"model.encoder.input_norm: {enc.input_norm!r} with weights_layout=vgg_normalised; its "
+                              "input conv (folded into conv1_1) already normalizes [0, 1] RGB: use auto")
+        if enc.pretrained and not enc.weights_file:
+            raise ConfigError("model.encoder.pretrained: true with weights_layout=vgg_normalised; no library "
+                              "download exists: set model.encoder.weights_file=<path to vgg_normalised.pth>")
+    if dec.widths and (dec.kind != "transposed_conv" or min(dec.widths) < 1):
+        raise ConfigError(f"model.decoder.widths: {dec.widths}; a list of stage widths >= 1, for kind=transposed_conv "
+                          f"only (kind is {dec.kind}); empty derives them from width")
+    if not dec.norm_affine and dec.kind != "transposed_conv":
+        raise ConfigError(f"model.decoder.norm_affine: false with kind={dec.kind}; only transposed_conv has norms")
 
 
 def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:

@@ -4,8 +4,10 @@
 weights cannot be re-obtained from a library (random or fine-tuned). Frozen pretrained networks are
 not copied in. `load_model` rebuilds the network from the file alone, and also reads plain
 `.pth`/`.pt` state dicts (DataParallel/DDP `module.` and torch.compile `_orig_mod.` prefixes in any
-nesting, full-model dicts such as the ViT notebook's `vit_encoder.*` / `decoder.*` / `vgg_loss_net.*`)
-when given the model config. Resumable training state (optimizer, step, RNG) lives elsewhere.
+nesting, full-model dicts such as the ViT notebook's `vit_encoder.*` / `decoder.*` / `vgg_loss_net.*`,
+bare decoders such as pytorch-AdaIN's decoder.pth) when given the model config. A foreign file's tensors
+are matched by name, else by module order and shapes (models/foreign.py), and a transposed-conv decoder's
+stage widths and norm affinity are read from the file. Resumable training state lives elsewhere.
 
 Names: a run folder's release file is RELEASE_FILE; a training step checkpoint folder holds its weights in
 the same format as STEP_WEIGHTS (a different name, so no file called model.safetensors is ever a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -25,8 +28,11 @@ from safetensors.torch import load_file, save_file
 from configs.read import model_config_from_json
 from configs.schema import ConfigError, ModelConfig, to_json
 from data_prep.files import atomic_path
+from models.foreign import match_section, natural_order, transposed_conv_arch
 from models.net import StyleTransferNet
 from models.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
+
+log = logging.getLogger(__name__)
 
 FORMAT = "adain-style-transfer/release-v1"
 RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
@@ -34,6 +40,8 @@ STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/ch
 # prefixes of other full-model dicts mapped onto ours; loss networks are never needed for inference
 KEY_RENAMES = (("vit_encoder.", "encoder.model."), ("vgg_encoder.", "encoder.body."))
 IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
+# a ViT's classifier head never touches the patch tokens (the encoder is built with num_classes=0)
+UNUSED_PREFIXES = ("encoder.model.head.",)
 
 
 class CheckpointError(RuntimeError):
@@ -90,7 +98,7 @@ def clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         for old, new in KEY_RENAMES:
             if key.startswith(old):
                 key = new + key[len(old) :]
-        if not key.startswith(IGNORED_PREFIXES):
+        if not key.startswith(IGNORED_PREFIXES + UNUSED_PREFIXES):
             out[key] = value
     return out
 
@@ -124,21 +132,17 @@ def load_model(
         encoder_overrides: EncoderConfig fields to change (e.g. pretrained=False, weights_file=...)
             for an encoder that the file does not hold.
     """
-    path = weights_file(path)
-    state, meta = _read_any(path)
+    path, state, file_cfg = _read_weights(path)
+    foreign = file_cfg is None  # another program's names and architecture details
     if model_cfg is None:
-        if "model_config" not in meta:
+        if foreign:
             raise CheckpointError(
                 f"{path} carries no model config (plain state dict or foreign file): pass the model config "
                 "(e.g. infer.py --config configs/<experiment>.yaml) so the architecture can be built"
             )
-        try:
-            model_cfg = model_config_from_json(meta["model_config"])
-        except (ConfigError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path}: unreadable model_config metadata ({err})") from None
-    state = clean_keys(state)
-    if state and not any(k.startswith(("decoder.", "encoder.")) for k in state):
-        state = {f"decoder.{k}": v for k, v in state.items()}  # a bare decoder.state_dict()
+        model_cfg = file_cfg
+    if foreign:
+        model_cfg = _decoder_from_file(model_cfg, state, path)
     has_encoder = any(k.startswith("encoder.") for k in state)
     enc = dataclasses.replace(model_cfg.encoder, **encoder_overrides)
     if has_encoder:  # the file holds the encoder: build it without downloading anything
@@ -151,12 +155,98 @@ def load_model(
     else:
         build_enc = enc
     net = StyleTransferNet(dataclasses.replace(model_cfg, encoder=build_enc))
-    _load_strict(net, state, path, has_encoder)
+    note = ""
+    if foreign:
+        state, note = _match_foreign(net, state, has_encoder)
+    _load_strict(net, state, path, has_encoder, note)
     net.cfg = dataclasses.replace(model_cfg, encoder=enc if not has_encoder else model_cfg.encoder)
     return net.to(map_location).eval()
 
 
-def _load_strict(net: StyleTransferNet, state: dict[str, torch.Tensor], path: Path, has_encoder: bool) -> None:
+def _read_weights(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], ModelConfig | None]:
+    """(the weights file, its tensors under model keys where names allow, its model config or None if foreign)."""
+    path = weights_file(path)
+    state, meta = _read_any(path)
+    file_cfg = None
+    if "model_config" in meta:
+        try:
+            file_cfg = model_config_from_json(meta["model_config"])
+        except (ConfigError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"{path}: unreadable model_config metadata ({err})") from None
+    state = clean_keys(natural_order(state) if file_cfg is None and path.suffix == ".safetensors" else state)
+    if state and not any(k.startswith(("decoder.", "encoder.")) for k in state):
+        state = {f"decoder.{k}": v for k, v in state.items()}  # a bare decoder.state_dict()
+    return path, state, file_cfg
+
+
+# ModelConfig fields that are not compared by `load_into`: where weights come from, and what the tensor shapes
+# already check (a wrong width or norm affinity is a shape or key mismatch)
+_NOT_COMPARED = {"init_from", "transform", "encoder.pretrained", "encoder.weights_file", "encoder.trainable",
+                 "decoder.width", "decoder.widths", "decoder.norm_affine"}
+
+
+def _architecture(cfg: ModelConfig) -> dict[str, object]:
+    flat = {}
+    for key, value in dataclasses.asdict(cfg).items():
+        for sub, v in value.items() if isinstance(value, dict) else [("", value)]:
+            flat[f"{key}.{sub}" if sub else key] = v
+    return {k: v for k, v in flat.items() if k not in _NOT_COMPARED}
+
+
+def load_into(net: StyleTransferNet, path: str | Path) -> None:
+    """Load a release file, step folder or foreign state dict into `net` (model.init_from: fine-tuning's start).
+
+    The file's decoder (and encoder, when it holds one) must be `net`'s architecture: a release file's config
+    is compared on what the shapes cannot show (activation, normalization, padding, layout, ...), and the
+    tensors are loaded strictly, a foreign file's after matching by name or module order and shapes.
+    """
+    path, state, file_cfg = _read_weights(path)
+    if file_cfg is not None:
+        mine, theirs = _architecture(net.cfg), _architecture(file_cfg)
+        diff = [f"model.{k}={theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
+        if diff:
+            raise CheckpointError(f"model.init_from {path} holds another network: it has {', '.join(diff)}, the "
+                                  "config does not; set those keys as the file has them")
+    has_encoder = any(k.startswith("encoder.") for k in state)
+    state, note = _match_foreign(net, state, has_encoder) if file_cfg is None else (state, "")
+    _load_strict(net, state, path, has_encoder, note)
+
+
+def _decoder_from_file(model_cfg: ModelConfig, state: dict[str, torch.Tensor], path: Path) -> ModelConfig:
+    """A transposed-conv decoder's widths and norm affinity as the file holds them (notebooks vary both)."""
+    decoder = {k: v for k, v in state.items() if k.startswith("decoder.")}
+    if model_cfg.decoder.kind != "transposed_conv" or not decoder:
+        return model_cfg
+    try:
+        widths, affine = transposed_conv_arch(decoder)
+    except ValueError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    dec = model_cfg.decoder
+    if (list(dec.widths), dec.norm_affine) != (widths, affine):
+        log.info("%s: decoder widths %s, norm_affine=%s read from the file", path, widths, affine)
+    return dataclasses.replace(model_cfg, decoder=dataclasses.replace(dec, widths=widths, norm_affine=affine))
+
+
+def _match_foreign(net: StyleTransferNet, state: dict[str, torch.Tensor],
+                   has_encoder: bool) -> tuple[dict[str, torch.Tensor], str]:
+    """Rename a foreign file's encoder/decoder tensors onto the model's keys; (state, why not, for the error)."""
+    model = net.state_dict()
+    out, notes = {k: v for k, v in state.items() if not k.startswith(("encoder.", "decoder."))}, []
+    for section in ("encoder.", "decoder.") if has_encoder else ("decoder.",):
+        ours = {k: v for k, v in model.items() if k.startswith(section)}
+        theirs = {k: v for k, v in state.items() if k.startswith(section)}
+        try:
+            out.update(match_section(theirs, ours, section.rstrip(".")))
+        except ValueError as err:
+            out.update(theirs)
+            notes.append(str(err))
+    if not has_encoder:
+        out.update({k: v for k, v in state.items() if k.startswith("encoder.")})
+    return out, " ".join(notes)
+
+
+def _load_strict(net: StyleTransferNet, state: dict[str, torch.Tensor], path: Path, has_encoder: bool,
+                 note: str = "") -> None:
     expected = {k: v for k, v in net.state_dict().items() if k.startswith("decoder.") or has_encoder}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -169,7 +259,7 @@ def _load_strict(net: StyleTransferNet, state: dict[str, torch.Tensor], path: Pa
         raise CheckpointError(
             f"{path} does not fit the model {net.cfg.encoder.kind}+{net.cfg.decoder.kind}: "
             f"missing keys: {show(missing)}; unexpected keys: {show(unexpected)}; shape mismatches: {show(wrong)}. "
-            "Was it saved from a different architecture or config?"
+            "Was it saved from a different architecture or config?" + (f" Also, {note}" if note else "")
         )
     broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if broken:  # NaN/inf weights decode to a black image that looks like a result

@@ -1,8 +1,9 @@
-"""Small building blocks shared by the networks: input normalization, stride padding, channels-last InstanceNorm."""
+"""Small building blocks shared by the networks: input normalization, stride padding, channels-last InstanceNorm,
+and the decoders' output activations."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,18 @@ class Normalize(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+
+
+# the registry of model.encoder.input_norm (configs/schema.py InputNorm): (mean, std) of the config -> the
+# (mean, std) the encoder normalizes with, or None for the network's own (torchvision VGG: ImageNet;
+# vgg_normalised: none, its folded input conv normalizes; a timm ViT: its pretrained config).
+# "timm" is checked to be a ViT when the config is read (configs/validate.py).
+INPUT_NORMS: dict[str, Callable[[Sequence[float], Sequence[float]], tuple | None]] = {
+    "auto": lambda mean, std: None,
+    "timm": lambda mean, std: None,
+    "imagenet": lambda mean, std: (IMAGENET_MEAN, IMAGENET_STD),  # the ViT notebook's, for any encoder
+    "explicit": lambda mean, std: (tuple(mean), tuple(std)),  # model.encoder.input_mean / input_std
+}
 
 
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
@@ -57,5 +70,46 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         x = x.float()
         mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: torch's Welford var_mean is ~4x slower here
         var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)  # in place: one full-size temporary, not two
-        scale = self.weight.float().view(1, -1, 1, 1) * (var + self.eps).rsqrt()
+        scale = (var + self.eps).rsqrt()
+        if not self.affine:  # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
+            return (x * scale).sub_(mean * scale)
+        scale = self.weight.float().view(1, -1, 1, 1) * scale
         return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)
+
+
+# ---- decoder outputs: every decoder ends in one of these, so its images are in [0, 1]
+class ClampedLinear(nn.Module):
+    """clamp(x, 0, 1) with the gradient of the identity (straight-through).
+
+    pytorch-AdaIN's decoder has no output activation: it trains on the raw output and its test.py clamps
+    when saving. The forward here clamps in training too, so the repo's images stay in [0, 1] everywhere;
+    the gradient passes as if unclamped, as in the reference training (the loss differs from the
+    reference's only on pixels outside [0, 1]).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + (x.clamp(0, 1) - x).detach()
+
+
+class TanhDenormalize(nn.Module):
+    """clamp(tanh(x) * IMAGENET_STD + IMAGENET_MEAN, 0, 1): the ViT notebook's output and its display.
+
+    The notebook's decoder ended in Tanh and was trained against ImageNet-normalized images, so tanh's
+    [-1, 1] is read as normalized pixels; its images span mean +- std per channel (about 0.26..0.71 for R).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (torch.tanh(x) * self.std.to(x.dtype) + self.mean.to(x.dtype)).clamp(0, 1)
+
+
+# the registry of model.decoder.output (configs/schema.py OutputActivation lists the same names)
+OUTPUT_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,  # the repo's default: [0, 1] with gradients everywhere
+    "tanh": TanhDenormalize,  # the ViT notebook's
+    "linear": ClampedLinear,  # pytorch-AdaIN's (no activation; clamped as its test.py saves)
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,16 +85,26 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
-        raise PretrainedWeightsError(
-            f"{path} is not a plain tensor state dict that loads with weights_only=True "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); re-save it as a state dict "
-            "(torch.save(model.state_dict(), path)) or as safetensors"
-        ) from None
+        raise PretrainedWeightsError(_load_failure(path, err)) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise PretrainedWeightsError(f"{path} holds a {type(state).__name__}, not a state dict")
     return state
+
+
+def _load_failure(path: Path, err: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, in words a user can act on."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [""]
+    code = re.search(r"GLOBAL ([\w.]+)", str(err))  # the pickled callable or class it would have called
+    if code:
+        return (f"{path} is a pickle that refers to code ({code.group(1)}), not a plain tensor state dict; nothing "
+                "was executed (weights_only=True). Re-save it as a state dict (torch.save(model.state_dict(), path)) "
+                "or as safetensors")
+    if "zip archive" in lines[0] or "unexpected EOF" in lines[0] or isinstance(err, EOFError):
+        return f"{path} is truncated or corrupt ({type(err).__name__}: {lines[0][:160]}); copy or download it again"
+    return (f"{path} is not a plain tensor state dict that loads with weights_only=True ({type(err).__name__}: "
+            f"{lines[0][:200]}); re-save it as a state dict (torch.save(model.state_dict(), path)) or as safetensors")
 
 
 def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:

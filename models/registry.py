@@ -14,6 +14,7 @@ from torch import nn
 
 from configs.schema import DecoderConfig, EncoderConfig
 from models.decoders import MirrorVGGDecoder, TransposedConvDecoder
+from models.layers import INPUT_NORMS
 from models.pretrained import parse_weights
 from models.resnet import RESNET50_LAYERS, ResNet50Features
 from models.vgg import VGG19_LAYERS, VGG19Features, check_layers
@@ -36,11 +37,17 @@ class EncoderSpec:
     default_layer: str
 
 
+def _norm(cfg: EncoderConfig) -> tuple | None:
+    """model.encoder.input_norm -> (mean, std), or None for the network's own."""
+    return lookup(INPUT_NORMS, cfg.input_norm, "model.encoder.input_norm")(cfg.input_mean, cfg.input_std)
+
+
 ENCODERS: dict[str, EncoderSpec] = {
-    "vgg19": EncoderSpec(lambda cfg, layer: VGG19Features([layer], cfg.pretrained, cfg.weights_file, cfg.trainable),
-                         "relu4_1"),
+    "vgg19": EncoderSpec(lambda cfg, layer: VGG19Features([layer], cfg.pretrained, cfg.weights_file, cfg.trainable,
+                                                          padding=cfg.padding, layout=cfg.weights_layout,
+                                                          norm=_norm(cfg)), "relu4_1"),
     "vit": EncoderSpec(lambda cfg, layer: ViTFeatures(cfg.name, [layer], cfg.pretrained, cfg.weights_file,
-                                                      cfg.trainable), "final"),
+                                                      cfg.trainable, norm=_norm(cfg)), "final"),
 }
 
 
@@ -53,10 +60,12 @@ def build_encoder(cfg: EncoderConfig) -> nn.Module:
     return lookup(ENCODERS, cfg.kind, "model.encoder.kind").build(cfg, encoder_layer(cfg))
 
 
-# ---- decoders: (B, C, h, w) features -> (B, 3, h * stride, w * stride) images in [0, 1]
+# ---- decoders: (B, C, h, w) features -> (B, 3, h * stride, w * stride) images in [0, 1], any stride
 DECODERS: dict[str, Callable[[int, int, DecoderConfig], nn.Module]] = {
-    "mirror_vgg": lambda channels, stride, cfg: MirrorVGGDecoder(channels, stride),
-    "transposed_conv": lambda channels, stride, cfg: TransposedConvDecoder(channels, stride, cfg.width),
+    "mirror_vgg": lambda channels, stride, cfg: MirrorVGGDecoder(channels, stride, cfg.output),
+    "transposed_conv": lambda channels, stride, cfg: TransposedConvDecoder(channels, stride, cfg.width,
+                                                                           tuple(cfg.widths), cfg.norm_affine,
+                                                                           cfg.output),
 }
 
 

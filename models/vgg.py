@@ -1,16 +1,23 @@
-"""VGG19 feature extractor with named layers (relu1_1 ... relu5_1, conv4_2, ...)."""
+"""VGG19 feature extractor with named layers (relu1_1 ... relu5_1, conv4_2, ...).
+
+Two weight layouts (model.encoder.weights_layout): torchvision's `vgg19().features` (zero padding, floor
+pools, ImageNet input normalization) and pytorch-AdaIN's released `vgg_normalised.pth` (the Caffe VGG19
+normalized by Gatys et al., as a Sequential of a 1x1 input conv, reflection padding and ceil-mode pools).
+Both run as the same torchvision-shaped `body`, so the feature table and every state-dict key are shared.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torchvision.models import VGG19_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from models.layers import Normalize
-from models.pretrained import load_torchvision_weights, read_state_dict
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from models.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's vgg19().features is conv, relu per conv and a max-pool after each block; blocks hold
 # 2, 2, 4, 4, 4 convs. The table is derived from that, e.g. relu1_1=1, relu2_1=6, relu3_1=11,
@@ -40,6 +47,71 @@ VGG19_CHANNELS: dict[str, int] = {
 }
 
 
+# conv padding of model.encoder.padding -> nn.Conv2d padding_mode; "reflect" pads like nn.ReflectionPad2d(1),
+# as pytorch-AdaIN's Sequential does, so its weights see the borders they were trained with
+VGG_PADDINGS: dict[str, str] = {"zeros": "zeros", "reflect": "reflect"}
+
+
+def fold_vgg_normalised(state: dict[str, torch.Tensor], path: str = "the weights file") -> dict[str, torch.Tensor]:
+    """pytorch-AdaIN's vgg_normalised state dict -> torchvision `features` keys, its 1x1 input conv folded.
+
+    The release's Sequential is conv1x1(3->3), then [ReflectionPad2d(1), Conv2d 3x3, ReLU] per conv and a
+    ceil-mode max-pool per block; its convs sit at Sequential indices 0, 2, 5, 9, 12, ... and are taken in
+    that order. conv1_1(pad(A x + b0)) = conv1_1'(pad(x)) with W' = W A and b' = b + sum W b0, because
+    reflection padding copies pixels and so commutes with a per-pixel affine map (exact, computed in float64;
+    with zero padding the borders would differ, so the layout requires padding=reflect).
+    """
+    convs = sorted((int(k.split(".")[0]), k.rsplit(".", 1)[0]) for k, v in state.items()
+                   if k.endswith("weight") and v.dim() == 4 and k.split(".")[0].isdigit())
+    prefixes = [prefix for _, prefix in convs]
+    if not prefixes or tuple(state[f"{prefixes[0]}.weight"].shape) != (3, 3, 1, 1):
+        first = f"{prefixes[0]}.weight {tuple(state[prefixes[0] + '.weight'].shape)}" if prefixes else "no conv"
+        raise PretrainedWeightsError(
+            f"{path} is not pytorch-AdaIN's vgg_normalised layout: its first conv should be the (3, 3, 1, 1) input "
+            f"conv at key 0.weight, found {first}; torchvision vgg19 weights need weights_layout=torchvision")
+    a, b0 = state[f"{prefixes[0]}.weight"].double()[:, :, 0, 0], state[f"{prefixes[0]}.bias"].double()
+    conv_indices = [index for name, index in VGG19_LAYERS.items() if name.startswith("conv")]
+    out = {}
+    for (prefix, index) in zip(prefixes[1:], conv_indices):
+        weight, bias = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
+        if index == 0:  # conv1_1 absorbs the input conv
+            w64 = weight.double()
+            bias = (bias.double() + torch.einsum("ojhw,j->o", w64, b0)).to(bias.dtype)
+            weight = torch.einsum("ojhw,ji->oihw", w64, a).to(weight.dtype)
+        out[f"{index}.weight"], out[f"{index}.bias"] = weight, bias
+    return out
+
+
+def _torchvision_features(state: dict[str, torch.Tensor], path: str = "the weights file") -> dict[str, torch.Tensor]:
+    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without prefix."""
+    if any(k.startswith("features.") for k in state):
+        return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
+    first = state.get("0.weight")
+    if first is not None and tuple(first.shape) == (3, 3, 1, 1):
+        raise PretrainedWeightsError(
+            f"{path} is pytorch-AdaIN's vgg_normalised layout (a 1x1 input conv at 0.weight), not torchvision's "
+            "vgg19: read it with model.encoder.weights_layout=vgg_normalised (and model.encoder.padding=reflect)")
+    return {k: v for k, v in state.items() if not k.startswith("classifier.")}
+
+
+@dataclass(frozen=True)
+class VGGLayout:
+    """How a weights file of one layout becomes the torchvision-shaped body, and the network it implies."""
+
+    read: Callable[[dict, str], dict]  # state dict -> torchvision `features` keys
+    ceil_pools: bool  # pytorch-AdaIN's pools round up; equal to floor on the stride-padded inputs of the net
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+# the registry of model.encoder.weights_layout
+VGG_LAYOUTS: dict[str, VGGLayout] = {
+    "torchvision": VGGLayout(_torchvision_features, False, IMAGENET_MEAN, IMAGENET_STD),
+    # the folded input conv holds the release's normalization (BGR, mean subtraction, 0-255 scale): identity here
+    "vgg_normalised": VGGLayout(fold_vgg_normalised, True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
+
+
 def check_layers(layers: Sequence[str], table: dict[str, int], net: str) -> None:
     unknown = [name for name in layers if name not in table]
     if unknown:
@@ -59,6 +131,9 @@ class VGG19Features(nn.Module):
         weights_file: explicit local state dict for the full torchvision vgg19 (or its `features`).
         trainable: leave requires_grad on.
         last_layer: truncate after this layer (default: the deepest of `layers`).
+        padding: a VGG_PADDINGS name for every conv.
+        layout: a VGG_LAYOUTS name: how `weights_file` is read, and the network it implies (pools, input norm).
+        norm: (mean, std) of the input normalization; None: the layout's (ImageNet, or none for vgg_normalised).
     """
 
     def __init__(
@@ -68,19 +143,34 @@ class VGG19Features(nn.Module):
         weights_file: str = "",
         trainable: bool = False,
         last_layer: str | None = None,
+        padding: str = "zeros",
+        layout: str = "torchvision",
+        norm: tuple[Sequence[float], Sequence[float]] | None = None,
     ):
         super().__init__()
+        spec = VGG_LAYOUTS[layout]
+        self.arch = dict(padding=padding, layout=layout, norm=norm)  # a network sharing this one's modules
         check_layers([*layers, *([last_layer] if last_layer else [])], VGG19_LAYERS, "VGG19")
         self.layers = tuple(layers)
         last = max(VGG19_LAYERS[name] for name in [*layers, *([last_layer] if last_layer else [])])
         features = _vgg19_features()
         if weights_file:
-            state = _features_only(read_state_dict(weights_file))
-            _require_keys(state, features, weights_file, last)
+            state = spec.read(read_state_dict(weights_file), str(weights_file))
+            _require_keys(state, features, weights_file, last, layout)
             features.load_state_dict(state, strict=False)
         elif pretrained:
-            features.load_state_dict(_features_only(load_torchvision_weights(VGG19_Weights.IMAGENET1K_V1.url, "VGG19")))
-        self.normalize = Normalize()
+            if layout != "torchvision":
+                raise PretrainedWeightsError(f"no library download exists for the {layout} VGG19 weights; give "
+                                             "the file (model.encoder.weights_file / --weights PATH)")
+            features.load_state_dict(_torchvision_features(load_torchvision_weights(VGG19_Weights.IMAGENET1K_V1.url,
+                                                                                    "VGG19")))
+        for m in features:
+            if isinstance(m, nn.Conv2d):
+                m.padding_mode = VGG_PADDINGS[padding]
+            elif isinstance(m, nn.MaxPool2d):
+                m.ceil_mode = spec.ceil_pools
+        self.ceil_pools = spec.ceil_pools  # StyleTransferNet.pad: no stride padding needed (see there)
+        self.normalize = Normalize(*(norm or (spec.mean, spec.std)))
         self.body = nn.Sequential(
             *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in features[: last + 1]]
         )
@@ -112,15 +202,10 @@ def _vgg19_features() -> nn.Sequential:
     return features
 
 
-def _features_only(state: dict) -> dict:
-    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without prefix."""
-    if any(k.startswith("features.") for k in state):
-        return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
-    return {k: v for k, v in state.items() if not k.startswith("classifier.")}
-
-
-def _require_keys(state: dict, features: nn.Module, path: str, last: int) -> None:
+def _require_keys(state: dict, features: nn.Module, path: str, last: int, layout: str) -> None:
     needed = [k for k, _ in features[: last + 1].named_parameters()]
     missing = [k for k in needed if k not in state]
     if missing:
-        raise ValueError(f"weights file {path} lacks VGG19 keys {missing[:6]}; expected torchvision vgg19 names")
+        raise PretrainedWeightsError(
+            f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); expected torchvision "
+            "vgg19 names, or pytorch-AdaIN's vgg_normalised with weights_layout=vgg_normalised")

@@ -29,7 +29,8 @@ class ViTFeatures(nn.Module):
     """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB input.
 
     Inputs of any size are reflect-padded to a multiple of the patch size (the caller crops decoded
-    images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid.
+    images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid. Any
+    patch size works (DINOv2's 14 included); the decoders reach the image size whatever the stride.
     Normalization comes from the model's pretrained config (0.5/0.5 for augreg weights, ImageNet
     mean/std for others), never from the caller.
 
@@ -38,6 +39,8 @@ class ViTFeatures(nn.Module):
         layers: 'final' (the patch tokens of forward_features) and/or 'block<i>'.
         pretrained: timm `pretrained=True` (Hugging Face hub / its cache); False: random weights.
         weights_file: local weights file read by timm (`pretrained_cfg_overlay=dict(file=...)`).
+        norm: (mean, std) of the input normalization instead of the pretrained config's (the ViT notebook
+            fed ImageNet-normalized images to a 0.5/0.5 model: its weights expect what it was trained on).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class ViTFeatures(nn.Module):
         pretrained: bool = True,
         weights_file: str = "",
         trainable: bool = False,
+        norm: tuple[Sequence[float], Sequence[float]] | None = None,
     ):
         super().__init__()
         kwargs = dict(num_classes=0, dynamic_img_size=True)
@@ -69,7 +73,7 @@ class ViTFeatures(nn.Module):
         self._indices = {layer: _block_index(layer, depth) for layer in self.layers}
         self.patch = self.model.patch_embed.patch_size[0]
         cfg = self.model.pretrained_cfg
-        self.normalize = Normalize(cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3))
+        self.normalize = Normalize(*(norm or (cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3))))
         self.requires_grad_(trainable)
         self.strides = {layer: self.patch for layer in self.layers}
         self.channels = {layer: self.model.embed_dim for layer in self.layers}

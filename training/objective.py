@@ -37,8 +37,11 @@ class StyleTransferObjective(nn.Module):
             and (enc.pretrained, enc.weights_file) == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
         )
         layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
+        # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect padding, its own
+        # weight layout and input normalization), so it reads the same file the same way
         self.loss_net = VGG19Features(
-            layers, cfg.loss_net_pretrained, cfg.loss_net_weights_file, last_layer=net.layer if self.shared else None
+            layers, cfg.loss_net_pretrained, cfg.loss_net_weights_file, last_layer=net.layer if self.shared else None,
+            **(net.encoder.arch if self.shared else {}),
         )
         if self.shared:
             for index, module in enumerate(net.encoder.body):
