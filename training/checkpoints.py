@@ -174,6 +174,11 @@ def save_checkpoint(accelerator: Accelerator, run_dir: Path, state: TrainerState
     return final
 
 
+def _architecture(model_json: str) -> dict:
+    """The model config without `init_from`: where a run started from does not change what it resumes."""
+    return {k: v for k, v in json.loads(model_json).items() if k != "init_from"}
+
+
 def remove_stale_temp_files(run_dir: Path) -> int:
     """Delete what interrupted saves of this run left: hidden `.*.partial` / `.*.tmp` files of atomic writes and
     `checkpoints/.tmp_step_*` / `.old_step_*` folders. Complete files and checkpoints are never touched."""
@@ -231,7 +236,7 @@ def load_checkpoint(accelerator: Accelerator, folder: Path, model: torch.nn.Modu
     state = read_complete(folder)
     if state is None:
         raise CheckpointError(f"{folder} is not a complete checkpoint (see the warning above)")
-    if state.model_config and state.model_config != to_json(cfg.model):
+    if state.model_config and _architecture(state.model_config) != _architecture(to_json(cfg.model)):
         raise CheckpointError(
             f"{folder} was trained with model config {state.model_config}, but this run's is {to_json(cfg.model)}; "
             "resume with the run's own config.yaml (train.py --config <run_dir>/config.yaml --resume latest)"
