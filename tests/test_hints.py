@@ -35,7 +35,7 @@ def _cli_flags(capsys) -> set[str]:
 
     flags = set()
     mains = [train.main, eval.evaluate.main, eval.compare_runs.main, data_prep.prepare.main, data_prep.sample.main]
-    for module in ("bench.__main__", "app", "models.convert"):
+    for module in ("bench.__main__", "bench.train_step", "eval.variants", "app", "models.convert"):
         try:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
