@@ -60,3 +60,20 @@ def test_release_with_nan_weights_is_refused_naming_the_tensors(tmp_path):
     path = save_release(tmp_path / "nan.safetensors", net)
     with pytest.raises(CheckpointError, match=r"non-finite.*decoder\.layers\.0\.1\.weight"):
         load_model(path)
+
+
+def test_smoke_training_on_the_awkward_folder(sample_root, tmp_path):
+    """Every readable file trains, every broken one is reported with its reason, no input changes."""
+    import awkward
+
+    expect = awkward.build(tmp_path)
+    before = awkward.checksums(tmp_path / "awkward")
+    folder = str(tmp_path / "awkward")
+    result = train(tiny_config(sample_root, **{"data.content_dir": folder, "data.style_dir": folder,
+                                               "train.steps": 6, "train.batch_size": 4}), tmp_path / "run")
+    assert result.step == 6
+    reported = {path.name for path in result.bad_files}
+    bad = {name for name, kind in expect.items() if kind == "bad"}
+    assert reported <= bad and reported  # only broken files, each with its reason
+    assert all(reason for reason in result.bad_files.values())
+    assert awkward.checksums(tmp_path / "awkward") == before
