@@ -1,4 +1,5 @@
 """Style-transfer losses as pure functions, always in float32, with a registry of style losses by name.
+(w2 solves its C x C eigenproblems in float64; its statistics and its result are float32.)
 
 Normalizations (they set the style/content balance, so they are part of each function's contract):
   content_loss     mean squared error over all B*C*H*W elements.
@@ -8,6 +9,15 @@ Normalizations (they set the style/content balance, so they are part of each fun
                    C^2 = 262,144 at relu5_1 and make the style term vanish.)
   mean_std         channel mean and std (biased var + 1e-5) per sample; the layer loss is
                    MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code.
+  w2               squared 2-Wasserstein distance between Gaussians fitted to the features (per sample: channel
+                   means mu and biased covariances S over H*W), ||mu_o - mu_t||^2 + tr(S_o + S_t - 2 (R S_o R)^(1/2))
+                   with R = S_t^(1/2), DIVIDED BY C and averaged over the batch. Per channel, so for uncorrelated
+                   channels it is MSE(mean) + MSE(std) over C: mean_std's scale (without its 1e-5). Square roots by
+                   float64 eigendecomposition (w2_distance says why; W2_FLOOR, the eigenvalue floor, is measured).
+  efdm             per channel, the output's sorted values against the target's quantiles at the same levels
+                   r / (N - 1) (the efdm transform's), squared difference averaged over B*C*N_out: the mean over
+                   channels of the squared 1-D Wasserstein-2 distance between the value distributions. Equals
+                   mean_std (without its 1e-5) when the channels differ only by shift and scale.
   tv_loss          mean absolute difference of vertically and horizontally adjacent pixels (anisotropic).
 
 A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the features
@@ -17,7 +27,10 @@ texture at 256 px, all 6 pairs; `python docs/measure_style_loss_ratio.py`): mean
 loss per layer and pair (median 14-22x by layer, relu1_1..relu5_1), 15x summed over relu1_1..relu4_1;
 doubling the features divides the ratio by 4. A Gram run thus needs ~15x the mean_std style_weight on
 that network. Pretrained VGG19 has other feature magnitudes: measure the factor there
-(`--weights pretrained`) before comparing the two losses.
+(`--weights pretrained`) before comparing the two losses. w2 and efdm are quadratic like mean_std and
+contain it (the Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is
+their starting point: on the same network, images and layers (256 px, relu1_1..relu4_1) w2 is 1.0-2.4x
+mean_std per layer and pair (1.37x summed), efdm 1.0-1.8x (1.20x summed).
 
 Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max 65504).
 """
@@ -33,6 +46,15 @@ from einops import rearrange
 from models.adain import mean_std
 from models.precision import fp32
 from models.registry import lookup
+from models.transforms import quantiles, sorted_values
+
+# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope is
+# unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px crop:
+# 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues below
+# sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward. Measured on random-VGG19
+# relu4_1 at 256 px (114 of 512 covariance eigenvalues below 1e-5 * the largest): w2(x, x) = 9e-7 / 4e-8 / 2e-9
+# at floors 1e-10 / 1e-12 / 1e-14, against 1.6e-2 between two images; gradients finite at every floor.
+W2_FLOOR = 1e-12
 
 
 def gram(feat: torch.Tensor) -> torch.Tensor:
@@ -60,6 +82,80 @@ def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((out - target) ** 2).mean(dim=(0, 2)).sum()
 
 
+# ---- w2: Gaussians fitted to the features
+def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns 1..), float32.
+
+    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends targets).
+    The covariance is C * the Gram of the centred features, in float32, not models.transforms.mean_cov's float64:
+    a T4 runs float64 at 1/32 of its float32 rate, and w2's error against scipy's sqrtm on random-VGG19 features
+    (1e-7 to 3e-5 relative, relu1_1..relu4_1 at 64 and 256 px) was the same with float64 covariances.
+    """
+    with fp32(feat.device):
+        mean = feat.float().mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+        cov = feat.shape[1] * gram(feat.float() - mean)  # (B, C, C) = F F^T / (H*W) of the centred F
+        return torch.cat([rearrange(mean, "b c 1 1 -> b c 1"), cov], dim=2)
+
+
+def _psd_sqrt(cov: torch.Tensor) -> torch.Tensor:
+    """Symmetric square root of (B, C, C) PSD matrices, float64, negative round-off eigenvalues set to 0.
+
+    Unlike models.transforms' WCT root, no eigenvalue is dropped: the loss must be 0 for identical inputs.
+    """
+    vals, vecs = torch.linalg.eigh(cov)
+    return vecs @ torch.diag_embed(vals.clamp_min(0).sqrt()) @ vecs.transpose(1, 2)
+
+
+def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
+    """tr(M^(1/2)) = sum of sqrt(eigenvalues) of (B, C, C) symmetric PSD M (float64); eigenvalues at or below
+    W2_FLOOR * the largest count as 0 with zero gradient, so a rank-deficient M has a finite gradient."""
+    vals = torch.linalg.eigvalsh(m)  # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
+    kept = vals > vals[..., -1:].clamp_min(torch.finfo(vals.dtype).tiny) * W2_FLOOR
+    return torch.where(kept, vals, torch.ones_like(vals)).sqrt().mul(kept).sum(dim=-1)
+
+
+def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared 2-Wasserstein distance between the Gaussians of two mean_cov_stat's, / C, mean over the batch.
+
+    W2^2 = ||mu_o - mu_t||^2 + tr(S_o) + tr(S_t) - 2 tr((R S_o R)^(1/2)), R = S_t^(1/2). The target is a
+    constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable at repeated
+    eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is stable.
+
+    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice). Measured on random-VGG19
+    features of sample images (relu1_1..relu4_1, 64 and 256 px): eigh was within 3e-5 (relative) of scipy's sqrtm;
+    20 coupled Newton-Schulz iterations were 1e-4 to 2e-3 off, and 40 overflowed to NaN in float32 (within 3e-7 in
+    float64, at twice the matmuls). Forward + backward at batch 8 on one CPU thread, NS-20 took 0.8-1x eigh's time
+    at 64 channels and 3-7x at 256 and 512 (relu4_1 at 256 px: 2.1 s vs 8.3 s). GPU timings were not measured.
+    """
+    out, target = out.double(), target.detach().double()
+    mu_o, cov_o = out[..., 0], out[..., 1:]
+    mu_t, cov_t = target[..., 0], target[..., 1:]
+    root = _psd_sqrt(cov_t)
+    cross = _trace_sqrt(root @ cov_o @ root)
+    trace = lambda m: m.diagonal(dim1=-2, dim2=-1).sum(dim=-1)  # noqa: E731
+    w2 = ((mu_o - mu_t) ** 2).sum(dim=-1) + trace(cov_o) + trace(cov_t) - 2 * cross
+    return (w2 / out.shape[1]).mean().float()
+
+
+# ---- efdm: each channel's sorted values (its quantile function)
+def sorted_stat(feat: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, H*W) each channel's values sorted ascending, float32."""
+    with fp32(feat.device):
+        return sorted_values(feat)[0]
+
+
+def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2; target may have B=1.
+
+    The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r / (N - 1),
+    linearly interpolated (models.transforms.quantiles: the efdm transform's convention), so the sizes may differ.
+    """
+    n = out.shape[-1]
+    if target.shape[-1] != n:
+        target = quantiles(target, torch.linspace(0, 1, n, device=out.device))
+    return ((out - target) ** 2).mean()
+
+
 @dataclass(frozen=True)
 class StyleLoss:
     """A style loss: a per-layer statistic of features and a distance between statistics."""
@@ -71,6 +167,8 @@ class StyleLoss:
 STYLE_LOSSES: dict[str, StyleLoss] = {
     "gram": StyleLoss(gram, gram_distance),
     "mean_std": StyleLoss(mean_std_stat, mean_std_distance),
+    "w2": StyleLoss(mean_cov_stat, w2_distance),
+    "efdm": StyleLoss(sorted_stat, efdm_distance),
 }
 
 

@@ -29,7 +29,8 @@ def test_gram_is_symmetric_psd_and_normalized():
 def test_style_loss_zero_for_identical_and_positive_otherwise(name):
     feats = {"a": torch.rand(2, 8, 6, 6), "b": torch.rand(2, 16, 3, 3)}
     targets = style_targets(name, feats, ["a", "b"])
-    assert all(v.item() == 0 for v in style_losses(name, feats, targets).values())
+    tol = 1e-8 if name == "w2" else 0.0  # w2 cancels traces against eigenvalues: round-off, never exactly 0
+    assert all(abs(v.item()) <= tol for v in style_losses(name, feats, targets).values())
     other = {k: v * 2 + 0.5 for k, v in feats.items()}
     assert all(v.item() > 0 for v in style_losses(name, other, targets).values())
 
