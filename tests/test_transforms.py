@@ -117,3 +117,17 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     psnr = float(10 * torch.log10(1 / ((a - b) ** 2).mean()))
     assert psnr > 25, psnr  # whole-image statistics: the tiles agree with the untiled pass (wct: 27 dB)
     assert (a - p).abs().mean() > 2 * (a - b).abs().mean()  # and the transform changed the picture
+
+
+def test_alpha_beyond_one_extrapolates_and_is_bounded():
+    """alpha in (1, MAX_ALPHA] goes past the style's target along the same line; above it is refused."""
+    from inference.options import InferError, InferOptions
+    from models.adain import MAX_ALPHA
+
+    content, style = feats(seed=20), feats(scale=3.0, seed=21)
+    target = transfer(TRANSFORMS["adain"], content, [mean_std(style)])
+    torch.testing.assert_close(blend(content, target, 1.5), target + 0.5 * (target - content))
+    base = {"content": ("a.png",), "style": ("b.png",), "checkpoint": "m.safetensors"}
+    InferOptions(**base, alpha=(MAX_ALPHA,)).validate()
+    with pytest.raises(InferError, match="alpha"):
+        InferOptions(**base, alpha=(MAX_ALPHA + 0.1,)).validate()
