@@ -198,20 +198,28 @@ class PeakMemory:
         return False
 
 
-def reference_conv(device: torch.device, precision: str, quick: bool = False) -> dict:
+def reference_conv(device: torch.device, precision: str, quick: bool = False, backward: bool = False) -> dict:
     """Achieved GFLOP/s of a 3x3 conv, 256 -> 256 channels on a 128x128 map, channels_last, in `precision`.
 
     Channels_last because inference.stylizer runs that way (oneDNN's faster layout). Not smaller in the
-    quick set (a tiny conv is overhead-bound and no reference at all); only timed shorter.
+    quick set (a tiny conv is overhead-bound and no reference at all); only timed shorter. `backward`: the
+    forward and both backward convolutions (input and weight gradients), the reference of a training step.
     """
     with seeded(0):
         conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device).eval().to(memory_format=torch.channels_last)
         x = torch.rand(1, 256, 128, 128, device=device).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(backward)
 
     def run():
-        with torch.inference_mode(), autocast(device, precision):
-            return conv(x)
+        if not backward:
+            with torch.inference_mode(), autocast(device, precision):
+                return conv(x)
+        with autocast(device, precision):
+            out = conv(x)
+        out.float().sum().backward()
+        conv.zero_grad(set_to_none=True)
+        x.grad = None
 
-    m = measure(run, device, quick, max_repeats=20)
+    m = measure(run, device, quick, max_repeats=20 if not backward else 10)
     return {"flops": m.flops, "seconds": m.timing.seconds, "repeats": m.timing.repeats,
             "spread": m.timing.spread, "gflops_per_s": m.gflops_per_s}

@@ -22,10 +22,9 @@ from pathlib import Path
 import torch
 
 from bench.cases import CONFIG_DIR, train_size, train_step_pass
-from bench.harness import measure
+from bench.harness import measure, reference_conv
 from bench.plain_adain import plain_step
 from data_prep.files import atomic_write
-from models.precision import autocast
 from models.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
@@ -33,28 +32,12 @@ DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
 TIMER = {"min_repeats": 3, "max_repeats": 3, "min_time_s": 0.0, "long_s": math.inf}
 
 
-def reference_conv_train(precision: str, quick: bool = False) -> float:
-    """GFLOP/s of the reference conv's forward and backward (input and weight gradients), channels_last."""
-    with seeded(0):
-        conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(memory_format=torch.channels_last)
-        x = torch.rand(1, 256, 128, 128).contiguous(memory_format=torch.channels_last).requires_grad_(True)
-
-    def run():
-        with autocast(torch.device("cpu"), precision):
-            out = conv(x)
-        out.float().sum().backward()
-        conv.zero_grad(set_to_none=True)
-        x.grad = None
-
-    return measure(run, torch.device("cpu"), quick, max_repeats=10).gflops_per_s
-
-
 def run_train_steps(configs: Sequence[str] = DEFAULT_CONFIGS, batch: int = 8,
                     precisions: Sequence[str] = ("fp32", "bf16"), size: int | None = None, quick: bool = False) -> dict:
     """Rows for the plain step and every (config, precision); see the module docstring."""
     device = torch.device("cpu")
     timer = {"min_repeats": 2, "max_repeats": 2, "min_time_s": 0.0, "long_s": math.inf} if quick else TIMER
-    reference = {p: reference_conv_train(p, quick) for p in precisions}
+    reference = {p: reference_conv(device, p, quick, backward=True)["gflops_per_s"] for p in precisions}
     rows = []
     plain_size = size or train_size(configs[0]) or 256
     with seeded(0):

@@ -159,7 +159,10 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
     x = rearrange(feat.float(), "b c h w -> b c (h w)")
     (s_sorted,) = style
     if content is None:  # exact: the rank of each position within its own channel (a stable sort breaks ties)
-        ranks, last = x.argsort(dim=2, stable=True).argsort(dim=2).double(), x.shape[-1] - 1
+        order = x.argsort(dim=2, stable=True)  # one sort; scattering positions gives each value its rank
+        positions = torch.arange(x.shape[-1], device=x.device).expand_as(order)
+        ranks = torch.empty_like(order).scatter_(2, order, positions).double()
+        last = x.shape[-1] - 1
     else:  # tiling: the rank among the whole image's sorted values (equal values share a rank)
         (c_sorted,) = content
         ranks = torch.searchsorted(c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()).double()
