@@ -161,9 +161,8 @@ def plan_jobs(args: InferOptions) -> Plan:
     contents = expand_inputs(list(args.content), "content")
     styles = expand_inputs([args.style_domain] if args.style_domain else list(args.style), "style")
     style_names = unique_names(styles.files)
-    if args.style_domain:  # every image of the folder pooled into one style
-        entries = [Entry(f"domain-{safe_filename(Path(args.style_domain).resolve().name, 'styles')}",
-                         list(range(len(styles.files))))]
+    if args.style_domain:  # every image of the folder pooled into one style, style 0 once the run pooled it
+        entries = [Entry(f"domain-{safe_filename(Path(args.style_domain).resolve().name, 'styles')}", [0])]
     elif args.mask or args.style_weights:
         if args.style_weights and len(args.style_weights) != len(styles.files):
             raise InferError(f"--style-weights has {len(args.style_weights)} values for {len(styles.files)} "

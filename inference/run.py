@@ -51,8 +51,7 @@ class Runner:
         if not readable:
             raise InferError(f"--style-domain {self.args.style_domain}: no readable style image")
         pooled = self.engine.pool(readable)
-        self.styles = {k: pooled for k in range(len(self.plan.styles))}  # the entry's indices all map to it
-        self.plan.entries[0].styles = [0]
+        self.styles = {0: pooled}  # the domain entry's one style (inference/jobs.py)
         if self.args.save_style:
             save_stats(self.args.save_style, pooled, self.engine.stylizer.net, len(readable), self.args.style_domain)
             self.summary["style_stats"] = self.args.save_style

@@ -46,3 +46,13 @@ def sample_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sample")
     build_sample(root, size=40)
     return root
+
+
+def vary_outputs(net) -> None:
+    """He init without biases for a mirror_vgg decoder, in place: a default-initialized random decoder outputs
+    ~0.5 everywhere (activations shrink layer by layer), so effects and seams would drown in uint8 rounding."""
+    for m in net.decoder.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            torch.nn.init.zeros_(m.bias)
+    net.decoder.layers[-2][1].weight.data *= 8

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import vary_outputs
 from PIL import Image
 
 import infer
@@ -24,16 +25,6 @@ def _img(path, h, w, seed):
     arr = np.clip(base + rng.normal(0, 0.05, (h, w, 3)), 0, 1)
     Image.fromarray((arr * 255).astype(np.uint8)).save(path)
     return path
-
-
-def vary_outputs(net):
-    """A default-initialized random decoder outputs ~0.5 everywhere (activations shrink layer by layer), so
-    effects would drown in uint8 rounding; He init without biases keeps the image's structure visible."""
-    for m in net.decoder.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(m.bias)
-    net.decoder.layers[-2][1].weight.data *= 8
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import urllib.error
 
 import pytest
 import torch
-from test_infer_cli import _img, vary_outputs
+from conftest import vary_outputs
+from test_infer_cli import _img
 
 import infer
 import inference.stylizer

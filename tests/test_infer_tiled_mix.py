@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import vary_outputs
 from PIL import Image
 
 import infer
@@ -25,13 +26,7 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiled_mix")
     torch.manual_seed(0)
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
-    # He init without biases: a default random decoder outputs ~0.5 everywhere, which would hide both
-    # seams and the style mix (the same trick as tests/test_infer_cli.py)
-    for m in net.decoder.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(m.bias)
-    net.decoder.layers[-2][1].weight.data *= 8
+    vary_outputs(net)  # else the grey output of a random decoder would hide both seams and the style mix
     ckpt = save_release(root / "vgg.safetensors", net)
     y, x = np.mgrid[0:64, 0:160] / 10.0
     content = np.stack([np.sin(x), np.cos(y), np.sin(x + y)], -1) * 0.4 + 0.5

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import vary_outputs
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from inference.stylizer import Stylizer
@@ -9,15 +10,6 @@ from inference.tiling import ramp, tile_intervals
 from models.net import StyleTransferNet
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def vary_outputs(net):
-    """He init without biases: a default random decoder outputs ~0.5 everywhere, which would hide seams."""
-    for m in net.decoder.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(m.bias)
-    net.decoder.layers[-2][1].weight.data *= 8
 
 
 def _psnr(a, b):

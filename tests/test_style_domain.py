@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from test_infer_tiling import vary_outputs
+    from conftest import vary_outputs
 
     root = tmp_path_factory.mktemp("domain")
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from train_helpers import SMOKE, release_weights, run_cli, tiny_config, tiny_overrides
+from train_helpers import SMOKE, check_resume_in_new_process, release_weights, run_cli, tiny_config, tiny_overrides
 
 from models.checkpoint import STEP_WEIGHTS
 from train import train
@@ -16,21 +16,7 @@ from training.checkpoints import MARKER, CheckpointError, resolve_resume
 
 
 def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):
-    full, split = tmp_path / "full", tmp_path / "split"
-    train(tiny_config(sample_root, **{"train.steps": 4}), full)
-    train(tiny_config(sample_root, **{"train.steps": 2}), split)  # the schedule never reads train.steps
-    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(split), "--resume", "latest",
-                    *tiny_overrides(sample_root, **{"train.steps": 4})])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-
-    a, b = release_weights(full), release_weights(split)
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
-    # the optimizer state too: the next steps would also be identical
-    opt = [torch.load(d / "checkpoints" / "step_000004" / "optimizer.bin", weights_only=True) for d in (full, split)]
-    for i in opt[0]["state"]:
-        assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
+    check_resume_in_new_process(sample_root, tmp_path)
 
 
 def test_two_process_resume_equals_uninterrupted_two_process_run(sample_root, tmp_path):

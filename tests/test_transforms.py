@@ -90,9 +90,11 @@ def test_pooling_copies_of_one_style_is_that_style(name):
 def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     """`infer.py --transform` swaps the transform of a trained checkpoint; tiled equals untiled closely."""
     import numpy as np
-    from conftest import vgg_config
+    from conftest import (
+        vary_outputs,  # a default random decoder paints flat grey
+        vgg_config,
+    )
     from PIL import Image
-    from test_infer_tiling import vary_outputs  # a default random decoder paints flat grey
 
     import infer
     from data_prep.images import load_image

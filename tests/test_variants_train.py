@@ -9,7 +9,7 @@ import pytest
 import torch
 from accelerate.utils import set_seed
 from test_train_ddp import NOISE, ONE_STEP, step_gradients
-from train_helpers import SMOKE, release_weights, run_cli, tiny_config, tiny_overrides
+from train_helpers import SMOKE, check_resume_in_new_process, release_weights, run_cli, tiny_config, tiny_overrides
 
 import infer
 from data_prep.images import load_image
@@ -97,19 +97,7 @@ def test_wct_w2_resume_in_a_new_process_equals_the_uninterrupted_run(sample_root
     # the in-process runs use one thread (one_thread); a float reduction's result depends on the thread count,
     # so the resumed process must use one too (measured: with two threads a decoder bias differs in the last bit)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    full, split = tmp_path / "full", tmp_path / "split"
-    train(tiny_config(sample_root, **WCT_W2, **{"train.steps": 4}), full)
-    train(tiny_config(sample_root, **WCT_W2, **{"train.steps": 2}), split)
-    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(split), "--resume", "latest",
-                    *tiny_overrides(sample_root, **WCT_W2, **{"train.steps": 4})])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    a, b = release_weights(full), release_weights(split)
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
-    opt = [torch.load(d / "checkpoints" / "step_000004" / "optimizer.bin", weights_only=True) for d in (full, split)]
-    for i in opt[0]["state"]:
-        assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
+    check_resume_in_new_process(sample_root, tmp_path, **WCT_W2)
 
 
 def test_wct_w2_two_processes_equal_one_process_with_twice_the_batch(sample_root, tmp_path):

@@ -47,3 +47,23 @@ def run_cli(args: list[str], processes: int = 1, timeout: int = 180) -> subproce
     else:
         cmd = [sys.executable, "train.py", *args]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def check_resume_in_new_process(data_root: Path, tmp_path: Path, **extra) -> None:
+    """2 steps, then a new process resumes to 4: the weights and the optimizer state equal an uninterrupted
+    4-step run bitwise (the next steps would then be identical too). `extra`: config overrides of both runs."""
+    from train import train
+
+    full, split = tmp_path / "full", tmp_path / "split"
+    train(tiny_config(data_root, **extra, **{"train.steps": 4}), full)
+    train(tiny_config(data_root, **extra, **{"train.steps": 2}), split)  # the schedule never reads train.steps
+    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(split), "--resume", "latest",
+                    *tiny_overrides(data_root, **extra, **{"train.steps": 4})])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = release_weights(full), release_weights(split)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    opt = [torch.load(d / "checkpoints" / "step_000004" / "optimizer.bin", weights_only=True) for d in (full, split)]
+    for i in opt[0]["state"]:
+        assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
