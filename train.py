@@ -36,6 +36,7 @@ from training.checkpoints import (
     resolve_resume,
 )
 from training.data import build_streams, validation_images
+from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
 from training.run_log import RunLogger
@@ -172,9 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
         result = train(cfg, args.run_dir, args.resume)
     except (PretrainedWeightsError, ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
-        if rank == 0:  # every rank meets the same error: one line, from the main process only
-            hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
-            print(f"error: {err}{hint}", file=sys.stderr)
+        hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
+        report_error(f"error: {err}{hint}")  # once, last: every rank meets it (see training/launch_errors.py)
         return 1
     if rank == 0:
         print(f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "
