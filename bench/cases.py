@@ -18,7 +18,7 @@ Methods (all with random weights: speed does not depend on the weights' values, 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from inference.stylizer import Stylizer
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
-from models.precision import autocast
+from models.precision import autocast, memory_format
 from models.pretrained import seeded
 from models.registry import build_feature_net
 from training.objective import StyleTransferObjective
@@ -106,9 +106,11 @@ def optimize_step_pass(content: torch.Tensor, style: torch.Tensor, opts: Optimiz
     return run
 
 
-def train_step_pass(config: str, batch: int, size: int, precision: str, device: torch.device) -> Callable[[], None]:
-    """One training step of configs/<config>.yaml: objective forward under autocast, backward, Adam."""
-    cfg = load_config(CONFIG_DIR / f"{config}.yaml")
+def train_step_pass(config: str, batch: int, size: int, precision: str, device: torch.device,
+                    overrides: Sequence[str] = ()) -> Callable[[], None]:
+    """One training step of configs/<config>.yaml (+ `overrides`): objective forward under autocast, backward,
+    Adam, in the memory format train.py uses (train.memory_format)."""
+    cfg = load_config(CONFIG_DIR / f"{config}.yaml", list(overrides))
     enc = dataclasses.replace(cfg.model.encoder, pretrained=False, weights_file="")
     loss = dataclasses.replace(cfg.loss, loss_net_pretrained=False, loss_net_weights_file="")
     with seeded(0):
@@ -116,6 +118,9 @@ def train_step_pass(config: str, batch: int, size: int, precision: str, device: 
         objective = StyleTransferObjective(net, loss).to(device).train()
         content = torch.rand(batch, 3, size, size, device=device)
         style = torch.rand(batch, 3, size, size, device=device)
+    layout = memory_format(cfg.train.memory_format, device)
+    objective.to(memory_format=layout)
+    content, style = (x.contiguous(memory_format=layout) for x in (content, style))
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=cfg.optim.lr)
 
     def run():

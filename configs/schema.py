@@ -27,6 +27,7 @@ TransformName = Literal["adain", "mean", "std", "wct", "efdm"]  # models/transfo
 StyleLossName = Literal["gram", "mean_std", "w2", "efdm"]  # models/losses.py STYLE_LOSSES
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
+MemoryFormat = Literal["auto", "channels_last", "contiguous"]  # auto: channels_last on CUDA, contiguous on CPU
 MixedPrecision = Literal["no", "fp16", "bf16"]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
 # torchvision VGG19 `features`: conv + relu per conv, a pool after each block of 2, 2, 4, 4, 4 convs
 VGG19Layer = Literal[
@@ -121,6 +122,7 @@ class TrainConfig:
     epochs: int = 0  # > 0: stop after this many passes over the content set (whichever comes first)
     batch_size: int = 8  # per process
     mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
+    memory_format: MemoryFormat = "auto"  # of weights and activations, forward and backward (models/precision.py)
     seed: int = 0
     alpha: float = 1.0  # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
     log_every: int = 50

@@ -30,6 +30,14 @@ def fp32(device: torch.device):
         return nullcontext()
 
 
+def memory_format(name: str, device: torch.device) -> torch.memory_format:
+    """train.memory_format: "auto" is channels_last on CUDA (cuDNN's tensor-core kernels want NHWC) and contiguous
+    (NCHW) on CPU, where oneDNN's NHWC backward made the 256 px AdaIN step slower (18.6 vs 15.5 s, 2 EPYC cores)."""
+    if name == "auto":
+        name = "channels_last" if device.type == "cuda" else "contiguous"
+    return torch.channels_last if name == "channels_last" else torch.contiguous_format
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is a one-line error."""
     if name == "auto":

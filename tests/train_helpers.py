@@ -67,3 +67,19 @@ def check_resume_in_new_process(data_root: Path, tmp_path: Path, **extra) -> Non
     opt = [torch.load(d / "checkpoints" / "step_000004" / "optimizer.bin", weights_only=True) for d in (full, split)]
     for i in opt[0]["state"]:
         assert torch.equal(opt[0]["state"][i]["exp_avg_sq"], opt[1]["state"][i]["exp_avg_sq"])
+
+
+# Float32 noise floor of these comparisons, as a fraction of a tensor's largest entry. Not summation noise:
+# the untrained decoder's output is a flat grey (0.498..0.506), so in the random VGG loss network the values
+# of a 2x2 max-pool window differ by ~2e-5 (median, relative) and ~170 of 49k windows pick another winner in
+# a batch-2 forward than in two batch-1 forwards (the DDP ranks); max-pool's backward routes the gradient to
+# the winner, so the gradient w.r.t. the image moves by ~10% and the decoder's gradients by up to 2-3e-3 of
+# their max. Measured against a float64 reference: the 1-process float32 gradient is itself 1.8e-3 off, the
+# DDP one 2.8e-3; dropping rank 1's sample moves the gradients by 0.44-0.92 of their max.
+NOISE = 1e-2
+
+
+def step_gradients(run_dir) -> list[torch.Tensor]:
+    """Adam's first moment after step 1 is 0.1 * the gradient: the (all-reduced) gradient of that step."""
+    state = torch.load(run_dir / "checkpoints" / "step_000001" / "optimizer.bin", weights_only=True)["state"]
+    return [state[i]["exp_avg"] for i in sorted(state)]

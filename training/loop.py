@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from configs.schema import Config, to_json
 from models.checkpoint import RELEASE_FILE, save_release
+from models.precision import memory_format
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
@@ -57,6 +58,7 @@ class Loop:
     def __post_init__(self):
         self.net = self.accelerator.unwrap_model(self.objective).net
         self.trainable = [p for p in self.objective.parameters() if p.requires_grad]
+        self.layout = memory_format(self.cfg.train.memory_format, self.accelerator.device)  # of the batches too
         self.meter = Throughput(self.cfg.train.batch_size * self.accelerator.num_processes)
         self.nonfinite_in_a_row = 0
         self.metrics: dict[str, float] = {}
@@ -104,8 +106,8 @@ class Loop:
         """One iteration: fetch, forward, then backward + step unless the loss is non-finite on any rank."""
         acc, cfg = self.accelerator, self.cfg
         self.meter.start()
-        content = next(self.streams.content_batches).to(acc.device, non_blocking=True)
-        style = next(self.streams.style_batches).to(acc.device, non_blocking=True)
+        content = next(self.streams.content_batches).to(acc.device, non_blocking=True, memory_format=self.layout)
+        style = next(self.streams.style_batches).to(acc.device, non_blocking=True, memory_format=self.layout)
         self.meter.data_ready()
         for group in self.optimizer.param_groups:  # no prepared scheduler: the lr is a function of the step
             group["lr"] = lr_at(step, cfg.optim.lr, cfg.optim.lr_decay)

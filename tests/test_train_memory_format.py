@@ -1,0 +1,59 @@
+"""train.memory_format: channels_last through forward and backward trains the same numbers as NCHW (within
+float32 noise), saves loadable files, and "auto" picks per device; train.py keeps freed memory on CPU."""
+
+from __future__ import annotations
+
+import torch
+from train_helpers import NOISE, SMOKE, step_gradients, tiny_config, tiny_overrides
+
+import train as train_module
+from models.precision import memory_format
+from train import train
+from training.objective import StyleTransferObjective
+
+ONE_STEP = {"train.steps": 1, "train.save_every": 1, "train.val_pairs": 1}
+
+
+def test_auto_is_channels_last_on_cuda_and_nchw_on_cpu():
+    assert memory_format("auto", torch.device("cuda")) == torch.channels_last
+    assert memory_format("auto", torch.device("cpu")) == torch.contiguous_format
+    assert memory_format("channels_last", torch.device("cpu")) == torch.channels_last
+    assert memory_format("contiguous", torch.device("cuda")) == torch.contiguous_format
+
+
+def test_channels_last_trains_like_nchw(sample_root, tmp_path, monkeypatch):
+    seen = []
+    forward = StyleTransferObjective.forward
+
+    def recording(self, content, style, alpha=1.0):
+        weight = self.net.decoder.state_dict()[next(k for k, v in self.net.decoder.state_dict().items()
+                                                    if v.dim() == 4)]
+        seen.append((content.is_contiguous(memory_format=torch.channels_last), weight.is_contiguous(
+            memory_format=torch.channels_last)))
+        return forward(self, content, style, alpha)
+
+    monkeypatch.setattr(StyleTransferObjective, "forward", recording)
+    results = {}
+    for layout in ("contiguous", "channels_last"):
+        seen.clear()
+        results[layout] = train(tiny_config(sample_root, **ONE_STEP, **{"train.memory_format": layout}),
+                                tmp_path / layout)
+        # the batches AND the weights are in the chosen layout (a 3-channel 32 px batch is both only when NHWC)
+        assert seen and all(s == ((layout == "channels_last"),) * 2 for s in seen), (layout, seen)
+    # the losses agree to float32 summation noise; the gradients to the max-pool noise floor (train_helpers.NOISE:
+    # another summation order flips near-tied 2x2 windows of the flat grey output), not exactly
+    for key, value in results["contiguous"].metrics.items():
+        assert abs(results["channels_last"].metrics[key] - value) <= 1e-5 * max(1.0, abs(value)), key
+    pairs = list(zip(*(step_gradients(tmp_path / layout) for layout in ("contiguous", "channels_last"))))
+    for nchw, nhwc in pairs:
+        torch.testing.assert_close(nhwc.contiguous(), nchw, rtol=0, atol=NOISE * float(nchw.abs().max()))
+    assert any(not torch.equal(a, b.contiguous()) for a, b in pairs)  # the other layout did run other kernels
+
+
+def test_cli_keeps_freed_memory_on_cpu(sample_root, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(train_module, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(train_module.torch.cuda, "is_available", lambda: False)
+    code = train_module.main(["--config", str(SMOKE), "--run-dir", str(tmp_path / "run"),
+                              *tiny_overrides(sample_root, **ONE_STEP)])
+    assert code == 0 and calls == [1]
