@@ -129,6 +129,7 @@ def train_step_pass(config: str, batch: int, size: int, precision: str, device: 
             total = objective(content, style)["total"]
         total.backward()
         optimizer.step()
+    run.objective = objective  # for bench.profile_step's module hooks
     return run
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode, flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
-from models.precision import autocast
+from models.precision import autocast, memory_format
 from models.pretrained import seeded
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -199,15 +199,19 @@ class PeakMemory:
 
 
 def reference_conv(device: torch.device, precision: str, quick: bool = False, backward: bool = False) -> dict:
-    """Achieved GFLOP/s of a 3x3 conv, 256 -> 256 channels on a 128x128 map, channels_last, in `precision`.
+    """Achieved GFLOP/s of a 3x3 conv, 256 -> 256 channels, in `precision`: the roofline the figures divide by.
 
-    Channels_last because inference.stylizer runs that way (oneDNN's faster layout). Not smaller in the
-    quick set (a tiny conv is overhead-bound and no reference at all); only timed shorter. `backward`: the
-    forward and both backward convolutions (input and weight gradients), the reference of a training step.
+    Inference (`backward` False): one 128x128 map, channels_last, as inference.stylizer runs (oneDNN's faster
+    layout there). Training (`backward`): the forward and both backward convolutions (input and weight
+    gradients) of a batch of 8 64x64 maps, in the layout train.py picks for the device (train.memory_format
+    auto): VGG19's relu3_x convolutions of a batch-8 256 px step, the layers that carry most of its FLOPs.
+    Not smaller in the quick set (a tiny conv is overhead-bound and no reference at all); only timed shorter.
     """
+    layout = memory_format("auto", device) if backward else torch.channels_last
+    batch, side = (8, 64) if backward else (1, 128)
     with seeded(0):
-        conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device).eval().to(memory_format=torch.channels_last)
-        x = torch.rand(1, 256, 128, 128, device=device).contiguous(memory_format=torch.channels_last)
+        conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device).eval().to(memory_format=layout)
+        x = torch.rand(batch, 256, side, side, device=device).contiguous(memory_format=layout)
     x.requires_grad_(backward)
 
     def run():

@@ -8,7 +8,8 @@ not timed; bench/plain_adain.py's step runs in the same process (NCHW float32). 
 per step (the harness's median), images/s, GFLOP (forward and backward, counted by the harness), achieved
 GFLOP/s, the ratio to the reference convolution's forward + backward GFLOP/s in the same precision, and the
 speed-up over the plain float32 step. The reference: bench.harness.reference_conv's 3x3 256->256 conv on a
-128x128 map, channels_last, forward and both backward convolutions (input and weight gradients).
+batch of 8 64x64 maps, forward and both backward convolutions (input and weight gradients). The process keeps
+freed memory (python -m bench does, as train.py does on CPU); the JSON names the allocator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +26,8 @@ import torch
 from bench.cases import CONFIG_DIR, train_size, train_step_pass
 from bench.harness import measure, reference_conv
 from bench.plain_adain import plain_step
+from bench.profile_step import markdown as profile_markdown
+from bench.profile_step import profile_step
 from data_prep.files import atomic_write
 from models.pretrained import seeded
 
@@ -53,6 +57,7 @@ def run_train_steps(configs: Sequence[str] = DEFAULT_CONFIGS, batch: int = 8,
             rows.append(_row(config, precision, batch, crop, measure(step, device, **timer), reference[precision],
                              plain_s))
     return {"device": "cpu", "threads": torch.get_num_threads(), "batch": batch,
+            "ld_preload": os.environ.get("LD_PRELOAD", ""),  # an allocator such as tcmalloc changes every row
             "reference_conv_train_gflops": reference, "rows": rows}
 
 
@@ -61,6 +66,20 @@ def _row(name: str, precision: str, batch: int, size: int, m, reference: float |
             "spread": m.timing.spread, "images_per_s": batch / m.timing.seconds, "gflop": m.flops / 1e9,
             "gflops_per_s": m.gflops_per_s, "ratio_to_reference": m.gflops_per_s / reference if reference else None,
             "speedup_vs_plain_fp32": plain_s / m.timing.seconds}
+
+
+def run_profiles(args) -> dict:
+    profiles = {}
+    for config in args.configs:
+        crop = args.size or train_size(config)
+        for precision in args.precisions:
+            step = train_step_pass(config, args.batch, crop, precision, torch.device("cpu"))
+            profiles[f"{config} {precision} {args.batch} x {crop}"] = profile_step(step, step.objective)
+    print(profile_markdown(profiles))
+    if args.out:
+        atomic_write(args.out, json.dumps(profiles, indent=1))
+        atomic_write(Path(args.out).with_suffix(".md"), profile_markdown(profiles))
+    return profiles
 
 
 def markdown(result: dict) -> str:
@@ -84,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"])
     parser.add_argument("--quick", action="store_true", help="two timed steps each (tests)")
     parser.add_argument("--out", help="write the result as JSON (and a .md table beside it)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing: one profiled step per config and precision, by part and operator kind")
     args = parser.parse_args(argv)
+    if args.profile:
+        return run_profiles(args)
     result = run_train_steps(args.configs, args.batch, args.precisions, args.size, args.quick)
     print(markdown(result))
     if args.out:

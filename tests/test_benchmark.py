@@ -153,3 +153,22 @@ def test_bf16_warning_where_the_cpu_emulates_it(monkeypatch):
     assert precision_warning(torch.device("cpu"), "fp32") is None
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     assert precision_warning(torch.device("cpu"), "bf16") is None
+
+
+def test_train_step_profile_charges_every_part_and_kind():
+    """`python -m bench train-step --profile`: backward ops go to the network whose forward made them."""
+    import torch
+
+    from bench.cases import train_step_pass
+    from bench.profile_step import kind_of, profile_step
+
+    step = train_step_pass("smoke", 1, 32, "fp32", torch.device("cpu"))
+    result = profile_step(step, step.objective)
+    for part in ("encoder forward (frozen features)", "decoder forward", "decoder backward", "loss network forward",
+                 "loss network backward", "optimizer"):
+        assert result["parts"].get(part, 0) > 0, (part, result["parts"])
+    assert abs(sum(result["parts"].values()) - result["total_s"]) < 1e-9
+    assert result["kinds"]["convolution"] == max(result["kinds"].values())
+    assert [kind_of(op) for op in ("aten::mkldnn_convolution", "aten::clamp_min", "aten::reflection_pad2d",
+                                   "aten::copy_", "aten::empty_strided", "aten::var_mean")] == [
+        "convolution", "activation", "padding", "layout conversion", "allocation", "normalization/statistics"]
