@@ -2,13 +2,13 @@
 
     python -m bench train-step --profile [--configs vgg_adain_meanstd] [--size 256]
 
-Parts come from profiler scopes opened by forward hooks on the objective: the frozen feature passes
-(the AdaIN inputs and style targets, computed without grad: "encoder forward"), the decoder's forward, the
-loss network's forward on the output image, torch's optimizer-step scope, and the rest of the objective
-(transform, statistics, losses). Backward ops go to the part of the forward op that made their graph node.
-Kinds group every operator's self time:
-convolution, activation, pooling, padding, upsampling, normalization/statistics, elementwise, layout
-conversions (copies between memory formats), allocation (empty/fill), other.
+Parts come from profiler scopes opened by forward hooks on the objective: the frozen feature passes (the
+encoder's, and the loss network's on the inputs, without grad: "encoder forward (frozen features)"), the
+decoder's forward, the loss network's forward on the output image, torch's optimizer-step scope, and the
+rest of the objective (transform, statistics, losses). Backward ops go to the part of the forward op that
+made their graph node. Kinds group every operator's self time: convolution, matmul, activation, pooling,
+padding, upsampling, normalization/statistics, layout conversions (copies between memory formats),
+allocation (empty/fill), elementwise, other.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ KINDS = (  # first match wins, on the lower-cased operator name
     ("pooling", ("pool",)),
     ("padding", ("pad",)),
     ("upsampling", ("upsample",)),
-    ("normalization/statistics", ("var_mean", "norm", "std", "mean", "bmm", "matmul", "mm", "softmax", "linear")),
+    ("matmul (attention, MLP)", ("bmm", "matmul", "addmm", "linear", "mm", "attention", "softmax")),
+    ("normalization/statistics", ("var_mean", "norm", "std", "mean")),
     ("layout conversion", ("copy_", "contiguous", "clone", "to_copy")),
     ("allocation", ("empty", "fill_", "zero_", "zeros", "ones")),
     ("elementwise", ("add", "sub", "mul", "div", "pow", "sqrt", "sum", "exp", "log", "neg", "where", "abs")),
@@ -56,7 +57,9 @@ def add_part_scopes(objective: torch.nn.Module) -> list:
     def leave(module, *_):
         open_scopes.pop().__exit__(None, None, None)
 
-    for label, module in (("decoder", objective.net.decoder), ("loss network", objective.loss_net)):
+    net = objective.net
+    parts = (("encoder", net.encoder), ("decoder", net.decoder), ("loss network", objective.loss_net))
+    for label, module in parts:  # a VGG encoder shared with the loss network runs inside the loss network
         handles += [module.register_forward_pre_hook(enter(label)), module.register_forward_hook(leave)]
     return handles
 
