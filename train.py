@@ -36,7 +36,7 @@ from training.checkpoints import (
     remove_stale_temp_files,
     resolve_resume,
 )
-from training.data import build_streams, validation_images
+from training.data import build_streams, loader_workers, validation_images
 from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
@@ -125,8 +125,11 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
     t = cfg.train
+    workers = loader_workers(cfg.data.num_workers, accelerator.device.type,
+                             int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)))
+    log.info("data loader: %d worker process(es) per stream (data.num_workers=%d)", workers, cfg.data.num_workers)
     streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
-                            start_step=state.step, pin_memory=accelerator.device.type == "cuda")
+                            start_step=state.step, pin_memory=accelerator.device.type == "cuda", workers=workers)
     end_step = total_steps(t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes)
     val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)

@@ -102,7 +102,7 @@ class DataConfig:
     resize: int = 512  # short side before the random crop
     crop: int = 256
     flip: bool = True
-    num_workers: int = 2
+    num_workers: int = -1  # per stream; -1 auto: 0 on CPU, up to 4 on CUDA (training/data.py loader_workers)
 
 
 @dataclass

@@ -29,7 +29,7 @@ _RANGES: dict[str, tuple[typing.Callable, str]] = {
     "loss.style_weight": _at_least(0),
     "loss.tv_weight": _at_least(0),
     "data.crop": _at_least(1),
-    "data.num_workers": _at_least(0, " (0: load in the training process)"),
+    "data.num_workers": _at_least(-1, " (-1: auto, 0: load in the training process)"),
     "optim.lr": ((lambda v: v > 0), "must be > 0"),
     "optim.lr_decay": _at_least(0, " (0: constant learning rate)"),
     "optim.weight_decay": _at_least(0),

@@ -168,12 +168,13 @@ BAD = [
     "optim.name=rmsprop", "train.mixed_precision=fp8", "loss.style_layers=relu9_9", "loss.content_layers=relu9_9",
     "train.batch_size=0", "optim.lr=0", "optim.lr=-1", "train.steps=0", "train.save_every=0", "train.log_every=0",
     "train.eval_every=0", "train.keep_last=-1", "train.val_pairs=-1", "data.crop=0", "data.resize=255",
-    "data.num_workers=-1", "train.epochs=-1", "optim.weight_decay=-0.1", "optim.grad_clip=-1", "optim.lr_decay=-1",
+    "data.num_workers=-2", "train.epochs=-1", "optim.weight_decay=-0.1", "optim.grad_clip=-1", "optim.lr_decay=-1",
     "optim.betas=0.9", "optim.betas=0.9,1.0", "optim.betas=-0.1,0.9", "optim.momentum=1", "optim.momentum=-0.1",
     "train.max_nonfinite=0", "train.alpha=1.5", "train.alpha=-0.1", "model.decoder.width=0", "train.seed=-1",
     "loss.content_weight=-1", "loss.style_weight=-1", "loss.tv_weight=-1", "train.debug_nan_at_step=-2",
     "loss.style_layer_weights=1,2", "loss.style_layer_weights=1,1,1,-1", "loss.style_layers=",
     "loss.style_layers=relu1_1,relu1_1", "loss.content_layers=relu3_1", "model.encoder.layer=relu9_9",
+    "train.memory_format=nhwc",
 ]
 
 

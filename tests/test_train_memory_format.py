@@ -1,5 +1,8 @@
-"""train.memory_format: channels_last through forward and backward trains the same numbers as NCHW (within
-float32 noise), saves loadable files, and "auto" picks per device; train.py keeps freed memory on CPU."""
+"""CPU/GPU speed settings of training, and that they change no number beyond float32 noise.
+
+train.memory_format: channels_last through forward and backward trains what NCHW trains and "auto" picks per
+device; train.py keeps freed memory on CPU; data.num_workers auto: 0 workers on CPU, the cores shared on CUDA.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,10 @@ import torch
 from train_helpers import NOISE, SMOKE, step_gradients, tiny_config, tiny_overrides
 
 import train as train_module
+import training.data as data_module
 from models.precision import memory_format
 from train import train
+from training.data import loader_workers
 from training.objective import StyleTransferObjective
 
 ONE_STEP = {"train.steps": 1, "train.save_every": 1, "train.val_pairs": 1}
@@ -57,3 +62,21 @@ def test_cli_keeps_freed_memory_on_cpu(sample_root, tmp_path, monkeypatch):
     code = train_module.main(["--config", str(SMOKE), "--run-dir", str(tmp_path / "run"),
                               *tiny_overrides(sample_root, **ONE_STEP)])
     assert code == 0 and calls == [1]
+
+
+def test_auto_loader_workers_are_none_on_cpu_and_share_the_cores_on_cuda():
+    assert loader_workers(-1, "cpu") == 0  # the step's threads use every core: a worker only takes from them
+    assert loader_workers(-1, "cuda", local_processes=2, cores=8) == 2  # 2 streams x 2 processes x 2 = 8 cores
+    assert loader_workers(-1, "cuda", local_processes=1, cores=64) == 4
+    assert loader_workers(-1, "cuda", local_processes=8, cores=4) == 1
+    assert loader_workers(3, "cpu") == 3 and loader_workers(0, "cuda") == 0  # an explicit count is kept
+
+
+def test_train_builds_its_loaders_with_the_resolved_worker_count(sample_root, tmp_path, monkeypatch):
+    counts = []
+    real = data_module.make_loader
+    monkeypatch.setattr(data_module, "make_loader", lambda ds, s, b, workers, pin: counts.append(workers) or real(
+        ds, s, b, workers, pin))
+    train(tiny_config(sample_root, **ONE_STEP, **{"data.num_workers": -1}), tmp_path / "auto")
+    train(tiny_config(sample_root, **ONE_STEP, **{"data.num_workers": 1}), tmp_path / "one")
+    assert counts == [0, 0, 1, 1]  # content and style streams, auto on CPU then an explicit 1

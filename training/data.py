@@ -7,6 +7,7 @@ at step t is just building them with `start_step=t`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,15 +53,34 @@ def _dataset(folder: Path, cfg: DataConfig, side: str) -> ImageFolderDataset:
     return ImageFolderDataset(folder, resize=cfg.resize, crop=cfg.crop, flip=cfg.flip)
 
 
+def loader_workers(requested: int, device_type: str, local_processes: int = 1, cores: int | None = None) -> int:
+    """Worker processes per stream: `requested`, or for data.num_workers=-1 (auto) 0 on CPU and on CUDA
+    min(4, cores / (2 streams x local processes)), at least 1.
+
+    On CPU the step's intra-op threads already use every core, so a worker only takes from them: on 2 cores,
+    5 steps of the 256 px AdaIN recipe on 512 px JPEGs ran at 0.47 images/s with 0 workers (0.3% of the time
+    waiting for data), 0.42 with 1 and 0.43 with 2 (each stream has its own workers). On a GPU the cores
+    are free to decode while the GPU computes.
+    """
+    if requested >= 0:
+        return requested
+    if device_type != "cuda":
+        return 0
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(4, cores // (2 * local_processes)))
+
+
 def build_streams(cfg: DataConfig, batch_size: int, seed: int, rank: int, world_size: int, start_step: int,
-                  pin_memory: bool = False) -> Streams:
-    """Datasets and loaders whose step-t batch on rank r is the same in every run (see StreamSampler)."""
+                  pin_memory: bool = False, workers: int | None = None) -> Streams:
+    """Datasets and loaders whose step-t batch on rank r is the same in every run (see StreamSampler).
+    `workers`: per stream (default: data.num_workers, where auto (-1) means 0, as on CPU; see loader_workers)."""
     content_dir, style_dir = train_folders(cfg)
     content, style = _dataset(content_dir, cfg, "content"), _dataset(style_dir, cfg, "style")
+    workers = loader_workers(cfg.num_workers, "cpu") if workers is None else workers
 
     def batches(dataset: ImageFolderDataset, stream_seed: int) -> Iterator[torch.Tensor]:
         sampler = StreamSampler(len(dataset), batch_size, stream_seed, rank, world_size, start_step)
-        return iter(make_loader(dataset, sampler, batch_size, cfg.num_workers, pin_memory))
+        return iter(make_loader(dataset, sampler, batch_size, workers, pin_memory))
 
     return Streams(content, style, batches(content, seed), batches(style, seed + STYLE_SEED_OFFSET))
 
