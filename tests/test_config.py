@@ -19,12 +19,16 @@ from configs.schema import (
     DecoderConfig,
     DecoderKind,
     EncoderKind,
+    InputNorm,
     MixedPrecision,
     ModelConfig,
     OptimizerName,
+    OutputActivation,
     StyleLossName,
     TrainConfig,
     VGG19Layer,
+    VGGPadding,
+    VGGWeightsLayout,
     flatten,
     to_json,
 )
@@ -73,9 +77,10 @@ def test_flatten_is_scalar_only():
 def test_literal_names_match_the_registries():
     from accelerate.utils import PrecisionType
 
+    from models.layers import INPUT_NORMS, OUTPUT_ACTIVATIONS
     from models.losses import STYLE_LOSSES
     from models.registry import DECODERS, ENCODERS
-    from models.vgg import VGG19_LAYERS
+    from models.vgg import VGG19_LAYERS, VGG_LAYOUTS, VGG_PADDINGS
     from train import OPTIMIZERS
 
     names = typing.get_args
@@ -87,6 +92,10 @@ def test_literal_names_match_the_registries():
     assert DEFAULT_ENCODER_LAYER == {kind: spec.default_layer for kind, spec in ENCODERS.items()}
     assert set(names(MixedPrecision)) <= {p.value for p in PrecisionType}
     assert set(names(ContentTarget)) == {"adain", "content"}  # the two branches of training/objective.py
+    assert set(names(InputNorm)) == set(INPUT_NORMS)
+    assert set(names(OutputActivation)) == set(OUTPUT_ACTIVATIONS)
+    assert set(names(VGGPadding)) == set(VGG_PADDINGS)
+    assert set(names(VGGWeightsLayout)) == set(VGG_LAYOUTS)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import typing
 
 import pytest
 import torch
@@ -14,24 +13,11 @@ from configs.schema import (
     ConfigError,
     DecoderConfig,
     EncoderConfig,
-    InputNorm,
     ModelConfig,
-    OutputActivation,
-    VGGPadding,
-    VGGWeightsLayout,
 )
 from configs.validate import check_model
-from models.layers import IMAGENET_MEAN, IMAGENET_STD, INPUT_NORMS, OUTPUT_ACTIVATIONS, InstanceNorm2d
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_ACTIVATIONS, InstanceNorm2d
 from models.net import StyleTransferNet
-from models.vgg import VGG_LAYOUTS, VGG_PADDINGS
-
-
-def test_literal_names_match_the_registries():
-    names = typing.get_args
-    assert set(names(InputNorm)) == set(INPUT_NORMS)
-    assert set(names(OutputActivation)) == set(OUTPUT_ACTIVATIONS)
-    assert set(names(VGGPadding)) == set(VGG_PADDINGS)
-    assert set(names(VGGWeightsLayout)) == set(VGG_LAYOUTS)
 
 
 @pytest.mark.parametrize("overrides, key", [
