@@ -129,7 +129,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
                              int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)))
     log.info("data loader: %d worker process(es) per stream (data.num_workers=%d)", workers, cfg.data.num_workers)
     streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
-                            start_step=state.step, pin_memory=accelerator.device.type == "cuda", workers=workers)
+                            start_step=state.step, workers=workers, pin_memory=accelerator.device.type == "cuda")
     end_step = total_steps(t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes)
     val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)

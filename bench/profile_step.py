@@ -44,7 +44,7 @@ def kind_of(op: str) -> str:
 
 
 def add_part_scopes(objective: torch.nn.Module) -> list:
-    """Hooks that open a profiler scope around the decoder's and the loss network's forward."""
+    """Hooks that open a profiler scope around the encoder's, the decoder's and the loss network's forward."""
     handles, open_scopes = [], []
 
     def enter(label: str) -> Callable:

@@ -30,7 +30,7 @@ def first_loss(cfg, run_dir: Path) -> float:
 def loss_of(net: StyleTransferNet, cfg) -> float:
     """The objective of `net` on the run's first batch, built apart from train.py (a shared random loss network is
     the encoder's modules, so the loaded weights alone decide it)."""
-    streams = build_streams(cfg.data, cfg.train.batch_size, cfg.train.seed, 0, 1, start_step=0)
+    streams = build_streams(cfg.data, cfg.train.batch_size, cfg.train.seed, 0, 1, start_step=0, workers=0)
     content, style = next(streams.content_batches), next(streams.style_batches)
     with torch.no_grad():
         return StyleTransferObjective(net.train(), cfg.loss)(content, style, cfg.train.alpha)["total"].item()

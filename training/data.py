@@ -71,12 +71,11 @@ def loader_workers(requested: int, device_type: str, local_processes: int = 1, c
 
 
 def build_streams(cfg: DataConfig, batch_size: int, seed: int, rank: int, world_size: int, start_step: int,
-                  pin_memory: bool = False, workers: int | None = None) -> Streams:
+                  workers: int, pin_memory: bool = False) -> Streams:
     """Datasets and loaders whose step-t batch on rank r is the same in every run (see StreamSampler).
-    `workers`: per stream (default: data.num_workers, where auto (-1) means 0, as on CPU; see loader_workers)."""
+    `workers`: loader processes per stream, data.num_workers resolved by loader_workers."""
     content_dir, style_dir = train_folders(cfg)
     content, style = _dataset(content_dir, cfg, "content"), _dataset(style_dir, cfg, "style")
-    workers = loader_workers(cfg.num_workers, "cpu") if workers is None else workers
 
     def batches(dataset: ImageFolderDataset, stream_seed: int) -> Iterator[torch.Tensor]:
         sampler = StreamSampler(len(dataset), batch_size, stream_seed, rank, world_size, start_step)
