@@ -39,7 +39,7 @@ THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "
 
 class Upload(gr.Image):
     """gr.Image that hands the upload's path on undecoded: gradio's own preprocess opens it with Pillow and
-    fails with a generic error on a non-image or a decompression bomb; data_prep.images says what is wrong."""
+    fails with a generic error on a non-image or a decompression bomb; media.images says what is wrong."""
 
     is_template = True  # rendered by gr.Image's frontend
 

@@ -18,13 +18,13 @@ import torch
 from tqdm import tqdm
 
 from configs.schema import ConfigError
-from data_prep.images import ImageReadError
 from inference.allocator import keep_freed_memory
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
-from models.checkpoint import CheckpointError
-from models.pretrained import PretrainedWeightsError
+from media.images import ImageReadError
+from weights.checkpoint import CheckpointError
+from weights.pretrained import PretrainedWeightsError
 
 
 def _floats(text: str) -> list[float]:

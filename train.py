@@ -22,12 +22,10 @@ from accelerate.utils import set_seed
 from configs.read import load_config
 from configs.schema import Config, ConfigError, to_yaml
 from configs.validate import validate
-from data_prep.files import atomic_write
 from inference.allocator import keep_freed_memory
-from models.checkpoint import load_into
+from media.files import atomic_write
 from models.net import StyleTransferNet
 from models.precision import memory_format, precision_warning
-from models.pretrained import PretrainedWeightsError
 from training.checkpoints import (
     CheckpointError,
     TrainerState,
@@ -42,6 +40,8 @@ from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
 from training.run_log import RunLogger
 from training.schedule import total_steps
+from weights.checkpoint import load_into
+from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger("train")
 # the registry of optim.name; configs/schema.py lists the same names (OptimizerName), a test checks they agree

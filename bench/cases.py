@@ -30,9 +30,9 @@ from inference.stylizer import Stylizer
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
 from models.precision import autocast, memory_format
-from models.pretrained import seeded
 from models.registry import build_feature_net
 from training.objective import StyleTransferObjective
+from weights.pretrained import seeded
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 VIT_BASE = "vit_base_patch16_224"

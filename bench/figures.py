@@ -19,12 +19,12 @@ import torch.nn.functional as F
 
 from bench.cases import VIT_BASE, feature_net, optimize_step_pass, random_pair, stylization_net, stylization_pass
 from bench.harness import PeakMemory, measure, reference_conv, time_call
-from data_prep.files import atomic_path
-from data_prep.resize import resize_short
 from inference.stylizer import Stylizer
+from media.files import atomic_path
+from media.resize import resize_short
 from models.gatys import OptimizeOptions, optimize
 from models.net import StyleTransferNet
-from models.pretrained import seeded
+from weights.pretrained import seeded
 
 CPU = torch.device("cpu")
 

@@ -43,7 +43,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 
 from models.precision import autocast, memory_format
-from models.pretrained import seeded
+from weights.pretrained import seeded
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")

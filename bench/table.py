@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from bench.cases import CONFIG_DIR, Case, build_case, default_cases
 from bench.harness import PeakMemory, measure, reference_conv
 from bench.report import compare, markdown, validate
-from data_prep.files import atomic_path
+from media.files import atomic_path
 
 __all__ = ["compare_files", "run_benchmark", "run_case"]
 

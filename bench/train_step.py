@@ -28,8 +28,8 @@ from bench.harness import measure, reference_conv
 from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
-from data_prep.files import atomic_write
-from models.pretrained import seeded
+from media.files import atomic_write
+from weights.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
 # a 10 s step is timed 3 times after its counted and plain warm-ups, never cut short to one sample

@@ -20,7 +20,7 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from data_prep.images import IMAGE_EXTENSIONS, ImageReadError, list_images, read_image
+from media.images import IMAGE_EXTENSIONS, ImageReadError, list_images, read_image
 
 log = logging.getLogger(__name__)
 

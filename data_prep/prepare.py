@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.files import TEMP_SUFFIX, atomic_path
-from data_prep.images import ImageReadError, is_image_file, read_image, resize_image
 from data_prep.sources import SPLITS, Source, _files, collect_avatar_anime, collect_folders, plan_outputs
+from media.files import TEMP_SUFFIX, atomic_path
+from media.images import ImageReadError, is_image_file, read_image, resize_image
 
 SIDES = ("content", "style")
 MANIFEST = "manifest.json"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from data_prep.images import resize_image
 from data_prep.prepare import FORMAT, summarize, write_if_changed, write_manifest
+from media.images import resize_image
 
 # skimage.data loader name -> file bundled in the wheel. The files are read directly: calling the
 # loaders falls back to a network download (pooch) for files that are not bundled.

@@ -1,6 +1,6 @@
 """What raw datasets hold: every file of the input folders as a Source (side, split, output name).
 
-Directory links are listed, never followed (data_prep.discover); splits of plain folders come from a hash
+Directory links are listed, never followed (media.discover); splits of plain folders come from a hash
 of the relative path, so adding files never moves existing ones between train and val.
 """
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep.datasets import stable_hash
-from data_prep.discover import scan_folder
-from data_prep.files import safe_filename
-from data_prep.images import is_image_file
+from media.discover import scan_folder
+from media.files import safe_filename
+from media.images import is_image_file
 
 SPLITS = ("train", "val", "test")
 AVATAR_FOLDERS = {"content": "CelebA", "style": "AnimeFace"}

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from data_prep.files import atomic_path, atomic_write, safe_filename
 from eval.tensorboard_io import find_runs, read_scalars
+from media.files import atomic_path, atomic_write, safe_filename
 
 # Tags for which larger is better; every other tag is a loss-like quantity (smaller is better).
 # Which end of a curve is "best", by tag prefix (first match wins; losses and everything else: lower).

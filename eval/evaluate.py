@@ -24,9 +24,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from data_prep.discover import scan_folder
-from data_prep.grid import stylization_grid
-from data_prep.images import load_image, save_image
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
 from eval.learned_metrics import compute_learned_metrics
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
@@ -34,8 +31,11 @@ from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, metho
 from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
 from eval.random_feature_nets import RandomFeatures, RandomLpips
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
-from models.checkpoint import CheckpointError
-from models.pretrained import PretrainedWeightsError
+from media.discover import scan_folder
+from media.grid import stylization_grid
+from media.images import load_image, save_image
+from weights.checkpoint import CheckpointError
+from weights.pretrained import PretrainedWeightsError
 
 __all__ = ["evaluate", "main", "score"]
 

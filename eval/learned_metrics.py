@@ -29,8 +29,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from data_prep.resize import resize
-from models.pretrained import seeded, torchvision_cache_path
+from media.resize import resize
+from weights.pretrained import seeded, torchvision_cache_path
 
 UNAVAILABLE = "unavailable: "
 OFFLINE_ENV = "HF_HUB_OFFLINE"

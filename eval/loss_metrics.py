@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import torch
 
-from data_prep.resize import fit_square
+from media.resize import fit_square
 from models.losses import content_loss, style_losses, style_targets
-from models.pretrained import parse_weights, seeded
 from models.vgg import VGG19Features
+from weights.pretrained import parse_weights, seeded
 
 EVAL_SIZE = 256
 CONTENT_LAYERS = ("relu4_1", "conv4_2")

@@ -19,10 +19,10 @@ import torch
 
 from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
-from models.checkpoint import STEP_WEIGHTS, load_model, read_metadata, weights_file
 from models.gatys import OptimizeOptions, optimize
-from models.pretrained import seeded
 from models.registry import build_feature_net
+from weights.checkpoint import STEP_WEIGHTS, load_model, read_metadata, weights_file
+from weights.pretrained import seeded
 
 BASELINE_STEPS = 30
 

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.images import list_images
+from media.images import list_images
 
 DEFAULT_ROOT = Path("data/sample")
 

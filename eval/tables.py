@@ -16,7 +16,7 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from data_prep.files import atomic_write
+from media.files import atomic_write
 
 TIMING_COLUMN = "seconds_per_image"
 

@@ -32,11 +32,11 @@ from pathlib import Path
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
-from data_prep.files import atomic_write
 from eval.compare_runs import compare_runs
 from eval.evaluate import evaluate
 from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
+from media.files import atomic_write
 from training.checkpoints import complete_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]

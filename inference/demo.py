@@ -24,13 +24,13 @@ from pathlib import Path
 import torch
 
 from configs.schema import ConfigError
-from data_prep.images import ImageReadError, read_image, resize_image, save_image, to_tensor
-from data_prep.resize import fit_size
 from inference.engine import Engine
 from inference.options import InferError, InferOptions
-from models.checkpoint import CheckpointError
+from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
+from media.resize import fit_size
 from models.precision import resolve_device
-from models.pretrained import PretrainedWeightsError
+from weights.checkpoint import CheckpointError
+from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.checkpoint import STEP_WEIGHTS
+from weights.checkpoint import STEP_WEIGHTS
 
 
 def discover_models(paths: Sequence[str | Path]) -> list[str]:

@@ -17,13 +17,13 @@ from configs.read import load_config
 from inference.options import InferOptions
 from inference.stylizer import Stylizer
 from models.adain import Stats
-from models.checkpoint import load_model
 from models.color import match_color, preserve_luminance
 from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
 from models.net import StyleTransferNet
 from models.precision import check_precision, precision_warning, resolve_device
-from models.pretrained import parse_weights
 from models.registry import build_feature_net
+from weights.checkpoint import load_model
+from weights.pretrained import parse_weights
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:

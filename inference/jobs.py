@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_prep.discover import Found, expand
-from data_prep.files import safe_filename
-from data_prep.images import IMAGE_EXTENSIONS, read_image
 from inference.options import InferError, InferOptions
+from media.discover import Found, expand
+from media.files import safe_filename
+from media.images import IMAGE_EXTENSIONS, read_image
 
 
 @dataclass

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import torch
 
-from data_prep.files import atomic_write
-from data_prep.grid import stylization_grid
-from data_prep.images import ImageReadError, load_image, save_image
-from data_prep.resize import resize, resize_short
 from inference.engine import Engine
 from inference.jobs import Entry, Plan, load_mask
 from inference.options import InferError, InferOptions
 from inference.style_stats import is_stats_file, load_stats, save_stats
+from media.files import atomic_write
+from media.grid import stylization_grid
+from media.images import ImageReadError, load_image, save_image
+from media.resize import resize, resize_short
 
 GRID_CELL = 128
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from data_prep.files import atomic_path
 from inference.options import InferError
+from media.files import atomic_path
 from models.adain import Stats
 from models.net import StyleTransferNet
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
-from data_prep.resize import resize
+from media.resize import resize
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from data_prep.resize import resize, resize_short
+from media.resize import resize, resize_short
 from models.adain import normalize_weights
 from models.color import preserve_luminance, rgb_to_ycbcr
 from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum

@@ -15,10 +15,10 @@ from torch import nn
 from configs.schema import DecoderConfig, EncoderConfig
 from models.decoders import MirrorVGGDecoder, TransposedConvDecoder
 from models.layers import INPUT_NORMS
-from models.pretrained import parse_weights
 from models.resnet import RESNET50_LAYERS, ResNet50Features
 from models.vgg import VGG19_LAYERS, VGG19Features, check_layers
 from models.vit import ViTFeatures
+from weights.pretrained import parse_weights
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ from torchvision.models import VGG19_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
 from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize
-from models.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
+from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's vgg19().features is conv, relu per conv and a max-pool after each block; blocks hold
 # 2, 2, 4, 4, 4 convs. The table is derived from that, e.g. relu1_1=1, relu2_1=6, relu3_1=11,

@@ -12,7 +12,7 @@ from einops import rearrange
 from torch import nn
 
 from models.layers import Normalize, pad_to_multiple
-from models.pretrained import PretrainedWeightsError, make_hub_offline_fast
+from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast
 
 
 def _block_index(name: str, depth: int) -> int:

@@ -31,12 +31,12 @@ from gradio_client.exceptions import AppError  # noqa: E402
 import app  # noqa: E402
 import infer  # noqa: E402
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
-from data_prep.images import load_image  # noqa: E402
 from inference.demo import OPTIMIZE, Cancelled, Demo, Request, Result, Step  # noqa: E402
 from inference.discovery import discover_models  # noqa: E402
+from media.images import load_image  # noqa: E402
 from models.adain import MAX_ALPHA  # noqa: E402
-from models.checkpoint import STEP_WEIGHTS, save_release  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
+from weights.checkpoint import STEP_WEIGHTS, save_release  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
@@ -191,7 +191,7 @@ def test_bad_input_returns_a_one_line_message(env, case, message):
 
 
 def test_page_uploads_reach_the_demo_undecoded(env):
-    """The page's image inputs pass the file on, so data_prep.images (not gradio) explains a bad file."""
+    """The page's image inputs pass the file on, so media.images (not gradio) explains a bad file."""
     from gradio.data_classes import ImageData
 
     (env["root"] / "upload.txt").write_text("not an image")

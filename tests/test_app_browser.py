@@ -22,9 +22,9 @@ import torch
 from PIL import Image
 
 import app
-from data_prep.images import load_image, to_tensor
 from data_prep.sample import build_sample
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, Request
+from media.images import load_image, to_tensor
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TIMEOUT_MS = 60_000

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import vgg_config, vit_config
 
-from models.checkpoint import RELEASE_FILE, STEP_WEIGHTS, CheckpointError, load_model, read_metadata, save_release
 from models.net import StyleTransferNet
+from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, CheckpointError, load_model, read_metadata, save_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def test_release_round_trip_in_a_fresh_process(tmp_path, vgg_net):
         expected = vgg_net(content, style)
     script = (
         "import sys, torch; sys.path.insert(0, sys.argv[1]);"
-        "from models.checkpoint import load_model;"
+        "from weights.checkpoint import load_model;"
         "net = load_model(sys.argv[2]); x = torch.load(sys.argv[3]);"
         "torch.save(net(x['content'], x['style']).detach(), sys.argv[4])"
     )

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data_prep.images import (
+from media.images import (
     ImageReadError,
     list_images,
     load_image,

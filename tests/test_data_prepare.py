@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_prep.images import list_images, read_image
 from data_prep.prepare import main, prepare
 from data_prep.sample import build_sample
 from data_prep.sources import split_of
+from media.images import list_images, read_image
 
 
 def _img(path, w, h, seed=0, mode="RGB"):

@@ -10,12 +10,12 @@ from conftest import vgg_config, vit_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from configs.schema import DecoderConfig, LossConfig, to_json
-from data_prep.images import save_image
 from eval.evaluate import main
 from eval.learned_metrics import UNAVAILABLE
 from eval.tables import TIMING_COLUMN
-from models.checkpoint import save_release
+from media.images import save_image
 from models.net import StyleTransferNet
+from weights.checkpoint import save_release
 
 LEARNED = ("lpips", "fid", "kid_mean", "kid_std", "artfid")
 SIZE = "32"

@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from data_prep.images import save_image
 from eval.pairs import ManifestError, default_pairs, read_pairs, write_pairs
+from media.images import save_image
 
 
 @pytest.fixture()

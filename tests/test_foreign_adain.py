@@ -16,9 +16,9 @@ from safetensors import safe_open
 
 import infer
 from configs.read import load_config
-from models.checkpoint import load_model
-from models.convert import convert
 from models.vgg import VGG19Features
+from weights.checkpoint import load_model
+from weights.convert import convert
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def test_folded_input_conv_gives_the_release_features(release):
 
 
 def test_each_layout_names_the_other_when_given_its_file(release, tmp_path):
-    from models.pretrained import PretrainedWeightsError
+    from weights.pretrained import PretrainedWeightsError
 
     folder = release[2]
     with pytest.raises(PretrainedWeightsError, match="vgg_normalised layout .*weights_layout=vgg_normalised"):

@@ -17,8 +17,8 @@ from foreign_refs import DECODER_SCHEMES, ViTStyleTransfer, notebook_image, quan
 from safetensors import safe_open
 
 import infer
-from models.checkpoint import CheckpointError, load_model
-from models.convert import convert
+from weights.checkpoint import CheckpointError, load_model
+from weights.convert import convert
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

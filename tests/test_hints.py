@@ -35,7 +35,7 @@ def _cli_flags(capsys) -> set[str]:
 
     flags = set()
     mains = [train.main, eval.evaluate.main, eval.compare_runs.main, data_prep.prepare.main, data_prep.sample.main]
-    for module in ("bench.__main__", "bench.train_step", "eval.variants", "app", "models.convert"):
+    for module in ("bench.__main__", "bench.train_step", "eval.variants", "app", "weights.convert"):
         try:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
@@ -84,7 +84,7 @@ def test_missing_pretrained_weights_hint_is_the_commands_own(tmp_path, capsys, m
     """infer.py says --weights, train.py says the config keys: each names only settings it has."""
     import infer
     import train
-    from models.pretrained import PretrainedWeightsError
+    from weights.pretrained import PretrainedWeightsError
 
     def refuse(*args, **kwargs):
         raise PretrainedWeightsError("no weights here")

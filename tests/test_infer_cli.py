@@ -10,10 +10,10 @@ from PIL import Image
 
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from data_prep.images import load_image
-from models.checkpoint import load_model, save_release
+from media.images import load_image
 from models.color import match_color, rgb_to_ycbcr
 from models.net import StyleTransferNet
+from weights.checkpoint import load_model, save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from models.checkpoint import save_release
 from models.net import StyleTransferNet
+from weights.checkpoint import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

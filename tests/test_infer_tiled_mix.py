@@ -10,9 +10,9 @@ from PIL import Image
 
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from data_prep.images import load_image
-from models.checkpoint import save_release
+from media.images import load_image
 from models.net import StyleTransferNet
+from weights.checkpoint import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

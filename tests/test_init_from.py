@@ -12,11 +12,11 @@ from foreign_refs import random_adain_release
 from train_helpers import tiny_overrides
 
 from configs.read import load_config
-from models.checkpoint import CheckpointError, load_model, save_release
 from models.net import StyleTransferNet
 from train import train
 from training.data import build_streams
 from training.objective import StyleTransferObjective
+from weights.checkpoint import CheckpointError, load_model, save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

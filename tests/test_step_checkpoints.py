@@ -15,9 +15,9 @@ from train_helpers import release_weights, tiny_config
 import infer
 from eval.evaluate import main as evaluate_main
 from eval.methods import method_names
-from models.checkpoint import RELEASE_FILE, STEP_WEIGHTS, load_model, read_metadata
 from train import train
 from training.checkpoints import MARKER
+from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, load_model, read_metadata
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

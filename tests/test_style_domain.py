@@ -9,10 +9,10 @@ from conftest import vgg_config
 from PIL import Image
 
 import infer
-from data_prep.images import load_image
 from eval.evaluate import main as evaluate_main
-from models.checkpoint import save_release
+from media.images import load_image
 from models.net import StyleTransferNet
+from weights.checkpoint import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,8 +8,8 @@ import re
 import torch
 from train_helpers import NOISE, SMOKE, release_weights, run_cli, step_gradients, tiny_config, tiny_overrides
 
-from models.checkpoint import STEP_WEIGHTS
 from train import train
+from weights.checkpoint import STEP_WEIGHTS
 
 ONE_STEP = {"train.steps": 1, "train.save_every": 1, "train.val_pairs": 1}
 

@@ -10,9 +10,9 @@ import torch
 from train_helpers import SMOKE, run_cli, tiny_config, tiny_overrides
 
 from eval.tensorboard_io import read_scalars
-from models.checkpoint import CheckpointError, load_model, save_release
 from models.net import StyleTransferNet
 from train import train
+from weights.checkpoint import CheckpointError, load_model, save_release
 
 
 def snapshot(folder):

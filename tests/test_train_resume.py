@@ -10,9 +10,9 @@ import pytest
 import torch
 from train_helpers import SMOKE, check_resume_in_new_process, release_weights, run_cli, tiny_config, tiny_overrides
 
-from models.checkpoint import STEP_WEIGHTS
 from train import train
 from training.checkpoints import MARKER, CheckpointError, resolve_resume
+from weights.checkpoint import STEP_WEIGHTS
 
 
 def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from train_helpers import tiny_config
 
-from models.checkpoint import load_model, read_metadata
 from train import train
 from training.checkpoints import complete_checkpoints
 from training.loop import NonFiniteLossError
+from weights.checkpoint import load_model, read_metadata
 
 
 def write_bad_and_odd_images(folder):

@@ -9,8 +9,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from train_helpers import REPO, SMOKE, tiny_config, tiny_overrides
 
 from configs.read import load_config
-from models.checkpoint import load_model, read_metadata
 from train import main, train
+from weights.checkpoint import load_model, read_metadata
 
 STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 

@@ -97,9 +97,9 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     from PIL import Image
 
     import infer
-    from data_prep.images import load_image
-    from models.checkpoint import save_release
+    from media.images import load_image
     from models.net import StyleTransferNet
+    from weights.checkpoint import save_release
 
     net = StyleTransferNet(vgg_config())
     vary_outputs(net)

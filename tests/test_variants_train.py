@@ -12,7 +12,7 @@ from test_train_ddp import NOISE, ONE_STEP, step_gradients
 from train_helpers import SMOKE, check_resume_in_new_process, release_weights, run_cli, tiny_config, tiny_overrides
 
 import infer
-from data_prep.images import load_image
+from media.images import load_image
 from models.losses import STYLE_LOSSES
 from models.net import StyleTransferNet
 from models.transforms import TRANSFORMS

@@ -1,7 +1,7 @@
 """Resumable training checkpoints: atomic folders, rotation, and finding the newest complete one.
 
 Layout of `run_dir/checkpoints/step_000050/`:
-- `weights.safetensors` (models.checkpoint.STEP_WEIGHTS): the trainable weights in the release format
+- `weights.safetensors` (weights.checkpoint.STEP_WEIGHTS): the trainable weights in the release format
   (`decoder.*`, `encoder.*` when random or trained, the model config and step in the metadata), so
   `infer.py --checkpoint` and `eval.evaluate --checkpoint` take the folder like a release file. A random
   loss network is stored beside them as `loss_net.*` (loaders skip that prefix) so a resume is exact;
@@ -37,8 +37,8 @@ from accelerate import Accelerator
 from safetensors.torch import load_file
 
 from configs.schema import Config, to_json
-from data_prep.files import TEMP_SUFFIX, atomic_write
-from models.checkpoint import STEP_WEIGHTS, CheckpointError, release_state_dict, save_release
+from media.files import TEMP_SUFFIX, atomic_write
+from weights.checkpoint import STEP_WEIGHTS, CheckpointError, release_state_dict, save_release
 
 log = logging.getLogger(__name__)
 

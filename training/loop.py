@@ -12,13 +12,13 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from configs.schema import Config, to_json
-from models.checkpoint import RELEASE_FILE, save_release
 from models.precision import memory_format
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
 from training.schedule import lr_at
 from training.throughput import Throughput
+from weights.checkpoint import RELEASE_FILE, save_release
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from configs.schema import Config, flatten
-from data_prep.grid import stylization_grid
-from data_prep.images import save_image
+from media.grid import stylization_grid
+from media.images import save_image
 from models.net import StyleTransferNet
 
 

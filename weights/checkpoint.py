@@ -6,7 +6,7 @@ not copied in. `load_model` rebuilds the network from the file alone, and also r
 `.pth`/`.pt` state dicts (DataParallel/DDP `module.` and torch.compile `_orig_mod.` prefixes in any
 nesting, full-model dicts such as the ViT notebook's `vit_encoder.*` / `decoder.*` / `vgg_loss_net.*`,
 bare decoders such as pytorch-AdaIN's decoder.pth) when given the model config. A foreign file's tensors
-are matched by name, else by module order and shapes (models/foreign.py), and a transposed-conv decoder's
+are matched by name, else by module order and shapes (weights/foreign.py), and a transposed-conv decoder's
 stage widths and norm affinity are read from the file. Resumable training state lives elsewhere.
 
 Names: a run folder's release file is RELEASE_FILE; a training step checkpoint folder holds its weights in
@@ -27,10 +27,10 @@ from safetensors.torch import load_file, save_file
 
 from configs.read import model_config_from_json
 from configs.schema import ConfigError, ModelConfig, to_json
-from data_prep.files import atomic_path
-from models.foreign import match_section, natural_order, transposed_conv_arch
+from media.files import atomic_path
 from models.net import StyleTransferNet
-from models.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
+from weights.foreign import match_section, natural_order, transposed_conv_arch
+from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 
 log = logging.getLogger(__name__)
 

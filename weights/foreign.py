@@ -11,7 +11,7 @@ Conv2d, ReLU, Upsample). Matching works per section (`encoder.`, `decoder.`), on
    (a notebook that defines all its deconvs before its norms); a repeated signature out of order is ambiguous
    and refused, with both sides listed.
 
-Pure functions on dicts of tensors; models/checkpoint.py turns their ValueErrors into CheckpointErrors.
+Pure functions on dicts of tensors; weights/checkpoint.py turns their ValueErrors into CheckpointErrors.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Convert weights saved by other code into this repo's self-describing release file.
 
-    python -m models.convert --from vit-notebook --checkpoint notebook.pth --out vit_notebook.safetensors
-    python -m models.convert --from adain-release --vgg vgg_normalised.pth --decoder decoder.pth \
+    python -m weights.convert --from vit-notebook --checkpoint notebook.pth --out vit_notebook.safetensors
+    python -m weights.convert --from adain-release --vgg vgg_normalised.pth --decoder decoder.pth \
         --out adain_release.safetensors
 
 The release file holds the decoder, the encoder when it is not a library download, and the model config
@@ -23,10 +23,10 @@ import torch
 
 from configs.read import load_config
 from configs.schema import ConfigError, ModelConfig
-from models.checkpoint import CheckpointError, load_model, save_release
 from models.net import StyleTransferNet
-from models.pretrained import PretrainedWeightsError
 from models.registry import build_encoder
+from weights.checkpoint import CheckpointError, load_model, save_release
+from weights.pretrained import PretrainedWeightsError
 
 PRESETS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -112,7 +112,7 @@ def convert(argv: list[str]) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m models.convert", description=__doc__.split("\n")[0],
+        prog="python -m weights.convert", description=__doc__.split("\n")[0],
         epilog="where the files come from:\n" + "\n".join(f"  {name}: {f.origin}" for name, f in FORMATS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="source", required=True, choices=list(FORMATS), help="the format of the input files")

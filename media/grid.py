@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from data_prep.resize import fit_square
+from media.resize import fit_square
 
 
 def stylization_grid(

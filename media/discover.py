@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_prep.images import IMAGE_EXTENSIONS, is_image_file
+from media.images import IMAGE_EXTENSIONS, is_image_file
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Tensors are resized bilinearly (align_corners=False), antialiased whenever a side shrinks, so a
 downscaled image never aliases and an upscaled one is plain bilinear. Files are resized once at the
-file boundary by data_prep.images.resize_image (Pillow's bicubic at uint8, cheaper on large photos)
+file boundary by media.images.resize_image (Pillow's bicubic at uint8, cheaper on large photos)
 with the same `fit_size` arithmetic.
 """
 
