@@ -1,1 +1,1 @@
-"""Pictures on disk: the one image reader/writer, atomic writes and safe names, the one resize, grids, input discovery."""
+"""Pictures on disk: the one image reader/writer, atomic writes, safe names, resize, grids, discovery."""
