@@ -51,6 +51,7 @@ EPILOG = """output names (in --out):
   ...__opt-<hash>                        --method optimize (hash of its settings)
   ...__<transform>                       --transform (wct, efdm, mean, std, adain)
   ...__lum / ...__cov                    --preserve-color luminance / covariance
+  <clip>__<style>.mp4 (+ ..._frames/)   a video content (--frames: its PNG frames in the folder)
   Names keep letters (any script), digits and ._- ; colliding inputs get their extension, folders or a
   short hash appended. An existing output is an error unless --overwrite or --skip-existing.
 
@@ -97,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tile-size", type=int, default=_D.tile_size, help="tile images whose long side exceeds this (0: never)")
     add("--tile-overlap", type=int, default=_D.tile_overlap)
     add("--no-channels-last", dest="channels_last", action="store_false")
+    v = p.add_argument_group("video contents (.mp4, .mov, .mkv, ...: written as <content>__<style>.mp4)")
+    v.add_argument("--temporal", choices=["off", "stats", "flow"], default=_D.temporal,
+                   help="flicker remedy: smoothed content statistics, or the previous frame warped by "
+                   "optical flow; with --method optimize, flow = Ruder et al.'s warped init + temporal loss")
+    v.add_argument("--temporal-weight", type=float, default=_D.temporal_weight,
+                   help="--method optimize: weight of the short-term temporal loss")
+    v.add_argument("--frames", action="store_true", help="also write every stylized frame as PNG")
+    v.add_argument("--crf", type=int, default=_D.crf, help="H.264 quality (lower: better, larger)")
+    v.add_argument("--bit-rate", type=int, default=None, help="bits/s instead of --crf")
     g = p.add_argument_group("optimization (--method optimize)")
     g.add_argument("--optimizer", choices=["adam", "lbfgs"], default=_D.optimizer)
     g.add_argument("--steps", type=_ints, default=list(_D.steps), help="steps per scale (one value or one per scale)")

@@ -8,7 +8,7 @@ whether the images come from files or from a browser.
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import torch
 from tqdm import tqdm
@@ -18,7 +18,8 @@ from inference.options import InferOptions
 from inference.stylizer import Stylizer
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
-from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
+from models.gatys import (DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, TemporalPrior,
+                          optimize)
 from models.net import StyleTransferNet
 from models.precision import check_precision, precision_warning, resolve_device
 from models.registry import build_feature_net
@@ -90,12 +91,15 @@ class Engine:
         keys: Sequence[Hashable] | None = None,
         masks: torch.Tensor | None = None,
         callbacks: Sequence[Callback | None] | None = None,
+        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
+        prior: TemporalPrior | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch per alpha.
 
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
-        intermediate images (optimization only).
+        intermediate images (optimization only). Video (inference/video.py): `content_stats` replaces the
+        contents' statistics (decoder), `prior` is the warped previous frame (optimization, batch of 1).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)
@@ -108,20 +112,21 @@ class Engine:
             if smallest < MIN_OPTIMIZE_SIDE:
                 raise ValueError(f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
                                  "(the content or a --scales value); use a larger --size (with --upscale)")
-            return [torch.cat([self._optimize(contents[b : b + 1], styles, gatys, opts, callbacks[b])
+            return [torch.cat([self._optimize(contents[b : b + 1], styles, gatys, opts, callbacks[b], prior)
                                for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys)
         stylizer = self.stylizer
         keys = keys or [None] * len(styles)
         stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
                  for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks)
+        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, content_stats)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
 
     def _optimize(self, content: torch.Tensor, styles: Sequence[torch.Tensor], gatys: OptimizeOptions,
-                  opts: InferOptions, callback: Callback | None) -> torch.Tensor:
+                  opts: InferOptions, callback: Callback | None, prior: TemporalPrior | None = None
+                  ) -> torch.Tensor:
         """One content's optimization, with a progress bar of its steps and current losses (minutes per image)."""
         total = sum(gatys.steps) if not isinstance(gatys.steps, int) else gatys.steps * max(1, len(gatys.scales))
         with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:
@@ -131,7 +136,7 @@ class Engine:
                                 style=f"{entry['style']:.3g}", refresh=False)
 
             return optimize(self.feature_net, content.to(self.device), [s.to(self.device) for s in styles], gatys,
-                            opts.style_weights, callback, progress).image.cpu()
+                            opts.style_weights, callback, progress, prior).image.cpu()
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
         """A domain of style images as one style: each image's statistics pooled by the transform."""

@@ -66,6 +66,12 @@ class InferOptions:
     feature_net: Literal["vgg19", "resnet50"] = "vgg19"
     scales: tuple[int, ...] = field(default_factory=tuple)  # coarse-to-fine short sides
     save_every: int = 0  # write intermediate images + a loss log every N steps
+    # video contents (inference/video.py)
+    temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
+    temporal_weight: float = 1e3  # --method optimize: Ruder et al.'s short-term temporal loss weight
+    frames: bool = False  # also write each stylized frame as PNG
+    crf: int = 20  # H.264 quality: 0 lossless .. 51 worst (media/video.py)
+    bit_rate: int | None = None  # bits/s instead of --crf (MPEG-4 fallback: default from the size)
 
     @property
     def resolved_method(self) -> Method:
@@ -123,6 +129,14 @@ class InferOptions:
         if len(self.steps) > 1 and len(self.steps) != max(1, len(self.scales)):
             raise InferError(f"--steps has {len(self.steps)} values for {len(self.scales)} --scales; "
                              "give one value or one per scale")
+        if not 0 <= self.crf <= 51 or (self.bit_rate is not None and self.bit_rate < 1000):
+            raise InferError(f"--crf must lie in [0, 51] and --bit-rate be >= 1000 bits/s, got {self.crf}, "
+                             f"{self.bit_rate}")
+        if self.resolved_method == "optimize" and self.temporal == "stats":
+            raise InferError("--temporal stats smooths the decoder's content statistics; with --method "
+                             "optimize use --temporal flow (Ruder et al.) or off")
+        if self.temporal_weight < 0:
+            raise InferError("--temporal-weight must be >= 0")
         if self.lr < 0 or self.content_weight < 0 or (self.style_weight or 0) < 0 or (self.tv_weight or 0) < 0:
             raise InferError("--lr, --content-weight, --style-weight and --tv-weight must be >= 0")
         return self

@@ -17,10 +17,12 @@ from inference.engine import Engine
 from inference.jobs import Entry, Plan, load_mask
 from inference.options import InferError, InferOptions
 from inference.style_stats import is_stats_file, load_stats, save_stats
+from inference.video import stylize_video
 from media.files import atomic_write
 from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image
 from media.resize import resize, resize_short
+from media.video import is_video_file
 
 GRID_CELL = 128
 
@@ -62,6 +64,9 @@ class Runner:
     def run(self) -> dict:
         pending: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
         for i, path in enumerate(self.plan.contents):
+            if is_video_file(path):  # a clip streams through its own loop, frame batches included
+                stylize_video(self, i, path)
+                continue
             try:
                 image = load_image(path, self.args.size, self.args.max_size, self.args.upscale)
             except ImageReadError as err:

@@ -6,10 +6,11 @@ over a style costs as much as over a content, so with N contents x M styles this
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import torch
 
+from inference.temporal import region_stats
 from inference.tiling import stylize_tiled
 from models.adain import Stats
 from models.net import StyleTransferNet
@@ -59,10 +60,13 @@ class Stylizer:
         alphas: Sequence[float] = (1.0,),
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
+        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
 
         `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`).
+        `content_stats`: replaces the contents' statistics (one batched Stats per mask region) before
+        the transform uses them (video: inference/temporal.py smooths them over time).
         """
         styles = [s if isinstance(s, tuple) else self.net.style_stats(s) for s in style_feats]
         masks = None if masks is None else masks.to(self.device)
@@ -70,8 +74,12 @@ class Stylizer:
         with torch.inference_mode(), autocast(self.device, self.precision):
             if self.tile_size and max(size) > self.tile_size:
                 return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, self.tile_size,
-                                                 self.tile_overlap, encode=self.encode) for c in contents.split(1)])
+                                                 self.tile_overlap, encode=self.encode, content_stats=content_stats)
+                                   for c in contents.split(1)])
                         for a in alphas]
             c_feat = self.encode(contents)
+            given = None if content_stats is None else content_stats(
+                region_stats(self.net.transform, c_feat, masks))
             return [self.net.stylize_features(c_feat, styles, size=size, alpha=a, style_weights=style_weights,
-                                              masks=masks)[0].float().cpu().contiguous() for a in alphas]
+                                              masks=masks, content_stats=given)[0].float().cpu().contiguous()
+                    for a in alphas]

@@ -175,9 +175,8 @@ class VideoWriter:
             return
         out, resampler = self.audio[packet.stream.index]
         if resampler is None:
-            packet.stream = out
-            self.container.mux(packet)
-            return
+            self.container.mux(_copy(packet, out))  # a copy: muxing takes the packet's data, and one
+            return  # source packet may go to several outputs
         for frame in packet.decode():
             for converted in resampler.resample(frame):
                 self.container.mux(out.encode(converted))
@@ -195,6 +194,15 @@ class VideoWriter:
         frame.pts, frame.time_base = pts, self.source.time_base
         self.container.mux(self.stream.encode(frame))
 
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the file is abandoned (the caller's atomic_path removes it): no flush
+            self.container.close()
+
     def close(self) -> None:
         """Flush the encoders and finish the file."""
         if self.stream is not None:
@@ -203,6 +211,13 @@ class VideoWriter:
             if resampler is not None:
                 self.container.mux(out.encode(None))
         self.container.close()
+
+
+def _copy(packet: av.Packet, stream) -> av.Packet:
+    copy = av.Packet(bytes(packet))
+    copy.pts, copy.dts, copy.duration = packet.pts, packet.dts, packet.duration
+    copy.time_base, copy.is_keyframe, copy.stream = packet.time_base, packet.is_keyframe, stream
+    return copy
 
 
 def _first_line(err: Exception) -> str:
