@@ -1,10 +1,11 @@
 """Generated clips for tests, benchmarks and the README's flicker table (no download).
 
 A window slides over a photograph bundled with scikit-image (a moving texture with known motion),
-optionally with per-frame Gaussian noise (the flicker source of per-frame stylization), a scene cut to
+optionally with per-frame Gaussian noise and brightness flicker (what makes per-frame stylization
+flicker), a scene cut to
 another photograph, variable frame timing, and a sine tone as AAC audio.
 
-    python -m data_prep.sample_clip out.mp4 --frames 48 --size 128 96 --noise 0.03 --cut 24
+    python -m data_prep.sample_clip out.mp4 --frames 48 --size 128 96 --noise 0.03 --flicker 0.05 --cut 24
 """
 
 from __future__ import annotations
@@ -31,24 +32,29 @@ def _photo(name: str, width: int, height: int, frames: int, speed: int) -> np.nd
 
 
 def clip_frames(frames: int, width: int, height: int, noise: float = 0.0, cut: int | None = None,
-                speed: int = 1, seed: int = 0) -> list[np.ndarray]:
-    """(height, width, 3) uint8 frames: a window moving diagonally `speed` px/frame, noise std `noise`
-    (in [0, 1] units), and from frame `cut` on another photograph (a scene cut)."""
+                speed: int = 1, seed: int = 0, flicker: float = 0.0) -> list[np.ndarray]:
+    """(height, width, 3) uint8 frames: a window moving diagonally `speed` px/frame, Gaussian noise of
+    std `noise` x U(0.25, 1.75) drawn per frame (in [0, 1] units), each frame's brightness scaled by 1 + N(0, flicker) (exposure flicker), and
+    from frame `cut` on another photograph (a scene cut)."""
     rng = np.random.default_rng(seed)
     scenes = [_photo(n, width, height, frames, speed) for n in ("astronaut", "coffee")]
     out = []
     for t in range(frames):
         scene = scenes[int(cut is not None and t >= cut)]
         crop = scene[t * speed : t * speed + height, t * speed : t * speed + width].astype(np.float32)
+        if flicker:
+            crop = crop * (1.0 + rng.normal(0.0, flicker))
         if noise:
-            crop = crop + rng.normal(0.0, noise * 255.0, crop.shape)
+            # grain whose strength changes from frame to frame (as with exposure or codec quality)
+            crop = crop + rng.normal(0.0, noise * rng.uniform(0.25, 1.75) * 255.0, crop.shape)
         out.append(np.clip(crop, 0, 255).round().astype(np.uint8))
     return out
 
 
 def write_clip(path: str | os.PathLike, frames: int = 16, size: tuple[int, int] = (64, 48),
                rate: int = 12, noise: float = 0.0, cut: int | None = None, audio: bool = True,
-               vfr: bool = False, speed: int = 1, codec: str = "libx264", seed: int = 0) -> None:
+               vfr: bool = False, speed: int = 1, codec: str = "libx264", seed: int = 0,
+               flicker: float = 0.0) -> None:
     """Write a generated clip: `size` = (W, H) (odd sides need codec 'libx264rgb' or 'mpeg4' ...),
     `vfr`: every third frame is held twice as long (variable frame rate)."""
     width, height = size
@@ -62,7 +68,7 @@ def write_clip(path: str | os.PathLike, frames: int = 16, size: tuple[int, int] 
         video.options = {"crf": "10"}
     tone = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono") if audio else None
     pts = 0
-    for t, rgb in enumerate(clip_frames(frames, width, height, noise, cut, speed, seed)):
+    for t, rgb in enumerate(clip_frames(frames, width, height, noise, cut, speed, seed, flicker)):
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         frame.pts, frame.time_base = pts, time_base
         container.mux(video.encode(frame))
@@ -89,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--noise", type=float, default=0.0)
     p.add_argument("--cut", type=int)
     p.add_argument("--speed", type=int, default=1)
+    p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame brightness gain")
     a = p.parse_args(argv)
-    write_clip(a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed)
+    write_clip(a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed, flicker=a.flicker)
 
 
 if __name__ == "__main__":

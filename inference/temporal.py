@@ -8,7 +8,7 @@ them, and the decoder amplifies the change. Two remedies, chosen with `infer.py 
              s_bar_t = s_bar_{t-1} + k (s_t - s_bar_{t-1}),  k = 1 - exp(-1 / STATS_TIME_CONSTANT),
          so a change in the statistics reaches 63% of its size after STATS_TIME_CONSTANT frames. A
          convex combination keeps every statistic valid (stds positive, covariances PSD, sorted values
-         sorted). At a scene cut (`scene_cut`) the average restarts from the new frame's statistics.
+         sorted). At a scene cut (media.flow.scene_cut) the average restarts from the new frame's statistics.
   flow   the previous stylized frame, warped onto the current one by the optical flow of the ORIGINAL
          frames (media/flow.py), replaces FLOW_BLEND of each reliable pixel (forward-backward check):
              out_t = m * (FLOW_BLEND * warp(out_{t-1}) + (1 - FLOW_BLEND) * y_t) + (1 - m) * y_t.
@@ -22,7 +22,6 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 from models.adain import Stats, resize_masks
@@ -30,29 +29,6 @@ from models.transforms import Transform
 
 STATS_TIME_CONSTANT = 4.0  # frames; ~0.17 s at 24 fps
 FLOW_BLEND = 0.7
-CUT_HISTOGRAM_BINS = 16
-# a cut: the per-channel colour histograms of two frames differ by more than this (total variation
-# distance, 0 same .. 1 disjoint); motion and noise keep it under 0.2 on the generated clips
-CUT_THRESHOLD = 0.4
-
-
-def colour_histogram(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, CUT_HISTOGRAM_BINS) per-channel histograms, each summing to 1."""
-    pixels = rgb.reshape(-1, 3).astype(np.int64)
-    hist = np.stack([np.bincount(pixels[:, c] * CUT_HISTOGRAM_BINS // 256, minlength=CUT_HISTOGRAM_BINS)
-                     for c in range(3)]).astype(np.float64)
-    return hist / max(len(pixels), 1)
-
-
-def scene_cut(prev: np.ndarray | None, cur: np.ndarray) -> bool:
-    """True when the colour histograms of two original frames (see colour_histogram) differ by more
-    than CUT_THRESHOLD; the first frame (prev None) starts a scene."""
-    if prev is None:
-        return True
-    distance = 0.5 * np.abs(colour_histogram(prev) - colour_histogram(cur)).sum(axis=1).max()
-    return bool(distance > CUT_THRESHOLD)
-
-
 def region_stats(transform: Transform, feat: torch.Tensor, masks: torch.Tensor | None) -> list[Stats]:
     """The content statistics the transform would compute: one batched Stats per mask region (one
     without masks), of (B, C, h, w) features; regions as in models.transforms.transfer."""

@@ -27,9 +27,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from inference.jobs import Entry
-from inference.temporal import StatsSmoother, blend_previous, scene_cut
+from inference.temporal import StatsSmoother, blend_previous
+from media.flow import previous_onto_current, scene_cut, warp
 from media.files import atomic_path
-from media.flow import previous_onto_current, warp
 from media.images import resize_image, save_image, to_tensor
 from media.video import VideoReader, VideoReadError, VideoWriter
 from models.gatys import TemporalPrior

@@ -11,6 +11,9 @@ boundaries; that part is left out (it only shrinks the mask further along object
 
 Method: DIS (Kroeger et al. 2016, OpenCV's "medium" preset) by default; Farneback (2003) is the other
 choice. What was measured to choose is in docs/results/video_flow.md.
+
+Scene cuts (`scene_cut`): no flow links two shots, so temporal smoothing and the warping error skip
+the pair where the colour histograms jump.
 """
 
 from __future__ import annotations
@@ -19,6 +22,29 @@ import cv2
 import numpy as np
 
 FLOW_METHODS = ("dis", "farneback")
+CUT_HISTOGRAM_BINS = 16
+# a cut: the per-channel colour histograms of two frames differ by more than this (total variation
+# distance, 0 same .. 1 disjoint); motion and noise keep it under 0.2 on the generated clips
+CUT_THRESHOLD = 0.4
+
+
+def colour_histogram(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (3, CUT_HISTOGRAM_BINS) per-channel histograms, each summing to 1."""
+    pixels = rgb.reshape(-1, 3).astype(np.int64)
+    hist = np.stack([np.bincount(pixels[:, c] * CUT_HISTOGRAM_BINS // 256, minlength=CUT_HISTOGRAM_BINS)
+                     for c in range(3)]).astype(np.float64)
+    return hist / max(len(pixels), 1)
+
+
+def scene_cut(prev: np.ndarray | None, cur: np.ndarray) -> bool:
+    """True when the colour histograms of two original frames (see colour_histogram) differ by more
+    than CUT_THRESHOLD; the first frame (prev None) starts a scene."""
+    if prev is None:
+        return True
+    distance = 0.5 * np.abs(colour_histogram(prev) - colour_histogram(cur)).sum(axis=1).max()
+    return bool(distance > CUT_THRESHOLD)
+
+
 _DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 
 
