@@ -50,8 +50,8 @@ class StatsSmoother:
     """The `stats` mode: called with each batch's per-region content statistics (B frames in order),
     returns the moving averages; `cuts` holds one flag per coming frame (True: restart the average)."""
 
-    def __init__(self, time_constant: float = STATS_TIME_CONSTANT):
-        self.k = 1.0 - math.exp(-1.0 / time_constant)
+    def __init__(self, time_constant: float | None = None):
+        self.k = 1.0 - math.exp(-1.0 / (time_constant or STATS_TIME_CONSTANT))
         self.cuts: deque[bool] = deque()
         self.state: list[Stats] | None = None
 

@@ -221,4 +221,7 @@ def _copy(packet: av.Packet, stream) -> av.Packet:
 
 
 def _first_line(err: Exception) -> str:
+    """FFmpeg's own words (its messages repeat the file name, which the caller already gives)."""
+    if isinstance(err, av.FFmpegError) and err.strerror:
+        return str(err.strerror)
     return (str(err).strip().splitlines() or [type(err).__name__])[0]

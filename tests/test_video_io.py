@@ -1,0 +1,130 @@
+"""Video in, video out through infer.py: frames, size, timing and audio kept; bad clips are one line each."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from conftest import vary_outputs
+from PIL import Image
+
+import infer
+from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from data_prep.sample_clip import write_clip
+from media.video import VideoReader
+from models.net import StyleTransferNet
+from weights.checkpoint import save_release
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("video")
+    torch.manual_seed(0)
+    net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
+    vary_outputs(net)
+    (root / "c").mkdir()
+    write_clip(root / "c" / "clip.mp4", 12, (64, 48), rate=12, noise=0.03, vfr=True)
+    write_clip(root / "c" / "odd.mp4", 6, (63, 47), codec="mpeg4", audio=False)
+    Image.fromarray(np.full((40, 56, 3), 90, np.uint8)).save(root / "c" / "still.png")
+    style = root / "style.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), np.uint8)).save(style)
+    return dict(root=root, ckpt=str(save_release(root / "vgg.safetensors", net)), style=str(style))
+
+
+def argv(env, out, *extra, content=None):
+    return ["--checkpoint", env["ckpt"], "--content", *(content or [str(env["root"] / "c")]),
+            "--style", env["style"], "--out", str(env["root"] / out), "--weights", "random", *extra]
+
+
+def _probe(path):
+    with VideoReader(path) as reader:
+        audio = [bytes(p) for p in reader.container.demux(*reader.audio) if p.size] if reader.audio else []
+    with VideoReader(path) as reader:
+        frames = list(reader.frames())
+        return dict(pts=[f.pts for f in frames], size=frames[0].rgb.shape[1::-1], rate=reader.rate,
+                    time_base=reader.time_base, audio=audio, codec=reader.stream.codec_context.name)
+
+
+def test_folder_of_clips_and_an_image(env):
+    summary = infer.stylize(argv(env, "out", "--batch-size", "4", "--frames"))
+    assert not summary["failed"] and len(summary["written"]) == 3
+    src, out = _probe(env["root"] / "c" / "clip.mp4"), _probe(env["root"] / "out" / "clip__style.mp4")
+    assert out["pts"] == src["pts"] and out["time_base"] == src["time_base"]  # count and VFR timing
+    assert out["size"] == (64, 48) and out["codec"] == "h264"
+    assert out["audio"] and out["audio"] == src["audio"]  # the AAC packets, byte for byte
+    frames = sorted((env["root"] / "out" / "clip__style_frames").iterdir())
+    assert len(frames) == 12 and Image.open(frames[0]).size == (64, 48)
+    odd = _probe(env["root"] / "out" / "odd__style.mp4")
+    assert odd["size"] == (64, 48) and len(odd["pts"]) == 6  # padded to even sides for yuv420p
+    assert odd["rate"] == _probe(env["root"] / "c" / "odd.mp4")["rate"] == 12  # constant rate kept
+    assert Image.open(env["root"] / "out" / "odd__style_frames" / "000000.png").size == (63, 47)
+    assert (env["root"] / "out" / "still__style.png").is_file()
+
+
+def test_existing_outputs_follow_the_image_rules(env, capsys):
+    content = [str(env["root"] / "c" / "odd.mp4")]
+    assert infer.main(argv(env, "again", content=content)) == 0
+    assert infer.main(argv(env, "again", content=content)) == 2
+    assert "already exist" in capsys.readouterr().err
+    summary = infer.stylize(argv(env, "again", "--skip-existing", content=content))
+    assert summary["skipped"] and not summary["written"]
+
+
+def test_bad_clips_are_one_line_each_and_the_rest_is_written(env, capsys):
+    bad = env["root"] / "bad"
+    bad.mkdir()
+    good = (env["root"] / "c" / "odd.mp4").read_bytes()
+    (bad / "good.mp4").write_bytes(good)
+    (bad / "empty.mp4").write_bytes(b"")
+    (bad / "noise.mkv").write_bytes(np.random.default_rng(0).bytes(5000))
+    (bad / "truncated.mp4").write_bytes((env["root"] / "c" / "clip.mp4").read_bytes()[:3000])
+    sound = av.open(str(bad / "sound.mp4"), "w")  # audio only: no video stream
+    stream = sound.add_stream("aac", rate=48000, layout="mono")
+    for i in range(10):
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 48000, i * 1024
+        sound.mux(stream.encode(frame))
+    sound.mux(stream.encode(None))
+    sound.close()
+    assert infer.main(argv(env, "bad_out", content=[str(bad)])) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
+    assert len(err) == 4 and all(len(line) < 300 for line in err)
+    for name in ("empty.mp4", "noise.mkv", "truncated.mp4", "sound.mp4"):
+        assert sum(name in line for line in err) == 1
+    assert sorted(p.name for p in (env["root"] / "bad_out").iterdir()) == ["good__style.mp4"]
+
+
+def test_a_video_as_style_is_one_line(env, capsys):
+    args = argv(env, "vs")
+    args[args.index("--style") + 1] = str(env["root"] / "c" / "clip.mp4")
+    assert infer.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: style") and "is a video" in err[-1]
+
+
+_STREAM = """
+import resource, sys
+from media.video import VideoReader, VideoWriter
+with VideoReader(sys.argv[1]) as r:
+    with VideoWriter(sys.argv[2], r) as w:
+        for f in r.frames(w.mux_audio):
+            w.write(f.rgb, f.pts)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_streaming_memory_does_not_grow_with_length(tmp_path):
+    """160 frames at 320x240 are 37 MB as RGB: a reader or writer that kept them would show it."""
+    peaks = []
+    for frames in (10, 160):
+        clip = tmp_path / f"c{frames}.mp4"
+        write_clip(clip, frames, (320, 240), rate=24, speed=1)
+        run = subprocess.run([sys.executable, "-c", _STREAM, str(clip), str(tmp_path / f"o{frames}.mp4")],
+                             capture_output=True, text=True, cwd=Path(__file__).parents[1], check=True)
+        peaks.append(int(run.stdout.split()[-1]) / 1024)  # MB
+    assert peaks[1] < peaks[0] + 15, peaks
