@@ -5,7 +5,7 @@ optionally with per-frame Gaussian noise and brightness flicker (what makes per-
 flicker), a scene cut to
 another photograph, variable frame timing, and a sine tone as AAC audio.
 
-    python -m data_prep.sample_clip out.mp4 --frames 48 --size 128 96 --noise 0.03 --flicker 0.05 --cut 24
+    python -m data_prep.sample_clip out.mp4 --frames 48 --size 128 96 --noise 0.03 --cut 24
 """
 
 from __future__ import annotations
@@ -33,15 +33,17 @@ def _photo(name: str, width: int, height: int, frames: int, speed: int) -> np.nd
 
 def clip_frames(frames: int, width: int, height: int, noise: float = 0.0, cut: int | None = None,
                 speed: int = 1, seed: int = 0, flicker: float = 0.0) -> list[np.ndarray]:
-    """(height, width, 3) uint8 frames: a window moving diagonally `speed` px/frame, Gaussian noise of
-    std `noise` x U(0.25, 1.75) drawn per frame (in [0, 1] units), each frame's brightness scaled by 1 + N(0, flicker) (exposure flicker), and
-    from frame `cut` on another photograph (a scene cut)."""
+    """(height, width, 3) uint8 frames: a window moving diagonally `speed` px/frame, Gaussian noise
+    of std `noise` x U(0.25, 1.75) drawn per frame (in [0, 1] units), each frame's brightness scaled
+    by 1 + N(0, flicker) (exposure flicker), and from frame `cut` on another photograph (a scene
+    cut)."""
     rng = np.random.default_rng(seed)
     scenes = [_photo(n, width, height, frames, speed) for n in ("astronaut", "coffee")]
     out = []
     for t in range(frames):
         scene = scenes[int(cut is not None and t >= cut)]
-        crop = scene[t * speed : t * speed + height, t * speed : t * speed + width].astype(np.float32)
+        y = x = t * speed
+        crop = scene[y : y + height, x : x + width].astype(np.float32)
         if flicker:
             crop = crop * (1.0 + rng.normal(0.0, flicker))
         if noise:
@@ -95,9 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--noise", type=float, default=0.0)
     p.add_argument("--cut", type=int)
     p.add_argument("--speed", type=int, default=1)
-    p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame brightness gain")
+    p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame gain")
     a = p.parse_args(argv)
-    write_clip(a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed, flicker=a.flicker)
+    write_clip(a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed,
+               flicker=a.flicker)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""The README's flicker table and the 512 px frames/s (docs/results/video.md), random weights offline.
+"""The README's flicker table and the 512 px frames/s (docs/results/video.md), random weights
+offline.
 
     PYTHONPATH=. python docs/measure_video.py [--frames 48] [--fast]
 
 A generated clip (data_prep/sample_clip.py: a window sliding 2 px/frame over skimage photographs,
 grain of varying strength, a scene cut) is stylized by a random-weight VGG19 + mirror-VGG decoder
-(He-initialized so its output is not flat) with --temporal off / stats / flow, and by the optimization
-(few steps) with and without Ruder et al.'s temporal loss; eval.video measures the warping error.
-Frames/s is the per-clip loop only (decode, stylize, flow, encode), model loading excluded.
+(He-initialized so its output is not flat) with --temporal off / stats / flow, and by the
+optimization (few steps) with and without Ruder et al.'s temporal loss; eval.video measures the
+warping error. Frames/s is the per-clip loop only (decode, stylize, flow, encode), model loading
+excluded.
 """
 
 import argparse
@@ -61,24 +63,28 @@ def main() -> None:
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
     vary_outputs(net)
     ckpt = ["--checkpoint", str(save_release(root / "vgg.safetensors", net))]
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(root / "style.png")
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    Image.fromarray(noise).save(root / "style.png")
     clip, small = root / "clip.mp4", root / "small.mp4"
     write_clip(clip, a.frames, (128, 96), rate=24, noise=0.05, cut=a.frames // 2, speed=2)
     write_clip(small, 12, (64, 48), rate=24, noise=0.05, speed=2)
-    print(f"| clip | method | warping error | frames/s |\n|---|---|---|---|")
+    print("| clip | method | warping error | frames/s |\n|---|---|---|---|")
     for mode in ("off", "stats", "flow"):
-        err, fps = measure(root, clip, a.frames, mode, *ckpt, "--temporal", mode, "--batch-size", "8")
+        flags = [*ckpt, "--temporal", mode, "--batch-size", "8"]
+        err, fps = measure(root, clip, a.frames, mode, *flags)
         print(f"| 128x96, {a.frames} frames | decoder, --temporal {mode} | {err:.5f} | {fps:.1f} |")
     opt = ["--method", "optimize", "--steps", str(a.opt_steps), "--style-weight", "1000"]
     for mode in ("off", "flow"):
         err, fps = measure(root, small, 12, f"opt_{mode}", *opt, "--temporal", mode)
-        print(f"| 64x48, 12 frames | optimize {a.opt_steps} steps, --temporal {mode} | {err:.5f} | {fps:.2f} |")
+        row = f"optimize {a.opt_steps} steps, --temporal {mode}"
+        print(f"| 64x48, 12 frames | {row} | {err:.5f} | {fps:.2f} |")
     big = root / "big.mp4"
     write_clip(big, 8, (683, 512), codec="mpeg4", rate=24, noise=0.05, speed=2, audio=False)
     print("\n| 512 px (683x512), 8 frames | precision | --temporal | frames/s |\n|---|---|---|---|")
     for precision in ("fp32", "bf16"):
         for mode in ("off", "flow"):
-            _, fps = measure(root, big, 8, f"big_{precision}_{mode}", *ckpt, "--precision", precision,
+            _, fps = measure(root, big, 8, f"big_{precision}_{mode}", *ckpt, "--precision",
+                             precision,
                              "--temporal", mode, "--batch-size", "4", "--device", "cpu")
             print(f"| decoder | {precision} | {mode} | {fps:.2f} |")
 

@@ -1,6 +1,7 @@
-"""DIS vs Farneback on a generated clip with known motion: endpoint error, masked photometric error, ms/pair.
+"""DIS vs Farneback on a generated clip with known motion: endpoint error, masked photometric error,
+ms/pair.
 
-    PYTHONPATH=. python docs/measure_video_flow.py   (writes nothing; paste into docs/results/video_flow.md)
+    PYTHONPATH=. python docs/measure_video_flow.py  (prints docs/results/video_flow.md's table)
 """
 
 import time
@@ -16,7 +17,7 @@ for size in ((128, 96), (512, 384)):
         epe, photo, kept, start = [], [], [], time.perf_counter()
         for prev, cur in zip(frames, frames[1:]):
             back, mask = previous_onto_current(cur, prev, method)
-            # the window moves +2 px/frame in x and y: cur(x) = prev(x + 2), so the true flow is (2, 2)
+            # the window moves +2 px/frame in x and y: cur(x) = prev(x + 2), the true flow is (2, 2)
             epe.append(np.linalg.norm(back - 2.0, axis=-1)[4:-4, 4:-4].mean())
             err = ((warp(prev, back).astype(np.float32) - cur) / 255.0) ** 2
             photo.append((err.sum(-1) * mask).sum() / max(mask.sum(), 1))

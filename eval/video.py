@@ -1,12 +1,13 @@
 """Flicker of a stylized clip: warping error, temporal LPIPS, and per-frame content/style losses.
 
-    python -m eval.video --original clip.mp4 --stylized out/clip__style.mp4 [--style s.png] [--out X.json]
+    python -m eval.video --original clip.mp4 --stylized out/clip__style.mp4 [--style s.png]
+        [--out X.json]
 
-Definitions (eval/protocol.md, "Video"): the warping error follows Lai et al. 2018 with the flow of the
-ORIGINAL frames (media/flow.py, DIS) and its forward-backward occlusion mask; the temporal LPIPS is
-TecoGAN's tLP (Chu et al. 2020). Both clips stream frame by frame; the original is resized to the
-stylized clip's size when they differ (`infer.py --size`), after dropping the one padded row/column an
-odd-sized original gets in the encoded output (media/video.py).
+Definitions (eval/protocol.md, "Video"): the warping error follows Lai et al. 2018 with the flow of
+the ORIGINAL frames (media/flow.py, DIS) and its forward-backward occlusion mask; the temporal LPIPS
+is TecoGAN's tLP (Chu et al. 2020). Both clips stream frame by frame; the original is resized to the
+stylized clip's size when they differ (`infer.py --size`), after dropping the one padded row/column
+an odd-sized original gets in the encoded output (media/video.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ import torch
 from PIL import Image
 
 from eval.learned_metrics import UNAVAILABLE, MetricUnavailable, build_lpips
-from eval.loss_metrics import CONTENT_LAYERS, EVAL_SIZE, LOSS_METRIC_KEYS, build_loss_net, loss_metrics
+from eval.loss_metrics import (
+    CONTENT_LAYERS,
+    EVAL_SIZE,
+    LOSS_METRIC_KEYS,
+    build_loss_net,
+    loss_metrics,
+)
 from media.files import atomic_write
 from media.flow import previous_onto_current, scene_cut, warp
 from media.images import ImageReadError, load_image
@@ -30,7 +37,8 @@ from weights.pretrained import PretrainedWeightsError
 
 
 def masked_error(cur: np.ndarray, prev_warped: np.ndarray, mask: np.ndarray) -> float:
-    """sum_x M(x) ||cur(x) - prev_warped(x)||^2 / sum_x M(x), uint8 RGB scaled to [0, 1], channels summed."""
+    """sum_x M(x) ||cur(x) - prev_warped(x)||^2 / sum_x M(x), uint8 RGB scaled to [0, 1], channels
+    summed."""
     diff = ((cur.astype(np.float32) - prev_warped.astype(np.float32)) / 255.0) ** 2
     return float((diff.sum(-1) * mask).sum() / max(float(mask.sum()), 1.0))
 
@@ -44,7 +52,7 @@ def _match(original: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = original.shape[:2]
     if (h, w) == size:
         return original
-    if size[0] in (h, h + 1) and size[1] in (w, w + 1):  # the stylized clip was padded to even sides
+    if size[0] in (h, h + 1) and size[1] in (w, w + 1):  # the stylized clip padded to even sides
         return np.pad(original, ((0, size[0] - h), (0, size[1] - w), (0, 0)), mode="edge")
     return np.asarray(Image.fromarray(original).resize(size[::-1], Image.Resampling.BICUBIC))
 
@@ -52,7 +60,8 @@ def _match(original: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def evaluate_video(original: str | Path, stylized: str | Path, style: str | Path | None = None,
                    weights: str = "pretrained", lpips: bool = True, loss_size: int = EVAL_SIZE,
                    losses: bool = True) -> dict:
-    """Warping error (key `warping_error`) and the other numbers of the module docstring, as a dict."""
+    """Warping error (key `warping_error`) and the other numbers of the module docstring, as a
+    dict."""
     loss_net, style_image, tlp_net, result = None, None, None, {}
     if losses:
         try:
@@ -67,9 +76,11 @@ def evaluate_video(original: str | Path, stylized: str | Path, style: str | Path
             result["temporal_lpips"] = UNAVAILABLE + str(err)
     errors, originals, reliable, tlp, per_frame = [], [], [], [], {}
     prev_o = prev_s = None
+    count = 0
     with VideoReader(original) as a, VideoReader(stylized) as b:
         frames_a, frames_b = a.frames(), b.frames()
-        for count, (fa, fb) in enumerate(zip(frames_a, frames_b), start=1):
+        for fa, fb in zip(frames_a, frames_b):
+            count += 1
             o, s = _match(fa.rgb, fb.rgb.shape[:2]), fb.rgb
             if prev_o is not None and not scene_cut(prev_o, o):
                 back, mask = previous_onto_current(o, prev_o)
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--style", help="the style image: adds the per-frame style losses")
     p.add_argument("--out", help="also write the numbers to this JSON file")
     p.add_argument("--weights", default="pretrained", help="loss VGG19: pretrained | random | PATH")
-    p.add_argument("--loss-size", type=int, default=EVAL_SIZE, help="loss resolution (256: reportable)")
+    p.add_argument("--loss-size", type=int, default=EVAL_SIZE, help="256: reportable numbers")
     p.add_argument("--no-losses", dest="losses", action="store_false", help="warping error only")
     p.add_argument("--no-lpips", dest="lpips", action="store_false", help="skip the temporal LPIPS")
     a = p.parse_args(argv)

@@ -18,8 +18,7 @@ from inference.options import InferOptions
 from inference.stylizer import Stylizer
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
-from models.gatys import (DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, TemporalPrior,
-                          optimize)
+from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, TemporalPrior, optimize
 from models.net import StyleTransferNet
 from models.precision import check_precision, precision_warning, resolve_device
 from models.registry import build_feature_net

@@ -1,8 +1,9 @@
-"""The per-clip loop: decode, stylize through the run's Engine (every per-image knob), stabilize, encode.
+"""The per-clip loop: decode, stylize through the run's Engine (every per-image knob), stabilize,
+encode.
 
-One clip is decoded once and written for every (style entry, alpha) of the run at the same time, frame
-by frame (media/video.py streams both ways), with `--batch-size` frames per forward pass and the style
-statistics the Runner computed once per style. `--temporal` (inference/temporal.py):
+One clip is decoded once and written for every (style entry, alpha) of the run at the same time,
+frame by frame (media/video.py streams both ways), with `--batch-size` frames per forward pass and
+the style statistics the Runner computed once per style. `--temporal` (inference/temporal.py):
 
   off    every frame on its own (flickers: the reference for the warping error, eval/video.py).
   stats  the decoder sees the moving average of the content statistics (reset at scene cuts).
@@ -28,8 +29,8 @@ from tqdm import tqdm
 
 from inference.jobs import Entry
 from inference.temporal import StatsSmoother, blend_previous
-from media.flow import previous_onto_current, scene_cut, warp
 from media.files import atomic_path
+from media.flow import previous_onto_current, scene_cut, warp
 from media.images import resize_image, save_image, to_tensor
 from media.video import VideoReader, VideoReadError, VideoWriter
 from models.gatys import TemporalPrior
@@ -49,7 +50,8 @@ class Target:
 
 @dataclass
 class Pending:
-    """A decoded frame waiting for its batch: the model input, its timing, and the temporal inputs."""
+    """A decoded frame waiting for its batch: the model input, its timing, and the temporal
+    inputs."""
 
     image: torch.Tensor  # (3, H, W) float in [0, 1], resized like an image content
     pts: int
@@ -74,8 +76,8 @@ class ClipRun:
             outs = self._outputs(targets[0].entry, contents, batch, targets)
             for target in targets:
                 for b, pending in enumerate(batch):
-                    self._write(target, outs[target.alpha_index][b], pending, args.temporal == "flow"
-                                and runner.engine.method == "decoder")
+                    blend = args.temporal == "flow" and runner.engine.method == "decoder"
+                    self._write(target, outs[target.alpha_index][b], pending, blend)
 
     def _outputs(self, entry: Entry, contents: torch.Tensor, batch: list[Pending],
                  targets: list[Target]) -> list[torch.Tensor]:
@@ -171,9 +173,11 @@ def _run_clip(runner, path: Path, targets: list[Target]) -> None:
                    disable=None)
         with bar:
             for frame in reader.frames(on_audio=mux):
-                picture = resize_image(Image.fromarray(frame.rgb), args.size, args.max_size, args.upscale)
+                picture = resize_image(Image.fromarray(frame.rgb), args.size, args.max_size,
+                                       args.upscale)
                 rgb = np.asarray(picture)
-                pending = Pending(to_tensor(picture), frame.pts, frame.index, scene_cut(previous, rgb))
+                cut = scene_cut(previous, rgb)
+                pending = Pending(to_tensor(picture), frame.pts, frame.index, cut)
                 if args.temporal == "flow" and not pending.cut:
                     pending.flow, pending.reliable = previous_onto_current(rgb, previous)
                 previous = rgb
@@ -190,5 +194,5 @@ def _run_clip(runner, path: Path, targets: list[Target]) -> None:
     for note in sorted(notes):
         print(f"WARNING: {path}: {note}", file=sys.stderr)
     if padded:
-        print(f"WARNING: {path}: yuv420p needs even sides: the video is {padded[0]}x{padded[1]} px (last "
-              "row/column repeated); --frames PNGs keep the exact size", file=sys.stderr)
+        print(f"WARNING: {path}: yuv420p needs even sides: the video is {padded[0]}x{padded[1]} px "
+              "(last row/column repeated); --frames PNGs keep the exact size", file=sys.stderr)

@@ -1,16 +1,16 @@
 """Optical flow between video frames (OpenCV, no weights), backward warping and occlusion masks.
 
-Convention: `flow(a, b)` is a (H, W, 2) float32 field of (dx, dy) in pixels such that a(x) ~ b(x + f(x)),
-so `warp(b, flow(a, b))` brings frame b onto frame a. To carry the previous stylized frame onto the
-current one: `warp(prev_out, flow(cur, prev))`.
+Convention: `flow(a, b)` is a (H, W, 2) float32 field of (dx, dy) in pixels such that a(x) ~ b(x +
+f(x)), so `warp(b, flow(a, b))` brings frame b onto frame a. To carry the previous stylized frame
+onto the current one: `warp(prev_out, flow(cur, prev))`.
 
-Occlusion is the forward-backward check of Sundaram et al. 2010 (as used by Ruder et al. 2016, "Artistic
-style transfer for videos"): a pixel is reliable when the backward flow and the forward flow at its
-target cancel, |w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5 px^2. Ruder et al. also drop motion
-boundaries; that part is left out (it only shrinks the mask further along object edges).
+Occlusion is the forward-backward check of Sundaram et al. 2010 (as used by Ruder et al. 2016,
+"Artistic style transfer for videos"): a pixel is reliable when the backward flow and the forward
+flow at its target cancel, |w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5 px^2. Ruder et al. also drop
+motion boundaries; that part is left out (it only shrinks the mask further along object edges).
 
-Method: DIS (Kroeger et al. 2016, OpenCV's "medium" preset) by default; Farneback (2003) is the other
-choice. What was measured to choose is in docs/results/video_flow.md.
+Method: DIS (Kroeger et al. 2016, OpenCV's "medium" preset) by default; Farneback (2003) is the
+other choice. What was measured to choose is in docs/results/video_flow.md.
 
 Scene cuts (`scene_cut`): no flow links two shots, so temporal smoothing and the warping error skip
 the pair where the colour histograms jump.
@@ -31,8 +31,9 @@ CUT_THRESHOLD = 0.4
 def colour_histogram(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 -> (3, CUT_HISTOGRAM_BINS) per-channel histograms, each summing to 1."""
     pixels = rgb.reshape(-1, 3).astype(np.int64)
-    hist = np.stack([np.bincount(pixels[:, c] * CUT_HISTOGRAM_BINS // 256, minlength=CUT_HISTOGRAM_BINS)
-                     for c in range(3)]).astype(np.float64)
+    bins = pixels * CUT_HISTOGRAM_BINS // 256
+    hist = np.stack([np.bincount(bins[:, c], minlength=CUT_HISTOGRAM_BINS) for c in range(3)])
+    hist = hist.astype(np.float64)
     return hist / max(len(pixels), 1)
 
 

@@ -1,20 +1,22 @@
 """Clips on disk: streaming decode to RGB frames, streaming encode, audio copied packet for packet.
 
-Frames travel as uint8 (H, W, 3) RGB numpy arrays at this boundary (media.images converts to tensors).
-Decoding and encoding stream one frame at a time, so memory does not grow with the clip's length.
+Frames travel as uint8 (H, W, 3) RGB numpy arrays at this boundary (media.images converts to
+tensors). Decoding and encoding stream one frame at a time, so memory does not grow with the clip's
+length.
 
 Output choices (the reasons):
-  * H.264 (libx264, `crf`: 18 visually lossless .. 28 small; default 20) when the FFmpeg inside PyAV has
-    it, else MPEG-4 part 2 at a bit rate (`bit_rate`, default from the frame size). `bit_rate` given:
-    both encoders use it instead of the CRF.
+  * H.264 (libx264, `crf`: 18 visually lossless .. 28 small; default 20) when the FFmpeg inside PyAV
+    has it, else MPEG-4 part 2 at a bit rate (`bit_rate`, default from the frame size). `bit_rate`
+    given: both encoders use it instead of the CRF.
   * yuv420p, the pixel format every player accepts. It needs even sides, and H.264's frame cropping
-    is not reachable through libx264's options, so an odd side is padded by repeating the last row or
-    column: the video is then 1 px larger on that side, and `VideoWriter.padded` says so (PNG frames
-    keep the exact size).
+    is not reachable through libx264's options, so an odd side is padded by repeating the last row
+    or column: the video is then 1 px larger on that side, and `VideoWriter.padded` says so (PNG
+    frames keep the exact size).
   * Timestamps: every frame keeps its decoded presentation time in the source's time base, so a
-    variable-frame-rate clip keeps its timing; the stream's nominal rate is the source's average rate.
-  * Audio: each audio stream is remuxed packet by packet (never decoded) when MP4 can hold its codec,
-    else decoded and re-encoded as AAC (the one lossy step, reported in `VideoWriter.notes`).
+    variable-frame-rate clip keeps its timing; the stream's nominal rate is the source's average
+    rate.
+  * Audio: each audio stream is remuxed packet by packet (never decoded) when MP4 can hold its
+    codec, else decoded and re-encoded as AAC (the one lossy step, reported in `VideoWriter.notes`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv", ".flv",
-                    ".ts", ".mts", ".m2ts", ".3gp", ".ogv"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv",
+                    ".flv", ".ts", ".mts", ".m2ts", ".3gp", ".ogv"}
 DEFAULT_CRF = 20
 # codecs the MP4 muxer stores as they are; anything else (PCM, Vorbis ...) is re-encoded as AAC
 MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
@@ -55,7 +57,8 @@ def video_encoder() -> str:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded picture: RGB pixels, its presentation time (in `VideoReader.time_base`) and index."""
+    """One decoded picture: RGB pixels, its presentation time (in `VideoReader.time_base`) and
+    index."""
 
     rgb: np.ndarray  # (H, W, 3) uint8
     pts: int
@@ -65,7 +68,8 @@ class Frame:
 class VideoReader:
     """Streams the frames of a clip; audio packets met on the way go to `on_audio` (for remuxing).
 
-    Opening reads the header only; a broken clip raises VideoReadError naming the file and the reason.
+    Opening reads the header only; a broken clip raises VideoReadError naming the file and the
+    reason.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -97,7 +101,8 @@ class VideoReader:
 
     def frames(self, on_audio: Callable[[av.Packet], None] | None = None) -> Iterator[Frame]:
         """Decoded frames in presentation order with strictly increasing pts; raises VideoReadError
-        when the clip breaks off (frames decoded before the break were already yielded) or has no frame."""
+        when the clip breaks off (frames decoded before the break were already yielded) or has no
+        frame."""
         streams = [self.stream, *(self.audio if on_audio else [])]
         index, last = 0, None
         step = max(1, round(1 / (self.rate * self.time_base)))  # one frame period, for missing pts
@@ -108,8 +113,11 @@ class VideoReader:
                         on_audio(packet)
                     continue
                 for frame in packet.decode():
-                    pts = frame.pts if frame.pts is not None else (0 if last is None else last + step)
-                    pts = pts if last is None or pts > last else last + 1  # a muxer needs increasing pts
+                    pts = frame.pts
+                    if pts is None:
+                        pts = 0 if last is None else last + step
+                    if last is not None and pts <= last:  # a muxer needs increasing pts
+                        pts = last + 1
                     yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
                     index, last = index + 1, pts
         except (av.FFmpegError, OSError, ValueError) as err:
@@ -137,20 +145,23 @@ class VideoWriter:
         self.stream = None
         self.padded: tuple[int, int] | None = None  # (W, H) written when an odd size was padded
         self.notes: list[str] = []
-        self.audio: dict[int, tuple] = {}  # source stream index -> (output stream, transcoder or None)
-        self.early: list[av.Packet] = []  # audio met before the first frame: the header needs every stream
+        # source stream index -> (output stream, resampler for AAC re-encoding or None)
+        self.audio: dict[int, tuple] = {}
+        # audio met before the first frame: the header needs every stream, video included
+        self.early: list[av.Packet] = []
         for stream in source.audio:
             self._add_audio(stream)
 
     def _add_audio(self, stream) -> None:
         if stream.codec_context.name in MP4_AUDIO:
             out = self.container.add_stream_from_template(stream)
-            out.time_base = stream.time_base  # packets keep their timestamps; unset, the muxer divides by 0
+            # packets keep their timestamps; left unset, the muxer divides by 0
+            out.time_base = stream.time_base
             self.audio[stream.index] = (out, None)
             return
         out = self.container.add_stream("aac", rate=stream.codec_context.sample_rate or 48000)
-        self.audio[stream.index] = (out, av.AudioResampler(format=out.format.name, layout=out.layout.name,
-                                                             rate=out.rate))
+        resampler = av.AudioResampler(format=out.format.name, layout=out.layout.name, rate=out.rate)
+        self.audio[stream.index] = (out, resampler)
         self.notes.append(f"audio codec {stream.codec_context.name} cannot be copied into MP4: "
                           "re-encoded as AAC")
 
@@ -166,7 +177,8 @@ class VideoWriter:
         self.stream.codec_context.time_base = self.source.time_base
         if self.bit_rate is not None or codec != "libx264":
             # MPEG-4 has no CRF: ~0.15 bit per pixel per frame is good quality for natural video
-            self.stream.bit_rate = self.bit_rate or int(0.15 * even[0] * even[1] * float(self.source.rate))
+            default = int(0.15 * even[0] * even[1] * float(self.source.rate))
+            self.stream.bit_rate = self.bit_rate or default
 
     def mux_audio(self, packet: av.Packet) -> None:
         """Copy one source audio packet (or re-encode its frames as AAC, see MP4_AUDIO)."""
@@ -175,14 +187,16 @@ class VideoWriter:
             return
         out, resampler = self.audio[packet.stream.index]
         if resampler is None:
-            self.container.mux(_copy(packet, out))  # a copy: muxing takes the packet's data, and one
-            return  # source packet may go to several outputs
+            # a copy: muxing takes the packet's data, and one packet may go to several outputs
+            self.container.mux(_copy(packet, out))
+            return
         for frame in packet.decode():
             for converted in resampler.resample(frame):
                 self.container.mux(out.encode(converted))
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
-        """One (H, W, 3) uint8 RGB frame at `pts` (source time base); the first frame fixes the size."""
+        """One (H, W, 3) uint8 RGB frame at `pts` (source time base); the first frame fixes the
+        size."""
         if self.stream is None:
             self._open_video(rgb.shape[1], rgb.shape[0])
             for packet in self.early:

@@ -1,4 +1,5 @@
-"""Video in, video out through infer.py: frames, size, timing and audio kept; bad clips are one line each."""
+"""Video in, video out through infer.py: frames, size, timing and audio kept; bad clips are one line
+each."""
 
 import subprocess
 import sys
@@ -43,7 +44,8 @@ def argv(env, out, *extra, content=None):
 
 def _probe(path):
     with VideoReader(path) as reader:
-        audio = [bytes(p) for p in reader.container.demux(*reader.audio) if p.size] if reader.audio else []
+        packets = reader.container.demux(*reader.audio) if reader.audio else []
+        audio = [bytes(p) for p in packets if p.size]
     with VideoReader(path) as reader:
         frames = list(reader.frames())
         return dict(pts=[f.pts for f in frames], size=frames[0].rgb.shape[1::-1], rate=reader.rate,
@@ -53,7 +55,8 @@ def _probe(path):
 def test_folder_of_clips_and_an_image(env):
     summary = infer.stylize(argv(env, "out", "--batch-size", "4", "--frames"))
     assert not summary["failed"] and len(summary["written"]) == 3
-    src, out = _probe(env["root"] / "c" / "clip.mp4"), _probe(env["root"] / "out" / "clip__style.mp4")
+    src = _probe(env["root"] / "c" / "clip.mp4")
+    out = _probe(env["root"] / "out" / "clip__style.mp4")
     assert out["pts"] == src["pts"] and out["time_base"] == src["time_base"]  # count and VFR timing
     assert out["size"] == (64, 48) and out["codec"] == "h264"
     assert out["audio"] and out["audio"] == src["audio"]  # the AAC packets, byte for byte
@@ -86,7 +89,8 @@ def test_bad_clips_are_one_line_each_and_the_rest_is_written(env, capsys):
     sound = av.open(str(bad / "sound.mp4"), "w")  # audio only: no video stream
     stream = sound.add_stream("aac", rate=48000, layout="mono")
     for i in range(10):
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        silence = np.zeros((1, 1024), np.float32)
+        frame = av.AudioFrame.from_ndarray(silence, format="fltp", layout="mono")
         frame.sample_rate, frame.pts = 48000, i * 1024
         sound.mux(stream.encode(frame))
     sound.mux(stream.encode(None))
@@ -124,7 +128,8 @@ def test_streaming_memory_does_not_grow_with_length(tmp_path):
     for frames in (10, 160):
         clip = tmp_path / f"c{frames}.mp4"
         write_clip(clip, frames, (320, 240), rate=24, speed=1)
-        run = subprocess.run([sys.executable, "-c", _STREAM, str(clip), str(tmp_path / f"o{frames}.mp4")],
-                             capture_output=True, text=True, cwd=Path(__file__).parents[1], check=True)
+        cmd = [sys.executable, "-c", _STREAM, str(clip), str(tmp_path / f"o{frames}.mp4")]
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1],
+                             check=True)
         peaks.append(int(run.stdout.split()[-1]) / 1024)  # MB
     assert peaks[1] < peaks[0] + 15, peaks

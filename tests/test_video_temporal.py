@@ -1,4 +1,5 @@
-"""Flicker: warping error with --temporal off / stats / flow, the optimization's temporal loss, eval.video."""
+"""Flicker: warping error with --temporal off / stats / flow, the optimization's temporal loss,
+eval.video."""
 
 import json
 
@@ -34,14 +35,15 @@ def env(tmp_path_factory):
 
 def _stylize(env, name, *extra, clip="noisy.mp4"):
     out = env["root"] / name
-    summary = infer.stylize(["--content", str(env["root"] / clip), "--style", env["style"], "--out", str(out),
-                             "--weights", "random", "--batch-size", "4", *extra])
+    summary = infer.stylize(["--content", str(env["root"] / clip), "--style", env["style"],
+                             "--out", str(out), "--weights", "random", "--batch-size", "4", *extra])
     assert not summary["failed"], summary["failed"]
     return summary["written"][0]
 
 
 def _error(env, stylized, clip="noisy.mp4"):
-    return eval_video.evaluate_video(env["root"] / clip, stylized, lpips=False, losses=False)["warping_error"]
+    result = eval_video.evaluate_video(env["root"] / clip, stylized, lpips=False, losses=False)
+    return result["warping_error"]
 
 
 def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatch):
@@ -53,7 +55,8 @@ def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatc
     # measured 1.01-1.04x off on the generated clips (README "Video"): per-frame statistics also
     # renormalize the noise away, so smoothing them gains nothing here; it must not hurt much either
     assert stats <= 1.1 * off
-    monkeypatch.setattr(temporal, "STATS_TIME_CONSTANT", 1e-6)  # no memory: exactly the per-frame path
+    # no memory: exactly the per-frame path
+    monkeypatch.setattr(temporal, "STATS_TIME_CONSTANT", 1e-6)
     instant = _stylize(env, "instant", *ckpt, "--temporal", "stats")
     assert _error(env, instant) == pytest.approx(off, rel=1e-6)
 
@@ -63,7 +66,8 @@ def test_stats_restart_at_a_scene_cut(env):
     off, stats = (env["root"] / f"{m}_cut" for m in ("off", "stats"))
     _stylize(env, off.name, *ckpt, "--temporal", "off")
     _stylize(env, stats.name, *ckpt, "--temporal", "stats")
-    frame = lambda folder, i: np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
+    def frame(folder, i):
+        return np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
     assert np.abs(frame(off, 8) - frame(stats, 8)).max() == 0  # the cut's frame: fresh statistics
     assert np.abs(frame(off, 7) - frame(stats, 7)).mean() > 0.1  # inside a shot: smoothed ones
 
@@ -73,25 +77,29 @@ def test_cut_detection_and_occlusion_mask():
     assert [scene_cut(a, b) for a, b in zip(frames, frames[1:])] == [i == 4 for i in range(9)]
     back, mask = previous_onto_current(frames[1], frames[0])
     assert np.abs(back[8:-8, 8:-8] - 2).mean() < 0.5  # the window moves 2 px/frame
-    assert mask[-2:].mean() < 0.5 and mask[8:-8, 8:-8].mean() > 0.9  # new pixels enter at the far edge
+    # new pixels enter at the far edge
+    assert mask[-2:].mean() < 0.5 and mask[8:-8, 8:-8].mean() > 0.9
 
 
 def test_optimization_temporal_loss_lowers_the_warping_error(env):
     write_clip(env["root"] / "tiny.mp4", 5, (32, 24), noise=0.05, speed=1)
     opt = ["--method", "optimize", "--steps", "8", "--style-weight", "1000", "--init", "content"]
-    off = _error(env, _stylize(env, "opt_off", *opt, "--temporal", "off", clip="tiny.mp4"), "tiny.mp4")
-    flow = _error(env, _stylize(env, "opt_flow", *opt, "--temporal", "flow", clip="tiny.mp4"), "tiny.mp4")
+    off = _stylize(env, "opt_off", *opt, "--temporal", "off", clip="tiny.mp4")
+    flow = _stylize(env, "opt_flow", *opt, "--temporal", "flow", clip="tiny.mp4")
+    off, flow = _error(env, off, "tiny.mp4"), _error(env, flow, "tiny.mp4")
     assert flow < 0.8 * off
 
 
 def test_eval_video_cli_writes_json_and_refuses_other_lengths(env, tmp_path, capsys):
     stylized = env["root"] / "off" / "noisy__style.mp4"
-    assert eval_video.main(["--original", str(env["root"] / "noisy.mp4"), "--stylized", str(stylized),
+    assert eval_video.main(["--original", str(env["root"] / "noisy.mp4"),
+                            "--stylized", str(stylized),
                             "--out", str(tmp_path / "v.json"), "--no-lpips", "--weights", "random",
                             "--style", env["style"], "--loss-size", "32"]) == 0
     result = json.loads((tmp_path / "v.json").read_text())
     assert result["frames"] == 12 and result["pairs"] == 10  # 11 pairs, one is the scene cut
-    assert result["warping_error"] > result["warping_error_original"] > 0 and result["style_gram"] > 0
+    assert result["warping_error"] > result["warping_error_original"] > 0
+    assert result["style_gram"] > 0
     write_clip(tmp_path / "short.mp4", 5, (64, 48))
     assert eval_video.main(["--original", str(tmp_path / "short.mp4"), "--stylized", str(stylized),
                             "--no-lpips", "--no-losses"]) == 1
