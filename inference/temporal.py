@@ -68,7 +68,7 @@ class StatsSmoother:
             if self.state is None or cut:
                 self.state = frame
             else:
-                self.state = [tuple(s + self.k * (f - s) for s, f in zip(old, new))
+                self.state = [tuple(torch.lerp(s, f, self.k) for s, f in zip(old, new))
                               for old, new in zip(self.state, frame)]
             smoothed.append(self.state)
         return [tuple(torch.cat(parts) for parts in zip(*(frame[r] for frame in smoothed)))

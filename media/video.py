@@ -170,6 +170,9 @@ class VideoWriter:
         even = (width + width % 2, height + height % 2)
         self.padded = even if even != (width, height) else None
         options = {"crf": str(self.crf)} if codec == "libx264" and self.bit_rate is None else {}
+        # one encoder thread: with libx264's frame threads the same frames gave different bits from
+        # run to run (seen here on 2 of 6 runs); the network, not the encoder, limits the speed
+        options["threads"] = "1"
         self.stream = self.container.add_stream(codec, rate=self.source.rate, options=options)
         self.stream.width, self.stream.height = even
         self.stream.pix_fmt = "yuv420p"

@@ -47,7 +47,7 @@ def _error(env, stylized, clip="noisy.mp4"):
 
 
 def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatch):
-    ckpt = ["--checkpoint", env["ckpt"]]
+    ckpt = ["--checkpoint", env["ckpt"], "--frames"]  # the frames serve the scene-cut test
     off = _error(env, _stylize(env, "off", *ckpt, "--temporal", "off"))
     flow = _error(env, _stylize(env, "flow", *ckpt, "--temporal", "flow"))
     stats = _error(env, _stylize(env, "stats", *ckpt, "--temporal", "stats"))
@@ -57,15 +57,14 @@ def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatc
     assert stats <= 1.1 * off
     # no memory: exactly the per-frame path
     monkeypatch.setattr(temporal, "STATS_TIME_CONSTANT", 1e-6)
-    instant = _stylize(env, "instant", *ckpt, "--temporal", "stats")
+    instant = _stylize(env, "instant", "--checkpoint", env["ckpt"], "--temporal", "stats")
     assert _error(env, instant) == pytest.approx(off, rel=1e-6)
 
 
 def test_stats_restart_at_a_scene_cut(env):
-    ckpt = ["--checkpoint", env["ckpt"], "--frames"]
-    off, stats = (env["root"] / f"{m}_cut" for m in ("off", "stats"))
-    _stylize(env, off.name, *ckpt, "--temporal", "off")
-    _stylize(env, stats.name, *ckpt, "--temporal", "stats")
+    """Uses the --frames of the test above (off and stats on the clip cut at frame 8)."""
+    off, stats = env["root"] / "off", env["root"] / "stats"
+
     def frame(folder, i):
         return np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
     assert np.abs(frame(off, 8) - frame(stats, 8)).max() == 0  # the cut's frame: fresh statistics
