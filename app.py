@@ -1,10 +1,13 @@
 """The web demo: upload a photo and a style, see the result (Gradio Blocks, on infer.py's code path).
 
     python app.py [--checkpoint FILE_OR_FOLDER ...] [--host 127.0.0.1] [--port 7860] [--weights random]
+                  [--max-size 1024] [--max-steps 1000] [--max-scales 3] [--max-styles 3] [--time-limit 300]
 
 This file is the page only; inference/demo.py turns a click (or a `/stylize` API call) into InferOptions
-and runs `inference.engine.Engine.stylize`, the call infer.py makes. The page works offline: analytics
-off, system fonts instead of web fonts, and the frontend is served by the app itself.
+and runs `inference.engine.Engine.stylize`, the call infer.py makes; inference/serving.py runs it in a
+thread that Cancel, `job.cancel()` or a client going away stops (inference/limits.py: the per-request
+limits, the same for the page and the API). The page works offline: analytics off, system fonts instead
+of web fonts, and the frontend is served by the app itself.
 """
 
 from __future__ import annotations
@@ -17,24 +20,39 @@ import signal
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from inference import serving
+from inference.checks import allowed
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
 from inference.discovery import discover_models
+from inference.limits import Budget, Limits
 from models.gatys import DEFAULT_STYLE_WEIGHT
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import: no version check, no telemetry
 import gradio as gr  # noqa: E402
 
-N_STYLES = 3  # style slots on the page (the API takes any number)
+UPLOAD_LEFTOVER_TTL = 60  # s: gradio leaves an empty temp file per upload in its folder; older ones go
 IMAGE_SOURCES = ["upload", "clipboard", "webcam"]  # the browser offers the webcam only where it allows
 CSS = "#banner { background: #fde68a; color: #713f12; padding: 4px 12px; border-radius: 6px; }"
 # system fonts: no font file to fetch at all (gradio serves its bundled theme fonts itself, but a GoogleFont
 # it does not bundle comes from fonts.googleapis.com, which an offline page waits for)
 THEME = gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
                           font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
+
+
+class Raw(gr.Number):
+    """gr.Number that hands the API's value on as sent (text, a list, None): inference/checks.py converts and
+    checks it with the demo's one-line message instead of gradio's generic error or a TypeError."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return payload
 
 
 class Upload(gr.Image):
@@ -57,6 +75,40 @@ def make_temp_root() -> Path:
     return root
 
 
+def prune_upload_leftovers(folder: str | Path | None = None, max_age: float = UPLOAD_LEFTOVER_TTL) -> None:
+    """Remove the empty `tmp*` files gradio's upload parser leaves in its temp folder (one per upload)."""
+    folder = Path(folder or os.environ.get("GRADIO_TEMP_DIR", ""))
+    now = time.time()
+    for path in folder.glob("tmp*") if folder.name and folder.is_dir() else ():
+        try:
+            stat = path.stat()
+            if path.is_file() and stat.st_size == 0 and now - stat.st_mtime > max_age:
+                path.unlink()
+        except OSError:  # removed meanwhile
+            pass
+
+
+def client_alive() -> Callable[[], bool]:
+    """A check that the client of the running gradio event is still connected; call inside the handler.
+
+    Gradio marks a running event's `alive` False when its client's event stream closes
+    (Queue.clean_events); that is the only trace a disconnect leaves, so it is read here (a private field,
+    pinned by tests/test_app_limits.py).
+    """
+    from gradio.context import LocalContext
+
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+
+    def alive() -> bool:
+        for job in getattr(getattr(blocks, "_queue", None), "active_jobs", None) or ():
+            for event in job or ():
+                if getattr(event, "_id", None) == event_id:
+                    return bool(getattr(event, "alive", True))
+        return True
+
+    return alive
+
+
 def example_pairs(folder: str | Path, limit: int = 4) -> list[list[str]]:
     """[content, style] pairs from a `python -m data_prep.sample` folder's val splits ([] when absent)."""
     def files(side):
@@ -73,12 +125,11 @@ def _pixels(image) -> np.ndarray:
 def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: int = 1) -> gr.Blocks:
     """The page. Both the button and `/stylize` run `demo` (one model run at a time per `concurrency`)."""
     cancels: dict[str, threading.Event] = {}  # session -> the Cancel flag of its running request
-    first = next(iter(demo.models), OPTIMIZE)
-    random_app = demo.base.weights == "random"
-    cap = demo.max_size
+    first, limits = demo.default, demo.limits
+    cap, n_styles = limits.max_size, limits.max_styles
     with gr.Blocks(title="Style transfer demo", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown("## Arbitrary style transfer\nUpload a photo and a style (or pick an example), press Stylize.")
-        banner = gr.Markdown(f"**⚠ {RANDOM_BANNER}**", visible=random_app, elem_id="banner")
+        banner = gr.Markdown(f"**⚠ {RANDOM_BANNER}**", visible=bool(demo.random_reason(first)), elem_id="banner")
         with gr.Row():
             with gr.Column():
                 content = Upload(label="Content", type="filepath", sources=IMAGE_SOURCES, elem_id="content", height=240)
@@ -86,20 +137,22 @@ def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: 
                 with gr.Accordion("Mix several styles", open=False):
                     with gr.Row():
                         styles += [Upload(label=f"Style {k + 1}", type="filepath", sources=IMAGE_SOURCES,
-                                          elem_id=f"style{k + 1}", height=160) for k in range(1, N_STYLES)]
+                                          elem_id=f"style{k + 1}", height=160) for k in range(1, n_styles)]
                     weights = [gr.Slider(0, 1, 1, step=0.05, label=f"weight of style {k + 1}")
-                               for k in range(N_STYLES)]
+                               for k in range(n_styles)]
                 model = gr.Dropdown(demo.choices, value=first, label="Model", elem_id="model")
                 alpha = gr.Slider(0, 1, 1, step=0.05, label="alpha (0: the content, 1: full style)", elem_id="alpha",
                                   visible=first != OPTIMIZE)
-                preserve = gr.Radio(["none", "luminance", "covariance"], value="none", label="Preserve colours")
+                preserve = gr.Radio(list(allowed("preserve_color")), value="none", label="Preserve colours")
                 size = gr.Slider(16, cap, min(512, cap), step=16, label=f"Output size (short side, long side <= {cap})",
                                  elem_id="size")
                 precision = gr.Radio(demo.precisions, value="fp32", label="Precision")
                 with gr.Group(visible=first == OPTIMIZE) as optimization:
-                    steps = gr.Slider(1, 1000, 100, step=1, label="Steps (per scale)", elem_id="steps")
+                    steps = gr.Slider(1, limits.max_steps, min(100, limits.max_steps), step=1, label="Steps (per scale)",
+                                      elem_id="steps")
                     style_weight = gr.Number(DEFAULT_STYLE_WEIGHT, label="Style weight")
-                    scales = gr.Textbox("", label="Coarse scales before the output size, e.g. 128,256")
+                    scales = gr.Textbox("", label=f"Coarse scales before the output size, e.g. 128,256 "
+                                                  f"(at most {limits.max_scales})")
                 with gr.Row():
                     run = gr.Button("Stylize", variant="primary", elem_id="run")
                     cancel = gr.Button("Cancel", visible=False, elem_id="cancel")
@@ -114,11 +167,12 @@ def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: 
             gr.Markdown("Example pairs appear here after `python -m data_prep.sample`.")
 
         def on_model(value):
-            return gr.update(visible=value != OPTIMIZE), gr.update(visible=value == OPTIMIZE)
+            return (gr.update(visible=value != OPTIMIZE), gr.update(visible=value == OPTIMIZE),
+                    gr.update(visible=bool(demo.random_reason(value))))
 
-        model.change(on_model, model, [alpha, optimization], api_visibility="private")
+        model.change(on_model, model, [alpha, optimization, banner], api_visibility="private")
 
-        def stylize_page(values: dict, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (gradio's idiom)
+        async def stylize_page(values: dict, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (gradio's idiom)
             flag = cancels[request.session_hash] = threading.Event()
             given = [s for s in styles if values[s]]
             req = Request(values[content], [values[s] for s in given], model=values[model], alpha=values[alpha],
@@ -127,7 +181,7 @@ def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: 
                           steps=values[steps], style_weight=values[style_weight], scales=values[scales])
             yield {status: "running…", cancel: gr.update(visible=True), download: gr.update(visible=False)}
             try:
-                for item in demo.stream(req, flag):
+                async for item in serving.stream(demo, req, Budget(limits.time_limit, flag), client_alive()):
                     if isinstance(item, Step):
                         progress(item.step / item.total, desc=f"step {item.step} of {item.total}")
                         yield {result: _pixels(item.image), status: f"step {item.step} of {item.total}…"}
@@ -137,11 +191,12 @@ def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: 
                     yield {result: png, compare: (_pixels(item.content), png),
                            status: f"{w}x{h} px in {item.seconds:.2f} s{notes}",
                            download: gr.update(value=png, visible=True), cancel: gr.update(visible=False),
-                           banner: gr.update(visible=random_app or item.random_weights)}
+                           banner: gr.update(visible=item.random_weights)}
             except DemoError as err:
                 yield {status: f"⚠ {err}", cancel: gr.update(visible=False)}
             finally:
                 cancels.pop(request.session_hash, None)
+                prune_upload_leftovers()
 
         inputs = {content, *styles, *weights, model, alpha, preserve, size, precision, steps, style_weight, scales}
         run.click(stylize_page, inputs, [result, compare, download, status, banner, cancel],
@@ -156,41 +211,48 @@ def build_app(demo: Demo, examples: list[list[str]] | None = None, concurrency: 
     return app
 
 
+API_DOC = """Stylize `content` with `style` (and `more_styles`, mixed by `style_weights`, e.g. "0.3,0.7").
+
+model: a label from the page's picker, or "optimize"; alpha: trained decoders only (0..2);
+preserve_color: {colors}; size: short side of the output; steps, style_weight, scales (e.g.
+"128,256"): the optimization only. Returns the stylized PNG. This server's limits: {limits}; a request
+over one is refused with one line naming it.
+"""
+
+
 def _api(demo: Demo, first: str, concurrency: int) -> None:
-    """`/stylize`: hidden components whose values are the parameters' defaults (gradio_client shows them)."""
+    """`/stylize`: hidden components whose values are the parameters' defaults (gradio_client shows them).
+
+    Numbers come through `Raw` and text through gr.Textbox unconverted: Demo.options converts and checks.
+    """
     with gr.Column(visible=False):
         params = [gr.File(label="content", type="filepath"), gr.File(label="style", type="filepath"),
-                  gr.Number(1.0, label="alpha"), gr.Textbox(first, label="model"),
+                  Raw(1.0, label="alpha"), gr.Textbox(first, label="model"),
                   gr.Textbox("", label="style_weights"),
-                  gr.Textbox("none", label="preserve_color"), gr.Number(512, label="size", precision=0),
-                  gr.Textbox("fp32", label="precision"), gr.Number(100, label="steps", precision=0),
-                  gr.Number(DEFAULT_STYLE_WEIGHT, label="style_weight"), gr.Textbox("", label="scales"),
+                  gr.Textbox("none", label="preserve_color"), Raw(min(512, demo.limits.max_size), label="size",
+                                                                  precision=0),
+                  gr.Textbox("fp32", label="precision"), Raw(min(100, demo.limits.max_steps), label="steps",
+                                                             precision=0),
+                  Raw(DEFAULT_STYLE_WEIGHT, label="style_weight"), gr.Textbox("", label="scales"),
                   gr.File(label="more_styles", file_count="multiple", type="filepath")]
         out = gr.File(label="stylized PNG")
         trigger = gr.Button(visible=False)
 
-    def stylize(content, style, alpha, model, style_weights, preserve_color, size, precision, steps, style_weight,
-                scales, more_styles=None):
-        """Stylize `content` with `style` (and `more_styles`, mixed by `style_weights`, e.g. "0.3,0.7").
-
-        model: a checkpoint label from the page's picker, or "optimize"; alpha: trained decoders only;
-        preserve_color: none | luminance | covariance; size: short side of the output; steps, style_weight,
-        scales (e.g. "128,256"): the optimization only. Returns the stylized PNG.
-        """
-        try:
-            weights = [float(w) for w in style_weights.replace(",", " ").split()] or None
-        except ValueError:
-            raise gr.Error(f"style_weights must be numbers separated by commas, got '{style_weights}'") from None
-        req = Request(content, [style, *(more_styles or [])], model, alpha, weights,
+    async def stylize(content, style, alpha, model, style_weights, preserve_color, size, precision, steps,
+                      style_weight, scales, more_styles=None):
+        req = Request(content, [style, *(more_styles or [])], model, alpha, style_weights,
                       preserve_color, size, precision, steps, style_weight, scales)
         try:
-            result = demo.run(req)
+            result = await serving.run(demo, req, Budget(demo.limits.time_limit), client_alive())
         except DemoError as err:
             raise gr.Error(str(err), print_exception=False) from None
+        finally:
+            prune_upload_leftovers()
         for note in result.notes:  # e.g. "downscaled to the size cap": clients see it in the job's log
             gr.Warning(note)
         return str(result.path)
 
+    stylize.__doc__ = API_DOC.format(colors=" | ".join(allowed("preserve_color")), limits=demo.limits.describe())
     trigger.click(stylize, params, out, api_name="stylize", concurrency_id="model", concurrency_limit=concurrency)
 
 
@@ -215,7 +277,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--weights", default="pretrained", help="pretrained | random (offline smoke runs) | PATH")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--max-size", type=int, default=1024, help="cap on the long side of every image")
+    d = Limits()
+    p.add_argument("--max-size", type=int, default=d.max_size,
+                   help="limit on a request's size and cap on the long side of every image (px)")
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help="limit on optimization steps per scale")
+    p.add_argument("--max-scales", type=int, default=d.max_scales, help="limit on coarse optimization scales")
+    p.add_argument("--max-styles", type=int, default=d.max_styles,
+                   help="limit on styles mixed in one request (the page's style slots)")
+    p.add_argument("--max-megapixels", type=float, default=d.max_megapixels,
+                   help="limit on an upload's pixels, read from its header before decoding")
+    p.add_argument("--time-limit", type=float, default=d.time_limit,
+                   help="seconds of computation per request; longer ones are stopped")
     p.add_argument("--concurrency", type=int, default=1, help="model runs at a time; other requests queue")
     p.add_argument("--examples", default="data/sample", help="a `python -m data_prep.sample` folder")
     return p
@@ -226,8 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the temp folder is removed (atexit)
     root = make_temp_root()
     models = discover_models(args.checkpoint)
-    demo = Demo(models, root / "results", args.weights, args.max_size, args.device)
-    print(f"models: {', '.join(models) or 'none found (the optimization only)'}; temp folder {root}", flush=True)
+    limits = Limits(args.max_size, args.max_steps, args.max_scales, args.max_styles, args.max_megapixels,
+                    args.time_limit)
+    demo = Demo(models, root / "results", args.weights, limits, args.device)
+    print(f"models: {', '.join(models) or 'none found (the optimization only)'}; default {demo.default}; "
+          f"limits: {limits.describe()}; temp folder {root}", flush=True)
     app = build_app(demo, example_pairs(args.examples), args.concurrency)
     serve(app, args.host, args.port, args.concurrency)
     return 0
