@@ -75,9 +75,10 @@ def make_temp_root() -> Path:
     return root
 
 
-def prune_upload_leftovers(folder: str | Path | None = None, max_age: float = UPLOAD_LEFTOVER_TTL) -> None:
+def prune_upload_leftovers(folder: str | Path | None = None, max_age: float | None = None) -> None:
     """Remove the empty `tmp*` files gradio's upload parser leaves in its temp folder (one per upload)."""
     folder = Path(folder or os.environ.get("GRADIO_TEMP_DIR", ""))
+    max_age = UPLOAD_LEFTOVER_TTL if max_age is None else max_age
     now = time.time()
     for path in folder.glob("tmp*") if folder.name and folder.is_dir() else ():
         try:

@@ -118,10 +118,10 @@ class Demo:
             raise DemoError("no style image: upload one, paste one, or pick an example")
         if len(styles) > lim.max_styles:
             raise lim.over("number of styles", len(styles), "max_styles")
-        size = number("size", req.size, MIN_SIDE, RANGES["size"][1], integer=True)
+        size = number("size", req.size, MIN_SIDE, integer=True)  # the limits are this server's, named below
         if size > lim.max_size:
             raise lim.over("size", size, "max_size")
-        steps = number("steps", req.steps, *RANGES["steps"])
+        steps = number("steps", req.steps, RANGES["steps"][0], integer=True)
         if steps > lim.max_steps:
             raise lim.over("steps", steps, "max_steps")
         scales = numbers("scales", req.scales, *RANGES["scales"])
