@@ -1,10 +1,11 @@
-"""The one place where a number or a choice from outside (an infer.py flag, a demo form or API field) is checked.
+"""The one place that checks a number or a choice from outside: an infer.py flag, a demo field.
 
-A value arrives as whatever the caller sent (text, int, float, a list, None); `number` and `numbers` turn it
-into a finite int/float inside a range or raise CheckError with one line naming the field, and `choice`
-checks a name against the allowed values that `InferOptions` declares (its Literal annotations, the same
-source infer.py's flags and the demo's pickers use). `check_options` applies the ranges in RANGES to every
-numeric field of an InferOptions: nan, inf and 1e308 never reach a model (they made all-black images).
+A value arrives as whatever the caller sent (text, int, float, a list, None); `number` and `numbers`
+turn it into a finite int/float inside a range or raise CheckError with one line naming the field,
+and `choice` checks a name against the allowed values that `InferOptions` declares (its Literal
+annotations, the same source infer.py's flags and the demo's pickers use). `check_options` applies
+the ranges in RANGES to every numeric field of an InferOptions: nan, inf and 1e308 never reach a
+model (they made all-black images).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from inference.options import InferError, InferOptions
 from models.adain import MAX_ALPHA
 
-BIG_WEIGHT = 1e12  # loss weights above this only overflow float32 losses (DEFAULT_STYLE_WEIGHT is 10)
+BIG_WEIGHT = 1e12  # larger loss weights only overflow float32 losses (default style weight: 10)
 MAX_MIX_WEIGHT = 1e6  # style mix weights are normalized to sum 1: only their ratios matter
 MAX_SIDE = 65536  # px; an image side above this is a typo (and Pillow refuses such files anyway)
 MAX_STEPS = 10**7
@@ -27,14 +28,15 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "size": (1, MAX_SIDE, True), "max_size": (1, MAX_SIDE, True), "style_size": (1, MAX_SIDE, True),
     "batch_size": (1, 4096, True), "seed": (-(2**63), 2**64 - 1, True),
     "tile_size": (0, MAX_SIDE, True), "tile_overlap": (0, MAX_SIDE, True),
-    "steps": (1, MAX_STEPS, True), "scales": (1, MAX_SIDE, True), "save_every": (0, MAX_STEPS, True),
+    "steps": (1, MAX_STEPS, True), "scales": (1, MAX_SIDE, True),
+    "save_every": (0, MAX_STEPS, True),
     "lr": (0.0, 1e6, False), "content_weight": (0.0, BIG_WEIGHT, False),
     "style_weight": (0.0, BIG_WEIGHT, False), "tv_weight": (0.0, BIG_WEIGHT, False),
 }
 
 
 class CheckError(InferError):
-    """A number or a choice out of its type, range or allowed values; str() is one line naming the field."""
+    """A number or choice of the wrong type, range or value; str() is one line naming the field."""
 
 
 def _show(value: object) -> str:
@@ -44,7 +46,7 @@ def _show(value: object) -> str:
 
 def number(name: str, value: object, low: float = -math.inf, high: float = math.inf,
            integer: bool = False) -> float | int:
-    """`value` (a number or its text) as a finite float, or an int when `integer`, within [low, high]."""
+    """`value` (a number or its text) as a finite float (int when `integer`) in [low, high]."""
     kind = "a whole number" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise CheckError(f"{name} must be {kind}, got {type(value).__name__} {_show(value)}")
@@ -81,9 +83,10 @@ def numbers(name: str, value: object, low: float = -math.inf, high: float = math
 
 
 def allowed(field: str) -> tuple[str, ...]:
-    """The values an InferOptions field accepts, read from its Literal annotation (None is not listed)."""
+    """The values an InferOptions field accepts, from its Literal annotation (None not listed)."""
     hint = typing.get_type_hints(InferOptions)[field]
-    literal = next((a for a in (hint, *typing.get_args(hint)) if typing.get_origin(a) is typing.Literal), None)
+    candidates = (hint, *typing.get_args(hint))  # Literal[...] or Literal[...] | None
+    literal = next((a for a in candidates if typing.get_origin(a) is typing.Literal), None)
     if literal is None:
         raise KeyError(f"InferOptions.{field} is not a choice")
     return typing.get_args(literal)
@@ -97,7 +100,7 @@ def choice(name: str, value: object, options: Sequence[str]) -> str:
 
 
 def check_options(opts: InferOptions) -> InferOptions:
-    """Every numeric field finite and within RANGES, every Literal field one of its values; returns `opts`."""
+    """Every numeric field finite and within RANGES, every Literal field one of its values."""
     for name, (low, high, integer) in RANGES.items():
         value = getattr(opts, name)
         if value is None:

@@ -1,10 +1,11 @@
-"""The web demo's request handling (app.py only lays out the page): on infer.py's code path, not a copy of it.
+"""The web demo's request handling (app.py lays out the page): on infer.py's code path, no copy.
 
-One request -> InferOptions (a `dataclasses.replace` of the app's base options; every value converted and
-checked by inference/checks.py, the request's sizes by inference/limits.py, then `validate`) -> a cached
-`Engine` -> `Engine.stylize`, the call inference/run.py makes for files. Everything a visitor can get
-wrong (a wrong type, nan, a value over a limit, not an image, a 1x1 image, a broken checkpoint) becomes a
-`DemoError` whose one line the page shows; nothing reaches a client as a traceback or a server path.
+One request -> InferOptions (a `dataclasses.replace` of the app's base options; every value
+converted and checked by inference/checks.py, the request's sizes by inference/limits.py, then
+`validate`) -> a cached `Engine` -> `Engine.stylize`, the call inference/run.py makes for files.
+Everything a visitor can get wrong (a wrong type, nan, a value over a limit, not an image, a 1x1
+image, a broken checkpoint) becomes a `DemoError` whose one line the page shows; nothing reaches a
+client as a traceback or a server path.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ from models.precision import resolve_device
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
-__all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime", "Request",
-           "Result", "Step"]
+__all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
+           "Request", "Result", "Step"]
 log = logging.getLogger(__name__)
 
-MIN_SIDE = 16  # the VGG encoder's relu4_1 map is 1/8 of the input: below this there is no texture to move
+MIN_SIDE = 16  # VGG's relu4_1 map is 1/8 of the input: below this there is no texture to move
 STREAM_FRAMES = 20  # intermediate images the optimization sends while it runs
-RESULT_TTL = 3600  # seconds a result PNG stays for its download button (gradio's cache keeps its own copy)
-STYLE_CACHE = 64  # style statistics kept per engine (a long-running server sees unboundedly many styles)
+RESULT_TTL = 3600  # s a result PNG stays for its download button (gradio's cache has its own copy)
+STYLE_CACHE = 64  # style statistics kept per engine (a server sees unboundedly many styles)
 # errors that are the request's fault, or the checkpoint's: their message is the page's message
 _USER_ERRORS = (InferError, CheckpointError, PretrainedWeightsError, ConfigError, ValueError)
 
@@ -52,8 +53,8 @@ class Demo:
     """The app's state across requests: the model list, the engine cache, the output folder.
 
     Args:
-        models: {label: checkpoint path} for the picker (inference.discovery.discover_models); a list of
-            paths is labelled by the paths themselves (tests).
+        models: {label: checkpoint path} for the picker (inference.discovery.discover_models); a
+            list of paths is labelled by the paths themselves (tests).
         workdir: where results are written (inside the app's temp folder).
         weights: "pretrained" | "random" | PATH, as infer.py --weights.
         limits: what one request may ask for (inference/limits.py).
@@ -64,25 +65,28 @@ class Demo:
     def __init__(self, models: Mapping[str, str] | Sequence[str], workdir: str | Path,
                  weights: str = "pretrained", limits: Limits | None = None, device: str = "auto",
                  engines: int = 2):
-        self.models = dict(models) if isinstance(models, Mapping) else {str(p): str(p) for p in models}
+        named = isinstance(models, Mapping)
+        self.models = dict(models) if named else {str(p): str(p) for p in models}
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
         self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.precisions = precision_choices(resolve_device(device))
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
-        self._lock = threading.Lock()  # one build per engine even when concurrent requests ask for it
+        self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         """(label, value) pairs for the model picker: the checkpoints, then the optimization."""
-        return [(k, k) for k in self.models] + [("optimization (Gatys et al., no checkpoint)", OPTIMIZE)]
+        optimize = ("optimization (Gatys et al., no checkpoint)", OPTIMIZE)
+        return [(k, k) for k in self.models] + [optimize]
 
     @cached_property
     def default(self) -> str:
-        """The newest release file that loads (its engine is then cached), else a step folder, else OPTIMIZE."""
+        """The newest release file that loads (its engine is kept), else a step folder, OPTIMIZE."""
         for label in newest_first(self.models):
             try:
-                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=self.models[label]))
+                path = self.models[label]
+                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path))
                 return label
             except Exception as err:  # a broken file must not become every default call's error
                 log.warning("not the default model: %s", self.scrub(str(err).splitlines()[0]))
@@ -95,22 +99,25 @@ class Demo:
         return random_weights(self.models[model]) if model in self.models else None
 
     def scrub(self, text: str) -> str:
-        """`text` with every checkpoint path replaced by its label and the temp folder by '<temp>'."""
+        """`text` with every checkpoint path replaced by its label, the temp folder by '<temp>'."""
         pairs = [(str(Path(p).resolve()), k) for k, p in self.models.items()]
-        pairs += [(p, k) for k, p in self.models.items()] + [(str(self.workdir.resolve().parent), "<temp>")]
+        pairs += [(p, k) for k, p in self.models.items()]
+        pairs.append((str(self.workdir.resolve().parent), "<temp>"))
         for path, label in sorted(pairs, key=lambda pl: -len(pl[0])):
             text = text.replace(path, label)
         return text
 
     def options(self, req: Request) -> InferOptions:
-        """The request as InferOptions, every value converted and checked; raises DemoError (one line)."""
+        """The request as InferOptions, every value converted and checked; raises DemoError."""
         lim = self.limits
-        if req.model != OPTIMIZE and (not isinstance(req.model, str) or req.model not in self.models):
-            shown = req.model if isinstance(req.model, str) and len(req.model) < 80 else type(req.model).__name__
-            raise DemoError(f"unknown model '{shown}'; choose one of: {', '.join(v for _, v in self.choices)}")
+        text = isinstance(req.model, str)
+        if req.model != OPTIMIZE and (not text or req.model not in self.models):
+            shown = req.model if text and len(req.model) < 80 else type(req.model).__name__
+            names = ", ".join(v for _, v in self.choices)
+            raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
         if req.precision not in self.precisions:
-            raise DemoError(f"precision {req.precision} is not available on this device; choose one of "
-                            f"{', '.join(self.precisions)}")
+            raise DemoError(f"precision {req.precision} is not available on this device; choose "
+                            f"one of {', '.join(self.precisions)}")
         styles = tuple(p for p in (req.styles or ()) if p)
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
@@ -118,7 +125,7 @@ class Demo:
             raise DemoError("no style image: upload one, paste one, or pick an example")
         if len(styles) > lim.max_styles:
             raise lim.over("number of styles", len(styles), "max_styles")
-        size = number("size", req.size, MIN_SIDE, integer=True)  # the limits are this server's, named below
+        size = number("size", req.size, MIN_SIDE, integer=True)  # the upper limit: this server's
         if size > lim.max_size:
             raise lim.over("size", size, "max_size")
         steps = number("steps", req.steps, RANGES["steps"][0], integer=True)
@@ -134,17 +141,18 @@ class Demo:
         opts = dataclasses.replace(
             self.base, content=(req.content,), style=styles, method=method,
             checkpoint=None if method == "optimize" else self.models[req.model], size=size,
-            max_size=lim.max_size, alpha=(number("alpha", req.alpha, *RANGES["alpha"]),) if method == "decoder"
-            else (1.0,), style_weights=weights, steps=(steps,), scales=scales,
+            max_size=lim.max_size, style_weights=weights, steps=(steps,), scales=scales,
+            alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
             preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
             precision=req.precision, style_weight=None if req.style_weight in (None, "") else
             number("style_weight", req.style_weight, *RANGES["style_weight"]))
         return check_options(opts).validate()
 
     def load_input(self, path: str, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
-        """An uploaded file -> (3, H, W) with short side `size` and long side <= max_size, plus notes.
+        """An uploaded file -> (3, H, W) with short side `size`, long side <= max_size; and notes.
 
-        The pixel budget is read from the header before decoding; the 16 px minimum holds after resizing.
+        The pixel budget is read from the header before decoding; the 16 px minimum holds after
+        resizing.
         """
         try:
             img = read_image(path, max_pixels=int(self.limits.max_megapixels * 1e6))
@@ -154,15 +162,15 @@ class Demo:
         tw, th = fit_size(w, h, size, self.max_size)
         if min(tw, th) < MIN_SIDE:
             resized = f", {tw}x{th} after resizing" if (tw, th) != (w, h) else ""
-            raise DemoError(f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on each side "
-                            "(crop a long strip, or choose a larger size)")
+            raise DemoError(f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on "
+                            "each side (crop a long strip, or choose a larger size)")
         notes = []
         if max(fit_size(w, h, size)) > self.max_size:
             notes.append(f"{what} {w}x{h} downscaled to {tw}x{th} (size cap {self.max_size} px)")
         return to_tensor(resize_image(img, size, self.max_size)), notes
 
     def engine(self, opts: InferOptions) -> Engine:
-        """The Engine for the options' model and precision, built once and kept (least recently used out)."""
+        """The Engine for the options' model and precision, built once, kept (least recent out)."""
         key = (opts.resolved_method, opts.checkpoint, opts.precision)
         with self._lock:
             if key not in self.engines:
@@ -174,7 +182,7 @@ class Demo:
 
     def run(self, req: Request, on_step: Callable[[Step], None] | None = None,
             budget: Budget | None = None) -> Result:
-        """Stylize one request within `budget` (default: the time limit); raises DemoError (one line)."""
+        """Stylize one request within `budget` (default: the time limit); raises DemoError."""
         start = time.perf_counter()
         budget = budget or Budget(self.limits.time_limit)
         try:
@@ -183,20 +191,24 @@ class Demo:
         except DemoError:
             raise
         except _USER_ERRORS as err:
-            raise DemoError(self.scrub((str(err).strip() or type(err).__name__).splitlines()[0])) from None
+            line = (str(err).strip() or type(err).__name__).splitlines()[0]
+            raise DemoError(self.scrub(line)) from None
         except torch.OutOfMemoryError:
             raise DemoError("out of memory: choose a smaller output size") from None
         except Exception as err:  # a bug: the log gets the traceback, the page one line
             log.exception("request failed")
-            raise DemoError(self.scrub(f"internal error ({type(err).__name__}: {str(err)[:200]})")) from None
+            line = f"internal error ({type(err).__name__}: {str(err)[:200]})"
+            raise DemoError(self.scrub(line)) from None
 
-    def _run(self, req: Request, on_step: Callable[[Step], None] | None, start: float, budget: Budget) -> Result:
+    def _run(self, req: Request, on_step: Callable[[Step], None] | None, start: float,
+             budget: Budget) -> Result:
         opts = self.options(req)
         content, notes = self.load_input(req.content, "content", opts.size)
         opts = _fit_scales(opts, min(content.shape[-2:]))
         paths, styles = opts.style, []
         for k, path in enumerate(paths):
-            style, more = self.load_input(path, "style" if len(paths) == 1 else f"style {k + 1}", opts.size)
+            what = "style" if len(paths) == 1 else f"style {k + 1}"
+            style, more = self.load_input(path, what, opts.size)
             styles.append(style[None])
             notes += more
         engine = self.engine(opts)
@@ -206,7 +218,7 @@ class Demo:
             budget.where = f"at step 1 of {total}"
 
             def callback(step: int, image: torch.Tensor, _log) -> None:
-                budget.where = f"at step {min(step + 1, total)} of {total}"  # what a stop interrupts
+                budget.where = f"at step {min(step + 1, total)} of {total}"  # what a stop stops
                 budget.check()
                 if on_step:
                     on_step(Step(min(step, total), total, image[0].detach().cpu()))
@@ -218,15 +230,16 @@ class Demo:
         _trim_style_cache(engine)
         _prune(self.workdir, RESULT_TTL)
         path = save_image(out, self.workdir / uuid.uuid4().hex / "stylized.png")
-        random = self.random_reason(req.model) is not None or (engine.method == "decoder" and _random_encoder(engine))
+        random = self.random_reason(req.model) is not None or (
+            engine.method == "decoder" and _random_encoder(engine))
         return Result(out, content, path, time.perf_counter() - start, random, notes)
 
 
 def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
-    """The optimization's scales end at the content's short side (the output size); coarser ones come first.
+    """The optimization's scales end at the content's short side (the output size), coarser first.
 
-    Scales at or above it are dropped (they would enlarge the image). `save_every` spreads STREAM_FRAMES
-    intermediate images over all steps.
+    Scales at or above it are dropped (they would enlarge the image). `save_every` spreads
+    STREAM_FRAMES intermediate images over all steps.
     """
     scales = tuple(s for s in opts.scales if s < short)
     scales = (*scales, short) if scales else ()
@@ -235,7 +248,7 @@ def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
 
 
 def _random_encoder(engine: Engine) -> bool:
-    """A decoder whose encoder was never trained nor pretrained (a random-weight smoke checkpoint)."""
+    """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
     enc = engine.stylizer.net.cfg.encoder
     return not (enc.pretrained or enc.weights_file or enc.trainable)
 
@@ -248,7 +261,7 @@ def _trim_style_cache(engine: Engine) -> None:
 
 
 def _prune(folder: Path, max_age: float) -> None:
-    """Remove result folders older than `max_age` seconds (a long-running server would fill its disk)."""
+    """Remove result folders older than `max_age` s (a long-running server would fill its disk)."""
     now = time.time()
     for sub in folder.glob("*") if folder.is_dir() else ():
         if now - sub.stat().st_mtime > max_age:

@@ -1,4 +1,4 @@
-"""What the web demo passes around: a request as the page or the API sent it, a result, a streamed step."""
+"""What the web demo passes around: a request as the page or the API sent it, a result, a step."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ RANDOM_BANNER = "random weights: not a real stylization"
 
 @dataclass
 class Request:
-    """One click of the button (or one `/stylize` API call), values as sent: Demo.options converts and checks.
+    """One click of the button or one `/stylize` call, as sent: Demo.options converts and checks.
 
     Paths are uploads in the temp folder; numbers may arrive as text, lists or None from the API.
     """
@@ -52,7 +52,7 @@ class Step:
 
 
 def precision_choices(device: torch.device) -> list[str]:
-    """The precisions worth offering on a device (fp16 on a CPU is emulated and slower: models.precision)."""
+    """The precisions worth offering on a device (fp16 on a CPU is emulated: models.precision)."""
     if device.type != "cuda":
         return ["fp32", "bf16"]
     return ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])

@@ -1,8 +1,8 @@
-"""Finding checkpoints for a model picker: release files and training step folders under given paths.
+"""Finding checkpoints for a model picker: release files and training step folders under some paths.
 
-A picker shows short labels, never a server path (the web demo is served to strangers): each checkpoint is
-named relative to the folder given on the command line (`runs/a/model.safetensors`), a file given directly
-by its name, and the server keeps the label -> path map.
+A picker shows short labels, never a server path (the web demo is served to strangers): each
+checkpoint is named relative to the folder given on the command line (`runs/a/model.safetensors`), a
+file given directly by its name, and the server keeps the label -> path map.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from weights.checkpoint import STEP_WEIGHTS, read_metadata
 def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
     """{label: path} of every release `*.safetensors` file and training step folder under `paths`.
 
-    A path that names a file (existing or not) is listed as given, so a missing or broken checkpoint shows
-    its load error in the page instead of vanishing from the picker. Hidden folders (`.tmp_step_*`: a
-    checkpoint being written) are skipped; a step folder is listed as the folder, not its weights file.
-    Labels are POSIX paths relative to the given folder's parent (a file: its name); a label already taken
-    gets " (2)", " (3)" ... appended. Sorted per path.
+    A path that names a file (existing or not) is listed as given, so a missing or broken checkpoint
+    shows its load error in the page instead of vanishing from the picker. Hidden folders
+    (`.tmp_step_*`: a checkpoint being written) are skipped; a step folder is listed as the folder,
+    not its weights file. Labels are POSIX paths relative to the given folder's parent (a file: its
+    name); a label already taken gets " (2)", " (3)" ... appended. Sorted per path.
     """
     found: dict[str, str] = {}
 
@@ -44,14 +44,15 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
             rel = path.relative_to(root)
             if any(part.startswith(".") for part in rel.parts):
                 continue
-            step = path.is_dir() and path.name.startswith("step_") and (path / STEP_WEIGHTS).is_file()
-            if step or (path.suffix == ".safetensors" and not path.parent.name.startswith("step_")):
+            step = path.is_dir() and path.name.startswith("step_")
+            release = path.suffix == ".safetensors" and not path.parent.name.startswith("step_")
+            if (step and (path / STEP_WEIGHTS).is_file()) or release:
                 add("/".join(filter(None, (base, rel.as_posix()))), path)
     return found
 
 
 def newest_first(models: Mapping[str, str]) -> list[str]:
-    """Labels of the existing release files, newest first, then of the step folders, newest first."""
+    """Labels of existing release files, newest first, then of the step folders, newest first."""
     def mtime(label: str) -> float:
         return Path(models[label]).stat().st_mtime
 
@@ -62,11 +63,11 @@ def newest_first(models: Mapping[str, str]) -> list[str]:
 
 
 def random_weights(path: str | Path) -> str | None:
-    """Why a checkpoint's images are not real stylizations, from its metadata; None when nothing says so.
+    """Why a checkpoint's images are no real stylizations (its metadata); None if nothing says so.
 
-    A decoder trained on a random encoder (`model.encoder.pretrained: false`, not trainable, no weights
-    file) or against a random loss network (`loss.loss_net_pretrained: false`, no weights file) learned
-    nothing about pictures, whatever weights the encoder is given at inference.
+    A decoder trained on a random encoder (`model.encoder.pretrained: false`, not trainable, no
+    weights file) or against a random loss network (`loss.loss_net_pretrained: false`, no weights
+    file) learned nothing about pictures, whatever weights the encoder is given at inference.
     """
     try:
         meta = read_metadata(path)
@@ -74,7 +75,8 @@ def random_weights(path: str | Path) -> str | None:
         loss = json.loads(meta.get("loss_config", "{}"))
     except Exception:  # an unreadable file: its load error is reported where it is loaded
         return None
-    if encoder and not (encoder.get("pretrained", True) or encoder.get("weights_file") or encoder.get("trainable")):
+    real = ("pretrained", "weights_file", "trainable")  # any of them: the encoder is no random one
+    if encoder and not (encoder.get("pretrained", True) or any(encoder.get(k) for k in real[1:])):
         return "holds a random-weight encoder (pretrained: false)"
     if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
         return "was trained against a random-weight loss network (loss_net_pretrained: false)"

@@ -1,11 +1,12 @@
 """What one web-demo request may ask for, and the stop flag that ends its computation early.
 
 A public server's requests share one model run at a time, so one request must not hold it for hours:
-`Limits` caps the sizes a request may ask for (the page's sliders read the same numbers), and a `Budget`
-(the request's deadline plus a cancel flag set by the Cancel button, `job.cancel()` or a client that went
-away) is checked inside every `nn.Module.forward` the request's thread runs, through one global
-forward-pre-hook (installed while a budget is active). The decoder, its tiles, the optimization's feature
-net: each layer is a check point, so a stop takes effect within one layer, never at the end of the run.
+`Limits` caps the sizes a request may ask for (the page's sliders read the same numbers), and a
+`Budget` (the request's deadline plus a cancel flag set by the Cancel button, `job.cancel()` or a
+client that went away) is checked inside every `nn.Module.forward` the request's thread runs,
+through one global forward-pre-hook (installed while a budget is active). The decoder, its tiles,
+the optimization's feature net: each layer is a check point, so a stop takes effect within one
+layer, never at the end of the run.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class OutOfTime(DemoError):
 class Limits:
     """Per-request limits of the demo; each is an app.py flag (named in `FLAGS`)."""
 
-    max_size: int = 1024  # px: the output's short side at most, every image's long side capped to it
+    max_size: int = 1024  # px: the output's short side at most; every long side capped to it
     max_steps: int = 1000  # optimization steps per scale
     max_scales: int = 3  # coarse optimization scales before the output's
     max_styles: int = 3  # styles mixed in one request (the page's style slots)
@@ -43,18 +44,19 @@ class Limits:
     time_limit: float = 300.0  # seconds of computation per request (queueing not counted)
 
     FLAGS = {"max_size": "--max-size", "max_steps": "--max-steps", "max_scales": "--max-scales",
-             "max_styles": "--max-styles", "max_megapixels": "--max-megapixels", "time_limit": "--time-limit"}
+             "max_styles": "--max-styles", "max_megapixels": "--max-megapixels",
+             "time_limit": "--time-limit"}
 
     def over(self, what: str, value: float, limit: str) -> DemoError:
-        """The one-line refusal of a request whose `what` is `value`, above the limit field `limit`."""
-        return DemoError(f"{what} {value:g} is over this server's limit of {getattr(self, limit):g} "
-                         f"(app.py {self.FLAGS[limit]}); ask for less")
+        """The one-line refusal of a request whose `what` is `value`, above the limit `limit`."""
+        return DemoError(f"{what} {value:g} is over this server's limit of "
+                         f"{getattr(self, limit):g} (app.py {self.FLAGS[limit]}); ask for less")
 
     def describe(self) -> str:
         """The limits as one line, for the API docstring (view_api) and the page."""
-        return (f"size <= {self.max_size} px, steps <= {self.max_steps} per scale, <= {self.max_scales} "
-                f"scales, <= {self.max_styles} styles, uploads <= {self.max_megapixels:g} MP, "
-                f"<= {self.time_limit:g} s per request")
+        return (f"size <= {self.max_size} px, steps <= {self.max_steps} per scale, "
+                f"<= {self.max_scales} scales, <= {self.max_styles} styles, "
+                f"uploads <= {self.max_megapixels:g} MP, <= {self.time_limit:g} s per request")
 
 
 class Budget:
@@ -63,7 +65,7 @@ class Budget:
     def __init__(self, seconds: float, cancel: threading.Event | None = None):
         self.seconds, self.start = seconds, time.monotonic()
         self.cancel_flag = cancel or threading.Event()
-        self.why, self.where = "cancelled", ""  # where: what a stop interrupts, e.g. "at step 3 of 100"
+        self.why, self.where = "cancelled", ""  # where: what a stop interrupts ("at step 3 of 100")
 
     def cancel(self, why: str = "cancelled") -> None:
         self.why = why
@@ -74,8 +76,8 @@ class Budget:
         if self.cancel_flag.is_set():
             raise Cancelled(f"{self.why}{at}")
         if time.monotonic() - self.start > self.seconds:
-            raise OutOfTime(f"stopped{at} after {self.seconds:g} s, this server's time limit per request "
-                            "(app.py --time-limit); choose fewer steps or a smaller size")
+            raise OutOfTime(f"stopped{at} after {self.seconds:g} s, this server's time limit per "
+                            "request (app.py --time-limit); choose fewer steps or a smaller size")
 
 
 _local = threading.local()  # the budget of the request this thread runs
@@ -92,9 +94,9 @@ def _check_budget(module: torch.nn.Module, args: tuple) -> None:
 def watching(budget: Budget) -> Iterator[Budget]:
     """Check `budget` before every module forward this thread runs inside the block.
 
-    The hook is global (a module has no idea which request calls it: two requests may share an engine)
-    and looks up the calling thread's budget; it is removed when no request is running, so the rest of
-    the process keeps torch's hook-free fast path.
+    The hook is global (a module cannot tell which request calls it: two requests may share an
+    engine) and looks up the calling thread's budget; it is removed when no request runs, so the
+    rest of the process keeps torch's hook-free fast path.
     """
     with _hook_lock:
         _hook_users[0] += 1

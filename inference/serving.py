@@ -1,10 +1,11 @@
-"""A web-demo request off the event loop: run in a worker thread, streamed back, stopped when nobody waits.
+"""A web-demo request off the event loop: a worker thread, streamed back, stopped when nobody waits.
 
-Gradio cancels the asyncio task of a request on `job.cancel()` (its `/cancel` route), but a plain function
-it runs in a thread pool keeps computing after that. Here the work runs in its own thread with a `Budget`;
-cancelling the awaiting task, closing the stream, or `alive()` turning False (a client that went away)
-sets the budget's flag, which stops the computation at its next layer (inference/limits.py), and the
-stream waits for the thread to end, so the server's one-run-at-a-time slot frees only when the CPU does.
+Gradio cancels the asyncio task of a request on `job.cancel()` (its `/cancel` route), but a plain
+function it runs in a thread pool keeps computing after that. Here the work runs in its own thread
+with a `Budget`; cancelling the awaiting task, closing the stream, or `alive()` turning False (a
+client that went away) sets the budget's flag, which stops the computation at its next layer
+(inference/limits.py), and the stream waits for the thread to end, so the server's one-run-at-a-time
+slot frees only when the CPU does.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ async def stream(demo: Demo, req: Request, budget: Budget,
             await asyncio.sleep(0.05)
 
 
-async def run(demo: Demo, req: Request, budget: Budget, alive: Callable[[], bool] | None = None) -> Result:
+async def run(demo: Demo, req: Request, budget: Budget,
+              alive: Callable[[], bool] | None = None) -> Result:
     """The Result of `stream` (intermediate steps dropped)."""
     async with aclosing(stream(demo, req, budget, alive)) as items:
         async for item in items:

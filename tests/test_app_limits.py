@@ -247,7 +247,7 @@ def test_no_absolute_server_path_in_config_info_or_errors(srv):
 
 
 def test_gradio_upload_leftovers_are_cleaned(srv, monkeypatch):
-    monkeypatch.setattr(app, "UPLOAD_LEFTOVER_TTL", 0)
+    monkeypatch.setattr("inference.web.UPLOAD_LEFTOVER_TTL", 0)
     call(srv)
     folder = Path(os.environ["GRADIO_TEMP_DIR"])
     assert folder.is_relative_to(srv["temp"])
