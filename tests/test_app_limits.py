@@ -280,3 +280,18 @@ def test_random_weight_checkpoint_gets_the_banner_and_infer_warns(srv, tmp_path,
             "loss_config": json.dumps({"loss_net_pretrained": False, "loss_net_weights_file": ""})}
     save_file({"x": torch.zeros(1)}, str(loss), metadata=meta)
     assert "random-weight loss network" in random_weights(loss)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--method", "optimize", "--style-weight", "nan"], "--style-weight must be a finite number"),
+    (["--method", "optimize", "--style-weights", "1e308,1"], "--style-weights must lie in"),
+    (["--method", "optimize", "--steps", "1.5"], "value must be a whole number"),
+    (["--checkpoint", "x.safetensors", "--alpha", "inf"], "value must be a finite number"),
+])
+def test_infer_checks_numbers_in_the_same_place(srv, tmp_path, capsys, flags, message):
+    argv = ["--content", srv["c"], "--style", srv["s"], "--out", str(tmp_path), *flags]
+    try:
+        code = infer.main(argv)
+    except SystemExit as exit_:  # a flag's own type check: argparse's exit
+        code = exit_.code
+    assert code == 2 and message in capsys.readouterr().err and not list(tmp_path.iterdir())
