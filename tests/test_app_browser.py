@@ -111,8 +111,9 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         browser.close()
 
     assert tuple(size) == Image.open(content).size  # the output keeps the content's size (short side < cap)
-    expected = load_image(served["demo"].run(Request(str(content), [str(style)], LABEL, alpha=0.5)).path)
-    alpha_one = served["demo"].run(Request(str(content), [str(style)], LABEL)).image
+    pair = (str(content), [str(style)], LABEL)
+    expected = load_image(served["demo"].run(Request(*pair, alpha=0.5, size=256)).path)
+    alpha_one = served["demo"].run(Request(*pair, size=256)).image
     assert (shown - expected).abs().max() <= 1 / 255, "the page's alpha did not reach the model"
     assert (shown - alpha_one).abs().mean() > 2e-3
     outside = [u for u in requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != host]
