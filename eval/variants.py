@@ -7,8 +7,8 @@
 Variants (`variants()`, read from the registries at run time, plugins included): the recipe
 configs/vgg_adain_meanstd.yaml and one change each, every other registered feature transform
 (vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>); configs/<variant>.yaml is used where it exists
-(e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each trains through train.py in its own
-process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config written to
+(e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each trains
+through train.py in its own process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config written to
 OUT/configs/<variant>.yaml; a run folder that already holds checkpoints is resumed (`--resume latest`), so an
 interrupted comparison continues and a finished one is not retrained. Then eval.compare_runs compares the
 training curves (OUT/curves/summary.md) and eval.evaluate scores every variant and the per-image optimization

@@ -94,13 +94,14 @@ class InferOptions:
         The plugins are imported first, so the names they register are known."""
         try:
             load_plugins(self.plugins)
-            for flag, table, name in (("--transform", TRANSFORMS, self.transform),
-                                      ("--style-loss", STYLE_LOSSES, self.style_loss),
-                                      ("--feature-net", FEATURE_NETS, self.feature_net)):
-                if name is not None:
-                    table[name]
         except RegistryError as err:
-            raise InferError(f"{flag if 'unknown' in str(err) else '--plugins'}: {err}") from None
+            raise InferError(f"--plugins: {err}") from None
+        for flag, table, name in (("--transform", TRANSFORMS, self.transform),
+                                  ("--style-loss", STYLE_LOSSES, self.style_loss),
+                                  ("--feature-net", FEATURE_NETS, self.feature_net)):
+            if name is not None and name not in table:
+                raise InferError(f"{flag} {name}: not registered; choose one of {', '.join(table)} (or load "
+                                 "the plugin that registers it with --plugins)")
         if self.method is None and not self.checkpoint:
             raise InferError("give --checkpoint FILE (trained decoder) or --method optimize (per-image optimization)")
         if self.resolved_method == "decoder" and not self.checkpoint:

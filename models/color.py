@@ -48,6 +48,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     x' = C_t^(1/2) C_s^(-1/2) (x - mu_s) + mu_t: WCT on the pixels (models/transforms.py, the
     symmetric-square-root variant of Gatys et al.'s color histogram matching); a colour direction the
     source does not use (a grey image) is left out rather than amplified. Sizes may differ; target
-    batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1] slightly; the networks accept that).
+    batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1] slightly;
+    the networks accept that).
     """
     return get_transform("wct").apply(source, None, mean_cov(target))
