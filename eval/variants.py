@@ -90,7 +90,7 @@ def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:
     resume = ["--resume", "latest"] if complete_checkpoints(run_dir) else []
     cmd = [*launcher, str(REPO / "train.py"), "--config", str(config_file), "--run-dir", str(run_dir), *resume]
     print(f"== {cfg.name} ({variants().get(cfg.name, ('custom',))[0]}): {shlex.join(cmd)}", flush=True)
-    proc = subprocess.run(cmd, cwd=REPO)
+    proc = subprocess.run(cmd)  # from the caller's folder: relative data and output paths mean the same
     if proc.returncode != 0:
         raise RuntimeError(f"training {cfg.name} failed (exit {proc.returncode}); its log is above, its run "
                            f"folder is {run_dir}")
@@ -140,7 +140,7 @@ def compare_variants(
         raise ValueError(f"--variants: {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")
     if weights not in ("random", "pretrained"):
         raise ValueError(f"--weights: {weights}; choose random or pretrained")
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     # every config is read and checked before the first (long) training starts: a typo costs nothing
     configs = [variant_config(v, full, weights, data_root, steps, overrides, plugins) for v in names]
     root = Path(configs[0].data.root)

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
+from train_helpers import REPO, SMOKE, run_cli, tiny_overrides
 
 import infer
 import train as train_script
 from configs.read import load_config
 from media.images import load_image
 from models.registry import STYLE_LOSSES, TRANSFORMS, load_plugins
-from train_helpers import REPO, SMOKE, run_cli, tiny_overrides
 from weights.checkpoint import load_model
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"

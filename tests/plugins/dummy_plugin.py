@@ -1,6 +1,5 @@
 """A plugin of every kind, as a researcher would write it outside the repo (tests/test_plugins.py)."""
 
-import torch
 from torch import nn
 
 from models import register_decoder, register_encoder, register_style_loss, register_transform
