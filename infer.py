@@ -147,7 +147,7 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     opts = options(value)
     torch.manual_seed(opts.seed)
     plan = plan_jobs(opts)
-    if opts.weights == "random":
+    if parse_weights(opts.weights).random:
         print("WARNING: --weights random: the feature network / encoder has RANDOM weights; the images are NOT "
               "meaningful stylizations (smoke test only)", file=sys.stderr)
     bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
