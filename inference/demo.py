@@ -35,7 +35,7 @@ from media.images import ImageReadError, read_image, resize_image, save_image, t
 from media.resize import fit_size
 from models.precision import resolve_device
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
+from weights.pretrained import PretrainedWeightsError, parse_weights
 
 __all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
            "Request", "Result", "Step"]
@@ -94,7 +94,7 @@ class Demo:
 
     def random_reason(self, model: str) -> str | None:
         """Why `model`'s images are not real stylizations (random weights), or None."""
-        if self.base.weights == "random":
+        if parse_weights(self.base.weights).random:
             return "--weights random"
         return random_weights(self.models[model]) if model in self.models else None
 

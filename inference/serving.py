@@ -20,7 +20,9 @@ from inference.demo_types import Request, Result, Step
 from inference.limits import Budget, DemoError
 
 POLL = 0.2  # s between looks at alive() while the work runs
-JOIN = 10.0  # s to wait for a stopped thread (a stop takes one layer: well under a second)
+# s to wait for a stopped thread: a stop takes one layer, but a model build (a first request's) has no
+# check point, and gradio's /cancel answers only after this wait (its clients time out after 5 s)
+JOIN = 3.0
 
 
 async def stream(demo: Demo, req: Request, budget: Budget,
