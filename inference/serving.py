@@ -20,8 +20,8 @@ from inference.demo_types import Request, Result, Step
 from inference.limits import Budget, DemoError
 
 POLL = 0.2  # s between looks at alive() while the work runs
-# s to wait for a stopped thread: a stop takes one layer, but a model build (a first request's) has no
-# check point, and gradio's /cancel answers only after this wait (its clients time out after 5 s)
+# s to wait for a stopped thread: a stop takes one layer, but a model build (a first request's) has
+# no check point, and gradio's /cancel answers only after this wait (its clients time out after 5 s)
 JOIN = 3.0
 
 
