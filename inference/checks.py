@@ -60,7 +60,8 @@ def number(name: str, value: object, low: float = -math.inf, high: float = math.
         raise CheckError(f"{name} must be a whole number, got {_show(value)}")
     out = int(value) if isinstance(value, int) else int(x) if integer else x
     if not low <= out <= high:
-        raise CheckError(f"{name} must lie in [{low:g}, {high:g}], got {_show(value)}")
+        bounds = f"be >= {low:g}" if high == math.inf else f"lie in [{low:g}, {high:g}]"
+        raise CheckError(f"{name} must {bounds}, got {_show(value)}")
     return out
 
 
