@@ -95,10 +95,15 @@ def test_bad_clips_are_one_line_each_and_the_rest_is_written(env, capsys):
         sound.mux(stream.encode(frame))
     sound.mux(stream.encode(None))
     sound.close()
+    zero = av.open(str(bad / "zero.mkv"), "w")  # a header and a video stream, no frame
+    empty = zero.add_stream("mpeg4", rate=12)
+    empty.width, empty.height, empty.pix_fmt = 64, 48, "yuv420p"
+    zero.start_encoding()
+    zero.close()
     assert infer.main(argv(env, "bad_out", content=[str(bad)])) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed:")]
-    assert len(err) == 4 and all(len(line) < 300 for line in err)
-    for name in ("empty.mp4", "noise.mkv", "truncated.mp4", "sound.mp4"):
+    assert len(err) == 5 and all(len(line) < 300 for line in err)
+    for name in ("empty.mp4", "noise.mkv", "truncated.mp4", "sound.mp4", "zero.mkv"):
         assert sum(name in line for line in err) == 1
     assert sorted(p.name for p in (env["root"] / "bad_out").iterdir()) == ["good__style.mp4"]
 
