@@ -169,3 +169,27 @@ def test_bad_inputs_are_one_line_and_write_nothing(images, vgg, tmp_path, capsys
     err = _one_line(capsys)
     assert len(err) == 1 and "--backend onnxruntime" in err[0], err
     assert not any((tmp_path / o).exists() for o in ("o2", "o3"))
+
+
+def test_readme_example_runs_without_torch_and_matches_the_backend(images, vgg, tmp_path):
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = readme.split("<!-- onnx-example -->\n```python\n", 1)[1].split("```", 1)[0]
+    assert 15 <= len(code.strip().splitlines()) <= 40
+    (tmp_path / "stylize.py").write_text(code)
+    blocker = tmp_path / "no_torch" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
+    content, style = images / "contents" / "c0.png", images / "style.png"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(blocker.parent), "OMP_NUM_THREADS": "1"}
+    check = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    assert check.returncode != 0 and "blocked" in check.stderr  # the process really has no torch
+    proc = subprocess.run([sys.executable, str(tmp_path / "stylize.py"), str(vgg[1]), str(content), str(style),
+                           str(tmp_path / "example.png")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = infer.stylize(["--content", str(content), "--style", str(style), "--checkpoint", str(vgg[1]),
+                             "--backend", "onnxruntime", "--out", str(tmp_path / "backend")])
+    ours, theirs = read_png(tmp_path / "example.png"), read_png(summary["written"][0])
+    assert ours.shape == theirs.shape and ours.std() > 0.02 and (ours - theirs).abs().max() <= LEVEL
