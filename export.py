@@ -16,6 +16,7 @@ from pathlib import Path
 
 from configs.read import load_config
 from configs.schema import ConfigError
+from models.registry import RegistryError, load_plugins
 from weights.checkpoint import CheckpointError, load_model, weights_file
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx
@@ -40,6 +41,12 @@ def export(argv: list[str]) -> dict:
     Raises CheckpointError (ExportError, DownloadError, HubError), PretrainedWeightsError, ConfigError.
     """
     args = build_parser().parse_args(argv)
+    try:
+        load_plugins(args.plugins)  # a checkpoint whose transform or networks a plugin registered
+    except RegistryError as err:
+        raise CheckpointError(f"--plugins: {err}") from None
+    if args.push and not args.hub:
+        raise CheckpointError("--push uploads the --hub folder; give --hub DIR too")
     target = Path(args.hub or args.out)
     if target.exists() and (not target.is_dir() or any(target.iterdir())) and not (args.hub and args.overwrite):
         raise CheckpointError(f"{'--hub' if args.hub else '--out'} {target} exists and is not an empty folder; "
@@ -77,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--push", metavar="USER/REPO", help="with --hub: upload the folder to this hub repo")
     p.add_argument("--license", default="mit", help="the model card's license (hub license id)")
     p.add_argument("--transform", help="ONNX: export with another transform than the checkpoint's")
+    p.add_argument("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
+                   help="your own transforms/networks (files or modules) that the checkpoint names")
     p.add_argument("--overwrite", action="store_true", help="with --hub: replace the files of an existing folder")
     return p
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from configs.read import model_config_from_json
+from configs.schema import ConfigError
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
 from models.transforms import Transform, get_transform, transfer
@@ -64,7 +66,10 @@ class OnnxNet(nn.Module):
                          for k, f in files.items()}
         self.stride, self.transform_name = int(self.meta["stride"]), self.meta["transform"]["name"]
         self.graph = bool(self.meta["transform"]["graph"])
-        self.cfg = None  # the model config lives in meta["model_config"]
+        try:  # the exported network's config (demo and statistics files read its encoder)
+            self.cfg = model_config_from_json(json.dumps(self.meta["model_config"]))
+        except (ConfigError, ValueError) as err:
+            raise CheckpointError(f"{self.folder / ONNX_META}: unusable model_config ({err})") from None
 
     @property
     def transform(self) -> Transform:

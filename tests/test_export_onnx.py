@@ -100,10 +100,17 @@ def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
          str(images / "style.png"), "--alpha", "0.5,1")
 
 
-@pytest.mark.parametrize("name", ["mean", "std"])  # adain and efdm: the whole-network tests above
+PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
+
+
+@pytest.mark.parametrize("name", ["mean", "std", "swap_mean"])  # adain, efdm: the whole-network tests above
 def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
+    """mean and std, and a plugin's plain function (swap_mean: its statistics are the style's features)."""
     import onnxruntime as ort
 
+    from models.registry import load_plugins
+
+    load_plugins([str(PLUGIN)])
     net = StyleTransferNet(dataclasses.replace(vgg_config(), transform=name)).eval()
     feat, feat2 = torch.relu(torch.randn(2, 512, 5, 7)), torch.relu(torch.randn(1, 512, 3, 5))
     info = _export_transform(net, tmp_path, feat, feat2)

@@ -197,7 +197,7 @@ def _write_graphs(net: StyleTransferNet, folder: Path, source: str) -> dict:
 
 def _export_transform(net: StyleTransferNet, folder: Path, feat: torch.Tensor, feat2: torch.Tensor) -> dict:
     """style_stats.onnx + transform.onnx, or why not (host code); never fails the export."""
-    name = net.transform_name
+    name = net.cfg.transform
     info = {"name": name, "graph": False, "alpha": "0: content features, 1: the transfer, up to 2 extrapolates",
             "mix": "several styles: the transform's mix of their statistics (models/transforms.py)"}
     if name in HOST_ONLY:
