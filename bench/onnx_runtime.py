@@ -1,12 +1,13 @@
-"""onnxruntime beside PyTorch: the table's decoder_vgg pass (one content x style pair, both encoded, AdaIN,
-decoded) through the same Stylizer, once on the PyTorch network and once on its ONNX export.
+"""onnxruntime beside PyTorch: the table's decoder_vgg pass (one content x style pair, both encoded,
+AdaIN, decoded) through the same Stylizer, once on the PyTorch network and once on its ONNX export.
 
     python -m bench onnx --out docs/results/onnx.json [--size 512] [--quick]
 
-Rows: PyTorch fp32 and bf16 (CPU autocast), onnxruntime fp32, and onnxruntime int8 (static QDQ quantization of
-the encoder and decoder graphs, calibrated on a few random images: speed does not depend on the weights'
-values, the PSNR against fp32 says what int8 costs). onnxruntime's CPU provider has no bf16 convolution
-kernels, so that row is reported as unsupported, not measured. Random weights (nothing downloads).
+Rows: PyTorch fp32 and bf16 (CPU autocast), onnxruntime fp32, and onnxruntime int8 (static QDQ
+quantization of the encoder and decoder graphs, calibrated on a few random images: speed does not
+depend on the weights' values, the PSNR against fp32 says what int8 costs). onnxruntime's CPU
+provider has no bf16 convolution kernels, so that row is reported as unsupported, not measured.
+Random weights (nothing downloads).
 """
 
 from __future__ import annotations
@@ -32,9 +33,15 @@ CPU = torch.device("cpu")
 
 
 def _quantize_int8(folder: Path, out: Path, size: int) -> None:
-    """`out`: `folder` with encoder.onnx and decoder.onnx quantized (QDQ, per-channel int8 weights, uint8
+    """`out`: `folder` with encoder.onnx and decoder.onnx quantized (QDQ, per-channel int8 weights,
+    uint8
     activations calibrated on 4 random images at `size` / 4)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     shutil.copytree(folder, out)
     side = max(64, size // 4)
@@ -53,13 +60,21 @@ def _quantize_int8(folder: Path, out: Path, size: int) -> None:
             return next(self.items, None)
 
     for graph, name, arrays in (("encoder", "image", images), ("decoder", "features", feats)):
-        quantize_static(str(folder / f"{graph}.onnx"), str(out / f"{graph}.onnx"), Reader(name, arrays),
-                        quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8)
+        quantize_static(
+            str(folder / f"{graph}.onnx"),
+            str(out / f"{graph}.onnx"),
+            Reader(name, arrays),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+        )
 
 
 def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
-    """Seconds per pair (median, bench.harness's timer) and PSNR to PyTorch fp32 for every backend row."""
+    """Seconds per pair (median, bench.harness's timer) and PSNR to PyTorch fp32 for every backend
+    row.
+    """
     from inference.onnx_backend import OnnxNet
 
     with seeded(0):
@@ -70,34 +85,75 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         onnx = Path(tmp) / "fp32"
         export_onnx(net, onnx, "bench decoder_vgg")
-        backends = [("pytorch", "fp32", net), ("pytorch", "bf16", net), ("onnxruntime", "fp32", OnnxNet(onnx))]
+        backends = [
+            ("pytorch", "fp32", net),
+            ("pytorch", "bf16", net),
+            ("onnxruntime", "fp32", OnnxNet(onnx)),
+        ]
         try:
             _quantize_int8(onnx, Path(tmp) / "int8", size)
             backends.append(("onnxruntime", "int8", OnnxNet(Path(tmp) / "int8")))
         except Exception as err:  # a quantizer that cannot handle a graph: reported, not hidden
-            rows.append({"backend": "onnxruntime", "precision": "int8", "status": f"failed: {err}"[:200]})
+            rows.append(
+                {"backend": "onnxruntime", "precision": "int8", "status": f"failed: {err}"[:200]}
+            )
         for backend, precision, model in backends:
-            run = stylization_pass(model, CPU, "fp32" if backend == "onnxruntime" else precision, content, style)
+            run = stylization_pass(
+                model, CPU, "fp32" if backend == "onnxruntime" else precision, content, style
+            )
             timing = time_call(run, CPU, **timer)
             image = run()
             reference = image if reference is None else reference
-            rows.append({"backend": backend, "precision": precision, "size": size, "status": "ok",
-                         "seconds": timing.seconds, "repeats": timing.repeats, "spread": timing.spread,
-                         "psnr_to_pytorch_fp32_db": None if image is reference else _psnr(reference, image)})
-    rows.append({"backend": "onnxruntime", "precision": "bf16", "size": size,
-                 "status": "unsupported: the CPU execution provider has no bf16 Conv kernels"})
-    return {"case": "decoder_vgg (one pair, style encoded too, batch 1)", "size": size, "rows": rows,
-            "cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads()}
+            rows.append(
+                {
+                    "backend": backend,
+                    "precision": precision,
+                    "size": size,
+                    "status": "ok",
+                    "seconds": timing.seconds,
+                    "repeats": timing.repeats,
+                    "spread": timing.spread,
+                    "psnr_to_pytorch_fp32_db": None
+                    if image is reference
+                    else _psnr(reference, image),
+                }
+            )
+    rows.append(
+        {
+            "backend": "onnxruntime",
+            "precision": "bf16",
+            "size": size,
+            "status": "unsupported: the CPU execution provider has no bf16 Conv kernels",
+        }
+    )
+    return {
+        "case": "decoder_vgg (one pair, style encoded too, batch 1)",
+        "size": size,
+        "rows": rows,
+        "cpu": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def table(result: dict) -> str:
-    lines = ["| backend | precision | size | seconds per pair | PSNR to PyTorch fp32 |", "|---|---|---|---|---|"]
+    lines = [
+        "| backend | precision | size | seconds per pair | PSNR to PyTorch fp32 |",
+        "|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
         if r["status"] != "ok":
-            lines.append(f"| {r['backend']} | {r['precision']} | {result['size']} | {r['status']} | |")
+            lines.append(
+                f"| {r['backend']} | {r['precision']} | {result['size']} | {r['status']} | |"
+            )
             continue
-        psnr = "reference" if r["psnr_to_pytorch_fp32_db"] is None else f"{r['psnr_to_pytorch_fp32_db']:.1f} dB"
-        lines.append(f"| {r['backend']} | {r['precision']} | {r['size']} | {r['seconds']:.3f} | {psnr} |")
+        psnr = (
+            "reference"
+            if r["psnr_to_pytorch_fp32_db"] is None
+            else f"{r['psnr_to_pytorch_fp32_db']:.1f} dB"
+        )
+        lines.append(
+            f"| {r['backend']} | {r['precision']} | {r['size']} | {r['seconds']:.3f} | {psnr} |"
+        )
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
-"""python export.py --hub: a run's release as the folder to upload (model.safetensors + a model card with valid
-YAML front matter, the run's config, its last logged losses and validation grid, the usage commands); the
-folder is itself a --checkpoint giving the run's images exactly; an occupied folder is refused in one line.
+"""python export.py --hub: a run's release as the folder to upload (model.safetensors + a model card
+with valid YAML front matter, the run's config, its last logged losses and validation grid, the
+usage commands); the folder is itself a --checkpoint giving the run's images exactly; an occupied
+folder is refused in one line.
 """
 
 from __future__ import annotations
@@ -36,17 +37,28 @@ def front_matter(card: str) -> dict:
 def test_hub_folder_from_a_run(run, sample_root, tmp_path):
     out = tmp_path / "hub"
     assert export.main(["--checkpoint", str(run), "--hub", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "model.safetensors", "val_grid.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "model.safetensors",
+        "val_grid.png",
+    ]
     card = (out / "README.md").read_text()
     meta = front_matter(card)
-    assert meta["pipeline_tag"] == "image-to-image" and meta["library_name"] and meta["license"] == "mit"
+    assert (
+        meta["pipeline_tag"] == "image-to-image"
+        and meta["library_name"]
+        and meta["license"] == "mit"
+    )
     assert meta["datasets"] == [sample_root.name] and "style-transfer" in meta["tags"]
     assert "transform-adain" in meta["tags"] and "encoder-vgg19" in meta["tags"]
     last = {tag: points[-1] for tag, points in read_scalars(run).items() if tag.startswith("loss")}
-    assert last and all(f"| {tag} | {step} | {value:.5g} |" in card for tag, (step, value) in last.items())
+    assert last and all(
+        f"| {tag} | {step} | {value:.5g} |" in card for tag, (step, value) in last.items()
+    )
     assert "![validation grid](val_grid.png)" in card
     assert yaml.safe_load(card.split("```yaml\n")[1].split("```")[0]) == yaml.safe_load(
-        (run / "config.yaml").read_text())
+        (run / "config.yaml").read_text()
+    )
     assert "python infer.py --checkpoint hf:USER/REPO --content" in card
 
 
@@ -57,8 +69,18 @@ def test_the_hub_folder_is_a_checkpoint_with_the_runs_images(run, tmp_path):
     write_png(tmp_path / "s.png", 32, 32, 2)
     images = {}
     for name, checkpoint in (("run", run), ("hub", out)):
-        summary = infer.stylize(["--content", str(tmp_path / "c.png"), "--style", str(tmp_path / "s.png"),
-                                 "--checkpoint", str(checkpoint), "--out", str(tmp_path / name)])
+        summary = infer.stylize(
+            [
+                "--content",
+                str(tmp_path / "c.png"),
+                "--style",
+                str(tmp_path / "s.png"),
+                "--checkpoint",
+                str(checkpoint),
+                "--out",
+                str(tmp_path / name),
+            ]
+        )
         images[name] = Path(summary["written"][0]).read_bytes()
     assert images["run"] == images["hub"]
 

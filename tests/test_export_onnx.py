@@ -1,7 +1,8 @@
-"""ONNX export (python export.py --out) run by infer.py --backend onnxruntime equals the PyTorch path within 1/255:
-VGG19 + mirror decoder (adain) and a timm ViT + transposed-conv decoder (efdm), three content sizes (odd ones
-included), alpha < 1, a style mix with colour preservation, tiling; the mean/std transforms as graphs; wct as
-host code. Bad input (a folder without weights, an ONNX folder of another format version) is one line.
+"""ONNX export (python export.py --out) run by infer.py --backend onnxruntime equals the PyTorch
+path within 1/255: VGG19 + mirror decoder (adain) and a timm ViT + transposed-conv decoder (efdm),
+three content sizes (odd ones included), alpha < 1, a style mix with colour preservation, tiling;
+the mean/std transforms as graphs; wct as host code. Bad input (a folder without weights, an ONNX
+folder of another format version) is one line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import export
 import infer
 from models.net import StyleTransferNet
 from weights.checkpoint import save_release
-from weights.onnx_export import FORMAT_VERSION, _export_transform
+from weights.onnx_export import FORMAT_VERSION, export_transform
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 LEVEL = 1 / 255 + 1e-6  # one 8-bit level: the PNGs of both backends may round a value apart
@@ -29,10 +30,14 @@ SIZES = [(37, 51), (29, 67), (48, 32)]  # (H, W)
 
 
 def varied(cfg) -> StyleTransferNet:
-    """A random network whose images vary (He init, zero bias): default init decodes to a flat grey."""
+    """A random network whose images vary (He init, zero bias): default init decodes grey."""
     torch.manual_seed(0)
     net = StyleTransferNet(cfg).eval()
-    convs = [m for m in net.decoder.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    convs = [
+        m
+        for m in net.decoder.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    ]
     for m in convs:
         torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
         torch.nn.init.zeros_(m.bias)
@@ -59,11 +64,22 @@ def exported(tmp: Path, net: StyleTransferNet, name: str) -> tuple[Path, Path]:
 
 
 def both(tmp: Path, release: Path, onnx: Path, tag: str, *flags: str) -> None:
-    """Run infer.py on both backends with `flags`; every written image pair within one 8-bit level."""
+    """infer.py on both backends with `flags`: every written image pair within one 8-bit level."""
     outs = {}
     for backend, checkpoint in (("pytorch", release), ("onnxruntime", onnx)):
-        summary = infer.stylize([*flags, "--checkpoint", str(checkpoint), "--backend", backend, "--weights",
-                                 "random", "--out", str(tmp / f"{tag}_{backend}")])
+        summary = infer.stylize(
+            [
+                *flags,
+                "--checkpoint",
+                str(checkpoint),
+                "--backend",
+                backend,
+                "--weights",
+                "random",
+                "--out",
+                str(tmp / f"{tag}_{backend}"),
+            ]
+        )
         assert not summary["failed"] and summary["written"], summary
         outs[backend] = {Path(p).name: read_png(p) for p in summary["written"]}
     assert outs["pytorch"].keys() == outs["onnxruntime"].keys()
@@ -74,7 +90,9 @@ def both(tmp: Path, release: Path, onnx: Path, tag: str, *flags: str) -> None:
 
 @pytest.fixture(scope="module")
 def vgg(tmp_path_factory) -> tuple[Path, Path]:
-    """(release file, its ONNX folder) of a VGG19 + mirror decoder with adain: exported once (~30 s)."""
+    """(release file, its ONNX folder) of a VGG19 + mirror decoder with adain: exported once (~30
+    s).
+    """
     return exported(tmp_path_factory.mktemp("vgg"), varied(vgg_config()), "vgg")
 
 
@@ -82,13 +100,49 @@ def test_vgg_mirror_adain_parity_sizes_alpha_mix_colour_tiling(images, vgg, tmp_
     release, onnx = vgg
     meta = json.loads((onnx / "onnx_model.json").read_text())
     assert meta["transform"]["graph"] and meta["opset"] >= 17 and meta["pad"]["multiple"] == 8
-    both(tmp_path, release, onnx, "sizes", "--content", str(images / "contents"), "--style",
-         str(images / "style.png"), "--alpha", "0.6,1")
-    both(tmp_path, release, onnx, "mix", "--content", str(images / "contents" / "c0.png"), "--style",
-         str(images / "style.png"), str(images / "style2.png"), "--style-weights", "1,2", "--preserve-color",
-         "luminance", "--alpha", "0.8")
-    both(tmp_path, release, onnx, "tiled", "--content", str(images / "big.png"), "--style",
-         str(images / "style.png"), "--tile-size", "48", "--tile-overlap", "16")
+    both(
+        tmp_path,
+        release,
+        onnx,
+        "sizes",
+        "--content",
+        str(images / "contents"),
+        "--style",
+        str(images / "style.png"),
+        "--alpha",
+        "0.6,1",
+    )
+    both(
+        tmp_path,
+        release,
+        onnx,
+        "mix",
+        "--content",
+        str(images / "contents" / "c0.png"),
+        "--style",
+        str(images / "style.png"),
+        str(images / "style2.png"),
+        "--style-weights",
+        "1,2",
+        "--preserve-color",
+        "luminance",
+        "--alpha",
+        "0.8",
+    )
+    both(
+        tmp_path,
+        release,
+        onnx,
+        "tiled",
+        "--content",
+        str(images / "big.png"),
+        "--style",
+        str(images / "style.png"),
+        "--tile-size",
+        "48",
+        "--tile-overlap",
+        "16",
+    )
 
 
 def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
@@ -96,16 +150,30 @@ def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
     release, onnx = exported(tmp_path, net, "vit")
     meta = json.loads((onnx / "onnx_model.json").read_text())
     assert meta["transform"]["graph"] and meta["stride"] == 16  # efdm's stable sort as TopK
-    both(tmp_path, release, onnx, "vit", "--content", str(images / "contents"), "--style",
-         str(images / "style.png"), "--alpha", "0.5,1")
+    both(
+        tmp_path,
+        release,
+        onnx,
+        "vit",
+        "--content",
+        str(images / "contents"),
+        "--style",
+        str(images / "style.png"),
+        "--alpha",
+        "0.5,1",
+    )
 
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
 
 
-@pytest.mark.parametrize("name", ["mean", "std", "swap_mean"])  # adain, efdm: the whole-network tests above
+@pytest.mark.parametrize(
+    "name", ["mean", "std", "swap_mean"]
+)  # adain, efdm: the whole-network tests above
 def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
-    """mean and std, and a plugin's plain function (swap_mean: its statistics are the style's features)."""
+    """mean and std, and a plugin's plain function (swap_mean: its statistics are the style's
+    features).
+    """
     import onnxruntime as ort
 
     from models.registry import load_plugins
@@ -113,7 +181,7 @@ def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
     load_plugins([str(PLUGIN)])
     net = StyleTransferNet(dataclasses.replace(vgg_config(), transform=name)).eval()
     feat, feat2 = torch.relu(torch.randn(2, 512, 5, 7)), torch.relu(torch.randn(1, 512, 3, 5))
-    info = _export_transform(net, tmp_path, feat, feat2)
+    info = export_transform(net, tmp_path, feat, feat2)
     assert info["graph"], info
     stats_graph = ort.InferenceSession(str(tmp_path / "style_stats.onnx"))
     transform_graph = ort.InferenceSession(str(tmp_path / "transform.onnx"))
@@ -123,16 +191,22 @@ def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
         content = torch.relu(torch.randn(1, 512, h, w))
         with torch.no_grad():
             want = net.transfer(content, [net.style_stats(style)], alpha=0.4)
-        feeds = {"features": content.numpy(), "alpha": np.array(0.4, np.float32), **dict(zip(info["stats"], stats))}
+        feeds = {
+            "features": content.numpy(),
+            "alpha": np.array(0.4, np.float32),
+            **dict(zip(info["stats"], stats)),
+        }
         got = transform_graph.run(None, feeds)[0]
         assert np.abs(got - want.numpy()).max() <= 1e-4 * max(1.0, float(want.abs().max()))
 
 
 def test_wct_is_host_code_and_says_so(tmp_path, images, vgg):
     net = StyleTransferNet(dataclasses.replace(vgg_config(), transform="wct")).eval()
-    info = _export_transform(net, tmp_path, torch.rand(2, 512, 5, 7), torch.rand(1, 512, 3, 5))
-    assert not info["graph"] and "eigendecomposition" in info["host"] and not list(tmp_path.iterdir())
-    # the backend's host path: the vgg export's encoder/decoder graphs with the transform described as
+    info = export_transform(net, tmp_path, torch.rand(2, 512, 5, 7), torch.rand(1, 512, 3, 5))
+    assert (
+        not info["graph"] and "eigendecomposition" in info["host"] and not list(tmp_path.iterdir())
+    )
+    # the backend's host path: the vgg export's encoder/decoder graphs, the transform described as
     # export_onnx describes wct (exporting the same graphs again would cost ~30 s)
     release, onnx = vgg
     wct = tmp_path / "wct_onnx"
@@ -140,8 +214,18 @@ def test_wct_is_host_code_and_says_so(tmp_path, images, vgg):
     meta = json.loads((wct / "onnx_model.json").read_text())
     (wct / "onnx_model.json").write_text(json.dumps({**meta, "transform": info}))
     pytorch = save_release(tmp_path / "wct.safetensors", _with_transform(release, "wct"))
-    both(tmp_path, pytorch, wct, "wct", "--content", str(images / "contents" / "c1.png"), "--style",
-         str(images / "style.png"), "--alpha", "0.7")
+    both(
+        tmp_path,
+        pytorch,
+        wct,
+        "wct",
+        "--content",
+        str(images / "contents" / "c1.png"),
+        "--style",
+        str(images / "style.png"),
+        "--alpha",
+        "0.7",
+    )
 
 
 def _with_transform(release: Path, name: str) -> StyleTransferNet:
@@ -169,10 +253,27 @@ def test_bad_inputs_are_one_line_and_write_nothing(images, vgg, tmp_path, capsys
     meta = json.loads((old / "onnx_model.json").read_text())
     (old / "onnx_model.json").write_text(json.dumps({**meta, "format_version": FORMAT_VERSION + 1}))
     args = ["--content", str(images / "contents" / "c0.png"), "--style", str(images / "style.png")]
-    assert infer.main([*args, "--checkpoint", str(old), "--backend", "onnxruntime", "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        infer.main(
+            [
+                *args,
+                "--checkpoint",
+                str(old),
+                "--backend",
+                "onnxruntime",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 2
+    )
     err = _one_line(capsys)
-    assert len(err) == 1 and f"version {FORMAT_VERSION + 1}" in err[0] and "export it again" in err[0], err
-    assert infer.main([*args, "--checkpoint", str(onnx), "--out", str(tmp_path / "o3")]) == 2  # pytorch backend
+    assert (
+        len(err) == 1 and f"version {FORMAT_VERSION + 1}" in err[0] and "export it again" in err[0]
+    ), err
+    assert (
+        infer.main([*args, "--checkpoint", str(onnx), "--out", str(tmp_path / "o3")]) == 2
+    )  # pytorch backend
     err = _one_line(capsys)
     assert len(err) == 1 and "--backend onnxruntime" in err[0], err
     assert not any((tmp_path / o).exists() for o in ("o2", "o3"))
@@ -191,12 +292,38 @@ def test_readme_example_runs_without_torch_and_matches_the_backend(images, vgg, 
     (blocker / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
     content, style = images / "contents" / "c0.png", images / "style.png"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(blocker.parent), "OMP_NUM_THREADS": "1"}
-    check = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True
+    )
     assert check.returncode != 0 and "blocked" in check.stderr  # the process really has no torch
-    proc = subprocess.run([sys.executable, str(tmp_path / "stylize.py"), str(vgg[1]), str(content), str(style),
-                           str(tmp_path / "example.png")], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "stylize.py"),
+            str(vgg[1]),
+            str(content),
+            str(style),
+            str(tmp_path / "example.png"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    summary = infer.stylize(["--content", str(content), "--style", str(style), "--checkpoint", str(vgg[1]),
-                             "--backend", "onnxruntime", "--out", str(tmp_path / "backend")])
+    summary = infer.stylize(
+        [
+            "--content",
+            str(content),
+            "--style",
+            str(style),
+            "--checkpoint",
+            str(vgg[1]),
+            "--backend",
+            "onnxruntime",
+            "--out",
+            str(tmp_path / "backend"),
+        ]
+    )
     ours, theirs = read_png(tmp_path / "example.png"), read_png(summary["written"][0])
     assert ours.shape == theirs.shape and ours.std() > 0.02 and (ours - theirs).abs().max() <= LEVEL

@@ -1,6 +1,7 @@
 """`--checkpoint hf:USER/REPO[@REVISION]`: files placed in huggingface_hub's cache layout, read with
-HF_HUB_OFFLINE=1, give exactly the local file's images (infer.py in a new process with HF_HOME, as a user
-runs it; revisions and unknown repos in this process); every failure is one line naming the repo.
+HF_HUB_OFFLINE=1, give exactly the local file's images (infer.py in a new process with HF_HOME, as a
+user runs it; revisions and unknown repos in this process); every failure is one line naming the
+repo.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import huggingface_hub.constants as hf_constants
 import pytest
-from conftest import vgg_config, vary_outputs
+from conftest import vary_outputs, vgg_config
 from foreign_refs import write_png
 
 import infer
@@ -26,7 +27,9 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    """(HF_HOME, the local release file, content, style): alice/tiny cached at COMMIT, main and tag v1."""
+    """(HF_HOME, the local release file, content, style): alice/tiny cached at COMMIT, main and tag
+    v1.
+    """
     root = tmp_path_factory.mktemp("hf")
     net = StyleTransferNet(vgg_config()).eval()
     vary_outputs(net)
@@ -44,13 +47,25 @@ def hub(tmp_path_factory):
 
 
 def _args(hub, checkpoint: str, out: Path) -> list[str]:
-    return ["--content", str(hub[2]), "--style", str(hub[3]), "--checkpoint", checkpoint, "--out", str(out),
-            "--alpha", "0.7"]
+    return [
+        "--content",
+        str(hub[2]),
+        "--style",
+        str(hub[3]),
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        str(out),
+        "--alpha",
+        "0.7",
+    ]
 
 
 @pytest.fixture
 def offline_cache(hub, monkeypatch):
-    """This process reads hub[0]'s cache offline (huggingface_hub reads its env vars once, at import)."""
+    """This process reads hub[0]'s cache offline (huggingface_hub reads its env vars once, at
+    import).
+    """
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hub[0] / "hub"))
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
 
@@ -59,8 +74,14 @@ def test_hf_spec_offline_in_a_new_process_equals_the_local_file(hub, tmp_path):
     local = infer.stylize(_args(hub, str(hub[1]), tmp_path / "local"))["written"]
     env = {**os.environ, "HF_HOME": str(hub[0]), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     env.pop("HF_HUB_CACHE", None)
-    proc = subprocess.run([sys.executable, "infer.py", *_args(hub, "hf:alice/tiny", tmp_path / "hub")], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "infer.py", *_args(hub, "hf:alice/tiny", tmp_path / "hub")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     remote = sorted((tmp_path / "hub").glob("*.png"))
     assert [p.name for p in remote] == [Path(p).name for p in local]
@@ -71,12 +92,19 @@ def test_a_revision_reads_its_snapshot(hub, tmp_path, offline_cache):
     local = infer.stylize(_args(hub, str(hub[1]), tmp_path / "local"))["written"]
     tagged = infer.stylize(_args(hub, "hf:alice/tiny@v1", tmp_path / "v1"))["written"]
     pinned = infer.stylize(_args(hub, f"hf:alice/tiny@{COMMIT}", tmp_path / "pinned"))["written"]
-    assert Path(tagged[0]).read_bytes() == Path(local[0]).read_bytes() == Path(pinned[0]).read_bytes()
+    assert (
+        Path(tagged[0]).read_bytes() == Path(local[0]).read_bytes() == Path(pinned[0]).read_bytes()
+    )
 
 
-@pytest.mark.parametrize("spec,named", [("hf:nobody/nothing", "nobody/nothing"),
-                                        ("hf:alice/tiny@v9", "alice/tiny@v9"),
-                                        ("hf:alice", "hf:USER/REPO")])
+@pytest.mark.parametrize(
+    "spec,named",
+    [
+        ("hf:nobody/nothing", "nobody/nothing"),
+        ("hf:alice/tiny@v9", "alice/tiny@v9"),
+        ("hf:alice", "hf:USER/REPO"),
+    ],
+)
 def test_unknown_repo_or_revision_is_one_line(hub, tmp_path, offline_cache, capsys, spec, named):
     assert infer.main(_args(hub, spec, tmp_path / "out")) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

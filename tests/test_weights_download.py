@@ -1,8 +1,9 @@
-"""`--checkpoint adain-release`: the two release files from a loopback mirror (ADAIN_RELEASE_URL) give
-pytorch-AdaIN's own image through infer.py, the second use runs with the server stopped, and a truncated,
-HTML or empty download (or no network) is one line naming the URL with nothing cached.
+"""`--checkpoint adain-release`: the two release files from a loopback mirror (ADAIN_RELEASE_URL)
+give pytorch-AdaIN's own image through infer.py, the second use runs with the server stopped, and a
+truncated, HTML or empty download (or no network) is one line naming the URL with nothing cached.
 
-The files are tests/foreign_refs.py's release network with random weights; its test.py image is the reference.
+The files are tests/foreign_refs.py's release network with random weights; its test.py image is the
+reference.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def serve():
-    """serve(folder) -> base URL of a loopback HTTP server for `folder`; stop() ends it (the network goes)."""
+    """serve(folder) -> base URL of a loopback HTTP server for `folder`; stop() ends it (the network
+    goes).
+    """
     servers = []
 
     def start(folder: Path) -> str:
@@ -53,7 +56,9 @@ def serve():
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    """(vgg, decoder, folder): the two release files and test_foreign_adain's images, as ref.expected takes."""
+    """(vgg, decoder, folder): the two release files and test_foreign_adain's images, as
+    ref.expected takes.
+    """
     folder = tmp_path_factory.mktemp("mirror")
     vgg, decoder = random_adain_release()
     torch.save(vgg.state_dict(), folder / "vgg_normalised.pth")
@@ -65,7 +70,9 @@ def release(tmp_path_factory):
 
 def _messages(stderr: str) -> list[str]:
     """stderr without tqdm's download bar ("... [00:00<00:00, 461MB/s]") and blank lines."""
-    return [line for line in stderr.splitlines() if line.strip() and not re.search(r"\[\d+:\d+", line)]
+    return [
+        line for line in stderr.splitlines() if line.strip() and not re.search(r"\[\d+:\d+", line)
+    ]
 
 
 def _cache(tmp_path: Path, monkeypatch, url: str) -> Path:
@@ -74,31 +81,46 @@ def _cache(tmp_path: Path, monkeypatch, url: str) -> Path:
     return tmp_path / "torch" / "hub" / "checkpoints"
 
 
-def test_release_from_the_mirror_reproduces_test_py_and_then_runs_offline(release, serve, tmp_path, monkeypatch):
+def test_release_from_the_mirror_reproduces_test_py_and_then_runs_offline(
+    release, serve, tmp_path, monkeypatch
+):
     cache = _cache(tmp_path, monkeypatch, serve(release[2]))
     want = ref.expected(release, ["style.png"], alpha=0.6)
-    first = ref.run_infer(release[2], "first", ["style.png"], "--checkpoint", "adain-release", "--alpha", "0.6")
+    first = ref.run_infer(
+        release[2], "first", ["style.png"], "--checkpoint", "adain-release", "--alpha", "0.6"
+    )
     assert (first - want).abs().max() <= ref.TOL
-    assert sorted(p.name for p in cache.iterdir()) == ["adain_release.safetensors", "decoder.pth",
-                                                       "vgg_normalised.pth"]
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "adain_release.safetensors",
+        "decoder.pth",
+        "vgg_normalised.pth",
+    ]
     serve.stop()  # second use: nothing to download, the converted file alone
     (cache / "vgg_normalised.pth").unlink()
     (cache / "decoder.pth").unlink()
-    second = ref.run_infer(release[2], "second", ["style.png"], "--checkpoint", "adain-release", "--alpha", "0.6")
+    second = ref.run_infer(
+        release[2], "second", ["style.png"], "--checkpoint", "adain-release", "--alpha", "0.6"
+    )
     assert torch.equal(first, second)
 
 
 def _broken(folder: Path, name: str, kind: str, source: Path) -> None:
     data = (source / name).read_bytes()
-    body = {"truncated": data[: len(data) // 2], "html": b"<!DOCTYPE html><html><body>Not here</body></html>",
-            "empty": b""}[kind]
+    body = {
+        "truncated": data[: len(data) // 2],
+        "html": b"<!DOCTYPE html><html><body>Not here</body></html>",
+        "empty": b"",
+    }[kind]
     (folder / name).write_bytes(body)
 
 
-@pytest.mark.parametrize("kind,name", [("truncated", "vgg_normalised.pth"), ("html", "decoder.pth"),
-                                       ("empty", "vgg_normalised.pth")])
-def test_a_bad_download_is_one_line_naming_the_url_and_nothing_is_cached(release, serve, tmp_path, monkeypatch,
-                                                                          capsys, kind, name):
+@pytest.mark.parametrize(
+    "kind,name",
+    [("truncated", "vgg_normalised.pth"), ("html", "decoder.pth"), ("empty", "vgg_normalised.pth")],
+)
+def test_a_bad_download_is_one_line_naming_the_url_and_nothing_is_cached(
+    release, serve, tmp_path, monkeypatch, capsys, kind, name
+):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for good in ("vgg_normalised.pth", "decoder.pth"):
@@ -106,20 +128,48 @@ def test_a_bad_download_is_one_line_naming_the_url_and_nothing_is_cached(release
     _broken(mirror, name, kind, release[2])
     url = serve(mirror)
     cache = _cache(tmp_path, monkeypatch, url)
-    code = infer.main(["--content", str(release[2] / "content.png"), "--style", str(release[2] / "style.png"),
-                       "--checkpoint", "adain-release", "--out", str(tmp_path / "out")])
+    code = infer.main(
+        [
+            "--content",
+            str(release[2] / "content.png"),
+            "--style",
+            str(release[2] / "style.png"),
+            "--checkpoint",
+            "adain-release",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = _messages(capsys.readouterr().err)
-    assert code == 2 and len(err) == 1 and f"{url}/{name}" in err[0] and "nothing was cached" in err[0], err
+    assert (
+        code == 2 and len(err) == 1 and f"{url}/{name}" in err[0] and "nothing was cached" in err[0]
+    ), err
     cached = sorted(p.name for p in cache.iterdir()) if cache.exists() else []
     assert name not in cached and "adain_release.safetensors" not in cached
-    assert not any(p.name.startswith(".") for p in cache.iterdir()) if cache.exists() else True  # no temp left
+    assert (
+        not any(p.name.startswith(".") for p in cache.iterdir()) if cache.exists() else True
+    )  # no temp left
     assert not (tmp_path / "out").exists()
 
 
-def test_no_network_and_no_cache_says_where_to_put_the_files(release, tmp_path, monkeypatch, capsys):
-    cache = _cache(tmp_path, monkeypatch, "http://127.0.0.1:9")  # the discard port: connection refused
-    code = infer.main(["--content", str(release[2] / "content.png"), "--style", str(release[2] / "style.png"),
-                       "--checkpoint", "adain-release", "--out", str(tmp_path / "out")])
+def test_no_network_and_no_cache_says_where_to_put_the_files(
+    release, tmp_path, monkeypatch, capsys
+):
+    cache = _cache(
+        tmp_path, monkeypatch, "http://127.0.0.1:9"
+    )  # the discard port: connection refused
+    code = infer.main(
+        [
+            "--content",
+            str(release[2] / "content.png"),
+            "--style",
+            str(release[2] / "style.png"),
+            "--checkpoint",
+            "adain-release",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = _messages(capsys.readouterr().err)
     assert code == 2 and len(err) == 1, err
     assert "vgg_normalised.pth and decoder.pth" in err[0] and str(cache) in err[0]

@@ -2,13 +2,14 @@
 
     python infer.py --checkpoint adain-release --content photo.jpg --style art.jpg
 
-The files (vgg_normalised.pth, decoder.pth; github.com/naoto0804/pytorch-AdaIN, README "Download models",
-release v0.0.0) land in torch.hub's cache, `$TORCH_HOME/hub/checkpoints/`, beside torchvision's weights.
-No hash is published, so a download counts as complete when it loads with `weights_only=True` and its
-tensors are the release network's (names and shapes, checked by building the network from it); until then
-it lives under a temp name, and a refused one leaves nothing behind. Both files are then converted once by
-weights/convert.py into ADAIN_RELEASE_FILE in the same folder, which every later use reads offline.
-`ADAIN_RELEASE_URL` replaces the base URL (a mirror; the tests serve the files from 127.0.0.1).
+The files (vgg_normalised.pth, decoder.pth; github.com/naoto0804/pytorch-AdaIN, README "Download
+models", release v0.0.0) land in torch.hub's cache, `$TORCH_HOME/hub/checkpoints/`, beside
+torchvision's weights. No hash is published, so a download counts as complete when it loads with
+`weights_only=True` and its tensors are the release network's (names and shapes, checked by building
+the network from it); until then it lives under a temp name, and a refused one leaves nothing
+behind. Both files are then converted once by weights/convert.py into ADAIN_RELEASE_FILE in the same
+folder, which every later use reads offline. `ADAIN_RELEASE_URL` replaces the base URL (a mirror;
+the tests serve the files from 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class DownloadError(CheckpointError):
 
 
 def checkpoints_dir() -> Path:
-    """torch.hub's weights cache: `$TORCH_HOME/hub/checkpoints` (default ~/.cache/torch/hub/checkpoints)."""
+    """torch.hub's weights cache: `$TORCH_HOME/hub/checkpoints` (default
+    ~/.cache/torch/hub/checkpoints).
+    """
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -50,8 +53,10 @@ def adain_release() -> Path:
     """The converted release file: cached, else built from the cached or downloaded two files.
 
     Raises:
-        DownloadError: a download failed or delivered something else than the release file (one line,
-            naming the URL; nothing is cached), or there is no network and no cache (says where to put them).
+        DownloadError: a download failed or delivered something else than the release file (one
+            line, naming the URL; nothing is cached), or there is no network and no cache (says
+            where
+            to put them).
     """
     folder = checkpoints_dir()
     release = folder / ADAIN_RELEASE_FILE
@@ -60,14 +65,18 @@ def adain_release() -> Path:
     cfg = load_config(PRESET).model
     vgg = _fetch(folder, VGG_FILE, lambda tmp: _check_vgg(cfg, tmp))
     decoder = _fetch(folder, DECODER_FILE, lambda tmp: _check_decoder(cfg, tmp, vgg))
-    from weights.convert import convert  # convert -> checkpoint -> resolve -> here: imported at call time
+    from weights.convert import (
+        convert,  # convert -> checkpoint -> resolve -> here: imported at call time
+    )
 
     convert(["--from", SPEC, "--vgg", str(vgg), "--decoder", str(decoder), "--out", str(release)])
     return release
 
 
 def _fetch(folder: Path, name: str, check) -> Path:
-    """`folder/name`: present, else downloaded to a temp name, checked by `check(tmp)`, then renamed."""
+    """`folder/name`: present, else downloaded to a temp name, checked by `check(tmp)`, then
+    renamed.
+    """
     path = folder / name
     if path.is_file():
         return path
@@ -78,16 +87,20 @@ def _fetch(folder: Path, name: str, check) -> Path:
             torch.hub.download_url_to_file(url, str(tmp), progress=True)  # its own tqdm bar
         except Exception as err:  # URLError offline, HTTPError 404, a connection reset midway
             raise DownloadError(
-                f"could not download {url} ({type(err).__name__}: {str(err)[:120]}). Offline: download "
+                f"could not download {url} ({type(err).__name__}: {str(err)[:120]}). "
+                f"Offline: download "
                 f"{VGG_FILE} and {DECODER_FILE} from {BASE_URL} elsewhere and put both in {folder} "
-                f"(or set TORCH_HOME, or {URL_ENV} to a mirror)") from None
+                f"(or set TORCH_HOME, or {URL_ENV} to a mirror)"
+            ) from None
         try:
             check(tmp)
         except (PretrainedWeightsError, ConfigError, ValueError, RuntimeError) as err:
             first = (str(err).splitlines() or [type(err).__name__])[0].replace(str(tmp), "the file")
-            raise DownloadError(f"{url} did not deliver pytorch-AdaIN's {name} (truncated, an HTML page, empty or "
-                                f"another network: {first[:240]}); nothing was cached, try again or set "
-                                f"{URL_ENV} to another mirror") from None
+            raise DownloadError(
+                f"{url} did not deliver pytorch-AdaIN's {name} (truncated, an HTML page, empty or "
+                f"another network: {first[:240]}); nothing was cached, try again or set "
+                f"{URL_ENV} to another mirror"
+            ) from None
     return path
 
 
@@ -101,7 +114,9 @@ def _check_vgg(cfg, tmp: Path) -> None:
 
 
 def _check_decoder(cfg, tmp: Path, vgg: Path) -> None:
-    """The file loads as the release decoder (by name, else module order and shapes) beside the encoder."""
+    """The file loads as the release decoder (by name, else module order and shapes) beside the
+    encoder.
+    """
     from weights.checkpoint import load_model
 
     if tmp.stat().st_size == 0:
