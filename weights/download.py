@@ -88,8 +88,8 @@ def _fetch(folder: Path, name: str, check) -> Path:
         except Exception as err:  # URLError offline, HTTPError 404, a connection reset midway
             raise DownloadError(
                 f"could not download {url} ({type(err).__name__}: {str(err)[:120]}). "
-                f"Offline: download "
-                f"{VGG_FILE} and {DECODER_FILE} from {BASE_URL} elsewhere and put both in {folder} "
+                f"Offline: download {VGG_FILE} and {DECODER_FILE} from {BASE_URL} elsewhere and "
+                f"put both in {folder} "
                 f"(or set TORCH_HOME, or {URL_ENV} to a mirror)"
             ) from None
         try:

@@ -27,12 +27,11 @@ def parse_hub_spec(spec: str) -> tuple[str, str | None]:
     main).
     """
     body = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
-    repo, _, revision = body.partition("@")
-    if repo.count("/") != 1 or not all(repo.split("/")) or (_ and not revision):
+    repo, at, revision = body.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")) or (at and not revision):
         raise HubError(
             f"--checkpoint {spec}: expected hf:USER/REPO or hf:USER/REPO@REVISION "
-            "(a branch, tag or "
-            "commit)"
+            "(a branch, tag or commit)"
         )
     return repo, revision or None
 
@@ -58,9 +57,8 @@ def hub_checkpoint(spec: str) -> Path:
     ):  # offline and not cached (a subclass: caught before EntryNotFound)
         why = (
             f"{RELEASE_FILE} of the hub repo {where} is not in the huggingface_hub cache and the "
-            "hub "
-            "cannot be reached (HF_HUB_OFFLINE or no network); download it once online, or pass a "
-            "local file"
+            "hub cannot be reached (HF_HUB_OFFLINE or no network); download it once online, or "
+            "pass a local file"
         )
     except hf.RevisionNotFoundError:
         why = f"the hub repo {repo} has no revision '{revision}' (a branch, tag or commit)"
@@ -72,8 +70,7 @@ def hub_checkpoint(spec: str) -> Path:
     except hf.RepositoryNotFoundError:
         why = (
             f"the hub repo {repo} does not exist or is private (for a private repo set HF_TOKEN "
-            "or run "
-            "hf auth login)"
+            "or run hf auth login)"
         )
     except hf.EntryNotFoundError:
         why = (

@@ -139,13 +139,12 @@ def model_card(
         "---",
         "",
         f"# {repo_id.split('/')[-1]}: arbitrary style transfer ({encoder} encoder, "
-        f"{cfg.decoder.kind} decoder, "
-        f"{cfg.transform})",
+        f"{cfg.decoder.kind} decoder, {cfg.transform})",
         "",
         f"A trained decoder for encoder -> {cfg.transform} -> decoder style transfer (Huang & "
         "Belongie 2017), in the release format of this repository: `model.safetensors` holds the "
-        "trainable weights and the full model "
-        "config in its metadata." + (f" Trained for {step} steps." if step else ""),
+        "trainable weights and the full model config in its metadata."
+        + (f" Trained for {step} steps." if step else ""),
         "",
         "## Use",
         "",

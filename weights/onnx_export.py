@@ -37,8 +37,7 @@ FORMAT = "adain-style-transfer/onnx"
 FORMAT_VERSION = 1
 HOST_ONLY = {
     "wct": "whitening and colouring needs a symmetric eigendecomposition (torch.linalg.eigh), "
-    "which ONNX "
-    "has no operator for: the runtime computes it on the host (models/transforms.py)"
+    "which ONNX has no operator for: the runtime computes it on the host (models/transforms.py)"
 }
 
 

@@ -45,9 +45,8 @@ def export_graph(
     parameter.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore"
-        )  # the exporter's notes on its own internals are not the user's
+        # the exporter's notes on its own internals are not the user's
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
             args,
