@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -77,6 +78,7 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
     """
     from inference.onnx_backend import OnnxNet
 
+    load_before = os.getloadavg()[0]  # a shared machine's figures are only as good as its idleness
     with seeded(0):
         net = _vary_outputs(stylization_net("decoder_vgg"))
     content, style = random_pair(1, size)
@@ -130,13 +132,36 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
         "case": "decoder_vgg (one pair, style encoded too, batch 1)",
         "size": size,
         "rows": rows,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name(),
+        "onnxruntime": _ort_version(),
         "torch_threads": torch.get_num_threads(),
+        "load_average_1min": [load_before, os.getloadavg()[0]],
     }
 
 
+def _cpu_name() -> str:
+    """/proc/cpuinfo's model name (platform.processor() is empty on Linux), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
 def table(result: dict) -> str:
+    load = " to ".join(f"{x:.1f}" for x in result.get("load_average_1min", []))
     lines = [
+        f"{result['case']}, {result['cpu']}, {result['torch_threads']} torch threads, "
+        f"1-min load average {load} during the run",
+        "",
         "| backend | precision | size | seconds per pair | PSNR to PyTorch fp32 |",
         "|---|---|---|---|---|",
     ]
