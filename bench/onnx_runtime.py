@@ -140,7 +140,7 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
 
 
 def _cpu_name() -> str:
-    """/proc/cpuinfo's model name (platform.processor() is empty on Linux), else the architecture."""
+    """/proc/cpuinfo's model name (platform.processor() is empty on Linux), else the machine."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
