@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from weights.checkpoint import STEP_WEIGHTS
+from weights.resolve import is_spec
 
 
 def discover_models(paths: Sequence[str | Path]) -> list[str]:
@@ -18,7 +19,8 @@ def discover_models(paths: Sequence[str | Path]) -> list[str]:
     found: list[str] = []
     for root in map(Path, paths):
         if not root.is_dir():
-            if root.exists() or root.suffix:  # a missing folder (the default runs/) lists nothing
+            # a missing folder (the default runs/) lists nothing; adain-release and hf: are downloads
+            if root.exists() or root.suffix or is_spec(root):
                 found.append(str(root))
             continue
         for path in sorted(root.rglob("*")):

@@ -110,3 +110,13 @@ def test_unknown_repo_or_revision_is_one_line(hub, tmp_path, offline_cache, caps
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and named in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_lists_download_specs_as_models():
+    """app.py --checkpoint adain-release hf:USER/REPO: the picker offers both (loaded when chosen)."""
+    from inference.discovery import discover_models
+
+    assert discover_models(["adain-release", "hf:alice/tiny", "runs_missing"]) == [
+        "adain-release",
+        "hf:alice/tiny",
+    ]
