@@ -29,7 +29,7 @@ from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
 from models.precision import resolve_device
-from weights.checkpoint import CheckpointError
+from weights.checkpoint import ONNX_META, CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,7 @@ class Demo:
         opts = dataclasses.replace(
             self.base, content=(req.content,), style=tuple(p for p in req.styles if p), method=method,
             checkpoint=None if method == "optimize" else req.model, size=int(req.size),
+            backend="onnxruntime" if method == "decoder" and (Path(req.model) / ONNX_META).is_file() else "pytorch",
             max_size=self.max_size, alpha=(float(req.alpha),) if method == "decoder" else (1.0,),
             style_weights=tuple(req.style_weights) if req.style_weights else None,
             preserve_color=req.preserve_color, precision=req.precision, steps=(int(req.steps),),

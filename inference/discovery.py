@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from weights.checkpoint import STEP_WEIGHTS
+from weights.checkpoint import ONNX_META, STEP_WEIGHTS
 from weights.resolve import is_spec
 
 
@@ -19,14 +19,19 @@ def discover_models(paths: Sequence[str | Path]) -> list[str]:
     found: list[str] = []
     for root in map(Path, paths):
         if not root.is_dir():
-            # a missing folder (the default runs/) lists nothing; adain-release and hf: are downloads
+            # a missing folder (the default runs/) lists nothing; adain-release, hf: are downloads
             if root.exists() or root.suffix or is_spec(root):
                 found.append(str(root))
+            continue
+        if (root / ONNX_META).is_file():  # an ONNX export (export.py --out): onnxruntime runs it
+            found.append(str(root))
             continue
         for path in sorted(root.rglob("*")):
             if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue
-            if path.is_dir() and path.name.startswith("step_") and (path / STEP_WEIGHTS).is_file():
+            if path.is_dir() and (path / ONNX_META).is_file():
+                found.append(str(path))
+            elif path.is_dir() and path.name.startswith("step_") and (path / STEP_WEIGHTS).is_file():
                 found.append(str(path))
             elif path.suffix == ".safetensors" and not path.parent.name.startswith("step_"):
                 found.append(str(path))
