@@ -116,7 +116,5 @@ def test_the_demo_lists_download_specs_as_models():
     """app.py --checkpoint adain-release hf:USER/REPO: the picker offers both."""
     from inference.discovery import discover_models
 
-    assert discover_models(["adain-release", "hf:alice/tiny", "runs_missing"]) == [
-        "adain-release",
-        "hf:alice/tiny",
-    ]
+    listed = discover_models(["adain-release", "hf:alice/tiny", "runs_missing"])
+    assert listed == {"adain-release": "adain-release", "hf:alice/tiny": "hf:alice/tiny"}
