@@ -330,14 +330,15 @@ def test_readme_example_runs_without_torch_and_matches_the_backend(images, vgg, 
 
 
 def test_the_demo_finds_and_runs_an_onnx_folder(images, vgg, tmp_path):
-    """app.py --checkpoint FOLDER lists ONNX exports beside release files; picked, onnxruntime runs."""
+    """app.py --checkpoint FOLDER lists ONNX exports beside release files; onnxruntime runs them."""
     from inference.demo import Demo, Limits, Request
     from inference.discovery import discover_models
 
     release, onnx = vgg
     listed = discover_models([onnx.parent])
     assert str(onnx) in listed.values() and str(release) in listed.values()
-    demo = Demo({"onnx": str(onnx), "torch": str(release)}, tmp_path / "r", "random", Limits(256), "cpu")
+    models = {"onnx": str(onnx), "torch": str(release)}
+    demo = Demo(models, tmp_path / "r", "random", Limits(256), "cpu")
     content, style = str(images / "contents" / "c0.png"), str(images / "style.png")
     request = Request(content, [style], "onnx", alpha=0.6, size=37)
     assert demo.options(request).backend == "onnxruntime"
