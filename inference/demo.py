@@ -35,7 +35,7 @@ from media.images import ImageReadError, read_image, resize_image, save_image, t
 from media.resize import fit_size
 from models.precision import resolve_device
 from weights.checkpoint import ONNX_META, CheckpointError
-from weights.pretrained import PretrainedWeightsError, parse_weights
+from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
 __all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
            "Request", "Result", "Step"]
@@ -251,8 +251,7 @@ def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
 
 def _random_encoder(engine: Engine) -> bool:
     """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
-    enc = engine.stylizer.net.cfg.encoder
-    return not (enc.pretrained or enc.weights_file or enc.trainable)
+    return random_encoder(engine.stylizer.net.cfg.encoder)
 
 
 def _trim_style_cache(engine: Engine) -> None:

@@ -11,7 +11,9 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from configs.read import model_config_from_json
 from weights.checkpoint import ONNX_META, STEP_WEIGHTS, read_metadata
+from weights.pretrained import random_encoder
 from weights.resolve import is_spec
 
 
@@ -79,12 +81,11 @@ def random_weights(path: str | Path) -> str | None:
         return None  # reading a download spec's metadata would download it; ONNX folders have none
     try:
         meta = read_metadata(path)
-        encoder = json.loads(meta.get("model_config", "{}")).get("encoder", {})
+        encoder = model_config_from_json(meta["model_config"]).encoder if "model_config" in meta else None
         loss = json.loads(meta.get("loss_config", "{}"))
     except Exception:  # an unreadable file: its load error is reported where it is loaded
         return None
-    real = ("pretrained", "weights_file", "trainable")  # any of them: the encoder is no random one
-    if encoder and not (encoder.get("pretrained", True) or any(encoder.get(k) for k in real[1:])):
+    if encoder is not None and random_encoder(encoder):
         return "holds a random-weight encoder (pretrained: false)"
     if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
         return "was trained against a random-weight loss network (loss_net_pretrained: false)"
