@@ -46,6 +46,10 @@ def _error(env, stylized, clip="noisy.mp4"):
     return result["warping_error"]
 
 
+def _frame(folder, i):
+    return np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
+
+
 def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatch):
     ckpt = ["--checkpoint", env["ckpt"], "--frames"]  # the frames serve the scene-cut test
     off = _error(env, _stylize(env, "off", *ckpt, "--temporal", "off"))
@@ -57,18 +61,18 @@ def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatc
     assert stats <= 1.1 * off
     # no memory: exactly the per-frame path
     monkeypatch.setattr(temporal, "STATS_TIME_CONSTANT", 1e-6)
-    instant = _stylize(env, "instant", "--checkpoint", env["ckpt"], "--temporal", "stats")
-    assert _error(env, instant) == pytest.approx(off, rel=1e-6)
+    _stylize(env, "instant", "--checkpoint", env["ckpt"], "--temporal", "stats", "--frames")
+    for i in range(12):  # compared before encoding: one level anywhere changes H.264's decisions
+        a, b = (_frame(env["root"] / name, i) for name in ("off", "instant"))
+        assert np.abs(a - b).max() <= 1
 
 
 def test_stats_restart_at_a_scene_cut(env):
     """Uses the --frames of the test above (off and stats on the clip cut at frame 8)."""
     off, stats = env["root"] / "off", env["root"] / "stats"
 
-    def frame(folder, i):
-        return np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
-    assert np.abs(frame(off, 8) - frame(stats, 8)).max() == 0  # the cut's frame: fresh statistics
-    assert np.abs(frame(off, 7) - frame(stats, 7)).mean() > 0.1  # inside a shot: smoothed ones
+    assert np.abs(_frame(off, 8) - _frame(stats, 8)).max() == 0  # the cut's frame: fresh statistics
+    assert np.abs(_frame(off, 7) - _frame(stats, 7)).mean() > 0.1  # inside a shot: smoothed ones
 
 
 def test_cut_detection_and_occlusion_mask():
