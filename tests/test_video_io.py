@@ -15,7 +15,7 @@ from PIL import Image
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from data_prep.sample_clip import write_clip
-from media.video import VideoReader
+from media.video import VideoReader, VideoWriter
 from models.net import StyleTransferNet
 from weights.checkpoint import save_release
 
@@ -165,3 +165,27 @@ def test_per_image_knobs_apply_per_frame(env, tmp_path):
         frame = np.asarray(Image.open(tmp_path / "v" / f"{name}_frames" / "000000.png"), int)
         assert np.abs(frame - np.asarray(Image.open(path), int)).max() == 0
         assert len(_probe(tmp_path / "v" / f"{name}.mp4")["pts"]) == 4
+
+
+def test_audio_mp4_cannot_hold_is_reencoded_as_aac(tmp_path):
+    """PCM (e.g. from .mkv/.mov) has no MP4 tag: decoded and re-encoded as AAC, with a note."""
+    src = av.open(str(tmp_path / "pcm.mkv"), "w")
+    video = src.add_stream("mpeg4", rate=12)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    audio = src.add_stream("pcm_s16le", rate=48000, layout="mono")
+    tone = (np.sin(np.arange(4000) / 10) * 3000).astype(np.int16)[None]
+    for i in range(6):
+        src.mux(video.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")))
+        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48000, i * 4000
+        src.mux(audio.encode(frame))
+    src.mux(video.encode(None))
+    src.mux(audio.encode(None))
+    src.close()
+    with VideoReader(tmp_path / "pcm.mkv") as reader, VideoWriter(tmp_path / "o.mp4", reader) as w:
+        for frame in reader.frames(w.mux_audio):
+            w.write(frame.rgb, frame.pts)
+    assert "re-encoded as AAC" in w.notes[0]
+    out = av.open(str(tmp_path / "o.mp4"))
+    samples = sum(f.samples for f in out.decode(audio=0))
+    assert out.streams.audio[0].codec_context.name == "aac" and 24000 <= samples < 24000 + 2048
