@@ -1,4 +1,8 @@
-"""timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map."""
+"""timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map.
+
+timm is imported where a ViT is built, not with this module: the model registry imports every
+network module, and timm's import (~0.5-3 s) would otherwise be paid by every VGG run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import timm
 import torch
 from einops import rearrange
 from torch import nn
@@ -60,6 +63,8 @@ class ViTFeatures(nn.Module):
             kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
         if pretrained or weights_file:
             make_hub_offline_fast()
+        import timm
+
         try:
             self.model = timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
         except RuntimeError as err:
