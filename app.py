@@ -24,6 +24,7 @@ import numpy as np
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
 from inference.discovery import discover_models
 from models.gatys import DEFAULT_STYLE_WEIGHT
+from models.precision import resolve_device
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import: no version check, no telemetry
 import gradio as gr  # noqa: E402
@@ -214,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0.0.0.0 to serve the local network")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--weights", default="pretrained", help="pretrained | random (offline smoke runs) | PATH")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", default="auto", help="auto (cuda when available) or a torch device: cpu, "
+                   "cuda, cuda:1")
     p.add_argument("--max-size", type=int, default=1024, help="cap on the long side of every image")
     p.add_argument("--concurrency", type=int, default=1, help="model runs at a time; other requests queue")
     p.add_argument("--examples", default="data/sample", help="a `python -m data_prep.sample` folder")
@@ -222,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        resolve_device(args.device)  # a bad --device is one line now, not a traceback from the first request
+    except ValueError as err:
+        parser.error(str(err))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the temp folder is removed (atexit)
     root = make_temp_root()
     models = discover_models(args.checkpoint)

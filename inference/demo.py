@@ -28,7 +28,7 @@ from inference.engine import Engine
 from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
-from models.precision import resolve_device
+from models.precision import precision_choices, precision_warning, resolve_device
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
@@ -88,13 +88,6 @@ class Step:
     image: torch.Tensor  # (3, H, W)
 
 
-def precision_choices(device: torch.device) -> list[str]:
-    """The precisions worth offering on a device (fp16 on a CPU is emulated and slower: models.precision)."""
-    if device.type != "cuda":
-        return ["fp32", "bf16"]
-    return ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])
-
-
 def _ints(value: str | Sequence[int]) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in (value.replace(",", " ").split() if isinstance(value, str) else value))
@@ -118,7 +111,8 @@ class Demo:
                  max_size: int = 1024, device: str = "auto", engines: int = 2):
         self.models, self.workdir, self.max_size, self.engines_kept = list(models), Path(workdir), max_size, engines
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
-        self.precisions = precision_choices(resolve_device(device))
+        self.device = resolve_device(device)
+        self.precisions = precision_choices(self.device)  # bf16 only where native (models.precision)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when concurrent requests ask for it
 
@@ -132,8 +126,8 @@ class Demo:
         if req.model != OPTIMIZE and req.model not in self.models:
             raise DemoError(f"unknown model '{req.model}'; choose one of: {', '.join(v for _, v in self.choices)}")
         if req.precision not in self.precisions:
-            raise DemoError(f"precision {req.precision} is not available on this device; choose one of "
-                            f"{', '.join(self.precisions)}")
+            why = precision_warning(self.device, req.precision) or "is not available on this device"
+            raise DemoError(f"precision {req.precision}: {why}; choose one of {', '.join(self.precisions)}")
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
         if not any(req.styles):

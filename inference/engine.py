@@ -90,12 +90,13 @@ class Engine:
         keys: Sequence[Hashable] | None = None,
         masks: torch.Tensor | None = None,
         callbacks: Sequence[Callback | None] | None = None,
+        tile_size: int | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch per alpha.
 
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
-        intermediate images (optimization only).
+        intermediate images (optimization only). `tile_size` overrides --tile-size (the decoder only).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)
@@ -115,7 +116,7 @@ class Engine:
         stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
                  for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks)
+        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, tile_size)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.adain import MAX_ALPHA
+from models.gatys import OPTIMIZE_FP16
 
 Method = Literal["decoder", "optimize"]
 
@@ -45,7 +46,7 @@ class InferOptions:
     upscale: bool = False  # allow enlarging images smaller than `size`
     format: Literal["png", "jpg"] = "png"
     grid: bool = False
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: str = "auto"  # auto (cuda when available) or a torch device string: cpu, cuda, cuda:1
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = 1
     seed: int = 0
@@ -113,6 +114,8 @@ class InferOptions:
         if any(not 0.0 <= a <= MAX_ALPHA for a in self.alpha):
             raise InferError(f"--alpha values must lie in [0, {MAX_ALPHA:g}] (above 1 extrapolates past the style), "
                              f"got {list(self.alpha)}")
+        if self.resolved_method == "optimize" and self.precision == "fp16":
+            raise InferError(OPTIMIZE_FP16)
         if self.resolved_method == "optimize" and self.transform:
             raise InferError("--transform applies to the trained decoder (--checkpoint) only")
         for flag, value in (("--size", self.size), ("--max-size", self.max_size), ("--style-size", self.style_size)):
