@@ -116,7 +116,7 @@ class Engine:
         stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
                  for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, tile_size)
+        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, tile_size=tile_size)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs

@@ -174,7 +174,8 @@ class Runner:
         styles = [self.styles[k] for k in entry.styles]
         callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
                      if self.args.save_every and self.engine.method == "optimize" else None)
-        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks, tile_size)
+        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks,
+                                   tile_size=tile_size)
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)
