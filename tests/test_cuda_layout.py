@@ -1,6 +1,6 @@
-"""channels_last through reflection padding, as it runs on CUDA (whose reflect-pad kernels return NCHW).
+"""channels_last through reflection padding as on CUDA (whose reflect-pad kernels return NCHW).
 
-No GPU here: F.pad is replaced by one that returns what CUDA's reflection_pad2d returns (a contiguous
+No GPU here: F.pad is replaced by one returning what CUDA's reflection_pad2d returns (a contiguous
 tensor), and every conv's input layout is recorded.
 """
 
@@ -48,11 +48,18 @@ def test_reflect_padded_networks_stay_channels_last(cuda_like_pad, network):
     if network == "mirror_decoder":  # the AdaIN decoder: ReflectionPad2d + conv in every unit
         net, x = MirrorVGGDecoder(64, 8), torch.randn(1, 64, 4, 5)
     else:  # pytorch-AdaIN's VGG: every conv reflect-padded (padding_mode)
-        net, x = VGG19Features(["relu2_1"], pretrained=False, padding="reflect"), torch.rand(1, 3, 16, 20)
+        net, x = (
+            VGG19Features(["relu2_1"], pretrained=False, padding="reflect"),
+            torch.rand(1, 3, 16, 20),
+        )
     with torch.no_grad():
         expected = net(x)
         cuda_like_pad.clear()
-        out = net.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+        out = net.to(memory_format=torch.channels_last)(
+            x.contiguous(memory_format=torch.channels_last)
+        )
     assert cuda_like_pad and all(cuda_like_pad), f"conv inputs in NCHW: {cuda_like_pad}"
-    out, expected = (out["relu2_1"], expected["relu2_1"]) if network == "reflect_vgg" else (out, expected)
+    out, expected = (
+        (out["relu2_1"], expected["relu2_1"]) if network == "reflect_vgg" else (out, expected)
+    )
     torch.testing.assert_close(out, expected)

@@ -1,5 +1,6 @@
-"""CUDA out of memory in infer.py, raised on purpose on the CPU: the run leaves the handler, frees, retries
-smaller (one image at a time, then tiles) and says so on stderr; what cannot fit is recorded, not fatal."""
+"""CUDA out of memory in infer.py, raised on purpose on the CPU: the run leaves the handler, frees,
+retries smaller (one image at a time, then tiles) and says so on stderr; what cannot fit is
+recorded, not fatal."""
 
 import sys
 
@@ -26,14 +27,17 @@ def world(tmp_path_factory):
     rng = np.random.default_rng(0)
     (root / "c").mkdir()
     for name in ("one", "two"):
-        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(root / "c" / f"{name}.png")
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(
+            root / "c" / f"{name}.png"
+        )
     Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(root / "s.png")
     return dict(root=root, ckpt=str(ckpt))
 
 
 def memory_limit(monkeypatch, fits):
-    """Stylizer.stylize raises CUDA's OOM unless fits(batch, tile_size); returns the calls made, each with
-    whether an exception was being handled at the time (a retry inside `except` keeps the failed tensors)."""
+    """Stylizer.stylize raises CUDA's OOM unless fits(batch, tile_size); returns the calls made,
+    each with whether an exception was being handled then (a retry inside `except` keeps the failed
+    tensors), and the devices freed."""
     calls, stylize = [], Stylizer.stylize
 
     def limited(self, contents, *args, tile_size=None, **kwargs):
@@ -49,12 +53,25 @@ def memory_limit(monkeypatch, fits):
 
 
 def run(world, out, *flags):
-    return infer.stylize(["--checkpoint", world["ckpt"], "--content", str(world["root"] / "c"), "--style",
-                          str(world["root"] / "s.png"), "--out", str(world["root"] / out), *flags])
+    return infer.stylize(
+        [
+            "--checkpoint",
+            world["ckpt"],
+            "--content",
+            str(world["root"] / "c"),
+            "--style",
+            str(world["root"] / "s.png"),
+            "--out",
+            str(world["root"] / out),
+            *flags,
+        ]
+    )
 
 
 def test_batch_then_image_then_tiles_until_it_fits(world, monkeypatch, capsys):
-    calls, freed = memory_limit(monkeypatch, lambda batch, tile: batch == 1 and tile is not None and tile <= 32)
+    calls, freed = memory_limit(
+        monkeypatch, lambda batch, tile: batch == 1 and tile is not None and tile <= 32
+    )
     summary = run(world, "tiled", "--batch-size", "2")
     assert len(summary["written"]) == 2 and not summary["failed"]
     # the batch of 2, then per image: whole, 32 px tiles (half the long side 64)
@@ -71,9 +88,14 @@ def test_what_never_fits_is_recorded_with_advice(world, monkeypatch):
     summary = run(world, "never")
     assert not summary["written"] and len(summary["failed"]) == 2
     error = summary["failed"][0]["error"]
-    assert error.startswith("OutOfMemoryError: CUDA out of memory") and "also in 32 px tiles" in error
+    assert (
+        error.startswith("OutOfMemoryError: CUDA out of memory") and "also in 32 px tiles" in error
+    )
     assert "--size" in error and "\n" not in error
-    assert [c[:2] for c in calls][:2] == [(1, None), (1, 32)]  # 32 px = 4 VGG strides: the smallest tile
+    assert [c[:2] for c in calls][:2] == [
+        (1, None),
+        (1, 32),
+    ]  # 32 px = 4 VGG strides: the smallest tile
 
 
 def test_free_memory_empties_the_cuda_cache(monkeypatch):

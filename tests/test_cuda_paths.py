@@ -1,5 +1,5 @@
-"""CUDA paths checked on a CPU-only machine: devices and dtypes asserted explicitly, CUDA's capability
-queries monkeypatched (a T4 is compute capability 7.5), and the `meta` device standing in for a second
+"""CUDA paths checked on a CPU-only machine: devices asserted explicitly, CUDA's capability queries
+monkeypatched (a T4 is compute capability 7.5), and the `meta` device standing in for a second
 device where tensors must follow the model."""
 
 import dataclasses
@@ -25,12 +25,14 @@ CUDA = torch.device("cuda")
 
 @pytest.fixture
 def fake_gpus(monkeypatch):
-    """torch sees two CUDA GPUs of the capability set through the returned function (default: T4s)."""
+    """torch sees two CUDA GPUs of the capability the returned function sets (default: T4s)."""
     capability = {"value": (7, 5)}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # counts emulation
-    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability["value"])
+    monkeypatch.setattr(
+        torch.cuda, "get_device_capability", lambda device=None: capability["value"]
+    )
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
     return lambda value: capability.update(value=value)
 
@@ -42,25 +44,45 @@ def world(tmp_path_factory):
     ckpt = save_release(root / "m.safetensors", StyleTransferNet(vgg_config()))
     rng = np.random.default_rng(0)
     for name in ("c", "s"):
-        Image.fromarray(rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)).save(root / f"{name}.png")
+        Image.fromarray(rng.integers(0, 255, (32, 40, 3), dtype=np.uint8)).save(
+            root / f"{name}.png"
+        )
     return dict(root=root, ckpt=str(ckpt))
 
 
 # ---- 1. statistics files follow the stylizer's device
 def test_saved_style_statistics_reach_the_net_on_its_device(world, monkeypatch):
     stats = world["root"] / "style.safetensors"
-    common = ["--checkpoint", world["ckpt"], "--content", str(world["root"] / "c.png"), "--overwrite"]
-    infer.stylize([*common, "--style-domain", str(world["root"]), "--save-style", str(stats),
-                   "--out", str(world["root"] / "domain")])
+    common = [
+        "--checkpoint",
+        world["ckpt"],
+        "--content",
+        str(world["root"] / "c.png"),
+        "--overwrite",
+    ]
+    infer.stylize(
+        [
+            *common,
+            "--style-domain",
+            str(world["root"]),
+            "--save-style",
+            str(stats),
+            "--out",
+            str(world["root"] / "domain"),
+        ]
+    )
     seen = []
 
-    def spy(net, content_feat, styles, **kwargs):  # records, then stops: meta tensors hold no pixels
+    def spy(
+        net, content_feat, styles, **kwargs
+    ):  # records, then stops: meta tensors hold no pixels
         seen.extend((content_feat.device.type, t.device.type) for s in styles for t in s)
         raise RuntimeError("stop")
 
     monkeypatch.setattr(StyleTransferNet, "stylize_features", spy)
-    summary = infer.stylize([*common, "--style", str(stats), "--device", "meta",
-                             "--out", str(world["root"] / "meta")])
+    summary = infer.stylize(
+        [*common, "--style", str(stats), "--device", "meta", "--out", str(world["root"] / "meta")]
+    )
     assert summary["failed"] and "stop" in summary["failed"][0]["error"]
     assert seen and all(pair == ("meta", "meta") for pair in seen), seen
 
@@ -87,7 +109,10 @@ def test_demo_and_benchmark_offer_bf16_only_where_native(fake_gpus, tmp_path):
 # ---- 9. any torch device string, validated in one line
 def test_device_strings_are_torch_devices(fake_gpus):
     assert resolve_device("cuda:1") == torch.device("cuda", 1)
-    assert infer.parse_args(["--content", "c", "--style", "s", "--device", "cuda:1"]).device == "cuda:1"
+    assert (
+        infer.parse_args(["--content", "c", "--style", "s", "--device", "cuda:1"]).device
+        == "cuda:1"
+    )
     for bad, message in (("cuda:2", "sees 2 CUDA GPU"), ("gpu0", "not a torch device")):
         with pytest.raises(ValueError, match=message) as err:
             resolve_device(bad)
@@ -95,9 +120,20 @@ def test_device_strings_are_torch_devices(fake_gpus):
 
 
 def test_cuda_device_without_a_gpu_is_a_one_line_error(world, capsys):
-    rc = infer.main(["--checkpoint", world["ckpt"], "--content", str(world["root"] / "c.png"),
-                     "--style", str(world["root"] / "s.png"), "--out", str(world["root"] / "o"),
-                     "--device", "cuda:1"])
+    rc = infer.main(
+        [
+            "--checkpoint",
+            world["ckpt"],
+            "--content",
+            str(world["root"] / "c.png"),
+            "--style",
+            str(world["root"] / "s.png"),
+            "--out",
+            str(world["root"] / "o"),
+            "--device",
+            "cuda:1",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("error: --device cuda:1") and "no CUDA GPU" in err[-1]
 
@@ -119,4 +155,6 @@ def test_optimization_refuses_fp16_in_options_and_in_models_gatys(world):
     image = torch.rand(1, 3, 16, 16)
     with pytest.raises(ValueError, match="underflow"):
         optimize(torch.nn.Identity(), image, [image], OptimizeOptions(precision="fp16"))
-    assert "--method optimize runs in fp32 or bf16" in " ".join(infer.build_parser().format_help().split())
+    assert "--method optimize runs in fp32 or bf16" in " ".join(
+        infer.build_parser().format_help().split()
+    )

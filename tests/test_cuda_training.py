@@ -1,5 +1,6 @@
-"""Training and evaluation paths that only a GPU run would show, checked on the CPU: fp16 GradScaler skips,
-cudnn.benchmark, a partly used trainable ViT under DDP, evaluation without autograd graphs, its device."""
+"""Training and evaluation paths that only a GPU run would show, checked on the CPU: fp16 GradScaler
+skips, cudnn.benchmark, a partly used trainable ViT under DDP, evaluation without autograd graphs
+and its device."""
 
 import pytest
 import torch
@@ -19,9 +20,10 @@ from weights.checkpoint import load_model, save_release
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def test_gradscaler_skipped_steps_are_counted_and_keep_the_grad_norm_finite(sample_root, tmp_path,
-                                                                           monkeypatch):
-    """As fp16 on a GPU does in its first steps: the scaler finds inf gradients and skips the update."""
+def test_gradscaler_skipped_steps_are_counted_and_keep_the_grad_norm_finite(
+    sample_root, tmp_path, monkeypatch
+):
+    """As fp16 on a GPU in its first steps: the scaler finds inf gradients and skips the update."""
     clip, step, calls, logged = Accelerator.clip_grad_norm_, AcceleratedOptimizer.step, [], []
 
     def overflowing_clip(self, parameters, max_norm, *args, **kwargs):
@@ -65,9 +67,15 @@ def test_trainable_vit_read_at_an_early_block_has_no_parameter_without_gradient(
     net(torch.rand(1, 3, 32, 32))["block3"].square().mean().backward()
     trainable = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
     assert trainable and [n for n, p in trainable if p.grad is None] == []
-    assert net.model.blocks[3].attn.qkv.weight.requires_grad and not net.model.blocks[4].mlp.fc1.weight.requires_grad
+    assert (
+        net.model.blocks[3].attn.qkv.weight.requires_grad
+        and not net.model.blocks[4].mlp.fc1.weight.requires_grad
+    )
     full = ViTFeatures(TINY_VIT, ["final"], pretrained=False, trainable=True)
-    assert all(p.requires_grad for p in full.model.blocks.parameters()) and full.model.norm.weight.requires_grad
+    assert (
+        all(p.requires_grad for p in full.model.blocks.parameters())
+        and full.model.norm.weight.requires_grad
+    )
 
 
 def test_evaluation_builds_no_graph(tmp_path):
@@ -76,7 +84,9 @@ def test_evaluation_builds_no_graph(tmp_path):
     assert not any(p.requires_grad for p in load_model(ckpt).parameters())
     method = CheckpointMethod(ckpt, "m")
     seen = []
-    method.net.decoder.register_forward_hook(lambda m, i, o: seen.append(torch.is_inference_mode_enabled()))
+    method.net.decoder.register_forward_hook(
+        lambda m, i, o: seen.append(torch.is_inference_mode_enabled())
+    )
     method.net.requires_grad_(True)  # even a model that records gradients keeps no graph here
     out = method.stylize(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
     assert seen == [True] and out.grad_fn is None and out.device.type == "cpu"
@@ -90,5 +100,7 @@ def test_variants_evaluate_on_cuda_when_available(monkeypatch, tmp_path):
     monkeypatch.setattr(eval.variants, "evaluate", lambda *a, **k: seen.update(k) or [])
     eval.variants.compare_variants(tmp_path, ["vgg_adain_meanstd"], data_root=str(tmp_path))
     assert seen["device"] == "cuda"
-    eval.variants.compare_variants(tmp_path, ["vgg_adain_meanstd"], data_root=str(tmp_path), device="cpu")
+    eval.variants.compare_variants(
+        tmp_path, ["vgg_adain_meanstd"], data_root=str(tmp_path), device="cpu"
+    )
     assert seen["device"] == "cpu"
