@@ -216,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0.0.0.0 to serve the local network")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     p.add_argument("--weights", default="pretrained", help="pretrained | random (offline smoke runs) | PATH")
-    p.add_argument("--device", default="auto", help="auto (cuda when available) or a torch device: cpu, "
-                   "cuda, cuda:1")
+    p.add_argument("--device", default="auto",
+                   help="auto (cuda when available) or a torch device: cpu, cuda, cuda:1")
     p.add_argument("--max-size", type=int, default=1024, help="cap on the long side of every image")
     p.add_argument("--concurrency", type=int, default=1, help="model runs at a time; other requests queue")
     p.add_argument("--examples", default="data/sample", help="a `python -m data_prep.sample` folder")
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        resolve_device(args.device)  # a bad --device: one line now, not a traceback at the first request
+        resolve_device(args.device)  # a bad --device: one line now, not a traceback per request
     except ValueError as err:
         parser.error(str(err))
     try:

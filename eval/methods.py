@@ -77,9 +77,9 @@ class CheckpointMethod:
 
     @torch.inference_mode()
     def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1] (the pooled domain instead
-        of `style` after use_domain). In inference mode: evaluate() keeps every output, and an output with a
-        graph would keep its decoder activations alive (on the GPU) with it."""
+        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1] (the pooled
+        domain instead of `style` after use_domain). In inference mode: evaluate() keeps every
+        output, and an output with a graph would keep its decoder activations (on the GPU) alive."""
         device = next(self.net.parameters()).device
         content = content.to(device)
         if getattr(self, "domain", None) is None:

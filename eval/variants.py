@@ -152,7 +152,7 @@ def compare_variants(
         build_sample(root)
     runs = [train_variant(cfg, out, shlex.split(launcher) if launcher else [sys.executable]) for cfg in configs]
     compare_runs(runs, out / "curves", tags=CURVE_TAGS)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # evaluate()'s own default is cpu
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # evaluate()'s default: cpu
     return evaluate(runs, out / "eval", optimize_baseline=True, weights=weights,
                     feature_net="random" if weights == "random" else "inception",
                     size=eval_size or (EVAL_SIZE if full else SMOKE_EVAL_SIZE),

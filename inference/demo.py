@@ -112,7 +112,7 @@ class Demo:
         self.models, self.workdir, self.max_size, self.engines_kept = list(models), Path(workdir), max_size, engines
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.device = resolve_device(device)
-        self.precisions = precision_choices(self.device)  # bf16 only where native (models.precision)
+        self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when concurrent requests ask for it
 
@@ -127,7 +127,8 @@ class Demo:
             raise DemoError(f"unknown model '{req.model}'; choose one of: {', '.join(v for _, v in self.choices)}")
         if req.precision not in self.precisions:
             why = precision_warning(self.device, req.precision) or "is not available on this device"
-            raise DemoError(f"precision {req.precision}: {why}; choose one of {', '.join(self.precisions)}")
+            raise DemoError(f"precision {req.precision}: {why}; choose one of "
+                            f"{', '.join(self.precisions)}")
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
         if not any(req.styles):

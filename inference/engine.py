@@ -104,7 +104,7 @@ class Engine:
 
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
-        intermediate images (optimization only). `tile_size` overrides --tile-size (the decoder only).
+        intermediate images (optimization only). `tile_size` replaces --tile-size (the decoder).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)

@@ -25,20 +25,20 @@ from media.images import ImageReadError, load_image, save_image
 from media.resize import resize, resize_short
 
 GRID_CELL = 128
-MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (32 px for VGG relu4_1)
+MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
 
 
 @dataclass(frozen=True)
 class _Failure:
-    """Why a stylization failed, without the exception (whose traceback would keep its tensors alive)."""
+    """Why a stylization failed, without the exception (whose traceback keeps its tensors alive)."""
 
     reason: str
     oom: bool
 
 
 def free_memory(device: torch.device) -> None:
-    """Collect the garbage of a failed attempt and, on CUDA, return the cached blocks to the driver, so a
-    retry (smaller batch, tiles) starts from free memory rather than a fragmented cache."""
+    """Collect the garbage of a failed attempt and, on CUDA, return the cached blocks to the driver,
+    so a retry (smaller batch, tiles) starts from free memory rather than a fragmented cache."""
     gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -98,9 +98,10 @@ class Runner:
         return self.summary
 
     def process(self, batch: list[tuple[int, torch.Tensor]]) -> None:
-        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image by
-        image, so one bad image (too small, out of memory) is recorded with its reason and the others are
-        written. Out of memory, an image is retried in smaller and smaller tiles (`stylize_or_fail`)."""
+        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image
+        by image, so one bad image (too small, out of memory) is recorded with its reason and the
+        others are written. Out of memory, an image is retried in smaller and smaller tiles
+        (`stylize_or_fail`)."""
         for entry in self.plan.entries:
             self.bar.update(len(batch))
             if any(k not in self.styles for k in entry.styles):
@@ -110,15 +111,16 @@ class Runner:
                 self.stylize_or_fail(todo, entry)
             elif todo and (failure := self.attempt(todo, entry)):
                 if failure.oom:
-                    self.free(f"out of memory on a batch of {len(todo)} contents: retrying one at a time")
+                    self.free(f"out of memory on a batch of {len(todo)} contents: retrying one "
+                              "at a time")
                 for item in todo:
                     self.stylize_or_fail([item], entry)
 
     def attempt(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
                 tile_size: int | None = None) -> _Failure | None:
         """`stylize`; None when it worked, else what failed. Only the reason leaves the handler: the
-        exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed before
-        any retry."""
+        exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed
+        before any retry."""
         try:
             self.stylize(batch, entry, tile_size)
             return None
@@ -126,9 +128,9 @@ class Runner:
             return _Failure(_reason(err), isinstance(err, torch.OutOfMemoryError))
 
     def stylize_or_fail(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
-        """One content; out of memory, retried in tiles of half its long side (or half the tiles it ran
-        in), halved again while memory runs out, down to MIN_TILE_STRIDES encoder strides (the decoder's
-        method only: the optimization has no tiled form)."""
+        """One content; out of memory, retried in tiles of half its long side (or half the tiles it
+        ran in), halved again while memory runs out, down to MIN_TILE_STRIDES encoder strides (the
+        decoder's method only: the optimization has no tiled form)."""
         failure = self.attempt(batch, entry)
         (i, image), tried = batch[0], None
         side = max(image.shape[-2:])
@@ -148,7 +150,7 @@ class Runner:
             self.fail(self.plan.contents[i], failure.reason)
 
     def free(self, message: str) -> None:
-        """Say what is retried, and give the failed attempt's memory back (to the CUDA cache's owner)."""
+        """Say what is retried, and give the failed attempt's memory back (CUDA: to the driver)."""
         print(f"WARNING: {message}", file=sys.stderr)
         free_memory(self.engine.device)
 
@@ -165,8 +167,9 @@ class Runner:
                 keep.append((i, image))
         return keep
 
-    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry, tile_size: int | None = None) -> None:
-        """Stylize and write `batch` with `entry`; `tile_size` overrides --tile-size (an OOM retry)."""
+    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
+                tile_size: int | None = None) -> None:
+        """Stylize and write `batch` with `entry`; `tile_size` replaces --tile-size (OOM retry)."""
         if not batch:
             return
         ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])

@@ -63,13 +63,13 @@ class Stylizer:
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
 
-        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`, a
-        statistics file's or a pooled domain's, which may sit on the CPU: they are moved to the device).
+        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`,
+        a statistics file's or a pooled domain's, which may sit on the CPU: moved to the device).
         `tile_size`: instead of the stylizer's (inference/run.py's out-of-memory retry).
         """
         tile = self.tile_size if tile_size is None else tile_size
-        styles = [tuple(t.to(self.device) for t in s) if isinstance(s, tuple) else self.net.style_stats(s)
-                  for s in style_feats]
+        styles = [tuple(t.to(self.device) for t in s) if isinstance(s, tuple)
+                  else self.net.style_stats(s) for s in style_feats]
         masks = None if masks is None else masks.to(self.device)
         size = contents.shape[-2:]
         with torch.inference_mode(), autocast(self.device, self.precision):

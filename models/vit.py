@@ -87,7 +87,7 @@ class ViTFeatures(nn.Module):
         self.channels = {layer: self.model.embed_dim for layer in self.layers}
 
     def _freeze_unused(self) -> None:
-        """Freeze the blocks after the deepest layer read, and the final norm unless 'final' is read.
+        """Freeze the blocks after the deepest layer read, and the final norm unless 'final' is.
 
         forward_intermediates stops early, so a trainable encoder read at block<i> leaves the later
         blocks without gradients: DDP then fails at step 2 ("Expected to have finished reduction").

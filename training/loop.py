@@ -127,8 +127,8 @@ class Loop:
             self.optimizer.step()
             self.nonfinite_in_a_row = 0
             if acc.optimizer_step_was_skipped:
-                # fp16: the GradScaler found inf/NaN gradients (its scale is still too high, normal in the
-                # first steps) and skipped the update; its grad norm is inf and would poison the window
+                # fp16: the GradScaler found inf/NaN gradients (its scale still too high, normal in
+                # the first steps) and skipped the update; its inf grad norm would poison the window
                 self.state.skipped_steps += 1
                 log.info("fp16 gradient overflow at step %d: the GradScaler skipped it", step)
             else:
@@ -161,8 +161,8 @@ class Loop:
         return str(step_dir(self.run_dir, self.last_saved))
 
     def log_window(self, step: int) -> None:
-        """Scalars averaged over the steps since the last log (steps that updated the weights only: no
-        non-finite loss, no fp16 overflow) and over all ranks."""
+        """Scalars averaged over the steps since the last log (steps that updated the weights only:
+        no non-finite loss, no fp16 overflow) and over all ranks."""
         acc, window = self.accelerator, self.meter.take_window()
         values = {"train/skipped_steps": float(self.state.skipped_steps),
                   "lr": lr_at(step - 1, self.cfg.optim.lr, self.cfg.optim.lr_decay),
