@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--save-style", help="with --style-domain: save the pooled statistics to this .safetensors file")
     add("--out", default=_D.out, help="output folder")
     add("--method", choices=["decoder", "optimize"], default=None, help="default: decoder with --checkpoint")
-    add("--checkpoint", help="release .safetensors, a training step folder, or .pth/.pt with --config")
+    add("--checkpoint", help="release .safetensors, a run/step/hub folder, .pth/.pt with --config, adain-release "
+        "(pytorch-AdaIN's release, downloaded once) or hf:USER/REPO[@REVISION]")
     add("--config", help="experiment YAML giving the model config for plain .pth checkpoints")
     add("--weights", default=_D.weights, help="pretrained | random (offline smoke runs) | PATH, for the "
         "optimization's feature net and an encoder the checkpoint does not hold")
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--tile-size", type=int, default=_D.tile_size, help="tile images whose long side exceeds this (0: never)")
     add("--tile-overlap", type=int, default=_D.tile_overlap)
     add("--no-channels-last", dest="channels_last", action="store_false")
+    add("--backend", choices=["pytorch", "onnxruntime"], default=_D.backend,
+        help="onnxruntime: --checkpoint is a folder written by python export.py --out DIR (CPU, fp32)")
     g = p.add_argument_group("optimization (--method optimize)")
     g.add_argument("--optimizer", choices=["adam", "lbfgs"], default=_D.optimizer)
     g.add_argument("--steps", type=_ints, default=list(_D.steps), help="steps per scale (one value or one per scale)")

@@ -34,7 +34,7 @@ from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
 from models.precision import precision_choices, precision_warning, resolve_device
-from weights.checkpoint import CheckpointError
+from weights.checkpoint import ONNX_META, CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
 __all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
@@ -87,7 +87,8 @@ class Demo:
         for label in newest_first(self.models):
             try:
                 path = self.models[label]
-                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path))
+                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path,
+                                                backend=_backend(path)))
                 return label
             except Exception as err:  # a broken file must not become every default call's error
                 log.warning("not the default model: %s", self.scrub(str(err).splitlines()[0]))
@@ -143,6 +144,7 @@ class Demo:
         opts = dataclasses.replace(
             self.base, content=(req.content,), style=styles, method=method,
             checkpoint=None if method == "optimize" else self.models[req.model], size=size,
+            backend="pytorch" if method == "optimize" else _backend(self.models[req.model]),
             max_size=lim.max_size, style_weights=weights, steps=(steps,), scales=scales,
             alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
             preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
@@ -267,3 +269,8 @@ def _prune(folder: Path, max_age: float) -> None:
     for sub in folder.glob("*") if folder.is_dir() else ():
         if now - sub.stat().st_mtime > max_age:
             shutil.rmtree(sub, ignore_errors=True)
+
+
+def _backend(path: str) -> str:
+    """onnxruntime for an ONNX export folder (python export.py --out), else pytorch."""
+    return "onnxruntime" if (Path(path) / ONNX_META).is_file() else "pytorch"

@@ -27,7 +27,12 @@ from weights.pretrained import parse_weights
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:
-    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder)."""
+    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder);
+    with backend onnxruntime, the exported folder behind the same interface (inference/onnx_backend.py)."""
+    if opts.backend == "onnxruntime":
+        from inference.onnx_backend import OnnxNet
+
+        return OnnxNet(opts.checkpoint)
     cfg = load_config(opts.config).model if opts.config else None
     source = parse_weights(opts.weights)
     overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
@@ -67,7 +72,7 @@ class Engine:
 
     def __init__(self, opts: InferOptions):
         self.method = opts.resolved_method
-        self.device = resolve_device(opts.device)
+        self.device = resolve_device("cpu" if opts.backend == "onnxruntime" else opts.device)
         check_precision(self.device, opts.precision)
         if warning := precision_warning(self.device, opts.precision):
             print(f"WARNING: {warning}", file=sys.stderr)

@@ -56,6 +56,7 @@ class InferOptions:
     tile_size: int = 1024  # tile images whose long side exceeds this (0: never)
     tile_overlap: int = 128
     channels_last: bool = True
+    backend: Literal["pytorch", "onnxruntime"] = "pytorch"  # onnxruntime: --checkpoint is an ONNX export folder
     # the per-image optimization (method "optimize")
     optimizer: Literal["adam", "lbfgs"] = "adam"
     steps: tuple[int, ...] = (200,)  # one value, or one per scale
@@ -130,6 +131,10 @@ class InferOptions:
                              f"got {list(self.alpha)}")
         if self.resolved_method == "optimize" and self.precision == "fp16":
             raise InferError(OPTIMIZE_FP16)
+        if self.backend == "onnxruntime" and (self.resolved_method != "decoder" or self.device.startswith("cuda")
+                                              or self.precision != "fp32"):
+            raise InferError("--backend onnxruntime runs an exported decoder (--checkpoint DIR from python export.py "
+                             "--out DIR) in fp32 on the CPU; drop --method optimize, --device cuda, --precision")
         if self.resolved_method == "optimize" and self.transform:
             raise InferError("--transform applies to the trained decoder (--checkpoint) only")
         for flag, value in (("--size", self.size), ("--max-size", self.max_size), ("--style-size", self.style_size)):

@@ -32,12 +32,14 @@ from models.net import StyleTransferNet
 from models.registry import REGISTRIES, plugin_of
 from weights.foreign import match_section, natural_order, transposed_conv_arch
 from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
+from weights.resolve import SPECS_HELP, resolve_checkpoint
 
 log = logging.getLogger(__name__)
 
 FORMAT = "adain-style-transfer/release-v1"
 RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
 STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/checkpoints.py)
+ONNX_META = "onnx_model.json"  # an ONNX export folder's description (weights/onnx_export.py)
 # prefixes of other full-model dicts mapped onto ours; loss networks are never needed for inference
 KEY_RENAMES = (("vit_encoder.", "encoder.model."), ("vgg_encoder.", "encoder.body."))
 IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
@@ -88,16 +90,21 @@ def _check_plugins(path: Path, meta: dict[str, str]) -> None:
 
 
 def weights_file(path: str | Path) -> Path:
-    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a run's RELEASE_FILE."""
-    path = Path(path)
+    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a run's or hub
+    folder's RELEASE_FILE, or the cached file of a download spec (weights/resolve.py: adain-release, hf:)."""
+    path = resolve_checkpoint(path)
     if not path.is_dir():
         return path
     for name in (STEP_WEIGHTS, RELEASE_FILE):
         if (path / name).is_file():
             return path / name
+    if (path / ONNX_META).is_file():
+        raise CheckpointError(f"{path} is an ONNX export (python export.py --out): run it with infer.py --backend "
+                              "onnxruntime, or pass the checkpoint it was exported from")
     raise CheckpointError(
         f"{path} is a folder without {STEP_WEIGHTS} (a training step checkpoint, RUN/checkpoints/step_XXXXXX) "
-        f"or {RELEASE_FILE} (a run folder's release file); pass one of those folders or a weights file"
+        f"or {RELEASE_FILE} (a run or hub folder's release file); pass one of those folders, a weights file, "
+        f"or {SPECS_HELP}"
     )
 
 
@@ -122,7 +129,7 @@ def clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _read_any(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} does not exist (a file, a folder, or {SPECS_HELP})")
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path)), read_metadata(path)
