@@ -98,8 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--upscale", action="store_true", help="allow enlarging images smaller than --size")
     add("--format", choices=["png", "jpg"], default=_D.format)
     add("--grid", action="store_true", help="also write OUT/grid.png, a content x style sheet")
-    add("--device", choices=["auto", "cpu", "cuda"], default=_D.device)
-    add("--precision", choices=["fp32", "fp16", "bf16"], default=_D.precision)
+    add("--device", default=_D.device,
+        help="auto (cuda when available) or a torch device: cpu, cuda, cuda:1")
+    add("--precision", choices=["fp32", "fp16", "bf16"], default=_D.precision,
+        help="fp16: CUDA only (the fast choice on a T4); bf16: CPUs with AVX-512 BF16/AMX and "
+        "GPUs of compute capability >= 8.0 (emulated and slow elsewhere: a warning says so); "
+        "--method optimize runs in fp32 or bf16 (fp16 gradients of its normalized losses "
+        "underflow)")
     add("--batch-size", type=int, default=_D.batch_size, help="contents of equal size per forward pass")
     add("--seed", type=int, default=_D.seed)
     add("--skip-existing", action="store_true", help="keep outputs that already exist (do not recompute them)")

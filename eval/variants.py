@@ -31,6 +31,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
@@ -150,12 +152,12 @@ def compare_variants(
         build_sample(root)
     runs = [train_variant(cfg, out, shlex.split(launcher) if launcher else [sys.executable]) for cfg in configs]
     compare_runs(runs, out / "curves", tags=CURVE_TAGS)
-    kwargs = {"device": device} if device else {}
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # evaluate()'s default: cpu
     return evaluate(runs, out / "eval", optimize_baseline=True, weights=weights,
                     feature_net="random" if weights == "random" else "inception",
                     size=eval_size or (EVAL_SIZE if full else SMOKE_EVAL_SIZE),
                     baseline_steps=baseline_steps or (BASELINE_STEPS if full else SMOKE_BASELINE_STEPS),
-                    offline=True if weights == "random" else None, data_root=root, **kwargs)
+                    offline=True if weights == "random" else None, data_root=root, device=device)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:

@@ -26,14 +26,14 @@ import torch
 
 from configs.schema import ConfigError
 from inference.checks import RANGES, allowed, check_options, choice, number, numbers
-from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step, precision_choices
+from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
 from inference.discovery import newest_first, random_weights
 from inference.engine import Engine
 from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
-from models.precision import resolve_device
+from models.precision import precision_choices, precision_warning, resolve_device
 from weights.checkpoint import ONNX_META, CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
@@ -70,7 +70,8 @@ class Demo:
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
         self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
-        self.precisions = precision_choices(resolve_device(device))
+        self.device = resolve_device(device)
+        self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 
@@ -117,8 +118,9 @@ class Demo:
             names = ", ".join(v for _, v in self.choices)
             raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
         if req.precision not in self.precisions:
-            raise DemoError(f"precision {req.precision} is not available on this device; choose "
-                            f"one of {', '.join(self.precisions)}")
+            why = precision_warning(self.device, req.precision) or "is not available on this device"
+            raise DemoError(f"precision {req.precision}: {why}; choose one of "
+                            f"{', '.join(self.precisions)}")
         styles = tuple(p for p in (req.styles or ()) if p)
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")

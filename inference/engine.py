@@ -105,6 +105,7 @@ class Engine:
         callbacks: Sequence[Callback | None] | None = None,
         content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
         prior: TemporalPrior | None = None,
+        tile_size: int | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch per alpha.
 
@@ -112,6 +113,7 @@ class Engine:
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
         intermediate images (optimization only). Video (inference/video.py): `content_stats` replaces the
         contents' statistics (decoder), `prior` is the warped previous frame (optimization, batch of 1).
+        `tile_size` replaces --tile-size (the decoder; inference/run.py's out-of-memory retry).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)
@@ -131,7 +133,7 @@ class Engine:
         stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
                  for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, content_stats)
+        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks, content_stats, tile_size=tile_size)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs

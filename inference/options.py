@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.adain import MAX_ALPHA
+from models.gatys import OPTIMIZE_FP16
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
 
 Method = Literal["decoder", "optimize"]
@@ -46,7 +47,7 @@ class InferOptions:
     upscale: bool = False  # allow enlarging images smaller than `size`
     format: Literal["png", "jpg"] = "png"
     grid: bool = False
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: str = "auto"  # auto (cuda when available) or a torch device string: cpu, cuda, cuda:1
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = 1
     seed: int = 0
@@ -134,7 +135,9 @@ class InferOptions:
         if any(not 0.0 <= a <= MAX_ALPHA for a in self.alpha):
             raise InferError(f"--alpha values must lie in [0, {MAX_ALPHA:g}] (above 1 extrapolates past the style), "
                              f"got {list(self.alpha)}")
-        if self.backend == "onnxruntime" and (self.resolved_method != "decoder" or self.device == "cuda"
+        if self.resolved_method == "optimize" and self.precision == "fp16":
+            raise InferError(OPTIMIZE_FP16)
+        if self.backend == "onnxruntime" and (self.resolved_method != "decoder" or self.device.startswith("cuda")
                                               or self.precision != "fp32"):
             raise InferError("--backend onnxruntime runs an exported decoder (--checkpoint DIR from python export.py "
                              "--out DIR) in fp32 on the CPU; drop --method optimize, --device cuda, --precision")

@@ -7,8 +7,10 @@ recolored to each content first).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,6 +27,23 @@ from media.resize import resize, resize_short
 from media.video import is_video_file
 
 GRID_CELL = 128
+MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a stylization failed, without the exception (whose traceback keeps its tensors alive)."""
+
+    reason: str
+    oom: bool
+
+
+def free_memory(device: torch.device) -> None:
+    """Collect the garbage of a failed attempt and, on CUDA, return the cached blocks to the driver,
+    so a retry (smaller batch, tiles) starts from free memory rather than a fragmented cache."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 class Runner:
@@ -84,27 +103,61 @@ class Runner:
         return self.summary
 
     def process(self, batch: list[tuple[int, torch.Tensor]]) -> None:
-        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image by image,
-        so one bad image (too small, out of memory) is recorded with its reason and the others are written."""
+        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image
+        by image, so one bad image (too small, out of memory) is recorded with its reason and the
+        others are written. Out of memory, an image is retried in smaller and smaller tiles
+        (`stylize_or_fail`)."""
         for entry in self.plan.entries:
             self.bar.update(len(batch))
             if any(k not in self.styles for k in entry.styles):
                 continue  # the unreadable style is already in 'failed'
             todo = self.todo(batch, entry)
-            try:
-                self.stylize(todo, entry)
-            except (RuntimeError, ValueError) as err:
-                if len(todo) > 1:
-                    for item in todo:
-                        self.stylize_or_fail([item], entry)
-                elif todo:
-                    self.fail(self.plan.contents[todo[0][0]], _reason(err))
+            if len(todo) == 1:
+                self.stylize_or_fail(todo, entry)
+            elif todo and (failure := self.attempt(todo, entry)):
+                if failure.oom:
+                    self.free(f"out of memory on a batch of {len(todo)} contents: retrying one "
+                              "at a time")
+                for item in todo:
+                    self.stylize_or_fail([item], entry)
+
+    def attempt(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
+                tile_size: int | None = None) -> _Failure | None:
+        """`stylize`; None when it worked, else what failed. Only the reason leaves the handler: the
+        exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed
+        before any retry."""
+        try:
+            self.stylize(batch, entry, tile_size)
+            return None
+        except (RuntimeError, ValueError) as err:
+            return _Failure(_reason(err), isinstance(err, torch.OutOfMemoryError))
 
     def stylize_or_fail(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
-        try:
-            self.stylize(batch, entry)
-        except (RuntimeError, ValueError) as err:
-            self.fail(self.plan.contents[batch[0][0]], _reason(err))
+        """One content; out of memory, retried in tiles of half its long side (or half the tiles it
+        ran in), halved again while memory runs out, down to MIN_TILE_STRIDES encoder strides (the
+        decoder's method only: the optimization has no tiled form)."""
+        failure = self.attempt(batch, entry)
+        (i, image), tried = batch[0], None
+        side = max(image.shape[-2:])
+        while failure and failure.oom and self.engine.method == "decoder":
+            stylizer = self.engine.stylizer
+            tiled = stylizer.tile_size and side > stylizer.tile_size
+            tile = (tried or (stylizer.tile_size if tiled else side)) // 2
+            if tile < MIN_TILE_STRIDES * stylizer.net.stride:
+                also = f" (also in {tried} px tiles)" if tried else ""
+                failure = _Failure(f"{failure.reason}{also}; use a smaller --size/--max-size, or "
+                                   "--device cpu", True)
+                break
+            self.free(f"out of memory on {self.plan.contents[i].name} ({image.shape[-1]}x"
+                      f"{image.shape[-2]} px): retrying in {tile} px tiles")
+            failure, tried = self.attempt(batch, entry, tile), tile
+        if failure:
+            self.fail(self.plan.contents[i], failure.reason)
+
+    def free(self, message: str) -> None:
+        """Say what is retried, and give the failed attempt's memory back (CUDA: to the driver)."""
+        print(f"WARNING: {message}", file=sys.stderr)
+        free_memory(self.engine.device)
 
     def todo(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> list[tuple[int, torch.Tensor]]:
         """The contents of `batch` still to compute for `entry` (--skip-existing keeps complete ones)."""
@@ -119,7 +172,9 @@ class Runner:
                 keep.append((i, image))
         return keep
 
-    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
+    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
+                tile_size: int | None = None) -> None:
+        """Stylize and write `batch` with `entry`; `tile_size` replaces --tile-size (OOM retry)."""
         if not batch:
             return
         ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
@@ -127,7 +182,8 @@ class Runner:
         styles = [self.styles[k] for k in entry.styles]
         callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
                      if self.args.save_every and self.engine.method == "optimize" else None)
-        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks)
+        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks,
+                                   tile_size=tile_size)
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)

@@ -61,19 +61,24 @@ class Stylizer:
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
         content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
+        tile_size: int | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
 
-        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`).
+        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`,
+        a statistics file's or a pooled domain's, which may sit on the CPU: moved to the device).
         `content_stats`: replaces the contents' statistics (one batched Stats per mask region) before
         the transform uses them (video: inference/temporal.py smooths them over time).
+        `tile_size`: instead of the stylizer's (inference/run.py's out-of-memory retry).
         """
-        styles = [s if isinstance(s, tuple) else self.net.style_stats(s) for s in style_feats]
+        tile = self.tile_size if tile_size is None else tile_size
+        styles = [tuple(t.to(self.device) for t in s) if isinstance(s, tuple)
+                  else self.net.style_stats(s) for s in style_feats]
         masks = None if masks is None else masks.to(self.device)
         size = contents.shape[-2:]
         with torch.inference_mode(), autocast(self.device, self.precision):
-            if self.tile_size and max(size) > self.tile_size:
-                return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, self.tile_size,
+            if tile and max(size) > tile:
+                return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, tile,
                                                  self.tile_overlap, encode=self.encode, content_stats=content_stats)
                                    for c in contents.split(1)])
                         for a in alphas]

@@ -61,6 +61,14 @@ from models.registry import FEATURE_NETS
 DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1e-3  # a light smoothness prior; tv is O(0.1) on photos, so this is < 1% of the total
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # Adam: pixel step ~2% of the range per step
+# fp16 is refused rather than loss-scaled: the losses are normalized by C*H*W, so the shallow
+# layers' gradients at 512 px (~1e-6..1e-8) underflow fp16 (smallest subnormal 6e-8) in the backward
+# pass through the feature network; a scale large enough for them (and a GradScaler's skipped steps)
+# would also have to hold under L-BFGS's history, which a skipped step corrupts. bf16 has fp32's
+# exponent range.
+OPTIMIZE_FP16 = ("--precision fp16 with the per-image optimization: its normalized losses' "
+                 "gradients underflow in fp16; use --precision bf16 (GPUs of compute capability >= "
+                 "8.0, AVX-512 BF16 CPUs) or fp32 (a T4)")
 Callback = Callable[[int, torch.Tensor, list[dict]], None]
 
 
@@ -85,7 +93,7 @@ class OptimizeOptions:
     luminance_only: bool = False
     save_every: int = 0  # call the callback every N steps (and at the end)
     seed: int = 0
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16": autocast of the feature network only
+    precision: str = "fp32"  # "fp32" | "bf16": the feature network's autocast (fp16: OPTIMIZE_FP16)
 
     def layers(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         spec = FEATURE_NETS[self.feature_net]
@@ -229,6 +237,8 @@ def optimize(
         prior: a video's warped previous result: the start image and a temporal loss (TemporalPrior).
     """
     opts = opts or OptimizeOptions()
+    if opts.precision == "fp16":
+        raise ValueError(OPTIMIZE_FP16)
     _, style_layers = opts.layers()
     weights = list(style_weights) if style_weights is not None else [1.0] * len(styles)
     original = content

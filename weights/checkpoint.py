@@ -155,6 +155,8 @@ def load_model(
         model_cfg: required for files without a `model_config` in their metadata; overrides it otherwise.
         encoder_overrides: EncoderConfig fields to change (e.g. pretrained=False, weights_file=...)
             for an encoder that the file does not hold.
+
+    Returns the network in eval mode with requires_grad off (fine-tuning loads with `load_into`).
     """
     path, state, file_cfg = _read_weights(path)
     foreign = file_cfg is None  # another program's names and architecture details
@@ -184,7 +186,9 @@ def load_model(
         state, note = _match_foreign(net, state, has_encoder)
     _load_strict(net, state, path, has_encoder, note)
     net.cfg = dataclasses.replace(model_cfg, encoder=enc if not has_encoder else model_cfg.encoder)
-    return net.to(map_location).eval()
+    # a loaded model is for inference: no parameter records a graph, even outside inference_mode (an
+    # evaluation loop that forgot it would keep ~100 MB of activations per 256 px pair on the GPU)
+    return net.to(map_location).eval().requires_grad_(False)
 
 
 def _read_weights(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], ModelConfig | None]:
