@@ -4,7 +4,7 @@ The benchmark table and the inference figures build their passes here, so a figu
 the same method and size time and count the very same calls.
 
 Methods (all with random weights: speed does not depend on the weights' values, and nothing downloads):
-  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through inference.stylizer.Stylizer (the
+  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through inference.engine.Engine (the
                   infer.py path: channels_last, autocast, untiled): one content x style pair, both encoded,
                   AdaIN, decoded, copied to the CPU (batch 1, style encoding included: a new pair's cost).
   decoder_vit     the same with timm vit_base_patch16_224 (final tokens) + transposed_conv decoder
@@ -26,7 +26,7 @@ import torch
 
 from configs.read import load_config
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from inference.stylizer import Stylizer
+from inference.engine import Engine
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
 from models.precision import autocast, memory_format, precision_choices
@@ -64,10 +64,10 @@ def stylization_net(method: str, model_name: str = VIT_BASE) -> StyleTransferNet
 def stylization_pass(net: StyleTransferNet, device: torch.device, precision: str, content: torch.Tensor,
                      style: torch.Tensor) -> Callable[[], torch.Tensor]:
     """infer.py's runner (channels_last, autocast, outputs on the CPU), untiled: one pair, style encoded too."""
-    stylizer = Stylizer(net, device, precision, channels_last=True, tile_size=0)
+    stylizer = Engine.for_net(net, device, precision, channels_last=True, tile_size=0)
 
     def run():
-        return stylizer.stylize(content, [stylizer.encode(style)])[0]
+        return stylizer.decode_batch(content, [stylizer.encode(style)])[0]
     return run
 
 

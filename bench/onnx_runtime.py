@@ -1,5 +1,5 @@
 """onnxruntime beside PyTorch: the table's decoder_vgg pass (one content x style pair, both encoded,
-AdaIN, decoded) through the same Stylizer, once on the PyTorch network and once on its ONNX export.
+AdaIN, decoded) through the same Engine, once on the PyTorch network and once on its ONNX export.
 
     python -m bench onnx --out docs/results/onnx.json [--size 512] [--quick]
 

@@ -253,12 +253,12 @@ def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
 
 def _random_encoder(engine: Engine) -> bool:
     """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
-    return random_encoder(engine.stylizer.net.cfg.encoder)
+    return random_encoder(engine.net.cfg.encoder)
 
 
 def _trim_style_cache(engine: Engine) -> None:
-    """Keep the Stylizer's statistics cache (a plain dict, oldest first) at STYLE_CACHE entries."""
-    cache = getattr(getattr(engine, "stylizer", None), "_styles", None)
+    """Keep the Engine's statistics cache (a plain dict, oldest first) at STYLE_CACHE entries."""
+    cache = getattr(engine, "_styles", None)
     while cache is not None and len(cache) > STYLE_CACHE:
         cache.pop(next(iter(cache)), None)  # None: a concurrent request may have trimmed it first
 

@@ -1,6 +1,6 @@
 """`infer.py --backend onnxruntime --checkpoint DIR`: an exported ONNX folder (python export.py
 --out DIR) run by onnxruntime behind StyleTransferNet's interface, so the file loop, names, alpha,
-style mixes, masks, colour preservation and tiling (inference/run.py, engine.py, stylizer.py,
+style mixes, masks, colour preservation and tiling (inference/run.py, engine.py,
 tiling.py) are the PyTorch path's own.
 
 The graphs take the encoder, the decoder and the transform of a single style (style_stats.onnx,

@@ -55,7 +55,7 @@ class Runner:
         size = args.style_size or args.size
         for k, path in enumerate(plan.styles):
             try:
-                self.styles[k] = (load_stats(path, self.engine.stylizer.net) if is_stats_file(path)
+                self.styles[k] = (load_stats(path, self.engine.net) if is_stats_file(path)
                                   else load_image(path, size, args.max_size, args.upscale)[None])
             except ImageReadError as err:
                 self.fail(path, err.reason)
@@ -74,7 +74,7 @@ class Runner:
         pooled = self.engine.pool(readable)
         self.styles = {0: pooled}  # the domain entry's one style (inference/jobs.py)
         if self.args.save_style:
-            save_stats(self.args.save_style, pooled, self.engine.stylizer.net, len(readable), self.args.style_domain)
+            save_stats(self.args.save_style, pooled, self.engine.net, len(readable), self.args.style_domain)
             self.summary["style_stats"] = self.args.save_style
 
     def fail(self, path: Path, reason: str) -> None:
@@ -140,10 +140,10 @@ class Runner:
         (i, image), tried = batch[0], None
         side = max(image.shape[-2:])
         while failure and failure.oom and self.engine.method == "decoder":
-            stylizer = self.engine.stylizer
-            tiled = stylizer.tile_size and side > stylizer.tile_size
-            tile = (tried or (stylizer.tile_size if tiled else side)) // 2
-            if tile < MIN_TILE_STRIDES * stylizer.net.stride:
+            engine = self.engine
+            tiled = engine.tile_size and side > engine.tile_size
+            tile = (tried or (engine.tile_size if tiled else side)) // 2
+            if tile < MIN_TILE_STRIDES * engine.net.stride:
                 also = f" (also in {tried} px tiles)" if tried else ""
                 failure = _Failure(f"{failure.reason}{also}; use a smaller --size/--max-size, or "
                                    "--device cpu", True)

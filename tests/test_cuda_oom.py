@@ -12,7 +12,7 @@ from PIL import Image
 
 import infer
 import inference.run
-from inference.stylizer import Stylizer
+from inference.engine import Engine
 from models.net import StyleTransferNet
 from weights.checkpoint import save_release
 
@@ -35,10 +35,10 @@ def world(tmp_path_factory):
 
 
 def memory_limit(monkeypatch, fits):
-    """Stylizer.stylize raises CUDA's OOM unless fits(batch, tile_size); returns the calls made,
+    """Engine.decode_batch raises CUDA's OOM unless fits(batch, tile_size); returns the calls made,
     each with whether an exception was being handled then (a retry inside `except` keeps the failed
     tensors), and the devices freed."""
-    calls, stylize = [], Stylizer.stylize
+    calls, stylize = [], Engine.decode_batch
 
     def limited(self, contents, *args, tile_size=None, **kwargs):
         calls.append((len(contents), tile_size, sys.exc_info()[0] is not None))
@@ -46,7 +46,7 @@ def memory_limit(monkeypatch, fits):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0)")
         return stylize(self, contents, *args, tile_size=tile_size, **kwargs)
 
-    monkeypatch.setattr(Stylizer, "stylize", limited)
+    monkeypatch.setattr(Engine, "decode_batch", limited)
     freed = []
     monkeypatch.setattr(inference.run, "free_memory", lambda device: freed.append(device.type))
     return calls, freed

@@ -50,7 +50,7 @@ def world(tmp_path_factory):
     return dict(root=root, ckpt=str(ckpt))
 
 
-# ---- 1. statistics files follow the stylizer's device
+# ---- 1. statistics files follow the engine's device
 def test_saved_style_statistics_reach_the_net_on_its_device(world, monkeypatch):
     stats = world["root"] / "style.safetensors"
     common = [
