@@ -19,13 +19,15 @@ import json
 import math
 import os
 import re
+import statistics
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from bench.cases import CONFIG_DIR, train_size, train_step_pass
-from bench.harness import measure, reference_conv
+from bench.harness import Measurement, Timing, count_flops, measure, reference_conv, sync
 from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
@@ -63,14 +65,33 @@ def run_train_steps(configs: Sequence[str] = DEFAULT_CONFIGS, batch: int = 8,
     for config in configs:
         crop = size or train_size(config)
         for precision in precisions:
-            for layout in memory_formats:
-                step = train_step_pass(config, batch, crop, precision, device, [f"train.memory_format={layout}"])
-                row = _row(config, precision, batch, crop, measure(step, device, **timer), reference[precision],
-                           plain_s)
+            steps = {layout: train_step_pass(config, batch, crop, precision, device,
+                                             [f"train.memory_format={layout}"]) for layout in memory_formats}
+            for layout, m in _interleaved(steps, device, timer).items():
+                row = _row(config, precision, batch, crop, m, reference[precision], plain_s)
                 rows.append({**row, "memory_format": _layout_name(layout, device)})
     return {"device": str(device), "cpu": cpu_name(), "threads": torch.get_num_threads(), "batch": batch,
             "ld_preload": os.environ.get("LD_PRELOAD", ""),  # an allocator such as tcmalloc changes every row
             "reference_conv_train_gflops": reference, "rows": rows}
+
+
+def _interleaved(steps: dict, device: torch.device, timer: dict) -> dict[str, Measurement]:
+    """Time the layouts' steps round-robin (A B A B ...), median per layout: on a shared machine a load
+    change then hits every layout alike instead of whichever was timed during it. One counted warm-up each."""
+    if len(steps) == 1:
+        (layout, step), = steps.items()
+        return {layout: measure(step, device, **timer)}
+    flops = {layout: count_flops(step) for layout, step in steps.items()}  # the warm-up calls
+    samples: dict[str, list[float]] = {layout: [] for layout in steps}
+    for _ in range(timer["max_repeats"]):
+        for layout, step in steps.items():
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            samples[layout].append(time.perf_counter() - start)
+    return {layout: Measurement(Timing(statistics.median(t), len(t), max(t) / min(t) - 1), flops[layout])
+            for layout, t in samples.items()}
 
 
 def _layout_name(name: str, device: torch.device) -> str:
