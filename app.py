@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from configs.cli import ArgumentParser
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
 from inference.discovery import discover_models
 from models.gatys import DEFAULT_STYLE_WEIGHT
@@ -205,16 +206,16 @@ def serve(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, conc
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", nargs="+", default=["runs"],
                    help="release files, step folders, or folders to search for both")
     # gradio's own variables are the defaults: a Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                    help="0.0.0.0 to serve the local network")
-    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                   help="port to serve on (env GRADIO_SERVER_PORT)")
     p.add_argument("--weights", default="pretrained", help="pretrained | random (offline smoke runs) | PATH")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: cuda when available")
     p.add_argument("--max-size", type=int, default=1024, help="cap on the long side of every image")
     p.add_argument("--concurrency", type=int, default=1, help="model runs at a time; other requests queue")
     p.add_argument("--examples", default="data/sample", help="a `python -m data_prep.sample` folder")

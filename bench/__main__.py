@@ -12,15 +12,15 @@ printed). How everything is timed and counted: bench/harness.py.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from bench.figures import FIGURES, run_figures
 from bench.table import compare_files, run_benchmark
+from configs.cli import ArgumentParser
 
 
 def _figures_main(argv: list[str]) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench figures", description="the inference figures")
+    parser = ArgumentParser(prog="python -m bench figures", description="the inference figures")
     parser.add_argument("names", nargs="*", help=f"any of {', '.join(FIGURES)} (default: all)")
     parser.add_argument("--out", help="folder for <name>.json results (and multiscale.png)")
     args = parser.parse_args(argv)
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
         from bench.train_step import main as train_step_main
 
         return train_step_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+    parser = ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
                                      epilog="python -m bench figures --help: the inference figures")
     parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
     parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")

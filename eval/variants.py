@@ -21,7 +21,6 @@ network with random weights (offline; the numbers then rank nothing), `--weights
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shlex
 import subprocess
@@ -29,6 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from configs.cli import ArgumentParser
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
@@ -145,7 +145,7 @@ def compare_variants(
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder: configs/, runs/, curves/, eval/")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), metavar="NAME",
                    help=f"a subset of: {', '.join(VARIANTS)} (default: all)")
