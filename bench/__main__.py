@@ -5,6 +5,7 @@
     python -m bench --compare before.json after.json     # B / A ratios per row
     python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
     python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain PyTorch step
+    python -m bench gpu --out DIR                        # the GPU check (bench/gpu.py); --quick --device cpu: CI
 
 The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
 printed). How everything is timed and counted: bench/harness.py.
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["figures"]:
         return _figures_main(argv[1:])
+    if argv[:1] == ["gpu"]:
+        from bench.gpu import main as gpu_main
+
+        return gpu_main(argv[1:])
     if argv[:1] == ["train-step"]:
         from bench.train_step import main as train_step_main
 
