@@ -119,9 +119,9 @@ def _read_any(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path)), read_metadata(path)
-        except Exception as err:  # safetensors' text names its parser's state, not the file's problem
-            reason = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
-            raise CheckpointError(f"{path} is not a safetensors file ({reason}); pass {CHECKPOINT_KINDS}") from None
+        except Exception:  # safetensors' text ("header too small") names its parser's state, not the problem
+            raise CheckpointError(f"{path} is not a readable safetensors file (its header does not parse); pass "
+                                  f"{CHECKPOINT_KINDS}") from None
     if _not_a_torch_file(path):  # torch.load's own text is ~400 characters about weights_only defaults
         raise CheckpointError(f"{path} is not a checkpoint (no torch.save or safetensors data); pass "
                               f"{CHECKPOINT_KINDS}")
