@@ -1,8 +1,11 @@
-"""Inference layout check: infer.py's Stylizer with channels_last on (its default) and off, interleaved.
+"""Inference layout check: infer.py's Stylizer with channels_last on (its default) and off,
+interleaved.
 
-    python docs/measure_inference_layout.py [--size 256] [--repeats 5]   -> a Markdown table on stdout
+    python docs/measure_inference_layout.py [--size 256] [--repeats 5]   -> a Markdown table on
+    stdout
 
-Random-weight VGG decoder (bench.cases.decoder_vgg), one content x style pair per call, fp32 and bf16; the
+Random-weight VGG decoder (bench.cases.decoder_vgg), one content x style pair per call, fp32 and
+bf16; the
 two layouts alternate call by call so a change of machine load hits both alike. Figures:
 docs/results/inference_layout.md.
 """
@@ -27,10 +30,18 @@ def main(argv: list[str] | None = None) -> str:
     args = p.parse_args(argv)
     cpu = torch.device("cpu")
     content, style = random_pair(1, args.size)
-    lines = [f"{cpu_name()}, {torch.get_num_threads()} threads, {args.size} px pair, median of {args.repeats}",
-             "", "| precision | NCHW s | NHWC s | NHWC speed-up |", "|---|---|---|---|"]
+    lines = [
+        f"{cpu_name()}, {torch.get_num_threads()} threads, {args.size} px pair, "
+        f"median of {args.repeats}",
+        "",
+        "| precision | NCHW s | NHWC s | NHWC speed-up |",
+        "|---|---|---|---|",
+    ]
     for precision in ("fp32", "bf16"):
-        runs = {cl: Stylizer(stylization_net("decoder_vgg"), cpu, precision, cl, 0) for cl in (False, True)}
+        runs = {
+            cl: Stylizer(stylization_net("decoder_vgg"), cpu, precision, cl, 0)
+            for cl in (False, True)
+        }
         times = {cl: [] for cl in runs}
         for _ in range(args.repeats + 1):  # the first round is the warm-up
             for cl, s in runs.items():

@@ -10,9 +10,10 @@ from media.files import safe_filename
 
 
 def smooth_tensorboard(values: Sequence[float], weight: float) -> list[float]:
-    """The debiased exponential moving average that TensorBoard's UI draws with the smoothing slider.
+    """The debiased exponential moving average TensorBoard's UI draws with its smoothing slider.
 
-    last_k = weight * last_{k-1} + (1 - weight) * v_k with last_0 = 0, shown as last_k / (1 - weight^n_k)
+    last_k = weight * last_{k-1} + (1 - weight) * v_k with last_0 = 0, shown as
+    last_k / (1 - weight^n_k)
     where n_k counts the finite values so far: the division removes the pull toward the zero start
     (Adam's bias correction). Non-finite values are passed through and not accumulated; a constant
     series is returned unchanged (as TensorBoard does, so it is not distorted by rounding).
@@ -47,11 +48,20 @@ def unique_filename(tag: str, taken: set[str]) -> str:
     return name
 
 
-def plot_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], tags: list[str], out_dir: Path,
-                weight: float, combined: bool, caveats: dict[str, str] | None = None,
-                labels: dict[str, dict[str, str]] | None = None) -> list[Path]:
-    """One PNG per tag (+ all_tags.png): raw curves faint, smoothed ones solid. `caveats`: tag -> a warning
-    drawn in red under the title (a definition that differs between runs); `labels`: tag -> run -> legend."""
+def plot_curves(
+    curves: dict[str, dict[str, list[tuple[int, float]]]],
+    tags: list[str],
+    out_dir: Path,
+    weight: float,
+    combined: bool,
+    caveats: dict[str, str] | None = None,
+    labels: dict[str, dict[str, str]] | None = None,
+) -> list[Path]:
+    """One PNG per tag (+ all_tags.png): raw curves faint, smoothed ones solid.
+
+    `caveats`: tag -> a warning drawn in red above the plot (a definition differing between runs);
+    `labels`: tag -> run -> its legend entry.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no display on training servers
@@ -66,7 +76,9 @@ def plot_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], tags: lis
             # Faint raw curve under the smoothed one, as TensorBoard draws it.
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
             label = (labels or {}).get(tag, {}).get(run, run)
-            ax.plot(steps, smooth_tensorboard(values, weight), color=color, label=label, linewidth=1.5)
+            ax.plot(
+                steps, smooth_tensorboard(values, weight), color=color, label=label, linewidth=1.5
+            )
         ax.set_title(tag)
         if tag in (caveats or {}):
             ax.set_title(caveats[tag], loc="left", fontsize="small", color="red", pad=18)
@@ -89,7 +101,7 @@ def plot_curves(curves: dict[str, dict[str, list[tuple[int, float]]]], tags: lis
         fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.5 * rows), squeeze=False)
         for ax, tag in zip(axes.flat, tags):
             draw(ax, tag)
-        for ax in list(axes.flat)[len(tags):]:
+        for ax in list(axes.flat)[len(tags) :]:
             ax.axis("off")
         fig.tight_layout()
         path = out_dir / "all_tags.png"

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from inference.engine import Engine
-from inference.jobs import output_settings, Entry, Plan, load_mask
+from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
 from inference.style_stats import is_stats_file, load_stats, save_stats
 from media.files import atomic_write

@@ -1,4 +1,6 @@
-"""Every command's parser: one-line errors with a suggestion, and every option with help text and one default."""
+"""Every command's parser: one-line errors with a suggestion, and every option with help text and
+one default.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +12,20 @@ import pytest
 
 from configs.cli import ArgumentParser, HelpFormatter
 
-ENTRY_POINTS = [("train", []), ("infer", ["--content", "x"]), ("app", []), ("eval.evaluate", []),
-                ("eval.compare_runs", ["r", "--out", "o"]), ("eval.variants", []), ("bench.__main__", []),
-                ("bench.__main__", ["figures"]), ("bench.train_step", []), ("weights.convert", ["--from", "x"]),
-                ("data_prep.prepare", ["--out", "o"]), ("data_prep.sample", [])]
+ENTRY_POINTS = [
+    ("train", []),
+    ("infer", ["--content", "x"]),
+    ("app", []),
+    ("eval.evaluate", []),
+    ("eval.compare_runs", ["r", "--out", "o"]),
+    ("eval.variants", []),
+    ("bench.__main__", []),
+    ("bench.__main__", ["figures"]),
+    ("bench.train_step", []),
+    ("weights.convert", ["--from", "x"]),
+    ("data_prep.prepare", ["--out", "o"]),
+    ("data_prep.sample", []),
+]
 
 
 def parsers(monkeypatch) -> list[tuple[str, ArgumentParser]]:

@@ -1,5 +1,7 @@
-"""compare_runs on a Gram and a mean/std run: the differing config keys are printed, `loss/style` is marked
-as measuring two things (table, notes, plot), hparam/* stay out, and no "best" cell reads nan."""
+"""compare_runs on a Gram and a mean/std run: the differing config keys are printed, `loss/style` is
+marked as measuring two things (table, notes, plot), hparam/* stay out, and no "best" cell reads
+nan.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +16,15 @@ from train import train
 
 def test_gram_and_mean_std_runs(sample_root, tmp_path, capsys):
     for name, loss in (("gram", "gram"), ("meanstd", "mean_std")):
-        train(tiny_config(sample_root, **{"loss.style_loss": loss, "train.steps": 2, "train.val_pairs": 0}),
-              tmp_path / "runs" / name)
-    assert "loss/style_gram" in read_scalars(tmp_path / "runs" / "gram")  # the tag that names its definition
+        train(
+            tiny_config(
+                sample_root, **{"loss.style_loss": loss, "train.steps": 2, "train.val_pairs": 0}
+            ),
+            tmp_path / "runs" / name,
+        )
+    assert "loss/style_gram" in read_scalars(
+        tmp_path / "runs" / "gram"
+    )  # the tag that names its definition
     capsys.readouterr()
     rows = main([str(tmp_path / "runs"), "--out", str(tmp_path / "cmp")])
     out = capsys.readouterr().out
@@ -28,7 +36,9 @@ def test_gram_and_mean_std_runs(sample_root, tmp_path, capsys):
     assert all(r.redefined_by == "loss.style_loss" for r in by_tag["loss/style"])
     assert all(r.redefined_by == "loss.style_loss" for r in by_tag["loss/total"])
     assert all(r.redefined_by == "" for r in by_tag["loss/content"] + by_tag["loss/style_gram"])
-    assert not [t for t in by_tag if t.startswith("hparam/")]  # add_hparams' one-point pseudo-curves
+    assert not [
+        t for t in by_tag if t.startswith("hparam/")
+    ]  # add_hparams' one-point pseudo-curves
     assert all(r.best is None and "describes the run" in r.best_note for r in by_tag["lr"])
 
     md = (tmp_path / "cmp" / "summary.md").read_text()

@@ -1,4 +1,6 @@
-"""`python -m data_prep.prepare` on a missing input folder: one line naming it and what to give, exit 2."""
+"""`python -m data_prep.prepare` on a missing input folder: one line naming it and what to give,
+exit 2.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +9,23 @@ import pytest
 from data_prep.prepare import main
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--content", "{tmp}/MISSING", "--style", "{tmp}"], "--content {tmp}/MISSING: no such folder"),
-    (["--content", "{tmp}", "--style", "{tmp}/MISSING"], "--style {tmp}/MISSING: no such folder"),
-    (["--avatar-anime", "{tmp}/MISSING"], "--avatar-anime {tmp}/MISSING: no folder {tmp}/MISSING/CelebA/train"),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (
+            ["--content", "{tmp}/MISSING", "--style", "{tmp}"],
+            "--content {tmp}/MISSING: no such folder",
+        ),
+        (
+            ["--content", "{tmp}", "--style", "{tmp}/MISSING"],
+            "--style {tmp}/MISSING: no such folder",
+        ),
+        (
+            ["--avatar-anime", "{tmp}/MISSING"],
+            "--avatar-anime {tmp}/MISSING: no folder {tmp}/MISSING/CelebA/train",
+        ),
+    ],
+)
 def test_a_missing_input_folder_is_one_line(tmp_path, capsys, flags, named):
     (tmp_path / "in").mkdir()
     tmp = tmp_path / "in"

@@ -108,9 +108,9 @@ def validation_images(cfg: DataConfig, n: int, size: int) -> tuple[torch.Tensor,
     out = []
     for side in ("content", "style"):
         folder = Path(cfg.root) / side / "val"
-        todo = (f"the fixed validation grid reads <data.root>/{{content,style}}/val: prepare again with a larger "
-                f"--val-fraction (python -m data_prep.prepare ... --val-fraction 0.1), put images there, or set "
-                f"train.val_pairs=0")
+        todo = ("the fixed validation grid reads <data.root>/{content,style}/val: prepare again with a larger "
+                "--val-fraction (python -m data_prep.prepare ... --val-fraction 0.1), put images there, or set "
+                "train.val_pairs=0")
         if not folder.is_dir():
             raise DataError(f"validation folder {folder} does not exist; {todo}")
         try:
