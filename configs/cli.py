@@ -21,7 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Each default shown once; the description's and epilog's line breaks kept, long lines wrapped."""
+    """Each default shown once; the description's and epilog's line breaks kept, long lines wrap."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -59,8 +59,7 @@ class ArgumentParser(argparse.ArgumentParser):
         return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
 
     def suggest(self, unknown: str) -> str | None:
-        """The parser's flag closest to `unknown` (`--aplha` -> `--alpha`), or None when none is
-        close."""
+        """The parser's flag closest to the mistyped `unknown`, or None when none is close."""
         name = unknown.split("=", 1)[0]
         close = difflib.get_close_matches(name, self.flags(), n=1, cutoff=0.6)
         return close[0] if close else None
