@@ -18,26 +18,14 @@ from training.checkpoints import read_complete
 from weights.checkpoint import CheckpointError
 
 # Keys that only extend or observe a run: a resume may change them (they are listed when it does).
-# Every
-# other key (model.*, loss.*, data.*, optim.*, the batch, precision, seed, any section added later)
-# defines
-# what the run trains, and a resume that changes it is refused: its curves would mix two objectives.
+# Every other key (model.*, loss.*, data.*, optim.*, the batch, precision, seed, any section added
+# later) defines what the run trains; a resume that changes it is refused: its curves would mix two
+# objectives.
 RESUME_MAY_CHANGE = {
-    "name",
-    "model.init_from",
-    "data.num_workers",
-    "train.steps",
-    "train.epochs",
-    "train.log_every",
-    "train.eval_every",
-    "train.save_every",
-    "train.keep_last",
-    "train.max_nonfinite",
-    "train.log_root",
-    "train.val_pairs",
-    "train.memory_format",
-    "train.debug_nan_at_step",
-}
+    "name", "model.init_from", "data.num_workers", "train.steps", "train.epochs", "train.log_every",
+    "train.eval_every", "train.save_every", "train.keep_last", "train.max_nonfinite",
+    "train.log_root", "train.val_pairs", "train.memory_format", "train.debug_nan_at_step",
+}  # fmt: skip
 
 
 def _flat(node: dict, prefix: str = "") -> dict[str, object]:
