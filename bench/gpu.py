@@ -65,8 +65,7 @@ def train_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
     for config, crop in sizes["train"].items():
         for precision in precisions(device)[:1] if quick else precisions(device):
             check_precision(device, precision)
-            # fp16 trains with a GradScaler; the quick set runs the scaler in fp32 too, so CI covers
-            # that code
+            # fp16 trains with a GradScaler; the quick set runs it in fp32 too, so CI covers it
             step = train_step_pass(
                 config,
                 sizes["batch"],

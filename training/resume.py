@@ -19,8 +19,7 @@ from weights.checkpoint import CheckpointError
 
 # Keys that only extend or observe a run: a resume may change them (they are listed when it does).
 # Every other key (model.*, loss.*, data.*, optim.*, the batch, precision, seed, any section added
-# later) defines what the run trains; a resume that changes it is refused: its curves would mix two
-# objectives.
+# later) defines what the run trains; a resume changing it is refused (its curves would mix two).
 RESUME_MAY_CHANGE = {
     "name", "model.init_from", "data.num_workers", "train.steps", "train.epochs", "train.log_every",
     "train.eval_every", "train.save_every", "train.keep_last", "train.max_nonfinite",
