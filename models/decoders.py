@@ -3,12 +3,10 @@
 Any encoder stride works. A decoder upsamples by 2 per stage, n = ceil(log2(stride)) stages; when the stride
 is not a power of two (DINOv2's patch 14) it decodes to 2**n per feature cell and `to_stride` resizes the image
 down to `stride` per cell (antialiased bilinear, 16 -> 14 for DINOv2). The alternative, a last stage that
-upsamples by a fraction (x1.75, bilinear) before a 3x3 conv, was measured against it on the same frozen random
-DINOv2-S/14 encoder (`python docs/measure_fractional_stride.py`: image reconstruction from 56 px crops, 300
-Adam steps, widths 128..16, seed 0, CPU): held-out MSE 0.0134 (resize) vs 0.0136 (fractional), a tie at one
-seed; with the notebook's widths 512..64 at 224 px, 14.7 vs 17.8 GFLOP (a 3x3 conv at full resolution costs
-more than the stride-2 deconv at 16/14 of it). The resize also keeps the parameter shapes of the power-of-two
-decoder, so a patch-16 decoder's weights load into a patch-14 model.
+upsamples by a fraction (x1.75, bilinear) before a 3x3 conv, reconstructed no better and costs more FLOPs
+(a 3x3 conv at full resolution costs more than the stride-2 deconv at 16/14 of it):
+`python docs/measure_fractional_stride.py`, figures in docs/results/design_figures.md. The resize also keeps
+the parameter shapes of the power-of-two decoder, so a patch-16 decoder's weights load into a patch-14 model.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.layers import OUTPUT_ACTIVATIONS, InstanceNorm2d
+from models.registry import register_decoder
 
 # VGG19 block widths and conv counts, mirrored by MirrorVGGDecoder (level k works at stride 2**k)
 _VGG_WIDTHS = (64, 128, 256, 512, 512)
@@ -115,3 +114,13 @@ class TransposedConvDecoder(nn.Module):
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, 3, h * stride, w * stride) in [0, 1]."""
         return to_stride(self.layers(feat), feat.shape[-2:], self.stride)
+
+
+@register_decoder("mirror_vgg")
+def build_mirror_vgg(channels: int, stride: int, cfg) -> nn.Module:
+    return MirrorVGGDecoder(channels, stride, cfg.output)
+
+
+@register_decoder("transposed_conv")
+def build_transposed_conv(channels: int, stride: int, cfg) -> nn.Module:
+    return TransposedConvDecoder(channels, stride, cfg.width, tuple(cfg.widths), cfg.norm_affine, cfg.output)

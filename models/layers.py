@@ -41,6 +41,11 @@ INPUT_NORMS: dict[str, Callable[[Sequence[float], Sequence[float]], tuple | None
 }
 
 
+def encoder_norm(cfg) -> tuple | None:
+    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None for the network's own."""
+    return INPUT_NORMS[cfg.input_norm](cfg.input_mean, cfg.input_std)
+
+
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
     """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least `minimum`.
 
@@ -68,7 +73,7 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         if self.track_running_stats or not x.is_contiguous(memory_format=torch.channels_last):
             return super().forward(x)
         x = x.float()
-        mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: torch's Welford var_mean is ~4x slower here
+        mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: faster than Welford var_mean here
         var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)  # in place: one full-size temporary, not two
         scale = (var + self.eps).rsqrt()
         if not self.affine:  # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias

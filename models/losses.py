@@ -22,15 +22,10 @@ Normalizations (they set the style/content balance, so they are part of each fun
 
 A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the features
 and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends on the loss
-network's weights. Measured on random-weight VGG19 (seed 0; astronaut, coffee, chelsea and a stripes
-texture at 256 px, all 6 pairs; `python docs/measure_style_loss_ratio.py`): mean_std is 11-35x the Gram
-loss per layer and pair (median 14-22x by layer, relu1_1..relu5_1), 15x summed over relu1_1..relu4_1;
-doubling the features divides the ratio by 4. A Gram run thus needs ~15x the mean_std style_weight on
-that network. Pretrained VGG19 has other feature magnitudes: measure the factor there
-(`--weights pretrained`) before comparing the two losses. w2 and efdm are quadratic like mean_std and
-contain it (the Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is
-their starting point: on the same network, images and layers (256 px, relu1_1..relu4_1) w2 is 1.0-2.4x
-mean_std per layer and pair (1.37x summed), efdm 1.0-1.8x (1.20x summed).
+network's weights: measure it on yours with `python docs/measure_style_loss_ratio.py` before comparing
+the two (on random VGG19 a Gram run needed ~15x the mean_std weight: docs/results/design_figures.md).
+w2 and efdm are quadratic like mean_std and contain it (the Gaussian, resp. marginal, part beyond mean and
+std only adds), so mean_std's style_weight is their starting point.
 
 Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max 65504).
 """
@@ -44,16 +39,16 @@ import torch
 from einops import rearrange
 
 from models.adain import mean_std
+from models.linalg import mean_cov, sym_power
 from models.precision import fp32
-from models.registry import lookup
+from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 
-# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope is
-# unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px crop:
-# 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues below
-# sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward. Measured on random-VGG19
-# relu4_1 at 256 px (114 of 512 covariance eigenvalues below 1e-5 * the largest): w2(x, x) = 9e-7 / 4e-8 / 2e-9
-# at floors 1e-10 / 1e-12 / 1e-14, against 1.6e-2 between two images; gradients finite at every floor.
+# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope
+# is unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px
+# crop: 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues
+# below sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward by far less than the
+# distance between two images (docs/results/design_figures.md); gradients stay finite.
 W2_FLOOR = 1e-12
 
 
@@ -84,26 +79,15 @@ def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 # ---- w2: Gaussians fitted to the features
 def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns 1..), float32.
+    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns
+    1..), float32 (models.linalg.mean_cov in float32: a T4 runs float64 at 1/32 of its float32 rate,
+    and w2's error against scipy's sqrtm was the same with float64 covariances).
 
-    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends targets).
-    The covariance is C * the Gram of the centred features, in float32, not models.transforms.mean_cov's float64:
-    a T4 runs float64 at 1/32 of its float32 rate, and w2's error against scipy's sqrtm on random-VGG19 features
-    (1e-7 to 3e-5 relative, relu1_1..relu4_1 at 64 and 256 px) was the same with float64 covariances.
+    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends them).
     """
     with fp32(feat.device):
-        mean = feat.float().mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
-        cov = feat.shape[1] * gram(feat.float() - mean)  # (B, C, C) = F F^T / (H*W) of the centred F
-        return torch.cat([rearrange(mean, "b c 1 1 -> b c 1"), cov], dim=2)
-
-
-def _psd_sqrt(cov: torch.Tensor) -> torch.Tensor:
-    """Symmetric square root of (B, C, C) PSD matrices, float64, negative round-off eigenvalues set to 0.
-
-    Unlike models.transforms' WCT root, no eigenvalue is dropped: the loss must be 0 for identical inputs.
-    """
-    vals, vecs = torch.linalg.eigh(cov)
-    return vecs @ torch.diag_embed(vals.clamp_min(0).sqrt()) @ vecs.transpose(1, 2)
+        mean, cov = mean_cov(feat, torch.float32)
+        return torch.cat([mean, cov], dim=2)
 
 
 def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
@@ -121,16 +105,14 @@ def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable at repeated
     eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is stable.
 
-    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice). Measured on random-VGG19
-    features of sample images (relu1_1..relu4_1, 64 and 256 px): eigh was within 3e-5 (relative) of scipy's sqrtm;
-    20 coupled Newton-Schulz iterations were 1e-4 to 2e-3 off, and 40 overflowed to NaN in float32 (within 3e-7 in
-    float64, at twice the matmuls). Forward + backward at batch 8 on one CPU thread, NS-20 took 0.8-1x eigh's time
-    at 64 channels and 3-7x at 256 and 512 (relu4_1 at 256 px: 2.1 s vs 8.3 s). GPU timings were not measured.
+    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice): on random-VGG19
+    features eigh matched scipy's sqrtm closely where Newton-Schulz was 10-100x further off or overflowed
+    in float32, and was faster on CPU at 256-512 channels (docs/results/design_figures.md).
     """
     out, target = out.double(), target.detach().double()
     mu_o, cov_o = out[..., 0], out[..., 1:]
     mu_t, cov_t = target[..., 0], target[..., 1:]
-    root = _psd_sqrt(cov_t)
+    root = sym_power(cov_t, 0.5, 0.0)  # keeps every eigenvalue > 0: w2(x, x) == 0
     cross = _trace_sqrt(root @ cov_o @ root)
     trace = lambda m: m.diagonal(dim1=-2, dim2=-1).sum(dim=-1)  # noqa: E731
     w2 = ((mu_o - mu_t) ** 2).sum(dim=-1) + trace(cov_o) + trace(cov_t) - 2 * cross
@@ -158,22 +140,33 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """A style loss: a per-layer statistic of features and a distance between statistics."""
+    """A style loss: a per-layer statistic of features (precomputed once per style) and a distance."""
 
     statistic: Callable[[torch.Tensor], torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-STYLE_LOSSES: dict[str, StyleLoss] = {
-    "gram": StyleLoss(gram, gram_distance),
-    "mean_std": StyleLoss(mean_std_stat, mean_std_distance),
-    "w2": StyleLoss(mean_cov_stat, w2_distance),
-    "efdm": StyleLoss(sorted_stat, efdm_distance),
-}
+def as_style_loss(obj) -> StyleLoss:
+    """A registered style loss: a StyleLoss, or a plain per-layer f(output, target) on (B, C, H, W)
+    features (the target is the style's features, a batch-1 target expanded to the output's batch)."""
+    if isinstance(obj, StyleLoss):
+        return obj
+
+    def distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.expand(out.shape[0], -1, -1, -1) if target.shape[0] == 1 else target
+        return obj(out, target.detach()).float()
+
+    return StyleLoss(lambda feat: feat.float(), distance)
+
+
+register_style_loss("gram", StyleLoss(gram, gram_distance))
+register_style_loss("mean_std", StyleLoss(mean_std_stat, mean_std_distance))
+register_style_loss("w2", StyleLoss(mean_cov_stat, w2_distance))
+register_style_loss("efdm", StyleLoss(sorted_stat, efdm_distance))
 
 
 def get_style_loss(name: str) -> StyleLoss:
-    return lookup(STYLE_LOSSES, name, "style loss (loss.style_loss)")
+    return STYLE_LOSSES[name]
 
 
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dict[str, float]:
