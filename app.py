@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from configs.cli import ArgumentParser
 from inference import serving
 from inference.checks import allowed
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
@@ -236,8 +237,7 @@ LIMIT_HELP = {"max_size": "limit on a request's size and cap on every image's lo
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", nargs="+", default=["runs"],
                    help="release files, step folders, or folders to search for both")
     # gradio's own variables are the defaults: a Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from configs.cli import ArgumentParser
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
 from inference.checks import CheckError, check_options, numbers
@@ -42,10 +43,6 @@ def _ints(text: str) -> list[int]:
     return _floats(text, integer=True)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults after each flag, and the epilog's line breaks kept."""
-
-
 EPILOG = """output names (in --out):
   <content>__<style>.png                 one content, one style
   ...__a0.5                              alpha (when not 1, or several --alpha values)
@@ -69,8 +66,7 @@ _D = InferOptions(content=(), style=())  # the defaults live in the dataclass; t
 def build_parser() -> argparse.ArgumentParser:
     """The flags; the choices of --transform, --style-loss and --feature-net are the registered names
     (load --plugins first: `parse_args` does)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=EPILOG,
-                                formatter_class=_HelpFormatter)
+    p = ArgumentParser(description=__doc__.split("\n")[0], epilog=EPILOG)
     add = p.add_argument
     add("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
         help="your own transforms, style losses, encoders or decoders (a .py file or a module)")
@@ -91,12 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="feature transform (default: the one the checkpoint was trained with)")
     add("--style-weights", type=_floats, help="mix all styles with these weights, e.g. 0.3,0.7")
     add("--mask", help="label image: each distinct color (sorted) is a region taking the next style")
-    add("--preserve-color", choices=["none", "luminance", "covariance"], default=_D.preserve_color)
+    add("--preserve-color", choices=["none", "luminance", "covariance"], default=_D.preserve_color,
+        help="keep the content's colors: luminance-only transfer, or the style recolored first")
     add("--size", type=int, help="short side of the content (aspect kept)")
     add("--max-size", type=int, help="cap on the long side")
     add("--style-size", type=int, help="short side of the styles (default: --size)")
     add("--upscale", action="store_true", help="allow enlarging images smaller than --size")
-    add("--format", choices=["png", "jpg"], default=_D.format)
+    add("--format", choices=["png", "jpg"], default=_D.format, help="output image format")
     add("--grid", action="store_true", help="also write OUT/grid.png, a content x style sheet")
     add("--device", default=_D.device,
         help="auto (cuda when available) or a torch device: cpu, cuda, cuda:1")
@@ -106,12 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--method optimize runs in fp32 or bf16 (fp16 gradients of its normalized losses "
         "underflow)")
     add("--batch-size", type=int, default=_D.batch_size, help="contents of equal size per forward pass")
-    add("--seed", type=int, default=_D.seed)
+    add("--seed", type=int, default=_D.seed, help="random seed (noise init, random weights)")
     add("--skip-existing", action="store_true", help="keep outputs that already exist (do not recompute them)")
     add("--overwrite", action="store_true", help="replace outputs that already exist (default: refuse to start)")
     add("--tile-size", type=int, default=_D.tile_size, help="tile images whose long side exceeds this (0: never)")
-    add("--tile-overlap", type=int, default=_D.tile_overlap)
-    add("--no-channels-last", dest="channels_last", action="store_false")
+    add("--tile-overlap", type=int, default=_D.tile_overlap, help="pixels shared by neighbouring tiles")
+    add("--no-channels-last", dest="channels_last", action="store_false", help="run NCHW instead of NHWC")
     add("--backend", choices=["pytorch", "onnxruntime"], default=_D.backend,
         help="onnxruntime: --checkpoint is a folder written by python export.py --out DIR (CPU, fp32)")
     v = p.add_argument_group("video contents (.mp4, .mov, .mkv, ...: written as <content>__<style>.mp4)")
@@ -124,15 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--crf", type=int, default=_D.crf, help="H.264 quality (lower: better, larger)")
     v.add_argument("--bit-rate", type=int, default=None, help="bits/s instead of --crf")
     g = p.add_argument_group("optimization (--method optimize)")
-    g.add_argument("--optimizer", choices=["adam", "lbfgs"], default=_D.optimizer)
+    g.add_argument("--optimizer", choices=["adam", "lbfgs"], default=_D.optimizer, help="pixel optimizer")
     g.add_argument("--steps", type=_ints, default=list(_D.steps), help="steps per scale (one value or one per scale)")
     g.add_argument("--lr", type=float, default=_D.lr, help="0: 0.02 for adam, 1.0 for lbfgs")
-    g.add_argument("--init", choices=["content", "noise", "content+noise"], default=_D.init)
-    g.add_argument("--content-weight", type=float, default=_D.content_weight)
+    g.add_argument("--init", choices=["content", "noise", "content+noise"], default=_D.init,
+                   help="the starting image")
+    g.add_argument("--content-weight", type=float, default=_D.content_weight, help="weight of the content loss")
     g.add_argument("--style-weight", type=float, default=None, help="default models.gatys.DEFAULT_STYLE_WEIGHT")
     g.add_argument("--tv-weight", type=float, default=None, help="default models.gatys.DEFAULT_TV_WEIGHT")
-    g.add_argument("--style-loss", choices=list(STYLE_LOSSES), default=_D.style_loss)
-    g.add_argument("--feature-net", choices=list(FEATURE_NETS), default=_D.feature_net)
+    g.add_argument("--style-loss", choices=list(STYLE_LOSSES), default=_D.style_loss,
+                   help="style statistic matched")
+    g.add_argument("--feature-net", choices=list(FEATURE_NETS), default=_D.feature_net,
+                   help="network whose features the losses compare")
     g.add_argument("--scales", type=_ints, default=[], help="coarse-to-fine short sides, e.g. 256,512")
     g.add_argument("--save-every", type=int, default=_D.save_every, help="write intermediate images + loss log every N")
     return p

@@ -107,9 +107,9 @@ def optimize_step_pass(content: torch.Tensor, style: torch.Tensor, opts: Optimiz
 
 
 def train_step_pass(config: str, batch: int, size: int, precision: str, device: torch.device,
-                    overrides: Sequence[str] = ()) -> Callable[[], None]:
+                    overrides: Sequence[str] = (), grad_scaler: bool = False) -> Callable[[], None]:
     """One training step of configs/<config>.yaml (+ `overrides`): objective forward under autocast, backward,
-    Adam, in the memory format train.py uses (train.memory_format)."""
+    Adam, in the memory format train.py uses (train.memory_format); `grad_scaler`: fp16's loss scaling."""
     cfg = load_config(CONFIG_DIR / f"{config}.yaml", list(overrides))
     enc = dataclasses.replace(cfg.model.encoder, pretrained=False, weights_file="")
     loss = dataclasses.replace(cfg.loss, loss_net_pretrained=False, loss_net_weights_file="")
@@ -123,12 +123,15 @@ def train_step_pass(config: str, batch: int, size: int, precision: str, device: 
     content, style = (x.contiguous(memory_format=layout) for x in (content, style))
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=cfg.optim.lr)
 
+    scaler = torch.amp.GradScaler(device.type, enabled=grad_scaler)
+
     def run():
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, precision):
             total = objective(content, style)["total"]
-        total.backward()
-        optimizer.step()
+        scaler.scale(total).backward()
+        scaler.step(optimizer)
+        scaler.update()
     run.objective = objective  # for bench.profile_step's module hooks
     return run
 

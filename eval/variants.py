@@ -23,7 +23,6 @@ network with random weights (offline; the numbers then rank nothing), `--weights
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shlex
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from configs.cli import ArgumentParser
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
@@ -162,7 +162,7 @@ def compare_variants(
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder: configs/, runs/, curves/, eval/")
     p.add_argument("--variants", nargs="+", default=None, metavar="NAME",
                    help="a subset of the variants (default: all; the recipe, then vgg_<transform>_meanstd and "

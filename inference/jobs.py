@@ -155,6 +155,19 @@ def _tags(opts: InferOptions) -> str:
     return "".join(f"__{t}" for t in tags)
 
 
+# options that do not change the picture, left out of the settings an output records
+_NOT_RECORDED = ("content", "style", "out", "grid", "skip_existing", "overwrite", "batch_size", "save_style",
+                 "format", "alpha")
+
+
+def output_settings(opts: InferOptions, content: Path, styles: list[Path], alpha: float) -> dict:
+    """What made one output, stored in the file (media.images.save_image `settings`), so `opt-<hash>` and every
+    other name can be traced back to the exact options: `media.images.read_settings(path)` returns it."""
+    knobs = {k: v for k, v in dataclasses.asdict(opts).items() if k not in _NOT_RECORDED}
+    return {"program": "infer.py", "method": opts.resolved_method, "content": str(content),
+            "style": [str(p) for p in styles], "alpha": alpha, **knobs}
+
+
 _OPTIMIZE_KNOBS = ("optimizer", "steps", "lr", "init", "content_weight", "style_weight", "tv_weight", "style_loss",
                    "feature_net", "scales", "seed", "weights")
 

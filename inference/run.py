@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from inference.engine import Engine
-from inference.jobs import Entry, Plan, load_mask
+from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
 from inference.style_stats import is_stats_file, load_stats, save_stats
 from inference.video import stylize_video
@@ -187,7 +187,8 @@ class Runner:
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)
-                save_image(out[b], path)
+                styles = [self.plan.styles[k] for k in entry.styles]
+                save_image(out[b], path, settings=output_settings(self.args, self.plan.contents[i], styles, alpha))
                 self.summary["written"].append(str(path))
                 if self.args.grid:
                     self.grid[i, path] = _thumb(out[b])

@@ -31,11 +31,20 @@ def fp32(device: torch.device):
 
 
 def memory_format(name: str, device: torch.device) -> torch.memory_format:
-    """train.memory_format: "auto" is channels_last on CUDA (cuDNN's tensor-core kernels want NHWC) and contiguous
-    (NCHW) on CPU, where oneDNN's NHWC backward made the 256 px AdaIN step slower (18.6 vs 15.5 s, 2 EPYC cores)."""
+    """train.memory_format: "auto" is channels_last on CUDA (cuDNN's tensor-core kernels want NHWC) and on CPUs
+    with native bf16 (AVX-512 BF16 / AMX: oneDNN's NHWC kernels are the fast ones there, fp32 and bf16), and
+    contiguous (NCHW) on other CPUs (AVX2), where oneDNN's NHWC backward made the training step slower.
+    Figures per machine: docs/results/train_step_layout.md."""
     if name == "auto":
-        name = "channels_last" if device.type == "cuda" else "contiguous"
+        nhwc = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+        name = "channels_last" if nhwc else "contiguous"
     return torch.channels_last if name == "channels_last" else torch.contiguous_format
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX tiles on this CPU (torch.cpu's ISA checks; False where torch lacks them)."""
+    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -127,14 +127,28 @@ def clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+CHECKPOINT_KINDS = "a release .safetensors file, a step folder (RUN/checkpoints/step_XXXXXX) or a .pth state dict"
+
+
+def _not_a_torch_file(path: Path) -> bool:
+    """Neither torch.save's zip format nor its legacy pickle (protocol 2+ starts with 0x80)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return not (head.startswith(b"PK") or head[:1] == b"\x80")
+
+
 def _read_any(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist (a file, a folder, or {SPECS_HELP})")
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path)), read_metadata(path)
-        except Exception as err:
-            raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
+        except Exception:  # safetensors' text ("header too small") names its parser's state, not the problem
+            raise CheckpointError(f"{path} is not a readable safetensors file (its header does not parse); pass "
+                                  f"{CHECKPOINT_KINDS}") from None
+    if _not_a_torch_file(path):  # torch.load's own text is ~400 characters about weights_only defaults
+        raise CheckpointError(f"{path} is not a checkpoint (no torch.save or safetensors data); pass "
+                              f"{CHECKPOINT_KINDS}")
     try:
         return read_state_dict(path), {}
     except PretrainedWeightsError as err:
