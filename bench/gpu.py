@@ -8,7 +8,7 @@ Rows (random weights, seeded; bench/harness.py times and counts them):
                   with a GradScaler (the fast choice on a T4), bf16 where it is native (compute
                   capability >= 8; emulated on a T4 and left out: models.precision.native_bf16),
                   fp32 on a CPU.
-  infer/<method>  a 512 px content x style pair through infer.py's Stylizer, pairs/s, per precision,
+  infer/<method>  a 512 px content x style pair through infer.py's Engine, pairs/s, per precision,
                   torch.compile off and on (the quick set compiles with dynamo's "eager" backend:
                   the same tracing without minutes of code generation).
   tiled           a 4096 px content through the VGG decoder in 1024 px tiles: peak memory.
@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 import torch
-from inference.stylizer import Stylizer
 
 from bench.cases import random_pair, stylization_net, stylization_pass, train_step_pass
 from bench.harness import PeakMemory, measure
 from bench.train_step import cpu_name
+from inference.engine import Engine
 from media.files import atomic_write
 from models.precision import check_precision, native_bf16, resolve_device
 
@@ -119,11 +119,11 @@ def infer_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
 def tiled_row(device: torch.device, sizes: dict) -> dict:
     size, tile, overlap = sizes["tiled"]
     precision = precisions(device)[0]
-    stylizer = Stylizer(stylization_net("decoder_vgg"), device, precision, True, tile, overlap)
+    stylizer = Engine.for_net(stylization_net("decoder_vgg"), device, precision, True, tile, overlap)
     content, style = random_pair(1, size)[0], random_pair(1, 256)[1]
     start = time.perf_counter()
     with PeakMemory(device) as memory:
-        stylizer.stylize(content, [stylizer.encode(style)])
+        stylizer.decode_batch(content, [stylizer.encode(style)])
     return {
         "row": "tiled",
         "precision": precision,

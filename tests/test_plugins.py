@@ -26,6 +26,15 @@ NAMES = ["model.encoder.kind=tiny", "model.decoder.kind=tiny_up", "model.transfo
          "loss.style_loss=mean_l1", "loss.content_target=content"]
 
 
+@pytest.fixture(autouse=True)
+def _unload_plugins():
+    """The dummy plugin's names leave the registries after each test (other tests iterate them)."""
+    yield
+    from models.registry import _forget, plugin_key
+
+    _forget(plugin_key(str(PLUGIN)))
+
+
 def one_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("WARNING", "stylize"))]
     assert len(lines) == 1, err
