@@ -94,13 +94,12 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
 class _TorchmetricsLpips(nn.Module):
     """torchmetrics' LPIPS network as a per-sample distance of [0, 1] images: (B,3,H,W) x2 -> (B,)."""
 
-    def __init__(self, net_type: str) -> None:
+    def __init__(self, net_type: str, random_backbone: bool = False) -> None:
         super().__init__()
-        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+        from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-        # The metric's network maps [0, 1] to [-1, 1] itself with normalize=True.
-        metric = LearnedPerceptualImagePatchSimilarity(net_type=net_type, reduction="none", normalize=True)
-        self.net = metric.net
+        # The linear heads ship with torchmetrics; the backbone is torchvision's (or random: smoke runs).
+        self.net = _NoTrainLpips(net=net_type, pnet_rand=random_backbone)
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
         return self.net(img1, img2, normalize=True).reshape(-1)
@@ -111,6 +110,7 @@ def build_lpips(
     lpips_net: nn.Module | None = None,
     offline: bool | None = None,
     download_timeout_s: float = 30.0,
+    random_backbone: bool = False,
 ) -> nn.Module:
     """LPIPS (Zhang et al. 2018) as a module mapping two [0, 1] image batches to (B,) distances.
 
@@ -121,6 +121,7 @@ def build_lpips(
         net_type: backbone, "alex" (the LPIPS paper's default), "vgg" or "squeeze".
         lpips_net: use this module instead: forward(img1, img2) on [0, 1] images -> B distances.
         offline, download_timeout_s: see `fetch_weights`.
+        random_backbone: torchvision's random init for the backbone (offline smoke runs; meaningless).
 
     Raises:
         MetricUnavailable: the backbone weights cannot be obtained.
@@ -129,11 +130,18 @@ def build_lpips(
         return lpips_net
     if net_type not in _LPIPS_BACKBONES:
         raise ValueError(f"LPIPS net_type must be one of {sorted(_LPIPS_BACKBONES)}, got {net_type!r}")
+    if random_backbone:
+        return _TorchmetricsLpips(net_type, random_backbone=True).eval()
     import torchvision
 
     url = getattr(torchvision.models, _LPIPS_BACKBONES[net_type]).DEFAULT.url
     fetch_weights(url, f"LPIPS ({net_type} backbone)", offline, download_timeout_s)
     return _TorchmetricsLpips(net_type).eval()
+
+
+def artfid(lpips: float, fid: float) -> float:
+    """ArtFID (Wright & Ommer 2022; StyleID eval_artfid.py:413) = (1 + LPIPS) * (1 + FID), best 1."""
+    return (1 + lpips) * (1 + fid)
 
 
 def _inception_available(what: str, offline: bool | None, download_timeout_s: float) -> None:
@@ -299,5 +307,5 @@ def compute_learned_metrics(
 
     missing = [k for k in ("lpips", "fid") if isinstance(results[k], str)]
     results["artfid"] = (UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]]) if missing
-                         else (1 + results["lpips"]) * (1 + results["fid"]))
+                         else artfid(results["lpips"], results["fid"]))
     return results
