@@ -6,9 +6,9 @@ float64 features (StyleID eval_artfid.py:129, 147-148).
 The trace term: StyleID takes `scipy.linalg.sqrtm(S1 @ S2)` of the 2048 x 2048 product
 (eval_artfid.py:112). With N <= 2048 samples both covariances are singular, sqrtm is then ill-conditioned
 and slow (150 s on a 2-core Xeon), and its result needs a complex-part check. The same trace is computed
-here exactly and fast: with S = L L^T, L = centered features^T / sqrt(N - 1), tr sqrt(S1 S2) equals the
-nuclear norm of L1^T L2 (the square roots of the eigenvalues of S1 S2 are the singular values of
-L1^T L2), an N1 x N2 matrix. tests/test_protocol_fid.py checks the two routes agree.
+here exactly and fast: with S = F^T F (F: the centered features / sqrt(N - 1), or their QR's R when
+N > D), tr sqrt(S1 S2) is the nuclear norm of F1 F2^T (the square roots of the eigenvalues of S1 S2
+are its singular values), a matrix of at most min(N, D) square. tests/test_protocol_fid.py checks the two routes agree.
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ import numpy as np
 FID_INFINITY_MIN = 5000  # the first point of StyleID's linspace (eval_artfid.py:237)
 
 
+def _factor(x: np.ndarray) -> np.ndarray:
+    """(k, D) F with F^T F = cov(x), k = min(N, D): the centered samples / sqrt(N - 1), or for N > D
+    their QR's R (R^T R = A^T A), so the product below stays min(N, D) square."""
+    a = (x - x.mean(0)) / np.sqrt(len(x) - 1)
+    return np.linalg.qr(a, mode="r") if len(a) > a.shape[1] else a
+
+
 def trace_sqrt_product(x1: np.ndarray, x2: np.ndarray) -> float:
-    """tr sqrt(cov(x1) cov(x2)) for (N1, D) and (N2, D) samples, as the nuclear norm of the factors' product."""
-    l1 = (x1 - x1.mean(0)) / np.sqrt(len(x1) - 1)
-    l2 = (x2 - x2.mean(0)) / np.sqrt(len(x2) - 1)
-    return float(np.linalg.svd(l1 @ l2.T, compute_uv=False).sum())
+    """tr sqrt(cov(x1) cov(x2)) for (N1, D) and (N2, D) samples: the nuclear norm of F1 F2^T."""
+    return float(np.linalg.svd(_factor(x1) @ _factor(x2).T, compute_uv=False).sum())
 
 
 def fid_from_features(x1: np.ndarray, x2: np.ndarray) -> float:

@@ -151,7 +151,7 @@ def test_identical_images_give_zero(tmp_path, metric_weights):  # noqa: F811
     code, row = run(tmp_path, folders, "--art-inception", str(metric_weights["art_inception"]))
     assert code == 0
     for key in ("cfsd", "lpips", "lpips_gray", "content_loss"):
-        assert abs(row[key]) < 1e-6, key
+        assert abs(row[key]) < 1e-5, key
 
 
 def test_fid_of_a_set_with_itself_and_bad_files(tmp_path, metric_weights):  # noqa: F811
@@ -176,7 +176,8 @@ def test_fid_of_a_set_with_itself_and_bad_files(tmp_path, metric_weights):  # no
     assert len([line for line in lines if line.startswith("unreadable image") and "s0_stylized_s1" in line]) == 1
     assert len([line for line in lines if line.startswith("size mismatch") and "c0_stylized_s1" in line]) == 1
     assert abs(row["fid"]) < 1e-6 * max(1.0, abs(row["fid"]) + 1)
-    assert row["style_loss"] == 0 and row["gram_loss"] == 0 and row["cfsd"] == 0
+    # float32 softmax vs log_softmax of the same rows: ~1e-6 of rounding, against ~1e-2 for a real pair
+    assert row["style_loss"] == 0 and row["gram_loss"] == 0 and abs(row["cfsd"]) < 1e-5
     assert (out / "metrics.md").is_file()
 
 
