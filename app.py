@@ -24,6 +24,7 @@ import numpy as np
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
 from inference.discovery import discover_models
 from models.gatys import DEFAULT_STYLE_WEIGHT
+from models.registry import RegistryError, load_plugins
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import: no version check, no telemetry
 import gradio as gr  # noqa: E402
@@ -218,11 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-size", type=int, default=1024, help="cap on the long side of every image")
     p.add_argument("--concurrency", type=int, default=1, help="model runs at a time; other requests queue")
     p.add_argument("--examples", default="data/sample", help="a `python -m data_prep.sample` folder")
+    p.add_argument("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
+                   help="the plugins your checkpoints' transforms, encoders or decoders come from")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        load_plugins(args.plugins)
+    except RegistryError as err:
+        print(f"error: --plugins: {err}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the temp folder is removed (atexit)
     root = make_temp_root()
     models = discover_models(args.checkpoint)

@@ -23,6 +23,7 @@ from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
 from media.images import ImageReadError
+from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
@@ -62,9 +63,13 @@ _D = InferOptions(content=(), style=())  # the defaults live in the dataclass; t
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The flags; the choices of --transform, --style-loss and --feature-net are the registered names
+    (load --plugins first: `parse_args` does)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=EPILOG,
                                 formatter_class=_HelpFormatter)
     add = p.add_argument
+    add("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
+        help="your own transforms, style losses, encoders or decoders (a .py file or a module)")
     add("--content", nargs="+", required=True, help="content files, folders or globs")
     add("--style", nargs="+", default=[], help="style files, folders, globs or statistics files (.safetensors)")
     add("--style-domain", help="a folder of style images pooled into ONE style (e.g. a whole anime set)")
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "optimization's feature net and an encoder the checkpoint does not hold")
     add("--alpha", type=_floats, default=list(_D.alpha),
         help="content-style trade-off, one value or a list 0,0.5,1; up to 2 extrapolates past the style")
-    add("--transform", choices=["adain", "mean", "std", "wct", "efdm"], default=None,
+    add("--transform", choices=list(TRANSFORMS), default=None,
         help="feature transform (default: the one the checkpoint was trained with)")
     add("--style-weights", type=_floats, help="mix all styles with these weights, e.g. 0.3,0.7")
     add("--mask", help="label image: each distinct color (sorted) is a region taking the next style")
@@ -105,15 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--content-weight", type=float, default=_D.content_weight)
     g.add_argument("--style-weight", type=float, default=None, help="default models.gatys.DEFAULT_STYLE_WEIGHT")
     g.add_argument("--tv-weight", type=float, default=None, help="default models.gatys.DEFAULT_TV_WEIGHT")
-    g.add_argument("--style-loss", choices=["gram", "mean_std"], default=_D.style_loss)
-    g.add_argument("--feature-net", choices=["vgg19", "resnet50"], default=_D.feature_net)
+    g.add_argument("--style-loss", choices=list(STYLE_LOSSES), default=_D.style_loss)
+    g.add_argument("--feature-net", choices=list(FEATURE_NETS), default=_D.feature_net)
     g.add_argument("--scales", type=_ints, default=[], help="coarse-to-fine short sides, e.g. 256,512")
     g.add_argument("--save-every", type=int, default=_D.save_every, help="write intermediate images + loss log every N")
     return p
 
 
 def parse_args(argv: list[str] | None = None) -> InferOptions:
-    """Flags -> InferOptions (the argparse Namespace ends here)."""
+    """Flags -> InferOptions (the argparse Namespace ends here); --plugins are imported first, so the
+    names they register are choices."""
+    preload = argparse.ArgumentParser(add_help=False)
+    preload.add_argument("--plugins", nargs="+", default=[])
+    try:
+        load_plugins(preload.parse_known_args(argv)[0].plugins)
+    except RegistryError as err:
+        raise InferError(f"--plugins: {err}") from None
     return InferOptions.from_mapping(vars(build_parser().parse_args(argv)))
 
 
@@ -135,7 +147,7 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     opts = options(value)
     torch.manual_seed(opts.seed)
     plan = plan_jobs(opts)
-    if opts.weights == "random":
+    if parse_weights(opts.weights).random:
         print("WARNING: --weights random: the feature network / encoder has RANDOM weights; the images are NOT "
               "meaningful stylizations (smoke test only)", file=sys.stderr)
     bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
@@ -148,7 +160,7 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # a CLI run is one short-lived process: reuse freed activations (inference/allocator.py)
     try:
-        summary = stylize(parse_args(argv))
+        summary = stylize(parse_args(argv))  # the flags' choices need the plugins: parse inside the try
     except PretrainedWeightsError as err:
         print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
         return 2

@@ -159,8 +159,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/smoke.yaml")
     p.add_argument("--run-dir", help="run folder (default: <train.log_root>/<config name>)")
     p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder")
+    p.add_argument("--plugins", nargs="+", metavar="FILE|MODULE",
+                   help="your own transforms/losses/encoders/decoders: the config key plugins= (recorded in the "
+                   "run's config.yaml, so a resume imports them again)")
     p.add_argument("overrides", nargs="*", help="config overrides by field name, e.g. train.steps=100")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.plugins:  # `--plugins a.py train.steps=9`: nargs="+" took the overrides too; give them back
+        args.overrides += [v for v in args.plugins if "=" in v]
+        args.overrides.append(f"plugins={','.join(v for v in args.plugins if '=' not in v)}")
+    return args
 
 
 WEIGHTS_HINT = ("or set model.encoder.weights_file=PATH / loss.loss_net_weights_file=PATH (local files), or "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from typing import Literal
+from typing import Annotated, Literal
 
-from configs.schema import ConfigError
+from configs.schema import ConfigError, Registered
 
 _BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 
@@ -47,6 +47,13 @@ def _coerce(value, tp, key: str):
             raise ConfigError(f"{key}: {value!r} is not a mapping; set its fields, e.g. {key}.<field>=value")
         return from_dict(tp, value, prefix=key + ".")
     origin = typing.get_origin(tp)
+    if origin is Annotated:
+        base, *marks = typing.get_args(tp)
+        value = _coerce(value, base, key)
+        for mark in marks:
+            if isinstance(mark, Registered):
+                _check_registered(value, mark.kind, key)
+        return value
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if isinstance(value, str):  # CLI: a,b,c or [a, b, c]
@@ -83,9 +90,19 @@ def _coerce(value, tp, key: str):
     raise TypeError(f"config field {key} has a type the reader does not handle: {tp}")
 
 
+def _check_registered(value: str, kind: str, key: str) -> None:
+    """A name of a models.registry registry: the registered names are the allowed ones (plugins included)."""
+    from models.registry import REGISTRIES  # read at run time: a plugin may have registered more names
+
+    table = REGISTRIES[kind]
+    if value not in table:
+        raise ConfigError(f"{key}: {value!r} is not a registered {kind}; choose one of {', '.join(table)}, or "
+                          "load the plugin that registers it (plugins: in the config, --plugins on the CLI)")
+
+
 def from_dict(cls, data: dict, prefix: str = ""):
     """Build dataclass `cls` from a nested dict; unknown keys and wrongly typed values raise ConfigError."""
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:

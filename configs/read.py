@@ -56,11 +56,31 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must contain a mapping at the top level")
     data.setdefault("name", path.stem)
+    plugins = load_config_plugins(data.get("plugins"), overrides or [], path)
     try:
         cfg = from_dict(Config, data)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
-    return validate(apply_overrides(cfg, overrides or []))
+    cfg = apply_overrides(cfg, overrides or [])
+    # recorded as loaded (a file by its absolute path), so the run's config.yaml finds them from any folder
+    return validate(dataclasses.replace(cfg, plugins=plugins) if plugins else cfg)
+
+
+def load_config_plugins(listed, overrides: list[str], path: Path) -> list[str]:
+    """Import the plugins a config names (`plugins:` or a `plugins=` override) before its names are
+    checked; returns them as loaded (models.registry.load_plugins)."""
+    from models.registry import RegistryError, load_plugins
+
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("plugins=")]
+    specs = [s.strip() for g in given for s in g.strip("[]").split(",") if s.strip()] if given else listed
+    if not specs:
+        return []
+    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+        raise ConfigError(f"{path}: plugins: {specs!r}; a list of .py files or module names")
+    try:
+        return load_plugins(specs)
+    except RegistryError as err:
+        raise ConfigError(f"plugins: {err}") from None
 
 
 def model_config_from_json(text: str) -> ModelConfig:

@@ -11,20 +11,29 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 
-# The names each registry knows (models/registry.py, models/losses.py, models/vgg.py, train.py OPTIMIZERS).
-# configs/ is the bottom layer and cannot import those; tests/test_config.py checks that both lists agree.
-EncoderKind = Literal["vgg19", "vit"]
-DecoderKind = Literal["mirror_vgg", "transposed_conv"]
+
+@dataclass(frozen=True)
+class Registered:
+    """A name checked against a models.registry registry when the config is read (configs/coerce.py), so
+    the allowed names are the registered ones, plugins included, and are never listed here."""
+
+    kind: str
+
+
+EncoderKind = Annotated[str, Registered("encoder")]
+DecoderKind = Annotated[str, Registered("decoder")]
+TransformName = Annotated[str, Registered("transform")]
+StyleLossName = Annotated[str, Registered("style loss")]
+# Fixed choices of this repo's own code (models/layers.py, models/vgg.py, train.py OPTIMIZERS);
+# tests/test_config.py checks that these lists and those tables agree.
 InputNorm = Literal["auto", "timm", "imagenet", "explicit"]  # models/layers.py INPUT_NORMS
 VGGPadding = Literal["zeros", "reflect"]  # models/vgg.py VGG_PADDINGS
 VGGWeightsLayout = Literal["torchvision", "vgg_normalised"]  # models/vgg.py VGG_LAYOUTS
 OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
-TransformName = Literal["adain", "mean", "std", "wct", "efdm"]  # models/transforms.py TRANSFORMS
-StyleLossName = Literal["gram", "mean_std", "w2", "efdm"]  # models/losses.py STYLE_LOSSES
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 MemoryFormat = Literal["auto", "channels_last", "contiguous"]  # auto: channels_last on CUDA, contiguous on CPU
@@ -37,7 +46,6 @@ VGG19Layer = Literal[
     "conv4_1", "relu4_1", "conv4_2", "relu4_2", "conv4_3", "relu4_3", "conv4_4", "relu4_4", "pool4",
     "conv5_1", "relu5_1", "conv5_2", "relu5_2", "conv5_3", "relu5_3", "conv5_4", "relu5_4", "pool5",
 ]  # fmt: skip
-DEFAULT_ENCODER_LAYER = {"vgg19": "relu4_1", "vit": "final"}  # the AdaIN layer when model.encoder.layer is ""
 VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 
 
@@ -45,7 +53,7 @@ VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 class EncoderConfig:
     kind: EncoderKind = "vgg19"
     name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
-    layer: str = ""  # the AdaIN feature; empty: relu4_1 (vgg19) or "final" (vit); or a VGG name / "block<i>"
+    layer: str = ""  # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
     pretrained: bool = True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
     weights_file: str = ""  # explicit local weights file; empty: the library's own download / cache path
     trainable: bool = False
@@ -138,6 +146,9 @@ class TrainConfig:
 @dataclass
 class Config:
     name: str = "experiment"
+    # your own transforms, losses, encoders or decoders: .py files or module names, imported before the
+    # config's names are checked (models/registry.py load_plugins); a resume imports them again from here
+    plugins: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from functools import reduce
 
 from configs.coerce import from_dict
 from configs.schema import (
-    DEFAULT_ENCODER_LAYER,
     Config,
     ConfigError,
     EncoderConfig,
     LossConfig,
     ModelConfig,
-    VGG19Layer,
 )
 
 
@@ -55,12 +52,17 @@ def check_model(model: ModelConfig) -> None:
     if model.decoder.width < 1:
         raise ConfigError(f"model.decoder.width: {model.decoder.width}; must be >= 1")
     _check_foreign_options(model)
-    vgg_names = typing.get_args(VGG19Layer)
-    vit_ok = enc.layer == "final" or re.fullmatch(r"block-?\d+", enc.layer)  # the depth is timm's: checked at build
-    if enc.layer and not (enc.layer in vgg_names if enc.kind == "vgg19" else vit_ok):
-        allowed = ", ".join(vgg_names) if enc.kind == "vgg19" else "final or block<i> (e.g. block11)"
+    spec = _encoder(enc.kind)
+    if enc.layer and not spec.layers(enc.layer):
         raise ConfigError(f"model.encoder.layer: {enc.layer!r} is not a {enc.kind} layer; use '' "
-                          f"({DEFAULT_ENCODER_LAYER[enc.kind]}) or {allowed}")
+                          f"({spec.default_layer}) or {spec.layer_help}")
+
+
+def _encoder(kind: str):
+    """The registered encoder's spec (default layer, known layers); the kind was checked when read."""
+    from models.registry import ENCODERS
+
+    return ENCODERS[kind]
 
 
 def _check_foreign_options(model: ModelConfig) -> None:
@@ -111,7 +113,7 @@ def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
     if loss.content_target == "adain" and enc.kind != "vgg19":
         raise ConfigError(f"loss.content_target: 'adain' with model.encoder.kind={enc.kind}; adain compares VGG "
                           "features with the AdaIN target, so it needs vgg19 (use loss.content_target=content)")
-    layer = enc.layer or DEFAULT_ENCODER_LAYER[enc.kind]
+    layer = enc.layer or _encoder(enc.kind).default_layer
     if loss.content_target == "adain" and loss.content_layers != [layer]:
         raise ConfigError(f"loss.content_layers: {loss.content_layers}; loss.content_target=adain compares with the "
                           f"AdaIN target at the encoder layer, so it must be {layer}")

@@ -34,6 +34,7 @@ from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.grid import stylization_grid
 from media.images import load_image, save_image
+from models.registry import load_plugins
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
@@ -219,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser.add_argument("--offline", action="store_true", default=None,
                         help="never try to download metric weights (default: env HF_HUB_OFFLINE)")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
+                        help="the plugins your checkpoints' transforms, encoders or decoders come from")
     args = parser.parse_args(argv)
     # ranges before any network or image is loaded: one line now, not a traceback minutes later
     for ok, problem in (
@@ -229,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
         if not ok:
             parser.exit(2, f"error: {problem}\n")
     try:
+        load_plugins(args.plugins)
         return evaluate(args.checkpoint, args.out, args.pairs, args.optimize_baseline, args.weights,
                         args.feature_net, args.size, args.baseline_steps, args.seed, args.device, args.offline,
                         style_domain=args.style_domain)

@@ -4,9 +4,11 @@
     python -m eval.variants --out reports/variants --full --weights pretrained --data-root data/coco_wikiart \
         --launcher "accelerate launch --multi_gpu --num_processes 2"  # the real comparison, on GPUs
 
-Variants (VARIANTS, each a configs/ file): the recipe configs/vgg_adain_meanstd.yaml and one change each, the
-feature transform (wct, efdm, mean, std) or the style loss (w2, efdm). Each trains through train.py in its own
-process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config written to
+Variants (`variants()`, read from the registries at run time, plugins included): the recipe
+configs/vgg_adain_meanstd.yaml and one change each, every other registered feature transform
+(vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>); configs/<variant>.yaml is used where it exists
+(e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each trains
+through train.py in its own process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config written to
 OUT/configs/<variant>.yaml; a run folder that already holds checkpoints is resumed (`--resume latest`), so an
 interrupted comparison continues and a finished one is not retrained. Then eval.compare_runs compares the
 training curves (OUT/curves/summary.md) and eval.evaluate scores every variant and the per-image optimization
@@ -37,20 +39,12 @@ from eval.evaluate import evaluate
 from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
 from media.files import atomic_write
+from models.registry import STYLE_LOSSES, TRANSFORMS, load_plugins
 from training.checkpoints import complete_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-# variant -> what it changes against the recipe (the first entry); each is configs/<variant>.yaml
-VARIANTS = {
-    "vgg_adain_meanstd": "the AdaIN recipe (reference)",
-    "vgg_wct_meanstd": "transform wct",
-    "vgg_efdm_meanstd": "transform efdm",
-    "vgg_mean_meanstd": "transform mean",
-    "vgg_std_meanstd": "transform std",
-    "vgg_adain_w2": "style loss w2",
-    "vgg_adain_efdm": "style loss efdm",
-}
+RECIPE = "vgg_adain_meanstd"
 SMOKE = CONFIGS / "smoke.yaml"
 # smoke: 10 steps of every variant (smoke.yaml's 30 take ~3x as long on 2 CPU cores); the models saw 64 px
 # crops, so evaluating at 256 px buys nothing
@@ -58,10 +52,26 @@ SMOKE_STEPS, SMOKE_EVAL_SIZE, SMOKE_BASELINE_STEPS = 10, 128, 10
 CURVE_TAGS = ["loss/total", "loss/content", "loss/style"]
 
 
+def variants() -> dict[str, tuple[str, list[str]]]:
+    """variant -> (what it changes, its overrides of the recipe): the recipe, then one variant per other
+    registered transform and style loss (read now, so a loaded plugin's names are variants too)."""
+    recipe = load_config(CONFIGS / f"{RECIPE}.yaml")
+    out = {RECIPE: ("the AdaIN recipe (reference)", [])}
+    out |= {f"vgg_{t}_meanstd": (f"transform {t}", [f"model.transform={t}"])
+            for t in TRANSFORMS if t != recipe.model.transform}
+    out |= {f"vgg_adain_{s}": (f"style loss {s}", [f"loss.style_loss={s}"])
+            for s in STYLE_LOSSES if s != recipe.loss.style_loss}
+    return out
+
+
 def variant_config(name: str, full: bool, weights: str, data_root: str | None, steps: int | None,
-                   overrides: Sequence[str] = ()) -> Config:
-    """The config a variant trains with: its file, smoke.yaml's data/optim/train unless `full`, then the flags."""
-    cfg = load_config(CONFIGS / f"{name}.yaml")
+                   overrides: Sequence[str] = (), plugins: Sequence[str] = ()) -> Config:
+    """The config a variant trains with: configs/<name>.yaml or the recipe with the variant's change,
+    smoke.yaml's data/optim/train unless `full`, then the flags."""
+    own = CONFIGS / f"{name}.yaml"
+    change = [] if own.is_file() else variants()[name][1]
+    cfg = load_config(own if own.is_file() else CONFIGS / f"{RECIPE}.yaml",
+                      [f"name={name}", *change, *([f"plugins={','.join(plugins)}"] if plugins else [])])
     if not full:  # only the model and loss sections define a variant; the smoke run's schedule replaces the rest
         smoke = load_config(SMOKE)
         cfg = dataclasses.replace(cfg, data=smoke.data, optim=smoke.optim, train=smoke.train)
@@ -79,8 +89,8 @@ def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:
     run_dir = out / "runs" / cfg.name
     resume = ["--resume", "latest"] if complete_checkpoints(run_dir) else []
     cmd = [*launcher, str(REPO / "train.py"), "--config", str(config_file), "--run-dir", str(run_dir), *resume]
-    print(f"== {cfg.name} ({VARIANTS.get(cfg.name, 'custom')}): {shlex.join(cmd)}", flush=True)
-    proc = subprocess.run(cmd, cwd=REPO)
+    print(f"== {cfg.name} ({variants().get(cfg.name, ('custom',))[0]}): {shlex.join(cmd)}", flush=True)
+    proc = subprocess.run(cmd)  # from the caller's folder: relative data and output paths mean the same
     if proc.returncode != 0:
         raise RuntimeError(f"training {cfg.name} failed (exit {proc.returncode}); its log is above, its run "
                            f"folder is {run_dir}")
@@ -89,7 +99,7 @@ def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:
 
 def compare_variants(
     out_dir: str | Path,
-    variants: Sequence[str] = tuple(VARIANTS),
+    names: Sequence[str] | None = None,
     full: bool = False,
     weights: str = "random",
     data_root: str | None = None,
@@ -99,12 +109,13 @@ def compare_variants(
     eval_size: int | None = None,
     baseline_steps: int | None = None,
     device: str | None = None,
+    plugins: Sequence[str] = (),
 ) -> list[dict]:
     """Train every variant, compare their curves, evaluate them with the optimization reference.
 
     Args:
         out_dir: OUT (module docstring).
-        variants: names from VARIANTS.
+        names: names from `variants()` (None: all of them).
         full: the configs' own data/optim/train sections (real runs) instead of configs/smoke.yaml's.
         weights: "random" (offline smoke) or "pretrained" for the encoder, loss network, evaluation networks.
         data_root: prepared data (`root/{content,style}/{train,val}`); None: the configs' own (smoke: data/sample,
@@ -116,18 +127,22 @@ def compare_variants(
         eval_size, baseline_steps: evaluation resolution and optimization-reference steps (None: smoke or full
             defaults, module docstring).
         device: where evaluation stylizes (None: cuda when available).
+        plugins: plugin files or modules (models/registry.py): their transforms and losses become variants.
 
     Returns:
         The evaluation rows (eval.evaluate), one per variant then `optimize`.
     """
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        raise ValueError(f"--variants: {', '.join(unknown) or '(none)'}; choose from {', '.join(VARIANTS)}")
+    plugins = load_plugins(plugins)
+    known = variants()
+    names = list(known) if names is None else list(names)
+    unknown = [v for v in names if v not in known]
+    if unknown or not names:
+        raise ValueError(f"--variants: {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")
     if weights not in ("random", "pretrained"):
         raise ValueError(f"--weights: {weights}; choose random or pretrained")
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     # every config is read and checked before the first (long) training starts: a typo costs nothing
-    configs = [variant_config(v, full, weights, data_root, steps, overrides) for v in variants]
+    configs = [variant_config(v, full, weights, data_root, steps, overrides, plugins) for v in names]
     root = Path(configs[0].data.root)
     if not full and data_root is None and not (root / "content").is_dir():
         from data_prep.sample import build_sample  # the offline sample set, as `python -m data_prep.sample`
@@ -147,8 +162,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
     p = argparse.ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder: configs/, runs/, curves/, eval/")
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS), metavar="NAME",
-                   help=f"a subset of: {', '.join(VARIANTS)} (default: all)")
+    p.add_argument("--variants", nargs="+", default=None, metavar="NAME",
+                   help="a subset of the variants (default: all; the recipe, then vgg_<transform>_meanstd and "
+                   "vgg_adain_<loss> for every registered transform and style loss)")
+    p.add_argument("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
+                   help="your own transforms/losses (models/registry.py): each becomes a variant")
     p.add_argument("--full", action="store_true",
                    help="the configs' own data/optim/train (real runs); default: configs/smoke.yaml's")
     p.add_argument("--weights", choices=["random", "pretrained"], default="random",
@@ -174,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
             p.exit(2, f"error: {problem}\n")
     try:
         return compare_variants(args.out, args.variants, args.full, args.weights, args.data_root, args.steps,
-                                args.overrides, args.launcher, args.eval_size, args.baseline_steps, args.device)
+                                args.overrides, args.launcher, args.eval_size, args.baseline_steps, args.device,
+                                args.plugins)
     except (ValueError, RuntimeError, FileNotFoundError) as err:  # ConfigError is a ValueError
         p.exit(2, f"error: {err}\n")
 

@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from configs.read import load_config
-from inference.options import InferOptions
+from inference.options import InferError, InferOptions
 from inference.stylizer import Stylizer
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
@@ -75,6 +75,14 @@ class Engine:
             net = load_net(opts)
             if opts.transform:  # the decoder trained with one transform, run with another (a comparison knob)
                 net.set_transform(opts.transform)
+            for wanted, capability, use in ((opts.style_weights, "mix", "style mixes (--style-weights)"),
+                                            (opts.mask, "accumulator", "masks (--mask)"),
+                                            (opts.style_domain, "pool", "style domains (--style-domain)")):
+                if wanted:
+                    try:
+                        net.transform.require(capability, use)
+                    except ValueError as err:
+                        raise InferError(str(err)) from None
             self.stylizer = Stylizer(net, self.device, opts.precision, opts.channels_last, opts.tile_size,
                                      opts.tile_overlap)
         else:

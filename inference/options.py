@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.adain import MAX_ALPHA
+from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
 
 Method = Literal["decoder", "optimize"]
 
@@ -33,7 +34,7 @@ class InferOptions:
     config: str | None = None  # experiment YAML giving the model config of a plain state dict
     weights: str = "pretrained"  # pretrained | random | PATH: the optimization's net / an encoder not in the file
     alpha: tuple[float, ...] = (1.0,)  # 0..1 content to style; up to models.adain.MAX_ALPHA extrapolates
-    transform: Literal["adain", "mean", "std", "wct", "efdm"] | None = None  # None: the checkpoint's own
+    transform: str | None = None  # a registered transform; None: the checkpoint's own
     style_weights: tuple[float, ...] | None = None  # mix all styles with these weights
     style_domain: str | None = None  # a folder of style images pooled into one style (the transform's pool)
     save_style: str | None = None  # write the pooled --style-domain statistics here (.safetensors)
@@ -62,10 +63,11 @@ class InferOptions:
     content_weight: float = 1.0
     style_weight: float | None = None  # None: models.gatys.DEFAULT_STYLE_WEIGHT
     tv_weight: float | None = None  # None: models.gatys.DEFAULT_TV_WEIGHT
-    style_loss: Literal["gram", "mean_std"] = "gram"
-    feature_net: Literal["vgg19", "resnet50"] = "vgg19"
+    style_loss: str = "gram"  # a registered style loss
+    feature_net: str = "vgg19"  # a registered feature network
     scales: tuple[int, ...] = field(default_factory=tuple)  # coarse-to-fine short sides
     save_every: int = 0  # write intermediate images + a loss log every N steps
+    plugins: tuple[str, ...] = ()  # your own transforms/losses/networks (models/registry.py load_plugins)
 
     @property
     def resolved_method(self) -> Method:
@@ -79,7 +81,7 @@ class InferOptions:
         unknown = sorted(set(given) - names)
         if unknown:
             raise InferError(f"unknown inference option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        for key in ("content", "style", "alpha", "style_weights", "steps", "scales"):
+        for key in ("content", "style", "alpha", "style_weights", "steps", "scales", "plugins"):
             if isinstance(given.get(key), (str, int, float)):
                 given[key] = (given[key],)
             elif given.get(key) is not None and key in given:
@@ -87,7 +89,19 @@ class InferOptions:
         return cls(**given)
 
     def validate(self) -> InferOptions:
-        """Check the options against each other; returns self, raises InferError with one line."""
+        """Check the options against each other; returns self, raises InferError with one line.
+
+        The plugins are imported first, so the names they register are known."""
+        try:
+            load_plugins(self.plugins)
+        except RegistryError as err:
+            raise InferError(f"--plugins: {err}") from None
+        for flag, table, name in (("--transform", TRANSFORMS, self.transform),
+                                  ("--style-loss", STYLE_LOSSES, self.style_loss),
+                                  ("--feature-net", FEATURE_NETS, self.feature_net)):
+            if name is not None and name not in table:
+                raise InferError(f"{flag} {name}: not registered; choose one of {', '.join(table)} (or load "
+                                 "the plugin that registers it with --plugins)")
         if self.method is None and not self.checkpoint:
             raise InferError("give --checkpoint FILE (trained decoder) or --method optimize (per-image optimization)")
         if self.resolved_method == "decoder" and not self.checkpoint:

@@ -34,7 +34,7 @@ def is_stats_file(path: str | Path) -> bool:
 
 def save_stats(path: str | Path, stats: Stats, net: StyleTransferNet, images: int, source: str) -> Path:
     """Write `stats` atomically with the transform, encoder, image count and source folder in the metadata."""
-    meta = {"format": FORMAT, "transform": net.transform_name, "encoder": _encoder_json(net),
+    meta = {"format": FORMAT, "transform": net.cfg.transform, "encoder": _encoder_json(net),
             "images": str(images), "source": source}
     tensors = {f"stats.{i}": t.detach().cpu().contiguous() for i, t in enumerate(stats)}
     with atomic_path(path) as tmp:
@@ -52,8 +52,8 @@ def load_stats(path: str | Path, net: StyleTransferNet) -> Stats:
         raise InferError(f"{path} is not a readable style statistics file ({type(err).__name__})") from None
     if meta.get("format") != FORMAT:
         raise InferError(f"{path} is not a style statistics file (written by infer.py --save-style)")
-    if meta.get("transform") != net.transform_name:
-        raise InferError(f"{path} holds {meta.get('transform')} statistics but the model runs {net.transform_name}: "
+    if meta.get("transform") != net.cfg.transform:
+        raise InferError(f"{path} holds {meta.get('transform')} statistics but the model runs {net.cfg.transform}: "
                          f"pass --transform {meta.get('transform')} or save the style again")
     if meta.get("encoder") != _encoder_json(net):
         raise InferError(f"{path} was computed with another encoder ({meta.get('encoder')}); save the style again "

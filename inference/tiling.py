@@ -97,8 +97,10 @@ def stylize_tiled(
     regions = region_maps.shape[1]
 
     # pass 1: encode every tile once, gather each region's values over the tiles' cores into the transform's
-    # whole-image statistics (sums for adain/mean/std, covariance for wct, sorted values for efdm)
-    feats, accumulators = {}, [net.transform.accumulator() for _ in range(regions)]
+    # whole-image statistics (sums for adain/mean/std, covariance for wct, sorted values for efdm); a plain
+    # function transform has no statistics to gather: it runs on each tile as it is
+    exact = net.transform.accumulator is not None
+    feats, accumulators = {}, [net.transform.accumulator() for _ in range(regions)] if exact else []
     for i, (y, y_end) in enumerate(ys):
         for j, (x, x_end) in enumerate(xs):
             f = encode(content[..., y:y_end, x:x_end]).float()
@@ -111,14 +113,14 @@ def stylize_tiled(
             core = core.cpu()
             for r, acc in enumerate(accumulators):
                 acc.add(core[:, m[r]])  # (C, positions of region r in this core)
-    whole = [acc.result() for acc in accumulators]
+    whole = [acc.result() for acc in accumulators] if exact else None
 
     # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
     out, weight = torch.zeros(1, 3, h, w), torch.zeros(1, 1, h, w)
     y_ramps, x_ramps = _ramps(ys), _ramps(xs)
     for (i, j), f in feats.items():
         (y, y_end), (x, x_end) = ys[i], xs[j]
-        stats = [tuple(t.to(f.device) for t in region) for region in whole]
+        stats = [tuple(t.to(f.device) for t in region) for region in whole] if exact else None
         tile_masks = None if masks is None else region_maps[
             ..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]].to(f.device)
         th, tw = y_end - y, x_end - x

@@ -6,9 +6,10 @@ Pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs
 from __future__ import annotations
 
 import torch
-from einops import rearrange
 
 from media.resize import resize
+from models.linalg import mean_cov
+from models.transforms import get_transform
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(
@@ -41,32 +42,13 @@ def preserve_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.T
     return ycbcr_to_rgb(torch.cat([y, chroma], dim=1)).clamp(0, 1)
 
 
-def _mean_cov(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, 3, H, W) -> pixel color mean (B, 3, 1) and covariance (B, 3, 3), biased, float64."""
-    pixels = rearrange(images.double(), "b c h w -> b c (h w)")
-    mean = pixels.mean(dim=2, keepdim=True)
-    centered = pixels - mean
-    return mean, centered @ centered.transpose(1, 2) / pixels.shape[2]
-
-
-def _sqrtm(cov: torch.Tensor, inverse: bool = False, eps: float = 1e-8) -> torch.Tensor:
-    """Symmetric (inverse) square root of (B, 3, 3) covariance matrices via eigen-decomposition."""
-    vals, vecs = torch.linalg.eigh(cov)
-    vals = vals.clamp_min(eps)
-    power = -0.5 if inverse else 0.5
-    return vecs @ torch.diag_embed(vals**power) @ vecs.transpose(1, 2)
-
-
 def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Recolor `source` so its pixel color mean and covariance equal `target`'s.
 
-    x' = C_t^(1/2) C_s^(-1/2) (x - mu_s) + mu_t, the symmetric-square-root variant of Gatys et al.'s
-    color histogram matching. Sizes may differ; target batch may be 1. Not clamped, so the statistics
-    match exactly (values may leave [0, 1] slightly; the networks accept that).
+    x' = C_t^(1/2) C_s^(-1/2) (x - mu_s) + mu_t: WCT on the pixels (models/transforms.py, the
+    symmetric-square-root variant of Gatys et al.'s color histogram matching); a colour direction the
+    source does not use (a grey image) is left out rather than amplified. Sizes may differ; target
+    batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1] slightly;
+    the networks accept that).
     """
-    mu_s, cov_s = _mean_cov(source)
-    mu_t, cov_t = _mean_cov(target)
-    transform = _sqrtm(cov_t) @ _sqrtm(cov_s, inverse=True)
-    pixels = rearrange(source.double(), "b c h w -> b c (h w)")
-    out = transform @ (pixels - mu_s) + mu_t
-    return rearrange(out, "b c (h w) -> b c h w", h=source.shape[-2]).to(torch.float32)
+    return get_transform("wct").apply(source, None, mean_cov(target))

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.layers import OUTPUT_ACTIVATIONS, InstanceNorm2d
+from models.registry import register_decoder
 
 # VGG19 block widths and conv counts, mirrored by MirrorVGGDecoder (level k works at stride 2**k)
 _VGG_WIDTHS = (64, 128, 256, 512, 512)
@@ -115,3 +116,13 @@ class TransposedConvDecoder(nn.Module):
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, 3, h * stride, w * stride) in [0, 1]."""
         return to_stride(self.layers(feat), feat.shape[-2:], self.stride)
+
+
+@register_decoder("mirror_vgg")
+def build_mirror_vgg(channels: int, stride: int, cfg) -> nn.Module:
+    return MirrorVGGDecoder(channels, stride, cfg.output)
+
+
+@register_decoder("transposed_conv")
+def build_transposed_conv(channels: int, stride: int, cfg) -> nn.Module:
+    return TransposedConvDecoder(channels, stride, cfg.width, tuple(cfg.widths), cfg.norm_affine, cfg.output)

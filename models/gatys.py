@@ -63,7 +63,7 @@ from models.adain import normalize_weights
 from models.color import preserve_luminance, rgb_to_ycbcr
 from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
 from models.precision import autocast
-from models.registry import feature_net_spec
+from models.registry import FEATURE_NETS
 
 DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1e-3  # a light smoothness prior; tv is O(0.1) on photos, so this is < 1% of the total
@@ -95,7 +95,7 @@ class OptimizeOptions:
     precision: str = "fp32"  # "fp32" | "bf16" | "fp16": autocast of the feature network only
 
     def layers(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        spec = feature_net_spec(self.feature_net)
+        spec = FEATURE_NETS[self.feature_net]
         return tuple(self.content_layers or spec.content_layers), tuple(self.style_layers or spec.style_layers)
 
 

@@ -41,6 +41,11 @@ INPUT_NORMS: dict[str, Callable[[Sequence[float], Sequence[float]], tuple | None
 }
 
 
+def encoder_norm(cfg) -> tuple | None:
+    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None for the network's own."""
+    return INPUT_NORMS[cfg.input_norm](cfg.input_mean, cfg.input_std)
+
+
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
     """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least `minimum`.
 

@@ -44,8 +44,9 @@ import torch
 from einops import rearrange
 
 from models.adain import mean_std
+from models.linalg import mean_cov, sym_power
 from models.precision import fp32
-from models.registry import lookup
+from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 
 # w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope is
@@ -84,26 +85,15 @@ def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 # ---- w2: Gaussians fitted to the features
 def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns 1..), float32.
+    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns
+    1..), float32 (models.linalg.mean_cov in float32: a T4 runs float64 at 1/32 of its float32 rate,
+    and w2's error against scipy's sqrtm was the same with float64 covariances).
 
-    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends targets).
-    The covariance is C * the Gram of the centred features, in float32, not models.transforms.mean_cov's float64:
-    a T4 runs float64 at 1/32 of its float32 rate, and w2's error against scipy's sqrtm on random-VGG19 features
-    (1e-7 to 3e-5 relative, relu1_1..relu4_1 at 64 and 256 px) was the same with float64 covariances.
+    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends them).
     """
     with fp32(feat.device):
-        mean = feat.float().mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
-        cov = feat.shape[1] * gram(feat.float() - mean)  # (B, C, C) = F F^T / (H*W) of the centred F
-        return torch.cat([rearrange(mean, "b c 1 1 -> b c 1"), cov], dim=2)
-
-
-def _psd_sqrt(cov: torch.Tensor) -> torch.Tensor:
-    """Symmetric square root of (B, C, C) PSD matrices, float64, negative round-off eigenvalues set to 0.
-
-    Unlike models.transforms' WCT root, no eigenvalue is dropped: the loss must be 0 for identical inputs.
-    """
-    vals, vecs = torch.linalg.eigh(cov)
-    return vecs @ torch.diag_embed(vals.clamp_min(0).sqrt()) @ vecs.transpose(1, 2)
+        mean, cov = mean_cov(feat, torch.float32)
+        return torch.cat([mean, cov], dim=2)
 
 
 def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
@@ -130,7 +120,7 @@ def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     out, target = out.double(), target.detach().double()
     mu_o, cov_o = out[..., 0], out[..., 1:]
     mu_t, cov_t = target[..., 0], target[..., 1:]
-    root = _psd_sqrt(cov_t)
+    root = sym_power(cov_t, 0.5, 0.0)  # keeps every eigenvalue > 0: w2(x, x) == 0
     cross = _trace_sqrt(root @ cov_o @ root)
     trace = lambda m: m.diagonal(dim1=-2, dim2=-1).sum(dim=-1)  # noqa: E731
     w2 = ((mu_o - mu_t) ** 2).sum(dim=-1) + trace(cov_o) + trace(cov_t) - 2 * cross
@@ -158,22 +148,33 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """A style loss: a per-layer statistic of features and a distance between statistics."""
+    """A style loss: a per-layer statistic of features (precomputed once per style) and a distance."""
 
     statistic: Callable[[torch.Tensor], torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-STYLE_LOSSES: dict[str, StyleLoss] = {
-    "gram": StyleLoss(gram, gram_distance),
-    "mean_std": StyleLoss(mean_std_stat, mean_std_distance),
-    "w2": StyleLoss(mean_cov_stat, w2_distance),
-    "efdm": StyleLoss(sorted_stat, efdm_distance),
-}
+def as_style_loss(obj) -> StyleLoss:
+    """A registered style loss: a StyleLoss, or a plain per-layer f(output, target) on (B, C, H, W)
+    features (the target is the style's features, a batch-1 target expanded to the output's batch)."""
+    if isinstance(obj, StyleLoss):
+        return obj
+
+    def distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.expand(out.shape[0], -1, -1, -1) if target.shape[0] == 1 else target
+        return obj(out, target.detach()).float()
+
+    return StyleLoss(lambda feat: feat.float(), distance)
+
+
+register_style_loss("gram", StyleLoss(gram, gram_distance))
+register_style_loss("mean_std", StyleLoss(mean_std_stat, mean_std_distance))
+register_style_loss("w2", StyleLoss(mean_cov_stat, w2_distance))
+register_style_loss("efdm", StyleLoss(sorted_stat, efdm_distance))
 
 
 def get_style_loss(name: str) -> StyleLoss:
-    return lookup(STYLE_LOSSES, name, "style loss (loss.style_loss)")
+    return STYLE_LOSSES[name]
 
 
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dict[str, float]:

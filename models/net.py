@@ -7,6 +7,7 @@ This is the ONLY place the pipeline is composed. Inference (inference/stylizer.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import torch
@@ -67,14 +68,16 @@ class StyleTransferNet(nn.Module):
         return self.transform.stats(style_feat)
 
     def set_transform(self, name: str) -> None:
-        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the same."""
+        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the same.
+
+        The config says which transform runs, so a release file saved afterwards records it too."""
         get_transform(name)  # an unknown name fails here, with the known ones
-        self.transform_name = name
+        self.cfg = dataclasses.replace(self.cfg, transform=name)
 
     @property
     def transform(self) -> Transform:
         # looked up by name, not stored: the module stays picklable (the registry's entries hold lambdas)
-        return get_transform(self.transform_name)
+        return get_transform(self.cfg.transform)
 
     def transfer(
         self,

@@ -1,127 +1,281 @@
-"""Name -> builder tables for everything a config or a flag chooses by name (timm's create_* in miniature).
+"""Everything chosen by name, registered beside its definition (timm's `@register_model` in miniature).
 
-Adding a variant is one entry here; configs/schema.py lists the same names as Literal types, and a test
-checks that the two agree.
+    @register_transform("mine")           # models/transforms.py, or a plugin file of yours
+    def mine(content, style): ...
+
+Five registries: transforms, style losses, encoders, decoders and the optimization's feature networks.
+The config reader, every CLI's choices and help, the demo and eval.variants read them at run time, so
+a name is written once: where it is registered. The built-in entries register when their modules are
+imported (`_load_builtins`, on the first lookup); `load_plugins` imports a researcher's own files or
+modules, which register more. This module imports no network code, so a loss or a transform stays
+cheap to import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from pathlib import Path
 
 from torch import nn
 
-from configs.schema import DecoderConfig, EncoderConfig
-from models.decoders import MirrorVGGDecoder, TransposedConvDecoder
-from models.layers import INPUT_NORMS
-from models.resnet import RESNET50_LAYERS, ResNet50Features
-from models.vgg import VGG19_LAYERS, VGG19Features, check_layers
-from models.vit import ViTFeatures
-from weights.pretrained import parse_weights
-
-T = TypeVar("T")
+_BUILTINS = ("models.transforms", "models.losses", "models.vgg", "models.vit", "models.resnet",
+             "models.decoders")
+_loading: list[str] = []  # the plugin being imported (its registrations are recorded under it)
+_plugins: dict[str, list[tuple[str, str]]] = {}  # plugin spec -> [(kind, name)] it registered
+_builtins_loaded = False
 
 
-def lookup(table: Mapping[str, T], name: str, what: str) -> T:
-    """table[name], or a one-line ValueError naming `what` (the config key or flag) and the known names."""
+class RegistryError(ValueError):
+    """An unknown name, a clashing registration or a broken plugin; the message is one line."""
+
+
+class Registry(Mapping):
+    """name -> entry for one kind; looking a name up loads the built-in entries first.
+
+    `what` names the config key or flag in errors (`unknown feature transform 'x' (model.transform /
+    --transform); choose one of adain, ...`).
+    """
+
+    def __init__(self, kind: str, what: str):
+        self.kind, self.what = kind, what
+        self._entries: dict[str, object] = {}
+        self._sources: dict[str, str | None] = {}
+
+    def add(self, name: str, entry: object, module: str = "") -> None:
+        if not isinstance(name, str) or not name or any(c in name for c in " ,=/\\"):
+            raise RegistryError(f"{self.kind} name {name!r}: use letters, digits, '_', '-' or '.'")
+        source = _loading[-1] if _loading else (None if module.startswith("models.") else module or None)
+        if name in self._entries:
+            owner = self._sources[name] or "the built-in"
+            raise RegistryError(f"{self.kind} '{name}' is registered twice ({owner}, and {source or 'again'});"
+                                " rename one of them")
+        self._entries[name], self._sources[name] = entry, source
+        if _loading:
+            _plugins[_loading[-1]].append((self.kind, name))
+
+    def __getitem__(self, name: str):
+        _load_builtins()
+        if name not in self._entries:
+            raise RegistryError(f"unknown {self.what} '{name}'; choose one of {', '.join(self)}"
+                                " (or load the plugin that registers it with --plugins)")
+        return self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        _load_builtins()
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        _load_builtins()
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        _load_builtins()
+        return name in self._entries
+
+    def remove(self, name: str) -> None:
+        """Forget an entry (tests that register a throw-away name)."""
+        self._entries.pop(name, None)
+        self._sources.pop(name, None)
+
+
+TRANSFORMS = Registry("transform", "feature transform (model.transform / --transform)")
+STYLE_LOSSES = Registry("style loss", "style loss (loss.style_loss / --style-loss)")
+ENCODERS = Registry("encoder", "encoder (model.encoder.kind)")
+DECODERS = Registry("decoder", "decoder (model.decoder.kind)")
+FEATURE_NETS = Registry("feature net", "feature network (--feature-net)")
+REGISTRIES = {r.kind: r for r in (TRANSFORMS, STYLE_LOSSES, ENCODERS, DECODERS, FEATURE_NETS)}
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in _BUILTINS:
+            importlib.import_module(module)
+
+
+def lookup(table: Mapping, name: str, what: str):
+    """table[name] for a plain dict table, or a one-line RegistryError naming `what` and the known names."""
     if name not in table:
-        raise ValueError(f"unknown {what} '{name}'; choose one of {', '.join(table)}")
+        raise RegistryError(f"unknown {what} '{name}'; choose one of {', '.join(table)}")
     return table[name]
 
 
-# ---- encoders: {layer: (B, C, H/stride, W/stride)} feature networks with .strides / .channels
+# ---- the decorators: each works on a function or class (returned unchanged) or takes the entry directly
+def _decorator(add: Callable[[object], None], entry):
+    if entry is not None:
+        add(entry)
+        return entry
+
+    def register(obj):
+        add(obj)
+        return obj
+
+    return register
+
+
+def register_transform(name: str, entry=None):
+    """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps, or an
+    object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`): models/transforms.py."""
+    from models.transforms import as_transform  # the protocol lives beside the transforms
+
+    return _decorator(lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry)
+
+
+def register_style_loss(name: str, entry=None):
+    """Register a style loss: a plain per-layer `f(output, target) -> scalar` on (B, C, H, W) features,
+    or a models.losses.StyleLoss(statistic, distance) whose statistic is precomputed once per style."""
+    from models.losses import as_style_loss
+
+    return _decorator(lambda obj: STYLE_LOSSES.add(name, as_style_loss(obj), _module(obj)), entry)
+
+
 @dataclass(frozen=True)
 class EncoderSpec:
-    build: Callable[[EncoderConfig, str], nn.Module]
-    default_layer: str
+    """An encoder builder `(cfg: EncoderConfig, layer: str) -> nn.Module` and its layers.
 
-
-def _norm(cfg: EncoderConfig) -> tuple | None:
-    """model.encoder.input_norm -> (mean, std), or None for the network's own."""
-    return lookup(INPUT_NORMS, cfg.input_norm, "model.encoder.input_norm")(cfg.input_mean, cfg.input_std)
-
-
-ENCODERS: dict[str, EncoderSpec] = {
-    "vgg19": EncoderSpec(lambda cfg, layer: VGG19Features([layer], cfg.pretrained, cfg.weights_file, cfg.trainable,
-                                                          padding=cfg.padding, layout=cfg.weights_layout,
-                                                          norm=_norm(cfg)), "relu4_1"),
-    "vit": EncoderSpec(lambda cfg, layer: ViTFeatures(cfg.name, [layer], cfg.pretrained, cfg.weights_file,
-                                                      cfg.trainable, norm=_norm(cfg)), "final"),
-}
-
-
-def encoder_layer(cfg: EncoderConfig) -> str:
-    """The feature layer AdaIN runs on: cfg.layer, or the kind's default."""
-    return cfg.layer or lookup(ENCODERS, cfg.kind, "model.encoder.kind").default_layer
-
-
-def build_encoder(cfg: EncoderConfig) -> nn.Module:
-    return lookup(ENCODERS, cfg.kind, "model.encoder.kind").build(cfg, encoder_layer(cfg))
-
-
-# ---- decoders: (B, C, h, w) features -> (B, 3, h * stride, w * stride) images in [0, 1], any stride
-DECODERS: dict[str, Callable[[int, int, DecoderConfig], nn.Module]] = {
-    "mirror_vgg": lambda channels, stride, cfg: MirrorVGGDecoder(channels, stride, cfg.output),
-    "transposed_conv": lambda channels, stride, cfg: TransposedConvDecoder(channels, stride, cfg.width,
-                                                                           tuple(cfg.widths), cfg.norm_affine,
-                                                                           cfg.output),
-}
-
-
-def build_decoder(cfg: DecoderConfig, in_channels: int, stride: int) -> nn.Module:
-    return lookup(DECODERS, cfg.kind, "model.decoder.kind")(in_channels, stride, cfg)
-
-
-# ---- feature networks of the per-image optimization, with their default layers
-@dataclass(frozen=True)
-class FeatureNetSpec:
-    """A feature network and its defaults.
-
-    vgg19: content relu4_2, style relu1_1 ... relu5_1, equal layer weights: the layers of Gatys et al. 2016.
-        The paper names the content layer conv4_2, but its Caffe ReLUs run in place, so that blob holds the
-        rectified output, and their PyTorch code (leongatys/PytorchNeuralStyleTransfer) reads 'r42', i.e.
-        relu4_2. Their w_l = 1/5 per style layer is a constant folded into the style weight (models/gatys.py).
-    resnet50: content layer2, style conv1, layer1, layer2, layer3. layer2 ends at stride 8 like VGG's
-        relu4_2 and is similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without
-        pinning pixel detail. layer4 is left out of the style: at stride 32 it has 2048 channels (a 16 MB Gram
-        per step) and mostly object identity. ResNet features are "peaky" (a few huge activations), which
-        makes ResNet style transfer visibly weaker than VGG's (Wang et al. 2021, "Rethinking and Improving
-        the Robustness of Image Style Transfer"); it is here as a comparison, not a recommendation.
+    The module maps (B, 3, H, W) images in [0, 1] to {layer: (B, C, H/s, W/s)} features, normalizes its
+    own input, and has `.strides` and `.channels`: {layer: int} for every layer it can return.
     """
 
-    build: Callable[..., nn.Module]  # (layers, pretrained=, weights_file=) -> module
+    build: Callable[..., nn.Module]
+    default_layer: str
+    layers: Callable[[str], bool]  # is this a layer name the encoder knows (checked when a config is read)
+    layer_help: str  # the allowed layers, for the error message
+
+
+def register_encoder(name: str, default_layer: str, layers: Sequence[str] | Callable[[str], bool],
+                     layer_help: str = ""):
+    """Register an encoder builder (see EncoderSpec for the module it returns)."""
+    known = layers if callable(layers) else frozenset(layers).__contains__
+    help_text = layer_help or ", ".join(layers)
+    return _decorator(lambda b: ENCODERS.add(name, EncoderSpec(b, default_layer, known, help_text),
+                                             _module(b)), None)
+
+
+def register_decoder(name: str):
+    """Register a decoder builder `(in_channels, stride, cfg: DecoderConfig) -> nn.Module` mapping
+    (B, C, h, w) features to (B, 3, h * stride, w * stride) images in [0, 1]."""
+    return _decorator(lambda b: DECODERS.add(name, b, _module(b)), None)
+
+
+@dataclass(frozen=True)
+class FeatureNetSpec:
+    """A feature network of the optimization: `build(layers, pretrained=, weights_file=)` and defaults."""
+
+    build: Callable[..., nn.Module]
     content_layers: tuple[str, ...]
     style_layers: tuple[str, ...]
     known_layers: tuple[str, ...]
 
 
-FEATURE_NETS: dict[str, FeatureNetSpec] = {
-    "vgg19": FeatureNetSpec(VGG19Features, ("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-                            tuple(VGG19_LAYERS)),
-    "resnet50": FeatureNetSpec(ResNet50Features, ("layer2",), ("conv1", "layer1", "layer2", "layer3"),
-                               RESNET50_LAYERS),
-}
+def register_feature_net(name: str, content_layers: Sequence[str], style_layers: Sequence[str],
+                         known_layers: Sequence[str]):
+    """Register a frozen feature network for the per-image optimization (models/gatys.py)."""
+    spec = lambda b: FeatureNetSpec(b, tuple(content_layers), tuple(style_layers), tuple(known_layers))  # noqa: E731
+    return _decorator(lambda b: FEATURE_NETS.add(name, spec(b), _module(b)), None)
 
 
-def feature_net_spec(name: str) -> FeatureNetSpec:
-    return lookup(FEATURE_NETS, name, "feature network (--feature-net)")
+def _module(obj) -> str:
+    return getattr(obj, "__module__", "") or ""
+
+
+# ---- building from configs
+def encoder_layer(cfg) -> str:
+    """The feature layer the transform runs on: cfg.layer, or the encoder kind's default."""
+    return cfg.layer or ENCODERS[cfg.kind].default_layer
+
+
+def build_encoder(cfg) -> nn.Module:
+    return ENCODERS[cfg.kind].build(cfg, encoder_layer(cfg))
+
+
+def build_decoder(cfg, in_channels: int, stride: int) -> nn.Module:
+    return DECODERS[cfg.kind](in_channels, stride, cfg)
 
 
 def build_feature_net(name: str, layers: Sequence[str], weights: str = "pretrained") -> nn.Module:
     """A frozen, eval-mode feature network returning {layer: features} for [0, 1] RGB images.
 
-    Args:
-        name: a FEATURE_NETS name.
-        layers: every layer the optimization reads (content and style); VGG is truncated after the deepest.
-        weights: "pretrained" (torchvision ImageNet weights, cache or download; fails fast offline with the
-            file to put where), "random" (torchvision's init: offline smoke runs only, results are not
-            meaningful), or a path to a local state dict file.
-
-    Raises:
-        PretrainedWeightsError: pretrained or file weights unavailable.
+    `layers`: every layer the optimization reads; VGG is truncated after the deepest. `weights`:
+    pretrained | random (offline smoke runs only: the results are not meaningful) | a local file.
     """
-    spec = feature_net_spec(name)
-    check_layers(layers, {k: 0 for k in spec.known_layers}, name)
-    source = parse_weights(weights)
+    from weights.pretrained import parse_weights  # the one parser of that spec string
+
+    spec, source = FEATURE_NETS[name], parse_weights(weights)
+    unknown = [layer for layer in layers if layer not in spec.known_layers]
+    if unknown:
+        raise RegistryError(f"unknown {name} layer(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(spec.known_layers)}")
     return spec.build(tuple(layers), pretrained=source.pretrained, weights_file=source.file).eval()
+
+
+# ---- plugins: a researcher's own file or module, imported so that its decorators register
+def load_plugins(specs: Sequence[str]) -> list[str]:
+    """Import each plugin (a path to a .py file, or an importable module name) once; returns the specs.
+
+    Files are recorded by absolute path, so a run folder or a release file can name them later. A
+    missing file, an import error or a name that clashes with a built-in is one RegistryError line.
+    """
+    _load_builtins()
+    loaded = []
+    for spec in specs:
+        key = plugin_key(spec)
+        if key not in _plugins:
+            _plugins[key] = []
+            _loading.append(key)
+            try:
+                _import(key)
+            except RegistryError as err:
+                _forget(key)
+                raise RegistryError(f"plugin {spec}: {err}") from None
+            except Exception as err:  # noqa: BLE001 - any error in the user's file is reported in one line
+                _forget(key)
+                raise RegistryError(f"plugin {spec} failed to import: {type(err).__name__}: "
+                                    f"{str(err).splitlines()[0] if str(err) else ''}; fix the file, or "
+                                    "leave --plugins out") from None
+            finally:
+                _loading.pop()
+        loaded.append(key)
+    return loaded
+
+
+def plugin_key(spec: str) -> str:
+    """A file plugin's absolute path (the .py file must exist), or a module name as given."""
+    if spec.endswith(".py") or "/" in spec or "\\" in spec:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise RegistryError(f"plugin file {spec} does not exist; pass a .py file or a module name")
+        return str(path.resolve())
+    return spec
+
+
+def _import(key: str) -> None:
+    if not key.endswith(".py"):
+        importlib.import_module(key)
+        return
+    name = "plugins." + Path(key).stem
+    module_spec = importlib.util.spec_from_file_location(name, key)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    module_spec.loader.exec_module(module)
+
+
+def _forget(key: str) -> None:
+    """Undo a failed plugin's registrations, so a second attempt starts clean."""
+    for kind, name in _plugins.pop(key, []):
+        REGISTRIES[kind].remove(name)
+
+
+def loaded_plugins() -> dict[str, list[str]]:
+    """{plugin: ['transform:name', ...]} of every plugin loaded in this process."""
+    return {key: [f"{kind}:{name}" for kind, name in names] for key, names in _plugins.items()}
+
+
+def plugin_of(kind: str, name: str) -> str | None:
+    """The plugin that registered a name of this kind, if a plugin did."""
+    return REGISTRIES[kind]._sources.get(name)

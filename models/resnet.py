@@ -9,6 +9,7 @@ from torch import nn
 from torchvision.models import ResNet50_Weights, resnet50
 
 from models.layers import Normalize
+from models.registry import register_feature_net
 from weights.pretrained import load_torchvision_weights, read_state_dict
 
 RESNET50_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
@@ -65,3 +66,13 @@ class ResNet50Features(nn.Module):
             if name in layers:
                 out[name] = x
         return out
+
+
+# content layer2, style conv1, layer1, layer2, layer3. layer2 ends at stride 8 like VGG's relu4_2 and is
+# similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without pinning pixel detail.
+# layer4 is left out of the style: at stride 32 it has 2048 channels (a 16 MB Gram per step) and mostly
+# object identity. ResNet features are "peaky" (a few huge activations), which makes ResNet style transfer
+# visibly weaker than VGG's (Wang et al. 2021, "Rethinking and Improving the Robustness of Image Style
+# Transfer"); it is here as a comparison, not a recommendation.
+register_feature_net("resnet50", ("layer2",), ("conv1", "layer1", "layer2", "layer3"),
+                     RESNET50_LAYERS)(ResNet50Features)

@@ -20,10 +20,16 @@ which equals blending the transform's outputs exactly, as both papers interpolat
 style images as one style: averaged mean and second raw moment for adain/mean/std, averaged mean and
 covariance for wct, averaged quantiles for efdm) and `accumulator` (whole-image content statistics gathered
 tile by tile). Everything is float32 (wct float64), out of place.
+
+A transform may instead be one plain function `f(content, style) -> features` on (B, C, H, W) maps (the
+sizes may differ; a batch-1 style is expanded to the content's batch): its "statistics" are the style's
+features, tiling runs it tile by tile, and style mixes, masks and domain pooling refuse it in one line.
+Register either kind with `models.register_transform` (models/registry.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +37,8 @@ import torch
 from einops import rearrange
 
 from models.adain import EPS, Stats, adain_stats, mean_std, mix_stats, normalize_weights
-from models.registry import lookup
+from models.linalg import mean_cov, sym_power
+from models.registry import TRANSFORMS, register_transform
 
 WCT_EPS = 1e-5  # relative; Li et al.'s reference code drops eigenvalues below an absolute 1e-5
 
@@ -81,21 +88,9 @@ class MomentAccumulator(_Sums):
 
 
 # ---- wct: channel mean and covariance
-def mean_cov(feat: torch.Tensor) -> Stats:
-    """(B, C, H, W) -> mean (B, C, 1) and biased covariance over H*W (B, C, C), float64."""
-    x = rearrange(feat.double(), "b c h w -> b c (h w)")
-    mean = x.mean(dim=2, keepdim=True)
-    centered = x - mean
-    return mean, centered @ centered.transpose(1, 2) / x.shape[2]
-
-
 def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
-    """Symmetric cov^power of (B, C, C) PSD matrices on their span: eigenvalues below WCT_EPS * the largest
-    count as 0 (for a negative power too), so directions the features do not use are dropped, not amplified."""
-    vals, vecs = torch.linalg.eigh(cov)
-    kept = vals > vals.amax(dim=-1, keepdim=True).clamp_min(1e-30) * WCT_EPS
-    scaled = torch.where(kept, vals.clamp_min(1e-30) ** power, torch.zeros_like(vals))
-    return vecs @ torch.diag_embed(scaled) @ vecs.transpose(1, 2)
+    """cov^power on the span of the features: eigenvalues below WCT_EPS * the largest count as 0."""
+    return sym_power(cov, power, WCT_EPS)
 
 
 def whiten(feat: torch.Tensor, content: Stats | None = None) -> torch.Tensor:
@@ -199,25 +194,53 @@ class ValueAccumulator:
 
 @dataclass(frozen=True)
 class Transform:
+    """The statistics protocol (module docstring); mix, pool and accumulator are optional capabilities."""
+
     stats: Callable[[torch.Tensor], Stats]
     apply: Callable[[torch.Tensor, Stats | None, Stats], torch.Tensor]
-    mix: Callable[[Sequence[Stats], Sequence[float] | None], Stats]
-    pool: Callable[[Sequence[Stats]], Stats]
-    accumulator: Callable[[], object]
+    mix: Callable[[Sequence[Stats], Sequence[float] | None], Stats] | None = None
+    pool: Callable[[Sequence[Stats]], Stats] | None = None
+    accumulator: Callable[[], object] | None = None
+    name: str = ""
+
+    def require(self, capability: str, use: str):
+        """The capability, or a one-line error naming the transform and what it lacks."""
+        if getattr(self, capability) is None:
+            raise ValueError(f"transform '{self.name}' has no {capability}: it cannot do {use}; register it "
+                             f"with a `{capability}` (models/transforms.py), or use another --transform")
+        return getattr(self, capability)
 
 
-TRANSFORMS: dict[str, Transform] = {
-    "adain": Transform(mean_std, lambda f, c, s: adain_stats(f, c or mean_std(f), s), mix_stats, _pool_mean_std,
-                       MomentAccumulator),
-    "mean": Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator),
-    "std": Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator),
-    "wct": Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator),
-    "efdm": Transform(sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None), ValueAccumulator),
-}
+def as_transform(obj, name: str) -> Transform:
+    """A registered object as a Transform: one already, an object with stats/apply, or a plain function."""
+    if isinstance(obj, Transform):
+        return dataclasses.replace(obj, name=name)
+    if hasattr(obj, "stats") and hasattr(obj, "apply"):
+        parts = {k: getattr(obj, k, None) for k in ("mix", "pool", "accumulator")}
+        return Transform(obj.stats, obj.apply, name=name, **parts)
+    if not callable(obj):
+        raise TypeError(f"transform '{name}': register a function f(content, style) or an object with "
+                        "stats and apply")
+
+    def apply(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+        (style_feat,) = style  # a batch-1 style serves every content of the batch
+        style_feat = style_feat.expand(feat.shape[0], -1, -1, -1) if style_feat.shape[0] == 1 else style_feat
+        return obj(feat.float(), style_feat).float()
+
+    return Transform(lambda feat: (feat.float(),), apply, name=name)
+
+
+register_transform("adain", Transform(mean_std, lambda f, c, s: adain_stats(f, c or mean_std(f), s),
+                                      mix_stats, _pool_mean_std, MomentAccumulator))
+register_transform("mean", Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator))
+register_transform("std", Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator))
+register_transform("wct", Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator))
+register_transform("efdm", Transform(sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None),
+                                     ValueAccumulator))
 
 
 def get_transform(name: str) -> Transform:
-    return lookup(TRANSFORMS, name, "feature transform (model.transform / --transform)")
+    return TRANSFORMS[name]
 
 
 def take(stats: Stats, b: int) -> Stats:
@@ -234,8 +257,9 @@ def transfer(transform: Transform, feat: torch.Tensor, styles: Sequence[Stats], 
     its content statistics are the region's own (or `content[k]`, e.g. a whole image's, when given).
     """
     if masks is None:
-        style = styles[0] if len(styles) == 1 else transform.mix(styles, weights)
+        style = styles[0] if len(styles) == 1 else transform.require("mix", "style mixes")(styles, weights)
         return transform.apply(feat, content[0] if content is not None else None, style)
+    transform.require("accumulator", "masks (it needs region statistics)")
     if masks.shape[1] != len(styles):
         raise ValueError(f"got {masks.shape[1]} mask regions for {len(styles)} styles")
     out = torch.zeros_like(feat, dtype=torch.float32)

@@ -16,7 +16,8 @@ from torch import nn
 from torchvision.models import VGG19_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
-from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, encoder_norm
+from models.registry import register_encoder, register_feature_net
 from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's vgg19().features is conv, relu per conv and a max-pool after each block; blocks hold
@@ -209,3 +210,18 @@ def _require_keys(state: dict, features: nn.Module, path: str, last: int, layout
         raise PretrainedWeightsError(
             f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); expected torchvision "
             "vgg19 names, or pytorch-AdaIN's vgg_normalised with weights_layout=vgg_normalised")
+
+
+@register_encoder("vgg19", default_layer="relu4_1", layers=list(VGG19_LAYERS))
+def build_vgg19_encoder(cfg, layer: str) -> nn.Module:
+    """model.encoder.kind=vgg19: VGG19 up to `layer` (relu4_1 by default, the AdaIN paper's)."""
+    return VGG19Features([layer], cfg.pretrained, cfg.weights_file, cfg.trainable, padding=cfg.padding,
+                         layout=cfg.weights_layout, norm=encoder_norm(cfg))
+
+
+# The optimization's layers are Gatys et al. 2016's: content relu4_2, style relu1_1 ... relu5_1, equal
+# layer weights. The paper names the content layer conv4_2, but its Caffe ReLUs run in place, so that blob
+# holds the rectified output, and their PyTorch code (leongatys/PytorchNeuralStyleTransfer) reads 'r42',
+# i.e. relu4_2. Their w_l = 1/5 per style layer is a constant folded into the style weight (models/gatys.py).
+register_feature_net("vgg19", ("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+                     tuple(VGG19_LAYERS))(VGG19Features)

@@ -11,7 +11,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from models.layers import Normalize, pad_to_multiple
+from models.layers import Normalize, encoder_norm, pad_to_multiple
+from models.registry import register_encoder
 from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast
 
 
@@ -106,3 +107,10 @@ class ViTFeatures(nn.Module):
                 t = self.model.norm(t)
             out[layer] = rearrange(t, "b (h w) c -> b c h w", h=h)
         return out
+
+
+@register_encoder("vit", default_layer="final", layers=lambda layer: bool(re.fullmatch(r"final|block-?\d+", layer)),
+                  layer_help="final or block<i> (e.g. block11; the depth is timm's, checked when built)")
+def build_vit_encoder(cfg, layer: str) -> nn.Module:
+    """model.encoder.kind=vit: any timm ViT (cfg.name), patch tokens of `layer` as a feature map."""
+    return ViTFeatures(cfg.name, [layer], cfg.pretrained, cfg.weights_file, cfg.trainable, norm=encoder_norm(cfg))

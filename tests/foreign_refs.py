@@ -1,4 +1,4 @@
-"""Small re-implementations of the two foreign codebases, written from issue 10's description (not imported
+"""Small re-implementations of the two foreign codebases, written from their published descriptions (not imported
 from the repo), used by tests/test_foreign_*.py to build files in their layouts and compute their images.
 
 - the ViT notebook: `ViTStyleTransfer` (vit_encoder = a timm ViT with head = nn.Identity(), decoder = a

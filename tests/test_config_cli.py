@@ -23,7 +23,7 @@ def one_error_line(stderr: str, key: str) -> str:
 
 
 def test_train_subprocess_stops_before_the_run_folder(tmp_path):
-    """The issue's case, in a real process: a traceback after config.yaml was written, before the schema check."""
+    """In a real process: the error comes before config.yaml is written, not as a traceback after it."""
     run_dir = tmp_path / "run"
     proc = subprocess.run([sys.executable, "train.py", "--config", str(SMOKE), "--run-dir", str(run_dir),
                            "model.decoder.kind=foo"], cwd=REPO, capture_output=True, text=True, timeout=120)

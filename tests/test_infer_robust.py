@@ -1,4 +1,4 @@
-"""infer.py under bad input: nothing lost, nothing overwritten, no aborted batch (issue: hardening)."""
+"""infer.py under bad input: nothing lost, nothing overwritten, no aborted batch."""
 
 import os
 from pathlib import Path

@@ -11,7 +11,7 @@ from inference.engine import optimize_options
 from models.color import rgb_to_ycbcr
 from models.gatys import OptimizeOptions, blended_style_targets, optimize
 from models.losses import content_loss
-from models.registry import build_feature_net, feature_net_spec
+from models.registry import FEATURE_NETS, build_feature_net
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -26,7 +26,7 @@ def _photo(h, w, seed):
 
 @pytest.fixture(scope="module")
 def vgg():
-    spec = feature_net_spec("vgg19")
+    spec = FEATURE_NETS["vgg19"]
     return build_feature_net("vgg19", [*spec.content_layers, *spec.style_layers], "random")
 
 
@@ -36,7 +36,7 @@ def test_style_drops_content_bounded_not_trivial(vgg):
     first, last = res.log[0], min(res.log, key=lambda e: e["total"])
     # the known failure: style reads ~0 at step 0 and the output is the content. The style term must dominate
     assert first["content"] == 0 and 10.0 * first["style"] > 0.9 * first["total"]
-    (layer,) = feature_net_spec("vgg19").content_layers  # the layer the optimization's content loss reads
+    (layer,) = FEATURE_NETS["vgg19"].content_layers  # the layer the optimization's content loss reads
     with torch.no_grad():
         unrelated = torch.nn.functional.interpolate(style, size=(64, 64))
         ref = float(content_loss(vgg(unrelated, [layer])[layer], vgg(content, [layer])[layer]))
@@ -56,14 +56,14 @@ def test_vgg_content_layer_is_gatys_relu4_2(vgg):
 @pytest.mark.parametrize("seed", [1, 2])  # random VGG19s on which unscaled L-BFGS stalls (models/gatys.py)
 def test_both_optimizers_reduce_loss(optimizer, seed):
     torch.manual_seed(seed)
-    spec = feature_net_spec("vgg19")
+    spec = FEATURE_NETS["vgg19"]
     vgg = build_feature_net("vgg19", [*spec.content_layers, *spec.style_layers], "random")
     res = optimize(vgg, _photo(48, 48, 2), [_photo(40, 56, 3)], OptimizeOptions(steps=15, optimizer=optimizer))
     assert min(e["total"] for e in res.log) < 0.5 * res.log[0]["total"]
 
 
 def test_multiscale_resnet_sizes_meanstd():
-    net = build_feature_net("resnet50", ["layer2", *feature_net_spec("resnet50").style_layers], "random")
+    net = build_feature_net("resnet50", ["layer2", *FEATURE_NETS["resnet50"].style_layers], "random")
     opts = OptimizeOptions(feature_net="resnet50", steps=[6, 4], scales=(32, 64), style_loss="mean_std")
     res = optimize(net, _photo(64, 96, 1), [_photo(40, 30, 2)], opts)
     assert res.image.shape == (1, 3, 64, 96) and [e["stage"] for e in res.log] == [0] * 6 + [1] * 4
@@ -77,7 +77,7 @@ def test_seed_init_blend_luminance(vgg):
     noisy.seed = 4
     assert not torch.equal(optimize(vgg, c, [s1], noisy).image, optimize(vgg, c, [s1], OptimizeOptions(
         steps=2, init="noise", seed=3)).image)
-    layers = feature_net_spec("vgg19").style_layers
+    layers = FEATURE_NETS["vgg19"].style_layers
     t10 = blended_style_targets(vgg, [s1, s2], [1, 0], layers, "gram")
     t1 = blended_style_targets(vgg, [s1], [1], layers, "gram")
     assert all(torch.allclose(t10[k], t1[k]) for k in layers)

@@ -1,5 +1,5 @@
 """Training under faults: a rejected resume changes nothing, a no-op resume logs nothing, stale temp files of
-interrupted saves are cleaned, and NaN weights are refused at load (issue: hardening)."""
+interrupted saves are cleaned, and NaN weights are refused at load."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from configs.read import model_config_from_json
 from configs.schema import ConfigError, ModelConfig, to_json
 from media.files import atomic_path
 from models.net import StyleTransferNet
+from models.registry import REGISTRIES, plugin_of
 from weights.foreign import match_section, natural_order, transposed_conv_arch
 from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 
@@ -63,11 +64,27 @@ def save_release(path: str | Path, net: StyleTransferNet, metadata: dict[str, st
     path = Path(path)
     if extra and not all(k.startswith(IGNORED_PREFIXES) for k in extra):
         raise ValueError(f"extra tensors must start with one of {IGNORED_PREFIXES}, or loaders would trip on them")
-    meta = {"format": FORMAT, "model_config": to_json(net.cfg), **{k: str(v) for k, v in (metadata or {}).items()}}
+    meta = {"format": FORMAT, "model_config": to_json(net.cfg), "plugins": json.dumps(_plugins_used(net.cfg)),
+            **{k: str(v) for k, v in (metadata or {}).items()}}
     state = {**release_state_dict(net), **(extra or {})}
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=meta)
     return path
+
+
+def _plugins_used(cfg: ModelConfig) -> dict[str, str]:
+    """{'kind:name': plugin} for the model's transform, encoder and decoder that a plugin registered."""
+    used = (("transform", cfg.transform), ("encoder", cfg.encoder.kind), ("decoder", cfg.decoder.kind))
+    return {f"{kind}:{name}": plugin for kind, name in used if (plugin := plugin_of(kind, name))}
+
+
+def _check_plugins(path: Path, meta: dict[str, str]) -> None:
+    """A file whose names come from plugins that are not loaded: one line naming the plugin."""
+    for key, plugin in json.loads(meta.get("plugins") or "{}").items():
+        kind, name = key.split(":", 1)
+        if name not in REGISTRIES[kind]:
+            raise CheckpointError(f"{path}: its {kind} '{name}' comes from the plugin {plugin}, which is not "
+                                  f"loaded; pass --plugins {plugin}")
 
 
 def weights_file(path: str | Path) -> Path:
@@ -169,10 +186,11 @@ def _read_weights(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], Mode
     state, meta = _read_any(path)
     file_cfg = None
     if "model_config" in meta:
+        _check_plugins(path, meta)
         try:
             file_cfg = model_config_from_json(meta["model_config"])
         except (ConfigError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path}: unreadable model_config metadata ({err})") from None
+            raise CheckpointError(f"{path}: model_config metadata: {err}") from None
     state = clean_keys(natural_order(state) if file_cfg is None and path.suffix == ".safetensors" else state)
     if state and not any(k.startswith(("decoder.", "encoder.")) for k in state):
         state = {f"decoder.{k}": v for k, v in state.items()}  # a bare decoder.state_dict()
