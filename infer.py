@@ -25,7 +25,7 @@ from inference.run import run_jobs
 from media.images import ImageReadError
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
+from weights.pretrained import PretrainedWeightsError, parse_weights
 
 
 def _floats(text: str) -> list[float]:

@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--content", required=True, help="folder of content images (flat; StyleID's data/cnt)")
     s.add_argument("--style", required=True, help="folder of style images (flat; StyleID's data/sty)")
     s.add_argument("--checkpoint", nargs="+", default=[], help="release files / step folders; label: stem")
-    s.add_argument("--transform", nargs="+", default=[], choices=["adain", "mean", "std", "wct", "efdm"],
-                   help="also run each checkpoint with these feature transforms (label <stem>_<transform>)")
+    s.add_argument("--transform", nargs="+", default=[],
+                   help="also run each checkpoint with these registered feature transforms (wct, efdm, "
+                        "a plugin's; label <stem>_<transform>)")
     s.add_argument("--method", choices=["optimize"], help="also the per-image optimization (label optimize)")
     s.add_argument("--plugins", nargs="+", default=[], help="plugin FILE.py paths or module names to load")
     s.add_argument("--weights", default="pretrained", help="inference networks: pretrained | random | PATH "
@@ -101,16 +102,22 @@ def run(args: argparse.Namespace) -> int:
     else:
         from eval.styleid_run import build_methods, run_method
 
-        if args.plugins:
-            from models.registry import load_plugins
+        if args.plugins:  # also recorded in each method's options, so infer loads them the same way
+            from models.registry import RegistryError, load_plugins
 
-            load_plugins(list(args.plugins))
+            try:
+                load_plugins(list(args.plugins))
+            except RegistryError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
         for folder in (args.content, args.style):
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"folder {folder} does not exist")
         common = {"weights": args.weights, "seed": args.seed, "device": args.device,
-                  **({"steps": (args.steps,)} if args.steps else {}), **({"size": args.size} if args.size else {})}
-        methods = build_methods(args.checkpoint, args.transform, args.method == "optimize", common)
+                  "plugins": tuple(args.plugins),
+                  **({"size": args.size} if args.size else {})}
+        optimize = {"steps": (args.steps,)} if args.steps else {}
+        methods = build_methods(args.checkpoint, args.transform, optimize if args.method else None, common)
         if not methods:
             print("error: give --checkpoint X ... and/or --method optimize", file=sys.stderr)
             return 2

@@ -50,15 +50,16 @@ class RunResult:
     problems: list[str] = field(default_factory=list)
 
 
-def build_methods(checkpoints: list[str], transforms: list[str], optimize: bool, common: dict) -> list[Method]:
-    """A method per checkpoint (label: file/folder stem), per checkpoint x --transform (`<stem>_<transform>`),
-    and `optimize` for the per-image optimization."""
+def build_methods(checkpoints: list[str], transforms: list[str], optimize: dict | None,
+                  common: dict) -> list[Method]:
+    """A method per checkpoint (label: file/folder stem), per checkpoint x --transform
+    (`<stem>_<transform>`), and `optimize` (with its own `optimize` options) unless that is None."""
     methods = []
     for path, label in zip(checkpoints, method_names([Path(c) for c in checkpoints])):
         methods.append(Method(label, {**common, "checkpoint": path}))
         methods += [Method(f"{label}_{t}", {**common, "checkpoint": path, "transform": t}) for t in transforms]
-    if optimize:
-        methods.append(Method("optimize", {**common, "method": "optimize"}))
+    if optimize is not None:
+        methods.append(Method("optimize", {**common, **optimize, "method": "optimize"}))
     return methods
 
 
