@@ -31,11 +31,14 @@ def normal(feat: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
 def content_loss(out: dict[str, torch.Tensor], content: dict[str, torch.Tensor]) -> float:
     """MSE of normalized relu5_1 plus MSE of normalized relu4_1 (StyTR-2 models/StyTR.py:209)."""
-    return sum(F.mse_loss(normal(out[k]), normal(content[k])).item() for k in ("relu5_1", "relu4_1"))
+    return sum(
+        F.mse_loss(normal(out[k]), normal(content[k])).item() for k in ("relu5_1", "relu4_1")
+    )
 
 
 def style_loss(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> float:
-    """Sum over relu1_1..relu5_1 of MSE(means) + MSE(stds) (StyTR-2 models/StyTR.py:172-178, 211-213)."""
+    """Sum over relu1_1..relu5_1 of MSE(means) + MSE(stds) (StyTR-2 models/StyTR.py:172-178,
+    211-213)."""
     total = 0.0
     for k in LAYERS:
         (mo, so), (ms, ss) = calc_mean_std(out[k]), calc_mean_std(style[k])
@@ -44,8 +47,10 @@ def style_loss(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> 
 
 
 def styleid_gram(feat: torch.Tensor) -> torch.Tensor:
-    """StyleID's `gram_matrix` (image_metrics.py:160-165): the whole (a, b*c*d) tensor as ONE row divided
-    by sqrt(b*c*d), times its transpose, summed: a scalar, mean(feat^2) for a = 1, not a C x C Gram."""
+    """StyleID's `gram_matrix` (image_metrics.py:160-165): the whole (a, b*c*d) tensor as ONE row
+    divided
+    by sqrt(b*c*d), times its transpose, summed: a scalar, mean(feat^2) for a = 1, not a C x C
+    Gram."""
     a, b, c, d = feat.shape
     rows = feat.reshape(a, 1, b * c * d) / (b * c * d) ** 0.5
     return torch.bmm(rows, rows.transpose(1, 2)).sum()
@@ -54,11 +59,14 @@ def styleid_gram(feat: torch.Tensor) -> torch.Tensor:
 def gram_loss(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> float:
     """StyleID's GramLoss.forward (image_metrics.py:174-182): mean over the 5 layers of the squared
     difference of `styleid_gram` values."""
-    return sum(F.mse_loss(styleid_gram(out[k]), styleid_gram(style[k])).item() for k in LAYERS) / len(LAYERS)
+    return sum(
+        F.mse_loss(styleid_gram(out[k]), styleid_gram(style[k])).item() for k in LAYERS
+    ) / len(LAYERS)
 
 
 def gram_matrix_loss(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> float:
-    """A corrected variant beside StyleID's: mean over the 5 layers of the MSE between C x C Gram matrices
+    """A corrected variant beside StyleID's: mean over the 5 layers of the MSE between C x C Gram
+    matrices
     F F^T / (C*H*W) (the repo's normalization, DESIGN.md), so channel correlations count."""
     total = 0.0
     for k in LAYERS:

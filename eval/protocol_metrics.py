@@ -1,7 +1,9 @@
-"""StyleID's metrics for one folder of outputs: ArtFID, FID, LPIPS (RGB and gray), CFSD, classic losses.
+"""StyleID's metrics for one folder of outputs: ArtFID, FID, LPIPS (RGB and gray), CFSD, classic
+losses.
 
 Definitions and their source lines: eval/protocol.md. Each network is loaded from the standard place
-(torchvision's cache for VGG19 and AlexNet, the LPIPS heads from torchmetrics' package, art_inception
+(torchvision's cache for VGG19 and AlexNet, the LPIPS heads from torchmetrics' package,
+art_inception
 per eval/art_inception.py); a metric whose weights are missing is left empty ("") with one note line
 naming the file and where to put it, and the others are still computed.
 """
@@ -9,6 +11,7 @@ naming the file and where to put it, and the others are still computed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torchvision.transforms import Compose, Grayscale, Resize, ToTensor
@@ -16,21 +19,39 @@ from tqdm import tqdm
 
 from eval import cfsd as cfsd_lib
 from eval import protocol_losses as losses
-from eval.art_inception import ArtInceptionUnavailable, features_net, load_art_inception, pooled_features
+from eval.art_inception import (
+    ArtInceptionUnavailable,
+    features_net,
+    load_art_inception,
+    pooled_features,
+)
 from eval.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
 from eval.learned_metrics import MetricUnavailable, artfid, build_lpips
 from eval.styleid_pairs import Triple
 from models.registry import build_feature_net
 from weights.pretrained import PretrainedWeightsError, seeded
 
-COLUMNS = ("artfid", "fid", "lpips", "lpips_gray", "cfsd", "content_loss", "style_loss", "gram_loss",
-           "images", "cfsd_per_patch", "gram_matrix_loss", "fid_infinity")
+COLUMNS = (
+    "artfid",
+    "fid",
+    "lpips",
+    "lpips_gray",
+    "cfsd",
+    "content_loss",
+    "style_loss",
+    "gram_loss",
+    "images",
+    "cfsd_per_patch",
+    "gram_matrix_loss",
+    "fid_infinity",
+)
 RESIZE = 512  # short side for FID and LPIPS (StyleID eval_artfid.py:56, 283-287)
 TO_TENSOR = ToTensor()
 
 
 def transforms(resize: int) -> tuple[Compose, Compose]:
-    """FID's and LPIPS' Resize(short side) + ToTensor (eval_artfid.py:56, 286-287), and LPIPS' gray one
+    """FID's and LPIPS' Resize(short side) + ToTensor (eval_artfid.py:56, 286-287), and LPIPS' gray
+    one
     with PIL's ITU-R 601-2 luma between them (eval_artfid.py:283-284)."""
     return Compose([Resize(resize), ToTensor()]), Compose([Resize(resize), Grayscale(), ToTensor()])
 
@@ -67,7 +88,8 @@ def _inception(opts: MetricOptions):
 
 
 def _load(builder, opts: MetricOptions, notes: list[str], what: str):
-    """The network, or None with one note line (the loaders' messages name the file and where to put it)."""
+    """The network, or None with one note line (the loaders' messages name the file and where to
+    put it)."""
     try:
         return builder(opts)
     except (PretrainedWeightsError, MetricUnavailable, ArtInceptionUnavailable) as error:
@@ -80,8 +102,11 @@ def _batch(transform, image, device: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def compute_metrics(triples: list[Triple], opts: MetricOptions, notes: list[str]) -> dict[str, float | str | int]:
-    """One row of COLUMNS for the triples (means over them); missing networks leave their columns ""."""
+def compute_metrics(
+    triples: list[Triple], opts: MetricOptions, notes: list[str]
+) -> dict[str, float | str | int]:
+    """One row of COLUMNS for the triples (means over them); missing networks leave their columns
+    ""."""
     vgg = _load(_vgg, opts, notes, "cfsd, content_loss, style_loss, gram_loss (VGG19)")
     lpips = _load(_lpips, opts, notes, "lpips, lpips_gray, artfid (AlexNet)")
     inception = _load(_inception, opts, notes, "fid, artfid (art_inception)")
@@ -91,7 +116,10 @@ def compute_metrics(triples: list[Triple], opts: MetricOptions, notes: list[str]
     style_vgg: dict[str, dict[str, torch.Tensor]] = {}
     for t in tqdm(triples, desc="metrics", unit="image", disable=None):
         if vgg is not None:
-            out, cnt = _batch(TO_TENSOR, t.stylized, opts.device), _batch(TO_TENSOR, t.content, opts.device)
+            out, cnt = (
+                _batch(TO_TENSOR, t.stylized, opts.device),
+                _batch(TO_TENSOR, t.content, opts.device),
+            )
             total, per_patch = cfsd_lib.cfsd_pair(vgg, out, cnt)
             sums["cfsd"].append(total)
             sums["cfsd_per_patch"].append(per_patch)
@@ -105,15 +133,27 @@ def compute_metrics(triples: list[Triple], opts: MetricOptions, notes: list[str]
             sums["gram_matrix_loss"].append(losses.gram_matrix_loss(f_out, f_sty))
         if lpips is not None:
             for key, transform in (("lpips", for_fid), ("lpips_gray", for_gray)):
-                # a 1-channel image broadcasts to 3 in LPIPS' input scaling (StyleID's gray path); explicit here
-                a, b = (_batch(transform, im, opts.device).expand(-1, 3, -1, -1) for im in (t.stylized, t.content))
+                # a 1-channel image broadcasts to 3 in LPIPS' input scaling (StyleID's gray path);
+                # explicit here
+                a, b = (
+                    _batch(transform, im, opts.device).expand(-1, 3, -1, -1)
+                    for im in (t.stylized, t.content)
+                )
                 sums[key].append(lpips(a, b).item())
         if inception is not None:
-            stylized_feats.append(pooled_features(inception, _batch(for_fid, t.stylized, opts.device)).cpu())
+            stylized_feats.append(
+                pooled_features(inception, _batch(for_fid, t.stylized, opts.device)).cpu()
+            )
             if t.style_name not in style_cache:
-                style_cache[t.style_name] = pooled_features(inception, _batch(for_fid, t.style, opts.device)).cpu()
-            style_feats.append(style_cache[t.style_name])  # one copy per output, as StyleID's sty_eval folder
-    row: dict[str, float | str | int] = {k: (float(np.mean(v)) if v else "") for k, v in sums.items()}
+                style_cache[t.style_name] = pooled_features(
+                    inception, _batch(for_fid, t.style, opts.device)
+                ).cpu()
+            style_feats.append(
+                style_cache[t.style_name]
+            )  # one copy per output, as StyleID's sty_eval folder
+    row: dict[str, float | str | int] = {
+        k: (float(np.mean(v)) if v else "") for k, v in sums.items()
+    }
     row["images"] = len(triples)
     if stylized_feats:
         x1, x2 = torch.cat(stylized_feats).numpy(), torch.cat(style_feats).numpy()
@@ -125,27 +165,56 @@ def compute_metrics(triples: list[Triple], opts: MetricOptions, notes: list[str]
             if len(x1) > FID_INFINITY_MIN:
                 row["fid_infinity"] = fid_infinity(x1, x2, seed=opts.seed)
             else:
-                notes.append(f"fid_infinity left empty: it needs more than {FID_INFINITY_MIN} outputs, got "
-                             f"{len(x1)} (StyleID's default FID-infinity is then plain FID: eval/protocol.md)")
+                notes.append(
+                    f"fid_infinity left empty: it needs more than {FID_INFINITY_MIN} outputs, "
+                    f"got {len(x1)} (StyleID's default FID-infinity is then plain FID: "
+                    "eval/protocol.md)"
+                )
     if row["lpips"] != "" and row["fid"] != "":
         row["artfid"] = artfid(row["lpips"], row["fid"])
     return row
 
 
 def table_notes(opts: MetricOptions) -> list[str]:
-    """Labels for settings that make the numbers not the published metrics (random weights, resize)."""
-    notes = [] if opts.resize == RESIZE else [f"Resize({opts.resize}) instead of StyleID's Resize({RESIZE}) "
-                                              "for FID and LPIPS: not comparable with published tables"]
-    random = [name for name, value in (("VGG19", opts.vgg), ("AlexNet", opts.lpips),
-                                       ("art_inception", opts.art_inception)) if value == "random"]
-    return notes + ([f"RANDOM WEIGHTS ({', '.join(random)}): these numbers test the code path; they are not "
-                     "the published metrics"] if random else [])
+    """Labels for settings that make the numbers not the published metrics (random weights,
+    resize)."""
+    notes = (
+        []
+        if opts.resize == RESIZE
+        else [
+            f"Resize({opts.resize}) instead of StyleID's Resize({RESIZE}) "
+            "for FID and LPIPS: not comparable with published tables"
+        ]
+    )
+    random = [
+        name
+        for name, value in (
+            ("VGG19", opts.vgg),
+            ("AlexNet", opts.lpips),
+            ("art_inception", opts.art_inception),
+        )
+        if value == "random"
+    ]
+    return notes + (
+        [
+            f"RANDOM WEIGHTS ({', '.join(random)}): these numbers test the code path; they are not "
+            "the published metrics"
+        ]
+        if random
+        else []
+    )
 
 
 def metric_settings(opts: MetricOptions) -> dict:
     """The settings that decide the numbers (written next to the tables)."""
-    return {"vgg": opts.vgg, "lpips": opts.lpips, "art_inception": str(opts.art_inception),
-            "fid_infinity": opts.fid_infinity, "seed": opts.seed, "resize": opts.resize}
+    return {
+        "vgg": opts.vgg,
+        "lpips": opts.lpips,
+        "art_inception": str(opts.art_inception),
+        "fid_infinity": opts.fid_infinity,
+        "seed": opts.seed,
+        "resize": opts.resize,
+    }
 
 
 __all__ = ["COLUMNS", "MetricOptions", "compute_metrics", "metric_settings", "table_notes"]

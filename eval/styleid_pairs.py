@@ -1,6 +1,7 @@
 """StyleID's file layout: outputs named `{content}_stylized_{style}.<ext>` matched to their inputs.
 
-StyleID's evaluation pairs files by sorted order after duplicating every content and style image to the
+StyleID's evaluation pairs files by sorted order after duplicating every content and style image to
+the
 output's name (util/copy_inputs.py); here each output is matched to its content and style by stem
 instead, which gives the same pairs without the 2 x 800 copies. Images are read once, as Pillow RGB
 images (media.images.read_image: EXIF orientation applied, alpha composited onto white; StyleID's
@@ -33,21 +34,26 @@ class Triple:
     stylized: Image.Image
     content: Image.Image
     style: Image.Image
-    style_name: str  # the style's stem: FID's style set takes one copy per output, as StyleID's does
+    style_name: (
+        str  # the style's stem: FID's style set takes one copy per output, as StyleID's does
+    )
 
 
 @dataclass
 class Found:
     triples: list[Triple] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # one line each: the file, what was wrong, what to do
+    problems: list[str] = field(
+        default_factory=list
+    )  # one line each: the file, what was wrong, what to do
 
 
 def _split(stem: str, contents: dict[str, Path], styles: dict[str, Path]) -> tuple[str, str] | None:
-    """(content stem, style stem) for an output stem; every `_stylized_` position is tried, so a content
+    """(content stem, style stem) for an output stem; every `_stylized_` position is tried, so a
+    content
     whose own name holds the separator still matches."""
     start = stem.find(SEPARATOR)
     while start >= 0:
-        content, style = stem[:start], stem[start + len(SEPARATOR):]
+        content, style = stem[:start], stem[start + len(SEPARATOR) :]
         if content in contents and style in styles:
             return content, style
         start = stem.find(SEPARATOR, start + 1)
@@ -58,15 +64,18 @@ def _stems(folder: Path, what: str, problems: list[str]) -> dict[str, Path]:
     stems: dict[str, Path] = {}
     for path in list_images(folder, recursive=False):
         if path.stem in stems:
-            problems.append(f"{what} {path}: same stem as {stems[path.stem]}; the first one is used, "
-                            "rename one of them")
+            problems.append(
+                f"{what} {path}: same stem as {stems[path.stem]}; the first one is used, "
+                "rename one of them"
+            )
             continue
         stems[path.stem] = path
     return stems
 
 
 def find_triples(stylized: Path, content: Path, style: Path) -> Found:
-    """Every readable output of `stylized` with its content and style; the rest as one-line problems.
+    """Every readable output of `stylized` with its content and style; the rest as one-line
+    problems.
 
     Raises:
         FileNotFoundError: a folder does not exist (message names it).
@@ -89,8 +98,9 @@ def find_triples(stylized: Path, content: Path, style: Path) -> Found:
         names = _split(path.stem, contents, styles)
         if names is None:
             found.problems.append(
-                f"bad name {path}: expected <content>{SEPARATOR}<style> with <content> a stem in {content} "
-                f"and <style> a stem in {style}; rename it or add its inputs")
+                f"bad name {path}: expected <content>{SEPARATOR}<style> with <content> a stem "
+                f"in {content} and <style> a stem in {style}; rename it or add its inputs"
+            )
             continue
         images = [load(p) for p in (path, contents[names[0]], styles[names[1]])]
         if any(image is None for image in images):
@@ -98,9 +108,10 @@ def find_triples(stylized: Path, content: Path, style: Path) -> Found:
         out, cnt, sty = images
         if out.size != cnt.size:
             found.problems.append(
-                f"size mismatch {path}: {out.size[0]}x{out.size[1]} but its content {contents[names[0]]} is "
-                f"{cnt.size[0]}x{cnt.size[1]} (CFSD and LPIPS compare them pixel for pixel); left out, "
-                "stylize at the content's size")
+                f"size mismatch {path}: {out.size[0]}x{out.size[1]} but its content "
+                f"{contents[names[0]]} is {cnt.size[0]}x{cnt.size[1]} (CFSD and LPIPS compare "
+                "them pixel for pixel); left out, stylize at the content's size"
+            )
             continue
         found.triples.append(Triple(path.name, out, cnt, sty, names[1]))
     if not found.triples:

@@ -1,6 +1,8 @@
-"""Shared set-up of the protocol tests: random metric weights where the real loaders look, small images.
+"""Shared set-up of the protocol tests: random metric weights where the real loaders look, small
+images.
 
-Weights are written once per session under a temporary TORCH_HOME (torchvision's cache: VGG19, AlexNet)
+Weights are written once per session under a temporary TORCH_HOME (torchvision's cache: VGG19,
+AlexNet)
 plus an art_inception.pth file, so the protocol and the tests' independent implementations (and the
 `lpips` reference package) all read the same files.
 """
@@ -28,11 +30,16 @@ def vgg_state() -> dict[str, torch.Tensor]:
 
     Why: with torchvision's init the relu3_1 features are ~0.1; CFSD divides them by C = 256 before
     F F^T, so every similarity row is a uniform softmax and every CFSD is ~0 whatever the code does.
-    Five convs x 2.5 (~100x) bring the features to the O(10) of the pretrained network, where the rows
+    Five convs x 2.5 (~100x) bring the features to the O(10) of the pretrained network, where the
+    rows
     differ and a wrong sign, scale or reduction changes the value.
     """
-    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])  # vgg19().features
-    for m in features.modules():  # torchvision's init, without building the 120M-parameter classifier
+    features = torchvision.models.vgg.make_layers(
+        torchvision.models.vgg.cfgs["E"]
+    )  # vgg19().features
+    for (
+        m
+    ) in features.modules():  # torchvision's init, without building the 120M-parameter classifier
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(m.bias)
@@ -42,8 +49,10 @@ def vgg_state() -> dict[str, torch.Tensor]:
 
 
 def inception_state() -> dict[str, torch.Tensor]:
-    """A random art_inception-like file: torchvision Inception3 backbone with He-normal convs (the default
-    init gives ~0 features), plus the two classifier heads (fc1/fc2) the ArtFID authors' file has."""
+    """A random art_inception-like file: torchvision Inception3 backbone with He-normal convs (the
+    default
+    init gives ~0 features), plus the two classifier heads (fc1/fc2) the ArtFID authors' file
+    has."""
     net = torchvision.models.Inception3(aux_logits=False, init_weights=False)
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
@@ -55,7 +64,8 @@ def inception_state() -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="session")
 def metric_weights(tmp_path_factory) -> dict[str, Path]:
-    """TORCH_HOME (set for the session) holding random VGG19 and AlexNet, and an art_inception.pth."""
+    """TORCH_HOME (set for the session) holding random VGG19 and AlexNet, and an
+    art_inception.pth."""
     root = tmp_path_factory.mktemp("protocol_weights")
     mp = pytest.MonkeyPatch()
     mp.setenv("TORCH_HOME", str(root / "torch"))
@@ -67,21 +77,28 @@ def metric_weights(tmp_path_factory) -> dict[str, Path]:
         torch.save(vgg_state(), vgg_file)
         torch.save(torchvision.models.alexnet().state_dict(), alex_file)
         torch.save(inception_state(), root / "art_inception.pth")
-    yield {"torch_home": root / "torch", "vgg": vgg_file, "alexnet": alex_file,
-           "art_inception": root / "art_inception.pth"}
+    yield {
+        "torch_home": root / "torch",
+        "vgg": vgg_file,
+        "alexnet": alex_file,
+        "art_inception": root / "art_inception.pth",
+    }
     mp.undo()
 
 
 def picture(h: int, w: int, seed: int) -> Image.Image:
     """A smooth pattern plus noise: structure, and statistics that differ per seed."""
     y, x = np.mgrid[0:h, 0:w]
-    base = np.stack([np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / (5 + seed))], -1)
+    base = np.stack(
+        [np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / (5 + seed))], -1
+    )
     arr = np.clip(base * 0.4 + 0.5 + np.random.default_rng(seed).normal(0, 0.05, (h, w, 3)), 0, 1)
     return Image.fromarray((arr * 255).astype(np.uint8))
 
 
 def make_set(root: Path, contents: int = 3, styles: int = 2, size: int = 64) -> dict[str, Path]:
-    """content/, style/ and stylized/ folders: outputs `c<i>_stylized_s<j>.png`, a blend of the content
+    """content/, style/ and stylized/ folders: outputs `c<i>_stylized_s<j>.png`, a blend of the
+    content
     and the style resized to the content's size (so they depend on both)."""
     folders = {name: root / name for name in ("content", "style", "stylized")}
     for folder in folders.values():
@@ -93,5 +110,7 @@ def make_set(root: Path, contents: int = 3, styles: int = 2, size: int = 64) -> 
         content.save(folders["content"] / f"c{i}.png")
         for j in range(styles):
             style = Image.open(folders["style"] / f"s{j}.png").resize(content.size)
-            Image.blend(content, style, 0.3 + 0.2 * j).save(folders["stylized"] / f"c{i}_stylized_s{j}.png")
+            Image.blend(content, style, 0.3 + 0.2 * j).save(
+                folders["stylized"] / f"c{i}_stylized_s{j}.png"
+            )
     return folders

@@ -1,9 +1,13 @@
-"""`python -m eval.protocol metrics` against implementations written here from StyleID's code and the
-papers (and the `lpips` reference package), on random weights every one of them loads from the same files.
+"""`python -m eval.protocol metrics` against implementations written here from StyleID's code and
+the
+papers (and the `lpips` reference package), on random weights every one of them loads from the same
+files.
 
 The references follow StyleID's code path literally: `Image.open().convert('RGB')`, torchvision
-transforms on PIL images, the full (h*w)^2 similarity matrices, the (w, h) transposition of PatchSimi,
-StyleID's duplicated style set for FID, and scipy's sqrtm (in the span of the samples: both covariances
+transforms on PIL images, the full (h*w)^2 similarity matrices, the (w, h) transposition of
+PatchSimi,
+StyleID's duplicated style set for FID, and scipy's sqrtm (in the span of the samples: both
+covariances
 vanish outside it, so the trace is the same and the 2048-d sqrtm's 150 s are avoided).
 """
 
@@ -22,10 +26,10 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from PIL import Image
+from protocol_helpers import make_set, metric_weights  # noqa: F401 (fixture)
 from torchvision.transforms import Compose, Grayscale, Normalize, Resize, ToTensor
 
 from eval.protocol import main
-from protocol_helpers import make_set, metric_weights  # noqa: F401 (fixture)
 
 RESIZE = 80  # Inception needs >= 75 px; StyleID's 512 would cost 40x more here
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -33,9 +37,24 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def run(tmp: Path, folders: dict[str, Path], *extra: str) -> tuple[int, dict]:
     out = tmp / "out"
-    code = main(["metrics", "--stylized", str(folders["stylized"]), "--content", str(folders["content"]),
-                 "--style", str(folders["style"]), "--out", str(out), "--resize", str(RESIZE),
-                 "--device", "cpu", *extra])
+    code = main(
+        [
+            "metrics",
+            "--stylized",
+            str(folders["stylized"]),
+            "--content",
+            str(folders["content"]),
+            "--style",
+            str(folders["style"]),
+            "--out",
+            str(out),
+            "--resize",
+            str(RESIZE),
+            "--device",
+            "cpu",
+            *extra,
+        ]
+    )
     with open(out / "metrics.csv") as handle:
         row = next(csv.DictReader(handle))
     return code, {k: (float(v) if v not in ("", row["method"]) else v) for k, v in row.items()}
@@ -47,16 +66,22 @@ def triples(folders: dict[str, Path]) -> list[tuple[Image.Image, Image.Image, Im
     result = []
     for path in sorted(folders["stylized"].glob("*.png")):
         content, style = path.stem.split("_stylized_")
-        result.append((read(path), read(folders["content"] / f"{content}.png"),
-                       read(folders["style"] / f"{style}.png")))
+        result.append(
+            (
+                read(path),
+                read(folders["content"] / f"{content}.png"),
+                read(folders["style"] / f"{style}.png"),
+            )
+        )
     return result
 
 
 def ref_cfsd(pairs, vgg_file: Path) -> float:
-    """StyleID image_metrics.py PatchSimi, batch size 1, averaged over pairs (eval_artfid.py:372-382)."""
+    """StyleID image_metrics.py PatchSimi, batch size 1, averaged over pairs
+    (eval_artfid.py:372-382)."""
     features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])
     state = torch.load(vgg_file, weights_only=True)
-    features.load_state_dict({k[len("features."):]: v for k, v in state.items()})
+    features.load_state_dict({k[len("features.") :]: v for k, v in state.items()})
     net = features[:12].eval()
     norm = Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -71,12 +96,15 @@ def ref_cfsd(pairs, vgg_file: Path) -> float:
         kls = []
         for out, content in pairs:
             log_q, p = similarity(out, True), similarity(content, False)
-            kls.append(((p * (p.log() - log_q)).sum() / p.shape[0]).item())  # KL, 'batchmean' over b = 1
+            kls.append(
+                ((p * (p.log() - log_q)).sum() / p.shape[0]).item()
+            )  # KL, 'batchmean' over b = 1
     return float(np.mean(kls))
 
 
 def ref_lpips(pairs, alex_file: Path, gray: bool) -> tuple[float, float]:
-    """LPIPS (Zhang et al. 2018, v0.1 AlexNet) from its definition, and the `lpips` package's value."""
+    """LPIPS (Zhang et al. 2018, v0.1 AlexNet) from its definition, and the `lpips` package's
+    value."""
     import lpips
 
     steps = [Resize(RESIZE), *([Grayscale()] if gray else []), ToTensor()]
@@ -84,8 +112,9 @@ def ref_lpips(pairs, alex_file: Path, gray: bool) -> tuple[float, float]:
     alex = torchvision.models.alexnet()
     alex.load_state_dict(torch.load(alex_file, weights_only=True))
     taps = (1, 4, 7, 9, 11)  # relu1..relu5 of torchvision's alexnet.features
-    heads = torch.load(Path(lpips.__file__).parent / "weights/v0.1/alex.pth", map_location="cpu",
-                       weights_only=True)
+    heads = torch.load(
+        Path(lpips.__file__).parent / "weights/v0.1/alex.pth", map_location="cpu", weights_only=True
+    )
     shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
     scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
 
@@ -102,15 +131,18 @@ def ref_lpips(pairs, alex_file: Path, gray: bool) -> tuple[float, float]:
     with torch.no_grad():
         for out, content in pairs:
             a, b = (transform(im)[None].expand(-1, 3, -1, -1) for im in (out, content))
-            d = sum(F.conv2d((fa - fb) ** 2, heads[f"lin{k}.model.1.weight"]).mean((2, 3))
-                    for k, (fa, fb) in enumerate(zip(feats(a), feats(b))))
+            d = sum(
+                F.conv2d((fa - fb) ** 2, heads[f"lin{k}.model.1.weight"]).mean((2, 3))
+                for k, (fa, fb) in enumerate(zip(feats(a), feats(b)))
+            )
             ours.append(d.item())
             theirs.append(package(2 * a - 1, 2 * b - 1).item())
     return float(np.mean(ours)), float(np.mean(theirs))
 
 
 def ref_fid(outputs, styles, inception_file: Path) -> float:
-    """FID (eval_artfid.py:84-149) of 2048-d pool features; the style set holds one copy per output."""
+    """FID (eval_artfid.py:84-149) of 2048-d pool features; the style set holds one copy per
+    output."""
     net = torchvision.models.Inception3(aux_logits=False, init_weights=False).eval()
     state = torch.load(inception_file, weights_only=True)
     net.load_state_dict({k: v for k, v in state.items() if not k.startswith("fc")}, strict=False)
@@ -118,8 +150,12 @@ def ref_fid(outputs, styles, inception_file: Path) -> float:
     net.avgpool.register_forward_hook(lambda m, i, o: pooled.append(o.flatten(1)))
     transform = Compose([Resize(RESIZE), ToTensor()])
     with torch.no_grad():
-        x1 = np.concatenate([(net(transform(im)[None]), pooled.pop())[1].double().numpy() for im in outputs])
-        x2 = np.concatenate([(net(transform(im)[None]), pooled.pop())[1].double().numpy() for im in styles])
+        x1 = np.concatenate(
+            [(net(transform(im)[None]), pooled.pop())[1].double().numpy() for im in outputs]
+        )
+        x2 = np.concatenate(
+            [(net(transform(im)[None]), pooled.pop())[1].double().numpy() for im in styles]
+        )
     basis, _ = np.linalg.qr(np.concatenate([x1 - x1.mean(0), x2 - x2.mean(0)]).T)
     s1, s2 = np.cov(x1 @ basis, rowvar=False), np.cov(x2 @ basis, rowvar=False)
     covmean = scipy.linalg.sqrtm(s1.dot(s2)).real
@@ -134,10 +170,14 @@ def test_conformance_with_independent_implementations(tmp_path, metric_weights):
     data = triples(folders)
     pairs = [(out, content) for out, content, _ in data]
     assert row["cfsd"] == pytest.approx(ref_cfsd(pairs, metric_weights["vgg"]), rel=1e-4)
-    assert row["cfsd"] > 1e-3  # the scaled random VGG gives a non-degenerate CFSD (see protocol_helpers)
+    assert (
+        row["cfsd"] > 1e-3
+    )  # the scaled random VGG gives a non-degenerate CFSD (see protocol_helpers)
     for key, gray in (("lpips", False), ("lpips_gray", True)):
         ours, package = ref_lpips(pairs, metric_weights["alexnet"], gray)
-        assert row[key] == pytest.approx(ours, rel=1e-4) and row[key] == pytest.approx(package, rel=1e-4)
+        assert row[key] == pytest.approx(ours, rel=1e-4) and row[key] == pytest.approx(
+            package, rel=1e-4
+        )
     fid = ref_fid([o for o, _, _ in data], [s for _, _, s in data], metric_weights["art_inception"])
     assert row["fid"] == pytest.approx(fid, rel=1e-4)
     assert row["artfid"] == pytest.approx((1 + row["lpips"]) * (1 + fid), rel=1e-4)
@@ -155,7 +195,8 @@ def test_identical_images_give_zero(tmp_path, metric_weights):  # noqa: F811
 
 
 def test_fid_of_a_set_with_itself_and_bad_files(tmp_path, metric_weights):  # noqa: F811
-    """Outputs equal to their styles: FID ~0, style losses 0. Bad name, unreadable file, size mismatch:
+    """Outputs equal to their styles: FID ~0, style losses 0. Bad name, unreadable file, size
+    mismatch:
     one stderr line each, the others measured."""
     folders = make_set(tmp_path)
     for path in list(folders["stylized"].glob("*.png")):
@@ -163,7 +204,9 @@ def test_fid_of_a_set_with_itself_and_bad_files(tmp_path, metric_weights):  # no
     for j in range(2):  # the style images as both contents and outputs, so sizes agree
         shutil.copy(folders["style"] / f"s{j}.png", folders["content"] / f"s{j}.png")
         shutil.copy(folders["style"] / f"s{j}.png", folders["stylized"] / f"s{j}_stylized_s{j}.png")
-    (folders["stylized"] / "lonely.png").write_bytes((folders["stylized"] / "s0_stylized_s0.png").read_bytes())
+    (folders["stylized"] / "lonely.png").write_bytes(
+        (folders["stylized"] / "s0_stylized_s0.png").read_bytes()
+    )
     (folders["stylized"] / "s0_stylized_s1.png").write_bytes(b"not a png")
     Image.new("RGB", (10, 12)).save(folders["stylized"] / "c0_stylized_s1.png")
     out = tmp_path / "out"
@@ -172,17 +215,39 @@ def test_fid_of_a_set_with_itself_and_bad_files(tmp_path, metric_weights):  # no
         code, row = run(tmp_path, folders, "--art-inception", str(metric_weights["art_inception"]))
     lines = err.getvalue().splitlines()
     assert code == 1 and row["images"] == 2
-    assert len([line for line in lines if line.startswith("bad name") and "lonely.png" in line]) == 1
-    assert len([line for line in lines if line.startswith("unreadable image") and "s0_stylized_s1" in line]) == 1
-    assert len([line for line in lines if line.startswith("size mismatch") and "c0_stylized_s1" in line]) == 1
+    assert (
+        len([line for line in lines if line.startswith("bad name") and "lonely.png" in line]) == 1
+    )
+    assert (
+        len(
+            [
+                line
+                for line in lines
+                if line.startswith("unreadable image") and "s0_stylized_s1" in line
+            ]
+        )
+        == 1
+    )
+    assert (
+        len(
+            [
+                line
+                for line in lines
+                if line.startswith("size mismatch") and "c0_stylized_s1" in line
+            ]
+        )
+        == 1
+    )
     assert abs(row["fid"]) < 1e-6 * max(1.0, abs(row["fid"]) + 1)
-    # float32 softmax vs log_softmax of the same rows: ~1e-6 of rounding, against ~1e-2 for a real pair
+    # float32 softmax vs log_softmax of the same rows: ~1e-6 of rounding, against ~1e-2 for a real
+    # pair
     assert row["style_loss"] == 0 and row["gram_loss"] == 0 and abs(row["cfsd"]) < 1e-5
     assert (out / "metrics.md").is_file()
 
 
 def test_missing_weights_leave_their_columns_empty(tmp_path, metric_weights, monkeypatch):  # noqa: F811
-    """Offline without AlexNet and art_inception: lpips/fid/artfid empty, one note each naming the file;
+    """Offline without AlexNet and art_inception: lpips/fid/artfid empty, one note each naming the
+    file;
     CFSD and the losses (VGG19 present) still computed."""
     import tempfile
 

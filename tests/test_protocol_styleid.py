@@ -1,5 +1,7 @@
-"""`python -m eval.protocol styleid`: stylize content x style per method under StyleID's names through
-infer.stylize, measure each; resumable (same settings reused, other settings refused) and deterministic."""
+"""`python -m eval.protocol styleid`: stylize content x style per method under StyleID's names
+through
+infer.stylize, measure each; resumable (same settings reused, other settings refused) and
+deterministic."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import vary_outputs
+from protocol_helpers import make_set
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from conftest import vary_outputs
 from eval.protocol import main
 from models.net import StyleTransferNet
-from protocol_helpers import make_set
 from weights.checkpoint import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -32,10 +34,29 @@ def release(path: Path) -> str:
 def styleid(folders: dict[str, Path], out: Path, *methods: str) -> tuple[int, list[dict], str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = main(["styleid", "--content", str(folders["content"]), "--style", str(folders["style"]),
-                     "--out", str(out), "--weights", "random", "--metric-weights", "random",
-                     "--resize", "80", "--device", "cpu", *methods])
-    rows = list(csv.DictReader(open(out / "metrics.csv"))) if (out / "metrics.csv").is_file() else []
+        code = main(
+            [
+                "styleid",
+                "--content",
+                str(folders["content"]),
+                "--style",
+                str(folders["style"]),
+                "--out",
+                str(out),
+                "--weights",
+                "random",
+                "--metric-weights",
+                "random",
+                "--resize",
+                "80",
+                "--device",
+                "cpu",
+                *methods,
+            ]
+        )
+    rows = (
+        list(csv.DictReader(open(out / "metrics.csv"))) if (out / "metrics.csv").is_file() else []
+    )
     return code, rows, err.getvalue()
 
 
@@ -44,8 +65,19 @@ def first_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("styleid")
     folders = make_set(root, contents=2, styles=2, size=48)
     checkpoint = release(root / "vgg.safetensors")
-    methods = ["--checkpoint", checkpoint, "--transform", "wct", "swap_mean", "--plugins", str(PLUGIN),
-               "--method", "optimize", "--steps", "2"]
+    methods = [
+        "--checkpoint",
+        checkpoint,
+        "--transform",
+        "wct",
+        "swap_mean",
+        "--plugins",
+        str(PLUGIN),
+        "--method",
+        "optimize",
+        "--steps",
+        "2",
+    ]
     code, rows, err = styleid(folders, root / "out", *methods)
     return root, folders, methods, code, rows, err
 
@@ -59,7 +91,11 @@ def test_outputs_under_styleid_names_and_a_row_per_method(first_run):
         assert names == [f"c{i}_stylized_s{j}.png" for i in range(2) for j in range(2)]
         assert (root / "out" / label / "settings.json").is_file()
     for row in rows:
-        assert row["images"] == "4" and float(row["s_per_image"]) > 0 and float(row["peak_memory_mib"]) >= 0
+        assert (
+            row["images"] == "4"
+            and float(row["s_per_image"]) > 0
+            and float(row["peak_memory_mib"]) >= 0
+        )
         assert row["cfsd"] != "" and float(row["artfid"]) >= 1
     # a transform changes the pictures: the rows differ
     assert rows[0]["content_loss"] != rows[1]["content_loss"] != rows[2]["content_loss"]
@@ -69,9 +105,13 @@ def test_outputs_under_styleid_names_and_a_row_per_method(first_run):
 def test_rerun_reuses_outputs_and_refuses_other_settings(first_run):
     root, folders, methods, _, rows, _ = first_run
     out = root / "out"
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix in (".png",)}
+    stamps = {
+        p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix in (".png",)
+    }
     timing = {p: p.stat().st_mtime_ns for p in out.glob("*/timing.json")}
-    changed = [m if m != "2" else "3" for m in methods]  # the optimization with 3 steps: other settings
+    changed = [
+        m if m != "2" else "3" for m in methods
+    ]  # the optimization with 3 steps: other settings
     code, again, err = styleid(folders, out, *changed)
     assert code == 1
     lines = [line for line in err.splitlines() if "holds outputs of other settings" in line]
@@ -87,5 +127,6 @@ def test_deterministic_fresh_run(first_run):
     assert code == 0, err
     for path in (root / "out" / "vgg").glob("*.png"):
         assert (root / "fresh" / "vgg" / path.name).read_bytes() == path.read_bytes()
-    assert {k: v for k, v in fresh[0].items() if k not in ("s_per_image", "peak_memory_mib")} == \
-        {k: v for k, v in rows[0].items() if k not in ("s_per_image", "peak_memory_mib")}
+    assert {k: v for k, v in fresh[0].items() if k not in ("s_per_image", "peak_memory_mib")} == {
+        k: v for k, v in rows[0].items() if k not in ("s_per_image", "peak_memory_mib")
+    }
