@@ -1,4 +1,5 @@
-"""The classic losses as papers report them: StyTr2's content and style losses, StyleID's Gram loss.
+"""The classic losses as papers report them: StyTr2's and MicroAST's content and style losses,
+StyleID's Gram loss.
 
 Features: torchvision VGG19 relu1_1..relu5_1 with ImageNet normalization (the network of StyleID's
 GramLoss, image_metrics.py:136-158). StyTr2 and MicroAST use pytorch-AdaIN's Caffe `vgg_normalised`
@@ -44,6 +45,17 @@ def style_loss(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> 
         (mo, so), (ms, ss) = calc_mean_std(out[k]), calc_mean_std(style[k])
         total += (F.mse_loss(mo, ms) + F.mse_loss(so, ss)).item()
     return total
+
+
+def content_loss_microast(out: dict[str, torch.Tensor], content: dict[str, torch.Tensor]) -> float:
+    """MicroAST metrics/calc_cs_loss.py:210-226: MSE of the raw (not normalized) relu4_1 and relu5_1
+    features, averaged over the two layers."""
+    return sum(F.mse_loss(out[k], content[k]).item() for k in ("relu4_1", "relu5_1")) / 2
+
+
+def style_loss_microast(out: dict[str, torch.Tensor], style: dict[str, torch.Tensor]) -> float:
+    """MicroAST metrics/calc_cs_loss.py:156-182: StyTr2's style loss averaged over the 5 layers."""
+    return style_loss(out, style) / len(LAYERS)
 
 
 def styleid_gram(feat: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,8 @@ COLUMNS = (
     "images",
     "cfsd_per_patch",
     "gram_matrix_loss",
+    "content_loss_microast",
+    "style_loss_microast",
     "fid_infinity",
 )
 RESIZE = 512  # short side for FID and LPIPS (StyleID eval_artfid.py:56, 283-287)
@@ -131,6 +133,8 @@ def compute_metrics(
             sums["style_loss"].append(losses.style_loss(f_out, f_sty))
             sums["gram_loss"].append(losses.gram_loss(f_out, f_sty))
             sums["gram_matrix_loss"].append(losses.gram_matrix_loss(f_out, f_sty))
+            sums["content_loss_microast"].append(losses.content_loss_microast(f_out, f_cnt))
+            sums["style_loss_microast"].append(losses.style_loss_microast(f_out, f_sty))
         if lpips is not None:
             for key, transform in (("lpips", for_fid), ("lpips_gray", for_gray)):
                 # a 1-channel image broadcasts to 3 in LPIPS' input scaling (StyleID's gray path);
