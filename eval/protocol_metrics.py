@@ -152,9 +152,8 @@ def compute_metrics(
                 style_cache[t.style_name] = pooled_features(
                     inception, _batch(for_fid, t.style, opts.device)
                 ).cpu()
-            style_feats.append(
-                style_cache[t.style_name]
-            )  # one copy per output, as StyleID's sty_eval folder
+            # one copy of the style per output, as in StyleID's duplicated sty_eval folder
+            style_feats.append(style_cache[t.style_name])
     row: dict[str, float | str | int] = {
         k: (float(np.mean(v)) if v else "") for k, v in sums.items()
     }
