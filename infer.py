@@ -19,6 +19,8 @@ from tqdm import tqdm
 
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
+from inference.checks import CheckError, check_options, numbers
+from inference.discovery import random_weights
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
@@ -28,15 +30,16 @@ from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights
 
 
-def _floats(text: str) -> list[float]:
+def _floats(text: str, integer: bool = False) -> list[float]:
+    """Comma-separated finite numbers (inference/checks.py, the parser the web demo uses too)."""
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got '{text}'") from None
+        return list(numbers("value", text, integer=integer))
+    except CheckError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _ints(text: str) -> list[int]:
-    return [int(v) for v in _floats(text)]
+    return _floats(text, integer=True)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -144,12 +147,15 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     Raises InferError (and CheckpointError, PretrainedWeightsError, ConfigError) for errors that stop the
     whole run; a bad input file among others is recorded in 'failed' and the rest is written.
     """
-    opts = options(value)
+    opts = check_options(options(value))  # nan/inf/huge numbers and unknown choices: one line
     torch.manual_seed(opts.seed)
     plan = plan_jobs(opts)
     if parse_weights(opts.weights).random:
         print("WARNING: --weights random: the feature network / encoder has RANDOM weights; the images are NOT "
               "meaningful stylizations (smoke test only)", file=sys.stderr)
+    elif opts.checkpoint and (why := random_weights(opts.checkpoint)):
+        print(f"WARNING: {Path(opts.checkpoint).name} {why}: the images are NOT meaningful stylizations",
+              file=sys.stderr)
     bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
     try:
         return run_jobs(opts, plan, bar)

@@ -1,15 +1,13 @@
 """Keep freed memory in the process instead of returning it to the OS (glibc malloc), for CPU runs.
 
 glibc serves every allocation above 32 MB with a fresh mmap and unmaps it on free, so each large
-activation (a 64-channel 512x512 float map is 64 MB) is page-faulted in again, zero-filled by the kernel.
-Measured on 2 EPYC cores: `x.square()` on such a map takes 87 ms freshly mapped vs 43 ms reusing heap
-memory, and a whole 512 px VGG stylization ~10% less. A training step reallocates the same activations
-every step, forward and backward: the 256 px batch-8 AdaIN step took 24.8 s with glibc's default, 17-18.6 s
-with freed memory kept (peak RSS 3.3 -> 3.7 GB) and 15.8 s with tcmalloc preloaded (3.5 GB;
-`LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4`, Debian's libtcmalloc-minimal4: Intel's
-advice for PyTorch on CPU). This is the no-install version. The cost: freed memory is kept (heap
-fragmentation raised the 4096x4096 tiled run's peak RSS from 3.0 to 4.0 GB) and never given back, so it is
-for processes that own their machine's memory (infer.py, CPU training, benchmarks), not for a library import.
+activation (a 64-channel 512x512 float map is 64 MB) is page-faulted in again, zero-filled by the kernel,
+and a training step reallocates the same activations every step, forward and backward. Keeping freed
+memory avoids that; tcmalloc (`LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4`, Debian's
+libtcmalloc-minimal4: Intel's advice for PyTorch on CPU) does it better, and this is the no-install
+version (figures and commands: docs/results/design_figures.md). The cost: freed memory is kept (heap
+fragmentation raises peak memory) and never given back, so it is for processes that own their machine's
+memory (infer.py, CPU training, benchmarks), not for a library import.
 """
 
 from __future__ import annotations

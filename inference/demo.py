@@ -1,9 +1,11 @@
-"""The web demo's request handling (app.py only lays out the page): on infer.py's code path, not a copy of it.
+"""The web demo's request handling (app.py lays out the page): on infer.py's code path, no copy.
 
-One request -> InferOptions (a `dataclasses.replace` of the app's base options, checked by `validate`) ->
-a cached `Engine` -> `Engine.stylize`, the call inference/run.py makes for files. Everything a visitor can
-get wrong (not an image, a decompression bomb, a 1x1 image, a broken checkpoint, fp16 on a CPU) becomes a
-`DemoError` whose one line the page shows; nothing reaches the browser as a traceback.
+One request -> InferOptions (a `dataclasses.replace` of the app's base options; every value
+converted and checked by inference/checks.py, the request's sizes by inference/limits.py, then
+`validate`) -> a cached `Engine` -> `Engine.stylize`, the call inference/run.py makes for files.
+Everything a visitor can get wrong (a wrong type, nan, a value over a limit, not an image, a 1x1
+image, a broken checkpoint) becomes a `DemoError` whose one line the page shows; nothing reaches a
+client as a traceback or a server path.
 """
 
 from __future__ import annotations
@@ -11,163 +13,164 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import queue
 import shutil
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import torch
 
 from configs.schema import ConfigError
+from inference.checks import RANGES, allowed, check_options, choice, number, numbers
+from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step, precision_choices
+from inference.discovery import newest_first, random_weights
 from inference.engine import Engine
+from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
 from models.precision import resolve_device
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
+from weights.pretrained import PretrainedWeightsError, parse_weights
 
+__all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
+           "Request", "Result", "Step"]
 log = logging.getLogger(__name__)
 
-OPTIMIZE = "optimize"  # the model picker's value for the per-image optimization (no checkpoint)
-RANDOM_BANNER = "random weights: not a real stylization"
-MIN_SIDE = 16  # the VGG encoder's relu4_1 map is 1/8 of the input: below this there is no texture to move
+MIN_SIDE = 16  # VGG's relu4_1 map is 1/8 of the input: below this there is no texture to move
 STREAM_FRAMES = 20  # intermediate images the optimization sends while it runs
-RESULT_TTL = 3600  # seconds a result PNG stays for its download button (gradio's cache keeps its own copy)
-STYLE_CACHE = 64  # style statistics kept per engine (a long-running server sees unboundedly many styles)
+RESULT_TTL = 3600  # s a result PNG stays for its download button (gradio's cache has its own copy)
+STYLE_CACHE = 64  # style statistics kept per engine (a server sees unboundedly many styles)
 # errors that are the request's fault, or the checkpoint's: their message is the page's message
 _USER_ERRORS = (InferError, CheckpointError, PretrainedWeightsError, ConfigError, ValueError)
-
-
-class DemoError(Exception):
-    """A request the demo cannot serve; str() is one line for the page."""
-
-
-class Cancelled(DemoError):
-    """The visitor pressed Cancel while the optimization ran."""
-
-
-@dataclass
-class Request:
-    """One click of the button (or one `/stylize` API call); paths are uploads in the temp folder."""
-
-    content: str | None
-    styles: Sequence[str | None]
-    model: str = OPTIMIZE  # one of Demo.models, or OPTIMIZE
-    alpha: float = 1.0  # trained decoders only
-    style_weights: Sequence[float] | None = None  # one per given style; None: equal
-    preserve_color: str = "none"
-    size: int = 512  # short side of the output
-    precision: str = "fp32"
-    steps: int = 100  # optimization: steps per scale
-    style_weight: float | None = None  # optimization; None: models.gatys default
-    scales: str | Sequence[int] = ()  # optimization: coarse short sides before the output's, e.g. "128,256"
-
-
-@dataclass
-class Result:
-    image: torch.Tensor  # (3, H, W) in [0, 1], the content's size after the size knob
-    content: torch.Tensor  # (3, H, W) the content as stylized, for the before/after view
-    path: Path  # the full-resolution PNG
-    seconds: float  # model load (when not cached) + stylization
-    random_weights: bool
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Step:
-    """An intermediate image of the optimization, for the stream."""
-
-    step: int
-    total: int
-    image: torch.Tensor  # (3, H, W)
-
-
-def precision_choices(device: torch.device) -> list[str]:
-    """The precisions worth offering on a device (fp16 on a CPU is emulated and slower: models.precision)."""
-    if device.type != "cuda":
-        return ["fp32", "bf16"]
-    return ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])
-
-
-def _ints(value: str | Sequence[int]) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in (value.replace(",", " ").split() if isinstance(value, str) else value))
-    except ValueError:
-        raise DemoError(f"scales must be whole numbers separated by commas, e.g. 128,256; got '{value}'") from None
 
 
 class Demo:
     """The app's state across requests: the model list, the engine cache, the output folder.
 
     Args:
-        models: checkpoint paths for the picker (inference.discovery.discover_models).
+        models: {label: checkpoint path} for the picker (inference.discovery.discover_models); a
+            list of paths is labelled by the paths themselves (tests).
         workdir: where results are written (inside the app's temp folder).
         weights: "pretrained" | "random" | PATH, as infer.py --weights.
-        max_size: cap on the long side of every image; larger inputs are downscaled and the page says so.
+        limits: what one request may ask for (inference/limits.py).
         device: "auto" | "cpu" | "cuda".
         engines: how many built models to keep (each holds a network in memory).
     """
 
-    def __init__(self, models: Sequence[str], workdir: str | Path, weights: str = "pretrained",
-                 max_size: int = 1024, device: str = "auto", engines: int = 2):
-        self.models, self.workdir, self.max_size, self.engines_kept = list(models), Path(workdir), max_size, engines
+    def __init__(self, models: Mapping[str, str] | Sequence[str], workdir: str | Path,
+                 weights: str = "pretrained", limits: Limits | None = None, device: str = "auto",
+                 engines: int = 2):
+        named = isinstance(models, Mapping)
+        self.models = dict(models) if named else {str(p): str(p) for p in models}
+        self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
+        self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.precisions = precision_choices(resolve_device(device))
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
-        self._lock = threading.Lock()  # one build per engine even when concurrent requests ask for it
+        self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         """(label, value) pairs for the model picker: the checkpoints, then the optimization."""
-        return [(_label(k), k) for k in self.models] + [("optimization (Gatys et al., no checkpoint)", OPTIMIZE)]
+        optimize = ("optimization (Gatys et al., no checkpoint)", OPTIMIZE)
+        return [(k, k) for k in self.models] + [optimize]
+
+    @cached_property
+    def default(self) -> str:
+        """The newest release file that loads (its engine is kept), else a step folder, OPTIMIZE."""
+        for label in newest_first(self.models):
+            try:
+                path = self.models[label]
+                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path))
+                return label
+            except Exception as err:  # a broken file must not become every default call's error
+                log.warning("not the default model: %s", self.scrub(str(err).splitlines()[0]))
+        return OPTIMIZE
+
+    def random_reason(self, model: str) -> str | None:
+        """Why `model`'s images are not real stylizations (random weights), or None."""
+        if parse_weights(self.base.weights).random:
+            return "--weights random"
+        return random_weights(self.models[model]) if model in self.models else None
+
+    def scrub(self, text: str) -> str:
+        """`text` with every checkpoint path replaced by its label, the temp folder by '<temp>'."""
+        pairs = [(str(Path(p).resolve()), k) for k, p in self.models.items()]
+        pairs += [(p, k) for k, p in self.models.items()]
+        pairs.append((str(self.workdir.resolve().parent), "<temp>"))
+        for path, label in sorted(pairs, key=lambda pl: -len(pl[0])):
+            text = text.replace(path, label)
+        return text
 
     def options(self, req: Request) -> InferOptions:
-        """The request as InferOptions; raises DemoError with the first problem."""
-        if req.model != OPTIMIZE and req.model not in self.models:
-            raise DemoError(f"unknown model '{req.model}'; choose one of: {', '.join(v for _, v in self.choices)}")
+        """The request as InferOptions, every value converted and checked; raises DemoError."""
+        lim = self.limits
+        text = isinstance(req.model, str)
+        if req.model != OPTIMIZE and (not text or req.model not in self.models):
+            shown = req.model if text and len(req.model) < 80 else type(req.model).__name__
+            names = ", ".join(v for _, v in self.choices)
+            raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
         if req.precision not in self.precisions:
-            raise DemoError(f"precision {req.precision} is not available on this device; choose one of "
-                            f"{', '.join(self.precisions)}")
+            raise DemoError(f"precision {req.precision} is not available on this device; choose "
+                            f"one of {', '.join(self.precisions)}")
+        styles = tuple(p for p in (req.styles or ()) if p)
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
-        if not any(req.styles):
+        if not styles:
             raise DemoError("no style image: upload one, paste one, or pick an example")
+        if len(styles) > lim.max_styles:
+            raise lim.over("number of styles", len(styles), "max_styles")
+        size = number("size", req.size, MIN_SIDE, integer=True)  # the upper limit: this server's
+        if size > lim.max_size:
+            raise lim.over("size", size, "max_size")
+        steps = number("steps", req.steps, RANGES["steps"][0], integer=True)
+        if steps > lim.max_steps:
+            raise lim.over("steps", steps, "max_steps")
+        scales = numbers("scales", req.scales, *RANGES["scales"])
+        if len(scales) > lim.max_scales:
+            raise lim.over("number of scales", len(scales), "max_scales")
+        weights = numbers("style_weights", req.style_weights, *RANGES["style_weights"]) or None
+        if weights is not None and len(weights) != len(styles):
+            raise DemoError(f"got {len(weights)} style weights for {len(styles)} styles")
         method = "optimize" if req.model == OPTIMIZE else "decoder"
         opts = dataclasses.replace(
-            self.base, content=(req.content,), style=tuple(p for p in req.styles if p), method=method,
-            checkpoint=None if method == "optimize" else req.model, size=int(req.size),
-            max_size=self.max_size, alpha=(float(req.alpha),) if method == "decoder" else (1.0,),
-            style_weights=tuple(req.style_weights) if req.style_weights else None,
-            preserve_color=req.preserve_color, precision=req.precision, steps=(int(req.steps),),
-            scales=_ints(req.scales), style_weight=req.style_weight)
-        try:
-            return opts.validate()
-        except InferError as err:
-            raise DemoError(str(err)) from None
+            self.base, content=(req.content,), style=styles, method=method,
+            checkpoint=None if method == "optimize" else self.models[req.model], size=size,
+            max_size=lim.max_size, style_weights=weights, steps=(steps,), scales=scales,
+            alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
+            preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
+            precision=req.precision, style_weight=None if req.style_weight in (None, "") else
+            number("style_weight", req.style_weight, *RANGES["style_weight"]))
+        return check_options(opts).validate()
 
     def load_input(self, path: str, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
-        """An uploaded file -> (3, H, W) with short side `size` and long side <= max_size, plus notes."""
+        """An uploaded file -> (3, H, W) with short side `size`, long side <= max_size; and notes.
+
+        The pixel budget is read from the header before decoding; the 16 px minimum holds after
+        resizing.
+        """
         try:
-            img = read_image(path)
+            img = read_image(path, max_pixels=int(self.limits.max_megapixels * 1e6))
         except ImageReadError as err:
             raise DemoError(f"{what}: {err.reason}") from None
         w, h = img.size
-        if min(w, h) < MIN_SIDE:
-            raise DemoError(f"{what} is {w}x{h} px; it needs at least {MIN_SIDE} px on each side")
+        tw, th = fit_size(w, h, size, self.max_size)
+        if min(tw, th) < MIN_SIDE:
+            resized = f", {tw}x{th} after resizing" if (tw, th) != (w, h) else ""
+            raise DemoError(f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on "
+                            "each side (crop a long strip, or choose a larger size)")
         notes = []
         if max(fit_size(w, h, size)) > self.max_size:
-            tw, th = fit_size(w, h, size, self.max_size)
             notes.append(f"{what} {w}x{h} downscaled to {tw}x{th} (size cap {self.max_size} px)")
         return to_tensor(resize_image(img, size, self.max_size)), notes
 
     def engine(self, opts: InferOptions) -> Engine:
-        """The Engine for the options' model and precision, built once and kept (least recently used out)."""
+        """The Engine for the options' model and precision, built once, kept (least recent out)."""
         key = (opts.resolved_method, opts.checkpoint, opts.precision)
         with self._lock:
             if key not in self.engines:
@@ -177,92 +180,66 @@ class Demo:
             self.engines.move_to_end(key)
             return self.engines[key]
 
-    def run(self, req: Request, on_step: Callable[[Step], None] | None = None) -> Result:
-        """Stylize one request; raises DemoError (one line) for anything the visitor can act on."""
+    def run(self, req: Request, on_step: Callable[[Step], None] | None = None,
+            budget: Budget | None = None) -> Result:
+        """Stylize one request within `budget` (default: the time limit); raises DemoError."""
         start = time.perf_counter()
+        budget = budget or Budget(self.limits.time_limit)
         try:
-            return self._run(req, on_step, start)
+            with watching(budget):
+                return self._run(req, on_step, start, budget)
         except DemoError:
             raise
         except _USER_ERRORS as err:
-            raise DemoError((str(err).strip() or type(err).__name__).splitlines()[0]) from None
+            line = (str(err).strip() or type(err).__name__).splitlines()[0]
+            raise DemoError(self.scrub(line)) from None
         except torch.OutOfMemoryError:
             raise DemoError("out of memory: choose a smaller output size") from None
         except Exception as err:  # a bug: the log gets the traceback, the page one line
             log.exception("request failed")
-            raise DemoError(f"internal error ({type(err).__name__}: {str(err)[:200]})") from None
+            line = f"internal error ({type(err).__name__}: {str(err)[:200]})"
+            raise DemoError(self.scrub(line)) from None
 
-    def stream(self, req: Request, cancel: threading.Event) -> Iterator[Step | Result]:
-        """`run` in a worker thread: yields the optimization's Steps as they come, then the Result.
-
-        `cancel.set()` (the Cancel button, or the page closing this generator) stops the optimization at
-        its next intermediate image; the stream then raises Cancelled.
-        """
-        updates: queue.Queue = queue.Queue()
-
-        def on_step(step: Step) -> None:
-            if cancel.is_set():
-                raise Cancelled(f"cancelled at step {step.step} of {step.total}")
-            updates.put(step)
-
-        def work() -> None:
-            try:
-                updates.put(self.run(req, on_step))
-            except DemoError as err:
-                updates.put(err)
-
-        threading.Thread(target=work, daemon=True).start()
-        try:
-            while True:
-                item = updates.get()
-                if isinstance(item, DemoError):
-                    raise item
-                yield item
-                if isinstance(item, Result):
-                    return
-        finally:
-            cancel.set()  # a closed generator (cancelled event) stops the worker too
-
-    def _run(self, req: Request, on_step: Callable[[Step], None] | None, start: float) -> Result:
+    def _run(self, req: Request, on_step: Callable[[Step], None] | None, start: float,
+             budget: Budget) -> Result:
         opts = self.options(req)
         content, notes = self.load_input(req.content, "content", opts.size)
         opts = _fit_scales(opts, min(content.shape[-2:]))
         paths, styles = opts.style, []
         for k, path in enumerate(paths):
-            style, more = self.load_input(path, "style" if len(paths) == 1 else f"style {k + 1}", opts.size)
+            what = "style" if len(paths) == 1 else f"style {k + 1}"
+            style, more = self.load_input(path, what, opts.size)
             styles.append(style[None])
             notes += more
-        if opts.style_weights is not None and len(opts.style_weights) != len(styles):
-            raise DemoError(f"got {len(opts.style_weights)} style weights for {len(styles)} styles")
         engine = self.engine(opts)
         callbacks = None
-        if engine.method == "optimize" and on_step:
+        if engine.method == "optimize":
             total = opts.steps[0] * max(1, len(opts.scales))
-            callbacks = [lambda step, image, _log: on_step(Step(min(step, total), total, image[0].detach().cpu()))]
+            budget.where = f"at step 1 of {total}"
+
+            def callback(step: int, image: torch.Tensor, _log) -> None:
+                budget.where = f"at step {min(step + 1, total)} of {total}"  # what a stop stops
+                budget.check()
+                if on_step:
+                    on_step(Step(min(step, total), total, image[0].detach().cpu()))
+
+            callbacks = [callback]
         # the statistics cache is keyed by pixels, not paths: every upload gets a new temp path
         keys = [hashlib.sha1(s.numpy().tobytes()).hexdigest() + str(tuple(s.shape)) for s in styles]
         out = engine.stylize(content[None], styles, opts, keys=keys, callbacks=callbacks)[0][0]
         _trim_style_cache(engine)
         _prune(self.workdir, RESULT_TTL)
         path = save_image(out, self.workdir / uuid.uuid4().hex / "stylized.png")
-        random = opts.weights == "random" or (engine.method == "decoder" and _random_encoder(engine))
+        random = self.random_reason(req.model) is not None or (
+            engine.method == "decoder" and _random_encoder(engine))
         return Result(out, content, path, time.perf_counter() - start, random, notes)
 
 
-def _label(path: str) -> str:
-    """A checkpoint's name in the picker: relative to the working folder, else its last three parts."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        parts = Path(path).parts
-        return path if len(parts) <= 3 else ".../" + "/".join(parts[-3:])
-
-
 def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
-    """The optimization's scales end at the content's short side (the output size); coarser ones come first.
+    """The optimization's scales end at the content's short side (the output size), coarser first.
 
-    Scales at or above it are dropped (they would enlarge the image). `save_every` spreads STREAM_FRAMES
-    intermediate images over all steps.
+    Scales at or above it are dropped (they would enlarge the image). `save_every` spreads
+    STREAM_FRAMES intermediate images over all steps.
     """
     scales = tuple(s for s in opts.scales if s < short)
     scales = (*scales, short) if scales else ()
@@ -271,7 +248,7 @@ def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
 
 
 def _random_encoder(engine: Engine) -> bool:
-    """A decoder whose encoder was never trained nor pretrained (a random-weight smoke checkpoint)."""
+    """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
     enc = engine.stylizer.net.cfg.encoder
     return not (enc.pretrained or enc.weights_file or enc.trainable)
 
@@ -284,7 +261,7 @@ def _trim_style_cache(engine: Engine) -> None:
 
 
 def _prune(folder: Path, max_age: float) -> None:
-    """Remove result folders older than `max_age` seconds (a long-running server would fill its disk)."""
+    """Remove result folders older than `max_age` s (a long-running server would fill its disk)."""
     now = time.time()
     for sub in folder.glob("*") if folder.is_dir() else ():
         if now - sub.stat().st_mtime > max_age:

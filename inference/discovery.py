@@ -1,31 +1,83 @@
-"""Finding checkpoints for a model picker: release files and training step folders under given paths."""
+"""Finding checkpoints for a model picker: release files and training step folders under some paths.
+
+A picker shows short labels, never a server path (the web demo is served to strangers): each
+checkpoint is named relative to the folder given on the command line (`runs/a/model.safetensors`), a
+file given directly by its name, and the server keeps the label -> path map.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from weights.checkpoint import STEP_WEIGHTS
+from weights.checkpoint import STEP_WEIGHTS, read_metadata
 
 
-def discover_models(paths: Sequence[str | Path]) -> list[str]:
-    """Every release `*.safetensors` file and training step folder under `paths`, sorted per path.
+def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
+    """{label: path} of every release `*.safetensors` file and training step folder under `paths`.
 
-    A path that names a file (existing or not) is listed as given, so a missing or broken checkpoint shows
-    its load error in the page instead of vanishing from the picker. Hidden folders (`.tmp_step_*`: a
-    checkpoint being written) are skipped; a step folder is listed as the folder, not its weights file.
+    A path that names a file (existing or not) is listed as given, so a missing or broken checkpoint
+    shows its load error in the page instead of vanishing from the picker. Hidden folders
+    (`.tmp_step_*`: a checkpoint being written) are skipped; a step folder is listed as the folder,
+    not its weights file. Labels are POSIX paths relative to the given folder's parent (a file: its
+    name); a label already taken gets " (2)", " (3)" ... appended. Sorted per path.
     """
-    found: list[str] = []
+    found: dict[str, str] = {}
+
+    def add(label: str, path: Path) -> None:
+        if str(path) in found.values():
+            return
+        unique, k = label, 1
+        while unique in found:
+            k += 1
+            unique = f"{label} ({k})"
+        found[unique] = str(path)
+
     for root in map(Path, paths):
         if not root.is_dir():
             if root.exists() or root.suffix:  # a missing folder (the default runs/) lists nothing
-                found.append(str(root))
+                add(root.name, root)
             continue
+        base = root.resolve().name  # "runs" also for "runs/" and "."-relative spellings
         for path in sorted(root.rglob("*")):
-            if any(part.startswith(".") for part in path.relative_to(root).parts):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts):
                 continue
-            if path.is_dir() and path.name.startswith("step_") and (path / STEP_WEIGHTS).is_file():
-                found.append(str(path))
-            elif path.suffix == ".safetensors" and not path.parent.name.startswith("step_"):
-                found.append(str(path))
-    return list(dict.fromkeys(found))
+            step = path.is_dir() and path.name.startswith("step_")
+            release = path.suffix == ".safetensors" and not path.parent.name.startswith("step_")
+            if (step and (path / STEP_WEIGHTS).is_file()) or release:
+                add("/".join(filter(None, (base, rel.as_posix()))), path)
+    return found
+
+
+def newest_first(models: Mapping[str, str]) -> list[str]:
+    """Labels of existing release files, newest first, then of the step folders, newest first."""
+    def mtime(label: str) -> float:
+        return Path(models[label]).stat().st_mtime
+
+    existing = [k for k, p in models.items() if Path(p).exists()]
+    release = sorted((k for k in existing if not Path(models[k]).is_dir()), key=mtime, reverse=True)
+    steps = sorted((k for k in existing if Path(models[k]).is_dir()), key=mtime, reverse=True)
+    return release + steps
+
+
+def random_weights(path: str | Path) -> str | None:
+    """Why a checkpoint's images are no real stylizations (its metadata); None if nothing says so.
+
+    A decoder trained on a random encoder (`model.encoder.pretrained: false`, not trainable, no
+    weights file) or against a random loss network (`loss.loss_net_pretrained: false`, no weights
+    file) learned nothing about pictures, whatever weights the encoder is given at inference.
+    """
+    try:
+        meta = read_metadata(path)
+        encoder = json.loads(meta.get("model_config", "{}")).get("encoder", {})
+        loss = json.loads(meta.get("loss_config", "{}"))
+    except Exception:  # an unreadable file: its load error is reported where it is loaded
+        return None
+    real = ("pretrained", "weights_file", "trainable")  # any of them: the encoder is no random one
+    if encoder and not (encoder.get("pretrained", True) or any(encoder.get(k) for k in real[1:])):
+        return "holds a random-weight encoder (pretrained: false)"
+    if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
+        return "was trained against a random-weight loss network (loss_net_pretrained: false)"
+    return None

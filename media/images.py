@@ -9,6 +9,7 @@ message a person can act on instead of a grey-filled tensor or a crash deep in a
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,11 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 # Transparent pixels are composited onto white: their stored RGB is arbitrary (often black).
 _BACKGROUND = (255, 255, 255)
+# The pixel budget of a read: checked from the header, before any decoding (a 200 KB PNG can declare
+# 13000x13000 px and cost a GB to decode). Pillow's own threshold: above it Pillow only warns (up to 2x, then
+# errors); that warning is an error here, so no caller decodes such a file by accident.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 class ImageReadError(Exception):
@@ -87,7 +93,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 def _reason(err: Exception) -> str:
     """One-line human explanation of a decode failure."""
-    if isinstance(err, Image.DecompressionBombError):
+    if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return f"image too large, refused as a possible decompression bomb ({err})"
     if isinstance(err, FileNotFoundError):
         return "file not found"
@@ -99,8 +105,11 @@ def _reason(err: Exception) -> str:
     return f"corrupt or unsupported image ({type(err).__name__}: {msg})"
 
 
-def read_image(path: str | os.PathLike) -> Image.Image:
+def read_image(path: str | os.PathLike, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
     """Read a file fully into an 8-bit RGB image with EXIF orientation applied.
+
+    A file whose header declares more than `max_pixels` pixels is refused before decoding (None: Pillow's
+    own limits only).
 
     Grayscale, palette, alpha (composited on white), CMYK and 16-bit images become RGB. The whole
     file is decoded here, because a truncated JPEG opens fine and only fails at load/convert.
@@ -111,6 +120,9 @@ def read_image(path: str | os.PathLike) -> Image.Image:
     """
     try:
         with Image.open(path) as img:
+            if max_pixels is not None and img.width * img.height > max_pixels:
+                raise ImageReadError(path, f"{img.width}x{img.height} px ({img.width * img.height / 1e6:.0f} MP) "
+                                     f"is over the pixel budget of {max_pixels / 1e6:g} MP; downscale it first")
             img.load()
             try:
                 oriented = ImageOps.exif_transpose(img)
@@ -121,6 +133,8 @@ def read_image(path: str | os.PathLike) -> Image.Image:
             if rgb is img:  # detach from the file handle that the `with` closes
                 rgb = img.copy()
             return rgb
+    except ImageReadError:
+        raise
     except Exception as e:  # every decode failure, including DecompressionBombError
         raise ImageReadError(path, _reason(e)) from e
 

@@ -3,12 +3,10 @@
 Any encoder stride works. A decoder upsamples by 2 per stage, n = ceil(log2(stride)) stages; when the stride
 is not a power of two (DINOv2's patch 14) it decodes to 2**n per feature cell and `to_stride` resizes the image
 down to `stride` per cell (antialiased bilinear, 16 -> 14 for DINOv2). The alternative, a last stage that
-upsamples by a fraction (x1.75, bilinear) before a 3x3 conv, was measured against it on the same frozen random
-DINOv2-S/14 encoder (`python docs/measure_fractional_stride.py`: image reconstruction from 56 px crops, 300
-Adam steps, widths 128..16, seed 0, CPU): held-out MSE 0.0134 (resize) vs 0.0136 (fractional), a tie at one
-seed; with the notebook's widths 512..64 at 224 px, 14.7 vs 17.8 GFLOP (a 3x3 conv at full resolution costs
-more than the stride-2 deconv at 16/14 of it). The resize also keeps the parameter shapes of the power-of-two
-decoder, so a patch-16 decoder's weights load into a patch-14 model.
+upsamples by a fraction (x1.75, bilinear) before a 3x3 conv, reconstructed no better and costs more FLOPs
+(a 3x3 conv at full resolution costs more than the stride-2 deconv at 16/14 of it):
+`python docs/measure_fractional_stride.py`, figures in docs/results/design_figures.md. The resize also keeps
+the parameter shapes of the power-of-two decoder, so a patch-16 decoder's weights load into a patch-14 model.
 """
 
 from __future__ import annotations

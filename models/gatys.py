@@ -15,8 +15,8 @@ style_weight ~ 1e1..1e3, and the PyTorch tutorial's 1e6 for a Gram MSE over C*C 
 offline only random-weight VGG exists, and there 10 already cuts the style loss >= 10x in 200 steps at
 256 px while the content loss ends below 0.75x the content loss of an unrelated image (the style image)
 (bench/figures.py: gatys_default_check; with the relu4_2 content layer, Adam: style 290x lower, content
-0.63x the unrelated image's). With pretrained VGG raise it (--style-weight 100-1000)
-for a stronger stylization; that cannot be checked here.
+0.63x the unrelated image's; docs/results/design_figures.md). With pretrained VGG raise it
+(--style-weight 100-1000) for a stronger stylization; that cannot be checked here.
 
 Design choices:
   * Parametrization: plain pixels, projected back into [0, 1] after every optimizer step (projected
@@ -26,18 +26,11 @@ Design choices:
     (max_iter=1, history kept across steps, no line search, as in Johnson's neural-style) so `steps`
     counts network evaluations for both and the projection happens between steps. Its tolerances are 0
     (a tiny gradient must not end it silently). Its loss is scaled so the first gradient has mean |g| = 1:
-    these normalized losses are O(1e-3), and unscaled L-BFGS (first step lr * g) stalled on 2 of 4 random
-    VGG19s at 48 px (15 steps: 4.1e-4 -> 4.1e-4 and 5.45e-4 -> 5.43e-4) where the scaled one fell 3-4x
-    on all four (tests/test_optimize.py checks the halving); at 64-128 px with one VGG the scaling changed
-    the best loss by 5% at most, so it costs nothing where it is not needed. Measured (random VGG19, astronaut
-    content, 60 steps, 64 px unless said): with a photo style (chelsea) both optimizers decrease
-    monotonically, L-BFGS to 0.0047 and Adam to 0.0050. With a saturated texture (stripes) the projection
-    moves the point off the step L-BFGS recorded, and its loss rises on 17 of 59 steps (up to 1.7x; at
-    128 px 16 of 59, up to 2.4x); without the projection it is monotone but leaves 8% of the pixels
-    outside [0, 1]. A strong-Wolfe line search with the projection stalls there at 0.0125 within 5 steps.
-    Adam never rose in these runs, hence the default, though L-BFGS's best image had the lower loss
-    (stripes: 0.0025 vs Adam's 0.0028). Each stage returns the lowest-loss image it evaluated, so a
-    non-monotone run never ends on a bad iterate.
+    these normalized losses are O(1e-3), and unscaled L-BFGS stalled on some random VGG19s where the scaled
+    one kept falling (tests/test_gatys.py checks it). With a saturated texture as the style, the
+    projection moves the point off the step L-BFGS recorded and its loss rises on some steps; Adam never
+    rose in the same runs, hence the default (figures: docs/results/design_figures.md). Each stage returns
+    the lowest-loss image it evaluated, so a non-monotone run never ends on a bad iterate.
   * Several styles: their statistics are blended with the weights (sum_k w_k * Gram_k). For a squared
     distance this has the same minimizer as the weighted sum of per-style losses and costs one loss.
   * Original colors: `luminance_only` is Gatys et al.'s luminance-only transfer ("Preserving Color in

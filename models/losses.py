@@ -22,15 +22,10 @@ Normalizations (they set the style/content balance, so they are part of each fun
 
 A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the features
 and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends on the loss
-network's weights. Measured on random-weight VGG19 (seed 0; astronaut, coffee, chelsea and a stripes
-texture at 256 px, all 6 pairs; `python docs/measure_style_loss_ratio.py`): mean_std is 11-35x the Gram
-loss per layer and pair (median 14-22x by layer, relu1_1..relu5_1), 15x summed over relu1_1..relu4_1;
-doubling the features divides the ratio by 4. A Gram run thus needs ~15x the mean_std style_weight on
-that network. Pretrained VGG19 has other feature magnitudes: measure the factor there
-(`--weights pretrained`) before comparing the two losses. w2 and efdm are quadratic like mean_std and
-contain it (the Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is
-their starting point: on the same network, images and layers (256 px, relu1_1..relu4_1) w2 is 1.0-2.4x
-mean_std per layer and pair (1.37x summed), efdm 1.0-1.8x (1.20x summed).
+network's weights: measure it on yours with `python docs/measure_style_loss_ratio.py` before comparing
+the two (on random VGG19 a Gram run needed ~15x the mean_std weight: docs/results/design_figures.md).
+w2 and efdm are quadratic like mean_std and contain it (the Gaussian, resp. marginal, part beyond mean and
+std only adds), so mean_std's style_weight is their starting point.
 
 Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max 65504).
 """
@@ -49,12 +44,11 @@ from models.precision import fp32
 from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 
-# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope is
-# unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px crop:
-# 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues below
-# sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward. Measured on random-VGG19
-# relu4_1 at 256 px (114 of 512 covariance eigenvalues below 1e-5 * the largest): w2(x, x) = 9e-7 / 4e-8 / 2e-9
-# at floors 1e-10 / 1e-12 / 1e-14, against 1.6e-2 between two images; gradients finite at every floor.
+# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope
+# is unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px
+# crop: 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues
+# below sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward by far less than the
+# distance between two images (docs/results/design_figures.md); gradients stay finite.
 W2_FLOOR = 1e-12
 
 
@@ -111,11 +105,9 @@ def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable at repeated
     eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is stable.
 
-    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice). Measured on random-VGG19
-    features of sample images (relu1_1..relu4_1, 64 and 256 px): eigh was within 3e-5 (relative) of scipy's sqrtm;
-    20 coupled Newton-Schulz iterations were 1e-4 to 2e-3 off, and 40 overflowed to NaN in float32 (within 3e-7 in
-    float64, at twice the matmuls). Forward + backward at batch 8 on one CPU thread, NS-20 took 0.8-1x eigh's time
-    at 64 channels and 3-7x at 256 and 512 (relu4_1 at 256 px: 2.1 s vs 8.3 s). GPU timings were not measured.
+    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice): on random-VGG19
+    features eigh matched scipy's sqrtm closely where Newton-Schulz was 10-100x further off or overflowed
+    in float32, and was faster on CPU at 256-512 channels (docs/results/design_figures.md).
     """
     out, target = out.double(), target.detach().double()
     mu_o, cov_o = out[..., 0], out[..., 1:]

@@ -5,6 +5,7 @@ One in-process server per module (random-weight VGG decoder, 48x64 images, a siz
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.request
 import zlib
+from contextlib import aclosing
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +33,10 @@ from gradio_client.exceptions import AppError  # noqa: E402
 import app  # noqa: E402
 import infer  # noqa: E402
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
-from inference.demo import OPTIMIZE, Cancelled, Demo, Request, Result, Step  # noqa: E402
+from inference import serving  # noqa: E402
+from inference.demo import OPTIMIZE, Cancelled, Demo, Limits, Request, Result, Step  # noqa: E402
 from inference.discovery import discover_models  # noqa: E402
+from inference.limits import Budget  # noqa: E402
 from media.images import load_image  # noqa: E402
 from models.adain import MAX_ALPHA  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
@@ -41,6 +45,7 @@ from weights.checkpoint import STEP_WEIGHTS, save_release  # noqa: E402
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
 CAP = 128
+LABEL = "runs/a/model.safetensors"  # the picker's name of env["ckpt"]
 
 
 def picture(path: Path, h: int, w: int, seed: int) -> str:
@@ -80,13 +85,14 @@ def env(tmp_path_factory, one_thread):
                  s2=picture(root / "s2.png", 56, 32, 4), big=picture(root / "big.png", 300, 200, 5))
     broken = root / "broken.safetensors"
     broken.write_bytes(b"not a safetensors file")
-    models = [files["ckpt"], str(broken), str(root / "missing.safetensors")]
+    # labels: runs/a/model.safetensors, runs/a/checkpoints/step_000010, broken.safetensors, missing.safetensors
+    models = discover_models([root / "runs", broken, root / "missing.safetensors"])
     temp = app.make_temp_root()
-    demo = Demo(models + discover_models([root / "runs"]), temp / "results", "random", CAP, "cpu")
+    demo = Demo(models, temp / "results", "random", Limits(max_size=CAP), "cpu")
     page = app.build_app(demo, [])
     url = app.serve(page, port=None, block=False)
     client = Client(url, verbose=False, download_files=str(root / "downloads"))
-    yield dict(files, root=root, demo=demo, client=client, temp=temp, broken=str(broken), baselines={})
+    yield dict(files, root=root, demo=demo, client=client, temp=temp, baselines={}, label=LABEL)
     client.close()
     page.close()
 
@@ -161,25 +167,25 @@ def test_optimization_knob_equals_infer_and_changes_the_output(env, tmp_path, kw
 
 
 def test_model_picker_includes_step_folders_and_they_run(env):
-    step_folder = str(Path(env["step"]).parent)
-    assert step_folder in env["demo"].models
-    assert (api(env, model=step_folder) - baseline(env, "decoder")).abs().max() == 0  # the release file's weights
+    assert env["demo"].models["runs/a/checkpoints/step_000010"] == str(Path(env["step"]).parent)
+    out = api(env, model="runs/a/checkpoints/step_000010")
+    assert (out - baseline(env, "decoder")).abs().max() == 0  # the release file's weights
 
 
 @pytest.mark.parametrize("case,message", [
     ("text", "not an image"), ("bomb", "decompression bomb"), ("tiny", "1x1 px"),
     ("missing_checkpoint", "does not exist"), ("broken_checkpoint", "not a readable safetensors file"),
     ("unknown_model", "unknown model"), ("fp16_on_cpu", "not available on this device"),
-    ("weights_not_numbers", "style_weights must be numbers"), ("weights_count", "2 style weights for 1 styles"),
-    ("scales", "scales must be whole numbers"), ("alpha", "--alpha values must lie in"),
+    ("weights_not_numbers", "style_weights must be a number"), ("weights_count", "2 style weights for 1 styles"),
+    ("scales", "scales must be a whole number"), ("alpha", "alpha must lie in [0, 2]"),
 ])
 def test_bad_input_returns_a_one_line_message(env, case, message):
     root = env["root"]
     (root / "notes.txt").write_text("not an image")
     Image.new("RGB", (1, 1)).save(root / "tiny.png")
     content = {"text": str(root / "notes.txt"), "bomb": bomb(root / "bomb.png"), "tiny": str(root / "tiny.png")}
-    kwargs = {"missing_checkpoint": dict(model=str(root / "missing.safetensors")),
-              "broken_checkpoint": dict(model=env["broken"]), "unknown_model": dict(model="/etc/passwd"),
+    kwargs = {"missing_checkpoint": dict(model="missing.safetensors"),
+              "broken_checkpoint": dict(model="broken.safetensors"), "unknown_model": dict(model="/etc/passwd"),
               "fp16_on_cpu": dict(precision="fp16"), "weights_not_numbers": dict(style_weights="1,x"),
               "weights_count": dict(style_weights="1,1"), "scales": dict(model=OPTIMIZE, scales="a,b"),
               "alpha": dict(alpha=MAX_ALPHA + 0.5)}.get(case, {})
@@ -200,9 +206,9 @@ def test_page_uploads_reach_the_demo_undecoded(env):
 
 
 def test_huge_image_is_downscaled_to_the_cap_and_said_so(env):
-    out = api(env, content=handle_file(env["big"]), size=512)
+    out = api(env, content=handle_file(env["big"]), size=CAP)
     assert tuple(out.shape[-2:]) == (CAP, round(200 * CAP / 300))
-    result = env["demo"].run(Request(env["big"], [env["s1"]], env["ckpt"], size=512))
+    result = env["demo"].run(Request(env["big"], [env["s1"]], LABEL, size=CAP))
     assert result.notes == [f"content 200x300 downscaled to 85x{CAP} (size cap {CAP} px)"]
 
 
@@ -245,25 +251,34 @@ def test_model_and_style_statistics_are_cached_across_requests(env, monkeypatch)
     assert len(engine.stylizer._styles) == 1
 
 
+def drain(demo, req, budget, cancel_after=None) -> list:
+    """Every item serving.stream yields (the page's path); sets the budget's cancel flag after `cancel_after`."""
+    async def go():
+        seen = []
+        async with aclosing(serving.stream(demo, req, budget)) as items:
+            async for item in items:
+                seen.append(item)
+                if len(seen) == cancel_after:
+                    budget.cancel()
+        return seen
+    return asyncio.run(go())
+
+
 def test_optimization_streams_intermediate_images_and_cancels(env):
     demo, req = env["demo"], Request(env["c"], [env["s1"]], OPTIMIZE, size=32, steps=4, scales="16")
-    items = list(demo.stream(req, threading.Event()))  # 2 scales x 4 steps, an image every max(1, 8 // 20)
+    items = drain(demo, req, Budget(60))  # 2 scales x 4 steps, an image every max(1, 8 // 20)
     steps = [i.step for i in items if isinstance(i, Step)]
     assert isinstance(items[-1], Result) and steps == [1, 2, 3, 4, 5, 6, 7, 8, 8]
     assert [tuple(i.image.shape) for i in items if isinstance(i, Step)][3:5] == [(3, 16, 22), (3, 32, 43)]
     assert all(i.total == 8 for i in items if isinstance(i, Step))
-    cancel, seen = threading.Event(), []
     with pytest.raises(Cancelled, match="cancelled at step 2 of 8"):
-        for item in demo.stream(req, cancel):
-            seen.append(item.step)
-            cancel.set()
-    assert seen == [1]
+        drain(demo, req, Budget(60), cancel_after=1)
 
 
 def test_random_weights_are_flagged(env):
-    assert env["demo"].run(Request(env["c"], [env["s1"]], env["ckpt"], size=32)).random_weights
-    demo = Demo([env["ckpt"]], env["root"] / "r", "pretrained", CAP, "cpu")  # the file holds a random encoder
-    assert demo.run(Request(env["c"], [env["s1"]], env["ckpt"], size=32)).random_weights
+    assert env["demo"].run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
+    demo = Demo({LABEL: env["ckpt"]}, env["root"] / "r", "pretrained", Limits(CAP), "cpu")  # a random encoder
+    assert demo.run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
 
 
 def test_discover_models(tmp_path):
@@ -272,9 +287,12 @@ def test_discover_models(tmp_path):
                 "a/checkpoints/.tmp_step_000020/weights.safetensors", "b/checkpoints/step_000005/optimizer.bin"):
         (runs / rel).parent.mkdir(parents=True, exist_ok=True)
         (runs / rel).write_bytes(b"")
-    assert discover_models([runs]) == [str(runs / "a/checkpoints/step_000010"), str(runs / "a/model.safetensors")]
-    assert discover_models([tmp_path / "nowhere"]) == []  # the default runs/ before any training
-    assert discover_models([tmp_path / "gone.safetensors"]) == [str(tmp_path / "gone.safetensors")]
+    assert discover_models([runs]) == {"runs/a/checkpoints/step_000010": str(runs / "a/checkpoints/step_000010"),
+                                       "runs/a/model.safetensors": str(runs / "a/model.safetensors")}
+    assert discover_models([tmp_path / "nowhere"]) == {}  # the default runs/ before any training
+    assert discover_models([tmp_path / "gone.safetensors"]) == {"gone.safetensors": str(tmp_path / "gone.safetensors")}
+    twice = discover_models([runs / "a/model.safetensors", tmp_path / "model.safetensors"])
+    assert list(twice) == ["model.safetensors", "model.safetensors (2)"]
 
 
 def test_uploads_and_results_stay_in_the_temp_folder(env):

@@ -23,11 +23,12 @@ from PIL import Image
 
 import app
 from data_prep.sample import build_sample
-from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, Request
+from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, Limits, Request
 from media.images import load_image, to_tensor
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TIMEOUT_MS = 60_000
+LABEL = "demo/model.safetensors"
 
 
 def _playwright():
@@ -52,7 +53,7 @@ def served(tmp_path_factory, one_thread):
     root = tmp_path_factory.mktemp("browser")
     build_sample(root / "sample", size=128)
     ckpt = release(root / "runs" / "demo" / "model.safetensors")
-    demo = Demo([ckpt], app.make_temp_root() / "results", "random", 256, "cpu")
+    demo = Demo({LABEL: ckpt}, app.make_temp_root() / "results", "random", Limits(256), "cpu")
     page = app.build_app(demo, app.example_pairs(root / "sample"))
     url = app.serve(page, port=None, block=False)
     yield dict(url=url, demo=demo, ckpt=ckpt, sample=root / "sample", sync_playwright=sync_playwright)
@@ -110,8 +111,9 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         browser.close()
 
     assert tuple(size) == Image.open(content).size  # the output keeps the content's size (short side < cap)
-    expected = load_image(served["demo"].run(Request(str(content), [str(style)], served["ckpt"], alpha=0.5)).path)
-    alpha_one = served["demo"].run(Request(str(content), [str(style)], served["ckpt"])).image
+    pair = (str(content), [str(style)], LABEL)
+    expected = load_image(served["demo"].run(Request(*pair, alpha=0.5, size=256)).path)
+    alpha_one = served["demo"].run(Request(*pair, size=256)).image
     assert (shown - expected).abs().max() <= 1 / 255, "the page's alpha did not reach the model"
     assert (shown - alpha_one).abs().mean() > 2e-3
     outside = [u for u in requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != host]

@@ -1,0 +1,299 @@
+"""The demo served to strangers, through gradio_client on loopback: limits, time budget, cancel,
+disconnect, pixel budget, non-finite numbers, wrong types, unknown choices, no server path, the
+default model.
+
+One in-process server per module (random-weight VGG decoders, tiny images, small limits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("gradio")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from test_app import bomb, picture, release  # noqa: E402
+
+import app  # noqa: E402
+import infer  # noqa: E402
+from inference.demo import OPTIMIZE, RANDOM_BANNER, Cancelled, Demo, Limits, OutOfTime  # noqa: E402
+from inference.discovery import discover_models, random_weights  # noqa: E402
+from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+LIMITS = Limits(max_size=64, max_steps=400, max_scales=2, max_styles=2, max_megapixels=1.0,
+                time_limit=60)
+NEWEST = "runs/b_new/model.safetensors"
+LONG_OPTIMIZATION = dict(model=OPTIMIZE, steps=400, size=64)  # ~20 s of one core: cancelled early
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, one_thread, sample_root):
+    root = tmp_path_factory.mktemp("limits")
+    now = time.time()
+    files = {"runs/a_old/model.safetensors": now - 300,
+             "runs/a_old/checkpoints/step_000004": now - 50,
+             NEWEST: now - 100, "runs/c_broken.safetensors": now}  # newest of all: broken
+    release(root / "runs/a_old/model.safetensors")
+    release(root / "runs/a_old/checkpoints/step_000004" / STEP_WEIGHTS)
+    release(root / NEWEST)
+    (root / "runs/c_broken.safetensors").write_bytes(b"not a safetensors file")
+    for rel, mtime in files.items():
+        os.utime(root / rel, (mtime, mtime))
+    temp = app.make_temp_root()
+    demo = Demo(discover_models([root / "runs"]), temp / "results", "random", LIMITS, "cpu")
+    page = app.build_app(demo, app.example_pairs(sample_root))
+    url = app.serve(page, port=None, block=False)
+    client = Client(url, verbose=False, download_files=str(root / "downloads"))
+    yield dict(root=root, url=url, demo=demo, client=client, temp=temp, sample=sample_root,
+               c=picture(root / "c.png", 48, 64, 1), s=picture(root / "s.png", 40, 40, 3))
+    client.close()
+    page.close()
+
+
+def call(srv, **kwargs):
+    args = dict(content=handle_file(srv["c"]), style=handle_file(srv["s"]))
+    return srv["client"].predict(**{**args, **kwargs}, api_name="/stylize")
+
+
+def refused(srv, **kwargs) -> str:
+    with pytest.raises(AppError) as err:
+        call(srv, **kwargs)
+    message = str(err.value)
+    assert "\n" not in message and "Traceback" not in message and "internal error" not in message
+    return message
+
+
+@pytest.fixture
+def runs(srv, monkeypatch):
+    """Records each Demo.run: [start, end, exception]; `started` is set when one begins."""
+    record, started, run = [], threading.Event(), srv["demo"].run
+
+    def recorded(*args, **kwargs):
+        entry = [time.monotonic(), None, None]
+        record.append(entry)
+        started.set()
+        try:
+            return run(*args, **kwargs)
+        except Exception as err:
+            entry[2] = err
+            raise
+        finally:
+            entry[1] = time.monotonic()
+
+    monkeypatch.setattr(srv["demo"], "run", recorded)
+    return record, started
+
+
+def cpu_growth(seconds: float = 2.0) -> float:
+    """CPU seconds this process (every thread) spends in the next `seconds` of wall time."""
+    before = time.process_time()
+    time.sleep(seconds)
+    return time.process_time() - before
+
+
+def test_default_is_the_newest_loadable_release_file_and_the_api_shows_the_limits(srv):
+    info = srv["client"].view_api(print_info=False, return_format="dict")
+    info = info["named_endpoints"]["/stylize"]
+    params = {p["parameter_name"]: p for p in info["parameters"]}
+    assert params["model"]["parameter_default"] == NEWEST  # not a_old (first), c_broken (newest)
+    assert LIMITS.describe() in info["description"]  # what view_api() prints
+
+
+@pytest.mark.parametrize("kwargs,flag", [
+    (dict(model=OPTIMIZE, steps=401), "--max-steps"), (dict(size=65), "--max-size"),
+    (dict(model=OPTIMIZE, scales="16,24,32"), "--max-scales"),
+    (dict(style_weights="1,1,1"), "--max-styles"),
+])
+def test_a_request_over_a_limit_is_one_line_naming_it(srv, kwargs, flag):
+    if flag == "--max-styles":
+        kwargs["more_styles"] = [handle_file(srv["s"]), handle_file(srv["c"])]
+    message = refused(srv, **kwargs)
+    assert f"(app.py {flag})" in message and "over this server's limit" in message
+
+
+def slow_convs(monkeypatch, seconds: float) -> None:
+    """Every Conv2d sleeps first: a decoder pass then takes ~20 x `seconds` of wall time, no CPU."""
+    forward = torch.nn.Conv2d.forward
+    monkeypatch.setattr(torch.nn.Conv2d, "forward",
+                        lambda self, x: time.sleep(seconds) or forward(self, x))
+
+
+def test_time_limit_stops_a_decoder_request_and_the_next_one_is_served(srv, runs, monkeypatch):
+    record, _ = runs
+    monkeypatch.setattr(srv["demo"], "limits", Limits(**{**LIMITS.__dict__, "time_limit": 0.5}))
+    slow_convs(monkeypatch, 0.1)
+    message = refused(srv)
+    assert "time limit" in message and "--time-limit" in message
+    assert isinstance(record[-1][2], OutOfTime)
+    assert record[-1][1] - record[-1][0] < 1.2  # 0.5 s + one layer, not the ~2 s pass
+    monkeypatch.undo()
+    assert Image.open(call(srv)).size == (64, 48)
+
+
+@pytest.mark.parametrize("model", [OPTIMIZE, NEWEST])
+def test_cancelled_api_job_stops_its_computation(srv, runs, monkeypatch, model):
+    record, started = runs
+    kwargs = LONG_OPTIMIZATION if model == OPTIMIZE else {}
+    call(srv, **{**kwargs, "steps": 1})  # the model is built (a build has no check point), cached
+    started.clear()
+    if model != OPTIMIZE:  # a decoder pass is short: make it long, in wall time
+        slow_convs(monkeypatch, 0.2)
+    job = srv["client"].submit(content=handle_file(srv["c"]), style=handle_file(srv["s"]), **kwargs,
+                               api_name="/stylize")
+    assert started.wait(60)
+    time.sleep(1.0)  # well into the work
+    cancelled = time.monotonic()
+    job.cancel()
+    for _ in range(100):
+        if record[-1][1] is not None:
+            break
+        time.sleep(0.05)
+    assert isinstance(record[-1][2], Cancelled) and record[-1][1] - cancelled < 1.5
+    assert cpu_growth() < 0.5, "the cancelled run kept computing"
+    monkeypatch.undo()
+    assert Image.open(call(srv)).size == (64, 48)
+
+
+def test_a_client_that_goes_away_stops_its_computation(srv, runs):
+    record, started = runs
+    call(srv, model=OPTIMIZE, steps=1, size=16)  # the model is built and cached
+    started.clear()
+    script = ("import sys, time; from gradio_client import Client, handle_file; "
+              "c = Client(sys.argv[1], verbose=False); "
+              "c.submit(content=handle_file(sys.argv[2]), style=handle_file(sys.argv[2]), "
+              "model='optimize', steps=400, size=64, api_name='/stylize'); time.sleep(120)")
+    child = subprocess.Popen([sys.executable, "-c", script, srv["url"], srv["c"]])
+    try:
+        assert started.wait(120)
+        time.sleep(1.0)
+    finally:
+        child.kill()
+        child.wait()
+    gone = time.monotonic()
+    for _ in range(100):
+        if record[-1][1] is not None:
+            break
+        time.sleep(0.1)
+    assert isinstance(record[-1][2], Cancelled) and "went away" in str(record[-1][2])
+    assert record[-1][1] - gone < 5
+    assert cpu_growth() < 0.5
+
+
+def huge_png(path: Path, side: int) -> str:
+    """A PNG whose header declares side x side px, written in microseconds (its pixels: a stub)."""
+    bomb(path)
+    data = bytearray(path.read_bytes())
+    import struct
+    import zlib
+    data[16:24] = struct.pack(">II", side, side)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+def test_header_declared_huge_png_is_refused_before_decoding(srv):
+    path = huge_png(srv["root"] / "huge.png", 13000)
+    message = refused(srv, content=handle_file(path))
+    # decoding the stub would fail as "truncated": this message comes from the header alone
+    assert "13000x13000 px (169 MP) is over the pixel budget of 1 MP" in message
+    code = ("import sys; from media.images import read_image; "
+            "read_image(sys.argv[1], max_pixels=None)")
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert "decompression bomb" in out.stderr  # Pillow's warning is an error, not a log line
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(style_weights="nan,1", more_styles=True), "style_weights must be a finite number"),
+    (dict(style_weights="inf,1", more_styles=True), "style_weights must be a finite number"),
+    (dict(style_weights="1e308,1e308", more_styles=True), "style_weights must lie in [0, 1e+06]"),
+    (dict(model=OPTIMIZE, style_weight=1e308), "style_weight must lie in [0, 1e+12]"),
+    (dict(alpha="nan"), "alpha must be a finite number"),
+    (dict(alpha=[1, 2]), "alpha must be a number"),
+    (dict(model=OPTIMIZE, style_weight="abc"), "style_weight must be a number"),
+    (dict(size="abc"), "size must be a whole number"),
+    (dict(steps="1e9"), "over this server's limit"),
+    (dict(size=15), "size must be >= 16, got 15"), (dict(size=None), "size must be a whole number"),
+    (dict(preserve_color="foo"), "preserve_color must be one of none, luminance, covariance"),
+    (dict(preserve_color="../../etc"), "preserve_color must be one of"),
+    (dict(model=["a"]), "unknown model"), (dict(precision="fp64"), "not available on this device"),
+])
+def test_bad_values_get_the_demos_one_line_message_and_no_traceback(srv, capfd, kwargs, message):
+    if kwargs.pop("more_styles", False):
+        kwargs["more_styles"] = [handle_file(srv["c"])]
+    capfd.readouterr()
+    assert message in refused(srv, **kwargs)
+    assert "Traceback" not in "".join(capfd.readouterr())
+
+
+def test_scales_none_is_no_scales_and_min_side_holds_after_resizing(srv):
+    assert Image.open(call(srv, model=OPTIMIZE, steps=1, size=32, scales=None)).size == (43, 32)
+    strip = srv["root"] / "strip.png"
+    Image.new("RGB", (640, 20), "gray").save(strip)
+    message = refused(srv, content=handle_file(str(strip)), size=32)
+    assert "content is 640x20 px, 64x2 after resizing; it needs at least 16 px" in message
+
+
+def test_no_absolute_server_path_in_config_info_or_errors(srv):
+    pages = [urllib.request.urlopen(srv["url"] + p).read().decode()
+             for p in ("config", "gradio_api/info")]
+    message = refused(srv, model="runs/c_broken.safetensors")
+    assert "runs/c_broken.safetensors" in message
+    # the checkpoints' folder, the examples' folder, the working folder (gradio's own file URLs name
+    # its cache folder, srv["temp"]/gradio, for every file it serves: uploads and examples alike)
+    for text in [*pages, message]:
+        for secret in (str(srv["root"]), str(srv["root"].resolve()), str(srv["sample"]),
+                       os.getcwd()):
+            assert secret not in text
+
+
+def test_gradio_upload_leftovers_are_cleaned(srv, monkeypatch):
+    monkeypatch.setattr("inference.web.UPLOAD_LEFTOVER_TTL", 0)
+    call(srv)
+    folder = Path(os.environ["GRADIO_TEMP_DIR"])
+    assert folder.is_relative_to(srv["temp"])
+    assert not [p for p in folder.glob("tmp*") if p.is_file() and p.stat().st_size == 0]
+
+
+def test_random_weight_checkpoint_gets_the_banner_and_infer_warns(srv, tmp_path, capsys):
+    ckpt = srv["demo"].models[NEWEST]  # its config says encoder.pretrained: false
+    demo = Demo({NEWEST: ckpt}, tmp_path / "r", "pretrained", LIMITS, "cpu")
+    page = app.build_app(demo, [])
+    banner = next(c for c in page.config["components"] if c["props"].get("elem_id") == "banner")
+    assert banner["props"]["visible"] and RANDOM_BANNER in banner["props"]["value"]
+    infer.stylize(["--checkpoint", ckpt, "--content", srv["c"], "--style", srv["s"],
+                   "--out", str(tmp_path)])
+    assert "model.safetensors holds a random-weight encoder" in capsys.readouterr().err
+    loss = tmp_path / "loss.safetensors"  # a pretrained encoder, trained on a random loss network
+    meta = {"model_config": json.dumps({"encoder": {"pretrained": True}}),
+            "loss_config": json.dumps({"loss_net_pretrained": False, "loss_net_weights_file": ""})}
+    save_file({"x": torch.zeros(1)}, str(loss), metadata=meta)
+    assert "random-weight loss network" in random_weights(loss)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--method", "optimize", "--style-weight", "nan"], "--style-weight must be a finite number"),
+    (["--method", "optimize", "--style-weights", "1e308,1"], "--style-weights must lie in"),
+    (["--method", "optimize", "--steps", "1.5"], "value must be a whole number"),
+    (["--checkpoint", "x.safetensors", "--alpha", "inf"], "value must be a finite number"),
+])
+def test_infer_checks_numbers_in_the_same_place(srv, tmp_path, capsys, flags, message):
+    argv = ["--content", srv["c"], "--style", srv["s"], "--out", str(tmp_path), *flags]
+    try:
+        code = infer.main(argv)
+    except SystemExit as exit_:  # a flag's own type check: argparse's exit
+        code = exit_.code
+    assert code == 2 and message in capsys.readouterr().err and not list(tmp_path.iterdir())
