@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 runs=runs/protocol
-out=docs/results/protocol
+out=runs/protocol/styleid  # the outputs (not committed); the tables are copied to docs/results
+tables=docs/results/protocol
 "$py" -m data_prep.sample --out data/sample
 for recipe in vgg:configs/smoke.yaml vit:configs/smoke_vit.yaml; do
   name=${recipe%%:*}
@@ -33,4 +34,5 @@ body = f"{start}\n{table}\n{end}"
 open("README.md", "w").write(re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: body, readme,
                                     flags=re.S))
 EOF
-echo "table written to $out/metrics.md and README.md"
+mkdir -p "$tables" && cp "$out"/metrics.{csv,json,md} "$out"/protocol_settings.json "$tables"/
+echo "tables written to $tables and README.md"
