@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from configs.cli import ArgumentParser
 from inference import serving
 from inference.checks import allowed
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
@@ -31,6 +32,7 @@ from inference.discovery import discover_models
 from inference.limits import Budget, Limits
 from inference.web import Raw, Upload, client_alive, make_temp_root, prune_upload_leftovers
 from models.gatys import DEFAULT_STYLE_WEIGHT
+from models.precision import resolve_device
 from models.registry import RegistryError, load_plugins
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import: no telemetry
@@ -235,8 +237,7 @@ LIMIT_HELP = {"max_size": "limit on a request's size and cap on every image's lo
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", nargs="+", default=["runs"],
                    help="release files, step folders, or folders to search for both")
     # gradio's own variables are the defaults: a Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0
@@ -246,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the port to serve")
     p.add_argument("--weights", default="pretrained",
                    help="pretrained | random (offline smoke runs) | PATH")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
+    p.add_argument("--device", default="auto",
+                   help="auto (cuda when available) or a torch device: cpu, cuda, cuda:1")
     for f in dataclasses.fields(Limits):  # DEMO_MAX_STEPS=200 etc.: a Space's variables
         default = getattr(Limits, f.name)
         env = os.environ.get(f"DEMO_{f.name.upper()}")
@@ -263,7 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        resolve_device(args.device)  # a bad --device: one line now, not a traceback per request
+    except ValueError as err:
+        parser.error(str(err))
     try:
         load_plugins(args.plugins)
     except RegistryError as err:

@@ -5,7 +5,8 @@
 #   3. stylize every validation content with every validation style, and write a content x style grid
 # Offline the encoder and loss network are random, so the pictures show the pipeline, not the quality.
 # Extra arguments are passed to train.py as config overrides (e.g. `bash quickstart.sh train.steps=10`);
-# QUICKSTART_DIR puts data/, runs/ and outputs/ somewhere other than the repo root.
+# QUICKSTART_DIR puts data/, runs/ and outputs/ somewhere other than the repo root. It runs any number of
+# times: each run replaces its own outputs (runs/quickstart, outputs/quickstart) and nothing else.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-$repo/.venv/bin/python}
@@ -18,5 +19,5 @@ rm -rf "$root/runs/quickstart"  # the quickstart's own run folder: start fresh e
 "$py" train.py --config configs/smoke.yaml --run-dir "$root/runs/quickstart" data.root="$root/data/sample" "$@"
 "$py" infer.py --checkpoint "$root/runs/quickstart/model.safetensors" \
     --content "$root/data/sample/content/val" --style "$root/data/sample/style/val" \
-    --out "$root/outputs/quickstart" --size 256 --grid
+    --out "$root/outputs/quickstart" --size 256 --grid --overwrite
 echo "quickstart done: stylized images and grid.png in $root/outputs/quickstart (random weights: pipeline only)"

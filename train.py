@@ -9,9 +9,9 @@ events, resumable `checkpoints/step_XXXXXX/` and the release file `model.safeten
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -19,8 +19,9 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
+from configs.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser
 from configs.read import load_config
-from configs.schema import Config, ConfigError, to_yaml
+from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
 from inference.allocator import keep_freed_memory
 from media.files import atomic_write
@@ -34,10 +35,11 @@ from training.checkpoints import (
     remove_stale_temp_files,
     resolve_resume,
 )
-from training.data import build_streams, loader_workers, validation_images
+from training.data import build_streams, loader_workers, training_datasets, validation_images
 from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
+from training.resume import check_resume_config
 from training.run_log import RunLogger
 from training.schedule import total_steps
 from weights.checkpoint import load_into
@@ -63,8 +65,12 @@ def make_accelerator(cfg: Config) -> Accelerator:
         log.warning("accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from the "
                     "config (override it with train.mixed_precision=...)", launched, cfg.train.mixed_precision)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision)
+    # every training batch has the same shape (data.crop): cuDNN's autotuner then picks each conv's
+    # fastest algorithm once and reuses it (the validation grid adds one more shape)
+    torch.backends.cudnn.benchmark = accelerator.device.type == "cuda"
     if cfg.train.mixed_precision == "bf16" and (warning := precision_warning(accelerator.device, "bf16")):
-        log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=no)", warning)
+        better = "fp16" if accelerator.device.type == "cuda" else "no"  # fp16 with a GradScaler
+        log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=%s)", warning, better)
     world = int(os.environ.get("WORLD_SIZE", 1))
     if accelerator.num_processes != world:
         raise RuntimeError(
@@ -103,19 +109,27 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
             "another --run-dir (or name=...) for a new run"
         )
     checkpoint = resolve_resume(run_dir, resume) if resume else None
+    changes = check_resume_config(checkpoint, cfg) if checkpoint else []
+    t = cfg.train
+    # every data problem is found here, before the network is built and the run folder written
+    datasets = training_datasets(cfg.data)
+    val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
 
     set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
     net = StyleTransferNet(cfg.model)
     if cfg.model.init_from and checkpoint is None:  # fine-tuning starts from these weights; a resume has its own
         load_into(net, cfg.model.init_from)
-    objective = StyleTransferObjective(net, cfg.loss).to(memory_format=memory_format(cfg.train.memory_format,
-                                                                                   accelerator.device))
+    layout = memory_format(t.memory_format, accelerator.device)
+    objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
     objective, optimizer = accelerator.prepare(objective, optimizer)
     state = TrainerState()
     if checkpoint is not None:
         state = load_checkpoint(accelerator, checkpoint, objective, cfg, optimizer)
-        log.info("resumed %s at step %d", checkpoint, state.step)
+        if accelerator.is_main_process:  # stdout, like the start line: what this launch is
+            print(f"resume: {checkpoint} at step {state.step}" + (f"; changed: {', '.join(changes)}" if changes
+                                                                   else ""), flush=True)
+    state.config = to_json(cfg)  # what the next checkpoints were trained with (training/resume.py)
     # the resume was accepted (or there is none): only now is the run folder written
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -124,17 +138,22 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
             log.info("removed %d temp file(s) left by an interrupted save", removed)
         atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
-    t = cfg.train
     workers = loader_workers(cfg.data.num_workers, accelerator.device.type,
                              int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)))
     log.info("data loader: %d worker process(es) per stream (data.num_workers=%d)", workers, cfg.data.num_workers)
     streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
-                            start_step=state.step, workers=workers, pin_memory=accelerator.device.type == "cuda")
+                            start_step=state.step, workers=workers, pin_memory=accelerator.device.type == "cuda",
+                            datasets=datasets)
     end_step = total_steps(t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes)
-    val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
-    logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
+    if accelerator.is_main_process:
+        print(start_line(cfg, accelerator, layout), flush=True)
+    logger = RunLogger(run_dir, enabled=accelerator.is_main_process, loss=cfg.loss)
+    loop = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state)
     try:
-        result = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state).run(end_step)
+        try:
+            result = loop.run(end_step)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(state.step, loop.last_saved, run_dir) from None
         if result.bad_files:
             log.warning("unreadable training images (skipped, replaced by the next readable one):\n%s",
                         "\n".join(f"  {path}: {reason}" for path, reason in result.bad_files.items()))
@@ -149,8 +168,38 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     return result
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+def start_line(cfg: Config, accelerator: Accelerator, layout: torch.memory_format) -> str:
+    """One line saying what this launch is: processes, batches, precision, layout, devices."""
+    n, t = accelerator.num_processes, cfg.train
+    device = accelerator.device
+    devices = f"{device.type} x {n}" if device.type == "cuda" and n > 1 else str(device)
+    precision = {"no": "fp32"}.get(t.mixed_precision, t.mixed_precision)
+    fmt = "channels_last" if layout == torch.channels_last else "contiguous"
+    return (f"start: {n} process(es), batch {t.batch_size} per process = {n * t.batch_size} global, precision "
+            f"{precision}, memory format {fmt} (train.memory_format={t.memory_format}), device(s) {devices}")
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training: the step reached and the newest checkpoint, for the one-line report."""
+
+    def __init__(self, step: int, last_saved: int | None, run_dir: Path):
+        super().__init__(step)
+        self.step, self.last_saved, self.run_dir = step, last_saved, Path(run_dir)
+
+    def message(self) -> str:
+        if self.last_saved is None:
+            return (f"interrupted at step {self.step}: no checkpoint was saved yet (train.save_every="
+                    "...); run the same command again to start over")
+        world = int(os.environ.get("WORLD_SIZE", 1))
+        launch = (f"accelerate launch --multi_gpu --num_processes {world}" if world > 1
+                  else shlex.quote(sys.executable))
+        command = (f"{launch} train.py --config {shlex.quote(str(self.run_dir / 'config.yaml'))} --run-dir "
+                   f"{shlex.quote(str(self.run_dir))} --resume latest")
+        return f"interrupted at step {self.step} (last checkpoint: step {self.last_saved}); resume with: {command}"
+
+
+def parse_args(argv: list[str] | None):
+    p = ArgumentParser(
         description="Train a style-transfer decoder (run under `accelerate launch`).",
         epilog="Config keys, their allowed values and ranges: the dataclasses in configs/schema.py (section.field, "
                "e.g. model.decoder.kind=transposed_conv loss.style_loss=gram train.steps=100). A bad value stops "
@@ -158,7 +207,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/smoke.yaml")
     p.add_argument("--run-dir", help="run folder (default: <train.log_root>/<config name>)")
-    p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder")
+    p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder; "
+                   "overrides may then change only train.steps/epochs and the logging and saving intervals")
     p.add_argument("--plugins", nargs="+", metavar="FILE|MODULE",
                    help="your own transforms/losses/encoders/decoders: the config key plugins= (recorded in the "
                    "run's config.yaml, so a resume imports them again)")
@@ -181,15 +231,28 @@ def main(argv: list[str] | None = None) -> int:
                         format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # its per-file save/load INFO lines are noise
     try:
+        return _main(args, rank)
+    except KeyboardInterrupt:  # before or after the loop; TrainingInterrupted covers the loop itself
+        if rank == 0:
+            print("interrupted before training started: nothing was trained", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(args, rank: int) -> int:
+    try:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
         if not torch.cuda.is_available():  # CPU training: every step reallocates the same activations
             keep_freed_memory()  # 25-30 -> 17-19 s per 256 px AdaIN step on 2 cores (inference/allocator.py)
         result = train(cfg, args.run_dir, args.resume)
+    except TrainingInterrupted as stop:
+        if rank == 0:
+            print(stop.message(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (PretrainedWeightsError, ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
         hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
         report_error(f"error: {err}{hint}")  # once, last: every rank meets it (see training/launch_errors.py)
-        return 1
+        return EXIT_FAILED if isinstance(err, NonFiniteLossError) else EXIT_USAGE
     if rank == 0:
         print(f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "
               f"{100 * result.data_wait_fraction:.1f}% waiting for data)")

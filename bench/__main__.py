@@ -5,6 +5,8 @@
     python -m bench --compare before.json after.json     # B / A ratios per row
     python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
     python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain PyTorch step
+    python -m bench onnx --out DIR/onnx.json             # onnxruntime (fp32, int8) vs PyTorch, 512 px pair
+    python -m bench gpu --out DIR                        # the GPU check (bench/gpu.py); --quick --device cpu: CI
 
 The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
 printed). How everything is timed and counted: bench/harness.py.
@@ -12,15 +14,15 @@ printed). How everything is timed and counted: bench/harness.py.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from bench.figures import FIGURES, run_figures
 from bench.table import compare_files, run_benchmark
+from configs.cli import ArgumentParser
 
 
 def _figures_main(argv: list[str]) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench figures", description="the inference figures")
+    parser = ArgumentParser(prog="python -m bench figures", description="the inference figures")
     parser.add_argument("names", nargs="*", help=f"any of {', '.join(FIGURES)} (default: all)")
     parser.add_argument("--out", help="folder for <name>.json results (and multiscale.png)")
     args = parser.parse_args(argv)
@@ -37,11 +39,19 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["figures"]:
         return _figures_main(argv[1:])
+    if argv[:1] == ["onnx"]:
+        from bench.onnx_runtime import main as onnx_main
+
+        return onnx_main(argv[1:])
+    if argv[:1] == ["gpu"]:
+        from bench.gpu import main as gpu_main
+
+        return gpu_main(argv[1:])
     if argv[:1] == ["train-step"]:
         from bench.train_step import main as train_step_main
 
         return train_step_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+    parser = ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
                                      epilog="python -m bench figures --help: the inference figures")
     parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
     parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")

@@ -4,7 +4,7 @@ The benchmark table and the inference figures build their passes here, so a figu
 the same method and size time and count the very same calls.
 
 Methods (all with random weights: speed does not depend on the weights' values, and nothing downloads):
-  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through inference.stylizer.Stylizer (the
+  decoder_vgg     StyleTransferNet VGG19 relu4_1 + mirror_vgg decoder through inference.engine.Engine (the
                   infer.py path: channels_last, autocast, untiled): one content x style pair, both encoded,
                   AdaIN, decoded, copied to the CPU (batch 1, style encoding included: a new pair's cost).
   decoder_vit     the same with timm vit_base_patch16_224 (final tokens) + transposed_conv decoder
@@ -26,10 +26,10 @@ import torch
 
 from configs.read import load_config
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from inference.stylizer import Stylizer
+from inference.engine import Engine
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
-from models.precision import autocast, memory_format
+from models.precision import autocast, memory_format, precision_choices
 from models.registry import build_feature_net
 from training.objective import StyleTransferObjective
 from weights.pretrained import seeded
@@ -64,10 +64,10 @@ def stylization_net(method: str, model_name: str = VIT_BASE) -> StyleTransferNet
 def stylization_pass(net: StyleTransferNet, device: torch.device, precision: str, content: torch.Tensor,
                      style: torch.Tensor) -> Callable[[], torch.Tensor]:
     """infer.py's runner (channels_last, autocast, outputs on the CPU), untiled: one pair, style encoded too."""
-    stylizer = Stylizer(net, device, precision, channels_last=True, tile_size=0)
+    stylizer = Engine.for_net(net, device, precision, channels_last=True, tile_size=0)
 
     def run():
-        return stylizer.stylize(content, [stylizer.encode(style)])[0]
+        return stylizer.decode_batch(content, [stylizer.encode(style)])[0]
     return run
 
 
@@ -107,9 +107,9 @@ def optimize_step_pass(content: torch.Tensor, style: torch.Tensor, opts: Optimiz
 
 
 def train_step_pass(config: str, batch: int, size: int, precision: str, device: torch.device,
-                    overrides: Sequence[str] = ()) -> Callable[[], None]:
+                    overrides: Sequence[str] = (), grad_scaler: bool = False) -> Callable[[], None]:
     """One training step of configs/<config>.yaml (+ `overrides`): objective forward under autocast, backward,
-    Adam, in the memory format train.py uses (train.memory_format)."""
+    Adam, in the memory format train.py uses (train.memory_format); `grad_scaler`: fp16's loss scaling."""
     cfg = load_config(CONFIG_DIR / f"{config}.yaml", list(overrides))
     enc = dataclasses.replace(cfg.model.encoder, pretrained=False, weights_file="")
     loss = dataclasses.replace(cfg.loss, loss_net_pretrained=False, loss_net_weights_file="")
@@ -123,12 +123,15 @@ def train_step_pass(config: str, batch: int, size: int, precision: str, device: 
     content, style = (x.contiguous(memory_format=layout) for x in (content, style))
     optimizer = torch.optim.Adam([p for p in objective.parameters() if p.requires_grad], lr=cfg.optim.lr)
 
+    scaler = torch.amp.GradScaler(device.type, enabled=grad_scaler)
+
     def run():
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, precision):
             total = objective(content, style)["total"]
-        total.backward()
-        optimizer.step()
+        scaler.scale(total).backward()
+        scaler.step(optimizer)
+        scaler.update()
     run.objective = objective  # for bench.profile_step's module hooks
     return run
 
@@ -154,10 +157,8 @@ def train_size(config: str) -> int:
 
 
 def precisions(device: torch.device) -> list[str]:
-    """fp32 and bf16 on CPU; on CUDA also fp16 (and bf16 only where the GPU supports it)."""
-    if device.type != "cuda":
-        return ["fp32", "bf16"]
-    return ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])
+    """fp32 and bf16 on CPU; on CUDA also fp16, and bf16 only where it is native (not on a T4)."""
+    return precision_choices(device)
 
 
 def default_cases(device: torch.device, quick: bool = False, train_batch: int = 2) -> list[Case]:
@@ -174,8 +175,8 @@ def default_cases(device: torch.device, quick: bool = False, train_batch: int = 
     cases += [Case("decoder_vit", "inference", s, p, model_name=VIT_BASE)
               for s in ((256, 512, 1024) if cuda else (256, 512)) for p in precs]
     # One optimization step backpropagates through VGG19 to relu5_1: 1024 px only where it is affordable.
-    cases += [Case("optimize_step", "optimize_step", s, p)
-              for s in ((256, 512, 1024) if cuda else (256, 512)) for p in precs]
+    cases += [Case("optimize_step", "optimize_step", s, p)  # fp16 is refused there (models.gatys)
+              for s in ((256, 512, 1024) if cuda else (256, 512)) for p in precs if p != "fp16"]
     for config in ("smoke", "vgg_adain_meanstd", "vit_adain_meanstd"):
         cases.append(Case(f"train/{config}", "train_step", train_size(config), "fp32",
                           2 if config == "smoke" else train_batch, config))

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from bench.cases import VIT_BASE, feature_net, optimize_step_pass, random_pair, stylization_net, stylization_pass
 from bench.harness import PeakMemory, measure, reference_conv, time_call
-from inference.stylizer import Stylizer
+from inference.engine import Engine
 from media.files import atomic_path
 from media.resize import resize_short
 from models.gatys import OptimizeOptions, optimize
@@ -147,12 +147,12 @@ def multiscale_vs_single(size: int = 256, steps: int = 120, coarse_steps: int = 
 def tiled_large(size: int = 4096, tile: int = 1024, overlap: int = 128) -> dict:
     """A size x size content through the VGG decoder in tiles: seconds and the peak memory of the call in GB
     (above the memory in use before it, the 4096^2 input included there; bench.harness.PeakMemory)."""
-    stylizer = Stylizer(stylization_net("decoder_vgg"), CPU, "fp32", True, tile, overlap)
+    stylizer = Engine.for_net(stylization_net("decoder_vgg"), CPU, "fp32", True, tile, overlap)
     content, style = random_pair(1, size)[0], random_pair(1, 512)[1]
     shape = []
 
     def run():
-        shape[:] = stylizer.stylize(content, [stylizer.encode(style)])[0].shape
+        shape[:] = stylizer.decode_batch(content, [stylizer.encode(style)])[0].shape
 
     with PeakMemory(CPU) as memory:
         timing = time_call(run, CPU, max_repeats=1, min_repeats=1)  # ~150 s: the warm-up is the sample

@@ -201,7 +201,7 @@ class PeakMemory:
 def reference_conv(device: torch.device, precision: str, quick: bool = False, backward: bool = False) -> dict:
     """Achieved GFLOP/s of a 3x3 conv, 256 -> 256 channels, in `precision`: the roofline the figures divide by.
 
-    Inference (`backward` False): one 128x128 map, channels_last, as inference.stylizer runs (oneDNN's faster
+    Inference (`backward` False): one 128x128 map, channels_last, as inference.engine runs (oneDNN's faster
     layout there). Training (`backward`): the forward and both backward convolutions (input and weight
     gradients) of a batch of 8 64x64 maps, in the layout train.py picks for the device (train.memory_format
     auto): VGG19's relu3_x convolutions of a batch-8 256 px step, the layers that carry most of its FLOPs.

@@ -1,6 +1,7 @@
 """The training-step benchmark: one optimizer step of each recipe against a plain PyTorch AdaIN step.
 
     python -m bench train-step [--configs vgg_adain_meanstd vit_adain_meanstd] [--batch 8] [--out X.json]
+    python -m bench train-step --memory-formats contiguous channels_last --precisions fp32 bf16   # the layout rule
 
 Each recipe (configs/<name>.yaml) runs its real step (training/objective.py forward under the precision's
 autocast, backward, Adam) with random weights on in-memory batches at its crop size, so the data loader is
@@ -14,21 +15,25 @@ freed memory (python -m bench does, as train.py does on CPU); the JSON names the
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
+import re
+import statistics
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from bench.cases import CONFIG_DIR, train_size, train_step_pass
-from bench.harness import measure, reference_conv
+from bench.harness import Measurement, Timing, count_flops, measure, reference_conv, sync
 from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
+from configs.cli import ArgumentParser
 from media.files import atomic_write
+from models.precision import check_precision, memory_format, resolve_device
 from weights.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
@@ -37,9 +42,16 @@ TIMER = {"min_repeats": 3, "max_repeats": 3, "min_time_s": 0.0, "long_s": math.i
 
 
 def run_train_steps(configs: Sequence[str] = DEFAULT_CONFIGS, batch: int = 8,
-                    precisions: Sequence[str] = ("fp32", "bf16"), size: int | None = None, quick: bool = False) -> dict:
-    """Rows for the plain step and every (config, precision); see the module docstring."""
-    device = torch.device("cpu")
+                    precisions: Sequence[str] = ("fp32", "bf16"), size: int | None = None, quick: bool = False,
+                    device: str = "auto", memory_formats: Sequence[str] = ("auto",)) -> dict:
+    """Rows for the plain step and every (config, precision, memory format); see the module docstring.
+
+    Raises:
+        ValueError: fp16 on a CPU (emulated there, see models.precision.check_precision), or a bad device.
+    """
+    device = resolve_device(device)
+    for precision in precisions:
+        check_precision(device, precision)
     timer = {"min_repeats": 2, "max_repeats": 2, "min_time_s": 0.0, "long_s": math.inf} if quick else TIMER
     reference = {p: reference_conv(device, p, quick, backward=True)["gflops_per_s"] for p in precisions}
     rows = []
@@ -53,12 +65,57 @@ def run_train_steps(configs: Sequence[str] = DEFAULT_CONFIGS, batch: int = 8,
     for config in configs:
         crop = size or train_size(config)
         for precision in precisions:
-            step = train_step_pass(config, batch, crop, precision, device)
-            rows.append(_row(config, precision, batch, crop, measure(step, device, **timer), reference[precision],
-                             plain_s))
-    return {"device": "cpu", "threads": torch.get_num_threads(), "batch": batch,
+            steps = {layout: train_step_pass(config, batch, crop, precision, device,
+                                             [f"train.memory_format={layout}"]) for layout in memory_formats}
+            for layout, m in _interleaved(steps, device, timer).items():
+                row = _row(config, precision, batch, crop, m, reference[precision], plain_s)
+                rows.append({**row, "memory_format": _layout_name(layout, device)})
+    return {"device": str(device), "cpu": cpu_name(), "threads": torch.get_num_threads(), "batch": batch,
             "ld_preload": os.environ.get("LD_PRELOAD", ""),  # an allocator such as tcmalloc changes every row
             "reference_conv_train_gflops": reference, "rows": rows}
+
+
+def _interleaved(steps: dict, device: torch.device, timer: dict) -> dict[str, Measurement]:
+    """Time the layouts' steps round-robin (A B A B ...), median per layout: on a shared machine a load
+    change then hits every layout alike instead of whichever was timed during it. One counted warm-up each."""
+    if len(steps) == 1:
+        (layout, step), = steps.items()
+        return {layout: measure(step, device, **timer)}
+    flops = {layout: count_flops(step) for layout, step in steps.items()}  # the warm-up calls
+    samples: dict[str, list[float]] = {layout: [] for layout in steps}
+    for _ in range(timer["max_repeats"]):
+        for layout, step in steps.items():
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            samples[layout].append(time.perf_counter() - start)
+    return {layout: Measurement(Timing(statistics.median(t), len(t), max(t) / min(t) - 1), flops[layout])
+            for layout, t in samples.items()}
+
+
+def _layout_name(name: str, device: torch.device) -> str:
+    """`auto` resolved on this machine, e.g. "auto=channels_last"."""
+    resolved = "channels_last" if memory_format(name, device) == torch.channels_last else "contiguous"
+    return resolved if name != "auto" else f"auto={resolved}"
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (the figures' machine) and the ISA torch dispatches to."""
+    try:
+        names = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    except OSError:
+        names = []
+    flags = [f for f in ("avx512_bf16", "amx_bf16") if _cpu_flag(f)]
+    return f"{names[0] if names else 'unknown CPU'} ({torch.backends.cpu.get_cpu_capability()}"\
+        f"{', ' + ', '.join(flags) if flags else ''})"
+
+
+def _cpu_flag(flag: str) -> bool:
+    try:
+        return re.search(rf"\b{flag}\b", Path("/proc/cpuinfo").read_text()) is not None
+    except OSError:
+        return False
 
 
 def _row(name: str, precision: str, batch: int, size: int, m, reference: float | None, plain_s: float) -> dict:
@@ -73,7 +130,7 @@ def run_profiles(args) -> dict:
     for config in args.configs:
         crop = args.size or train_size(config)
         for precision in args.precisions:
-            step = train_step_pass(config, args.batch, crop, precision, torch.device("cpu"))
+            step = train_step_pass(config, args.batch, crop, precision, resolve_device(args.device))
             profiles[f"{config} {precision} {args.batch} x {crop}"] = profile_step(step, step.objective)
     print(profile_markdown(profiles))
     if args.out:
@@ -83,24 +140,31 @@ def run_profiles(args) -> dict:
 
 
 def markdown(result: dict) -> str:
-    lines = ["| step | precision | batch x size | s/step | images/s | GFLOP | GFLOP/s | / ref conv | vs plain fp32 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| step | precision | layout | batch x size | s/step | images/s | GFLOP | GFLOP/s | / ref conv | "
+             "vs plain fp32 |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         ratio = f"{r['ratio_to_reference']:.2f}" if r["ratio_to_reference"] else "-"
-        lines.append(f"| {r['step']} | {r['precision']} | {r['batch']} x {r['size']} | {r['seconds']:.2f} | "
+        lines.append(f"| {r['step']} | {r['precision']} | {r.get('memory_format', 'contiguous')} | "
+                     f"{r['batch']} x {r['size']} | {r['seconds']:.2f} | "
                      f"{r['images_per_s']:.2f} | {r['gflop']:.0f} | {r['gflops_per_s']:.0f} | {ratio} | "
                      f"{r['speedup_vs_plain_fp32']:.2f}x |")
     ref = ", ".join(f"{p} {g:.0f}" for p, g in result["reference_conv_train_gflops"].items())
-    return "\n".join(lines) + f"\n\nReference conv forward + backward GFLOP/s: {ref} ({result['threads']} threads).\n"
+    return "\n".join(lines) + (f"\n\nReference conv forward + backward GFLOP/s: {ref} ({result['threads']} "
+                               f"threads, {result.get('cpu', result['device'])}).\n")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench train-step", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m bench train-step", description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS),
                         help=f"recipe config names in {CONFIG_DIR.name}/")
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=8, help="images per step")
     parser.add_argument("--size", type=int, help="crop size for every step (default: each config's data.crop)")
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"],
+                        help="autocast precisions to time (fp16: GPUs only)")
+    parser.add_argument("--device", default="auto", help="auto (cuda when available) | cpu | cuda | cuda:N")
+    parser.add_argument("--memory-formats", nargs="+", default=["auto"],
+                        choices=["auto", "contiguous", "channels_last"],
+                        help="train.memory_format values to time (auto: the rule of models/precision.py)")
     parser.add_argument("--quick", action="store_true", help="two timed steps each (tests)")
     parser.add_argument("--out", help="write the result as JSON (and a .md table beside it)")
     parser.add_argument("--profile", action="store_true",
@@ -108,7 +172,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.profile:
         return run_profiles(args)
-    result = run_train_steps(args.configs, args.batch, args.precisions, args.size, args.quick)
+    try:
+        result = run_train_steps(args.configs, args.batch, args.precisions, args.size, args.quick, args.device,
+                                 args.memory_formats)
+    except ValueError as err:
+        parser.exit(2, f"error: {err}\n")
     print(markdown(result))
     if args.out:
         atomic_write(args.out, json.dumps(result, indent=1))

@@ -36,7 +36,7 @@ VGGWeightsLayout = Literal["torchvision", "vgg_normalised"]  # models/vgg.py VGG
 OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
-MemoryFormat = Literal["auto", "channels_last", "contiguous"]  # auto: channels_last on CUDA, contiguous on CPU
+MemoryFormat = Literal["auto", "channels_last", "contiguous"]  # auto: models/precision.py memory_format
 MixedPrecision = Literal["no", "fp16", "bf16"]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
 # torchvision VGG19 `features`: conv + relu per conv, a pool after each block of 2, 2, 4, 4, 4 convs
 VGG19Layer = Literal[

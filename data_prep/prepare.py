@@ -11,7 +11,6 @@ atomic and re-running is idempotent: unchanged sources whose outputs are intact 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from configs.cli import ArgumentParser
 from data_prep.sources import SPLITS, Source, _files, collect_avatar_anime, collect_folders, plan_outputs
 from media.files import TEMP_SUFFIX, atomic_path
 from media.images import ImageReadError, is_image_file, read_image, resize_image
@@ -197,12 +197,13 @@ def print_summary(manifest: dict, out: str | os.PathLike) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point: `python -m data_prep.prepare --help`."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--avatar-anime", type=Path, help="AvatarAnime root: {CelebA,AnimeFace}/{train,val,test}/")
     p.add_argument("--content", type=Path, help="plain content folder (with --style), e.g. COCO")
     p.add_argument("--style", type=Path, help="plain style folder (with --content), e.g. WikiArt")
     p.add_argument("--out", type=Path, required=True, help="prepared output folder")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="plain folders: share for val")
+    p.add_argument("--val-fraction", type=float, default=0.05,
+                   help="plain folders: share for val (the training's validation grid reads val)")
     p.add_argument("--test-fraction", type=float, default=0.0, help="plain folders: share for test")
     p.add_argument("--resize", type=int, help="pre-resize short side to N (never upscales); default: copy")
     p.add_argument("--min-size", type=int, default=64, help="drop images whose short side is below this")
@@ -215,9 +216,12 @@ def main(argv: list[str] | None = None) -> dict:
         p.error("--val-fraction and --test-fraction must be >= 0 and sum to less than 1")
     if args.min_size < 1 or (args.resize is not None and args.resize < args.min_size):
         p.error(f"--resize must be >= --min-size ({args.min_size}) and --min-size >= 1, got --resize {args.resize}")
-    manifest = prepare(args.out, avatar_anime=args.avatar_anime, content=args.content, style=args.style,
-                       val_fraction=args.val_fraction, test_fraction=args.test_fraction, resize=args.resize,
-                       min_size=args.min_size, workers=args.workers)
+    try:
+        manifest = prepare(args.out, avatar_anime=args.avatar_anime, content=args.content, style=args.style,
+                           val_fraction=args.val_fraction, test_fraction=args.test_fraction, resize=args.resize,
+                           min_size=args.min_size, workers=args.workers)
+    except (OSError, ValueError) as err:  # a missing input folder, an unwritable --out: one line, exit 2
+        p.exit(2, f"error: {err}\n")
     print_summary(manifest, args.out)
     return manifest
 

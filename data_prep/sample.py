@@ -8,7 +8,6 @@ that ship inside scikit-image (content) and visibly different images plus numpy-
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from configs.cli import ArgumentParser
 from data_prep.prepare import FORMAT, summarize, write_if_changed, write_manifest
 from media.images import resize_image
 
@@ -144,7 +144,7 @@ def build_sample(out: str | os.PathLike = "data/sample", size: int = 256) -> dic
 
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point: `python -m data_prep.sample --help`."""
-    p = argparse.ArgumentParser(description="Build the offline sample set (skimage photos + textures).")
+    p = ArgumentParser(description="Build the offline sample set (skimage photos + textures).")
     p.add_argument("--out", type=Path, default=Path("data/sample"), help="output folder")
     p.add_argument("--size", type=int, default=256, help="short side of every image")
     args = p.parse_args(argv)

@@ -52,8 +52,8 @@ def collect_avatar_anime(root: Path) -> list[Source]:
     sources = []
     for side, folder in AVATAR_FOLDERS.items():
         if not (root / folder / "train").is_dir():
-            raise FileNotFoundError(f"{root / folder / 'train'} not found: --avatar-anime expects "
-                                    f"ROOT/{{CelebA,AnimeFace}}/{{train,val,test}}/*.jpg")
+            raise FileNotFoundError(f"--avatar-anime {root}: no folder {root / folder / 'train'}; give the folder "
+                                    "that holds CelebA/ and AnimeFace/ (each with train/, val/, test/ of *.jpg)")
         for split in SPLITS:
             split_dir = root / folder / split
             if split_dir.is_dir():
@@ -67,7 +67,8 @@ def collect_folders(content: Path, style: Path, val_fraction: float, test_fracti
     sources = []
     for side, folder in (("content", content), ("style", style)):
         if not folder.is_dir():
-            raise FileNotFoundError(f"{side} folder {folder} does not exist")
+            raise FileNotFoundError(f"--{side} {folder}: no such folder; give the folder of {side} images "
+                                    "(nested folders are fine)")
         for p, skip in _files(folder):
             rel = p.relative_to(folder).as_posix()
             sources.append(Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel, skip))

@@ -9,6 +9,11 @@ summary gives, per run: final value, best value and its step (min, or max for ta
 "throughput"), the TensorBoard-smoothed final value, the number of points, the last step, and the
 value at the last step all runs reached ("aligned" comparison: runs of different lengths are compared
 at the same step). Writes OUT/summary.csv, OUT/summary.md, OUT/<tag>.png per tag and OUT/all_tags.png.
+
+The config keys that differ between the runs (their config.yaml) are printed and listed; a tag whose
+definition depends on one of them (`loss/style` under the Gram and the mean/std loss) is marked in the
+table, the notes and its plot (eval/run_configs.py). `hparam/*` (the final metrics add_hparams logs as
+one-point scalars) are left out unless --tags names them.
 """
 
 import argparse
@@ -19,12 +24,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from configs.cli import ArgumentParser
+from eval.curve_plots import plot_curves, smooth_tensorboard, unique_filename  # noqa: F401 (re-exported)
+from eval.run_configs import describe, differing_keys, read_run_config, redefined_by
 from eval.tensorboard_io import find_runs, read_scalars
-from media.files import atomic_path, atomic_write, safe_filename
+from media.files import atomic_path, atomic_write
 
 # Tags for which larger is better; every other tag is a loss-like quantity (smaller is better).
 # Which end of a curve is "best", by tag prefix (first match wins; losses and everything else: lower).
-# lr and grad_norm describe the run rather than score it: no best value (nan).
+# lr and grad_norm describe the run rather than score it: no best value (the table says so).
 DIRECTIONS: tuple[tuple[str, str | None], ...] = (
     ("throughput/data_wait_fraction", "min"), ("throughput/run_data_wait_fraction", "min"),
     ("throughput/", "max"), ("lr", None), ("grad_norm", None),
@@ -40,41 +48,15 @@ class SummaryRow:
     run: str
     tag: str
     final: float  # value at the last logged step
-    best: float  # min (max for throughput* tags) over all points
+    best: float | None  # min (max for throughput* tags) over all points; None: see best_note
     best_step: int
     smoothed_final: float  # last value of the TensorBoard-smoothed curve
     num_points: int
     last_step: int
     common_step: int  # last step every run with this tag reached
     at_common_step: float  # this run's value at the last logged step <= common_step
-
-
-def smooth_tensorboard(values: Sequence[float], weight: float) -> list[float]:
-    """The debiased exponential moving average that TensorBoard's UI draws with the smoothing slider.
-
-    last_k = weight * last_{k-1} + (1 - weight) * v_k with last_0 = 0, shown as last_k / (1 - weight^n_k)
-    where n_k counts the finite values so far: the division removes the pull toward the zero start
-    (Adam's bias correction). Non-finite values are passed through and not accumulated; a constant
-    series is returned unchanged (as TensorBoard does, so it is not distorted by rounding).
-
-    Args:
-        values: the raw curve.
-        weight: smoothing in [0, 1); 0 returns the raw curve.
-    """
-    if not 0 <= weight < 1:
-        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
-    finite = [v for v in values if math.isfinite(v)]
-    if finite and all(v == finite[0] for v in finite):
-        return list(values)
-    last, count, smoothed = 0.0, 0, []
-    for v in values:
-        if not math.isfinite(v):
-            smoothed.append(v)
-            continue
-        last = last * weight + (1 - weight) * v
-        count += 1
-        smoothed.append(last / (1 - weight**count))
-    return smoothed
+    best_note: str = ""  # why there is no best value (a tag that describes the run; no finite point)
+    redefined_by: str = ""  # config keys that differ between the runs and change what this tag measures
 
 
 def direction(tag: str) -> str | None:
@@ -101,24 +83,18 @@ def _resolve_runs(paths: Sequence[str | os.PathLike]) -> dict[str, Path]:
     return names
 
 
-def _safe_filename(tag: str, taken: set[str]) -> str:
-    base = safe_filename(tag, "tag")
-    name, k = base, 1
-    while name in taken:  # "loss/total" and "loss_total" must not overwrite each other's plot
-        k += 1
-        name = f"{base}_{k}"
-    taken.add(name)
-    return name
-
-
-def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step: int, weight: float):
+def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step: int, weight: float,
+               redefined: str = ""):
     steps = [s for s, _ in points]
     values = [v for _, v in points]
     finite = [(v, s) for s, v in points if math.isfinite(v)]
-    if finite and direction(tag) is not None:
-        best, best_step = (max if direction(tag) == "max" else min)(finite, key=lambda vs: vs[0])
+    best, best_step, note = None, steps[-1], ""
+    if direction(tag) is None:
+        note = "none: describes the run, no value is better"
+    elif not finite:
+        note = "none: no finite value"
     else:
-        best, best_step = math.nan, steps[-1]
+        best, best_step = (max if direction(tag) == "max" else min)(finite, key=lambda vs: vs[0])
     aligned = [v for s, v in points if s <= common_step]
     return SummaryRow(
         run=run,
@@ -131,6 +107,8 @@ def _summarize(run: str, tag: str, points: list[tuple[int, float]], common_step:
         last_step=steps[-1],
         common_step=common_step,
         at_common_step=aligned[-1] if aligned else math.nan,
+        best_note=note,
+        redefined_by=redefined,
     )
 
 
@@ -138,7 +116,7 @@ def _write_csv(rows: list[SummaryRow], path: Path) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(SummaryRow)])
         writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
+        writer.writerows({k: "" if v is None else v for k, v in asdict(r).items()} for r in rows)
 
 
 def _markdown(rows: list[SummaryRow], notes: list[str], weight: float) -> str:
@@ -146,63 +124,20 @@ def _markdown(rows: list[SummaryRow], notes: list[str], weight: float) -> str:
               "last step", "at common step"]
     lines = ["# Run comparison", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [f"`{r.tag}`", r.run, f"{r.final:.6g}", f"{r.best:.6g}", str(r.best_step),
+        tag = f"`{r.tag}` (!)" if r.redefined_by else f"`{r.tag}`"
+        best = r.best_note if r.best is None else f"{r.best:.6g}"
+        cells = [tag, r.run, f"{r.final:.6g}", best, "-" if r.best is None else str(r.best_step),
                  f"{r.smoothed_final:.6g}", str(r.num_points), str(r.last_step),
                  f"{r.at_common_step:.6g} (step {r.common_step})"]
         lines.append("| " + " | ".join(cells) + " |")
     highs = [p for p, d in DIRECTIONS if d == "max"]
     nones = [p for p, d in DIRECTIONS if d is None]
     lines += ["", f"Best is the minimum, the maximum for tags starting with {', '.join(highs)}, and not defined "
-              f"(nan) for {', '.join(nones)}. Smoothing is TensorBoard's debiased EMA."]
+              f"for {', '.join(nones)}. Smoothing is TensorBoard's debiased EMA. (!): the tag measures "
+              "something else in some runs (see the notes): do not compare its values across them."]
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
-
-
-def _plot(curves: dict[str, dict[str, list[tuple[int, float]]]], tags: list[str], out_dir: Path,
-          weight: float, combined: bool) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display on training servers
-    import matplotlib.pyplot as plt
-
-    def draw(ax, tag: str) -> None:
-        for i, (run, scalars) in enumerate(curves.items()):
-            if tag not in scalars:
-                continue
-            steps, values = zip(*scalars[tag])
-            color = f"C{i % 10}"
-            # Faint raw curve under the smoothed one, as TensorBoard draws it.
-            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, smooth_tensorboard(values, weight), color=color, label=run, linewidth=1.5)
-        ax.set_title(tag)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-
-    written, taken = [], set()
-    for tag in tags:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        draw(ax, tag)
-        path = out_dir / f"{_safe_filename(tag, taken)}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    if combined and len(tags) > 1:
-        cols = min(3, len(tags))
-        rows = math.ceil(len(tags) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.5 * rows), squeeze=False)
-        for ax, tag in zip(axes.flat, tags):
-            draw(ax, tag)
-        for ax in list(axes.flat)[len(tags):]:
-            ax.axis("off")
-        fig.tight_layout()
-        path = out_dir / "all_tags.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        written.append(path)
-    return written
 
 
 def compare_runs(
@@ -230,12 +165,14 @@ def compare_runs(
     runs = _resolve_runs(run_dirs)
     curves = {name: read_scalars(folder) for name, folder in runs.items()}
     all_tags = sorted({t for scalars in curves.values() for t in scalars})
-    selected = list(tags) if tags else all_tags
+    selected = list(tags) if tags else [t for t in all_tags if not t.startswith("hparam/")]
     unknown = [t for t in selected if t not in all_tags]
     if unknown:  # a typo would otherwise compare nothing and exit 0
         raise ValueError(f"--tags: no run logged {', '.join(unknown)}; known tags: {', '.join(all_tags)}")
 
-    notes = []
+    configs = {run: cfg for run, folder in runs.items() if (cfg := read_run_config(folder)) is not None}
+    differing = differing_keys(configs) if len(configs) > 1 else {}
+    notes = [f"config differs: {describe(key, values)}" for key, values in differing.items()]
     for tag in selected:
         notes += [f"run {run} has no tag {tag}" for run, scalars in curves.items() if tag not in scalars]
     present = [t for t in selected if t in all_tags]
@@ -248,17 +185,25 @@ def compare_runs(
         ends = ", ".join(f"{run}={step}" for run, step in last_steps.items())
         notes.append(f"runs end at different steps: {ends}; compare 'at common step', not 'final'")
 
-    rows = []
+    rows, caveats, labels = [], {}, {}
     for tag in present:
         having = {run: scalars[tag] for run, scalars in curves.items() if tag in scalars}
         common_step = min(points[-1][0] for points in having.values())
-        rows += [_summarize(run, tag, pts, common_step, smoothing) for run, pts in having.items()]
+        keys = [k for k in redefined_by(tag, differing)  # among the runs that logged this tag
+                if len({repr(differing[k].get(run)) for run in having}) > 1]
+        rows += [_summarize(run, tag, pts, common_step, smoothing, ",".join(keys)) for run, pts in having.items()]
+        if keys:
+            caveats[tag] = f"definition differs between runs: {', '.join(keys)}"
+            notes.append(f"{tag}: not comparable across these runs, its definition differs: "
+                         f"{'; '.join(describe(k, differing[k]) for k in keys)}")
+            labels[tag] = {run: f"{run} ({', '.join(f'{k}={differing[k].get(run, chr(63))}' for k in keys)})"
+                           for run in having}
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(rows, out_dir / "summary.csv")
     atomic_write(out_dir / "summary.md", _markdown(rows, notes, smoothing))
-    _plot(curves, present, out_dir, smoothing, combined)
+    plot_curves(curves, present, out_dir, smoothing, combined, caveats, labels)
     for note in notes:
         print(f"note: {note}")
     print(f"compared {len(runs)} runs on {len(present)} tags -> {out_dir}/summary.md, summary.csv, plots")
@@ -267,7 +212,7 @@ def compare_runs(
 
 def main(argv: Sequence[str] | None = None) -> list[SummaryRow]:
     """Command-line entry point; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m eval.compare_runs", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m eval.compare_runs", description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders or log roots (searched recursively)")
     parser.add_argument("--out", required=True, help="output folder for summary.csv, summary.md and PNGs")
     parser.add_argument("--tags", nargs="+", default=None,

@@ -14,7 +14,6 @@ tables; only timing.csv differs.
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from configs.cli import ArgumentParser
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
 from eval.learned_metrics import compute_learned_metrics
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
@@ -202,7 +202,7 @@ WEIGHTS_HINT = "or pass --weights PATH (a local weights file), or --weights rand
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m eval.evaluate", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m eval.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", nargs="*", default=[],
                         help="release .safetensors files, step folders (RUN/checkpoints/step_N) or run folders")
     parser.add_argument("--pairs", default=None, help="JSON/CSV manifest of content,style pairs "
@@ -214,9 +214,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser.add_argument("--feature-net", default="inception", choices=["inception", "random"],
                         help="LPIPS/FID/KID networks: the standard ones (unavailable offline) or random stand-ins")
     parser.add_argument("--size", type=int, default=EVAL_SIZE, help="evaluation resolution (square crop)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--style-domain", help="a folder of style images pooled into one style for every checkpoint")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device (cuda when available)")
     parser.add_argument("--offline", action="store_true", default=None,
                         help="never try to download metric weights (default: env HF_HUB_OFFLINE)")
     parser.add_argument("--out", required=True, help="output folder")

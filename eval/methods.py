@@ -72,13 +72,14 @@ class CheckpointMethod:
     def use_domain(self, styles: list[torch.Tensor]) -> None:
         """Stylize every content with these style images pooled into one style (--style-domain)."""
         device = next(self.net.parameters()).device
-        with torch.inference_mode():
-            stats = [self.net.style_stats(self.net.encode(s.to(device))) for s in styles]
+        stats = [self.net.style_stats(self.net.encode(s.to(device))) for s in styles]
         self.domain = self.net.transform.pool(stats)
 
+    @torch.inference_mode()
     def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1] (the pooled domain instead
-        of `style` after use_domain)."""
+        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1] (the pooled
+        domain instead of `style` after use_domain). In inference mode: evaluate() keeps every
+        output, and an output with a graph would keep its decoder activations (on the GPU) alive."""
         device = next(self.net.parameters()).device
         content = content.to(device)
         if getattr(self, "domain", None) is None:

@@ -23,7 +23,6 @@ network with random weights (offline; the numbers then rank nothing), `--weights
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shlex
 import subprocess
@@ -31,6 +30,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
+from configs.cli import ArgumentParser
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
@@ -150,17 +152,17 @@ def compare_variants(
         build_sample(root)
     runs = [train_variant(cfg, out, shlex.split(launcher) if launcher else [sys.executable]) for cfg in configs]
     compare_runs(runs, out / "curves", tags=CURVE_TAGS)
-    kwargs = {"device": device} if device else {}
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # evaluate()'s default: cpu
     return evaluate(runs, out / "eval", optimize_baseline=True, weights=weights,
                     feature_net="random" if weights == "random" else "inception",
                     size=eval_size or (EVAL_SIZE if full else SMOKE_EVAL_SIZE),
                     baseline_steps=baseline_steps or (BASELINE_STEPS if full else SMOKE_BASELINE_STEPS),
-                    offline=True if weights == "random" else None, data_root=root, **kwargs)
+                    offline=True if weights == "random" else None, data_root=root, device=device)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
-    p = argparse.ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder: configs/, runs/, curves/, eval/")
     p.add_argument("--variants", nargs="+", default=None, metavar="NAME",
                    help="a subset of the variants (default: all; the recipe, then vgg_<transform>_meanstd and "

@@ -26,16 +26,16 @@ import torch
 
 from configs.schema import ConfigError
 from inference.checks import RANGES, allowed, check_options, choice, number, numbers
-from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step, precision_choices
+from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
 from inference.discovery import newest_first, random_weights
 from inference.engine import Engine
 from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
-from models.precision import resolve_device
-from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError, parse_weights
+from models.precision import precision_choices, precision_warning, resolve_device
+from weights.checkpoint import ONNX_META, CheckpointError
+from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
 __all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
            "Request", "Result", "Step"]
@@ -70,7 +70,8 @@ class Demo:
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
         self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
-        self.precisions = precision_choices(resolve_device(device))
+        self.device = resolve_device(device)
+        self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 
@@ -86,7 +87,8 @@ class Demo:
         for label in newest_first(self.models):
             try:
                 path = self.models[label]
-                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path))
+                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path,
+                                                backend=_backend(path)))
                 return label
             except Exception as err:  # a broken file must not become every default call's error
                 log.warning("not the default model: %s", self.scrub(str(err).splitlines()[0]))
@@ -116,8 +118,9 @@ class Demo:
             names = ", ".join(v for _, v in self.choices)
             raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
         if req.precision not in self.precisions:
-            raise DemoError(f"precision {req.precision} is not available on this device; choose "
-                            f"one of {', '.join(self.precisions)}")
+            why = precision_warning(self.device, req.precision) or "is not available on this device"
+            raise DemoError(f"precision {req.precision}: {why}; choose one of "
+                            f"{', '.join(self.precisions)}")
         styles = tuple(p for p in (req.styles or ()) if p)
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
@@ -141,6 +144,7 @@ class Demo:
         opts = dataclasses.replace(
             self.base, content=(req.content,), style=styles, method=method,
             checkpoint=None if method == "optimize" else self.models[req.model], size=size,
+            backend="pytorch" if method == "optimize" else _backend(self.models[req.model]),
             max_size=lim.max_size, style_weights=weights, steps=(steps,), scales=scales,
             alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
             preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
@@ -249,13 +253,12 @@ def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
 
 def _random_encoder(engine: Engine) -> bool:
     """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
-    enc = engine.stylizer.net.cfg.encoder
-    return not (enc.pretrained or enc.weights_file or enc.trainable)
+    return random_encoder(engine.net.cfg.encoder)
 
 
 def _trim_style_cache(engine: Engine) -> None:
-    """Keep the Stylizer's statistics cache (a plain dict, oldest first) at STYLE_CACHE entries."""
-    cache = getattr(getattr(engine, "stylizer", None), "_styles", None)
+    """Keep the Engine's statistics cache (a plain dict, oldest first) at STYLE_CACHE entries."""
+    cache = getattr(engine, "_styles", None)
     while cache is not None and len(cache) > STYLE_CACHE:
         cache.pop(next(iter(cache)), None)  # None: a concurrent request may have trimmed it first
 
@@ -266,3 +269,8 @@ def _prune(folder: Path, max_age: float) -> None:
     for sub in folder.glob("*") if folder.is_dir() else ():
         if now - sub.stat().st_mtime > max_age:
             shutil.rmtree(sub, ignore_errors=True)
+
+
+def _backend(path: str) -> str:
+    """onnxruntime for an ONNX export folder (python export.py --out), else pytorch."""
+    return "onnxruntime" if (Path(path) / ONNX_META).is_file() else "pytorch"

@@ -49,10 +49,3 @@ class Step:
     step: int
     total: int
     image: torch.Tensor  # (3, H, W)
-
-
-def precision_choices(device: torch.device) -> list[str]:
-    """The precisions worth offering on a device (fp16 on a CPU is emulated: models.precision)."""
-    if device.type != "cuda":
-        return ["fp32", "bf16"]
-    return ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])

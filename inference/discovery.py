@@ -11,7 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from weights.checkpoint import STEP_WEIGHTS, read_metadata
+from configs.read import model_config_from_json
+from weights.checkpoint import ONNX_META, STEP_WEIGHTS, read_metadata
+from weights.pretrained import random_encoder
+from weights.resolve import is_spec
 
 
 def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
@@ -36,8 +39,12 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
 
     for root in map(Path, paths):
         if not root.is_dir():
-            if root.exists() or root.suffix:  # a missing folder (the default runs/) lists nothing
-                add(root.name, root)
+            # a missing folder (the default runs/) lists nothing; adain-release and hf: download
+            if root.exists() or root.suffix or is_spec(root):
+                add(str(root) if is_spec(root) else root.name, root)
+            continue
+        if (root / ONNX_META).is_file():  # an ONNX export (export.py --out): onnxruntime runs it
+            add(root.resolve().name, root)
             continue
         base = root.resolve().name  # "runs" also for "runs/" and "."-relative spellings
         for path in sorted(root.rglob("*")):
@@ -46,7 +53,8 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
                 continue
             step = path.is_dir() and path.name.startswith("step_")
             release = path.suffix == ".safetensors" and not path.parent.name.startswith("step_")
-            if (step and (path / STEP_WEIGHTS).is_file()) or release:
+            onnx = path.is_dir() and (path / ONNX_META).is_file()
+            if (step and (path / STEP_WEIGHTS).is_file()) or release or onnx:
                 add("/".join(filter(None, (base, rel.as_posix()))), path)
     return found
 
@@ -59,7 +67,7 @@ def newest_first(models: Mapping[str, str]) -> list[str]:
     existing = [k for k, p in models.items() if Path(p).exists()]
     release = sorted((k for k in existing if not Path(models[k]).is_dir()), key=mtime, reverse=True)
     steps = sorted((k for k in existing if Path(models[k]).is_dir()), key=mtime, reverse=True)
-    return release + steps
+    return release + steps + [k for k, p in models.items() if is_spec(p)]  # downloads: last
 
 
 def random_weights(path: str | Path) -> str | None:
@@ -69,14 +77,15 @@ def random_weights(path: str | Path) -> str | None:
     weights file) or against a random loss network (`loss.loss_net_pretrained: false`, no weights
     file) learned nothing about pictures, whatever weights the encoder is given at inference.
     """
+    if is_spec(path) or (Path(path) / ONNX_META).is_file():
+        return None  # reading a download spec's metadata would download it; ONNX folders have none
     try:
         meta = read_metadata(path)
-        encoder = json.loads(meta.get("model_config", "{}")).get("encoder", {})
+        encoder = model_config_from_json(meta["model_config"]).encoder if "model_config" in meta else None
         loss = json.loads(meta.get("loss_config", "{}"))
     except Exception:  # an unreadable file: its load error is reported where it is loaded
         return None
-    real = ("pretrained", "weights_file", "trainable")  # any of them: the encoder is no random one
-    if encoder and not (encoder.get("pretrained", True) or any(encoder.get(k) for k in real[1:])):
+    if encoder is not None and random_encoder(encoder):
         return "holds a random-weight encoder (pretrained: false)"
     if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
         return "was trained against a random-weight loss network (loss_net_pretrained: false)"

@@ -1,94 +1,120 @@
 """The model side of an inference run: built once from InferOptions, it stylizes tensors.
 
-`infer.py`'s batch loop (inference/run.py) and the web demo (app.py) both call `Engine.stylize`, so every
-knob (alpha, style weights, masks, colour preservation, the optimization's settings) takes one code path
-whether the images come from files or from a browser.
+`infer.py`'s batch loop (inference/run.py), the video loop and the web demo all call `Engine.stylize`, so
+every knob (alpha, style weights, masks, colour preservation, the optimization's settings) takes one code
+path whether the images come from files, clips or a browser. For a trained decoder the Engine holds the
+network on its device, in its precision and layout, with a cache of style statistics: they are computed
+once per style and reused for every content (with N contents x M styles that saves N*M - M encoder
+passes), and images larger than the tile size run tiled with whole-image statistics (inference/tiling.py).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import torch
-from tqdm import tqdm
 
 from configs.read import load_config
+from inference.optimize import optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
-from inference.stylizer import Stylizer
+from inference.temporal import region_stats
+from inference.tiling import stylize_tiled
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
-from models.gatys import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Callback, OptimizeOptions, optimize
+from models.gatys import Callback, TemporalPrior
 from models.net import StyleTransferNet
-from models.precision import check_precision, precision_warning, resolve_device
+from models.precision import autocast, check_precision, precision_warning, resolve_device
 from models.registry import build_feature_net
 from weights.checkpoint import load_model
 from weights.pretrained import parse_weights
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:
-    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder)."""
+    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder);
+    with backend onnxruntime, the exported folder behind the same interface (inference/onnx_backend.py)."""
+    if opts.backend == "onnxruntime":
+        from inference.onnx_backend import OnnxNet
+
+        return OnnxNet(opts.checkpoint)
     cfg = load_config(opts.config).model if opts.config else None
     source = parse_weights(opts.weights)
     overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
     return load_model(opts.checkpoint, cfg, map_location="cpu", **overrides)
 
 
-# The optimization's feature nets pool 4 times before their deepest default layer (VGG19 relu5_1, ResNet50
-# layer3): below 16 px a max-pool has nothing left to pool.
-MIN_OPTIMIZE_SIDE = 16
-
-
-def optimize_options(opts: InferOptions, content_short: int | None = None) -> OptimizeOptions:
-    """The optimization's knobs from the inference options (defaults of models.gatys where unset).
-
-    With `content_short`, scales are capped at the content's short side unless `opts.upscale`: the output
-    keeps the content's size, as the decoder's does.
-    """
-    scales = tuple(opts.scales)
-    if content_short is not None and not opts.upscale:
-        scales = tuple(min(s, content_short) for s in scales)
-    return OptimizeOptions(
-        feature_net=opts.feature_net, style_loss=opts.style_loss, content_weight=opts.content_weight,
-        style_weight=DEFAULT_STYLE_WEIGHT if opts.style_weight is None else opts.style_weight,
-        tv_weight=DEFAULT_TV_WEIGHT if opts.tv_weight is None else opts.tv_weight,
-        optimizer=opts.optimizer, lr=opts.lr, steps=opts.steps[0] if len(opts.steps) == 1 else list(opts.steps),
-        init=opts.init, scales=scales, luminance_only=opts.preserve_color == "luminance",
-        save_every=opts.save_every, seed=opts.seed, precision=opts.precision,
-    )
+def _check_capabilities(net: StyleTransferNet, opts: InferOptions) -> None:
+    """What the options ask of the transform that a plain-function transform cannot do: one line."""
+    for wanted, capability, use in ((opts.style_weights, "mix", "style mixes (--style-weights)"),
+                                    (opts.mask, "accumulator", "masks (--mask)"),
+                                    (opts.style_domain, "pool", "style domains (--style-domain)")):
+        if wanted:
+            try:
+                net.transform.require(capability, use)
+            except ValueError as err:
+                raise InferError(str(err)) from None
 
 
 class Engine:
-    """The network of a method on a device: a trained decoder (Stylizer) or the optimization's feature net.
+    """The network of a method on a device: a trained decoder, or the optimization's feature net.
 
     Built from the options that define the model (method, checkpoint, config, weights, device, precision,
     layout, tiling, feature net); `stylize` reads the per-call knobs from the options it is given.
+    `Engine.for_net` wraps a network already built (benchmarks, tests).
     """
 
     def __init__(self, opts: InferOptions):
         self.method = opts.resolved_method
-        self.device = resolve_device(opts.device)
-        check_precision(self.device, opts.precision)
-        if warning := precision_warning(self.device, opts.precision):
+        device = resolve_device("cpu" if opts.backend == "onnxruntime" else opts.device)
+        check_precision(device, opts.precision)
+        if warning := precision_warning(device, opts.precision):
             print(f"WARNING: {warning}", file=sys.stderr)
         if self.method == "decoder":
             net = load_net(opts)
             if opts.transform:  # the decoder trained with one transform, run with another (a comparison knob)
                 net.set_transform(opts.transform)
-            for wanted, capability, use in ((opts.style_weights, "mix", "style mixes (--style-weights)"),
-                                            (opts.mask, "accumulator", "masks (--mask)"),
-                                            (opts.style_domain, "pool", "style domains (--style-domain)")):
-                if wanted:
-                    try:
-                        net.transform.require(capability, use)
-                    except ValueError as err:
-                        raise InferError(str(err)) from None
-            self.stylizer = Stylizer(net, self.device, opts.precision, opts.channels_last, opts.tile_size,
-                                     opts.tile_overlap)
+            _check_capabilities(net, opts)
+            self._hold(net, device, opts.precision, opts.channels_last, opts.tile_size, opts.tile_overlap)
         else:
+            self.device, self.precision = device, opts.precision
             content_layers, style_layers = optimize_options(opts).layers()
             layers = list(dict.fromkeys([*content_layers, *style_layers]))
-            self.feature_net = build_feature_net(opts.feature_net, layers, opts.weights).to(self.device)
+            self.feature_net = build_feature_net(opts.feature_net, layers, opts.weights).to(device)
+
+    @classmethod
+    def for_net(cls, net: StyleTransferNet, device: torch.device, precision: str = "fp32",
+                channels_last: bool = True, tile_size: int = 1024, tile_overlap: int = 128) -> Engine:
+        """A decoder Engine around `net` (moved to `device`, eval mode); see `_hold` for the arguments."""
+        engine = cls.__new__(cls)
+        engine.method = "decoder"
+        engine._hold(net, device, precision, channels_last, tile_size, tile_overlap)
+        return engine
+
+    def _hold(self, net: StyleTransferNet, device: torch.device, precision: str, channels_last: bool,
+              tile_size: int, tile_overlap: int) -> None:
+        """precision: fp32 | bf16 | fp16 (autocast; statistics stay float32 in models.adain). channels_last:
+        NHWC activations (oneDNN's convolutions are faster in that layout on CPU: `python -m bench
+        figures`). tile_size: images whose long side exceeds it run tiled; 0 never."""
+        self.net, self.device, self.precision = net.to(device).eval(), device, precision
+        self.channels_last = channels_last
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        self.tile_size, self.tile_overlap = tile_size, tile_overlap
+        self._styles: dict[Hashable, Stats] = {}
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> encoder features on the device, in the run's precision and layout."""
+        images = images.to(self.device)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            return self.net.encode(images)
+
+    def style_stats(self, key: Hashable, image: torch.Tensor) -> Stats:
+        """(1, 3, h, w) style image -> its transform statistics, computed once per key."""
+        if key not in self._styles:
+            self._styles[key] = self.net.style_stats(self.encode(image))
+        return self._styles[key]
 
     def stylize(
         self,
@@ -98,50 +124,69 @@ class Engine:
         keys: Sequence[Hashable] | None = None,
         masks: torch.Tensor | None = None,
         callbacks: Sequence[Callback | None] | None = None,
+        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
+        prior: TemporalPrior | None = None,
+        tile_size: int | None = None,
     ) -> list[torch.Tensor]:
-        """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch per alpha.
+        """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch
+        per alpha.
 
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
         name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
-        intermediate images (optimization only).
+        intermediate images (optimization only). Video (inference/video.py): `content_stats` replaces the
+        contents' statistics (decoder), `prior` is the warped previous frame (optimization, batch of 1).
+        `tile_size` replaces --tile-size (the decoder; inference/run.py's out-of-memory retry).
         """
         if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)
             styles, keys = [match_color(s, contents) for s in styles], None
         if self.method == "optimize":
-            callbacks = callbacks or [None] * len(contents)
-            short = min(contents.shape[-2:])
-            gatys = optimize_options(opts, short)
-            smallest = min((short, *gatys.scales))
-            if smallest < MIN_OPTIMIZE_SIDE:
-                raise ValueError(f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
-                                 "(the content or a --scales value); use a larger --size (with --upscale)")
-            return [torch.cat([self._optimize(contents[b : b + 1], styles, gatys, opts, callbacks[b])
-                               for b in range(len(contents))])]  # luminance-only transfer is done inside (Gatys)
-        stylizer = self.stylizer
+            return [optimize_batch(self.feature_net, self.device, contents, styles, opts, callbacks, prior)]
         keys = keys or [None] * len(styles)
-        stats = [s if isinstance(s, tuple) else stylizer.encode(s) if k is None else stylizer.style_stats(k, s)
+        stats = [s if isinstance(s, tuple) else self.encode(s) if k is None else self.style_stats(k, s)
                  for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = stylizer.stylize(contents, stats, opts.alpha, weights, masks)
+        outs = self.decode_batch(contents, stats, opts.alpha, weights, masks, content_stats, tile_size=tile_size)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
 
-    def _optimize(self, content: torch.Tensor, styles: Sequence[torch.Tensor], gatys: OptimizeOptions,
-                  opts: InferOptions, callback: Callback | None) -> torch.Tensor:
-        """One content's optimization, with a progress bar of its steps and current losses (minutes per image)."""
-        total = sum(gatys.steps) if not isinstance(gatys.steps, int) else gatys.steps * max(1, len(gatys.scales))
-        with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:
-            def progress(entry: dict) -> None:
-                bar.update(1)
-                bar.set_postfix(total=f"{entry['total']:.4g}", content=f"{entry['content']:.3g}",
-                                style=f"{entry['style']:.3g}", refresh=False)
+    def decode_batch(
+        self,
+        contents: torch.Tensor,
+        style_feats: Sequence[torch.Tensor | Stats],
+        alphas: Sequence[float] = (1.0,),
+        style_weights: Sequence[float] | None = None,
+        masks: torch.Tensor | None = None,
+        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
+        tile_size: int | None = None,
+    ) -> list[torch.Tensor]:
+        """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
 
-            return optimize(self.feature_net, content.to(self.device), [s.to(self.device) for s in styles], gatys,
-                            opts.style_weights, callback, progress).image.cpu()
+        `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`,
+        a statistics file's or a pooled domain's, which may sit on the CPU: moved to the device).
+        `content_stats`: replaces the contents' statistics (one batched Stats per mask region) before
+        the transform uses them (video: inference/temporal.py smooths them over time).
+        `tile_size`: instead of the engine's (inference/run.py's out-of-memory retry).
+        """
+        tile = self.tile_size if tile_size is None else tile_size
+        styles = [tuple(t.to(self.device) for t in s) if isinstance(s, tuple)
+                  else self.net.style_stats(s) for s in style_feats]
+        masks = None if masks is None else masks.to(self.device)
+        size = contents.shape[-2:]
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            if tile and max(size) > tile:
+                return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, tile,
+                                                 self.tile_overlap, encode=self.encode,
+                                                 content_stats=content_stats) for c in contents.split(1)])
+                        for a in alphas]
+            c_feat = self.encode(contents)
+            given = None if content_stats is None else content_stats(
+                region_stats(self.net.transform, c_feat, masks))
+            return [self.net.stylize_features(c_feat, styles, size=size, alpha=a, style_weights=style_weights,
+                                              masks=masks, content_stats=given)[0].float().cpu().contiguous()
+                    for a in alphas]
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
         """A domain of style images as one style: each image's statistics pooled by the transform."""
-        net = self.stylizer.net
-        return net.transform.pool([net.style_stats(self.stylizer.encode(image)) for image in images])
+        return self.net.transform.pool([self.net.style_stats(self.encode(image)) for image in images])

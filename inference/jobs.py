@@ -25,6 +25,7 @@ from inference.options import InferError, InferOptions
 from media.discover import Found, expand
 from media.files import safe_filename
 from media.images import IMAGE_EXTENSIONS, read_image
+from media.video import VIDEO_EXTENSIONS, is_video_file
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Plan:
     inputs: set[Path] = field(default_factory=set)
     skipped_inputs: list[tuple[Path, str]] = field(default_factory=list)
     grid: Path | None = None
+    frames: bool = False  # video contents: also a folder of PNG frames per output (--frames)
 
     @property
     def total_pairs(self) -> int:
@@ -56,11 +58,20 @@ class Plan:
 
     def output_path(self, content: int, entry: Entry, alpha: float) -> Path:
         suffix = f"__a{alpha:g}" if len(self.alphas) > 1 or alpha != 1.0 else ""
-        return self.out / f"{self.content_names[content]}__{entry.name}{self.tags}{suffix}.{self.fmt}"
+        fmt = "mp4" if is_video_file(self.contents[content]) else self.fmt
+        return self.out / f"{self.content_names[content]}__{entry.name}{self.tags}{suffix}.{fmt}"
+
+    def frames_dir(self, content: int, entry: Entry, alpha: float) -> Path:
+        """--frames: the PNG frames of a video output go to `<output stem>_frames/`."""
+        path = self.output_path(content, entry, alpha)
+        return path.with_name(f"{path.stem}_frames")
 
     def outputs(self) -> list[Path]:
         paths = [self.output_path(i, e, a) for i in range(len(self.contents)) for e in self.entries
                  for a in self.alphas]
+        if self.frames:
+            paths += [self.frames_dir(i, e, a) for i in range(len(self.contents)) for e in self.entries
+                      for a in self.alphas if is_video_file(self.contents[i])]
         return paths + ([self.grid] if self.grid else [])
 
     def refuses(self, path: Path) -> str | None:
@@ -69,16 +80,19 @@ class Plan:
             path.resolve() in self.inputs) else None
 
 
-def expand_inputs(values: list[str], what: str) -> Found:
-    """Files, folders (recursive) and glob patterns -> the image files, once each, and what was skipped."""
-    found = Found()
+def expand_inputs(values: list[str], what: str, videos: bool = False) -> Found:
+    """Files, folders (recursive) and glob patterns -> the image (and with `videos`, video) files, once
+    each, and what was skipped."""
+    found = Found(videos)
     for value in values:
         try:
-            part = expand(value)
+            part = expand(value, videos)
         except FileNotFoundError:
             raise InferError(f"{what} path {value} does not exist") from None
         if not part.files:
-            raise InferError(f"{what} {value} holds no image files ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+            known = IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if videos else set())
+            raise InferError(f"{what} {value} holds no {'image or video' if videos else 'image'} files "
+                             f"({', '.join(sorted(known))})")
         found.extend(part)
     return found
 
@@ -141,6 +155,19 @@ def _tags(opts: InferOptions) -> str:
     return "".join(f"__{t}" for t in tags)
 
 
+# options that do not change the picture, left out of the settings an output records
+_NOT_RECORDED = ("content", "style", "out", "grid", "skip_existing", "overwrite", "batch_size", "save_style",
+                 "format", "alpha")
+
+
+def output_settings(opts: InferOptions, content: Path, styles: list[Path], alpha: float) -> dict:
+    """What made one output, stored in the file (media.images.save_image `settings`), so `opt-<hash>` and every
+    other name can be traced back to the exact options: `media.images.read_settings(path)` returns it."""
+    knobs = {k: v for k, v in dataclasses.asdict(opts).items() if k not in _NOT_RECORDED}
+    return {"program": "infer.py", "method": opts.resolved_method, "content": str(content),
+            "style": [str(p) for p in styles], "alpha": alpha, **knobs}
+
+
 _OPTIMIZE_KNOBS = ("optimizer", "steps", "lr", "init", "content_weight", "style_weight", "tv_weight", "style_loss",
                    "feature_net", "scales", "seed", "weights")
 
@@ -158,8 +185,10 @@ def plan_jobs(args: InferOptions) -> Plan:
     args.validate()
     out = Path(args.out)
     check_out(out)
-    contents = expand_inputs(list(args.content), "content")
+    contents = expand_inputs(list(args.content), "content", videos=True)
     styles = expand_inputs([args.style_domain] if args.style_domain else list(args.style), "style")
+    if video := next((p for p in styles.files if is_video_file(p)), None):
+        raise InferError(f"style {video} is a video; styles are images: pass one of its frames saved as PNG")
     style_names = unique_names(styles.files)
     if args.style_domain:  # every image of the folder pooled into one style, style 0 once the run pooled it
         entries = [Entry(f"domain-{safe_filename(Path(args.style_domain).resolve().name, 'styles')}", [0])]
@@ -178,7 +207,8 @@ def plan_jobs(args: InferOptions) -> Plan:
         raise InferError(f"mask {mask} does not exist")
     plan = Plan(contents.files, unique_names(contents.files), styles.files, entries, list(args.alpha), out,
                 "jpg" if args.format == "jpg" else "png", _tags(args), mask,
-                skipped_inputs=contents.skipped + styles.skipped, grid=out / "grid.png" if args.grid else None)
+                skipped_inputs=contents.skipped + styles.skipped, grid=out / "grid.png" if args.grid else None,
+                frames=args.frames)
     plan.inputs = {p.resolve() for p in [*contents.files, *styles.files, *([mask] if mask else [])]}
     if args.save_style and (reason := plan.refuses(Path(args.save_style))):
         raise InferError(reason)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.adain import MAX_ALPHA
+from models.gatys import OPTIMIZE_FP16
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
 
 Method = Literal["decoder", "optimize"]
@@ -46,7 +47,7 @@ class InferOptions:
     upscale: bool = False  # allow enlarging images smaller than `size`
     format: Literal["png", "jpg"] = "png"
     grid: bool = False
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: str = "auto"  # auto (cuda when available) or a torch device string: cpu, cuda, cuda:1
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = 1
     seed: int = 0
@@ -55,6 +56,7 @@ class InferOptions:
     tile_size: int = 1024  # tile images whose long side exceeds this (0: never)
     tile_overlap: int = 128
     channels_last: bool = True
+    backend: Literal["pytorch", "onnxruntime"] = "pytorch"  # onnxruntime: --checkpoint is an ONNX export folder
     # the per-image optimization (method "optimize")
     optimizer: Literal["adam", "lbfgs"] = "adam"
     steps: tuple[int, ...] = (200,)  # one value, or one per scale
@@ -68,6 +70,12 @@ class InferOptions:
     scales: tuple[int, ...] = field(default_factory=tuple)  # coarse-to-fine short sides
     save_every: int = 0  # write intermediate images + a loss log every N steps
     plugins: tuple[str, ...] = ()  # your own transforms/losses/networks (models/registry.py load_plugins)
+    # video contents (inference/video.py)
+    temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
+    temporal_weight: float = 1e3  # --method optimize: Ruder et al.'s short-term temporal loss weight
+    frames: bool = False  # also write each stylized frame as PNG
+    crf: int = 20  # H.264 quality: 0 lossless .. 51 worst (media/video.py)
+    bit_rate: int | None = None  # bits/s instead of --crf (MPEG-4 fallback: default from the size)
 
     @property
     def resolved_method(self) -> Method:
@@ -127,6 +135,12 @@ class InferOptions:
         if any(not 0.0 <= a <= MAX_ALPHA for a in self.alpha):
             raise InferError(f"--alpha values must lie in [0, {MAX_ALPHA:g}] (above 1 extrapolates past the style), "
                              f"got {list(self.alpha)}")
+        if self.resolved_method == "optimize" and self.precision == "fp16":
+            raise InferError(OPTIMIZE_FP16)
+        if self.backend == "onnxruntime" and (self.resolved_method != "decoder" or self.device.startswith("cuda")
+                                              or self.precision != "fp32"):
+            raise InferError("--backend onnxruntime runs an exported decoder (--checkpoint DIR from python export.py "
+                             "--out DIR) in fp32 on the CPU; drop --method optimize, --device cuda, --precision")
         if self.resolved_method == "optimize" and self.transform:
             raise InferError("--transform applies to the trained decoder (--checkpoint) only")
         for flag, value in (("--size", self.size), ("--max-size", self.max_size), ("--style-size", self.style_size)):
@@ -137,6 +151,14 @@ class InferOptions:
         if len(self.steps) > 1 and len(self.steps) != max(1, len(self.scales)):
             raise InferError(f"--steps has {len(self.steps)} values for {len(self.scales)} --scales; "
                              "give one value or one per scale")
+        if not 0 <= self.crf <= 51 or (self.bit_rate is not None and self.bit_rate < 1000):
+            raise InferError(f"--crf must lie in [0, 51] and --bit-rate be >= 1000 bits/s, got {self.crf}, "
+                             f"{self.bit_rate}")
+        if self.resolved_method == "optimize" and self.temporal == "stats":
+            raise InferError("--temporal stats smooths the decoder's content statistics; with --method "
+                             "optimize use --temporal flow (Ruder et al.) or off")
+        if self.temporal_weight < 0:
+            raise InferError("--temporal-weight must be >= 0")
         if self.lr < 0 or self.content_weight < 0 or (self.style_weight or 0) < 0 or (self.tv_weight or 0) < 0:
             raise InferError("--lr, --content-weight, --style-weight and --tv-weight must be >= 0")
         return self

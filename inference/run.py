@@ -7,22 +7,43 @@ recolored to each content first).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from inference.engine import Engine
-from inference.jobs import Entry, Plan, load_mask
+from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
 from inference.style_stats import is_stats_file, load_stats, save_stats
+from inference.video import stylize_video
 from media.files import atomic_write
 from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image
 from media.resize import resize, resize_short
+from media.video import is_video_file
 
 GRID_CELL = 128
+MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why a stylization failed, without the exception (whose traceback keeps its tensors alive)."""
+
+    reason: str
+    oom: bool
+
+
+def free_memory(device: torch.device) -> None:
+    """Collect the garbage of a failed attempt and, on CUDA, return the cached blocks to the driver,
+    so a retry (smaller batch, tiles) starts from free memory rather than a fragmented cache."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 class Runner:
@@ -34,7 +55,7 @@ class Runner:
         size = args.style_size or args.size
         for k, path in enumerate(plan.styles):
             try:
-                self.styles[k] = (load_stats(path, self.engine.stylizer.net) if is_stats_file(path)
+                self.styles[k] = (load_stats(path, self.engine.net) if is_stats_file(path)
                                   else load_image(path, size, args.max_size, args.upscale)[None])
             except ImageReadError as err:
                 self.fail(path, err.reason)
@@ -53,7 +74,7 @@ class Runner:
         pooled = self.engine.pool(readable)
         self.styles = {0: pooled}  # the domain entry's one style (inference/jobs.py)
         if self.args.save_style:
-            save_stats(self.args.save_style, pooled, self.engine.stylizer.net, len(readable), self.args.style_domain)
+            save_stats(self.args.save_style, pooled, self.engine.net, len(readable), self.args.style_domain)
             self.summary["style_stats"] = self.args.save_style
 
     def fail(self, path: Path, reason: str) -> None:
@@ -62,6 +83,9 @@ class Runner:
     def run(self) -> dict:
         pending: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
         for i, path in enumerate(self.plan.contents):
+            if is_video_file(path):  # a clip streams through its own loop, frame batches included
+                stylize_video(self, i, path)
+                continue
             try:
                 image = load_image(path, self.args.size, self.args.max_size, self.args.upscale)
             except ImageReadError as err:
@@ -79,27 +103,61 @@ class Runner:
         return self.summary
 
     def process(self, batch: list[tuple[int, torch.Tensor]]) -> None:
-        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image by image,
-        so one bad image (too small, out of memory) is recorded with its reason and the others are written."""
+        """Stylize a batch of equal-size contents with every entry; a failing batch is retried image
+        by image, so one bad image (too small, out of memory) is recorded with its reason and the
+        others are written. Out of memory, an image is retried in smaller and smaller tiles
+        (`stylize_or_fail`)."""
         for entry in self.plan.entries:
             self.bar.update(len(batch))
             if any(k not in self.styles for k in entry.styles):
                 continue  # the unreadable style is already in 'failed'
             todo = self.todo(batch, entry)
-            try:
-                self.stylize(todo, entry)
-            except (RuntimeError, ValueError) as err:
-                if len(todo) > 1:
-                    for item in todo:
-                        self.stylize_or_fail([item], entry)
-                elif todo:
-                    self.fail(self.plan.contents[todo[0][0]], _reason(err))
+            if len(todo) == 1:
+                self.stylize_or_fail(todo, entry)
+            elif todo and (failure := self.attempt(todo, entry)):
+                if failure.oom:
+                    self.free(f"out of memory on a batch of {len(todo)} contents: retrying one "
+                              "at a time")
+                for item in todo:
+                    self.stylize_or_fail([item], entry)
+
+    def attempt(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
+                tile_size: int | None = None) -> _Failure | None:
+        """`stylize`; None when it worked, else what failed. Only the reason leaves the handler: the
+        exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed
+        before any retry."""
+        try:
+            self.stylize(batch, entry, tile_size)
+            return None
+        except (RuntimeError, ValueError) as err:
+            return _Failure(_reason(err), isinstance(err, torch.OutOfMemoryError))
 
     def stylize_or_fail(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
-        try:
-            self.stylize(batch, entry)
-        except (RuntimeError, ValueError) as err:
-            self.fail(self.plan.contents[batch[0][0]], _reason(err))
+        """One content; out of memory, retried in tiles of half its long side (or half the tiles it
+        ran in), halved again while memory runs out, down to MIN_TILE_STRIDES encoder strides (the
+        decoder's method only: the optimization has no tiled form)."""
+        failure = self.attempt(batch, entry)
+        (i, image), tried = batch[0], None
+        side = max(image.shape[-2:])
+        while failure and failure.oom and self.engine.method == "decoder":
+            engine = self.engine
+            tiled = engine.tile_size and side > engine.tile_size
+            tile = (tried or (engine.tile_size if tiled else side)) // 2
+            if tile < MIN_TILE_STRIDES * engine.net.stride:
+                also = f" (also in {tried} px tiles)" if tried else ""
+                failure = _Failure(f"{failure.reason}{also}; use a smaller --size/--max-size, or "
+                                   "--device cpu", True)
+                break
+            self.free(f"out of memory on {self.plan.contents[i].name} ({image.shape[-1]}x"
+                      f"{image.shape[-2]} px): retrying in {tile} px tiles")
+            failure, tried = self.attempt(batch, entry, tile), tile
+        if failure:
+            self.fail(self.plan.contents[i], failure.reason)
+
+    def free(self, message: str) -> None:
+        """Say what is retried, and give the failed attempt's memory back (CUDA: to the driver)."""
+        print(f"WARNING: {message}", file=sys.stderr)
+        free_memory(self.engine.device)
 
     def todo(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> list[tuple[int, torch.Tensor]]:
         """The contents of `batch` still to compute for `entry` (--skip-existing keeps complete ones)."""
@@ -114,7 +172,9 @@ class Runner:
                 keep.append((i, image))
         return keep
 
-    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
+    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
+                tile_size: int | None = None) -> None:
+        """Stylize and write `batch` with `entry`; `tile_size` replaces --tile-size (OOM retry)."""
         if not batch:
             return
         ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
@@ -122,11 +182,13 @@ class Runner:
         styles = [self.styles[k] for k in entry.styles]
         callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
                      if self.args.save_every and self.engine.method == "optimize" else None)
-        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks)
+        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks,
+                                   tile_size=tile_size)
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)
-                save_image(out[b], path)
+                styles = [self.plan.styles[k] for k in entry.styles]
+                save_image(out[b], path, settings=output_settings(self.args, self.plan.contents[i], styles, alpha))
                 self.summary["written"].append(str(path))
                 if self.args.grid:
                     self.grid[i, path] = _thumb(out[b])

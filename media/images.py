@@ -8,13 +8,14 @@ message a person can act on instead of a grey-filled tensor or a crash deep in a
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from media.files import atomic_path
 from media.resize import fit_size
@@ -181,13 +182,18 @@ def load_image(path: str | os.PathLike, size: int | None = None, max_size: int |
     return to_tensor(resize_image(read_image(path), size, max_size, upscale))
 
 
-def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, quality: int = 95) -> Path:
+SETTINGS_KEY = "settings"  # the PNG text chunk (JPEG: the comment) holding what made the picture, as JSON
+
+
+def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, quality: int = 95,
+               settings: dict | None = None) -> Path:
     """Write an image atomically; the format follows the extension (png, jpg/jpeg, webp, bmp).
 
     Args:
         image: Float tensor (3, H, W) or (1, 3, H, W) in [0, 1], or a PIL image.
         path: Destination; parent folders are created.
         quality: JPEG/WebP quality.
+        settings: JSON-able options that made the picture: a PNG text chunk / JPEG comment (read_settings).
     """
     path = Path(path)
     fmt = _SAVE_FORMATS.get(path.suffix.lower())
@@ -197,6 +203,25 @@ def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, quali
     if img.mode != "RGB":
         img = _to_rgb(img)
     kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if settings is not None and fmt in ("PNG", "JPEG"):
+        text = json.dumps(settings, sort_keys=True, default=str)
+        if fmt == "PNG":
+            kwargs["pnginfo"] = PngImagePlugin.PngInfo()
+            kwargs["pnginfo"].add_text(SETTINGS_KEY, text)
+        else:
+            kwargs["comment"] = text.encode()
     with atomic_path(path) as tmp:
         img.save(tmp, format=fmt, **kwargs)
     return path
+
+
+def read_settings(path: str | os.PathLike) -> dict | None:
+    """The settings save_image stored in a PNG or JPEG, or None."""
+    with Image.open(path) as img:
+        text = img.info.get(SETTINGS_KEY) if img.format == "PNG" else img.info.get("comment")
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None

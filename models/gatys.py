@@ -61,6 +61,14 @@ from models.registry import FEATURE_NETS
 DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1e-3  # a light smoothness prior; tv is O(0.1) on photos, so this is < 1% of the total
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # Adam: pixel step ~2% of the range per step
+# fp16 is refused rather than loss-scaled: the losses are normalized by C*H*W, so the shallow
+# layers' gradients at 512 px (~1e-6..1e-8) underflow fp16 (smallest subnormal 6e-8) in the backward
+# pass through the feature network; a scale large enough for them (and a GradScaler's skipped steps)
+# would also have to hold under L-BFGS's history, which a skipped step corrupts. bf16 has fp32's
+# exponent range.
+OPTIMIZE_FP16 = ("--precision fp16 with the per-image optimization: its normalized losses' "
+                 "gradients underflow in fp16; use --precision bf16 (GPUs of compute capability >= "
+                 "8.0, AVX-512 BF16 CPUs) or fp32 (a T4)")
 Callback = Callable[[int, torch.Tensor, list[dict]], None]
 
 
@@ -85,11 +93,34 @@ class OptimizeOptions:
     luminance_only: bool = False
     save_every: int = 0  # call the callback every N steps (and at the end)
     seed: int = 0
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16": autocast of the feature network only
+    precision: str = "fp32"  # "fp32" | "bf16": the feature network's autocast (fp16: OPTIMIZE_FP16)
 
     def layers(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         spec = FEATURE_NETS[self.feature_net]
         return tuple(self.content_layers or spec.content_layers), tuple(self.style_layers or spec.style_layers)
+
+
+@dataclass
+class TemporalPrior:
+    """Video (Ruder et al. 2016, "Artistic style transfer for videos"): the previous frame's result
+    warped onto this frame is the starting image, and the short-term temporal loss
+    weight * mean over pixels and channels of mask * (x - warped)^2 is added to the total.
+
+    `image`: (1, 3, H, W) in [0, 1]; `mask`: (1, 1, H, W) in [0, 1], 0 where occluded (Ruder's c).
+    Ruder et al. divide by D = H*W*3 as well, so the loss does not grow with the frame size.
+    """
+
+    image: torch.Tensor
+    mask: torch.Tensor
+    weight: float
+
+    def at(self, size: tuple[int, int], device: torch.device) -> TemporalPrior:
+        """The prior resized to a stage's size (bilinear; the mask too, as a soft weight)."""
+        image, mask = (t if t.shape[-2:] == size else resize(t, size) for t in (self.image, self.mask))
+        return TemporalPrior(image.to(device), mask.to(device), self.weight)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.mask * (x - self.image) ** 2).mean()
 
 
 @dataclass
@@ -137,8 +168,8 @@ class Objective:
     """The weighted loss of an image against precomputed content features and style targets at one stage."""
 
     def __init__(self, net: nn.Module, content: torch.Tensor, targets: dict[str, torch.Tensor],
-                 opts: OptimizeOptions):
-        self.net, self.opts, self.targets = net, opts, targets
+                 opts: OptimizeOptions, prior: TemporalPrior | None = None):
+        self.net, self.opts, self.targets, self.prior = net, opts, targets, prior
         self.content_layers, style_layers = opts.layers()
         self.style_w = layer_weights(style_layers, opts.style_layer_weights)
         self.layers = list(dict.fromkeys([*self.content_layers, *style_layers]))
@@ -154,7 +185,11 @@ class Objective:
         style = weighted_sum(style_losses(opts.style_loss, feats, self.targets), self.style_w)
         tv = tv_loss(image)
         total = opts.content_weight * content + opts.style_weight * style + opts.tv_weight * tv
-        return {"total": total, "content": content, "style": style, "tv": tv}
+        out = {"total": total, "content": content, "style": style, "tv": tv}
+        if self.prior is not None:
+            out["temporal"] = self.prior.loss(image)
+            out["total"] = total + self.prior.weight * out["temporal"]
+        return out
 
 
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
@@ -187,6 +222,7 @@ def optimize(
     style_weights: Sequence[float] | None = None,
     callback: Callback | None = None,
     progress: Callable[[dict], None] | None = None,
+    prior: TemporalPrior | None = None,
 ) -> OptimizeResult:
     """Optimize the pixels of a (1, 3, H, W) image to carry `content`'s layout and the (blended) styles.
 
@@ -198,14 +234,19 @@ def optimize(
         style_weights: one float per style (normalized to sum 1); None: equal.
         callback: called as callback(step, image, log) every `opts.save_every` steps and after the last.
         progress: called after every step with that step's log entry (a progress bar's update).
+        prior: a video's warped previous result: the start image and a temporal loss (TemporalPrior).
     """
     opts = opts or OptimizeOptions()
+    if opts.precision == "fp16":
+        raise ValueError(OPTIMIZE_FP16)
     _, style_layers = opts.layers()
     weights = list(style_weights) if style_weights is not None else [1.0] * len(styles)
     original = content
     if opts.luminance_only:
         styles = [luminance_image(s, content) for s in styles]
         content = luminance_image(content)
+        if prior is not None:  # the previous result already has the content's colours: its own Y
+            prior = TemporalPrior(luminance_image(prior.image), prior.mask, prior.weight)
     generator = torch.Generator().manual_seed(opts.seed)
     sizes = _stage_sizes(content, opts.scales)
     steps = _stage_steps(opts.steps, len(sizes))
@@ -216,8 +257,11 @@ def optimize(
         stage_content = resize_short(content, short)
         stage_styles = [resize_short(s, max(1, round(min(s.shape[-2:]) * factor))) for s in styles]
         targets = blended_style_targets(net, stage_styles, weights, style_layers, opts.style_loss, opts.precision)
-        objective = Objective(net, stage_content, targets, opts)
-        if image is None:
+        stage_prior = None if prior is None else prior.at(stage_content.shape[-2:], stage_content.device)
+        objective = Objective(net, stage_content, targets, opts, stage_prior)
+        if image is None and stage_prior is not None:
+            image = stage_prior.image.clone()
+        elif image is None:
             image = initial_image(stage_content, opts.init, opts.noise_std, generator)
         else:  # coarse-to-fine: continue from the upsampled previous stage
             image = resize(image, stage_content.shape[-2:])

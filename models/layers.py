@@ -1,5 +1,6 @@
-"""Small building blocks shared by the networks: input normalization, stride padding, channels-last InstanceNorm,
-and the decoders' output activations."""
+"""Small building blocks shared by the networks: input normalization, stride padding,
+layout-preserving reflection padding, channels-last InstanceNorm, and the decoders' output
+activations."""
 
 from __future__ import annotations
 
@@ -59,6 +60,41 @@ def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> to
         return images
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(images, (0, pw, 0, ph), mode=mode)
+
+
+def reflect_pad(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
+    """F.pad(x, pad, mode="reflect") for (B, C, H, W): same values and gradients, layout kept.
+
+    CUDA's reflection_pad2d writes a contiguous (NCHW) output whatever its input, so in a
+    channels_last network every reflect-padded conv paid two layout conversions forward and two
+    backward. Here a channels_last input is padded as its NHWC view (B, H, W, C) with
+    reflection_pad3d over (H, W, C) and no padding of C: one kernel, one copy, and the result is
+    channels_last on every device (on CPU as fast as F.pad's own channels_last kernel).
+    pad = (left, right, top, bottom).
+    """
+    channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    if x.dim() == 4 and not x.is_contiguous() and channels_last:
+        nhwc = x.permute(0, 2, 3, 1)  # a contiguous view: no copy
+        return F.pad(nhwc, (0, 0, *pad), mode="reflect").permute(0, 3, 1, 2)
+    return F.pad(x, tuple(pad), mode="reflect")
+
+
+class ReflectionPad2d(nn.ReflectionPad2d):
+    """nn.ReflectionPad2d that keeps a channels_last input so (`reflect_pad`); no parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return reflect_pad(x, self.padding)
+
+
+class PaddedConv2d(nn.Conv2d):
+    """nn.Conv2d whose padding_mode "reflect" pads with `reflect_pad` (layout kept); same keys."""
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
+                      bias: torch.Tensor | None) -> torch.Tensor:
+        if self.padding_mode != "reflect":
+            return super()._conv_forward(x, weight, bias)
+        padded = reflect_pad(x, self._reversed_padding_repeated_twice)
+        return F.conv2d(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
 
 
 class InstanceNorm2d(nn.InstanceNorm2d):

@@ -1,6 +1,6 @@
 """The composed style-transfer network: encoder -> feature transform (AdaIN or another; alpha, mix, masks) -> decoder.
 
-This is the ONLY place the pipeline is composed. Inference (inference/stylizer.py), tiling
+This is the ONLY place the pipeline is composed. Inference (inference/engine.py), tiling
 (inference/tiling.py), the validation grid and the training objective (training/objective.py) call
 `encode`, `style_stats` and `stylize_features` instead of re-assembling the steps.
 """

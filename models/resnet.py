@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision.models import ResNet50_Weights, resnet50
 
 from models.layers import Normalize
 from models.registry import register_feature_net
@@ -15,6 +14,8 @@ from weights.pretrained import load_torchvision_weights, read_state_dict
 RESNET50_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 RESNET50_STRIDES = {"conv1": 2, "layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}
 RESNET50_CHANNELS = {"conv1": 64, "layer1": 256, "layer2": 512, "layer3": 1024, "layer4": 2048}
+# torchvision's ResNet50_Weights.IMAGENET1K_V1 file
+RESNET50_IMAGENET_URL = "https://download.pytorch.org/models/resnet50-0676ba61.pth"
 
 
 class ResNet50Features(nn.Module):
@@ -36,11 +37,14 @@ class ResNet50Features(nn.Module):
         if unknown:
             raise ValueError(f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}")
         self.layers = tuple(layers)
+        # imported here, not with the module: ~1.4 s of start-up that only a ResNet run needs
+        from torchvision.models import resnet50
+
         net = resnet50()
         if weights_file:
             net.load_state_dict(read_state_dict(weights_file))
         elif pretrained:
-            net.load_state_dict(load_torchvision_weights(ResNet50_Weights.IMAGENET1K_V1.url, "ResNet50"))
+            net.load_state_dict(load_torchvision_weights(RESNET50_IMAGENET_URL, "ResNet50"))
         self.normalize = Normalize()
         self.conv1 = nn.Sequential(net.conv1, net.bn1, net.relu)
         self.maxpool = net.maxpool

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchvision.models import VGG19_Weights
-from torchvision.models.vgg import cfgs, make_layers
 
-from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, encoder_norm
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, PaddedConv2d, encoder_norm
 from models.registry import register_encoder, register_feature_net
 from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
@@ -24,6 +22,10 @@ from weights.pretrained import PretrainedWeightsError, load_torchvision_weights,
 # 2, 2, 4, 4, 4 convs. The table is derived from that, e.g. relu1_1=1, relu2_1=6, relu3_1=11,
 # relu4_1=20, conv4_2=21, relu5_1=29.
 _BLOCK_CONVS = (2, 2, 4, 4, 4)
+_BLOCK_WIDTHS = (64, 128, 256, 512, 512)
+# torchvision's VGG19_Weights.IMAGENET1K_V1: its published file, read by URL and file name, so a VGG
+# run never imports torchvision (which imports every model, torchvision.ops, torch._dynamo: ~1.4 s)
+VGG19_IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 
 
 def _layer_table() -> dict[str, int]:
@@ -43,9 +45,7 @@ VGG19_LAYERS: dict[str, int] = _layer_table()
 VGG19_STRIDES: dict[str, int] = {
     name: 2 ** (int(name[4]) - 1 + name.startswith("pool")) for name in VGG19_LAYERS
 }
-VGG19_CHANNELS: dict[str, int] = {
-    name: (64, 128, 256, 512, 512)[int(name[4]) - 1] for name in VGG19_LAYERS
-}
+VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name in VGG19_LAYERS}
 
 
 # conv padding of model.encoder.padding -> nn.Conv2d padding_mode; "reflect" pads like nn.ReflectionPad2d(1),
@@ -128,7 +128,8 @@ class VGG19Features(nn.Module):
 
     Args:
         layers: default layers returned by forward.
-        pretrained: load ImageNet weights (VGG19_Weights.IMAGENET1K_V1); False: torchvision's random init.
+        pretrained: load ImageNet weights (torchvision's VGG19_Weights.IMAGENET1K_V1 file,
+            VGG19_IMAGENET_URL); False: torchvision's random init.
         weights_file: explicit local state dict for the full torchvision vgg19 (or its `features`).
         trainable: leave requires_grad on.
         last_layer: truncate after this layer (default: the deepest of `layers`).
@@ -163,8 +164,8 @@ class VGG19Features(nn.Module):
             if layout != "torchvision":
                 raise PretrainedWeightsError(f"no library download exists for the {layout} VGG19 weights; give "
                                              "the file (model.encoder.weights_file / --weights PATH)")
-            features.load_state_dict(_torchvision_features(load_torchvision_weights(VGG19_Weights.IMAGENET1K_V1.url,
-                                                                                    "VGG19")))
+            state = load_torchvision_weights(VGG19_IMAGENET_URL, "VGG19")
+            features.load_state_dict(_torchvision_features(state))
         for m in features:
             if isinstance(m, nn.Conv2d):
                 m.padding_mode = VGG_PADDINGS[padding]
@@ -194,8 +195,21 @@ class VGG19Features(nn.Module):
 
 
 def _vgg19_features() -> nn.Sequential:
-    """torchvision's vgg19().features without building the 120M-parameter classifier, with its init."""
-    features = make_layers(cfgs["E"], batch_norm=False)
+    """torchvision's vgg19().features, defined here, without the 120M-parameter classifier.
+
+    Modules, order, state-dict keys and random init are torchvision's (`make_layers(cfgs["E"])` then
+    `VGG.__init__`'s kaiming-normal convs): the same modules are created in the same order, so each
+    draws the same random numbers, and a seeded random VGG19 is torchvision's bitwise
+    (tests/test_startup.py).
+    """
+    layers: list[nn.Module] = []
+    cin = 3
+    for width, convs in zip(_BLOCK_WIDTHS, _BLOCK_CONVS):
+        for _ in range(convs):
+            layers += [PaddedConv2d(cin, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            cin = width
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    features = nn.Sequential(*layers)
     for m in features.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

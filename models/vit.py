@@ -1,4 +1,8 @@
-"""timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map."""
+"""timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map.
+
+timm is imported where a ViT is built, not with this module: the model registry imports every
+network module, and timm's import (~0.5-3 s) would otherwise be paid by every VGG run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import timm
 import torch
 from einops import rearrange
 from torch import nn
@@ -61,6 +64,8 @@ class ViTFeatures(nn.Module):
             kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
         if pretrained or weights_file:
             make_hub_offline_fast()
+        import timm
+
         try:
             self.model = timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
         except RuntimeError as err:
@@ -76,8 +81,26 @@ class ViTFeatures(nn.Module):
         cfg = self.model.pretrained_cfg
         self.normalize = Normalize(*(norm or (cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3))))
         self.requires_grad_(trainable)
+        if trainable:  # what the forward never runs gets no gradient, which DDP takes for an error
+            self._freeze_unused()
         self.strides = {layer: self.patch for layer in self.layers}
         self.channels = {layer: self.model.embed_dim for layer in self.layers}
+
+    def _freeze_unused(self) -> None:
+        """Freeze the blocks after the deepest layer read, and the final norm unless 'final' is.
+
+        forward_intermediates stops early, so a trainable encoder read at block<i> leaves the later
+        blocks without gradients: DDP then fails at step 2 ("Expected to have finished reduction").
+        """
+        deepest = max(self._indices.values())
+        for block in self.model.blocks[deepest + 1 :]:
+            block.requires_grad_(False)
+        if "final" not in self.layers:
+            self.model.norm.requires_grad_(False)
+        for name in ("fc_norm", "attn_pool", "head"):  # pooling and head: never run on patch tokens
+            module = getattr(self.model, name, None)
+            if isinstance(module, nn.Module):
+                module.requires_grad_(False)
 
     @staticmethod
     def _weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:

@@ -240,15 +240,15 @@ def test_model_and_style_statistics_are_cached_across_requests(env, monkeypatch)
     api(env, style=handle_file(env["s2"]), size=40)  # the model is built by now
     engine = demo.engines[("decoder", env["ckpt"], "fp32")]
     calls = []
-    encode = engine.stylizer.encode
-    monkeypatch.setattr(engine.stylizer, "encode", lambda x: calls.append(tuple(x.shape)) or encode(x))
+    encode = engine.encode
+    monkeypatch.setattr(engine, "encode", lambda x: calls.append(tuple(x.shape)) or encode(x))
     first = api(env, style=handle_file(env["s2"]), size=40)
     again = api(env, style=handle_file(env["s2"]), size=40)  # a new upload of the same picture
     assert calls == [(1, 3, 40, 53), (1, 3, 40, 53)]  # the content only: the style's statistics are cached
     assert demo.engines[("decoder", env["ckpt"], "fp32")] is engine and (first - again).abs().max() == 0
     monkeypatch.setattr("inference.demo.STYLE_CACHE", 1)  # a long-running server keeps a bounded number
     api(env, style=handle_file(env["s1"]), size=40)
-    assert len(engine.stylizer._styles) == 1
+    assert len(engine._styles) == 1
 
 
 def drain(demo, req, budget, cancel_after=None) -> list:

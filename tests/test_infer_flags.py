@@ -8,7 +8,7 @@ from conftest import vary_outputs
 from test_infer_cli import _img
 
 import infer
-import inference.stylizer
+import inference.engine
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from media.images import load_image
 from models.net import StyleTransferNet
@@ -69,8 +69,8 @@ def test_config_with_plain_pth_matches_release(env, capsys):
 
 def test_tile_flags_tile_and_match_untiled(env, monkeypatch):
     calls = []
-    real = inference.stylizer.stylize_tiled
-    monkeypatch.setattr(inference.stylizer, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k))
+    real = inference.engine.stylize_tiled
+    monkeypatch.setattr(inference.engine, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k))
     big = str(_img(env["root"] / "big.png", 96, 160, 5))  # tiles must be well above the receptive field
     whole = load_image(run(env, "t0", content=big)["written"][0])  # 160 px < the default tile size 1024
     assert not calls

@@ -5,7 +5,7 @@ import torch
 from conftest import vary_outputs
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from inference.stylizer import Stylizer
+from inference.engine import Engine
 from inference.tiling import ramp, tile_intervals
 from models.net import StyleTransferNet
 
@@ -31,13 +31,13 @@ def test_tiled_matches_untiled():
     y, x = torch.meshgrid(torch.linspace(0, 6, 96), torch.linspace(0, 9, 160), indexing="ij")
     content = torch.stack([torch.sin(x), torch.cos(y), torch.sin(x + y)])[None] * 0.4 + 0.5
     style = torch.rand(1, 3, 40, 48)
-    whole = Stylizer(net, torch.device("cpu"), tile_size=0)
-    tiled = Stylizer(net, torch.device("cpu"), tile_size=96, tile_overlap=48)
+    whole = Engine.for_net(net, torch.device("cpu"), tile_size=0)
+    tiled = Engine.for_net(net, torch.device("cpu"), tile_size=96, tile_overlap=48)
     masks = torch.zeros(2, 96, 160)
     masks[0, :, :80], masks[1, :, 80:] = 1, 1
     for kwargs in [{}, {"masks": masks}]:
         feats = [whole.encode(style)] * (2 if kwargs else 1)
-        a = whole.stylize(content, feats, (0.7,), **kwargs)[0]
-        b = tiled.stylize(content, feats, (0.7,), **kwargs)[0]
+        a = whole.decode_batch(content, feats, (0.7,), **kwargs)[0]
+        b = tiled.decode_batch(content, feats, (0.7,), **kwargs)[0]
         assert a.std() > 0.05 and a.shape == b.shape == (1, 3, 96, 160)
         assert _psnr(a, b) > 30, _psnr(a, b)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import infer
-from inference.engine import optimize_options
+from inference.optimize import optimize_options
 from models.color import rgb_to_ycbcr
 from models.gatys import OptimizeOptions, blended_style_targets, optimize
 from models.losses import content_loss
@@ -119,7 +119,7 @@ def test_optimization_shows_a_progress_bar_with_the_losses(tmp_path, monkeypatch
     import numpy as np
     from PIL import Image
 
-    import inference.engine
+    import inference.optimize
 
     seen = []
 
@@ -139,7 +139,7 @@ def test_optimization_shows_a_progress_bar_with_the_losses(tmp_path, monkeypatch
         def set_postfix(self, **values):
             seen[-1]["postfix"] = values
 
-    monkeypatch.setattr(inference.engine, "tqdm", Bar)
+    monkeypatch.setattr(inference.optimize, "tqdm", Bar)
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "a.png")
     infer.stylize(["--method", "optimize", "--weights", "random", "--content", str(tmp_path / "a.png"), "--style",
                    str(tmp_path / "a.png"), "--steps", "2,3", "--scales", "16,32", "--out", str(tmp_path / "o")])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,36 @@ def test_a_plain_function_transform_names_what_it_cannot_do(tmp_path, capsys):
     assert "transform 'swap_mean' has no mix: it cannot do style mixes" in one_line(capsys.readouterr().err)
     assert infer.main([*base, "--style", str(image), "--tile-size", "16", "--tile-overlap", "8"]) == 0  # per tile
     assert "mean_l1" in STYLE_LOSSES
+
+
+def test_the_demo_serves_a_plugin_checkpoint(tmp_path):
+    from gradio_client import Client, handle_file
+    from train_helpers import free_port
+
+    from media.images import save_image
+    from models.net import StyleTransferNet
+    from weights.checkpoint import save_release
+
+    load_plugins([str(PLUGIN)])
+    cfg = load_config(SMOKE, [f"plugins={PLUGIN}", *NAMES])
+    release = save_release(tmp_path / "runs" / "plugin" / "model.safetensors", StyleTransferNet(cfg.model))
+    save_image(torch.rand(3, 40, 48), image := tmp_path / "c.png")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--plugins", str(PLUGIN), "--checkpoint",
+                               str(release), "--port", str(port), "--weights", "random"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl"))
+                break
+            except Exception:  # noqa: BLE001 - the server is still starting
+                assert server.poll() is None and time.time() < deadline, server.stdout.read()
+                time.sleep(2)
+        png = client.predict(content=handle_file(image), style=handle_file(image), alpha=0.5, size=40,
+                             api_name="/stylize")
+        assert load_image(png).shape == (3, 40, 48)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -10,13 +10,26 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_script(tmp_path):
+def run_quickstart(tmp_path) -> subprocess.CompletedProcess:
     env = {**os.environ, "QUICKSTART_DIR": str(tmp_path), "PYTHON": sys.executable}
     proc = subprocess.run(
         ["bash", str(REPO / "quickstart.sh"), "train.steps=2", "train.save_every=2", "train.eval_every=2"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_quickstart_script_runs_again_and_again(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    mine = tmp_path / "outputs" / "mine.png"  # a file of the user's beside the quickstart's outputs
+    mine.write_bytes(b"not the quickstart's")
+    run_quickstart(tmp_path)
+    first = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "outputs" / "quickstart").iterdir()}
+    proc = run_quickstart(tmp_path)  # a second run replaces its own outputs (it used to exit 2 here)
+    assert mine.read_bytes() == b"not the quickstart's"
+    again = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "outputs" / "quickstart").iterdir()}
+    assert again.keys() == first.keys() and all(again[k] != first[k] for k in first)  # rewritten, not kept
     out = tmp_path / "outputs" / "quickstart"
     stylized = sorted(p.name for p in out.glob("*__*.png"))
     contents = sorted(p.stem for p in (tmp_path / "data/sample/content/val").iterdir())

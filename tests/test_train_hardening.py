@@ -30,7 +30,7 @@ def test_rejected_resume_leaves_the_run_folder_byte_identical(sample_root, tmp_p
     before = snapshot(run_dir)
     proc = run_cli(["--config", str(SMOKE), "--run-dir", str(run_dir), "--resume", "latest",
                     *tiny_overrides(sample_root, **{"optim.name": "sgd", "train.steps": 6})])
-    assert proc.returncode == 1 and "another optimizer" in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and "optim.name: adam -> sgd" in proc.stderr, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors == proc.stderr.strip().splitlines()[-1:]  # once, and last
     assert snapshot(run_dir) == before  # config.yaml, events, checkpoints: not a byte, not a timestamp

@@ -53,6 +53,7 @@ class TrainerState:
     step: int = 0
     skipped_steps: int = 0
     model_config: str = ""  # JSON; a resume with a different architecture fails with a clear message
+    config: str = ""  # the whole config as JSON; a resume may change only RESUME_MAY_CHANGE
     world_size: int = 0  # processes that trained it (0: saved before it was recorded); the data order depends on it
     files: dict[str, int] = field(default_factory=dict)  # name -> size in bytes, checked by `latest`
 

@@ -43,14 +43,28 @@ def train_folders(cfg: DataConfig) -> tuple[Path, Path]:
             Path(cfg.style_dir) if cfg.style_dir else root / "style" / "train")
 
 
+class DataError(FileNotFoundError):
+    """A training or validation folder that cannot feed the run; one line naming the folder and what to do."""
+
+
 def _dataset(folder: Path, cfg: DataConfig, side: str) -> ImageFolderDataset:
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise DataError(
             f"{side} training folder {folder} does not exist: prepare the data with `python -m data_prep.prepare "
             f"... --out {cfg.root}` (or `python -m data_prep.sample` for the small sample set), or set "
             f"data.root / data.{side}_dir"
         )
-    return ImageFolderDataset(folder, resize=cfg.resize, crop=cfg.crop, flip=cfg.flip)
+    try:
+        return ImageFolderDataset(folder, resize=cfg.resize, crop=cfg.crop, flip=cfg.flip)
+    except ValueError as err:
+        raise DataError(f"{side} training folder: {err}; put images there or set data.root / data.{side}_dir "
+                        "(python -m data_prep.prepare lists what it dropped in manifest.json)") from None
+
+
+def training_datasets(cfg: DataConfig) -> tuple[ImageFolderDataset, ImageFolderDataset]:
+    """The content and style training datasets, each checked to hold a readable image (DataError if not)."""
+    content_dir, style_dir = train_folders(cfg)
+    return _dataset(content_dir, cfg, "content"), _dataset(style_dir, cfg, "style")
 
 
 def loader_workers(requested: int, device_type: str, local_processes: int = 1, cores: int | None = None) -> int:
@@ -71,11 +85,11 @@ def loader_workers(requested: int, device_type: str, local_processes: int = 1, c
 
 
 def build_streams(cfg: DataConfig, batch_size: int, seed: int, rank: int, world_size: int, start_step: int,
-                  workers: int, pin_memory: bool = False) -> Streams:
+                  workers: int, pin_memory: bool = False, datasets: tuple | None = None) -> Streams:
     """Datasets and loaders whose step-t batch on rank r is the same in every run (see StreamSampler).
-    `workers`: loader processes per stream, data.num_workers resolved by loader_workers."""
-    content_dir, style_dir = train_folders(cfg)
-    content, style = _dataset(content_dir, cfg, "content"), _dataset(style_dir, cfg, "style")
+    `workers`: loader processes per stream, data.num_workers resolved by loader_workers; `datasets`: the
+    (content, style) of training_datasets when already built."""
+    content, style = datasets or training_datasets(cfg)
 
     def batches(dataset: ImageFolderDataset, stream_seed: int) -> Iterator[torch.Tensor]:
         sampler = StreamSampler(len(dataset), batch_size, stream_seed, rank, world_size, start_step)
@@ -88,15 +102,19 @@ def validation_images(cfg: DataConfig, n: int, size: int) -> tuple[torch.Tensor,
     """The fixed validation set: the first n images (sorted) of root/content/val and root/style/val.
 
     Raises:
-        FileNotFoundError: A val folder is missing; the message says how to create it or turn the grid off.
+        DataError: A val folder is missing or holds no readable image; the message says how to fill it or turn
+            the grid off.
     """
     out = []
     for side in ("content", "style"):
         folder = Path(cfg.root) / side / "val"
+        todo = ("the fixed validation grid reads <data.root>/{content,style}/val: prepare again with a larger "
+                "--val-fraction (python -m data_prep.prepare ... --val-fraction 0.1), put images there, or set "
+                "train.val_pairs=0")
         if not folder.is_dir():
-            raise FileNotFoundError(
-                f"validation folder {folder} does not exist: the fixed validation grid reads "
-                f"<data.root>/{{content,style}}/val (data_prep.prepare writes them), or set train.val_pairs=0"
-            )
-        out.append(load_fixed_images(folder, n, size))
+            raise DataError(f"validation folder {folder} does not exist; {todo}")
+        try:
+            out.append(load_fixed_images(folder, n, size))
+        except ValueError:
+            raise DataError(f"validation folder {folder} holds no readable image; {todo}") from None
     return out[0], out[1]

@@ -126,11 +126,17 @@ class Loop:
             grad_norm = acc.clip_grad_norm_(self.trainable, max_norm)
             self.optimizer.step()
             self.nonfinite_in_a_row = 0
-            self.good_steps += 1
-            self.grad_norm_sum += grad_norm.detach().float()
-            for key, value in out.items():
-                if key != "image":
-                    self.loss_sums[key] = self.loss_sums.get(key, 0) + value.detach().float()
+            if acc.optimizer_step_was_skipped:
+                # fp16: the GradScaler found inf/NaN gradients (its scale still too high, normal in
+                # the first steps) and skipped the update; its inf grad norm would poison the window
+                self.state.skipped_steps += 1
+                log.info("fp16 gradient overflow at step %d: the GradScaler skipped it", step)
+            else:
+                self.good_steps += 1
+                self.grad_norm_sum += grad_norm.detach().float()
+                for key, value in out.items():
+                    if key != "image":
+                        self.loss_sums[key] = self.loss_sums.get(key, 0) + value.detach().float()
         self.optimizer.zero_grad(set_to_none=True)
         self.meter.step_done()
 
@@ -155,7 +161,8 @@ class Loop:
         return str(step_dir(self.run_dir, self.last_saved))
 
     def log_window(self, step: int) -> None:
-        """Scalars averaged over the steps since the last log (finite steps only) and over all ranks."""
+        """Scalars averaged over the steps since the last log (steps that updated the weights only:
+        no non-finite loss, no fp16 overflow) and over all ranks."""
         acc, window = self.accelerator, self.meter.take_window()
         values = {"train/skipped_steps": float(self.state.skipped_steps),
                   "lr": lr_at(step - 1, self.cfg.optim.lr, self.cfg.optim.lr_decay),

@@ -2,7 +2,9 @@
 
 One run folder per experiment, directly under the log root, so `tensorboard --logdir runs` overlays the
 variants. Scalars use `add_scalar` with `/` groups (`add_scalars` would create one extra run folder per
-key), and hparams are written with `run_name="."` into the same folder.
+key), and hparams are written with `run_name="."` into the same folder. `loss/style` is also logged under a
+tag naming its definition (`loss/style_mean_std`, `loss/style_gram`, ...): runs with different style losses
+log values 10x apart, and TensorBoard's own overlay should not put them on one curve unannounced.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from configs.schema import Config, flatten
+from configs.schema import Config, LossConfig, flatten
 from media.grid import stylization_grid
 from media.images import save_image
 from models.net import StyleTransferNet
@@ -21,14 +23,17 @@ from models.net import StyleTransferNet
 class RunLogger:
     """A SummaryWriter that exists on the main process only; every method is a no-op on other ranks."""
 
-    def __init__(self, run_dir: Path, enabled: bool):
+    def __init__(self, run_dir: Path, enabled: bool, loss: LossConfig | None = None):
         self.run_dir = Path(run_dir)
         self.writer = SummaryWriter(str(run_dir)) if enabled else None
+        self.aliases = {"loss/style": f"loss/style_{loss.style_loss}"} if loss is not None else {}
 
     def scalars(self, values: dict[str, float], step: int) -> None:
         if self.writer is not None:
             for tag, value in values.items():
                 self.writer.add_scalar(tag, value, step)
+                if tag in self.aliases:
+                    self.writer.add_scalar(self.aliases[tag], value, step)
 
     def grid(self, sheet: torch.Tensor, step: int) -> None:
         """Log the (3, H, W) validation sheet and save it as val_grid.png and val_grid_step_XXXXXX.png."""

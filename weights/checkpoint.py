@@ -32,12 +32,14 @@ from models.net import StyleTransferNet
 from models.registry import REGISTRIES, plugin_of
 from weights.foreign import match_section, natural_order, transposed_conv_arch
 from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
+from weights.resolve import SPECS_HELP, resolve_checkpoint
 
 log = logging.getLogger(__name__)
 
 FORMAT = "adain-style-transfer/release-v1"
 RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
 STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/checkpoints.py)
+ONNX_META = "onnx_model.json"  # an ONNX export folder's description (weights/onnx_export.py)
 # prefixes of other full-model dicts mapped onto ours; loss networks are never needed for inference
 KEY_RENAMES = (("vit_encoder.", "encoder.model."), ("vgg_encoder.", "encoder.body."))
 IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
@@ -88,16 +90,21 @@ def _check_plugins(path: Path, meta: dict[str, str]) -> None:
 
 
 def weights_file(path: str | Path) -> Path:
-    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a run's RELEASE_FILE."""
-    path = Path(path)
+    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a run's or hub
+    folder's RELEASE_FILE, or the cached file of a download spec (weights/resolve.py: adain-release, hf:)."""
+    path = resolve_checkpoint(path)
     if not path.is_dir():
         return path
     for name in (STEP_WEIGHTS, RELEASE_FILE):
         if (path / name).is_file():
             return path / name
+    if (path / ONNX_META).is_file():
+        raise CheckpointError(f"{path} is an ONNX export (python export.py --out): run it with infer.py --backend "
+                              "onnxruntime, or pass the checkpoint it was exported from")
     raise CheckpointError(
         f"{path} is a folder without {STEP_WEIGHTS} (a training step checkpoint, RUN/checkpoints/step_XXXXXX) "
-        f"or {RELEASE_FILE} (a run folder's release file); pass one of those folders or a weights file"
+        f"or {RELEASE_FILE} (a run or hub folder's release file); pass one of those folders, a weights file, "
+        f"or {SPECS_HELP}"
     )
 
 
@@ -120,14 +127,28 @@ def clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+CHECKPOINT_KINDS = "a release .safetensors file, a step folder (RUN/checkpoints/step_XXXXXX) or a .pth state dict"
+
+
+def _not_a_torch_file(path: Path) -> bool:
+    """Neither torch.save's zip format nor its legacy pickle (protocol 2+ starts with 0x80)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return not (head.startswith(b"PK") or head[:1] == b"\x80")
+
+
 def _read_any(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} does not exist (a file, a folder, or {SPECS_HELP})")
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path)), read_metadata(path)
-        except Exception as err:
-            raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
+        except Exception:  # safetensors' text ("header too small") names its parser's state, not the problem
+            raise CheckpointError(f"{path} is not a readable safetensors file (its header does not parse); pass "
+                                  f"{CHECKPOINT_KINDS}") from None
+    if _not_a_torch_file(path):  # torch.load's own text is ~400 characters about weights_only defaults
+        raise CheckpointError(f"{path} is not a checkpoint (no torch.save or safetensors data); pass "
+                              f"{CHECKPOINT_KINDS}")
     try:
         return read_state_dict(path), {}
     except PretrainedWeightsError as err:
@@ -148,6 +169,8 @@ def load_model(
         model_cfg: required for files without a `model_config` in their metadata; overrides it otherwise.
         encoder_overrides: EncoderConfig fields to change (e.g. pretrained=False, weights_file=...)
             for an encoder that the file does not hold.
+
+    Returns the network in eval mode with requires_grad off (fine-tuning loads with `load_into`).
     """
     path, state, file_cfg = _read_weights(path)
     foreign = file_cfg is None  # another program's names and architecture details
@@ -177,7 +200,9 @@ def load_model(
         state, note = _match_foreign(net, state, has_encoder)
     _load_strict(net, state, path, has_encoder, note)
     net.cfg = dataclasses.replace(model_cfg, encoder=enc if not has_encoder else model_cfg.encoder)
-    return net.to(map_location).eval()
+    # a loaded model is for inference: no parameter records a graph, even outside inference_mode (an
+    # evaluation loop that forgot it would keep ~100 MB of activations per 256 px pair on the GPU)
+    return net.to(map_location).eval().requires_grad_(False)
 
 
 def _read_weights(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], ModelConfig | None]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from configs.cli import ArgumentParser
 from configs.read import load_config
 from configs.schema import ConfigError, ModelConfig
 from models.net import StyleTransferNet
@@ -111,10 +112,10 @@ def convert(argv: list[str]) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m weights.convert", description=__doc__.split("\n")[0],
         epilog="where the files come from:\n" + "\n".join(f"  {name}: {f.origin}" for name, f in FORMATS.items()),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    )
     p.add_argument("--from", dest="source", required=True, choices=list(FORMATS), help="the format of the input files")
     p.add_argument("--checkpoint", type=Path, help="vit-notebook: the notebook's state dict (.pth)")
     p.add_argument("--vgg", type=Path, help="adain-release: vgg_normalised.pth")

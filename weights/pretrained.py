@@ -53,13 +53,18 @@ def parse_weights(spec: str) -> WeightsSpec:
     return WeightsSpec(pretrained=False, file=str(Path(spec)))
 
 
+def random_encoder(encoder_cfg) -> bool:
+    """An encoder with random weights that nobody trained: not pretrained, no weights file, frozen."""
+    return not (encoder_cfg.pretrained or encoder_cfg.weights_file or encoder_cfg.trainable)
+
+
 def uses_random_weights(encoder_cfg) -> bool:
     """True when an encoder's weights cannot be re-obtained from a library, so checkpoints must hold them.
 
     Args:
         encoder_cfg: a configs.schema.EncoderConfig (trainable, pretrained, weights_file).
     """
-    return encoder_cfg.trainable or not (encoder_cfg.pretrained or encoder_cfg.weights_file)
+    return encoder_cfg.trainable or random_encoder(encoder_cfg)
 
 
 @contextlib.contextmanager

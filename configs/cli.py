@@ -1,0 +1,78 @@
+"""The command-line parser of every entry point: one-line errors, flag suggestions, defaults once.
+
+argparse's own error prints the whole usage block (20 lines for infer.py) above the message; a typo
+of `--alpha` deserves one line that names the flag it was probably meant to be (difflib, as
+git's "did you mean"). Help texts show each default once: from the help text when it names its
+default, else appended.
+
+Exit codes of every command (README "Exit codes"): 0 done; 1 it ran, but some inputs failed or the
+run stopped (listed on stderr); 2 it could not start (a bad flag, config key or value, a missing or
+unreadable file); 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import textwrap
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each default shown once; the description's and epilog's line breaks kept, long lines wrap."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = "%(default)" in text or "default" in text.lower()
+        empty = (
+            action.default in (None, False, argparse.SUPPRESS, [], "") or not action.option_strings
+        )
+        if (
+            shown
+            or empty
+            or isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction))
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            lead = indent + " " * (len(line) - len(line.lstrip()))
+            lines.append(
+                textwrap.fill(line.strip(), width, initial_indent=lead, subsequent_indent=lead)
+                or ""
+            )
+        return "\n".join(lines)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse.ArgumentParser whose errors are one line (`...; did you mean --alpha?`), exit 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def flags(self) -> list[str]:
+        return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+
+    def suggest(self, unknown: str) -> str | None:
+        """The parser's flag closest to the mistyped `unknown`, or None when none is close."""
+        name = unknown.split("=", 1)[0]
+        close = difflib.get_close_matches(name, self.flags(), n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    def error(self, message: str):
+        hints = []
+        if message.startswith("unrecognized arguments:"):
+            for token in message.split(":", 1)[1].split():
+                if token.startswith("--") and (match := self.suggest(token)):
+                    hints.append(f"did you mean {match} (not {token.split('=', 1)[0]})?")
+        hint = " ".join(hints) or f"`{self.prog} --help` lists every option."
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)}; {hint}\n")
+
+
+def _one_line(message: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", message).strip()

@@ -1,0 +1,95 @@
+"""The README's flicker table and the 512 px frames/s (docs/results/video.md), random weights
+offline.
+
+    PYTHONPATH=. python docs/measure_video.py [--frames 24] [--opt-steps 10]
+
+A generated clip (data_prep/sample_clip.py: a window sliding 2 px/frame over skimage photographs,
+grain of varying strength, a scene cut) is stylized by a random-weight VGG19 + mirror-VGG decoder
+(He-initialized so its output is not flat) with --temporal off / stats / flow, and by the
+optimization (few steps) with and without Ruder et al.'s temporal loss; eval.video measures the
+warping error. Frames/s is the per-clip loop only (decode, stylize, flow, encode), model loading
+excluded.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import vary_outputs  # noqa: E402
+
+import infer  # noqa: E402
+from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
+from data_prep.sample_clip import write_clip  # noqa: E402
+from eval.video import evaluate_video  # noqa: E402
+from inference import run  # noqa: E402
+from models.net import StyleTransferNet  # noqa: E402
+from weights.checkpoint import save_release  # noqa: E402
+
+SECONDS: list[float] = []
+_inner = run.stylize_video
+
+
+def _timed(runner, index, path):
+    start = time.perf_counter()
+    _inner(runner, index, path)
+    SECONDS.append(time.perf_counter() - start)
+
+
+run.stylize_video = _timed
+
+
+def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tuple[float, float]:
+    summary = infer.stylize(["--content", str(clip), "--style", str(root / "style.png"), "--out",
+                             str(root / name), "--weights", "random", "--overwrite", *flags])
+    assert not summary["failed"], summary["failed"]
+    error = evaluate_video(clip, summary["written"][0], lpips=False, losses=False)["warping_error"]
+    return error, frames / SECONDS[-1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--opt-steps", type=int, default=10)
+    a = p.parse_args()
+    root = Path(tempfile.mkdtemp())
+    torch.manual_seed(0)
+    net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
+    vary_outputs(net)
+    ckpt = ["--checkpoint", str(save_release(root / "vgg.safetensors", net))]
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    Image.fromarray(noise).save(root / "style.png")
+    clip, small = root / "clip.mp4", root / "small.mp4"
+    write_clip(clip, a.frames, (128, 96), rate=24, noise=0.05, cut=a.frames // 2, speed=2)
+    write_clip(small, 8, (64, 48), rate=24, noise=0.05, speed=2)
+    print("| clip | method | warping error | frames/s |\n|---|---|---|---|")
+    own = evaluate_video(clip, clip, lpips=False, losses=False)["warping_error"]
+    print(f"| 128x96, {a.frames} frames | the original clip itself | {own:.5f} | - |")
+    for mode in ("off", "stats", "flow"):
+        flags = [*ckpt, "--temporal", mode, "--batch-size", "8"]
+        err, fps = measure(root, clip, a.frames, mode, *flags)
+        print(f"| 128x96, {a.frames} frames | decoder, --temporal {mode} | {err:.5f} | {fps:.1f} |")
+    opt = ["--method", "optimize", "--steps", str(a.opt_steps), "--style-weight", "1000"]
+    for mode in ("off", "flow"):
+        err, fps = measure(root, small, 8, f"opt_{mode}", *opt, "--temporal", mode)
+        row = f"optimize {a.opt_steps} steps, --temporal {mode}"
+        print(f"| 64x48, 8 frames | {row} | {err:.5f} | {fps:.2f} |")
+    big = root / "big.mp4"
+    write_clip(big, 4, (683, 512), codec="mpeg4", rate=24, noise=0.05, speed=2, audio=False)
+    print("\n| 512 px (683x512), 4 frames | precision | --temporal | frames/s |\n|---|---|---|---|")
+    for precision in ("fp32", "bf16"):
+        for mode in ("off", "flow"):
+            _, fps = measure(root, big, 4, f"big_{precision}_{mode}", *ckpt, "--precision",
+                             precision,
+                             "--temporal", mode, "--batch-size", "4", "--device", "cpu")
+            print(f"| decoder | {precision} | {mode} | {fps:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Export a checkpoint: a Hugging Face hub folder (model card included), or ONNX graphs for
+onnxruntime.
+
+    python export.py --checkpoint runs/x/model.safetensors --hub hub/x [--push USER/REPO]
+    python export.py --checkpoint runs/x/model.safetensors --out onnx/x
+    python infer.py --backend onnxruntime --checkpoint onnx/x --content photo.jpg --style art.jpg
+
+--checkpoint takes everything infer.py takes (a release file, a run or step folder, a hub folder,
+.pth with --config, adain-release, hf:USER/REPO[@REVISION]). `export(argv)` does the work and
+returns what it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from configs.read import load_config
+from configs.schema import ConfigError
+from models.registry import RegistryError, load_plugins
+from weights.checkpoint import CheckpointError, load_model, weights_file
+from weights.model_card import push, write_hub_folder
+from weights.onnx_export import export_onnx
+from weights.pretrained import PretrainedWeightsError
+from weights.resolve import SPECS_HELP
+
+
+def final_losses(run: Path) -> dict[str, tuple[int, float]]:
+    """{tag: (step, value)}: the last point of every loss... scalar the run logged (none without
+    events).
+    """
+    from eval.tensorboard_io import read_scalars
+
+    try:
+        curves = read_scalars(run)
+    except FileNotFoundError:
+        return {}
+    return {
+        tag: points[-1]
+        for tag, points in sorted(curves.items())
+        if tag.startswith("loss") and points
+    }
+
+
+def export(argv: list[str]) -> dict:
+    """Run the export of `argv`: {'hub': folder, 'pushed': url} or {'onnx': folder, ...}.
+
+    Raises CheckpointError (ExportError, DownloadError, HubError), PretrainedWeightsError,
+    ConfigError.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        load_plugins(args.plugins)  # a checkpoint whose transform or networks a plugin registered
+    except RegistryError as err:
+        raise CheckpointError(f"--plugins: {err}") from None
+    if args.push and not args.hub:
+        raise CheckpointError("--push uploads the --hub folder; give --hub DIR too")
+    target = Path(args.hub or args.out)
+    if (
+        target.exists()
+        and (not target.is_dir() or any(target.iterdir()))
+        and not (args.hub and args.overwrite)
+    ):
+        raise CheckpointError(
+            f"{'--hub' if args.hub else '--out'} {target} exists and is not an empty folder; "
+            "choose a new folder" + (" or pass --overwrite" if args.hub else "")
+        )
+    if args.hub:
+        if args.config:
+            raise CheckpointError(
+                "--hub needs a checkpoint that describes itself (a release file or run folder); "
+                "convert a plain state dict first: python -m weights.convert"
+            )
+        folder = write_hub_folder(
+            args.checkpoint, target, args.push or "USER/REPO", args.license, final_losses
+        )
+        result = {"hub": str(folder)}
+        print(f"wrote {folder} (model.safetensors, README.md)")
+        if args.push:
+            result["pushed"] = push(folder, args.push)
+            print(f"pushed to {result['pushed']}")
+        return result
+    cfg = load_config(args.config).model if args.config else None
+    net = load_model(args.checkpoint, cfg)
+    if args.transform:
+        net.set_transform(args.transform)
+    meta = export_onnx(net, target, str(weights_file(args.checkpoint)))
+    how = "graph" if meta["transform"]["graph"] else "host code: " + meta["transform"]["host"]
+    print(
+        f"wrote {target} (encoder.onnx, decoder.onnx; transform {meta['transform']['name']}: {how})"
+    )
+    return {"onnx": str(target), "transform": meta["transform"]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python export.py",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.split("\n")[1:]),
+    )
+    p.add_argument(
+        "--checkpoint", required=True, help=f"release file, run/step/hub folder, {SPECS_HELP}"
+    )
+    p.add_argument("--config", help="experiment YAML for plain .pth state dicts (ONNX export only)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--hub", help="write a hub folder here: model.safetensors + model card README.md"
+    )
+    where.add_argument(
+        "--out", help="write ONNX graphs + onnx_model.json here (a new or empty folder)"
+    )
+    p.add_argument(
+        "--push", metavar="USER/REPO", help="with --hub: upload the folder to this hub repo"
+    )
+    p.add_argument("--license", default="mit", help="the model card's license (hub license id)")
+    p.add_argument("--transform", help="ONNX: export with another transform than the checkpoint's")
+    p.add_argument(
+        "--plugins",
+        nargs="+",
+        default=[],
+        metavar="FILE|MODULE",
+        help="your own transforms/networks (files or modules) that the checkpoint names",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --hub: replace the files of an existing folder",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        export(sys.argv[1:] if argv is None else argv)
+    except (CheckpointError, PretrainedWeightsError, ConfigError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
