@@ -85,7 +85,9 @@ def _settings(method: Method, opts: InferOptions, plan) -> dict:
     options = {
         k: v for k, v in dataclasses.asdict(opts).items() if k not in ("out", "skip_existing")
     }
-    checkpoint = opts.checkpoint and weights_file(opts.checkpoint)
+    # a local file or folder is hashed; a download spec (adain-release, hf:USER/REPO) is its name
+    local = opts.checkpoint and Path(opts.checkpoint).exists()
+    checkpoint = weights_file(opts.checkpoint) if local else None
     weights = opts.weights if opts.weights in ("pretrained", "random") else Path(opts.weights)
     return {
         "label": method.label,
