@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 import torch
+from inference.stylizer import Stylizer
 
 from bench.cases import random_pair, stylization_net, stylization_pass, train_step_pass
 from bench.harness import PeakMemory, measure
 from bench.train_step import cpu_name
-from inference.stylizer import Stylizer
 from media.files import atomic_write
 from models.precision import check_precision, native_bf16, resolve_device
 

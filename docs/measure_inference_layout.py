@@ -16,11 +16,11 @@ import statistics
 import time
 
 import torch
+from inference.stylizer import Stylizer
 
 from bench.cases import random_pair, stylization_net
 from bench.train_step import cpu_name
 from configs.cli import ArgumentParser
-from inference.stylizer import Stylizer
 
 
 def main(argv: list[str] | None = None) -> str:

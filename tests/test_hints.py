@@ -35,7 +35,8 @@ def _cli_flags(capsys) -> set[str]:
 
     flags = set()
     mains = [train.main, eval.evaluate.main, eval.compare_runs.main, data_prep.prepare.main, data_prep.sample.main]
-    for module in ("bench.__main__", "bench.train_step", "eval.variants", "app", "weights.convert"):
+    for module in ("bench.__main__", "bench.train_step", "bench.gpu", "bench.onnx_runtime", "eval.variants", "app",
+                   "weights.convert", "export", "eval.video", "eval.protocol", "data_prep.sample_clip"):
         try:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
