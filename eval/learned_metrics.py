@@ -1,10 +1,11 @@
 """Learned style-transfer metrics: LPIPS to the content, FID/KID to the style set, ArtFID.
 
-Implementations are torchmetrics' (`LearnedPerceptualImagePatchSimilarity`, `FrechetInceptionDistance`,
+Shared by `eval.evaluate` and `eval.protocol` (StyleID's protocol: its LPIPS and ArtFID are these).
+Implementations are torchmetrics' (LPIPS network, `FrechetInceptionDistance`,
 `KernelInceptionDistance`); their pretrained weights are loaded through the libraries' own loaders:
 
-- LPIPS: the linear heads ship inside torchmetrics; the backbone (AlexNet by default) is torchvision's
-  ImageNet checkpoint, downloaded to the torch hub cache `$TORCH_HOME/hub/checkpoints/`.
+- LPIPS: the linear heads ship inside torchmetrics (the same v0.1 heads as the `lpips` package); the
+  backbone (AlexNet by default) is torchvision's ImageNet checkpoint, in `$TORCH_HOME/hub/checkpoints/`.
 - FID/KID: torch-fidelity's Inception-v3 port of the original TF FID network
   (`weights-inception-2015-12-05-6726825d.pth`, same cache); needs `pip install torch-fidelity`.
 
@@ -13,11 +14,8 @@ is missing and offline mode is on (`offline=True`, or env HF_HUB_OFFLINE=1 when 
 fails at once; otherwise it tries the download with a socket timeout (`download_timeout_s`) so a
 firewalled machine does not hang. Either failure is a `MetricUnavailable` whose message names the file,
 where to put it and where to get it; `compute_learned_metrics` turns it into the string
-"unavailable: <reason>" for that metric. Measured on an offline machine, whole call: 0.02 s in offline
-mode, ~2 s (mostly imports) when DNS fails, at most `download_timeout_s` more when packets are dropped.
-
-Every builder takes an injected network instead (`feature_net` for FID/KID, `lpips_net` for LPIPS):
-tests, and users with other checkpoints (e.g. ArtFID's art-trained Inception), need no download.
+"unavailable: <reason>" for that metric. Every builder takes an injected network instead
+(`feature_net` for FID/KID, `lpips_net` for LPIPS), so tests need no download.
 """
 
 import os
@@ -94,24 +92,19 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
 class _TorchmetricsLpips(nn.Module):
     """torchmetrics' LPIPS network as a per-sample distance of [0, 1] images: (B,3,H,W) x2 -> (B,)."""
 
-    def __init__(self, net_type: str) -> None:
+    def __init__(self, net_type: str, random_backbone: bool = False) -> None:
         super().__init__()
-        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+        from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-        # The metric's network maps [0, 1] to [-1, 1] itself with normalize=True.
-        metric = LearnedPerceptualImagePatchSimilarity(net_type=net_type, reduction="none", normalize=True)
-        self.net = metric.net
+        # The linear heads ship with torchmetrics; the backbone is torchvision's (or random: smoke runs).
+        self.net = _NoTrainLpips(net=net_type, pnet_rand=random_backbone)
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
         return self.net(img1, img2, normalize=True).reshape(-1)
 
 
-def build_lpips(
-    net_type: str = "alex",
-    lpips_net: nn.Module | None = None,
-    offline: bool | None = None,
-    download_timeout_s: float = 30.0,
-) -> nn.Module:
+def build_lpips(net_type: str = "alex", lpips_net: nn.Module | None = None, offline: bool | None = None,
+                download_timeout_s: float = 30.0, random_backbone: bool = False) -> nn.Module:
     """LPIPS (Zhang et al. 2018) as a module mapping two [0, 1] image batches to (B,) distances.
 
     LPIPS: unit-normalize each backbone layer's channels, square the difference, weight channels by
@@ -121,6 +114,7 @@ def build_lpips(
         net_type: backbone, "alex" (the LPIPS paper's default), "vgg" or "squeeze".
         lpips_net: use this module instead: forward(img1, img2) on [0, 1] images -> B distances.
         offline, download_timeout_s: see `fetch_weights`.
+        random_backbone: torchvision's random init for the backbone (offline smoke runs; meaningless).
 
     Raises:
         MetricUnavailable: the backbone weights cannot be obtained.
@@ -129,11 +123,18 @@ def build_lpips(
         return lpips_net
     if net_type not in _LPIPS_BACKBONES:
         raise ValueError(f"LPIPS net_type must be one of {sorted(_LPIPS_BACKBONES)}, got {net_type!r}")
+    if random_backbone:
+        return _TorchmetricsLpips(net_type, random_backbone=True).eval()
     import torchvision
 
     url = getattr(torchvision.models, _LPIPS_BACKBONES[net_type]).DEFAULT.url
     fetch_weights(url, f"LPIPS ({net_type} backbone)", offline, download_timeout_s)
     return _TorchmetricsLpips(net_type).eval()
+
+
+def artfid(lpips: float, fid: float) -> float:
+    """ArtFID (Wright & Ommer 2022; StyleID eval_artfid.py:413) = (1 + LPIPS) * (1 + FID), best 1."""
+    return (1 + lpips) * (1 + fid)
 
 
 def _inception_available(what: str, offline: bool | None, download_timeout_s: float) -> None:
@@ -145,12 +146,8 @@ def _inception_available(what: str, offline: bool | None, download_timeout_s: fl
     fetch_weights(URL_INCEPTION_V3, f"{what} (Inception-v3)", offline, download_timeout_s)
 
 
-def build_fid(
-    feature_net: nn.Module | None = None,
-    offline: bool | None = None,
-    download_timeout_s: float = 30.0,
-    input_size: tuple[int, int, int] = (3, 64, 64),
-):
+def build_fid(feature_net: nn.Module | None = None, offline: bool | None = None,
+              download_timeout_s: float = 30.0, input_size: tuple[int, int, int] = (3, 64, 64)):
     """torchmetrics FrechetInceptionDistance taking [0, 1] float images.
 
     FID = |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) between Gaussian fits (mean, unbiased
@@ -173,13 +170,8 @@ def build_fid(
     return FrechetInceptionDistance(feature=2048, normalize=True)
 
 
-def build_kid(
-    feature_net: nn.Module | None = None,
-    subsets: int = 100,
-    subset_size: int = 1000,
-    offline: bool | None = None,
-    download_timeout_s: float = 30.0,
-):
+def build_kid(feature_net: nn.Module | None = None, subsets: int = 100, subset_size: int = 1000,
+              offline: bool | None = None, download_timeout_s: float = 30.0):
     """torchmetrics KernelInceptionDistance taking [0, 1] float images (features as in `build_fid`).
 
     KID: unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / D + 1)^3, averaged over
@@ -299,5 +291,5 @@ def compute_learned_metrics(
 
     missing = [k for k in ("lpips", "fid") if isinstance(results[k], str)]
     results["artfid"] = (UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]]) if missing
-                         else (1 + results["lpips"]) * (1 + results["fid"]))
+                         else artfid(results["lpips"], results["fid"]))
     return results

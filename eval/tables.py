@@ -33,7 +33,7 @@ def _short(value: object) -> str:
     return "unavailable (see notes)" if str(value).startswith("unavailable") else str(value)
 
 
-def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path]:
+def write_tables(rows: list[dict], out_dir: Path, notes: list[str], title: str = "Evaluation") -> list[Path]:
     """Write the three tables (same rows and columns); returns their paths."""
     columns = list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
@@ -46,7 +46,7 @@ def write_tables(rows: list[dict], out_dir: Path, notes: list[str]) -> list[Path
     clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
              for row in rows]
     atomic_write(paths[1], json.dumps({"rows": clean, "notes": notes}, indent=2) + "\n")
-    lines = ["# Evaluation", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = [f"# {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_short(row.get(k, "")) for k in columns) + " |" for row in rows]
     reasons: dict[str, list[str]] = {}  # reason -> metrics, each reason once however many rows share it
     for row in rows:
