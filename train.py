@@ -1,10 +1,11 @@
 """Train a style-transfer decoder with accelerate.
 
-    accelerate launch [--multi_gpu --num_processes N] train.py --config configs/vgg_adain_meanstd.yaml \
+    accelerate launch [--multi_gpu --num_processes N] train.py \
+        --config configs/vgg_adain_meanstd.yaml \
         [--run-dir DIR] [--resume latest|PATH] [train.steps=1000 loss.style_weight=5 ...]
 
-The run folder (default `<train.log_root>/<config name>`) holds the resolved `config.yaml`, the TensorBoard
-events, resumable `checkpoints/step_XXXXXX/` and the release file `model.safetensors`.
+The run folder (default `<train.log_root>/<config name>`) holds the resolved `config.yaml`, the
+TensorBoard events, resumable `checkpoints/step_XXXXXX/` and the release file `model.safetensors`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from weights.checkpoint import load_into
 from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger("train")
-# the registry of optim.name; configs/schema.py lists the same names (OptimizerName), a test checks they agree
+# the registry of optim.name; configs/schema.py lists the same names (OptimizerName), a test checks
+# they agree
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
@@ -55,43 +57,62 @@ def default_run_dir(cfg: Config) -> Path:
 
 
 def make_accelerator(cfg: Config) -> Accelerator:
-    """An Accelerator that is really distributed under `accelerate launch --multi_gpu`, on GPUs or CPUs.
+    """An Accelerator that is really distributed under `accelerate launch --multi_gpu`, on GPUs or
+    CPUs.
 
-    `cpu=True` on a machine without CUDA makes accelerate use gloo DDP across the launched processes;
-    without it each process would silently train its own model.
+    `cpu=True` on a machine without CUDA makes accelerate use gloo DDP across the launched
+    processes; without it each process would silently train its own model.
     """
     launched = os.environ.get("ACCELERATE_MIXED_PRECISION", cfg.train.mixed_precision)
-    if launched != cfg.train.mixed_precision:  # the experiment config wins, so runs are reproducible from it
-        log.warning("accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from the "
-                    "config (override it with train.mixed_precision=...)", launched, cfg.train.mixed_precision)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision)
+    if (
+        launched != cfg.train.mixed_precision
+    ):  # the experiment config wins, so runs are reproducible from it
+        log.warning(
+            "accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from "
+            "the config (override it with train.mixed_precision=...)",
+            launched,
+            cfg.train.mixed_precision,
+        )
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision
+    )
     # every training batch has the same shape (data.crop): cuDNN's autotuner then picks each conv's
     # fastest algorithm once and reuses it (the validation grid adds one more shape)
     torch.backends.cudnn.benchmark = accelerator.device.type == "cuda"
-    if cfg.train.mixed_precision == "bf16" and (warning := precision_warning(accelerator.device, "bf16")):
+    if cfg.train.mixed_precision == "bf16" and (
+        warning := precision_warning(accelerator.device, "bf16")
+    ):
         better = "fp16" if accelerator.device.type == "cuda" else "no"  # fp16 with a GradScaler
         log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=%s)", warning, better)
     world = int(os.environ.get("WORLD_SIZE", 1))
     if accelerator.num_processes != world:
         raise RuntimeError(
-            f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: the processes "
-            "would train independent models. Launch with `accelerate launch --multi_gpu --num_processes N "
-            "train.py ...` (note: `--cpu --num_processes N` starts a single process)"
+            f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: "
+            "the processes would train independent models. Launch with `accelerate launch "
+            "--multi_gpu --num_processes N train.py ...` (note: `--cpu --num_processes "
+            "N` starts a single process)"
         )
     return accelerator
 
 
 def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
-    """The optimizer named by optim.name (already checked against OPTIMIZERS when the config was read)."""
+    """The optimizer named by optim.name (already checked against OPTIMIZERS when the config was
+    read)."""
     if cfg.optim.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
-                               weight_decay=cfg.optim.weight_decay)
-    return OPTIMIZERS[cfg.optim.name](params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
-                                      weight_decay=cfg.optim.weight_decay)
+        return torch.optim.SGD(
+            params,
+            lr=cfg.optim.lr,
+            momentum=cfg.optim.momentum,
+            weight_decay=cfg.optim.weight_decay,
+        )
+    return OPTIMIZERS[cfg.optim.name](
+        params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay
+    )
 
 
 def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = None) -> TrainResult:
-    """Train per `cfg` into `run_dir` (default `<log_root>/<name>`), optionally resuming a checkpoint.
+    """Train per `cfg` into `run_dir` (default `<log_root>/<name>`), optionally resuming a
+    checkpoint.
 
     Args:
         resume: "latest" (newest complete checkpoint of run_dir) or a checkpoint folder.
@@ -100,13 +121,15 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
         CheckpointError: `resume` names no usable checkpoint, or a fresh run would overwrite one.
     """
-    cfg = validate(cfg, cuda=torch.cuda.is_available())  # a Config built in Python is checked like a file's
+    cfg = validate(
+        cfg, cuda=torch.cuda.is_available()
+    )  # a Config built in Python is checked like a file's
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
     accelerator = make_accelerator(cfg)
     if resume is None and complete_checkpoints(run_dir):
         raise CheckpointError(
-            f"{run_dir} already holds checkpoints of a run: pass --resume latest to continue it, or choose "
-            "another --run-dir (or name=...) for a new run"
+            f"{run_dir} already holds checkpoints of a run: pass --resume latest to continue it, "
+            "or choose another --run-dir (or name=...) for a new run"
         )
     checkpoint = resolve_resume(run_dir, resume) if resume else None
     changes = check_resume_config(checkpoint, cfg) if checkpoint else []
@@ -115,9 +138,13 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     datasets = training_datasets(cfg.data)
     val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
 
-    set_seed(cfg.train.seed)  # before building: random-weight networks are identical on every rank and run
+    set_seed(
+        cfg.train.seed
+    )  # before building: random-weight networks are identical on every rank and run
     net = StyleTransferNet(cfg.model)
-    if cfg.model.init_from and checkpoint is None:  # fine-tuning starts from these weights; a resume has its own
+    if (
+        cfg.model.init_from and checkpoint is None
+    ):  # fine-tuning starts from these weights; a resume has its own
         load_into(net, cfg.model.init_from)
     layout = memory_format(t.memory_format, accelerator.device)
     objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
@@ -127,8 +154,11 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     if checkpoint is not None:
         state = load_checkpoint(accelerator, checkpoint, objective, cfg, optimizer)
         if accelerator.is_main_process:  # stdout, like the start line: what this launch is
-            print(f"resume: {checkpoint} at step {state.step}" + (f"; changed: {', '.join(changes)}" if changes
-                                                                   else ""), flush=True)
+            print(
+                f"resume: {checkpoint} at step {state.step}"
+                + (f"; changed: {', '.join(changes)}" if changes else ""),
+                flush=True,
+            )
     state.config = to_json(cfg)  # what the next checkpoints were trained with (training/resume.py)
     # the resume was accepted (or there is none): only now is the run folder written
     if accelerator.is_main_process:
@@ -138,13 +168,30 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
             log.info("removed %d temp file(s) left by an interrupted save", removed)
         atomic_write(run_dir / "config.yaml", to_yaml(cfg))
 
-    workers = loader_workers(cfg.data.num_workers, accelerator.device.type,
-                             int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)))
-    log.info("data loader: %d worker process(es) per stream (data.num_workers=%d)", workers, cfg.data.num_workers)
-    streams = build_streams(cfg.data, t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes,
-                            start_step=state.step, workers=workers, pin_memory=accelerator.device.type == "cuda",
-                            datasets=datasets)
-    end_step = total_steps(t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes)
+    workers = loader_workers(
+        cfg.data.num_workers,
+        accelerator.device.type,
+        int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)),
+    )
+    log.info(
+        "data loader: %d worker process(es) per stream (data.num_workers=%d)",
+        workers,
+        cfg.data.num_workers,
+    )
+    streams = build_streams(
+        cfg.data,
+        t.batch_size,
+        t.seed,
+        accelerator.process_index,
+        accelerator.num_processes,
+        start_step=state.step,
+        workers=workers,
+        pin_memory=accelerator.device.type == "cuda",
+        datasets=datasets,
+    )
+    end_step = total_steps(
+        t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes
+    )
     if accelerator.is_main_process:
         print(start_line(cfg, accelerator, layout), flush=True)
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process, loss=cfg.loss)
@@ -155,11 +202,22 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         except KeyboardInterrupt:
             raise TrainingInterrupted(state.step, loop.last_saved, run_dir) from None
         if result.bad_files:
-            log.warning("unreadable training images (skipped, replaced by the next readable one):\n%s",
-                        "\n".join(f"  {path}: {reason}" for path, reason in result.bad_files.items()))
+            log.warning(
+                "unreadable training images (skipped, replaced by the next readable one):\n%s",
+                "\n".join(f"  {path}: {reason}" for path, reason in result.bad_files.items()),
+            )
         if result.trained_steps:  # a no-op resume must not overwrite the run's hparams with zeros
-            metrics = {f"hparam/{k.replace('/', '_')}": v for k, v in result.metrics.items() if k.count("/") == 1}
-            metrics.update({"hparam/images_per_s": result.images_per_s, "hparam/skipped_steps": result.skipped_steps})
+            metrics = {
+                f"hparam/{k.replace('/', '_')}": v
+                for k, v in result.metrics.items()
+                if k.count("/") == 1
+            }
+            metrics.update(
+                {
+                    "hparam/images_per_s": result.images_per_s,
+                    "hparam/skipped_steps": result.skipped_steps,
+                }
+            )
             logger.hparams(cfg, metrics)
     finally:
         logger.close()
@@ -175,12 +233,16 @@ def start_line(cfg: Config, accelerator: Accelerator, layout: torch.memory_forma
     devices = f"{device.type} x {n}" if device.type == "cuda" and n > 1 else str(device)
     precision = {"no": "fp32"}.get(t.mixed_precision, t.mixed_precision)
     fmt = "channels_last" if layout == torch.channels_last else "contiguous"
-    return (f"start: {n} process(es), batch {t.batch_size} per process = {n * t.batch_size} global, precision "
-            f"{precision}, memory format {fmt} (train.memory_format={t.memory_format}), device(s) {devices}")
+    return (
+        f"start: {n} process(es), batch {t.batch_size} per process = {n * t.batch_size} global, "
+        f"precision {precision}, memory format {fmt} "
+        f"(train.memory_format={t.memory_format}), device(s) {devices}"
+    )
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C during training: the step reached and the newest checkpoint, for the one-line report."""
+    """Ctrl-C during training: the step reached and the newest checkpoint, for the one-line
+    report."""
 
     def __init__(self, step: int, last_saved: int | None, run_dir: Path):
         super().__init__(step)
@@ -188,51 +250,83 @@ class TrainingInterrupted(Exception):
 
     def message(self) -> str:
         if self.last_saved is None:
-            return (f"interrupted at step {self.step}: no checkpoint was saved yet (train.save_every="
-                    "...); run the same command again to start over")
+            return (
+                f"interrupted at step {self.step}: no checkpoint was saved yet (train.save_every="
+                "...); run the same command again to start over"
+            )
         world = int(os.environ.get("WORLD_SIZE", 1))
-        launch = (f"accelerate launch --multi_gpu --num_processes {world}" if world > 1
-                  else shlex.quote(sys.executable))
-        command = (f"{launch} train.py --config {shlex.quote(str(self.run_dir / 'config.yaml'))} --run-dir "
-                   f"{shlex.quote(str(self.run_dir))} --resume latest")
-        return f"interrupted at step {self.step} (last checkpoint: step {self.last_saved}); resume with: {command}"
+        launch = (
+            f"accelerate launch --multi_gpu --num_processes {world}"
+            if world > 1
+            else shlex.quote(sys.executable)
+        )
+        command = (
+            f"{launch} train.py --config {shlex.quote(str(self.run_dir / 'config.yaml'))} "
+            f"--run-dir {shlex.quote(str(self.run_dir))} --resume latest"
+        )
+        return (
+            f"interrupted at step {self.step} (last checkpoint: step "
+            f"{self.last_saved}); resume with: {command}"
+        )
 
 
 def parse_args(argv: list[str] | None):
     p = ArgumentParser(
         description="Train a style-transfer decoder (run under `accelerate launch`).",
-        epilog="Config keys, their allowed values and ranges: the dataclasses in configs/schema.py (section.field, "
-               "e.g. model.decoder.kind=transposed_conv loss.style_loss=gram train.steps=100). A bad value stops "
-               "the run before anything is written.",
+        epilog="Config keys, their allowed values and ranges: the dataclasses in "
+        "configs/schema.py (section.field, "
+        "e.g. model.decoder.kind=transposed_conv loss.style_loss=gram train.steps=100). A bad "
+        "value stops the run before anything is written.",
     )
     p.add_argument("--config", required=True, help="experiment YAML, e.g. configs/smoke.yaml")
     p.add_argument("--run-dir", help="run folder (default: <train.log_root>/<config name>)")
-    p.add_argument("--resume", help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder; "
-                   "overrides may then change only train.steps/epochs and the logging and saving intervals")
-    p.add_argument("--plugins", nargs="+", metavar="FILE|MODULE",
-                   help="your own transforms/losses/encoders/decoders: the config key plugins= (recorded in the "
-                   "run's config.yaml, so a resume imports them again)")
-    p.add_argument("overrides", nargs="*", help="config overrides by field name, e.g. train.steps=100")
+    p.add_argument(
+        "--resume",
+        help="'latest' (newest complete checkpoint of the run folder) or a checkpoint folder; "
+        "overrides may then change only train.steps/epochs and the logging and saving intervals",
+    )
+    p.add_argument(
+        "--plugins",
+        nargs="+",
+        metavar="FILE|MODULE",
+        help="your own transforms/losses/encoders/decoders: the config "
+        "key plugins= (recorded in the "
+        "run's config.yaml, so a resume imports them again)",
+    )
+    p.add_argument(
+        "overrides", nargs="*", help="config overrides by field name, e.g. train.steps=100"
+    )
     args = p.parse_args(argv)
-    if args.plugins:  # `--plugins a.py train.steps=9`: nargs="+" took the overrides too; give them back
+    if (
+        args.plugins
+    ):  # `--plugins a.py train.steps=9`: nargs="+" took the overrides too; give them back
         args.overrides += [v for v in args.plugins if "=" in v]
         args.overrides.append(f"plugins={','.join(v for v in args.plugins if '=' not in v)}")
     return args
 
 
-WEIGHTS_HINT = ("or set model.encoder.weights_file=PATH / loss.loss_net_weights_file=PATH (local files), or "
-                "model.encoder.pretrained=false loss.loss_net_pretrained=false (random weights, smoke runs only)")
+WEIGHTS_HINT = (
+    "or set model.encoder.weights_file=PATH / loss.loss_net_weights_file=PATH (local files), or "
+    "model.encoder.pretrained=false loss.loss_net_pretrained=false "
+    "(random weights, smoke runs only)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank = int(os.environ.get("RANK", 0))
-    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING,
-                        format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("accelerate").setLevel(logging.WARNING)  # its per-file save/load INFO lines are noise
+    logging.basicConfig(
+        level=logging.INFO if rank == 0 else logging.WARNING,
+        format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("accelerate").setLevel(
+        logging.WARNING
+    )  # its per-file save/load INFO lines are noise
     try:
         return _main(args, rank)
-    except KeyboardInterrupt:  # before or after the loop; TrainingInterrupted covers the loop itself
+    except (
+        KeyboardInterrupt
+    ):  # before or after the loop; TrainingInterrupted covers the loop itself
         if rank == 0:
             print("interrupted before training started: nothing was trained", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -240,22 +334,36 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args, rank: int) -> int:
     try:
-        # read and check everything before the Accelerator or the run folder exist: a typo costs no cleanup
+        # read and check everything before the Accelerator or the run folder exist: a typo costs no
+        # cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
-        if not torch.cuda.is_available():  # CPU training: every step reallocates the same activations
-            keep_freed_memory()  # 25-30 -> 17-19 s per 256 px AdaIN step on 2 cores (inference/allocator.py)
+        if (
+            not torch.cuda.is_available()
+        ):  # CPU training: every step reallocates the same activations
+            # 25-30 -> 17-19 s per 256 px AdaIN step on 2 cores (inference/allocator.py)
+            keep_freed_memory()
         result = train(cfg, args.run_dir, args.resume)
     except TrainingInterrupted as stop:
         if rank == 0:
             print(stop.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (PretrainedWeightsError, ConfigError, CheckpointError, NonFiniteLossError, FileNotFoundError) as err:
+    except (
+        PretrainedWeightsError,
+        ConfigError,
+        CheckpointError,
+        NonFiniteLossError,
+        FileNotFoundError,
+    ) as err:
         hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
-        report_error(f"error: {err}{hint}")  # once, last: every rank meets it (see training/launch_errors.py)
+        report_error(
+            f"error: {err}{hint}"
+        )  # once, last: every rank meets it (see training/launch_errors.py)
         return EXIT_FAILED if isinstance(err, NonFiniteLossError) else EXIT_USAGE
     if rank == 0:
-        print(f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "
-              f"{100 * result.data_wait_fraction:.1f}% waiting for data)")
+        print(
+            f"done: step {result.step} in {result.run_dir} ({result.images_per_s:.2f} images/s, "
+            f"{100 * result.data_wait_fraction:.1f}% waiting for data)"
+        )
     return 0
 
 

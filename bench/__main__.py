@@ -1,12 +1,17 @@
-"""Speed and memory benchmarks: the table (per method, size and precision) and the inference figures.
+"""Speed and memory benchmarks: the table (per method, size and precision) and the inference \
+figures.
 
-    python -m bench --out reports/bench.json             # default table set (< 10 min on 2 CPU cores)
+    python -m bench --out reports/bench.json             # default table set (< 10 min on 2 CPU
+                                                           cores)
     python -m bench --quick --out /tmp/q.json            # seconds; what the tests run
     python -m bench --compare before.json after.json     # B / A ratios per row
     python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
-    python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain PyTorch step
-    python -m bench onnx --out DIR/onnx.json             # onnxruntime (fp32, int8) vs PyTorch, 512 px pair
-    python -m bench gpu --out DIR                        # the GPU check (bench/gpu.py); --quick --device cpu: CI
+    python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain
+                                                           PyTorch step
+    python -m bench onnx --out DIR/onnx.json             # onnxruntime (fp32, int8) vs PyTorch, 512
+                                                           px pair
+    python -m bench gpu --out DIR                        # the GPU check (bench/gpu.py); --quick
+                                                           --device cpu: CI
 
 The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
 printed). How everything is timed and counted: bench/harness.py.
@@ -51,14 +56,27 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
         from bench.train_step import main as train_step_main
 
         return train_step_main(argv[1:])
-    parser = ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
-                                     epilog="python -m bench figures --help: the inference figures")
-    parser.add_argument("--out", default=None, help="result .json (a .md table is written next to it)")
-    parser.add_argument("--quick", action="store_true", help="a tiny set that runs in seconds (tests)")
+    parser = ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.splitlines()[0],
+        epilog="python -m bench figures --help: the inference figures",
+    )
+    parser.add_argument(
+        "--out", default=None, help="result .json (a .md table is written next to it)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny set that runs in seconds (tests)"
+    )
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
-    parser.add_argument("--train-batch", type=int, default=2,
-                        help="batch of the reference-config training steps (reduced from the configs' 8)")
-    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B / A ratios per row")
+    parser.add_argument(
+        "--train-batch",
+        type=int,
+        default=2,
+        help="batch of the reference-config training steps (reduced from the configs' 8)",
+    )
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("A.json", "B.json"), help="print B / A ratios per row"
+    )
     args = parser.parse_args(argv)
     if args.compare:
         return compare_files(*args.compare)

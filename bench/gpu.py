@@ -119,7 +119,9 @@ def infer_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
 def tiled_row(device: torch.device, sizes: dict) -> dict:
     size, tile, overlap = sizes["tiled"]
     precision = precisions(device)[0]
-    stylizer = Engine.for_net(stylization_net("decoder_vgg"), device, precision, True, tile, overlap)
+    stylizer = Engine.for_net(
+        stylization_net("decoder_vgg"), device, precision, True, tile, overlap
+    )
     content, style = random_pair(1, size)[0], random_pair(1, 256)[1]
     start = time.perf_counter()
     with PeakMemory(device) as memory:

@@ -1,11 +1,12 @@
 """A plain PyTorch AdaIN training step, the reference the recipe's step is measured against.
 
-Written from the AdaIN paper's description (Huang & Belongie 2017, Sec. 6), the way a straightforward
-implementation does it: NCHW float32, the frozen VGG19 up to relu4_1 as four sequential slices (relu1_1,
-relu2_1, relu3_1, relu4_1), a mirrored decoder of reflection-padded 3x3 convs with nearest upsampling,
-the content loss ||f(g(t)) - t||^2 against the AdaIN target, the style loss as the MSE of channel means
-and stds at the four layers with lambda = 10, and torch.optim.Adam at lr 1e-4. The style and the content
-each pass through the encoder once; the output passes once more for the losses.
+Written from the AdaIN paper's description (Huang & Belongie 2017, Sec. 6), the way a
+straightforward implementation does it: NCHW float32, the frozen VGG19 up to relu4_1 as four
+sequential slices (relu1_1, relu2_1, relu3_1, relu4_1), a mirrored decoder of reflection-padded 3x3
+convs with nearest upsampling, the content loss ||f(g(t)) - t||^2 against the AdaIN target, the
+style loss as the MSE of channel means and stds at the four layers with lambda = 10, and
+torch.optim.Adam at lr 1e-4. The style and the content each pass through the encoder once; the
+output passes once more for the losses.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-_SLICES = ((0, 2), (2, 7), (7, 12), (12, 21))  # torchvision features: up to relu1_1, relu2_1, relu3_1, relu4_1
+_SLICES = (
+    (0, 2),
+    (2, 7),
+    (7, 12),
+    (12, 21),
+)  # torchvision features: up to relu1_1, relu2_1, relu3_1, relu4_1
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
@@ -28,9 +34,20 @@ def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
 
 def _decoder() -> nn.Sequential:
     up = [nn.Upsample(scale_factor=2, mode="nearest")]
-    return nn.Sequential(*_conv(512, 256), *up, *_conv(256, 256), *_conv(256, 256), *_conv(256, 256),
-                         *_conv(256, 128), *up, *_conv(128, 128), *_conv(128, 64), *up, *_conv(64, 64),
-                         *_conv(64, 3, relu=False))
+    return nn.Sequential(
+        *_conv(512, 256),
+        *up,
+        *_conv(256, 256),
+        *_conv(256, 256),
+        *_conv(256, 256),
+        *_conv(256, 128),
+        *up,
+        *_conv(128, 128),
+        *_conv(128, 64),
+        *up,
+        *_conv(64, 64),
+        *_conv(64, 3, relu=False),
+    )
 
 
 def _calc_mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:

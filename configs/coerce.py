@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 
 from configs.schema import ConfigError, Registered
 
-_BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+_BOOL_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 
 
 def _yaml_hint(value) -> str:
@@ -22,7 +31,8 @@ def _yaml_hint(value) -> str:
 
 
 def _number(value) -> int | float | None:
-    """An int/float, or a string holding one (CLI values; YAML reads `1e-4` without a dot as a string)."""
+    """An int/float, or a string holding one (CLI values; YAML reads `1e-4` without a dot as a
+    string)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -37,14 +47,18 @@ def _number(value) -> int | float | None:
 
 
 def _coerce(value, tp, key: str):
-    """Convert a YAML value or a raw CLI string to the annotated field type, or raise naming the key.
+    """Convert a YAML value or a raw CLI string to the annotated field type, or raise naming the
+    key.
 
-    Strict on purpose: a str field never takes a YAML boolean or number (`mixed_precision: no` is YAML's
-    False, and str(False) is no precision), a bool never takes 2 or "maybe", an int never takes 2.5 or true.
+    Strict on purpose: a str field never takes a YAML boolean or number (`mixed_precision: no` is
+    YAML's False, and str(False) is no precision), a bool never takes 2 or "maybe", an int never
+    takes 2.5 or true.
     """
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: {value!r} is not a mapping; set its fields, e.g. {key}.<field>=value")
+            raise ConfigError(
+                f"{key}: {value!r} is not a mapping; set its fields, e.g. {key}.<field>=value"
+            )
         return from_dict(tp, value, prefix=key + ".")
     origin = typing.get_origin(tp)
     if origin is Annotated:
@@ -57,7 +71,11 @@ def _coerce(value, tp, key: str):
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if isinstance(value, str):  # CLI: a,b,c or [a, b, c]
-            value = [v.strip() for v in value.strip().removeprefix("[").removesuffix("]").split(",") if v.strip()]
+            value = [
+                v.strip()
+                for v in value.strip().removeprefix("[").removesuffix("]").split(",")
+                if v.strip()
+            ]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: {value!r} is not a list; write [a, b] in YAML or {key}=a,b")
         return [_coerce(v, item_tp, key) for v in value]
@@ -65,11 +83,16 @@ def _coerce(value, tp, key: str):
         allowed = typing.get_args(tp)
         if isinstance(value, str) and value in allowed:
             return value
-        raise ConfigError(f"{key}: {value!r} is not allowed{_yaml_hint(value)}; choose one of {', '.join(allowed)}")
+        raise ConfigError(
+            f"{key}: {value!r} is not allowed{_yaml_hint(value)}; choose "
+            f"one of {', '.join(allowed)}"
+        )
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{key}: {value!r} is not a string{_yaml_hint(value)}; write it in quotes")
+        raise ConfigError(
+            f"{key}: {value!r} is not a string{_yaml_hint(value)}; write it in quotes"
+        )
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -91,17 +114,23 @@ def _coerce(value, tp, key: str):
 
 
 def _check_registered(value: str, kind: str, key: str) -> None:
-    """A name of a models.registry registry: the registered names are the allowed ones (plugins included)."""
-    from models.registry import REGISTRIES  # read at run time: a plugin may have registered more names
+    """A name of a models.registry registry: the registered names are the allowed ones (plugins
+    included)."""
+    from models.registry import (
+        REGISTRIES,
+    )  # read at run time: a plugin may have registered more names
 
     table = REGISTRIES[kind]
     if value not in table:
-        raise ConfigError(f"{key}: {value!r} is not a registered {kind}; choose one of {', '.join(table)}, or "
-                          "load the plugin that registers it (plugins: in the config, --plugins on the CLI)")
+        raise ConfigError(
+            f"{key}: {value!r} is not a registered {kind}; choose one of {', '.join(table)}, or "
+            "load the plugin that registers it (plugins: in the config, --plugins on the CLI)"
+        )
 
 
 def from_dict(cls, data: dict, prefix: str = ""):
-    """Build dataclass `cls` from a nested dict; unknown keys and wrongly typed values raise ConfigError."""
+    """Build dataclass `cls` from a nested dict; unknown keys and wrongly typed values raise
+    ConfigError."""
     hints = typing.get_type_hints(cls, include_extras=True)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
@@ -111,5 +140,3 @@ def from_dict(cls, data: dict, prefix: str = ""):
             f"valid keys here: {', '.join(prefix + n for n in sorted(names))}"
         )
     return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})
-
-

@@ -1,7 +1,8 @@
-"""Reading configs: YAML files and `key=value` command-line overrides -> the typed dataclasses, strictly.
+"""Reading configs: YAML files and `key=value` command-line overrides -> the typed dataclasses, \
+strictly.
 
-Unknown keys are refused with the valid ones listed, so a typo never silently trains the default; values
-are converted by their field's annotated type (configs/schema.py) and the result is validated
+Unknown keys are refused with the valid ones listed, so a typo never silently trains the default;
+values are converted by their field's annotated type (configs/schema.py) and the result is validated
 (configs/validate.py) before it is returned.
 """
 
@@ -22,8 +23,9 @@ from configs.validate import check_model, validate
 def apply_overrides(cfg, overrides: list[str]):
     """Return a copy of `cfg` with `a.b.c=value` overrides applied.
 
-    A value stays the string that was typed and is parsed by its field's type, so `train.mixed_precision=no`
-    is "no", not YAML's False; only a whole section (`model.encoder={kind: vit}`) is read as YAML.
+    A value stays the string that was typed and is parsed by its field's type, so
+    `train.mixed_precision=no` is "no", not YAML's False; only a whole section
+    (`model.encoder={kind: vit}`) is read as YAML.
     """
     data = dataclasses.asdict(cfg)
     for item in overrides:
@@ -35,7 +37,9 @@ def apply_overrides(cfg, overrides: list[str]):
             if not isinstance(node, dict) or part not in node:
                 where = ".".join(parts[:i]) or "the top level"
                 valid = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
-                raise ConfigError(f"unknown config key '{key}': no '{part}' in {where}; valid: {valid}")
+                raise ConfigError(
+                    f"unknown config key '{key}': no '{part}' in {where}; valid: {valid}"
+                )
             tp = typing.get_type_hints(tp)[part]
             if i < len(parts) - 1:
                 node = node[part]
@@ -44,7 +48,8 @@ def apply_overrides(cfg, overrides: list[str]):
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read a YAML experiment file into a Config, apply `key=value` overrides and `validate` the result.
+    """Read a YAML experiment file into a Config, apply `key=value` overrides and `validate` the
+    result.
 
     Raises:
         ConfigError: one line naming the file or the dotted key, the value and what is allowed.
@@ -62,7 +67,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
     cfg = apply_overrides(cfg, overrides or [])
-    # recorded as loaded (a file by its absolute path), so the run's config.yaml finds them from any folder
+    # recorded as loaded (a file by its absolute path), so the run's config.yaml finds them from any
+    # folder
     return validate(dataclasses.replace(cfg, plugins=plugins) if plugins else cfg)
 
 
@@ -72,7 +78,11 @@ def load_config_plugins(listed, overrides: list[str], path: Path) -> list[str]:
     from models.registry import RegistryError, load_plugins
 
     given = [o.split("=", 1)[1] for o in overrides if o.startswith("plugins=")]
-    specs = [s.strip() for g in given for s in g.strip("[]").split(",") if s.strip()] if given else listed
+    specs = (
+        [s.strip() for g in given for s in g.strip("[]").split(",") if s.strip()]
+        if given
+        else listed
+    )
     if not specs:
         return []
     if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
@@ -88,5 +98,3 @@ def model_config_from_json(text: str) -> ModelConfig:
     model = from_dict(ModelConfig, json.loads(text), prefix="model.")
     check_model(model)
     return model
-
-

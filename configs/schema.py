@@ -1,9 +1,11 @@
-"""The typed experiment config: dataclasses, read from YAML, overridden by `key=value` on the command line.
+"""The typed experiment config: dataclasses, read from YAML, overridden by `key=value` on the \
+command line.
 
-Field names are the override names (`loss.style_weight=5`, `train.steps=100`). Reading (configs/read.py:
-`load_config`, strict types, unknown keys refused) and checking (configs/validate.py: choices against the
-Literal types below, numbers against their ranges, fields against each other) happen before anything is
-built or written; a bad value is one line naming the dotted key, the value and what is allowed.
+Field names are the override names (`loss.style_weight=5`, `train.steps=100`). Reading
+(configs/read.py: `load_config`, strict types, unknown keys refused) and checking
+(configs/validate.py: choices against the Literal types below, numbers against their ranges, fields
+against each other) happen before anything is built or written; a bad value is one line naming the
+dotted key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import yaml
 
 @dataclass(frozen=True)
 class Registered:
-    """A name checked against a models.registry registry when the config is read (configs/coerce.py), so
-    the allowed names are the registered ones, plugins included, and are never listed here."""
+    """A name checked against a models.registry registry when the config is read
+    (configs/coerce.py), so the allowed names are the registered ones, plugins included, and are
+    never listed here."""
 
     kind: str
 
@@ -36,8 +39,12 @@ VGGWeightsLayout = Literal["torchvision", "vgg_normalised"]  # models/vgg.py VGG
 OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
-MemoryFormat = Literal["auto", "channels_last", "contiguous"]  # auto: models/precision.py memory_format
-MixedPrecision = Literal["no", "fp16", "bf16"]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
+MemoryFormat = Literal[
+    "auto", "channels_last", "contiguous"
+]  # auto: models/precision.py memory_format
+MixedPrecision = Literal[
+    "no", "fp16", "bf16"
+]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
 # torchvision VGG19 `features`: conv + relu per conv, a pool after each block of 2, 2, 4, 4, 4 convs
 VGG19Layer = Literal[
     "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",
@@ -53,19 +60,29 @@ VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 class EncoderConfig:
     kind: EncoderKind = "vgg19"
     name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
-    layer: str = ""  # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
-    pretrained: bool = True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
-    weights_file: str = ""  # explicit local weights file; empty: the library's own download / cache path
+    layer: str = (
+        ""  # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
+    )
+    pretrained: bool = (
+        True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
+    )
+    weights_file: str = (
+        ""  # explicit local weights file; empty: the library's own download / cache path
+    )
     trainable: bool = False
-    # how the encoder normalizes its [0, 1] input. auto: the network's own (torchvision VGG: ImageNet; a ViT:
-    # its timm pretrained config, e.g. 0.5/0.5 for augreg; vgg_normalised: none, its input conv does it);
-    # timm: the ViT's config, said explicitly; imagenet: the ViT notebook's choice; explicit: input_mean/std
+    # how the encoder normalizes its [0, 1] input. auto: the network's own (torchvision VGG:
+    # ImageNet; a ViT: its timm pretrained config, e.g. 0.5/0.5 for augreg; vgg_normalised: none,
+    # its input conv does it); timm: the ViT's config, said explicitly; imagenet: the ViT notebook's
+    # choice; explicit: input_mean/std
     input_norm: InputNorm = "auto"
     input_mean: list[float] = field(default_factory=list)  # 3 values, with input_norm=explicit
     input_std: list[float] = field(default_factory=list)
-    padding: VGGPadding = "zeros"  # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
-    # vgg19 weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input conv, folded
-    # into conv1_1 when read; ceil-mode pools); the network is that release's, whatever holds its weights
+    padding: VGGPadding = (
+        "zeros"  # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
+    )
+    # vgg19 weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
+    # conv, folded into conv1_1 when read; ceil-mode pools); the network is that release's, whatever
+    # holds its weights
     weights_layout: VGGWeightsLayout = "torchvision"
 
 
@@ -73,10 +90,14 @@ class EncoderConfig:
 class DecoderConfig:
     kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
     width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
-    widths: list[int] = field(default_factory=list)  # transposed_conv stage widths, coarse to fine; empty: from width
-    norm_affine: bool = True  # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
-    # sigmoid: the repo's; tanh: the ViT notebook's (tanh * ImageNet std + mean, clamped); linear: pytorch-AdaIN's
-    # (no activation; clamped to [0, 1] with a straight-through gradient)
+    widths: list[int] = field(
+        default_factory=list
+    )  # transposed_conv stage widths, coarse to fine; empty: from width
+    norm_affine: bool = (
+        True  # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
+    )
+    # sigmoid: the repo's; tanh: the ViT notebook's (tanh * ImageNet std + mean, clamped); linear:
+    # pytorch-AdaIN's (no activation; clamped to [0, 1] with a straight-through gradient)
     output: OutputActivation = "sigmoid"
 
 
@@ -84,8 +105,12 @@ class DecoderConfig:
 class ModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    init_from: str = ""  # training starts from these weights: a release file, step folder or foreign state dict
-    transform: TransformName = "adain"  # how content features take the style's statistics (models/transforms.py)
+    init_from: str = (
+        ""  # training starts from these weights: a release file, step folder or foreign state dict
+    )
+    transform: TransformName = (
+        "adain"  # how content features take the style's statistics (models/transforms.py)
+    )
 
 
 @dataclass
@@ -94,7 +119,9 @@ class LossConfig:
     style_layers: list[VGG19Layer] = field(default_factory=lambda: list(VGG_STYLE_LAYERS))
     style_layer_weights: list[float] = field(default_factory=list)  # empty: 1.0 for every layer
     content_layers: list[VGG19Layer] = field(default_factory=lambda: ["relu4_1"])
-    content_target: ContentTarget = "adain"  # adain: the AdaIN target features (paper); content: the content's
+    content_target: ContentTarget = (
+        "adain"  # adain: the AdaIN target features (paper); content: the content's
+    )
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
@@ -110,14 +137,18 @@ class DataConfig:
     resize: int = 512  # short side before the random crop
     crop: int = 256
     flip: bool = True
-    num_workers: int = -1  # per stream; -1 auto: 0 on CPU, up to 4 on CUDA (training/data.py loader_workers)
+    num_workers: int = (
+        -1
+    )  # per stream; -1 auto: 0 on CPU, up to 4 on CUDA (training/data.py loader_workers)
 
 
 @dataclass
 class OptimConfig:
     name: OptimizerName = "adam"
     lr: float = 1e-4
-    lr_decay: float = 5e-5  # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
+    lr_decay: float = (
+        5e-5  # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
+    )
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam / adamw
     momentum: float = 0.9  # sgd
@@ -130,9 +161,12 @@ class TrainConfig:
     epochs: int = 0  # > 0: stop after this many passes over the content set (whichever comes first)
     batch_size: int = 8  # per process
     mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
-    memory_format: MemoryFormat = "auto"  # of weights and activations, forward and backward (models/precision.py)
+    memory_format: MemoryFormat = (
+        "auto"  # of weights and activations, forward and backward (models/precision.py)
+    )
     seed: int = 0
-    alpha: float = 1.0  # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
+    # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
+    alpha: float = 1.0
     log_every: int = 50
     eval_every: int = 1000
     save_every: int = 5000
@@ -146,8 +180,9 @@ class TrainConfig:
 @dataclass
 class Config:
     name: str = "experiment"
-    # your own transforms, losses, encoders or decoders: .py files or module names, imported before the
-    # config's names are checked (models/registry.py load_plugins); a resume imports them again from here
+    # your own transforms, losses, encoders or decoders: .py files or module names, imported before
+    # the config's names are checked (models/registry.py load_plugins); a resume imports them again
+    # from here
     plugins: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -157,7 +192,8 @@ class Config:
 
 
 class ConfigError(ValueError):
-    """A config that cannot run; the message is one line: `<dotted key>: <value> ...; <what is allowed>`."""
+    """A config that cannot run; the message is one line:
+    `<dotted key>: <value> ...; <what is allowed>`."""
 
 
 def to_json(cfg) -> str:

@@ -1,4 +1,5 @@
-"""Checking configs: numeric ranges and rules between fields, before anything is built or written."""
+"""Checking configs: numeric ranges and rules between fields, before anything is built or \
+written."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ _RANGES: dict[str, tuple[typing.Callable, str]] = {
     "train.epochs": _at_least(0, " (0: no epoch limit)"),
     "train.batch_size": _at_least(1),
     "train.seed": ((lambda v: 0 <= v < 2**32), "must be in [0, 2**32) (numpy's seed range)"),
-    "train.alpha": ((lambda v: 0 <= v <= 1), "must be in [0, 1] (1: full style, 0: the content's features)"),
+    "train.alpha": (
+        (lambda v: 0 <= v <= 1),
+        "must be in [0, 1] (1: full style, 0: the content's features)",
+    ),
     "train.log_every": _at_least(1),
     "train.eval_every": _at_least(1),
     "train.save_every": _at_least(1),
@@ -54,96 +58,136 @@ def check_model(model: ModelConfig) -> None:
     _check_foreign_options(model)
     spec = _encoder(enc.kind)
     if enc.layer and not spec.layers(enc.layer):
-        raise ConfigError(f"model.encoder.layer: {enc.layer!r} is not a {enc.kind} layer; use '' "
-                          f"({spec.default_layer}) or {spec.layer_help}")
+        raise ConfigError(
+            f"model.encoder.layer: {enc.layer!r} is not a {enc.kind} layer; use '' "
+            f"({spec.default_layer}) or {spec.layer_help}"
+        )
 
 
 def _encoder(kind: str):
-    """The registered encoder's spec (default layer, known layers); the kind was checked when read."""
+    """The registered encoder's spec (default layer, known layers); the kind was checked when
+    read."""
     from models.registry import ENCODERS
 
     return ENCODERS[kind]
 
 
 def _check_foreign_options(model: ModelConfig) -> None:
-    """The options that describe other code's networks (ViT notebook, pytorch-AdaIN release) fit together."""
+    """The options that describe other code's networks (ViT notebook, pytorch-AdaIN release) fit
+    together."""
     enc, dec = model.encoder, model.decoder
     explicit = enc.input_norm == "explicit"
     if explicit and not (len(enc.input_mean) == len(enc.input_std) == 3 and min(enc.input_std) > 0):
-        raise ConfigError(f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std}; "
-                          "input_norm=explicit needs 3 means and 3 stds > 0 (RGB, images in [0, 1]), "
-                          "e.g. 0.485,0.456,0.406")
+        raise ConfigError(
+            f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std}; "
+            "input_norm=explicit needs 3 means and 3 stds > 0 (RGB, images in [0, 1]), "
+            "e.g. 0.485,0.456,0.406"
+        )
     if not explicit and (enc.input_mean or enc.input_std):
-        raise ConfigError(f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std} are used only with "
-                          f"model.encoder.input_norm=explicit (it is {enc.input_norm})")
+        raise ConfigError(
+            f"model.encoder.input_mean/input_std: {enc.input_mean} / {enc.input_std} are used only "
+            f"with model.encoder.input_norm=explicit (it is {enc.input_norm})"
+        )
     if enc.input_norm == "timm" and enc.kind != "vit":
-        raise ConfigError(f"model.encoder.input_norm: 'timm' with model.encoder.kind={enc.kind}; the timm config is "
-                          "a ViT's: use auto, imagenet or explicit")
+        raise ConfigError(
+            f"model.encoder.input_norm: 'timm' with model.encoder.kind={enc.kind}; the timm config "
+            "is a ViT's: use auto, imagenet or explicit"
+        )
     if enc.kind != "vgg19" and (enc.padding, enc.weights_layout) != ("zeros", "torchvision"):
-        raise ConfigError(f"model.encoder.padding/weights_layout: {enc.padding}/{enc.weights_layout} with "
-                          f"model.encoder.kind={enc.kind}; they describe VGG19 convs and weight files only")
+        raise ConfigError(
+            f"model.encoder.padding/weights_layout: {enc.padding}/{enc.weights_layout} with "
+            f"model.encoder.kind={enc.kind}; they describe VGG19 convs and weight files only"
+        )
     if enc.weights_layout == "vgg_normalised":
         if enc.padding != "reflect":
-            raise ConfigError(f"model.encoder.padding: {enc.padding!r} with weights_layout=vgg_normalised; the "
-                              "release's network pads by reflection, and its folded input conv is exact only then: "
-                              "use reflect")
+            raise ConfigError(
+                f"model.encoder.padding: {enc.padding!r} with weights_layout=vgg_normalised; the "
+                "release's network pads by reflection, and its folded input conv is exact only "
+                "then: use reflect"
+            )
         if enc.input_norm != "auto":
-            raise ConfigError(f"model.encoder.input_norm: {enc.input_norm!r} with weights_layout=vgg_normalised; its "
-                              "input conv (folded into conv1_1) already normalizes [0, 1] RGB: use auto")
+            raise ConfigError(
+                f"model.encoder.input_norm: {enc.input_norm!r} with weights_layout=vgg_normalised; "
+                "its input conv (folded into conv1_1) already normalizes [0, 1] RGB: use auto"
+            )
         if enc.pretrained and not enc.weights_file:
-            raise ConfigError("model.encoder.pretrained: true with weights_layout=vgg_normalised; no library "
-                              "download exists: set model.encoder.weights_file=<path to vgg_normalised.pth>")
+            raise ConfigError(
+                "model.encoder.pretrained: true with weights_layout=vgg_normalised; no library "
+                "download exists: set model.encoder.weights_file=<path to vgg_normalised.pth>"
+            )
     if dec.widths and (dec.kind != "transposed_conv" or min(dec.widths) < 1):
-        raise ConfigError(f"model.decoder.widths: {dec.widths}; a list of stage widths >= 1, for kind=transposed_conv "
-                          f"only (kind is {dec.kind}); empty derives them from width")
+        raise ConfigError(
+            f"model.decoder.widths: {dec.widths}; a list of stage widths >= 1, for "
+            f"kind=transposed_conv only (kind is {dec.kind}); empty derives them from width"
+        )
     if not dec.norm_affine and dec.kind != "transposed_conv":
-        raise ConfigError(f"model.decoder.norm_affine: false with kind={dec.kind}; only transposed_conv has norms")
+        raise ConfigError(
+            f"model.decoder.norm_affine: false with kind={dec.kind}; only transposed_conv has norms"
+        )
 
 
 def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
     if not loss.style_layers or len(set(loss.style_layers)) < len(loss.style_layers):
-        raise ConfigError(f"loss.style_layers: {loss.style_layers}; must name each VGG19 layer once, at least one "
-                          "(e.g. relu1_1,relu2_1,relu3_1,relu4_1)")
+        raise ConfigError(
+            f"loss.style_layers: {loss.style_layers}; must name each VGG19 layer once, at least "
+            "one (e.g. relu1_1,relu2_1,relu3_1,relu4_1)"
+        )
     weights = loss.style_layer_weights
     if weights and (len(weights) != len(loss.style_layers) or min(weights) < 0):
-        raise ConfigError(f"loss.style_layer_weights: {weights}; must be empty (1.0 each) or one weight >= 0 per "
-                          f"loss.style_layers entry ({len(loss.style_layers)})")
+        raise ConfigError(
+            f"loss.style_layer_weights: {weights}; must be empty (1.0 each) or one weight >= 0 per "
+            f"loss.style_layers entry ({len(loss.style_layers)})"
+        )
     if loss.content_target == "content" and not loss.content_layers:
-        raise ConfigError("loss.content_layers: []; loss.content_target=content needs at least one layer, e.g. relu4_1")
+        raise ConfigError(
+            "loss.content_layers: []; loss.content_target=content needs at "
+            "least one layer, e.g. relu4_1"
+        )
     if loss.content_target == "adain" and enc.kind != "vgg19":
-        raise ConfigError(f"loss.content_target: 'adain' with model.encoder.kind={enc.kind}; adain compares VGG "
-                          "features with the AdaIN target, so it needs vgg19 (use loss.content_target=content)")
+        raise ConfigError(
+            f"loss.content_target: 'adain' with model.encoder.kind={enc.kind}; adain compares VGG "
+            "features with the AdaIN target, so it needs vgg19 (use loss.content_target=content)"
+        )
     layer = enc.layer or _encoder(enc.kind).default_layer
     if loss.content_target == "adain" and loss.content_layers != [layer]:
-        raise ConfigError(f"loss.content_layers: {loss.content_layers}; loss.content_target=adain compares with the "
-                          f"AdaIN target at the encoder layer, so it must be {layer}")
+        raise ConfigError(
+            f"loss.content_layers: {loss.content_layers}; loss.content_target=adain compares with "
+            f"the AdaIN target at the encoder layer, so it must be {layer}"
+        )
 
 
 def validate(cfg: Config, cuda: bool | None = None) -> Config:
-    """Check a Config (read from YAML or built in Python) before anything is built; return a typed copy.
+    """Check a Config (read from YAML or built in Python) before anything is built; return a typed
+    copy.
 
     Args:
-        cuda: whether the run has CUDA. None (inspecting a recipe, benchmarking on another machine) skips
-            the one rule that depends on the machine: fp16 needs a GPU.
+        cuda: whether the run has CUDA. None (inspecting a recipe, benchmarking on another machine)
+            skips the one rule that depends on the machine: fp16 needs a GPU.
 
     Raises:
         ConfigError: the first bad value, as `<dotted key>: <value> ...; <what is allowed>`.
     """
-    cfg = from_dict(Config, dataclasses.asdict(cfg))  # types and choices, also for a Config built in Python
+    cfg = from_dict(
+        Config, dataclasses.asdict(cfg)
+    )  # types and choices, also for a Config built in Python
     for key, (ok, allowed) in _RANGES.items():
         value = reduce(getattr, key.split("."), cfg)
         if not ok(value):
             raise ConfigError(f"{key}: {value!r}; {allowed}")
     if cfg.data.resize < cfg.data.crop:
-        raise ConfigError(f"data.resize: {cfg.data.resize}; must be >= data.crop ({cfg.data.crop}): the random "
-                          "crop is cut from the image resized to this short side")
+        raise ConfigError(
+            f"data.resize: {cfg.data.resize}; must be >= data.crop ({cfg.data.crop}): the random "
+            "crop is cut from the image resized to this short side"
+        )
     if len(cfg.optim.betas) != 2 or not all(0 <= b < 1 for b in cfg.optim.betas):
-        raise ConfigError(f"optim.betas: {cfg.optim.betas}; must be two numbers in [0, 1), e.g. 0.9,0.999")
+        raise ConfigError(
+            f"optim.betas: {cfg.optim.betas}; must be two numbers in [0, 1), e.g. 0.9,0.999"
+        )
     check_model(cfg.model)
     _check_loss(cfg.loss, cfg.model.encoder)
     if cuda is False and cfg.train.mixed_precision == "fp16":
-        raise ConfigError("train.mixed_precision: 'fp16' but CUDA is not available; use no or bf16 on this "
-                          "machine (fp16 is for GPUs such as the T4)")
+        raise ConfigError(
+            "train.mixed_precision: 'fp16' but CUDA is not available; use no or bf16 on this "
+            "machine (fp16 is for GPUs such as the T4)"
+        )
     return cfg
-
-

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def stable_hash(*parts: int | str) -> int:
-    """Deterministic 63-bit hash of its arguments (Python's hash() is salted per process for str)."""
+    """Deterministic 63-bit hash of its arguments (Python's hash() is salted per process for
+    str)."""
     digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
 
@@ -41,8 +42,8 @@ class StreamSampler(Sampler):
 
     Draw position p maps to epoch p // num_samples and slot p % num_samples of that epoch's
     permutation (a `torch.Generator` seeded with a hash of (seed, epoch)). Step t of rank r takes
-    positions `t*B*W + r*B + j`, j < B, so ranks 0..W-1 concatenated equal one process with batch W*B.
-    Resuming at step t is `StreamSampler(..., start_step=t)`: there is no state to save.
+    positions `t*B*W + r*B + j`, j < B, so ranks 0..W-1 concatenated equal one process with batch
+    W*B. Resuming at step t is `StreamSampler(..., start_step=t)`: there is no state to save.
 
     Args:
         num_samples: Size of the data set.
@@ -53,12 +54,19 @@ class StreamSampler(Sampler):
         start_step: First training step to yield.
     """
 
-    def __init__(self, num_samples: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
-                 start_step: int = 0):
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+        start_step: int = 0,
+    ):
         if num_samples < 1 or batch_size < 1 or world_size < 1 or start_step < 0:
             raise ValueError(
-                f"StreamSampler needs num_samples, batch_size, world_size >= 1 and start_step >= 0, got "
-                f"{num_samples=}, {batch_size=}, {world_size=}, {start_step=}"
+                f"StreamSampler needs num_samples, batch_size, world_size >= 1 and start_step >= "
+                f"0, got {num_samples=}, {batch_size=}, {world_size=}, {start_step=}"
             )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside world_size {world_size}")
@@ -109,8 +117,8 @@ class ImageFolderDataset(Dataset):
 
     Args:
         root: Image folder.
-        resize: Short side before cropping; small images are enlarged to it. None keeps the file size
-            (still enlarging images whose short side is below `crop`).
+        resize: Short side before cropping; small images are enlarged to it. None keeps the file
+            size (still enlarging images whose short side is below `crop`).
         crop: Side of the square random crop.
         flip: Random horizontal flip with probability 0.5.
 
@@ -119,10 +127,14 @@ class ImageFolderDataset(Dataset):
         ValueError: `root` has no image file, or none of them decodes.
     """
 
-    def __init__(self, root: str | os.PathLike, resize: int | None = 512, crop: int = 256, flip: bool = True):
+    def __init__(
+        self, root: str | os.PathLike, resize: int | None = 512, crop: int = 256, flip: bool = True
+    ):
         self.root = Path(root)
         if resize is not None and resize < crop:
-            raise ValueError(f"resize ({resize}) must be >= crop ({crop}) so the crop fits in the image")
+            raise ValueError(
+                f"resize ({resize}) must be >= crop ({crop}) so the crop fits in the image"
+            )
         self.resize = resize
         self.crop = crop
         self.flip = flip
@@ -138,7 +150,9 @@ class ImageFolderDataset(Dataset):
             if self._read(i) is not None:
                 break
         else:
-            raise ValueError(f"no readable image in {self.root}: all {len(self.files)} files fail to decode")
+            raise ValueError(
+                f"no readable image in {self.root}: all {len(self.files)} files fail to decode"
+            )
 
     def __len__(self) -> int:
         return len(self.files)
@@ -183,12 +197,20 @@ class ImageFolderDataset(Dataset):
         raise ValueError(f"no readable image in {self.root}: all {n} files failed to decode")
 
 
-def make_loader(dataset: Dataset, sampler: StreamSampler, batch_size: int, num_workers: int,
-                pin_memory: bool = False) -> DataLoader:
-    """An infinite DataLoader over `sampler`; `batch_size` must equal the sampler's per-rank batch."""
+def make_loader(
+    dataset: Dataset,
+    sampler: StreamSampler,
+    batch_size: int,
+    num_workers: int,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """An infinite DataLoader over `sampler`; `batch_size` must equal the sampler's per-rank
+    batch."""
     if batch_size != sampler.batch_size:
-        raise ValueError(f"loader batch_size {batch_size} != sampler batch_size {sampler.batch_size}: "
-                         "batches would straddle training steps and break resume/DDP equivalence")
+        raise ValueError(
+            f"loader batch_size {batch_size} != sampler batch_size {sampler.batch_size}: "
+            "batches would straddle training steps and break resume/DDP equivalence"
+        )
     return DataLoader(
         dataset,
         batch_size=batch_size,

@@ -35,11 +35,24 @@ SKIMAGE_FILES = {
     "retina": "retina.jpg",
 }
 # (name, split); at least 2 per side in val, the rest (>= 3) in train.
-CONTENT = [("astronaut", "train"), ("chelsea", "train"), ("rocket", "train"), ("motorcycle_left", "train"),
-           ("coffee", "val"), ("camera", "val")]
-STYLE = [("hubble_deep_field", "train"), ("immunohistochemistry", "train"), ("stripes", "train"),
-         ("checkerboard", "train"), ("waves", "train"), ("retina", "train"),
-         ("colorwheel", "val"), ("plasma", "val")]
+CONTENT = [
+    ("astronaut", "train"),
+    ("chelsea", "train"),
+    ("rocket", "train"),
+    ("motorcycle_left", "train"),
+    ("coffee", "val"),
+    ("camera", "val"),
+]
+STYLE = [
+    ("hubble_deep_field", "train"),
+    ("immunohistochemistry", "train"),
+    ("stripes", "train"),
+    ("checkerboard", "train"),
+    ("waves", "train"),
+    ("retina", "train"),
+    ("colorwheel", "val"),
+    ("plasma", "val"),
+]
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +81,10 @@ def waves(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     y, x = _grid(h, w)
     freq = rng.uniform(4, 16, (3, 2))
     phase = rng.uniform(0, 2 * np.pi, 3)
-    chans = [np.sin(2 * np.pi * (fx * x + fy * y) + p) + np.sin(2 * np.pi * fy * x * y + p)
-             for (fx, fy), p in zip(freq, phase)]
+    chans = [
+        np.sin(2 * np.pi * (fx * x + fy * y) + p) + np.sin(2 * np.pi * fy * x * y + p)
+        for (fx, fy), p in zip(freq, phase)
+    ]
     return (np.stack(chans, -1) + 2) / 4 * 255
 
 
@@ -85,7 +100,10 @@ def plasma(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 
 TEXTURES: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
-    "stripes": stripes, "checkerboard": checkerboard, "waves": waves, "plasma": plasma,
+    "stripes": stripes,
+    "checkerboard": checkerboard,
+    "waves": waves,
+    "plasma": plasma,
 }
 
 
@@ -96,7 +114,8 @@ def _skimage_dir() -> Path:
 
 
 def load_sample_image(name: str, size: int) -> Image.Image | None:
-    """RGB image `name` (bundled skimage file or generated texture), short side `size`; None if absent."""
+    """RGB image `name` (bundled skimage file or generated texture), short side `size`; None if
+    absent."""
     if name in TEXTURES:
         # One fixed seed per texture, so each is reproducible independently of the others.
         rng = np.random.default_rng(sum(map(ord, name)))
@@ -123,21 +142,45 @@ def build_sample(out: str | os.PathLike = "data/sample", size: int = 256) -> dic
             img = load_sample_image(name, size)
             source = f"generated:{name}" if name in TEXTURES else f"skimage.data.{name}"
             if img is None:
-                files.append({"side": side, "split": split, "source": source, "status": "dropped",
-                              "reason": "not bundled with this scikit-image"})
+                files.append(
+                    {
+                        "side": side,
+                        "split": split,
+                        "source": source,
+                        "status": "dropped",
+                        "reason": "not bundled with this scikit-image",
+                    }
+                )
                 continue
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=95)
             output = f"{side}/{split}/{name}.jpg"
             write_if_changed(out / output, buf.getvalue())
-            files.append({"side": side, "split": split, "source": source, "status": "kept", "output": output,
-                          "width": img.width, "height": img.height, "bytes": len(buf.getvalue())})
+            files.append(
+                {
+                    "side": side,
+                    "split": split,
+                    "source": source,
+                    "status": "kept",
+                    "output": output,
+                    "width": img.width,
+                    "height": img.height,
+                    "bytes": len(buf.getvalue()),
+                }
+            )
     summary = summarize(files)
     for side in summary:
         kept = {split: c["kept"] for split, c in summary[side].items()}
         if kept.get("train", 0) < 3 or kept.get("val", 0) < 2:
-            raise RuntimeError(f"sample set has too few {side} images ({kept}); is scikit-image complete?")
-    manifest = {"format": FORMAT, "options": {"sample_size": size}, "summary": summary, "files": files}
+            raise RuntimeError(
+                f"sample set has too few {side} images ({kept}); is scikit-image complete?"
+            )
+    manifest = {
+        "format": FORMAT,
+        "options": {"sample_size": size},
+        "summary": summary,
+        "files": files,
+    }
     write_manifest(out, manifest)
     return manifest
 

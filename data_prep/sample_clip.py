@@ -31,8 +31,16 @@ def _photo(name: str, width: int, height: int, frames: int, speed: int) -> np.nd
     return np.tile(img, reps)
 
 
-def clip_frames(frames: int, width: int, height: int, noise: float = 0.0, cut: int | None = None,
-                speed: int = 1, seed: int = 0, flicker: float = 0.0) -> list[np.ndarray]:
+def clip_frames(
+    frames: int,
+    width: int,
+    height: int,
+    noise: float = 0.0,
+    cut: int | None = None,
+    speed: int = 1,
+    seed: int = 0,
+    flicker: float = 0.0,
+) -> list[np.ndarray]:
     """(height, width, 3) uint8 frames: a window moving diagonally `speed` px/frame, Gaussian noise
     of std `noise` x U(0.25, 1.75) drawn per frame (in [0, 1] units), each frame's brightness scaled
     by 1 + N(0, flicker) (exposure flicker), and from frame `cut` on another photograph (a scene
@@ -53,10 +61,20 @@ def clip_frames(frames: int, width: int, height: int, noise: float = 0.0, cut: i
     return out
 
 
-def write_clip(path: str | os.PathLike, frames: int = 16, size: tuple[int, int] = (64, 48),
-               rate: int = 12, noise: float = 0.0, cut: int | None = None, audio: bool = True,
-               vfr: bool = False, speed: int = 1, codec: str = "libx264", seed: int = 0,
-               flicker: float = 0.0) -> None:
+def write_clip(
+    path: str | os.PathLike,
+    frames: int = 16,
+    size: tuple[int, int] = (64, 48),
+    rate: int = 12,
+    noise: float = 0.0,
+    cut: int | None = None,
+    audio: bool = True,
+    vfr: bool = False,
+    speed: int = 1,
+    codec: str = "libx264",
+    seed: int = 0,
+    flicker: float = 0.0,
+) -> None:
     """Write a generated clip: `size` = (W, H) (odd sides need codec 'libx264rgb' or 'mpeg4' ...),
     `vfr`: every third frame is held twice as long (variable frame rate)."""
     width, height = size
@@ -99,8 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--speed", type=int, default=1)
     p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame gain")
     a = p.parse_args(argv)
-    write_clip(a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed,
-               flicker=a.flicker)
+    write_clip(
+        a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed, flicker=a.flicker
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What raw datasets hold: every file of the input folders as a Source (side, split, output name).
 
-Directory links are listed, never followed (media.discover); splits of plain folders come from a hash
-of the relative path, so adding files never moves existing ones between train and val.
+Directory links are listed, never followed (media.discover); splits of plain folders come from a
+hash of the relative path, so adding files never moves existing ones between train and val.
 """
 
 from __future__ import annotations
@@ -27,15 +27,19 @@ class Source:
     path: Path
     rel: str  # relative path that names the output, e.g. "a/b/img.jpg"
     source: str  # path recorded in the manifest, relative to the input root
-    skip: str = ""  # why it is not an input at all (a directory link, a broken link, a second link to a file)
+    # why it is not an input at all (a directory link, a broken link, a second link to a file)
+    skip: str = ""
 
 
 def _files(folder: Path) -> list[tuple[Path, str]]:
-    """(path, skip reason or "") for every entry below folder; directory links are listed, never followed."""
+    """(path, skip reason or "") for every entry below folder; directory links are listed, never
+    followed."""
     found = scan_folder(folder)
-    # files with other extensions stay sources: they are decoded-or-dropped like any file ("not an image")
-    entries = [(p, "") for p in found.files] + [(p, "" if r.startswith("not an image") else r)
-                                                 for p, r in found.skipped]
+    # files with other extensions stay sources: they are decoded-or-dropped like any file ("not an
+    # image")
+    entries = [(p, "") for p in found.files] + [
+        (p, "" if r.startswith("not an image") else r) for p, r in found.skipped
+    ]
     return sorted(entries)
 
 
@@ -52,26 +56,43 @@ def collect_avatar_anime(root: Path) -> list[Source]:
     sources = []
     for side, folder in AVATAR_FOLDERS.items():
         if not (root / folder / "train").is_dir():
-            raise FileNotFoundError(f"--avatar-anime {root}: no folder {root / folder / 'train'}; give the folder "
-                                    "that holds CelebA/ and AnimeFace/ (each with train/, val/, test/ of *.jpg)")
+            raise FileNotFoundError(
+                f"--avatar-anime {root}: no folder {root / folder / 'train'}; give the folder "
+                "that holds CelebA/ and AnimeFace/ (each with train/, val/, test/ of *.jpg)"
+            )
         for split in SPLITS:
             split_dir = root / folder / split
             if split_dir.is_dir():
-                sources += [Source(side, split, p, p.relative_to(split_dir).as_posix(),
-                                   p.relative_to(root).as_posix(), skip) for p, skip in _files(split_dir)]
+                sources += [
+                    Source(
+                        side,
+                        split,
+                        p,
+                        p.relative_to(split_dir).as_posix(),
+                        p.relative_to(root).as_posix(),
+                        skip,
+                    )
+                    for p, skip in _files(split_dir)
+                ]
     return sources
 
 
-def collect_folders(content: Path, style: Path, val_fraction: float, test_fraction: float) -> list[Source]:
+def collect_folders(
+    content: Path, style: Path, val_fraction: float, test_fraction: float
+) -> list[Source]:
     """Sources of two plain folders (nested allowed), split by a hash of the relative path."""
     sources = []
     for side, folder in (("content", content), ("style", style)):
         if not folder.is_dir():
-            raise FileNotFoundError(f"--{side} {folder}: no such folder; give the folder of {side} images "
-                                    "(nested folders are fine)")
+            raise FileNotFoundError(
+                f"--{side} {folder}: no such folder; give the folder of {side} images "
+                "(nested folders are fine)"
+            )
         for p, skip in _files(folder):
             rel = p.relative_to(folder).as_posix()
-            sources.append(Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel, skip))
+            sources.append(
+                Source(side, split_of(rel, val_fraction, test_fraction), p, rel, rel, skip)
+            )
     return sources
 
 
@@ -88,7 +109,9 @@ def plan_outputs(sources: list[Source], resize: int | None) -> list[str | None]:
             outputs.append(None)
             continue
         suffix = s.path.suffix.lower()
-        suffix = ".jpg" if suffix == ".jpeg" or (resize is not None and suffix != ".png") else suffix
+        suffix = (
+            ".jpg" if suffix == ".jpeg" or (resize is not None and suffix != ".png") else suffix
+        )
         stem = "__".join(safe_filename(p, "_") for p in Path(s.rel).with_suffix("").parts)
         name = f"{s.side}/{s.split}/{stem}{suffix}"
         if name.lower() in used:  # lower(): case-insensitive file systems would merge these

@@ -2,15 +2,16 @@
 
     python docs/measure_fractional_stride.py [--steps 300] [--size 56] [--seed 0]
 
-Why: a decoder doubles the resolution per stage, so stride 14 needs a non-integer step somewhere. Measured:
-  resize      4 x2 stages to 16 per feature cell, then an antialiased bilinear resize of the image to 14
-              (models/decoders.py `to_stride`, what the repo does)
+Why: a decoder doubles the resolution per stage, so stride 14 needs a non-integer step somewhere.
+Measured:
+  resize      4 x2 stages to 16 per feature cell, then an antialiased bilinear resize of the image
+              to 14 (models/decoders.py `to_stride`, what the repo does)
   fractional  3 x2 stages to 8, then a bilinear x1.75 upsample followed by a learned 3x3 conv stage
-Both are trained to reconstruct images from a frozen random-weight vit_small_patch14_dinov2 (offline: no
-pretrained weights) with the same widths, data (random crops of the skimage sample images), optimizer and
-steps; printed are the held-out reconstruction MSE and the GFLOP of each decoder at 224 px (notebook widths
-512..64). Random ViT features are a weak signal, so the MSE says which head fits better, not how good a
-stylization is.
+Both are trained to reconstruct images from a frozen random-weight vit_small_patch14_dinov2
+(offline: no pretrained weights) with the same widths, data (random crops of the skimage sample
+images), optimizer and steps; printed are the held-out reconstruction MSE and the GFLOP of each
+decoder at 224 px (notebook widths 512..64). Random ViT features are a weak signal, so the MSE says
+which head fits better, not how good a stylization is.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from any folder
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run as a plain script from any folder
 
 from data_prep.sample import CONTENT, STYLE, load_sample_image  # noqa: E402
 from models.decoders import TransposedConvDecoder  # noqa: E402
@@ -34,7 +37,8 @@ from models.vit import ViTFeatures  # noqa: E402
 
 
 class FractionalDecoder(nn.Module):
-    """n - 1 transposed x2 stages, then upsample by stride / 2**(n-1) (bilinear) + conv 3x3 + norm + ReLU."""
+    """n - 1 transposed x2 stages, then upsample by stride / 2**(n-1) (bilinear) + conv 3x3 + norm +
+    ReLU."""
 
     def __init__(self, cin: int, stride: int, widths: list[int]):
         super().__init__()
@@ -44,18 +48,30 @@ class FractionalDecoder(nn.Module):
             c = w
         self.stride, self.coarse = stride, 2 ** (len(widths) - 1)
         self.body = nn.Sequential(*stages)
-        self.last = nn.Sequential(nn.Conv2d(c, widths[-1], 3, padding=1), InstanceNorm2d(widths[-1], affine=True),
-                                  nn.ReLU(), nn.Conv2d(widths[-1], 3, 3, padding=1), nn.Sigmoid())
+        self.last = nn.Sequential(
+            nn.Conv2d(c, widths[-1], 3, padding=1),
+            InstanceNorm2d(widths[-1], affine=True),
+            nn.ReLU(),
+            nn.Conv2d(widths[-1], 3, 3, padding=1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         h, w = feat.shape[-2:]
-        x = F.interpolate(self.body(feat), size=(h * self.stride, w * self.stride), mode="bilinear",
-                          align_corners=False)
+        x = F.interpolate(
+            self.body(feat),
+            size=(h * self.stride, w * self.stride),
+            mode="bilinear",
+            align_corners=False,
+        )
         return self.last(x)
 
 
 def crops(size: int, count: int, rng: np.random.Generator) -> torch.Tensor:
-    images = [np.asarray(load_sample_image(name, 4 * size), dtype=np.float32) / 255 for name, _ in CONTENT + STYLE]
+    images = [
+        np.asarray(load_sample_image(name, 4 * size), dtype=np.float32) / 255
+        for name, _ in CONTENT + STYLE
+    ]
     out = []
     for _ in range(count):
         img = images[rng.integers(len(images))]
@@ -83,8 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         train_f, held_f = encoder(train)["final"], encoder(held_out)["final"]
     widths, channels = [128, 64, 32, 16], encoder.channels["final"]
-    for name, build in (("resize", lambda: TransposedConvDecoder(channels, 14, widths=tuple(widths))),
-                        ("fractional", lambda: FractionalDecoder(channels, 14, widths))):
+    for name, build in (
+        ("resize", lambda: TransposedConvDecoder(channels, 14, widths=tuple(widths))),
+        ("fractional", lambda: FractionalDecoder(channels, 14, widths)),
+    ):
         torch.manual_seed(args.seed)
         decoder = build()
         opt = torch.optim.Adam(decoder.parameters(), lr=1e-3)
@@ -96,10 +114,16 @@ def main(argv: list[str] | None = None) -> None:
             opt.step()
         with torch.no_grad():
             mse = F.mse_loss(decoder(held_f), held_out).item()
-        full = (TransposedConvDecoder(channels, 14, widths=(512, 256, 128, 64)) if name == "resize"
-                else FractionalDecoder(channels, 14, [512, 256, 128, 64]))
-        print(f"{name:10s} held-out MSE {mse:.4f}  params {sum(p.numel() for p in decoder.parameters()) / 1e3:.0f}k  "
-              f"GFLOP at 224 px (16x16 cells, widths 512..64) {gflop(full, channels, 16):.2f}")
+        full = (
+            TransposedConvDecoder(channels, 14, widths=(512, 256, 128, 64))
+            if name == "resize"
+            else FractionalDecoder(channels, 14, [512, 256, 128, 64])
+        )
+        print(
+            f"{name:10s} held-out MSE {mse:.4f}  params "
+            f"{sum(p.numel() for p in decoder.parameters()) / 1e3:.0f}k  GFLOP at 224 px (16x16 "
+            f"cells, widths 512..64) {gflop(full, channels, 16):.2f}"
+        )
 
 
 if __name__ == "__main__":

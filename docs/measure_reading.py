@@ -1,4 +1,5 @@
-"""How much code a reader meets: the repo files an entry point imports (transitively, also inside functions,
+"""How much code a reader meets: the repo files an entry point imports (transitively, also inside \
+functions,
 as a reader following the calls would open them) and their lines; and the lines of models/.
 
     python docs/measure_reading.py infer.py train.py app.py
@@ -23,7 +24,8 @@ def module_file(name: str) -> Path | None:
 
 
 def imports(path: Path) -> set[Path]:
-    """The repo files `path` imports anywhere in its body (from X import Y also tries the module X.Y)."""
+    """The repo files `path` imports anywhere in its body (from X import Y also tries the module
+    X.Y)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         names = []

@@ -46,8 +46,20 @@ run.stylize_video = _timed
 
 
 def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tuple[float, float]:
-    summary = infer.stylize(["--content", str(clip), "--style", str(root / "style.png"), "--out",
-                             str(root / name), "--weights", "random", "--overwrite", *flags])
+    summary = infer.stylize(
+        [
+            "--content",
+            str(clip),
+            "--style",
+            str(root / "style.png"),
+            "--out",
+            str(root / name),
+            "--weights",
+            "random",
+            "--overwrite",
+            *flags,
+        ]
+    )
     assert not summary["failed"], summary["failed"]
     error = evaluate_video(clip, summary["written"][0], lpips=False, losses=False)["warping_error"]
     return error, frames / SECONDS[-1]
@@ -85,9 +97,21 @@ def main() -> None:
     print("\n| 512 px (683x512), 4 frames | precision | --temporal | frames/s |\n|---|---|---|---|")
     for precision in ("fp32", "bf16"):
         for mode in ("off", "flow"):
-            _, fps = measure(root, big, 4, f"big_{precision}_{mode}", *ckpt, "--precision",
-                             precision,
-                             "--temporal", mode, "--batch-size", "4", "--device", "cpu")
+            _, fps = measure(
+                root,
+                big,
+                4,
+                f"big_{precision}_{mode}",
+                *ckpt,
+                "--precision",
+                precision,
+                "--temporal",
+                mode,
+                "--batch-size",
+                "4",
+                "--device",
+                "cpu",
+            )
             print(f"| decoder | {precision} | {mode} | {fps:.2f} |")
 
 

@@ -23,5 +23,7 @@ for size in ((128, 96), (512, 384)):
             photo.append((err.sum(-1) * mask).sum() / max(mask.sum(), 1))
             kept.append(mask.mean())
         ms = (time.perf_counter() - start) / (len(frames) - 1) * 1000
-        print(f"{size[0]}x{size[1]} {method:9s} EPE {np.mean(epe):.3f} px  masked warp err "
-              f"{np.mean(photo):.5f}  reliable {np.mean(kept):.1%}  {ms:.1f} ms/pair (2 flows)")
+        print(
+            f"{size[0]}x{size[1]} {method:9s} EPE {np.mean(epe):.3f} px  masked warp err "
+            f"{np.mean(photo):.5f}  reliable {np.mean(kept):.1%}  {ms:.1f} ms/pair (2 flows)"
+        )

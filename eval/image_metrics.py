@@ -1,9 +1,9 @@
 """Weight-free image metrics for style transfer, usable offline.
 
-All functions take float RGB images in [0, 1] of shape (B, 3, H, W), return one value per sample as a
-(B,) float32 tensor, never mutate their inputs and are deterministic. They are evaluated at the
-resolution they are given: resize before calling if results at different resolutions must be compared
-(the structure metrics bring the output to the content's size first, see below).
+All functions take float RGB images in [0, 1] of shape (B, 3, H, W), return one value per sample as
+a (B,) float32 tensor, never mutate their inputs and are deterministic. They are evaluated at the
+resolution they are given: resize before calling if results at different resolutions must be
+compared (the structure metrics bring the output to the content's size first, see below).
 
 - `color_distance`: how far the output's color distribution is from the style's (lower is better).
 - `structure_similarity`: SSIM of the luminances of output and content (higher is better).
@@ -21,13 +21,16 @@ __all__ = ["color_distance", "edge_similarity", "luminance", "structure_similari
 
 
 def luminance(images: torch.Tensor) -> torch.Tensor:
-    """BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B: (B, 3, H, W) in [0, 1] -> (B, 1, H, W) in [0, 1]."""
+    """BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B: (B, 3, H, W) in [0, 1] -> (B, 1, H, W) in [0,
+    1]."""
     return rgb_to_ycbcr(images)[:, :1]  # the Y of JPEG's YCbCr, as most SSIM reference code uses
 
 
 def _check_images(name: str, images: torch.Tensor) -> None:
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must be RGB images of shape (B, 3, H, W), got {tuple(images.shape)}")
+        raise ValueError(
+            f"{name} must be RGB images of shape (B, 3, H, W), got {tuple(images.shape)}"
+        )
 
 
 def _match_size(output: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
@@ -45,10 +48,13 @@ def _quantiles(sorted_values: torch.Tensor, num_quantiles: int) -> torch.Tensor:
         num_quantiles: K.
 
     Returns:
-        (K, P). When K == N this returns `sorted_values` exactly (sample k sits at level (k + 0.5) / N).
+        (K, P). When K == N this returns `sorted_values` exactly (sample k sits at level (k + 0.5) /
+        N).
     """
     n = sorted_values.shape[0]
-    if num_quantiles == n:  # same-size images: the sorted samples are the quantiles, no interpolation
+    if (
+        num_quantiles == n
+    ):  # same-size images: the sorted samples are the quantiles, no interpolation
         return sorted_values
     levels = (torch.arange(num_quantiles, dtype=torch.float64) + 0.5) / num_quantiles
     position = (levels * n - 0.5).clamp(0, n - 1)  # fractional index into the sorted samples
@@ -59,10 +65,12 @@ def _quantiles(sorted_values: torch.Tensor, num_quantiles: int) -> torch.Tensor:
 
 
 def _pixels(image: torch.Tensor, max_pixels: int, generator: torch.Generator) -> torch.Tensor:
-    """(3, H, W) -> (N, 3) colors, N <= max_pixels, a seeded random subset if the image is larger."""
+    """(3, H, W) -> (N, 3) colors, N <= max_pixels, a seeded random subset if the image is
+    larger."""
     colors = image.reshape(3, -1).T  # (H*W, 3)
     if colors.shape[0] > max_pixels:
-        # A random (not strided) subset: a stride can alias with periodic textures such as halftones.
+        # A random (not strided) subset: a stride can alias with periodic textures such as
+        # halftones.
         keep = torch.randperm(colors.shape[0], generator=generator)[:max_pixels]
         colors = colors[keep.to(colors.device)]
     return colors
@@ -77,20 +85,22 @@ def color_distance(
 ) -> torch.Tensor:
     """Sliced Wasserstein-1 distance between the RGB color distributions of output and style images.
 
-    Each image is treated as the empirical distribution of its pixels' colors, points in the RGB cube
-    [0, 1]^3 (spatial layout is ignored). For P unit directions u_p drawn once from a seeded Gaussian,
+    Each image is treated as the empirical distribution of its pixels' colors, points in the RGB
+    cube [0, 1]^3 (spatial layout is ignored). For P unit directions u_p drawn once from a seeded
+    Gaussian,
 
         SW1 = (1 / P) * sum_p  integral_0^1 | F_p^-1(q) - G_p^-1(q) | dq,
 
-    where F_p^-1 and G_p^-1 are the quantile functions of the projected colors <x, u_p> of output and
-    style. The integral is evaluated on K = max(N_out, N_style) quantile levels (k + 0.5) / K after
-    sorting each projection, so the two images may have different sizes. Sliced W1 (not W2) is used
-    because it is in the units of the colors themselves and less dominated by a few outlier pixels.
+    where F_p^-1 and G_p^-1 are the quantile functions of the projected colors <x, u_p> of output
+    and style. The integral is evaluated on K = max(N_out, N_style) quantile levels (k + 0.5) / K
+    after sorting each projection, so the two images may have different sizes. Sliced W1 (not W2) is
+    used because it is in the units of the colors themselves and less dominated by a few outlier
+    pixels.
 
-    Range [0, sqrt(3)] (the diameter of the RGB cube), best value 0 (identical color histograms; e.g.
-    an image and any spatial permutation of it). Computed in float64 at the given resolution; images
-    with more than `max_pixels` pixels are represented by a seeded random subset of that many pixels,
-    so the result is deterministic for a given seed.
+    Range [0, sqrt(3)] (the diameter of the RGB cube), best value 0 (identical color histograms;
+    e.g. an image and any spatial permutation of it). Computed in float64 at the given resolution;
+    images with more than `max_pixels` pixels are represented by a seeded random subset of that many
+    pixels, so the result is deterministic for a given seed.
 
     Args:
         output: (B, 3, H, W) stylized images in [0, 1].
@@ -105,7 +115,9 @@ def color_distance(
     _check_images("output", output)
     _check_images("style", style)
     if style.shape[0] not in (1, output.shape[0]):
-        raise ValueError(f"style batch must be 1 or the output batch {output.shape[0]}, got {style.shape[0]}")
+        raise ValueError(
+            f"style batch must be 1 or the output batch {output.shape[0]}, got {style.shape[0]}"
+        )
     generator = torch.Generator().manual_seed(seed)
     directions = torch.randn(3, num_projections, generator=generator, dtype=torch.float64)
     directions = directions / directions.norm(dim=0, keepdim=True)  # (3, P) unit columns
@@ -113,7 +125,8 @@ def color_distance(
 
     distances = []
     for i in range(output.shape[0]):
-        # The subset generator is reseeded per image so a sample's value does not depend on the batch.
+        # The subset generator is reseeded per image so a sample's value does not depend on the
+        # batch.
         style_i = style[i if style.shape[0] > 1 else 0]
         out_px = _pixels(output[i], max_pixels, torch.Generator().manual_seed(seed + 1))
         sty_px = _pixels(style_i, max_pixels, torch.Generator().manual_seed(seed + 2))
@@ -150,7 +163,13 @@ def structure_similarity(output: torch.Tensor, content: torch.Tensor) -> torch.T
     y_out = luminance(_match_size(output, content).float())
     y_content = luminance(content.float())
     return structural_similarity_index_measure(
-        y_out, y_content, gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=1.0, reduction="none"
+        y_out,
+        y_content,
+        gaussian_kernel=True,
+        sigma=1.5,
+        kernel_size=11,
+        data_range=1.0,
+        reduction="none",
     ).float()
 
 
@@ -187,7 +206,9 @@ def edge_similarity(output: torch.Tensor, content: torch.Tensor) -> torch.Tensor
     """
     _check_images("output", output)
     _check_images("content", content)
-    e_out = _sobel_magnitude(luminance(_match_size(output, content).double())).flatten(1)  # (B, H*W)
+    e_out = _sobel_magnitude(luminance(_match_size(output, content).double())).flatten(
+        1
+    )  # (B, H*W)
     e_content = _sobel_magnitude(luminance(content.double())).flatten(1)
     e_out = e_out - e_out.mean(dim=1, keepdim=True)
     e_content = e_content - e_content.mean(dim=1, keepdim=True)

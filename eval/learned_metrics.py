@@ -5,15 +5,16 @@ Implementations are torchmetrics' (LPIPS network, `FrechetInceptionDistance`,
 `KernelInceptionDistance`); their pretrained weights are loaded through the libraries' own loaders:
 
 - LPIPS: the linear heads ship inside torchmetrics (the same v0.1 heads as the `lpips` package); the
-  backbone (AlexNet by default) is torchvision's ImageNet checkpoint, in `$TORCH_HOME/hub/checkpoints/`.
+  backbone (AlexNet by default) is torchvision's ImageNet checkpoint, in
+  `$TORCH_HOME/hub/checkpoints/`.
 - FID/KID: torch-fidelity's Inception-v3 port of the original TF FID network
   (`weights-inception-2015-12-05-6726825d.pth`, same cache); needs `pip install torch-fidelity`.
 
 Offline behavior: before a library would download, `fetch_weights` checks the hub cache. If the file
 is missing and offline mode is on (`offline=True`, or env HF_HUB_OFFLINE=1 when `offline=None`) it
 fails at once; otherwise it tries the download with a socket timeout (`download_timeout_s`) so a
-firewalled machine does not hang. Either failure is a `MetricUnavailable` whose message names the file,
-where to put it and where to get it; `compute_learned_metrics` turns it into the string
+firewalled machine does not hang. Either failure is a `MetricUnavailable` whose message names the
+file, where to put it and where to get it; `compute_learned_metrics` turns it into the string
 "unavailable: <reason>" for that metric. Every builder takes an injected network instead
 (`feature_net` for FID/KID, `lpips_net` for LPIPS), so tests need no download.
 """
@@ -34,7 +35,11 @@ UNAVAILABLE = "unavailable: "
 OFFLINE_ENV = "HF_HUB_OFFLINE"
 
 # Backbone checkpoints that torchmetrics' LPIPS loads through torchvision (`<Weights>.DEFAULT`).
-_LPIPS_BACKBONES = {"alex": "AlexNet_Weights", "vgg": "VGG16_Weights", "squeeze": "SqueezeNet1_1_Weights"}
+_LPIPS_BACKBONES = {
+    "alex": "AlexNet_Weights",
+    "vgg": "VGG16_Weights",
+    "squeeze": "SqueezeNet1_1_Weights",
+}
 
 Images = torch.Tensor | Sequence[torch.Tensor]
 
@@ -48,8 +53,11 @@ def _is_offline(offline: bool | None) -> bool:
     return env_says if offline is None else offline
 
 
-def fetch_weights(url: str, what: str, offline: bool | None = None, download_timeout_s: float = 30.0) -> Path:
-    """Ensure the checkpoint at `url` is in the torch hub cache, where the library's loader looks first.
+def fetch_weights(
+    url: str, what: str, offline: bool | None = None, download_timeout_s: float = 30.0
+) -> Path:
+    """Ensure the checkpoint at `url` is in the torch hub cache, where the library's loader looks
+    first.
 
     Args:
         url: the download address the library itself uses.
@@ -72,15 +80,20 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
         "TORCH_HOME moves the cache), or pass your own network to the metric builder"
     )
     if _is_offline(offline):
-        raise MetricUnavailable(f"{what}: weights file {destination} is missing and offline mode is on; {hint}")
-    # torch.hub's urlopen has no timeout of its own: a dropped-packet network would hang for minutes.
+        raise MetricUnavailable(
+            f"{what}: weights file {destination} is missing and offline mode is on; {hint}"
+        )
+    # torch.hub's urlopen has no timeout of its own: a dropped-packet network would hang for
+    # minutes.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(download_timeout_s)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         # torchvision names its files <name>-<sha256 prefix>.pth: verify the download as it would.
         match = torch.hub.HASH_REGEX.search(filename)
-        torch.hub.download_url_to_file(url, str(destination), hash_prefix=match.group(1) if match else None)
+        torch.hub.download_url_to_file(
+            url, str(destination), hash_prefix=match.group(1) if match else None
+        )
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         raise MetricUnavailable(f"{what}: could not download {url} ({reason}); {hint}") from error
@@ -90,21 +103,28 @@ def fetch_weights(url: str, what: str, offline: bool | None = None, download_tim
 
 
 class _TorchmetricsLpips(nn.Module):
-    """torchmetrics' LPIPS network as a per-sample distance of [0, 1] images: (B,3,H,W) x2 -> (B,)."""
+    """torchmetrics' LPIPS network as a per-sample distance of [0, 1] images: (B,3,H,W) x2 ->
+    (B,)."""
 
     def __init__(self, net_type: str, random_backbone: bool = False) -> None:
         super().__init__()
         from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-        # The linear heads ship with torchmetrics; the backbone is torchvision's (or random: smoke runs).
+        # The linear heads ship with torchmetrics; the backbone is torchvision's (or random: smoke
+        # runs).
         self.net = _NoTrainLpips(net=net_type, pnet_rand=random_backbone)
 
     def forward(self, img1: torch.Tensor, img2: torch.Tensor) -> torch.Tensor:
         return self.net(img1, img2, normalize=True).reshape(-1)
 
 
-def build_lpips(net_type: str = "alex", lpips_net: nn.Module | None = None, offline: bool | None = None,
-                download_timeout_s: float = 30.0, random_backbone: bool = False) -> nn.Module:
+def build_lpips(
+    net_type: str = "alex",
+    lpips_net: nn.Module | None = None,
+    offline: bool | None = None,
+    download_timeout_s: float = 30.0,
+    random_backbone: bool = False,
+) -> nn.Module:
     """LPIPS (Zhang et al. 2018) as a module mapping two [0, 1] image batches to (B,) distances.
 
     LPIPS: unit-normalize each backbone layer's channels, square the difference, weight channels by
@@ -114,7 +134,8 @@ def build_lpips(net_type: str = "alex", lpips_net: nn.Module | None = None, offl
         net_type: backbone, "alex" (the LPIPS paper's default), "vgg" or "squeeze".
         lpips_net: use this module instead: forward(img1, img2) on [0, 1] images -> B distances.
         offline, download_timeout_s: see `fetch_weights`.
-        random_backbone: torchvision's random init for the backbone (offline smoke runs; meaningless).
+        random_backbone: torchvision's random init for the backbone (offline smoke runs;
+            meaningless).
 
     Raises:
         MetricUnavailable: the backbone weights cannot be obtained.
@@ -122,7 +143,9 @@ def build_lpips(net_type: str = "alex", lpips_net: nn.Module | None = None, offl
     if lpips_net is not None:
         return lpips_net
     if net_type not in _LPIPS_BACKBONES:
-        raise ValueError(f"LPIPS net_type must be one of {sorted(_LPIPS_BACKBONES)}, got {net_type!r}")
+        raise ValueError(
+            f"LPIPS net_type must be one of {sorted(_LPIPS_BACKBONES)}, got {net_type!r}"
+        )
     if random_backbone:
         return _TorchmetricsLpips(net_type, random_backbone=True).eval()
     import torchvision
@@ -133,7 +156,8 @@ def build_lpips(net_type: str = "alex", lpips_net: nn.Module | None = None, offl
 
 
 def artfid(lpips: float, fid: float) -> float:
-    """ArtFID (Wright & Ommer 2022; StyleID eval_artfid.py:413) = (1 + LPIPS) * (1 + FID), best 1."""
+    """ArtFID (Wright & Ommer 2022; StyleID eval_artfid.py:413) = (1 + LPIPS) * (1 + FID), best
+    1."""
     return (1 + lpips) * (1 + fid)
 
 
@@ -146,8 +170,12 @@ def _inception_available(what: str, offline: bool | None, download_timeout_s: fl
     fetch_weights(URL_INCEPTION_V3, f"{what} (Inception-v3)", offline, download_timeout_s)
 
 
-def build_fid(feature_net: nn.Module | None = None, offline: bool | None = None,
-              download_timeout_s: float = 30.0, input_size: tuple[int, int, int] = (3, 64, 64)):
+def build_fid(
+    feature_net: nn.Module | None = None,
+    offline: bool | None = None,
+    download_timeout_s: float = 30.0,
+    input_size: tuple[int, int, int] = (3, 64, 64),
+):
     """torchmetrics FrechetInceptionDistance taking [0, 1] float images.
 
     FID = |mu_r - mu_f|^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) between Gaussian fits (mean, unbiased
@@ -165,13 +193,20 @@ def build_fid(feature_net: nn.Module | None = None, offline: bool | None = None,
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     if feature_net is not None:
-        return FrechetInceptionDistance(feature=feature_net, normalize=True, input_img_size=input_size)
+        return FrechetInceptionDistance(
+            feature=feature_net, normalize=True, input_img_size=input_size
+        )
     _inception_available("FID", offline, download_timeout_s)
     return FrechetInceptionDistance(feature=2048, normalize=True)
 
 
-def build_kid(feature_net: nn.Module | None = None, subsets: int = 100, subset_size: int = 1000,
-              offline: bool | None = None, download_timeout_s: float = 30.0):
+def build_kid(
+    feature_net: nn.Module | None = None,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    offline: bool | None = None,
+    download_timeout_s: float = 30.0,
+):
     """torchmetrics KernelInceptionDistance taking [0, 1] float images (features as in `build_fid`).
 
     KID: unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / D + 1)^3, averaged over
@@ -186,13 +221,18 @@ def build_kid(feature_net: nn.Module | None = None, subsets: int = 100, subset_s
     if feature_net is None:
         _inception_available("KID", offline, download_timeout_s)
     feature = 2048 if feature_net is None else feature_net
-    with warnings.catch_warnings():  # "will save all extracted features": inherent to KID, not actionable
+    with (
+        warnings.catch_warnings()
+    ):  # "will save all extracted features": inherent to KID, not actionable
         warnings.filterwarnings("ignore", message=".*save all extracted features.*")
-        return KernelInceptionDistance(feature=feature, subsets=subsets, subset_size=subset_size, normalize=True)
+        return KernelInceptionDistance(
+            feature=feature, subsets=subsets, subset_size=subset_size, normalize=True
+        )
 
 
 def _batches(images: Images, batch_size: int) -> list[torch.Tensor]:
-    """A (N,3,H,W) tensor or a sequence of (3,H,W)/(1,3,H,W) images -> batches of equal-size images."""
+    """A (N,3,H,W) tensor or a sequence of (3,H,W)/(1,3,H,W) images -> batches of equal-size
+    images."""
     if isinstance(images, torch.Tensor):
         return list(images.split(batch_size))
     batches, current = [], []
@@ -222,12 +262,13 @@ def compute_learned_metrics(
     offline: bool | None = None,
     download_timeout_s: float = 30.0,
 ) -> dict[str, float | str]:
-    """LPIPS to the contents, FID and KID to the style set, and ArtFID, for a set of stylized outputs.
+    """LPIPS to the contents, FID and KID to the style set, and ArtFID, for a set of stylized
+    outputs.
 
-    ArtFID (Wright & Ommer 2022) = (1 + LPIPS) * (1 + FID), mean LPIPS over (output, content) pairs and
-    FID between the outputs and the style set; best value 1. The art-fid package computes FID with an
-    Inception-v3 trained on art (its `art_inception.pth`) and reports ArtFID_inf by default; this
-    function uses the standard ImageNet FID Inception (or `feature_net`), so its ArtFID is not
+    ArtFID (Wright & Ommer 2022) = (1 + LPIPS) * (1 + FID), mean LPIPS over (output, content) pairs
+    and FID between the outputs and the style set; best value 1. The art-fid package computes FID
+    with an Inception-v3 trained on art (its `art_inception.pth`) and reports ArtFID_inf by default;
+    this function uses the standard ImageNet FID Inception (or `feature_net`), so its ArtFID is not
     comparable with the paper's tables. To reproduce them, wrap the art Inception as `feature_net`.
 
     Args:
@@ -251,7 +292,9 @@ def compute_learned_metrics(
     out_batches, content_batches = _batches(outputs, batch_size), _batches(contents, batch_size)
     style_batches = _batches(style_set, batch_size)
     device = out_batches[0].device
-    n_fake, n_content, n_real = (sum(map(len, bs)) for bs in (out_batches, content_batches, style_batches))
+    n_fake, n_content, n_real = (
+        sum(map(len, bs)) for bs in (out_batches, content_batches, style_batches)
+    )
     if n_fake != n_content:
         raise ValueError(f"{n_fake} outputs but {n_content} contents: they must be pairs")
     results: dict[str, float | str] = {}
@@ -259,7 +302,9 @@ def compute_learned_metrics(
     try:
         lpips = build_lpips(lpips_type, lpips_net, offline, download_timeout_s).to(device)
         scores = []
-        singles = ([im for b in batches for im in b.split(1)] for batches in (out_batches, content_batches))
+        singles = (
+            [im for b in batches for im in b.split(1)] for batches in (out_batches, content_batches)
+        )
         for out, content in zip(*singles):
             if out.shape[-2:] != content.shape[-2:]:
                 out = resize(out, content.shape[-2:]).clamp(0, 1)
@@ -270,9 +315,11 @@ def compute_learned_metrics(
 
     try:
         if min(n_fake, n_real) < 2:
-            raise MetricUnavailable(f"FID/KID need >= 2 outputs and style images, got {n_fake} and {n_real}")
-        # torchmetrics draws from the global CPU RNG (a probe image to size custom features, KID's subsets):
-        # seeded for reproducible KID, the caller's state restored afterwards.
+            raise MetricUnavailable(
+                f"FID/KID need >= 2 outputs and style images, got {n_fake} and {n_real}"
+            )
+        # torchmetrics draws from the global CPU RNG (a probe image to size custom features, KID's
+        # subsets): seeded for reproducible KID, the caller's state restored afterwards.
         with seeded(seed):
             fid = build_fid(feature_net, offline, download_timeout_s).to(device)
             size = min(kid_subset_size, n_fake, n_real)
@@ -290,6 +337,9 @@ def compute_learned_metrics(
             results[key] = UNAVAILABLE + str(error)
 
     missing = [k for k in ("lpips", "fid") if isinstance(results[k], str)]
-    results["artfid"] = (UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]]) if missing
-                         else artfid(results["lpips"], results["fid"]))
+    results["artfid"] = (
+        UNAVAILABLE + "needs " + " and ".join(missing) + ": " + str(results[missing[0]])
+        if missing
+        else artfid(results["lpips"], results["fid"])
+    )
     return results

@@ -1,18 +1,21 @@
-"""Content and style losses as evaluation metrics, measured with the VGG19 loss network at a fixed resolution.
+"""Content and style losses as evaluation metrics, measured with the VGG19 loss network at a fixed \
+resolution.
 
-These are the numbers the AdaIN / Gatys papers' tables report ("content loss", "style loss"), computed the
+These are the numbers the AdaIN / Gatys papers' tables report ("content loss", "style loss"),
+computed the
 same way for every method so that rows are comparable:
 
-- Resolution: every image (output, content, style) is brought to EVAL_SIZE x EVAL_SIZE = 256 x 256 by
-  resizing its short side to 256 (bilinear, antialiased) and center cropping (`prepare`). Losses depend
-  on resolution (feature statistics change with scale), so numbers at other sizes are not comparable.
-- Network: torchvision VGG19, ImageNet weights (`VGG19Features`, normalization inside the module); with
-  random weights (tests, offline smoke runs) the numbers only check the code path.
-- Content loss: MSE between the output's and the content image's features (models.losses.content_loss,
-  mean over C*H*W), reported at relu4_1 (AdaIN paper) and at conv4_2 (the layer Gatys et al. name; their
-  code reads it after the ReLU, relu4_2, which the optimization minimises). Note that the AdaIN
-  paper's training content loss compares against the AdaIN target t, not the content image; for
-  evaluation the content image is the only target every method shares.
+- Resolution: every image (output, content, style) is brought to EVAL_SIZE x EVAL_SIZE = 256 x 256
+  by resizing its short side to 256 (bilinear, antialiased) and center cropping (`prepare`). Losses
+  depend on resolution (feature statistics change with scale), so numbers at other sizes are not
+  comparable.
+- Network: torchvision VGG19, ImageNet weights (`VGG19Features`, normalization inside the module);
+  with random weights (tests, offline smoke runs) the numbers only check the code path.
+- Content loss: MSE between the output's and the content image's features
+  (models.losses.content_loss, mean over C*H*W), reported at relu4_1 (AdaIN paper) and at conv4_2
+  (the layer Gatys et al. name; their code reads it after the ReLU, relu4_2, which the optimization
+  minimises). Note that the AdaIN paper's training content loss compares against the AdaIN target t,
+  not the content image; for evaluation the content image is the only target every method shares.
 - Style losses: summed with equal weights over relu1_1, relu2_1, relu3_1, relu4_1, relu5_1, as
   `gram` (per-sample Gram / (C*H*W), sum of squared differences over the C*C entries) and `mean_std`
   (MSE of channel means + MSE of channel stds), the normalizations of models/losses.py, against the
@@ -44,7 +47,8 @@ __all__ = ["EVAL_SIZE", "LOSS_METRIC_KEYS", "build_loss_net", "loss_metrics", "p
 
 
 def prepare(images: torch.Tensor, size: int = EVAL_SIZE) -> torch.Tensor:
-    """(B, 3, H, W) in [0, 1] -> (B, 3, size, size): short side resized to `size` (antialiased), center crop."""
+    """(B, 3, H, W) in [0, 1] -> (B, 3, size, size): short side resized to `size` (antialiased),
+    center crop."""
     if images.shape[-2:] != (size, size):
         images = fit_square(images, size)
     return images.float().contiguous()  # one dense batch, not a strided view of the crop
@@ -55,8 +59,8 @@ def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGG19Features:
 
     Args:
         weights: "pretrained" (ImageNet; fails fast offline naming the file to provide), "random"
-            (torchvision init from `seed`, for tests and offline smoke runs: numbers are not meaningful),
-            or a local state dict path.
+            (torchvision init from `seed`, for tests and offline smoke runs: numbers are not
+            meaningful), or a local state dict path.
         seed: seed of the random init; the global RNG is left as it was.
     """
     layers = tuple(dict.fromkeys([*CONTENT_LAYERS, *STYLE_LAYERS]))
@@ -87,16 +91,21 @@ def loss_metrics(
         (MSE of features), `style_gram`, `style_mean_std` (sum over relu1_1..relu5_1).
     """
     if styles.shape[0] not in (1, outputs.shape[0]) or contents.shape[0] != outputs.shape[0]:
-        raise ValueError(f"batch sizes do not pair up: {outputs.shape[0]} outputs, {contents.shape[0]} contents, "
-                         f"{styles.shape[0]} styles (styles may also be 1)")
+        raise ValueError(
+            f"batch sizes do not pair up: {outputs.shape[0]} outputs, {contents.shape[0]} "
+            f"contents, {styles.shape[0]} styles (styles may also be 1)"
+        )
     device = next(loss_net.parameters()).device
     layers = list(dict.fromkeys([*CONTENT_LAYERS, *STYLE_LAYERS]))
-    feats = {name: loss_net(prepare(x, size).to(device), layers)
-             for name, x in (("out", outputs), ("content", contents), ("style", styles))}
+    feats = {
+        name: loss_net(prepare(x, size).to(device), layers)
+        for name, x in (("out", outputs), ("content", contents), ("style", styles))
+    }
     out: dict[str, list[torch.Tensor]] = {key: [] for key in LOSS_METRIC_KEYS}
     for i in range(outputs.shape[0]):
-        # One sample at a time through the batch-averaging loss functions: the per-sample value is then
-        # exactly models/losses.py's definition, with no batch-size-dependent reduction to re-derive.
+        # One sample at a time through the batch-averaging loss functions: the per-sample value is
+        # then exactly models/losses.py's definition, with no batch-size-dependent reduction to
+        # re-derive.
         o = {k: v[i : i + 1] for k, v in feats["out"].items()}
         c = {k: v[i : i + 1] for k, v in feats["content"].items()}
         j = i if styles.shape[0] > 1 else 0

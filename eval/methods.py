@@ -1,12 +1,14 @@
-"""The methods an evaluation compares, behind one interface: a name, hparams, and stylize(content, style).
+"""The methods an evaluation compares, behind one interface: a name, hparams, and stylize(content, \
+style).
 
 - `CheckpointMethod`: a release checkpoint or a training step folder (architecture from the weights'
   metadata), alpha = 1, one style.
-- `OptimizeMethod`: the Gatys et al. per-image optimization (models/gatys.py) as a reference row. It is
-  kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the content image,
-  at the evaluation resolution, with the optimizer's default weights (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss,
-  VGG19 relu4_2 / relu1_1..relu5_1). Converged Gatys results take 300-1000 steps; this row shows where a
-  short optimization lands, not the method's best quality. Raise it with `--baseline-steps`.
+- `OptimizeMethod`: the Gatys et al. per-image optimization (models/gatys.py) as a reference row. It
+  is kept cheap on purpose: BASELINE_STEPS L-BFGS steps (one network evaluation each) from the
+  content image, at the evaluation resolution, with the optimizer's default weights
+  (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss, VGG19 relu4_2 / relu1_1..relu5_1). Converged Gatys
+  results take 300-1000 steps; this row shows where a short optimization lands, not the method's
+  best quality. Raise it with `--baseline-steps`.
 """
 
 from __future__ import annotations
@@ -30,15 +32,19 @@ __all__ = ["BASELINE_STEPS", "CheckpointMethod", "OptimizeMethod", "method_names
 
 
 def method_names(paths: list[Path]) -> list[str]:
-    """Readable unique names: a step checkpoint (its folder or STEP_WEIGHTS) by its folder, a file by its stem.
+    """Readable unique names: a step checkpoint (its folder or STEP_WEIGHTS) by its folder, a file
+    by its stem.
 
-    Equal names get their run folder's name in front: runs/a/model.safetensors, runs/b/model.safetensors ->
-    a_model, b_model; runs/a/checkpoints/step_000050 and runs/b/... -> a_step_000050, b_step_000050.
+    Equal names get their run folder's name in front: runs/a/model.safetensors,
+    runs/b/model.safetensors -> a_model, b_model; runs/a/checkpoints/step_000050 and runs/b/... ->
+    a_step_000050, b_step_000050.
     """
     targets = [p.parent if p.name == STEP_WEIGHTS else p for p in paths]
     bases = [t.name if t.is_dir() else t.stem for t in targets]
     runs = [t.parent.parent if t.parent.name == "checkpoints" else t.parent for t in targets]
-    names = [f"{run.name}_{base}" if bases.count(base) > 1 else base for run, base in zip(runs, bases)]
+    names = [
+        f"{run.name}_{base}" if bases.count(base) > 1 else base for run, base in zip(runs, bases)
+    ]
     for i, name in enumerate(names):  # still equal (same folder names): number them
         if names.count(name) > 1:
             names[i] = f"{name}_{i}"
@@ -53,11 +59,17 @@ class CheckpointMethod:
     def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
         self.path, self.name = Path(path), name
         self.net = load_model(self.path, map_location=device)
-        self.metadata = read_metadata(self.path) if weights_file(self.path).suffix == ".safetensors" else {}
+        self.metadata = (
+            read_metadata(self.path) if weights_file(self.path).suffix == ".safetensors" else {}
+        )
 
     def hparams(self) -> dict[str, str | float | int | bool]:
-        """Flat `model/...` (and `loss/...` when the trainer stored it) config, plus step and config name."""
-        out: dict[str, str | float | int | bool] = {"method": self.kind, "checkpoint": str(self.path)}
+        """Flat `model/...` (and `loss/...` when the trainer stored it) config, plus step and config
+        name."""
+        out: dict[str, str | float | int | bool] = {
+            "method": self.kind,
+            "checkpoint": str(self.path),
+        }
         out.update({f"model/{k}": v for k, v in flatten(self.net.cfg).items()})
         if "loss_config" in self.metadata:
             loss = from_dict(LossConfig, json.loads(self.metadata["loss_config"]))
@@ -84,33 +96,50 @@ class CheckpointMethod:
         content = content.to(device)
         if getattr(self, "domain", None) is None:
             return self.net(content, style.to(device)).float().clamp(0, 1).cpu()
-        image = self.net.stylize_features(self.net.encode(content), [self.domain], size=content.shape[-2:])[0]
+        image = self.net.stylize_features(
+            self.net.encode(content), [self.domain], size=content.shape[-2:]
+        )[0]
         return image.float().clamp(0, 1).cpu()
 
 
 class OptimizeMethod:
-    """The per-image optimization reference (see the module docstring for its cheap default budget)."""
+    """The per-image optimization reference (see the module docstring for its cheap default
+    budget)."""
 
     kind = "optimize"
 
-    def __init__(self, weights: str = "pretrained", steps: int = BASELINE_STEPS, seed: int = 0,
-                 device: str = "cpu", name: str = "optimize"):
+    def __init__(
+        self,
+        weights: str = "pretrained",
+        steps: int = BASELINE_STEPS,
+        seed: int = 0,
+        device: str = "cpu",
+        name: str = "optimize",
+    ):
         self.name, self.device = name, device
         self.opts = OptimizeOptions(steps=steps, optimizer="lbfgs", seed=seed)
         content_layers, style_layers = self.opts.layers()
         with seeded(seed):  # a random-weight network is then the same on every run
-            self.net = build_feature_net(self.opts.feature_net, [*content_layers, *style_layers], weights).to(device)
+            self.net = build_feature_net(
+                self.opts.feature_net, [*content_layers, *style_layers], weights
+            ).to(device)
         self.weights = weights
 
     def hparams(self) -> dict[str, str | float | int | bool]:
         o = self.opts
-        return {"method": self.kind, "optimize/feature_net": o.feature_net, "optimize/weights": self.weights,
-                "optimize/optimizer": o.optimizer, "optimize/steps": int(o.steps),
-                "optimize/style_loss": o.style_loss, "optimize/style_weight": o.style_weight,
-                "optimize/content_weight": o.content_weight, "optimize/tv_weight": o.tv_weight,
-                "optimize/init": o.init}
+        return {
+            "method": self.kind,
+            "optimize/feature_net": o.feature_net,
+            "optimize/weights": self.weights,
+            "optimize/optimizer": o.optimizer,
+            "optimize/steps": int(o.steps),
+            "optimize/style_loss": o.style_loss,
+            "optimize/style_weight": o.style_weight,
+            "optimize/content_weight": o.content_weight,
+            "optimize/tv_weight": o.tv_weight,
+            "optimize/init": o.init,
+        }
 
     def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         result = optimize(self.net, content.to(self.device), [style.to(self.device)], self.opts)
         return result.image.float().clamp(0, 1).cpu()
-

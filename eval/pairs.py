@@ -1,13 +1,16 @@
-"""The content x style pairs an evaluation runs on: read from a manifest, or the deterministic default.
+"""The content x style pairs an evaluation runs on: read from a manifest, or the deterministic \
+default.
 
 Manifest formats (paths relative to the manifest's folder, or absolute):
 
-- JSON: `{"pairs": [{"content": "c/a.jpg", "style": "s/x.jpg"}, ...]}` or a bare list of such objects;
+- JSON: `{"pairs": [{"content": "c/a.jpg", "style": "s/x.jpg"}, ...]}` or a bare list of such
+  objects;
 - CSV: a header row with `content,style` columns, one pair per row.
 
-Without a manifest, the default is every content image of `data/sample/content/val` crossed with every
-style image of `data/sample/style/val`, in sorted file-name order. The pairs actually used are written
-to `<out>/pairs.json` (absolute paths) so the run can be repeated with `--pairs <out>/pairs.json`.
+Without a manifest, the default is every content image of `data/sample/content/val` crossed with
+every style image of `data/sample/style/val`, in sorted file-name order. The pairs actually used are
+written to `<out>/pairs.json` (absolute paths) so the run can be repeated with
+`--pairs <out>/pairs.json`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ def default_pairs(root: str | os.PathLike = DEFAULT_ROOT) -> list[Pair]:
         if not folder.is_dir() or not list_images(folder):
             raise ManifestError(
                 f"default evaluation pairs need images in {folder}; build the sample set with "
-                "`python -m data_prep.sample`, or pass --pairs MANIFEST (JSON or CSV of content,style)"
+                "`python -m data_prep.sample`, or pass --pairs MANIFEST "
+                "(JSON or CSV of content,style)"
             )
     contents, styles = (list_images(folder) for folder in folders)
     return [Pair(c.resolve(), s.resolve()) for c in contents for s in styles]
@@ -57,7 +61,8 @@ def _resolve(value: object, base: Path, manifest: Path, where: str) -> Path:
 
 
 def read_pairs(manifest: str | os.PathLike) -> list[Pair]:
-    """Pairs from a JSON or CSV manifest (see the module docstring); errors name the file and entry."""
+    """Pairs from a JSON or CSV manifest (see the module docstring); errors name the file and
+    entry."""
     manifest = Path(manifest)
     if not manifest.is_file():
         raise ManifestError(f"pairs manifest {manifest} does not exist")
@@ -66,21 +71,32 @@ def read_pairs(manifest: str | os.PathLike) -> list[Pair]:
         with open(manifest, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             if not reader.fieldnames or not {"content", "style"} <= set(reader.fieldnames):
-                raise ManifestError(f"{manifest}: CSV needs a header row with 'content' and 'style' columns, "
-                                    f"got {reader.fieldnames}")
+                raise ManifestError(
+                    f"{manifest}: CSV needs a header row with 'content' and 'style' columns, "
+                    f"got {reader.fieldnames}"
+                )
             rows = list(reader)
     else:
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
-            raise ManifestError(f"{manifest}: not valid JSON ({err}); use JSON or a .csv file") from None
+            raise ManifestError(
+                f"{manifest}: not valid JSON ({err}); use JSON or a .csv file"
+            ) from None
         rows = data.get("pairs") if isinstance(data, dict) else data
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise ManifestError(f"{manifest}: expected {{\"pairs\": [{{\"content\": ..., \"style\": ...}}, ...]}}")
+            raise ManifestError(
+                f'{manifest}: expected {{"pairs": [{{"content": ..., "style": ...}}, ...]}}'
+            )
     if not rows:
         raise ManifestError(f"{manifest}: lists no pairs")
-    return [Pair(_resolve(r.get("content"), base, manifest, f"pair {i} content"),
-                 _resolve(r.get("style"), base, manifest, f"pair {i} style")) for i, r in enumerate(rows)]
+    return [
+        Pair(
+            _resolve(r.get("content"), base, manifest, f"pair {i} content"),
+            _resolve(r.get("style"), base, manifest, f"pair {i} style"),
+        )
+        for i, r in enumerate(rows)
+    ]
 
 
 def write_pairs(pairs: list[Pair], path: str | os.PathLike) -> Path:

@@ -1,9 +1,9 @@
 """Small fixed random networks that stand in for Inception (FID/KID) and LPIPS's backbone, offline.
 
 `evaluate --feature-net random` uses them so that the learned-metrics code path (batching, FID/KID
-statistics, LPIPS pairing, ArtFID) runs on a machine without the pretrained weights, e.g. in tests and
-CI. The numbers are NOT the published metrics and must never be reported as such; the table marks the
-feature network used.
+statistics, LPIPS pairing, ArtFID) runs on a machine without the pretrained weights, e.g. in tests
+and CI. The numbers are NOT the published metrics and must never be reported as such; the table
+marks the feature network used.
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ from torch import nn
 def _convs(seed: int, widths: tuple[int, ...]) -> nn.ModuleList:
     with torch.random.fork_rng(devices=[]):  # fixed weights without touching the caller's RNG
         torch.manual_seed(seed)
-        return nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in zip((3, *widths), widths))
+        return nn.ModuleList(
+            nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in zip((3, *widths), widths)
+        )
 
 
 class RandomFeatures(nn.Module):
-    """[0, 1] images (B, 3, H, W) -> (B, 16) features: channel means and stds of a 2-layer random conv net.
+    """[0, 1] images (B, 3, H, W) -> (B, 16) features: channel means and stds of a 2-layer random
+    conv net.
 
-    Scaled by 10 to the order of magnitude of Inception pool features, where KID's cubic kernel is not flat.
+    Scaled by 10 to the order of magnitude of Inception pool features, where KID's cubic kernel is
+    not flat.
     """
 
     def __init__(self, seed: int = 0):
@@ -36,7 +40,8 @@ class RandomFeatures(nn.Module):
 
 
 class RandomLpips(nn.Module):
-    """LPIPS's computation with a random backbone and unit linear heads: (B,3,H,W) x2 -> (B,) distances.
+    """LPIPS's computation with a random backbone and unit linear heads: (B,3,H,W) x2 -> (B,)
+    distances.
 
     Per layer: unit-normalize each position's channel vector, squared difference, mean over channels
     and space; summed over layers. 0 for identical images.

@@ -1,12 +1,13 @@
 """Read scalar curves back from TensorBoard event files.
 
 `torch.utils.tensorboard.SummaryWriter.add_scalar` writes a legacy `simple_value` summary by default
-(read back through `EventAccumulator.Scalars`) and, with `new_style=True`, a rank-0 tensor tagged with
-the "scalars" plugin (read back through `EventAccumulator.Tensors`); TensorFlow 2 writers also use the
-tensor form. Both are read here and merged per tag.
+(read back through `EventAccumulator.Scalars`) and, with `new_style=True`, a rank-0 tensor tagged
+with the "scalars" plugin (read back through `EventAccumulator.Tensors`); TensorFlow 2 writers also
+use the tensor form. Both are read here and merged per tag.
 
-`EventAccumulator` keeps a reservoir sample of only 10,000 scalars (and 10 tensors) per tag by default:
-a long run's curve would silently lose points. `size_guidance=0` for both keeps every point.
+`EventAccumulator` keeps a reservoir sample of only 10,000 scalars (and 10 tensors) per tag by
+default: a long run's curve would silently lose points. `size_guidance=0` for both keeps every
+point.
 """
 
 import os
@@ -24,7 +25,8 @@ __all__ = ["EVENT_FILE_PREFIX", "find_runs", "read_scalars"]
 
 
 def find_runs(root: str | os.PathLike) -> list[Path]:
-    """Every folder under `root` (itself included) that directly holds an `events.out.tfevents.*` file.
+    """Every folder under `root` (itself included) that directly holds an `events.out.tfevents.*`
+    file.
 
     Args:
         root: a run folder or a log root with run folders nested at any depth.
@@ -49,9 +51,10 @@ def read_scalars(run_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]
     """All scalar points logged in one run folder, per tag, sorted by step.
 
     Reads every event file directly inside `run_dir` (not sub-folders: those are separate runs, see
-    `find_runs`), e.g. the several files a resumed run leaves behind. Points are sorted by step; when a
-    step was logged more than once (a run resumed from an earlier checkpoint re-logs the steps after
-    it), the point written last (by wall time) is kept, which is the curve the resumed run produced.
+    `find_runs`), e.g. the several files a resumed run leaves behind. Points are sorted by step;
+    when a step was logged more than once (a run resumed from an earlier checkpoint re-logs the
+    steps after it), the point written last (by wall time) is kept, which is the curve the resumed
+    run produced.
 
     Args:
         run_dir: a folder holding `events.out.tfevents.*` files.
@@ -63,7 +66,9 @@ def read_scalars(run_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]
         FileNotFoundError: if `run_dir` holds no event file.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir() or not any(p.name.startswith(EVENT_FILE_PREFIX) for p in run_dir.iterdir()):
+    if not run_dir.is_dir() or not any(
+        p.name.startswith(EVENT_FILE_PREFIX) for p in run_dir.iterdir()
+    ):
         raise FileNotFoundError(
             f"no TensorBoard event file ({EVENT_FILE_PREFIX}*) directly in {run_dir}; "
             "pass a run folder, or use find_runs() on a log root"
@@ -84,7 +89,8 @@ def read_scalars(run_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]
         for event in accumulator.Scalars(tag):
             add(tag, int(event.step), event.wall_time, float(event.value))
     for tag in tags.get("tensors", []):
-        # Only tensors written by the scalars plugin are scalars; others (text, hparams, pr curves) are not.
+        # Only tensors written by the scalars plugin are scalars; others (text, hparams, pr curves)
+        # are not.
         if accumulator.SummaryMetadata(tag).plugin_data.plugin_name != "scalars":
             continue
         for event in accumulator.Tensors(tag):
@@ -93,4 +99,7 @@ def read_scalars(run_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]
                 continue
             add(tag, int(event.step), event.wall_time, float(array.reshape(-1)[0]))
 
-    return {tag: [(step, v) for step, (_, v) in sorted(per_step.items())] for tag, per_step in points.items()}
+    return {
+        tag: [(step, v) for step, (_, v) in sorted(per_step.items())]
+        for tag, per_step in points.items()
+    }

@@ -1,24 +1,28 @@
 """Train the AdaIN recipe's research variants and compare them: one command, smoke or real.
 
-    python -m eval.variants --out reports/variants                   # offline smoke: random weights, sample set
-    python -m eval.variants --out reports/variants --full --weights pretrained --data-root data/coco_wikiart \
+    python -m eval.variants --out reports/variants                   # offline smoke: random
+                                                                       weights, sample set
+    python -m eval.variants --out reports/variants --full --weights pretrained \
+        --data-root data/coco_wikiart \
         --launcher "accelerate launch --multi_gpu --num_processes 2"  # the real comparison, on GPUs
 
 Variants (`variants()`, read from the registries at run time, plugins included): the recipe
 configs/vgg_adain_meanstd.yaml and one change each, every other registered feature transform
-(vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>); configs/<variant>.yaml is used where it exists
-(e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each trains
-through train.py in its own process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config written to
-OUT/configs/<variant>.yaml; a run folder that already holds checkpoints is resumed (`--resume latest`), so an
-interrupted comparison continues and a finished one is not retrained. Then eval.compare_runs compares the
-training curves (OUT/curves/summary.md) and eval.evaluate scores every variant and the per-image optimization
+(vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>); configs/<variant>.yaml is used where it
+exists (e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each
+trains through train.py in its own process (`--launcher`, so multi-GPU runs work) into
+OUT/runs/<variant>, from the resolved config written to OUT/configs/<variant>.yaml; a run folder
+that already holds checkpoints is resumed (`--resume latest`), so an interrupted comparison
+continues and a finished one is not retrained. Then eval.compare_runs compares the training curves
+(OUT/curves/summary.md) and eval.evaluate scores every variant and the per-image optimization
 reference on the val pairs (OUT/eval/metrics.md: one row per variant plus `optimize`).
 
-Without --full, every variant runs configs/smoke.yaml's data, optim and train sections (64 px crops, batch 2,
-fp32) for 10 steps instead of its own, and is evaluated at 128 px with a 10-step optimization reference: a few
-CPU minutes that check the pipeline, not the methods. --full keeps each config's own (160k steps at 256 px) and
-evaluates at eval.loss_metrics.EVAL_SIZE with eval.methods.BASELINE_STEPS. `--weights random` builds every
-network with random weights (offline; the numbers then rank nothing), `--weights pretrained` the real ones.
+Without --full, every variant runs configs/smoke.yaml's data, optim and train sections (64 px crops,
+batch 2, fp32) for 10 steps instead of its own, and is evaluated at 128 px with a 10-step
+optimization reference: a few CPU minutes that check the pipeline, not the methods. --full keeps
+each config's own (160k steps at 256 px) and evaluates at eval.loss_metrics.EVAL_SIZE with
+eval.methods.BASELINE_STEPS. `--weights random` builds every network with random weights (offline;
+the numbers then rank nothing), `--weights pretrained` the real ones.
 """
 
 from __future__ import annotations
@@ -48,33 +52,50 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 RECIPE = "vgg_adain_meanstd"
 SMOKE = CONFIGS / "smoke.yaml"
-# smoke: 10 steps of every variant (smoke.yaml's 30 take ~3x as long on 2 CPU cores); the models saw 64 px
-# crops, so evaluating at 256 px buys nothing
+# smoke: 10 steps of every variant (smoke.yaml's 30 take ~3x as long on 2 CPU cores); the models saw
+# 64 px crops, so evaluating at 256 px buys nothing
 SMOKE_STEPS, SMOKE_EVAL_SIZE, SMOKE_BASELINE_STEPS = 10, 128, 10
 CURVE_TAGS = ["loss/total", "loss/content", "loss/style"]
 
 
 def variants() -> dict[str, tuple[str, list[str]]]:
-    """variant -> (what it changes, its overrides of the recipe): the recipe, then one variant per other
-    registered transform and style loss (read now, so a loaded plugin's names are variants too)."""
+    """variant -> (what it changes, its overrides of the recipe): the recipe, then one variant per
+    other registered transform and style loss (read now, so a loaded plugin's names are variants
+    too)."""
     recipe = load_config(CONFIGS / f"{RECIPE}.yaml")
     out = {RECIPE: ("the AdaIN recipe (reference)", [])}
-    out |= {f"vgg_{t}_meanstd": (f"transform {t}", [f"model.transform={t}"])
-            for t in TRANSFORMS if t != recipe.model.transform}
-    out |= {f"vgg_adain_{s}": (f"style loss {s}", [f"loss.style_loss={s}"])
-            for s in STYLE_LOSSES if s != recipe.loss.style_loss}
+    out |= {
+        f"vgg_{t}_meanstd": (f"transform {t}", [f"model.transform={t}"])
+        for t in TRANSFORMS
+        if t != recipe.model.transform
+    }
+    out |= {
+        f"vgg_adain_{s}": (f"style loss {s}", [f"loss.style_loss={s}"])
+        for s in STYLE_LOSSES
+        if s != recipe.loss.style_loss
+    }
     return out
 
 
-def variant_config(name: str, full: bool, weights: str, data_root: str | None, steps: int | None,
-                   overrides: Sequence[str] = (), plugins: Sequence[str] = ()) -> Config:
-    """The config a variant trains with: configs/<name>.yaml or the recipe with the variant's change,
-    smoke.yaml's data/optim/train unless `full`, then the flags."""
+def variant_config(
+    name: str,
+    full: bool,
+    weights: str,
+    data_root: str | None,
+    steps: int | None,
+    overrides: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+) -> Config:
+    """The config a variant trains with: configs/<name>.yaml or the recipe with the variant's
+    change, smoke.yaml's data/optim/train unless `full`, then the flags."""
     own = CONFIGS / f"{name}.yaml"
     change = [] if own.is_file() else variants()[name][1]
-    cfg = load_config(own if own.is_file() else CONFIGS / f"{RECIPE}.yaml",
-                      [f"name={name}", *change, *([f"plugins={','.join(plugins)}"] if plugins else [])])
-    if not full:  # only the model and loss sections define a variant; the smoke run's schedule replaces the rest
+    cfg = load_config(
+        own if own.is_file() else CONFIGS / f"{RECIPE}.yaml",
+        [f"name={name}", *change, *([f"plugins={','.join(plugins)}"] if plugins else [])],
+    )
+    # only the model and loss sections define a variant; the smoke run's schedule replaces the rest
+    if not full:
         smoke = load_config(SMOKE)
         cfg = dataclasses.replace(cfg, data=smoke.data, optim=smoke.optim, train=smoke.train)
     flags = [f"data.root={data_root}"] if data_root else []
@@ -86,16 +107,31 @@ def variant_config(name: str, full: bool, weights: str, data_root: str | None, s
 
 
 def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:
-    """Train one variant with train.py in a new process (resumed if its run folder has checkpoints)."""
+    """Train one variant with train.py in a new process (resumed if its run folder has
+    checkpoints)."""
     config_file = atomic_write(out / "configs" / f"{cfg.name}.yaml", to_yaml(cfg))
     run_dir = out / "runs" / cfg.name
     resume = ["--resume", "latest"] if complete_checkpoints(run_dir) else []
-    cmd = [*launcher, str(REPO / "train.py"), "--config", str(config_file), "--run-dir", str(run_dir), *resume]
-    print(f"== {cfg.name} ({variants().get(cfg.name, ('custom',))[0]}): {shlex.join(cmd)}", flush=True)
-    proc = subprocess.run(cmd)  # from the caller's folder: relative data and output paths mean the same
+    cmd = [
+        *launcher,
+        str(REPO / "train.py"),
+        "--config",
+        str(config_file),
+        "--run-dir",
+        str(run_dir),
+        *resume,
+    ]
+    print(
+        f"== {cfg.name} ({variants().get(cfg.name, ('custom',))[0]}): {shlex.join(cmd)}", flush=True
+    )
+    proc = subprocess.run(
+        cmd
+    )  # from the caller's folder: relative data and output paths mean the same
     if proc.returncode != 0:
-        raise RuntimeError(f"training {cfg.name} failed (exit {proc.returncode}); its log is above, its run "
-                           f"folder is {run_dir}")
+        raise RuntimeError(
+            f"training {cfg.name} failed (exit {proc.returncode}); its log is above, its run "
+            f"folder is {run_dir}"
+        )
     return run_dir
 
 
@@ -118,18 +154,21 @@ def compare_variants(
     Args:
         out_dir: OUT (module docstring).
         names: names from `variants()` (None: all of them).
-        full: the configs' own data/optim/train sections (real runs) instead of configs/smoke.yaml's.
-        weights: "random" (offline smoke) or "pretrained" for the encoder, loss network, evaluation networks.
-        data_root: prepared data (`root/{content,style}/{train,val}`); None: the configs' own (smoke: data/sample,
-            built here when missing).
+        full: the configs' own data/optim/train sections (real runs) instead of
+            configs/smoke.yaml's.
+        weights: "random" (offline smoke) or "pretrained" for the encoder, loss network, evaluation
+            networks.
+        data_root: prepared data (`root/{content,style}/{train,val}`); None: the configs' own
+            (smoke: data/sample, built here when missing).
         steps: train.steps of every variant (None: the config's, or SMOKE_STEPS without `full`).
         overrides: `key=value` config overrides applied to every variant (e.g. train.batch_size=16).
-        launcher: the command that runs train.py, e.g. "accelerate launch --multi_gpu --num_processes 2"
-            (None: this Python interpreter, one process).
-        eval_size, baseline_steps: evaluation resolution and optimization-reference steps (None: smoke or full
-            defaults, module docstring).
+        launcher: the command that runs train.py, e.g. "accelerate launch --multi_gpu
+            --num_processes 2" (None: this Python interpreter, one process).
+        eval_size, baseline_steps: evaluation resolution and optimization-reference steps (None:
+            smoke or full defaults, module docstring).
         device: where evaluation stylizes (None: cuda when available).
-        plugins: plugin files or modules (models/registry.py): their transforms and losses become variants.
+        plugins: plugin files or modules (models/registry.py): their transforms and losses become
+            variants.
 
     Returns:
         The evaluation rows (eval.evaluate), one per variant then `optimize`.
@@ -139,63 +178,132 @@ def compare_variants(
     names = list(known) if names is None else list(names)
     unknown = [v for v in names if v not in known]
     if unknown or not names:
-        raise ValueError(f"--variants: {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")
+        raise ValueError(
+            f"--variants: {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}"
+        )
     if weights not in ("random", "pretrained"):
         raise ValueError(f"--weights: {weights}; choose random or pretrained")
     out = Path(out_dir).resolve()
     # every config is read and checked before the first (long) training starts: a typo costs nothing
-    configs = [variant_config(v, full, weights, data_root, steps, overrides, plugins) for v in names]
+    configs = [
+        variant_config(v, full, weights, data_root, steps, overrides, plugins) for v in names
+    ]
     root = Path(configs[0].data.root)
     if not full and data_root is None and not (root / "content").is_dir():
-        from data_prep.sample import build_sample  # the offline sample set, as `python -m data_prep.sample`
+        from data_prep.sample import (
+            build_sample,
+        )  # the offline sample set, as `python -m data_prep.sample`
 
         build_sample(root)
-    runs = [train_variant(cfg, out, shlex.split(launcher) if launcher else [sys.executable]) for cfg in configs]
+    runs = [
+        train_variant(cfg, out, shlex.split(launcher) if launcher else [sys.executable])
+        for cfg in configs
+    ]
     compare_runs(runs, out / "curves", tags=CURVE_TAGS)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")  # evaluate()'s default: cpu
-    return evaluate(runs, out / "eval", optimize_baseline=True, weights=weights,
-                    feature_net="random" if weights == "random" else "inception",
-                    size=eval_size or (EVAL_SIZE if full else SMOKE_EVAL_SIZE),
-                    baseline_steps=baseline_steps or (BASELINE_STEPS if full else SMOKE_BASELINE_STEPS),
-                    offline=True if weights == "random" else None, data_root=root, device=device)
+    return evaluate(
+        runs,
+        out / "eval",
+        optimize_baseline=True,
+        weights=weights,
+        feature_net="random" if weights == "random" else "inception",
+        size=eval_size or (EVAL_SIZE if full else SMOKE_EVAL_SIZE),
+        baseline_steps=baseline_steps or (BASELINE_STEPS if full else SMOKE_BASELINE_STEPS),
+        offline=True if weights == "random" else None,
+        data_root=root,
+        device=device,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Command-line entry point; see the module docstring."""
     p = ArgumentParser(prog="python -m eval.variants", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder: configs/, runs/, curves/, eval/")
-    p.add_argument("--variants", nargs="+", default=None, metavar="NAME",
-                   help="a subset of the variants (default: all; the recipe, then vgg_<transform>_meanstd and "
-                   "vgg_adain_<loss> for every registered transform and style loss)")
-    p.add_argument("--plugins", nargs="+", default=[], metavar="FILE|MODULE",
-                   help="your own transforms/losses (models/registry.py): each becomes a variant")
-    p.add_argument("--full", action="store_true",
-                   help="the configs' own data/optim/train (real runs); default: configs/smoke.yaml's")
-    p.add_argument("--weights", choices=["random", "pretrained"], default="random",
-                   help="random: offline smoke runs (numbers rank nothing); pretrained: ImageNet VGG19 etc.")
-    p.add_argument("--data-root", help="prepared data root (default: the configs'; smoke: data/sample)")
-    p.add_argument("--steps", type=int, help=f"train.steps of every variant (default {SMOKE_STEPS}; --full: the "
-                   "config's)")
-    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="config overrides for every variant, e.g. train.batch_size=16")
-    p.add_argument("--launcher", help='runs train.py, e.g. "accelerate launch --multi_gpu --num_processes 2" '
-                   "(default: this Python, one process)")
-    p.add_argument("--eval-size", type=int, help=f"evaluation resolution (default {SMOKE_EVAL_SIZE}; --full "
-                   f"{EVAL_SIZE})")
-    p.add_argument("--baseline-steps", type=int, help=f"optimization reference L-BFGS steps (default "
-                   f"{SMOKE_BASELINE_STEPS}; --full {BASELINE_STEPS})")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="a subset of the variants (default: all; the recipe, then vgg_<transform>_meanstd and "
+        "vgg_adain_<loss> for every registered transform and style loss)",
+    )
+    p.add_argument(
+        "--plugins",
+        nargs="+",
+        default=[],
+        metavar="FILE|MODULE",
+        help="your own transforms/losses (models/registry.py): each becomes a variant",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the configs' own data/optim/train (real runs); default: configs/smoke.yaml's",
+    )
+    p.add_argument(
+        "--weights",
+        choices=["random", "pretrained"],
+        default="random",
+        help="random: offline smoke runs (numbers rank nothing); pretrained: ImageNet VGG19 etc.",
+    )
+    p.add_argument(
+        "--data-root", help="prepared data root (default: the configs'; smoke: data/sample)"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        help=f"train.steps of every variant (default {SMOKE_STEPS}; --full: the config's)",
+    )
+    p.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="config overrides for every variant, e.g. train.batch_size=16",
+    )
+    p.add_argument(
+        "--launcher",
+        help='runs train.py, e.g. "accelerate launch --multi_gpu --num_processes 2" '
+        "(default: this Python, one process)",
+    )
+    p.add_argument(
+        "--eval-size",
+        type=int,
+        help=f"evaluation resolution (default {SMOKE_EVAL_SIZE}; --full {EVAL_SIZE})",
+    )
+    p.add_argument(
+        "--baseline-steps",
+        type=int,
+        help=f"optimization reference L-BFGS steps (default "
+        f"{SMOKE_BASELINE_STEPS}; --full {BASELINE_STEPS})",
+    )
     p.add_argument("--device", help="evaluation device (default: cuda when available)")
     args = p.parse_args(argv)
-    for ok, problem in ((args.steps is None or args.steps >= 1, f"--steps: {args.steps}; must be >= 1"),
-                        (args.eval_size is None or args.eval_size >= 16, f"--eval-size: {args.eval_size}; >= 16"),
-                        (args.baseline_steps is None or args.baseline_steps >= 1,
-                         f"--baseline-steps: {args.baseline_steps}; must be >= 1")):
+    for ok, problem in (
+        (args.steps is None or args.steps >= 1, f"--steps: {args.steps}; must be >= 1"),
+        (args.eval_size is None or args.eval_size >= 16, f"--eval-size: {args.eval_size}; >= 16"),
+        (
+            args.baseline_steps is None or args.baseline_steps >= 1,
+            f"--baseline-steps: {args.baseline_steps}; must be >= 1",
+        ),
+    ):
         if not ok:
             p.exit(2, f"error: {problem}\n")
     try:
-        return compare_variants(args.out, args.variants, args.full, args.weights, args.data_root, args.steps,
-                                args.overrides, args.launcher, args.eval_size, args.baseline_steps, args.device,
-                                args.plugins)
+        return compare_variants(
+            args.out,
+            args.variants,
+            args.full,
+            args.weights,
+            args.data_root,
+            args.steps,
+            args.overrides,
+            args.launcher,
+            args.eval_size,
+            args.baseline_steps,
+            args.device,
+            args.plugins,
+        )
     except (ValueError, RuntimeError, FileNotFoundError) as err:  # ConfigError is a ValueError
         p.exit(2, f"error: {err}\n")
 

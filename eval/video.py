@@ -57,9 +57,15 @@ def _match(original: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(original).resize(size[::-1], Image.Resampling.BICUBIC))
 
 
-def evaluate_video(original: str | Path, stylized: str | Path, style: str | Path | None = None,
-                   weights: str = "pretrained", lpips: bool = True, loss_size: int = EVAL_SIZE,
-                   losses: bool = True) -> dict:
+def evaluate_video(
+    original: str | Path,
+    stylized: str | Path,
+    style: str | Path | None = None,
+    weights: str = "pretrained",
+    lpips: bool = True,
+    loss_size: int = EVAL_SIZE,
+    losses: bool = True,
+) -> dict:
     """Warping error (key `warping_error`) and the other numbers of the module docstring, as a
     dict."""
     loss_net, style_image, tlp_net, result = None, None, None, {}
@@ -94,17 +100,23 @@ def evaluate_video(original: str | Path, stylized: str | Path, style: str | Path
                     tlp.append(abs(d_s - d_o))
             if loss_net is not None:
                 target = style_image if style_image is not None else _to_tensor(o)
-                for key, value in loss_metrics(_to_tensor(s), _to_tensor(o), target, loss_net,
-                                               loss_size).items():
+                for key, value in loss_metrics(
+                    _to_tensor(s), _to_tensor(o), target, loss_net, loss_size
+                ).items():
                     per_frame.setdefault(key, []).append(float(value[0]))
             prev_o, prev_s = o, s
         if next(frames_a, None) is not None or next(frames_b, None) is not None:
-            raise VideoReadError(stylized, f"has a different frame count than {original} "
-                                 f"(compared the first {count})")
-    result.update(frames=count, pairs=len(errors),
-                  warping_error=float(np.mean(errors)) if errors else float("nan"),
-                  warping_error_original=float(np.mean(originals)) if originals else float("nan"),
-                  reliable_fraction=float(np.mean(reliable)) if reliable else float("nan"))
+            raise VideoReadError(
+                stylized,
+                f"has a different frame count than {original} (compared the first {count})",
+            )
+    result.update(
+        frames=count,
+        pairs=len(errors),
+        warping_error=float(np.mean(errors)) if errors else float("nan"),
+        warping_error_original=float(np.mean(originals)) if originals else float("nan"),
+        reliable_fraction=float(np.mean(reliable)) if reliable else float("nan"),
+    )
     if tlp_net is not None:
         result["temporal_lpips"] = float(np.mean(tlp)) if tlp else float("nan")
     keep = LOSS_METRIC_KEYS if style_image is not None else [f"content_{k}" for k in CONTENT_LAYERS]
@@ -124,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-lpips", dest="lpips", action="store_false", help="skip the temporal LPIPS")
     a = p.parse_args(argv)
     try:
-        result = evaluate_video(a.original, a.stylized, a.style, a.weights, a.lpips, a.loss_size,
-                                a.losses)
+        result = evaluate_video(
+            a.original, a.stylized, a.style, a.weights, a.lpips, a.loss_size, a.losses
+        )
     except (VideoReadError, ImageReadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -24,14 +24,22 @@ MAX_SIDE = 65536  # px; an image side above this is a typo (and Pillow refuses s
 MAX_STEPS = 10**7
 # (low, high, integer) per numeric InferOptions field; sequences are checked element by element
 RANGES: dict[str, tuple[float, float, bool]] = {
-    "alpha": (0.0, MAX_ALPHA, False), "style_weights": (0.0, MAX_MIX_WEIGHT, False),
-    "size": (1, MAX_SIDE, True), "max_size": (1, MAX_SIDE, True), "style_size": (1, MAX_SIDE, True),
-    "batch_size": (1, 4096, True), "seed": (-(2**63), 2**64 - 1, True),
-    "tile_size": (0, MAX_SIDE, True), "tile_overlap": (0, MAX_SIDE, True),
-    "steps": (1, MAX_STEPS, True), "scales": (1, MAX_SIDE, True),
+    "alpha": (0.0, MAX_ALPHA, False),
+    "style_weights": (0.0, MAX_MIX_WEIGHT, False),
+    "size": (1, MAX_SIDE, True),
+    "max_size": (1, MAX_SIDE, True),
+    "style_size": (1, MAX_SIDE, True),
+    "batch_size": (1, 4096, True),
+    "seed": (-(2**63), 2**64 - 1, True),
+    "tile_size": (0, MAX_SIDE, True),
+    "tile_overlap": (0, MAX_SIDE, True),
+    "steps": (1, MAX_STEPS, True),
+    "scales": (1, MAX_SIDE, True),
     "save_every": (0, MAX_STEPS, True),
-    "lr": (0.0, 1e6, False), "content_weight": (0.0, BIG_WEIGHT, False),
-    "style_weight": (0.0, BIG_WEIGHT, False), "tv_weight": (0.0, BIG_WEIGHT, False),
+    "lr": (0.0, 1e6, False),
+    "content_weight": (0.0, BIG_WEIGHT, False),
+    "style_weight": (0.0, BIG_WEIGHT, False),
+    "tv_weight": (0.0, BIG_WEIGHT, False),
 }
 
 
@@ -44,8 +52,9 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def number(name: str, value: object, low: float = -math.inf, high: float = math.inf,
-           integer: bool = False) -> float | int:
+def number(
+    name: str, value: object, low: float = -math.inf, high: float = math.inf, integer: bool = False
+) -> float | int:
     """`value` (a number or its text) as a finite float (int when `integer`) in [low, high]."""
     kind = "a whole number" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -65,8 +74,9 @@ def number(name: str, value: object, low: float = -math.inf, high: float = math.
     return out
 
 
-def numbers(name: str, value: object, low: float = -math.inf, high: float = math.inf,
-            integer: bool = False) -> tuple:
+def numbers(
+    name: str, value: object, low: float = -math.inf, high: float = math.inf, integer: bool = False
+) -> tuple:
     """Text such as "0.3,0.7" (commas and/or spaces) or a sequence -> a tuple of checked numbers."""
     if value is None:
         return ()

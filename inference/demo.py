@@ -37,8 +37,18 @@ from models.precision import precision_choices, precision_warning, resolve_devic
 from weights.checkpoint import ONNX_META, CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
-__all__ = ["OPTIMIZE", "RANDOM_BANNER", "Cancelled", "Demo", "DemoError", "Limits", "OutOfTime",
-           "Request", "Result", "Step"]
+__all__ = [
+    "OPTIMIZE",
+    "RANDOM_BANNER",
+    "Cancelled",
+    "Demo",
+    "DemoError",
+    "Limits",
+    "OutOfTime",
+    "Request",
+    "Result",
+    "Step",
+]
 log = logging.getLogger(__name__)
 
 MIN_SIDE = 16  # VGG's relu4_1 map is 1/8 of the input: below this there is no texture to move
@@ -62,9 +72,15 @@ class Demo:
         engines: how many built models to keep (each holds a network in memory).
     """
 
-    def __init__(self, models: Mapping[str, str] | Sequence[str], workdir: str | Path,
-                 weights: str = "pretrained", limits: Limits | None = None, device: str = "auto",
-                 engines: int = 2):
+    def __init__(
+        self,
+        models: Mapping[str, str] | Sequence[str],
+        workdir: str | Path,
+        weights: str = "pretrained",
+        limits: Limits | None = None,
+        device: str = "auto",
+        engines: int = 2,
+    ):
         named = isinstance(models, Mapping)
         self.models = dict(models) if named else {str(p): str(p) for p in models}
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
@@ -87,8 +103,11 @@ class Demo:
         for label in newest_first(self.models):
             try:
                 path = self.models[label]
-                self.engine(dataclasses.replace(self.base, method="decoder", checkpoint=path,
-                                                backend=_backend(path)))
+                self.engine(
+                    dataclasses.replace(
+                        self.base, method="decoder", checkpoint=path, backend=_backend(path)
+                    )
+                )
                 return label
             except Exception as err:  # a broken file must not become every default call's error
                 log.warning("not the default model: %s", self.scrub(str(err).splitlines()[0]))
@@ -119,8 +138,9 @@ class Demo:
             raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
         if req.precision not in self.precisions:
             why = precision_warning(self.device, req.precision) or "is not available on this device"
-            raise DemoError(f"precision {req.precision}: {why}; choose one of "
-                            f"{', '.join(self.precisions)}")
+            raise DemoError(
+                f"precision {req.precision}: {why}; choose one of {', '.join(self.precisions)}"
+            )
         styles = tuple(p for p in (req.styles or ()) if p)
         if not req.content:
             raise DemoError("no content image: upload one, paste one, or pick an example")
@@ -142,14 +162,24 @@ class Demo:
             raise DemoError(f"got {len(weights)} style weights for {len(styles)} styles")
         method = "optimize" if req.model == OPTIMIZE else "decoder"
         opts = dataclasses.replace(
-            self.base, content=(req.content,), style=styles, method=method,
-            checkpoint=None if method == "optimize" else self.models[req.model], size=size,
+            self.base,
+            content=(req.content,),
+            style=styles,
+            method=method,
+            checkpoint=None if method == "optimize" else self.models[req.model],
+            size=size,
             backend="pytorch" if method == "optimize" else _backend(self.models[req.model]),
-            max_size=lim.max_size, style_weights=weights, steps=(steps,), scales=scales,
+            max_size=lim.max_size,
+            style_weights=weights,
+            steps=(steps,),
+            scales=scales,
             alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
             preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
-            precision=req.precision, style_weight=None if req.style_weight in (None, "") else
-            number("style_weight", req.style_weight, *RANGES["style_weight"]))
+            precision=req.precision,
+            style_weight=None
+            if req.style_weight in (None, "")
+            else number("style_weight", req.style_weight, *RANGES["style_weight"]),
+        )
         return check_options(opts).validate()
 
     def load_input(self, path: str, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
@@ -166,8 +196,10 @@ class Demo:
         tw, th = fit_size(w, h, size, self.max_size)
         if min(tw, th) < MIN_SIDE:
             resized = f", {tw}x{th} after resizing" if (tw, th) != (w, h) else ""
-            raise DemoError(f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on "
-                            "each side (crop a long strip, or choose a larger size)")
+            raise DemoError(
+                f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on "
+                "each side (crop a long strip, or choose a larger size)"
+            )
         notes = []
         if max(fit_size(w, h, size)) > self.max_size:
             notes.append(f"{what} {w}x{h} downscaled to {tw}x{th} (size cap {self.max_size} px)")
@@ -184,8 +216,12 @@ class Demo:
             self.engines.move_to_end(key)
             return self.engines[key]
 
-    def run(self, req: Request, on_step: Callable[[Step], None] | None = None,
-            budget: Budget | None = None) -> Result:
+    def run(
+        self,
+        req: Request,
+        on_step: Callable[[Step], None] | None = None,
+        budget: Budget | None = None,
+    ) -> Result:
         """Stylize one request within `budget` (default: the time limit); raises DemoError."""
         start = time.perf_counter()
         budget = budget or Budget(self.limits.time_limit)
@@ -204,8 +240,9 @@ class Demo:
             line = f"internal error ({type(err).__name__}: {str(err)[:200]})"
             raise DemoError(self.scrub(line)) from None
 
-    def _run(self, req: Request, on_step: Callable[[Step], None] | None, start: float,
-             budget: Budget) -> Result:
+    def _run(
+        self, req: Request, on_step: Callable[[Step], None] | None, start: float, budget: Budget
+    ) -> Result:
         opts = self.options(req)
         content, notes = self.load_input(req.content, "content", opts.size)
         opts = _fit_scales(opts, min(content.shape[-2:]))
@@ -235,7 +272,8 @@ class Demo:
         _prune(self.workdir, RESULT_TTL)
         path = save_image(out, self.workdir / uuid.uuid4().hex / "stylized.png")
         random = self.random_reason(req.model) is not None or (
-            engine.method == "decoder" and _random_encoder(engine))
+            engine.method == "decoder" and _random_encoder(engine)
+        )
         return Result(out, content, path, time.perf_counter() - start, random, notes)
 
 

@@ -61,6 +61,7 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
 
 def newest_first(models: Mapping[str, str]) -> list[str]:
     """Labels of existing release files, newest first, then of the step folders, newest first."""
+
     def mtime(label: str) -> float:
         return Path(models[label]).stat().st_mtime
 
@@ -81,7 +82,9 @@ def random_weights(path: str | Path) -> str | None:
         return None  # reading a download spec's metadata would download it; ONNX folders have none
     try:
         meta = read_metadata(path)
-        encoder = model_config_from_json(meta["model_config"]).encoder if "model_config" in meta else None
+        encoder = (
+            model_config_from_json(meta["model_config"]).encoder if "model_config" in meta else None
+        )
         loss = json.loads(meta.get("loss_config", "{}"))
     except Exception:  # an unreadable file: its load error is reported where it is loaded
         return None

@@ -1,11 +1,12 @@
 """The model side of an inference run: built once from InferOptions, it stylizes tensors.
 
-`infer.py`'s batch loop (inference/run.py), the video loop and the web demo all call `Engine.stylize`, so
-every knob (alpha, style weights, masks, colour preservation, the optimization's settings) takes one code
-path whether the images come from files, clips or a browser. For a trained decoder the Engine holds the
-network on its device, in its precision and layout, with a cache of style statistics: they are computed
-once per style and reused for every content (with N contents x M styles that saves N*M - M encoder
-passes), and images larger than the tile size run tiled with whole-image statistics (inference/tiling.py).
+`infer.py`'s batch loop (inference/run.py), the video loop and the web demo all call
+`Engine.stylize`, so every knob (alpha, style weights, masks, colour preservation, the
+optimization's settings) takes one code path whether the images come from files, clips or a browser.
+For a trained decoder the Engine holds the network on its device, in its precision and layout, with
+a cache of style statistics: they are computed once per style and reused for every content (with N
+contents x M styles that saves N*M - M encoder passes), and images larger than the tile size run
+tiled with whole-image statistics (inference/tiling.py).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from weights.pretrained import parse_weights
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:
-    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the encoder);
-    with backend onnxruntime, the exported folder behind the same interface (inference/onnx_backend.py)."""
+    """The trained network from `checkpoint` (+ `config` for plain state dicts, `weights` for the
+    encoder); with backend onnxruntime, the exported folder behind the same interface
+    (inference/onnx_backend.py)."""
     if opts.backend == "onnxruntime":
         from inference.onnx_backend import OnnxNet
 
@@ -45,9 +47,11 @@ def load_net(opts: InferOptions) -> StyleTransferNet:
 
 def _check_capabilities(net: StyleTransferNet, opts: InferOptions) -> None:
     """What the options ask of the transform that a plain-function transform cannot do: one line."""
-    for wanted, capability, use in ((opts.style_weights, "mix", "style mixes (--style-weights)"),
-                                    (opts.mask, "accumulator", "masks (--mask)"),
-                                    (opts.style_domain, "pool", "style domains (--style-domain)")):
+    for wanted, capability, use in (
+        (opts.style_weights, "mix", "style mixes (--style-weights)"),
+        (opts.mask, "accumulator", "masks (--mask)"),
+        (opts.style_domain, "pool", "style domains (--style-domain)"),
+    ):
         if wanted:
             try:
                 net.transform.require(capability, use)
@@ -58,9 +62,9 @@ def _check_capabilities(net: StyleTransferNet, opts: InferOptions) -> None:
 class Engine:
     """The network of a method on a device: a trained decoder, or the optimization's feature net.
 
-    Built from the options that define the model (method, checkpoint, config, weights, device, precision,
-    layout, tiling, feature net); `stylize` reads the per-call knobs from the options it is given.
-    `Engine.for_net` wraps a network already built (benchmarks, tests).
+    Built from the options that define the model (method, checkpoint, config, weights, device,
+    precision, layout, tiling, feature net); `stylize` reads the per-call knobs from the options it
+    is given. `Engine.for_net` wraps a network already built (benchmarks, tests).
     """
 
     def __init__(self, opts: InferOptions):
@@ -71,10 +75,14 @@ class Engine:
             print(f"WARNING: {warning}", file=sys.stderr)
         if self.method == "decoder":
             net = load_net(opts)
-            if opts.transform:  # the decoder trained with one transform, run with another (a comparison knob)
+            if (
+                opts.transform
+            ):  # the decoder trained with one transform, run with another (a comparison knob)
                 net.set_transform(opts.transform)
             _check_capabilities(net, opts)
-            self._hold(net, device, opts.precision, opts.channels_last, opts.tile_size, opts.tile_overlap)
+            self._hold(
+                net, device, opts.precision, opts.channels_last, opts.tile_size, opts.tile_overlap
+            )
         else:
             self.device, self.precision = device, opts.precision
             content_layers, style_layers = optimize_options(opts).layers()
@@ -82,19 +90,35 @@ class Engine:
             self.feature_net = build_feature_net(opts.feature_net, layers, opts.weights).to(device)
 
     @classmethod
-    def for_net(cls, net: StyleTransferNet, device: torch.device, precision: str = "fp32",
-                channels_last: bool = True, tile_size: int = 1024, tile_overlap: int = 128) -> Engine:
-        """A decoder Engine around `net` (moved to `device`, eval mode); see `_hold` for the arguments."""
+    def for_net(
+        cls,
+        net: StyleTransferNet,
+        device: torch.device,
+        precision: str = "fp32",
+        channels_last: bool = True,
+        tile_size: int = 1024,
+        tile_overlap: int = 128,
+    ) -> Engine:
+        """A decoder Engine around `net` (moved to `device`, eval mode); see `_hold` for the
+        arguments."""
         engine = cls.__new__(cls)
         engine.method = "decoder"
         engine._hold(net, device, precision, channels_last, tile_size, tile_overlap)
         return engine
 
-    def _hold(self, net: StyleTransferNet, device: torch.device, precision: str, channels_last: bool,
-              tile_size: int, tile_overlap: int) -> None:
-        """precision: fp32 | bf16 | fp16 (autocast; statistics stay float32 in models.adain). channels_last:
-        NHWC activations (oneDNN's convolutions are faster in that layout on CPU: `python -m bench
-        figures`). tile_size: images whose long side exceeds it run tiled; 0 never."""
+    def _hold(
+        self,
+        net: StyleTransferNet,
+        device: torch.device,
+        precision: str,
+        channels_last: bool,
+        tile_size: int,
+        tile_overlap: int,
+    ) -> None:
+        """precision: fp32 | bf16 | fp16 (autocast; statistics stay float32 in models.adain).
+        channels_last: NHWC activations (oneDNN's convolutions are faster in that layout on CPU:
+        `python -m bench figures`). tile_size: images whose long side exceeds it run tiled; 0
+        never."""
         self.net, self.device, self.precision = net.to(device).eval(), device, precision
         self.channels_last = channels_last
         if channels_last:
@@ -103,7 +127,8 @@ class Engine:
         self._styles: dict[Hashable, Stats] = {}
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) images -> encoder features on the device, in the run's precision and layout."""
+        """(B, 3, H, W) images -> encoder features on the device, in the run's precision and
+        layout."""
         images = images.to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -128,25 +153,36 @@ class Engine:
         prior: TemporalPrior | None = None,
         tile_size: int | None = None,
     ) -> list[torch.Tensor]:
-        """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W) CPU batch
-        per alpha.
+        """(B, 3, H, W) contents with (1, 3, h, w) styles (or their statistics) -> a (B, 3, H, W)
+        CPU batch per alpha.
 
-        Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`. `keys`
-        name the styles for the statistics cache (None: no caching). `callbacks[b]` receives content b's
-        intermediate images (optimization only). Video (inference/video.py): `content_stats` replaces the
-        contents' statistics (decoder), `prior` is the warped previous frame (optimization, batch of 1).
-        `tile_size` replaces --tile-size (the decoder; inference/run.py's out-of-memory retry).
+        Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`.
+        `keys` name the styles for the statistics cache (None: no caching). `callbacks[b]` receives
+        content b's intermediate images (optimization only). Video (inference/video.py):
+        `content_stats` replaces the contents' statistics (decoder), `prior` is the warped previous
+        frame (optimization, batch of 1). `tile_size` replaces --tile-size (the decoder;
+        inference/run.py's out-of-memory retry).
         """
-        if opts.preserve_color == "covariance":  # the style recolored to each content: nothing to cache
+        if (
+            opts.preserve_color == "covariance"
+        ):  # the style recolored to each content: nothing to cache
             # (statistics inputs are refused with covariance by InferOptions.validate)
             styles, keys = [match_color(s, contents) for s in styles], None
         if self.method == "optimize":
-            return [optimize_batch(self.feature_net, self.device, contents, styles, opts, callbacks, prior)]
+            return [
+                optimize_batch(
+                    self.feature_net, self.device, contents, styles, opts, callbacks, prior
+                )
+            ]
         keys = keys or [None] * len(styles)
-        stats = [s if isinstance(s, tuple) else self.encode(s) if k is None else self.style_stats(k, s)
-                 for k, s in zip(keys, styles)]  # a tuple is already statistics (a domain, a stats file)
+        stats = [
+            s if isinstance(s, tuple) else self.encode(s) if k is None else self.style_stats(k, s)
+            for k, s in zip(keys, styles)
+        ]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = self.decode_batch(contents, stats, opts.alpha, weights, masks, content_stats, tile_size=tile_size)
+        outs = self.decode_batch(
+            contents, stats, opts.alpha, weights, masks, content_stats, tile_size=tile_size
+        )
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
@@ -161,32 +197,69 @@ class Engine:
         content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
         tile_size: int | None = None,
     ) -> list[torch.Tensor]:
-        """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded once).
+        """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded
+        once).
 
         `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`,
         a statistics file's or a pooled domain's, which may sit on the CPU: moved to the device).
-        `content_stats`: replaces the contents' statistics (one batched Stats per mask region) before
-        the transform uses them (video: inference/temporal.py smooths them over time).
+        `content_stats`: replaces the contents' statistics (one batched Stats per mask region)
+        before the transform uses them (video: inference/temporal.py smooths them over time).
         `tile_size`: instead of the engine's (inference/run.py's out-of-memory retry).
         """
         tile = self.tile_size if tile_size is None else tile_size
-        styles = [tuple(t.to(self.device) for t in s) if isinstance(s, tuple)
-                  else self.net.style_stats(s) for s in style_feats]
+        styles = [
+            tuple(t.to(self.device) for t in s) if isinstance(s, tuple) else self.net.style_stats(s)
+            for s in style_feats
+        ]
         masks = None if masks is None else masks.to(self.device)
         size = contents.shape[-2:]
         with torch.inference_mode(), autocast(self.device, self.precision):
             if tile and max(size) > tile:
-                return [torch.cat([stylize_tiled(self.net, c, styles, a, style_weights, masks, tile,
-                                                 self.tile_overlap, encode=self.encode,
-                                                 content_stats=content_stats) for c in contents.split(1)])
-                        for a in alphas]
+                return [
+                    torch.cat(
+                        [
+                            stylize_tiled(
+                                self.net,
+                                c,
+                                styles,
+                                a,
+                                style_weights,
+                                masks,
+                                tile,
+                                self.tile_overlap,
+                                encode=self.encode,
+                                content_stats=content_stats,
+                            )
+                            for c in contents.split(1)
+                        ]
+                    )
+                    for a in alphas
+                ]
             c_feat = self.encode(contents)
-            given = None if content_stats is None else content_stats(
-                region_stats(self.net.transform, c_feat, masks))
-            return [self.net.stylize_features(c_feat, styles, size=size, alpha=a, style_weights=style_weights,
-                                              masks=masks, content_stats=given)[0].float().cpu().contiguous()
-                    for a in alphas]
+            given = (
+                None
+                if content_stats is None
+                else content_stats(region_stats(self.net.transform, c_feat, masks))
+            )
+            return [
+                self.net.stylize_features(
+                    c_feat,
+                    styles,
+                    size=size,
+                    alpha=a,
+                    style_weights=style_weights,
+                    masks=masks,
+                    content_stats=given,
+                )[0]
+                .float()
+                .cpu()
+                .contiguous()
+                for a in alphas
+            ]
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
-        """A domain of style images as one style: each image's statistics pooled by the transform."""
-        return self.net.transform.pool([self.net.style_stats(self.encode(image)) for image in images])
+        """A domain of style images as one style: each image's statistics pooled by the
+        transform."""
+        return self.net.transform.pool(
+            [self.net.style_stats(self.encode(image)) for image in images]
+        )

@@ -43,20 +43,29 @@ class Limits:
     max_megapixels: float = 50.0  # an upload's pixels, read from its header before decoding
     time_limit: float = 300.0  # seconds of computation per request (queueing not counted)
 
-    FLAGS = {"max_size": "--max-size", "max_steps": "--max-steps", "max_scales": "--max-scales",
-             "max_styles": "--max-styles", "max_megapixels": "--max-megapixels",
-             "time_limit": "--time-limit"}
+    FLAGS = {
+        "max_size": "--max-size",
+        "max_steps": "--max-steps",
+        "max_scales": "--max-scales",
+        "max_styles": "--max-styles",
+        "max_megapixels": "--max-megapixels",
+        "time_limit": "--time-limit",
+    }
 
     def over(self, what: str, value: float, limit: str) -> DemoError:
         """The one-line refusal of a request whose `what` is `value`, above the limit `limit`."""
-        return DemoError(f"{what} {value:g} is over this server's limit of "
-                         f"{getattr(self, limit):g} (app.py {self.FLAGS[limit]}); ask for less")
+        return DemoError(
+            f"{what} {value:g} is over this server's limit of "
+            f"{getattr(self, limit):g} (app.py {self.FLAGS[limit]}); ask for less"
+        )
 
     def describe(self) -> str:
         """The limits as one line, for the API docstring (view_api) and the page."""
-        return (f"size <= {self.max_size} px, steps <= {self.max_steps} per scale, "
-                f"<= {self.max_scales} scales, <= {self.max_styles} styles, "
-                f"uploads <= {self.max_megapixels:g} MP, <= {self.time_limit:g} s per request")
+        return (
+            f"size <= {self.max_size} px, steps <= {self.max_steps} per scale, "
+            f"<= {self.max_scales} scales, <= {self.max_styles} styles, "
+            f"uploads <= {self.max_megapixels:g} MP, <= {self.time_limit:g} s per request"
+        )
 
 
 class Budget:
@@ -76,8 +85,10 @@ class Budget:
         if self.cancel_flag.is_set():
             raise Cancelled(f"{self.why}{at}")
         if time.monotonic() - self.start > self.seconds:
-            raise OutOfTime(f"stopped{at} after {self.seconds:g} s, this server's time limit per "
-                            "request (app.py --time-limit); choose fewer steps or a smaller size")
+            raise OutOfTime(
+                f"stopped{at} after {self.seconds:g} s, this server's time limit per "
+                "request (app.py --time-limit); choose fewer steps or a smaller size"
+            )
 
 
 _local = threading.local()  # the budget of the request this thread runs

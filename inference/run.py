@@ -1,8 +1,9 @@
-"""The inference loop over files: load inputs, stylize through inference/engine.py, write outputs, summarize.
+"""The inference loop over files: load inputs, stylize through inference/engine.py, write outputs, \
+summarize.
 
 Bad files are recorded and skipped; the others are written. Contents of equal size are batched up to
---batch-size; style features are cached per style (per content in covariance mode, where the style is
-recolored to each content first).
+--batch-size; style features are cached per style (per content in covariance mode, where the style
+is recolored to each content first).
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def free_memory(device: torch.device) -> None:
 class Runner:
     def __init__(self, args: InferOptions, plan: Plan, bar):
         self.args, self.plan, self.bar = args, plan, bar
-        self.summary = {"written": [], "skipped": [], "failed": [], "grid": None, "out": str(plan.out)}
+        self.summary = {
+            "written": [],
+            "skipped": [],
+            "failed": [],
+            "grid": None,
+            "out": str(plan.out),
+        }
         self.engine = Engine(args)
         self.styles: dict[int, torch.Tensor | tuple] = {}
         size = args.style_size or args.size
         for k, path in enumerate(plan.styles):
             try:
-                self.styles[k] = (load_stats(path, self.engine.net) if is_stats_file(path)
-                                  else load_image(path, size, args.max_size, args.upscale)[None])
+                self.styles[k] = (
+                    load_stats(path, self.engine.net)
+                    if is_stats_file(path)
+                    else load_image(path, size, args.max_size, args.upscale)[None]
+                )
             except ImageReadError as err:
                 self.fail(path, err.reason)
         if args.style_domain:
@@ -67,14 +77,17 @@ class Runner:
         self.summary["ignored"] = [{"path": str(p), "reason": r} for p, r in plan.skipped_inputs]
 
     def pool_domain(self) -> None:
-        """--style-domain: every readable style image pooled into one style, saved with --save-style."""
+        """--style-domain: every readable style image pooled into one style, saved with
+        --save-style."""
         readable = [self.styles[k] for k in sorted(self.styles)]
         if not readable:
             raise InferError(f"--style-domain {self.args.style_domain}: no readable style image")
         pooled = self.engine.pool(readable)
         self.styles = {0: pooled}  # the domain entry's one style (inference/jobs.py)
         if self.args.save_style:
-            save_stats(self.args.save_style, pooled, self.engine.net, len(readable), self.args.style_domain)
+            save_stats(
+                self.args.save_style, pooled, self.engine.net, len(readable), self.args.style_domain
+            )
             self.summary["style_stats"] = self.args.save_style
 
     def fail(self, path: Path, reason: str) -> None:
@@ -116,13 +129,15 @@ class Runner:
                 self.stylize_or_fail(todo, entry)
             elif todo and (failure := self.attempt(todo, entry)):
                 if failure.oom:
-                    self.free(f"out of memory on a batch of {len(todo)} contents: retrying one "
-                              "at a time")
+                    self.free(
+                        f"out of memory on a batch of {len(todo)} contents: retrying one at a time"
+                    )
                 for item in todo:
                     self.stylize_or_fail([item], entry)
 
-    def attempt(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
-                tile_size: int | None = None) -> _Failure | None:
+    def attempt(
+        self, batch: list[tuple[int, torch.Tensor]], entry: Entry, tile_size: int | None = None
+    ) -> _Failure | None:
         """`stylize`; None when it worked, else what failed. Only the reason leaves the handler: the
         exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed
         before any retry."""
@@ -145,11 +160,15 @@ class Runner:
             tile = (tried or (engine.tile_size if tiled else side)) // 2
             if tile < MIN_TILE_STRIDES * engine.net.stride:
                 also = f" (also in {tried} px tiles)" if tried else ""
-                failure = _Failure(f"{failure.reason}{also}; use a smaller --size/--max-size, or "
-                                   "--device cpu", True)
+                failure = _Failure(
+                    f"{failure.reason}{also}; use a smaller --size/--max-size, or --device cpu",
+                    True,
+                )
                 break
-            self.free(f"out of memory on {self.plan.contents[i].name} ({image.shape[-1]}x"
-                      f"{image.shape[-2]} px): retrying in {tile} px tiles")
+            self.free(
+                f"out of memory on {self.plan.contents[i].name} ({image.shape[-1]}x"
+                f"{image.shape[-2]} px): retrying in {tile} px tiles"
+            )
             failure, tried = self.attempt(batch, entry, tile), tile
         if failure:
             self.fail(self.plan.contents[i], failure.reason)
@@ -159,8 +178,11 @@ class Runner:
         print(f"WARNING: {message}", file=sys.stderr)
         free_memory(self.engine.device)
 
-    def todo(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> list[tuple[int, torch.Tensor]]:
-        """The contents of `batch` still to compute for `entry` (--skip-existing keeps complete ones)."""
+    def todo(
+        self, batch: list[tuple[int, torch.Tensor]], entry: Entry
+    ) -> list[tuple[int, torch.Tensor]]:
+        """The contents of `batch` still to compute for `entry` (--skip-existing keeps complete
+        ones)."""
         if not self.args.skip_existing:
             return batch
         keep = []
@@ -172,45 +194,67 @@ class Runner:
                 keep.append((i, image))
         return keep
 
-    def stylize(self, batch: list[tuple[int, torch.Tensor]], entry: Entry,
-                tile_size: int | None = None) -> None:
+    def stylize(
+        self, batch: list[tuple[int, torch.Tensor]], entry: Entry, tile_size: int | None = None
+    ) -> None:
         """Stylize and write `batch` with `entry`; `tile_size` replaces --tile-size (OOM retry)."""
         if not batch:
             return
         ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
         masks = None if self.masks is None else self.check_mask(contents)
         styles = [self.styles[k] for k in entry.styles]
-        callbacks = ([self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
-                     if self.args.save_every and self.engine.method == "optimize" else None)
-        outs = self.engine.stylize(contents, styles, self.args, entry.styles, masks, callbacks,
-                                   tile_size=tile_size)
+        callbacks = (
+            [self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
+            if self.args.save_every and self.engine.method == "optimize"
+            else None
+        )
+        outs = self.engine.stylize(
+            contents, styles, self.args, entry.styles, masks, callbacks, tile_size=tile_size
+        )
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)
                 styles = [self.plan.styles[k] for k in entry.styles]
-                save_image(out[b], path, settings=output_settings(self.args, self.plan.contents[i], styles, alpha))
+                save_image(
+                    out[b],
+                    path,
+                    settings=output_settings(self.args, self.plan.contents[i], styles, alpha),
+                )
                 self.summary["written"].append(str(path))
                 if self.args.grid:
                     self.grid[i, path] = _thumb(out[b])
 
     def check_mask(self, contents: torch.Tensor) -> torch.Tensor:
-        """The masks for contents of this size: a different aspect ratio is refused (the regions would land
-        elsewhere), a different size with the same aspect is resized (nearest) with a warning, once."""
+        """The masks for contents of this size: a different aspect ratio is refused (the regions
+        would land elsewhere), a different size with the same aspect is resized (nearest) with a
+        warning, once."""
         (mh, mw), (h, w) = self.masks.shape[-2:], contents.shape[-2:]
         if abs(mh / mw - h / w) > 0.01 * h / w:
-            raise ValueError(f"the mask is {mw}x{mh} px but the content {w}x{h}: a different aspect ratio "
-                             "would move the regions; make the mask the content's shape")
+            raise ValueError(
+                f"the mask is {mw}x{mh} px but the content {w}x{h}: a different aspect ratio "
+                "would move the regions; make the mask the content's shape"
+            )
         if (mh, mw) != (h, w) and not self.warned_mask:
             self.warned_mask = True
-            print(f"WARNING: the mask ({mw}x{mh}) is resized to the content ({w}x{h}) with nearest neighbour",
-                  file=sys.stderr)
+            print(
+                f"WARNING: the mask ({mw}x{mh}) is resized to the content "
+                f"({w}x{h}) with nearest neighbour",
+                file=sys.stderr,
+            )
         return self.masks
 
     def _saver(self, stem: Path):
         def callback(step: int, image: torch.Tensor, log: list[dict]) -> None:
-            for path, write in ((Path(f"{stem}__step{step:05d}.{self.plan.fmt}"), lambda p: save_image(image[0], p)),
-                                (stem.with_name(stem.name + ".losses.json"),
-                                 lambda p: atomic_write(p, json.dumps(log, indent=1)))):
+            for path, write in (
+                (
+                    Path(f"{stem}__step{step:05d}.{self.plan.fmt}"),
+                    lambda p: save_image(image[0], p),
+                ),
+                (
+                    stem.with_name(stem.name + ".losses.json"),
+                    lambda p: atomic_write(p, json.dumps(log, indent=1)),
+                ),
+            ):
                 if reason := self.plan.refuses(path):
                     raise ValueError(reason)
                 write(path)
@@ -218,15 +262,28 @@ class Runner:
         return callback
 
     def write_grid(self) -> None:
-        """OUT/grid.png: contents down the left, one column per (entry, alpha), style images on top."""
+        """OUT/grid.png: contents down the left, one column per (entry, alpha), style images on
+        top."""
         columns = [(e, a) for e in self.plan.entries for a in self.plan.alphas]
-        rows = [i for i in range(len(self.plan.contents))
-                if all((i, self.plan.output_path(i, e, a)) in self.grid for e, a in columns)]
+        rows = [
+            i
+            for i in range(len(self.plan.contents))
+            if all((i, self.plan.output_path(i, e, a)) in self.grid for e, a in columns)
+        ]
         if not rows:
             return
         contents = [_thumb(load_image(self.plan.contents[i], GRID_CELL)) for i in rows]
-        tops = [_strips([self.styles[k][0] if not isinstance(self.styles[k], tuple) else torch.full((3, 8, 8), 0.5)
-                         for k in e.styles]) for e, _ in columns]  # statistics have no picture: a grey header
+        tops = [
+            _strips(
+                [
+                    self.styles[k][0]
+                    if not isinstance(self.styles[k], tuple)
+                    else torch.full((3, 8, 8), 0.5)
+                    for k in e.styles
+                ]
+            )
+            for e, _ in columns
+        ]  # statistics have no picture: a grey header
         outputs = [[self.grid[i, self.plan.output_path(i, e, a)] for e, a in columns] for i in rows]
         path = self.plan.grid
         if self.args.skip_existing and path.exists():
@@ -237,20 +294,22 @@ class Runner:
 
 
 def _reason(err: Exception) -> str:
-    """One line for the summary: the exception's first line (torch's OOM and shape errors are long)."""
+    """One line for the summary: the exception's first line (torch's OOM and shape errors are
+    long)."""
     text = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
 
 
 def _thumb(image: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) -> short side GRID_CELL (kept in memory for the grid instead of the full output)."""
+    """(3, H, W) -> short side GRID_CELL (kept in memory for the grid instead of the full
+    output)."""
     return resize_short(image[None], min(GRID_CELL, *image.shape[-2:]))[0].clone()
 
 
 def _strips(images: list[torch.Tensor]) -> torch.Tensor:
-    """Several styles side by side as vertical strips of one square cell (the header of a mix column)."""
-    cells = [resize(im[None], (GRID_CELL, GRID_CELL))[0]
-             for im in images]
+    """Several styles side by side as vertical strips of one square cell (the header of a mix
+    column)."""
+    cells = [resize(im[None], (GRID_CELL, GRID_CELL))[0] for im in images]
     bounds = [round(k * GRID_CELL / len(cells)) for k in range(len(cells) + 1)]
     return torch.cat([c[..., a:b] for c, (a, b) in zip(cells, zip(bounds, bounds[1:]))], dim=-1)
 

@@ -25,8 +25,9 @@ POLL = 0.2  # s between looks at alive() while the work runs
 JOIN = 3.0
 
 
-async def stream(demo: Demo, req: Request, budget: Budget,
-                 alive: Callable[[], bool] | None = None) -> AsyncIterator[Step | Result]:
+async def stream(
+    demo: Demo, req: Request, budget: Budget, alive: Callable[[], bool] | None = None
+) -> AsyncIterator[Step | Result]:
     """Yield the optimization's Steps as they come, then the Result; raises DemoError (one line)."""
     loop, items = asyncio.get_running_loop(), asyncio.Queue()
 
@@ -62,8 +63,9 @@ async def stream(demo: Demo, req: Request, budget: Budget,
             await asyncio.sleep(0.05)
 
 
-async def run(demo: Demo, req: Request, budget: Budget,
-              alive: Callable[[], bool] | None = None) -> Result:
+async def run(
+    demo: Demo, req: Request, budget: Budget, alive: Callable[[], bool] | None = None
+) -> Result:
     """The Result of `stream` (intermediate steps dropped)."""
     async with aclosing(stream(demo, req, budget, alive)) as items:
         async for item in items:

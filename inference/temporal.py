@@ -30,8 +30,11 @@ from models.transforms import Transform
 
 STATS_TIME_CONSTANT = 4.0  # frames; ~0.17 s at 24 fps
 FLOW_BLEND = 0.7
-def region_stats(transform: Transform, feat: torch.Tensor, masks: torch.Tensor | None
-                 ) -> list[Stats]:
+
+
+def region_stats(
+    transform: Transform, feat: torch.Tensor, masks: torch.Tensor | None
+) -> list[Stats]:
     """The content statistics the transform would compute: one batched Stats per mask region (one
     without masks), of (B, C, h, w) features; regions as in models.transforms.transfer."""
     if masks is None:
@@ -68,15 +71,20 @@ class StatsSmoother:
             if self.state is None or cut:
                 self.state = frame
             else:
-                self.state = [tuple(torch.lerp(s, f, self.k) for s, f in zip(old, new))
-                              for old, new in zip(self.state, frame)]
+                self.state = [
+                    tuple(torch.lerp(s, f, self.k) for s, f in zip(old, new))
+                    for old, new in zip(self.state, frame)
+                ]
             smoothed.append(self.state)
-        return [tuple(torch.cat(parts) for parts in zip(*(frame[r] for frame in smoothed)))
-                for r in range(len(stats))]
+        return [
+            tuple(torch.cat(parts) for parts in zip(*(frame[r] for frame in smoothed)))
+            for r in range(len(stats))
+        ]
 
 
-def blend_previous(current: torch.Tensor, warped_prev: torch.Tensor, mask: torch.Tensor,
-                   weight: float = FLOW_BLEND) -> torch.Tensor:
+def blend_previous(
+    current: torch.Tensor, warped_prev: torch.Tensor, mask: torch.Tensor, weight: float = FLOW_BLEND
+) -> torch.Tensor:
     """(3, H, W) stylized frame, previous stylized frame warped onto it, (H, W) reliability in [0,
     1] -> the `flow` mode's output (module docstring)."""
     keep = weight * mask[None]

@@ -1,11 +1,12 @@
 """Tiled stylization of large images with GLOBAL content statistics and seamless blending.
 
-Per-tile AdaIN would normalize each tile by its own mean/std, so tiles of sky and of foliage would get
-different brightness and contrast: visible seams and blocks. Here the content statistics are computed over
-the whole image first (each tile encoded once; features are summed over a non-overlapping partition of
-the tiles' cores, so every feature position counts once, exactly as in the untiled pass), then every tile
-goes through StyleTransferNet.stylize_features with those statistics, and the decoded tiles are blended
-with linear ramps over their overlaps (weights normalized by their sum, so they form a partition of unity).
+Per-tile AdaIN would normalize each tile by its own mean/std, so tiles of sky and of foliage would
+get different brightness and contrast: visible seams and blocks. Here the content statistics are
+computed over the whole image first (each tile encoded once; features are summed over a
+non-overlapping partition of the tiles' cores, so every feature position counts once, exactly as in
+the untiled pass), then every tile goes through StyleTransferNet.stylize_features with those
+statistics, and the decoded tiles are blended with linear ramps over their overlaps (weights
+normalized by their sum, so they form a partition of unity).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from models.adain import Stats, resize_masks
 def tile_intervals(length: int, tile: int, overlap: int, stride: int) -> list[tuple[int, int]]:
     """[start, end) intervals of ~`tile` samples covering [0, length), overlapping by >= `overlap`.
 
-    Starts are multiples of `stride` (tile features then sit on the whole image's feature grid); the last
-    interval ends at `length` and may be up to stride - 1 longer than `tile`.
+    Starts are multiples of `stride` (tile features then sit on the whole image's feature grid); the
+    last interval ends at `length` and may be up to stride - 1 longer than `tile`.
     """
     if length <= tile:
         return [(0, length)]
@@ -34,7 +35,8 @@ def tile_intervals(length: int, tile: int, overlap: int, stride: int) -> list[tu
 
 
 def core_bounds(intervals: list[tuple[int, int]], stride: int) -> list[tuple[int, int]]:
-    """The non-overlapping interval each tile owns: cut in the middle of each overlap (stride-aligned)."""
+    """The non-overlapping interval each tile owns: cut in the middle of each overlap
+    (stride-aligned)."""
     cuts = [0]
     for (_, end), (start, _) in zip(intervals, intervals[1:]):
         cuts.append((start + end) // 2 // stride * stride)
@@ -43,12 +45,15 @@ def core_bounds(intervals: list[tuple[int, int]], stride: int) -> list[tuple[int
 
 
 def ramp(size: int, lead: int, trail: int) -> torch.Tensor:
-    """1-D blend weights: rising over the first `lead` samples, falling over the last `trail`, 1 between."""
+    """1-D blend weights: rising over the first `lead` samples, falling over the last `trail`, 1
+    between."""
     w = torch.ones(size)
     if lead:
         w[:lead] = torch.minimum(w[:lead], (torch.arange(lead) + 0.5) / lead)
     if trail:
-        w[size - trail :] = torch.minimum(w[size - trail :], (torch.arange(trail, 0, -1) - 0.5) / trail)
+        w[size - trail :] = torch.minimum(
+            w[size - trail :], (torch.arange(trail, 0, -1) - 0.5) / trail
+        )
     return w
 
 
@@ -73,17 +78,19 @@ def stylize_tiled(
     encode: Callable[[torch.Tensor], torch.Tensor] | None = None,
     content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
 ) -> torch.Tensor:
-    """Stylize a (1, 3, H, W) content with a StyleTransferNet tile by tile; returns (1, 3, H, W) on the CPU.
+    """Stylize a (1, 3, H, W) content with a StyleTransferNet tile by tile; returns (1, 3, H, W) on
+    the CPU.
 
-    Same semantics as StyleTransferNet.forward (alpha, style mix with weights, N-region masks): each tile
-    goes through `net.stylize_features` with the whole image's content statistics. `styles` are the
-    styles' statistics (net.style_stats). `tile` and `overlap` are rounded down to multiples of the
-    encoder stride so tile features align with the image's.
+    Same semantics as StyleTransferNet.forward (alpha, style mix with weights, N-region masks): each
+    tile goes through `net.stylize_features` with the whole image's content statistics. `styles` are
+    the styles' statistics (net.style_stats). `tile` and `overlap` are rounded down to multiples of
+    the encoder stride so tile features align with the image's.
     """
     encode = encode or net.encode
     stride = net.stride
-    # tiles of 2 strides at least (the decoder's minimum, see StyleTransferNet.pad), cut from the image padded
-    # as the untiled pass pads it, so every tile is a whole number of strides and needs no padding of its own
+    # tiles of 2 strides at least (the decoder's minimum, see StyleTransferNet.pad), cut from the
+    # image padded as the untiled pass pads it, so every tile is a whole number of strides and needs
+    # no padding of its own
     tile = max(2 * stride, tile // stride * stride)
     overlap = min(max(0, overlap // stride * stride), tile // 2)
     height, width = content.shape[-2:]
@@ -93,13 +100,16 @@ def stylize_tiled(
     y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
     fh, fw = -(-h // stride), -(-w // stride)
     region_maps = (
-        torch.ones(1, 1, fh, fw) if masks is None else resize_masks(masks.float().cpu(), (fh, fw))[:1]
+        torch.ones(1, 1, fh, fw)
+        if masks is None
+        else resize_masks(masks.float().cpu(), (fh, fw))[:1]
     )  # (1, R, fh, fw) at the whole image's feature size
     regions = region_maps.shape[1]
 
-    # pass 1: encode every tile once, gather each region's values over the tiles' cores into the transform's
-    # whole-image statistics (sums for adain/mean/std, covariance for wct, sorted values for efdm); a plain
-    # function transform has no statistics to gather: it runs on each tile as it is
+    # pass 1: encode every tile once, gather each region's values over the tiles' cores into the
+    # transform's whole-image statistics (sums for adain/mean/std, covariance for wct, sorted values
+    # for efdm); a plain function transform has no statistics to gather: it runs on each tile as it
+    # is
     exact = net.transform.accumulator is not None
     feats, accumulators = {}, [net.transform.accumulator() for _ in range(regions)] if exact else []
     for i, (y, y_end) in enumerate(ys):
@@ -107,15 +117,23 @@ def stylize_tiled(
             f = encode(content[..., y:y_end, x:x_end]).float()
             feats[i, j] = f
             (cy0, cy1), (cx0, cx1) = y_core[i], x_core[j]
-            # the core in tile-feature coordinates; ceil at the far end so padded image borders count as untiled
-            core = f[0, :, (cy0 - y) // stride : -(-(cy1 - y) // stride), (cx0 - x) // stride : -(-(cx1 - x) // stride)]
+            # the core in tile-feature coordinates; ceil at the far end so padded image borders
+            # count as untiled
+            core = f[
+                0,
+                :,
+                (cy0 - y) // stride : -(-(cy1 - y) // stride),
+                (cx0 - x) // stride : -(-(cx1 - x) // stride),
+            ]
             oy, ox = cy0 // stride, cx0 // stride
             m = region_maps[0, :, oy : oy + core.shape[1], ox : ox + core.shape[2]] > 0.5
             core = core.cpu()
             for r, acc in enumerate(accumulators):
                 acc.add(core[:, m[r]])  # (C, positions of region r in this core)
     whole = [acc.result() for acc in accumulators] if exact else None
-    if exact and content_stats is not None:  # e.g. smoothed over a clip's frames (inference/video.py)
+    if (
+        exact and content_stats is not None
+    ):  # e.g. smoothed over a clip's frames (inference/video.py)
         whole = content_stats(whole)
 
     # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
@@ -124,11 +142,29 @@ def stylize_tiled(
     for (i, j), f in feats.items():
         (y, y_end), (x, x_end) = ys[i], xs[j]
         stats = [tuple(t.to(f.device) for t in region) for region in whole] if exact else None
-        tile_masks = None if masks is None else region_maps[
-            ..., y // stride : y // stride + f.shape[-2], x // stride : x // stride + f.shape[-1]].to(f.device)
+        tile_masks = (
+            None
+            if masks is None
+            else region_maps[
+                ...,
+                y // stride : y // stride + f.shape[-2],
+                x // stride : x // stride + f.shape[-1],
+            ].to(f.device)
+        )
         th, tw = y_end - y, x_end - x
-        image = net.stylize_features(f, styles, size=(th, tw), alpha=alpha, style_weights=style_weights,
-                                     masks=tile_masks, content_stats=stats)[0].float().cpu()
+        image = (
+            net.stylize_features(
+                f,
+                styles,
+                size=(th, tw),
+                alpha=alpha,
+                style_weights=style_weights,
+                masks=tile_masks,
+                content_stats=stats,
+            )[0]
+            .float()
+            .cpu()
+        )
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt

@@ -79,8 +79,9 @@ class ClipRun:
                     blend = args.temporal == "flow" and runner.engine.method == "decoder"
                     self._write(target, outs[target.alpha_index][b], pending, blend)
 
-    def _outputs(self, entry: Entry, contents: torch.Tensor, batch: list[Pending],
-                 targets: list[Target]) -> list[torch.Tensor]:
+    def _outputs(
+        self, entry: Entry, contents: torch.Tensor, batch: list[Pending], targets: list[Target]
+    ) -> list[torch.Tensor]:
         runner, args = self.runner, self.runner.args
         styles = [runner.styles[k] for k in entry.styles]
         masks = None if runner.masks is None else runner.check_mask(contents)
@@ -89,8 +90,9 @@ class ClipRun:
             frames = []
             for b, pending in enumerate(batch):
                 prior = self._prior(target, pending) if args.temporal == "flow" else None
-                out = runner.engine.stylize(contents[b : b + 1], styles, args, entry.styles,
-                                            prior=prior)[0]
+                out = runner.engine.stylize(
+                    contents[b : b + 1], styles, args, entry.styles, prior=prior
+                )[0]
                 target.previous = out[0]
                 frames.append(out)
             return [torch.cat(frames)]
@@ -98,8 +100,9 @@ class ClipRun:
         if args.temporal == "stats":
             smoother = self.smoothers.setdefault(id(entry), StatsSmoother())
             smoother.cuts.extend(p.cut for p in batch)
-        return runner.engine.stylize(contents, styles, args, entry.styles, masks,
-                                     content_stats=smoother)
+        return runner.engine.stylize(
+            contents, styles, args, entry.styles, masks, content_stats=smoother
+        )
 
     def _prior(self, target: Target, pending: Pending) -> TemporalPrior | None:
         if target.previous is None or pending.cut:
@@ -169,12 +172,18 @@ def _run_clip(runner, path: Path, targets: list[Target]) -> None:
                 target.writer.mux_audio(packet)
 
         previous, batch = None, []
-        bar = tqdm(total=reader.frames_hint or None, desc=path.name, unit="frame", leave=False,
-                   disable=None)
+        bar = tqdm(
+            total=reader.frames_hint or None,
+            desc=path.name,
+            unit="frame",
+            leave=False,
+            disable=None,
+        )
         with bar:
             for frame in reader.frames(on_audio=mux):
-                picture = resize_image(Image.fromarray(frame.rgb), args.size, args.max_size,
-                                       args.upscale)
+                picture = resize_image(
+                    Image.fromarray(frame.rgb), args.size, args.max_size, args.upscale
+                )
                 rgb = np.asarray(picture)
                 cut = scene_cut(previous, rgb)
                 pending = Pending(to_tensor(picture), frame.pts, frame.index, cut)
@@ -194,5 +203,8 @@ def _run_clip(runner, path: Path, targets: list[Target]) -> None:
     for note in sorted(notes):
         print(f"WARNING: {path}: {note}", file=sys.stderr)
     if padded:
-        print(f"WARNING: {path}: yuv420p needs even sides: the video is {padded[0]}x{padded[1]} px "
-              "(last row/column repeated); --frames PNGs keep the exact size", file=sys.stderr)
+        print(
+            f"WARNING: {path}: yuv420p needs even sides: the video is {padded[0]}x{padded[1]} px "
+            "(last row/column repeated); --frames PNGs keep the exact size",
+            file=sys.stderr,
+        )

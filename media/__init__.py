@@ -1,1 +1,2 @@
-"""Pictures on disk: the one image reader/writer, atomic writes, safe names, resize, grids, discovery."""
+"""Pictures on disk: the one image reader/writer, atomic writes, safe names, resize, grids, \
+discovery."""

@@ -1,7 +1,7 @@
 """Finding input images: files, folders and glob patterns, never following directory links.
 
-A recursive walk that follows directory symlinks loops forever on a link to a parent (one loop made a
-run process the same image 21 times; two grew to 7 GB in a minute). Folders are walked with
+A recursive walk that follows directory symlinks loops forever on a link to a parent (one loop made
+a run process the same image 21 times; two grew to 7 GB in a minute). Folders are walked with
 os.walk(followlinks=False) and `**` patterns with pathlib (which does not follow them either); every
 file is used once by its resolved path, and everything not used is reported with the reason, so a
 folder's content is always fully accounted for.
@@ -20,8 +20,8 @@ from media.video import VIDEO_EXTENSIONS, is_video_file
 
 @dataclass
 class Found:
-    """The image files an input expands to (and video files with `videos`), and every path it skipped with
-    the reason."""
+    """The image files an input expands to (and video files with `videos`), and every path it
+    skipped with the reason."""
 
     videos: bool = False
     files: list[Path] = field(default_factory=list)
@@ -29,8 +29,8 @@ class Found:
     _resolved: dict[Path, Path] = field(default_factory=dict, repr=False)
 
     def add(self, path: Path, named: bool = False) -> None:
-        """Keep an image file unless the same file (by resolved path) is already kept; a file `named` explicitly
-        is kept whatever its extension (the reader decides)."""
+        """Keep an image file unless the same file (by resolved path) is already kept; a file
+        `named` explicitly is kept whatever its extension (the reader decides)."""
         if not path.exists():
             self.skipped.append((path, "broken link"))
             return
@@ -53,7 +53,8 @@ class Found:
 
 
 def scan_folder(folder: str | os.PathLike, videos: bool = False) -> Found:
-    """Every file below `folder` (sorted), without descending into directory links (they are listed)."""
+    """Every file below `folder` (sorted), without descending into directory links (they are
+    listed)."""
     found = Found(videos)
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()

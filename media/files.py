@@ -23,8 +23,8 @@ def _umask() -> int:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path in the destination's folder; rename it onto `path` only on success.
 
-    Readers never see a half-written file and an interrupted write leaves only a `*.partial` file. The
-    file gets the mode a plain open() would give it (0666 minus the umask), not mkstemp's 0600.
+    Readers never see a half-written file and an interrupted write leaves only a `*.partial` file.
+    The file gets the mode a plain open() would give it (0666 minus the umask), not mkstemp's 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 def safe_filename(name: str, default: str = "file") -> str:
-    """`name` with every run of characters other than Unicode letters, digits and `._-` replaced by '_',
-    without leading or trailing dots/underscores (a leading dot would make a hidden file that looks like a
-    temp file). `日本.jpg` keeps its letters: names of non-Latin scripts must not all become `default`."""
+    """`name` with every run of characters other than Unicode letters, digits and `._-` replaced by
+    '_', without leading or trailing dots/underscores (a leading dot would make a hidden file that
+    looks like a temp file). `日本.jpg` keeps its letters: names of non-Latin scripts must not all
+    become `default`."""
     return re.sub(r"[^\w.-]+", "_", name).strip("._") or default

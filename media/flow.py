@@ -59,8 +59,18 @@ def flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
     if method == "dis":
         return cv2.DISOpticalFlow_create(_DIS_PRESET).calc(ga, gb, None)
     if method == "farneback":
-        return cv2.calcOpticalFlowFarneback(ga, gb, None, pyr_scale=0.5, levels=4, winsize=15,
-                                            iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+        return cv2.calcOpticalFlowFarneback(
+            ga,
+            gb,
+            None,
+            pyr_scale=0.5,
+            levels=4,
+            winsize=15,
+            iterations=3,
+            poly_n=5,
+            poly_sigma=1.2,
+            flags=0,
+        )
     raise ValueError(f"unknown flow method '{method}'; choose one of {', '.join(FLOW_METHODS)}")
 
 
@@ -90,8 +100,9 @@ def reliable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return (((total**2).sum(-1) <= bound) & inside).astype(np.float32)
 
 
-def previous_onto_current(cur: np.ndarray, prev: np.ndarray, method: str = "dis"
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def previous_onto_current(
+    cur: np.ndarray, prev: np.ndarray, method: str = "dis"
+) -> tuple[np.ndarray, np.ndarray]:
     """Original frames (H, W, 3) uint8 -> (backward flow cur->prev, reliability mask (H, W))."""
     backward = flow(cur, prev, method)
     return backward, reliable(backward, flow(prev, cur, method))

@@ -1,4 +1,5 @@
-"""Figure sheets: a content x style grid of stylized images with the inputs on its edges (pure tensor function)."""
+"""Figure sheets: a content x style grid of stylized images with the inputs on its edges (pure \
+tensor function)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def stylization_grid(
     cell: int = 128,
     pad: int = 2,
 ) -> torch.Tensor:
-    """A (3, H, W) sheet: the top row shows the styles, the left column the contents, cell (i, j) the output.
+    """A (3, H, W) sheet: the top row shows the styles, the left column the contents, cell (i, j)
+    the output.
 
     Args:
         contents: N content images, each (3, h, w) of any size (or one (N, 3, h, w) tensor).
@@ -31,7 +33,11 @@ def stylization_grid(
 
     def put(image: torch.Tensor, row: int, col: int) -> None:
         tile = fit_square(image.detach().cpu().unsqueeze(0), cell)[0]
-        sheet[:, pad + row * step : pad + row * step + cell, pad + col * step : pad + col * step + cell] = tile
+        sheet[
+            :,
+            pad + row * step : pad + row * step + cell,
+            pad + col * step : pad + col * step + cell,
+        ] = tile
 
     for j, style in enumerate(styles):
         put(style, 0, j + 1)

@@ -1,8 +1,8 @@
 """Defensive image IO: every file read or written by the repo goes through here.
 
 Images travel as float32 RGB tensors in [0, 1] of shape (3, H, W); uint8 exists only at the file
-boundary (this module). Reading converts every Pillow mode to 8-bit RGB, applies EXIF orientation and
-decodes the whole file inside the try, so a broken file surfaces as one `ImageReadError` with a
+boundary (this module). Reading converts every Pillow mode to 8-bit RGB, applies EXIF orientation
+and decodes the whole file inside the try, so a broken file surfaces as one `ImageReadError` with a
 message a person can act on instead of a grey-filled tensor or a crash deep in a DataLoader worker.
 """
 
@@ -20,13 +20,22 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 from media.files import atomic_path
 from media.resize import fit_size
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}  # a GIF: its first frame
+IMAGE_EXTENSIONS = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+}  # a GIF: its first frame
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 # Transparent pixels are composited onto white: their stored RGB is arbitrary (often black).
 _BACKGROUND = (255, 255, 255)
 # The pixel budget of a read: checked from the header, before any decoding (a 200 KB PNG can declare
-# 13000x13000 px and cost a GB to decode). Pillow's own threshold: above it Pillow only warns (up to 2x, then
-# errors); that warning is an error here, so no caller decodes such a file by accident.
+# 13000x13000 px and cost a GB to decode). Pillow's own threshold: above it Pillow only warns (up to
+# 2x, then errors); that warning is an error here, so no caller decodes such a file by accident.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
@@ -36,7 +45,8 @@ class ImageReadError(Exception):
 
     Attributes:
         path: The file that failed.
-        reason: A one-line human explanation, e.g. "truncated or corrupt image (image file is truncated)".
+        reason: A one-line human explanation, e.g. "truncated or corrupt image (image file is
+            truncated)".
     """
 
     def __init__(self, path: str | os.PathLike, reason: str):
@@ -79,7 +89,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         scale = 255.0 if arr.size and np.nanmax(arr) <= 1.0 else 1.0
         arr = np.clip(np.nan_to_num(arr * scale), 0, 255).round().astype(np.uint8)
         return Image.fromarray(arr, mode="L").convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")
@@ -109,21 +121,24 @@ def _reason(err: Exception) -> str:
 def read_image(path: str | os.PathLike, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
     """Read a file fully into an 8-bit RGB image with EXIF orientation applied.
 
-    A file whose header declares more than `max_pixels` pixels is refused before decoding (None: Pillow's
-    own limits only).
+    A file whose header declares more than `max_pixels` pixels is refused before decoding (None:
+    Pillow's own limits only).
 
     Grayscale, palette, alpha (composited on white), CMYK and 16-bit images become RGB. The whole
     file is decoded here, because a truncated JPEG opens fine and only fails at load/convert.
 
     Raises:
-        ImageReadError: The file is missing, not an image, truncated, corrupt, or a decompression bomb
-            (`Image.DecompressionBombError`, which is not an OSError).
+        ImageReadError: The file is missing, not an image, truncated, corrupt, or a decompression
+            bomb (`Image.DecompressionBombError`, which is not an OSError).
     """
     try:
         with Image.open(path) as img:
             if max_pixels is not None and img.width * img.height > max_pixels:
-                raise ImageReadError(path, f"{img.width}x{img.height} px ({img.width * img.height / 1e6:.0f} MP) "
-                                     f"is over the pixel budget of {max_pixels / 1e6:g} MP; downscale it first")
+                raise ImageReadError(
+                    path,
+                    f"{img.width}x{img.height} px ({img.width * img.height / 1e6:.0f} MP) "
+                    f"is over the pixel budget of {max_pixels / 1e6:g} MP; downscale it first",
+                )
             img.load()
             try:
                 oriented = ImageOps.exif_transpose(img)
@@ -156,8 +171,9 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr.permute(1, 2, 0).numpy(), mode="RGB")
 
 
-def resize_image(img: Image.Image, size: int | None = None, max_size: int | None = None,
-                 upscale: bool = False) -> Image.Image:
+def resize_image(
+    img: Image.Image, size: int | None = None, max_size: int | None = None, upscale: bool = False
+) -> Image.Image:
     """Antialiased resize of a PIL image following `fit_size`; returns the input when unchanged."""
     target = fit_size(img.width, img.height, size, max_size, upscale)
     if target == img.size:
@@ -166,8 +182,12 @@ def resize_image(img: Image.Image, size: int | None = None, max_size: int | None
     return img.resize(target, Image.Resampling.BICUBIC)
 
 
-def load_image(path: str | os.PathLike, size: int | None = None, max_size: int | None = None,
-               upscale: bool = False) -> torch.Tensor:
+def load_image(
+    path: str | os.PathLike,
+    size: int | None = None,
+    max_size: int | None = None,
+    upscale: bool = False,
+) -> torch.Tensor:
     """Read an image file into a float32 tensor (3, H, W) in [0, 1].
 
     Args:
@@ -182,23 +202,32 @@ def load_image(path: str | os.PathLike, size: int | None = None, max_size: int |
     return to_tensor(resize_image(read_image(path), size, max_size, upscale))
 
 
-SETTINGS_KEY = "settings"  # the PNG text chunk (JPEG: the comment) holding what made the picture, as JSON
+SETTINGS_KEY = (
+    "settings"  # the PNG text chunk (JPEG: the comment) holding what made the picture, as JSON
+)
 
 
-def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike, quality: int = 95,
-               settings: dict | None = None) -> Path:
+def save_image(
+    image: torch.Tensor | Image.Image,
+    path: str | os.PathLike,
+    quality: int = 95,
+    settings: dict | None = None,
+) -> Path:
     """Write an image atomically; the format follows the extension (png, jpg/jpeg, webp, bmp).
 
     Args:
         image: Float tensor (3, H, W) or (1, 3, H, W) in [0, 1], or a PIL image.
         path: Destination; parent folders are created.
         quality: JPEG/WebP quality.
-        settings: JSON-able options that made the picture: a PNG text chunk / JPEG comment (read_settings).
+        settings: JSON-able options that made the picture: a PNG text chunk / JPEG comment
+            (read_settings).
     """
     path = Path(path)
     fmt = _SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"cannot save {path}: unknown image extension (use one of {sorted(_SAVE_FORMATS)})")
+        raise ValueError(
+            f"cannot save {path}: unknown image extension (use one of {sorted(_SAVE_FORMATS)})"
+        )
     img = to_pil(image) if isinstance(image, torch.Tensor) else image
     if img.mode != "RGB":
         img = _to_rgb(img)

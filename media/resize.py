@@ -13,7 +13,11 @@ import torch.nn.functional as F
 
 
 def fit_size(
-    width: int, height: int, size: int | None = None, max_size: int | None = None, upscale: bool = False
+    width: int,
+    height: int,
+    size: int | None = None,
+    max_size: int | None = None,
+    upscale: bool = False,
 ) -> tuple[int, int]:
     """Target (width, height): short side `size`, long side at most `max_size`, aspect kept.
 
@@ -30,7 +34,8 @@ def fit_size(
 
 
 def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, *size), bilinear, antialiased where a side shrinks; unchanged if already that size."""
+    """(B, C, H, W) -> (B, C, *size), bilinear, antialiased where a side shrinks; unchanged if
+    already that size."""
     size = (int(size[0]), int(size[1]))
     if tuple(images.shape[-2:]) == size:
         return images
@@ -39,14 +44,16 @@ def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def resize_short(images: torch.Tensor, short: int) -> torch.Tensor:
-    """(B, C, H, W) -> short side `short`, aspect kept (see `resize`); unchanged if already that size."""
+    """(B, C, H, W) -> short side `short`, aspect kept (see `resize`); unchanged if already that
+    size."""
     h, w = images.shape[-2:]
     scale = short / min(h, w)
     return resize(images, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 def fit_square(images: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, 3, H, W) -> (N, 3, size, size) float32 in [0, 1]: short side resized to `size`, center crop."""
+    """(N, 3, H, W) -> (N, 3, size, size) float32 in [0, 1]: short side resized to `size`, center
+    crop."""
     h, w = images.shape[-2:]
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))

@@ -30,8 +30,23 @@ from pathlib import Path
 import av
 import numpy as np
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".wmv",
-                    ".flv", ".ts", ".mts", ".m2ts", ".3gp", ".ogv"}
+VIDEO_EXTENSIONS = {
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".3gp",
+    ".ogv",
+}
 DEFAULT_CRF = 20
 # codecs the MP4 muxer stores as they are; anything else (PCM, Vorbis ...) is re-encoded as AAC
 MP4_AUDIO = {"aac", "mp3", "opus", "ac3", "eac3", "alac", "flac"}
@@ -121,8 +136,9 @@ class VideoReader:
                     yield Frame(frame.to_ndarray(format="rgb24"), pts, index)
                     index, last = index + 1, pts
         except (av.FFmpegError, OSError, ValueError) as err:
-            raise VideoReadError(self.path, f"corrupt or truncated after {index} frames "
-                                 f"({_first_line(err)})") from None
+            raise VideoReadError(
+                self.path, f"corrupt or truncated after {index} frames ({_first_line(err)})"
+            ) from None
         if index == 0:
             raise VideoReadError(self.path, "has no decodable frame (empty or zero-frame clip)")
 
@@ -138,8 +154,13 @@ class VideoWriter:
         bit_rate: bits/s instead of the CRF (MPEG-4 always uses a bit rate).
     """
 
-    def __init__(self, path: str | os.PathLike, source: VideoReader, crf: int = DEFAULT_CRF,
-                 bit_rate: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        source: VideoReader,
+        crf: int = DEFAULT_CRF,
+        bit_rate: int | None = None,
+    ):
         self.source, self.crf, self.bit_rate = source, crf, bit_rate
         self.container = av.open(str(path), "w", format="mp4")
         self.stream = None
@@ -162,8 +183,9 @@ class VideoWriter:
         out = self.container.add_stream("aac", rate=stream.codec_context.sample_rate or 48000)
         resampler = av.AudioResampler(format=out.format.name, layout=out.layout.name, rate=out.rate)
         self.audio[stream.index] = (out, resampler)
-        self.notes.append(f"audio codec {stream.codec_context.name} cannot be copied into MP4: "
-                          "re-encoded as AAC")
+        self.notes.append(
+            f"audio codec {stream.codec_context.name} cannot be copied into MP4: re-encoded as AAC"
+        )
 
     def _open_video(self, width: int, height: int) -> None:
         codec = video_encoder()

@@ -13,8 +13,14 @@ from models.registry import (
     register_transform,
 )
 
-__all__ = ["StyleTransferNet", "register_decoder", "register_encoder", "register_feature_net",
-           "register_style_loss", "register_transform"]
+__all__ = [
+    "StyleTransferNet",
+    "register_decoder",
+    "register_encoder",
+    "register_feature_net",
+    "register_style_loss",
+    "register_transform",
+]
 
 
 def __getattr__(name: str):

@@ -1,10 +1,11 @@
-"""Adaptive instance normalization as pure functions on feature maps: statistics, the one formula, mixes, masks.
+"""Adaptive instance normalization as pure functions on feature maps: statistics, the one formula, \
+mixes, masks.
 
 Every function takes and returns (B, C, H, W) features, computes in float32 (the variance of ReLU
-features overflows float16 under autocast) and never modifies its inputs. The AdaIN formula is written
-once, in `adain_stats`, from precomputed statistics; plain, mixed, masked and tiled AdaIN all call it
-(tiling passes whole-image content statistics gathered over its tiles); models/transforms.py holds AdaIN
-beside the other feature transforms, with masks.
+features overflows float16 under autocast) and never modifies its inputs. The AdaIN formula is
+written once, in `adain_stats`, from precomputed statistics; plain, mixed, masked and tiled AdaIN
+all call it (tiling passes whole-image content statistics gathered over its tiles);
+models/transforms.py holds AdaIN beside the other feature transforms, with masks.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 EPS = 1e-5  # added to the variance before the square root (AdaIN paper's implementation uses 1e-5)
-# alpha in (1, MAX_ALPHA] extrapolates past the style (t + (alpha - 1) (t - f_c)); beyond 2 the features leave
-# the range the decoder was trained on and the images break up into saturated noise
+# alpha in (1, MAX_ALPHA] extrapolates past the style (t + (alpha - 1) (t - f_c)); beyond 2 the
+# features leave the range the decoder was trained on and the images break up into saturated noise
 MAX_ALPHA = 2.0
 
 Stats = tuple[torch.Tensor, torch.Tensor]  # (mean, std), each (B or 1, C, 1, 1) float32
@@ -50,7 +51,8 @@ def adain(content: torch.Tensor, style: torch.Tensor, eps: float = EPS) -> torch
 
 
 def normalize_weights(weights: Sequence[float], count: int) -> list[float]:
-    """Style weights as floats summing to 1 (the paper's convex interpolation); raise on bad input."""
+    """Style weights as floats summing to 1 (the paper's convex interpolation); raise on bad
+    input."""
     if len(weights) != count:
         raise ValueError(f"got {len(weights)} style weights for {count} styles")
     total = float(sum(weights))
@@ -60,22 +62,28 @@ def normalize_weights(weights: Sequence[float], count: int) -> list[float]:
 
 
 def mix_stats(styles: Sequence[Stats], weights: Sequence[float] | None = None) -> Stats:
-    """Style interpolation (AdaIN paper, Sec. 7.1) as one style: sum_k w_k * mean_k, sum_k w_k * std_k.
+    """Style interpolation (AdaIN paper, Sec. 7.1) as one style: sum_k w_k * mean_k, sum_k w_k *
+    std_k.
 
     AdaIN is affine in the style statistics, so AdaIN with the mixed statistics equals
     sum_k w_k * AdaIN(c, s_k) exactly (up to float rounding); weights are normalized to sum 1.
     """
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
-    return (sum(w * m for w, (m, _) in zip(weights, styles)), sum(w * s for w, (_, s) in zip(weights, styles)))
+    return (
+        sum(w * m for w, (m, _) in zip(weights, styles)),
+        sum(w * s for w, (_, s) in zip(weights, styles)),
+    )
 
 
 def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
-    """alpha * target + (1 - alpha) * content: 0 gives the content features, 1 the transfer, > 1 extrapolates."""
+    """alpha * target + (1 - alpha) * content: 0 gives the content features, 1 the transfer, > 1
+    extrapolates."""
     return alpha * target + (1.0 - alpha) * content.float()
 
 
 def resize_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(N, H, W) or (B, N, H, W) region masks in {0, 1} -> (B|1, N, h, w) at feature size, nearest."""
+    """(N, H, W) or (B, N, H, W) region masks in {0, 1} -> (B|1, N, h, w) at feature size,
+    nearest."""
     if masks.dim() == 3:
         masks = masks.unsqueeze(0)
     return F.interpolate(masks.float(), size=size, mode="nearest")

@@ -1,4 +1,5 @@
-"""Color preservation helpers (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
+"""Color preservation helpers (Gatys et al. 2016, "Preserving Color in Neural Artistic Style \
+Transfer").
 
 Pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs never modified.
 """
@@ -31,7 +32,8 @@ def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
 
 
 def preserve_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Luminance-only transfer: the stylized image's Y with the content's Cb/Cr (content resized to fit).
+    """Luminance-only transfer: the stylized image's Y with the content's Cb/Cr (content resized to
+    fit).
 
     Clamped to [0, 1]; wherever the clamp is inactive the output's chroma equals the content's.
     """
@@ -46,9 +48,9 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Recolor `source` so its pixel color mean and covariance equal `target`'s.
 
     x' = C_t^(1/2) C_s^(-1/2) (x - mu_s) + mu_t: WCT on the pixels (models/transforms.py, the
-    symmetric-square-root variant of Gatys et al.'s color histogram matching); a colour direction the
-    source does not use (a grey image) is left out rather than amplified. Sizes may differ; target
-    batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1] slightly;
-    the networks accept that).
+    symmetric-square-root variant of Gatys et al.'s color histogram matching); a colour direction
+    the source does not use (a grey image) is left out rather than amplified. Sizes may differ;
+    target batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1]
+    slightly; the networks accept that).
     """
     return get_transform("wct").apply(source, None, mean_cov(target))

@@ -17,41 +17,50 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class Normalize(nn.Module):
     """(x - mean) / std per channel, for images in [0, 1] of shape (B, 3, H, W).
 
-    Each network owns one, so no caller ever normalizes by hand. Buffers are non-persistent: they come
-    from the network's definition, not from weight files.
+    Each network owns one, so no caller ever normalizes by hand. Buffers are non-persistent: they
+    come from the network's definition, not from weight files.
     """
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
 
 
-# the registry of model.encoder.input_norm (configs/schema.py InputNorm): (mean, std) of the config -> the
-# (mean, std) the encoder normalizes with, or None for the network's own (torchvision VGG: ImageNet;
-# vgg_normalised: none, its folded input conv normalizes; a timm ViT: its pretrained config).
-# "timm" is checked to be a ViT when the config is read (configs/validate.py).
+# the registry of model.encoder.input_norm (configs/schema.py InputNorm): (mean, std) of the config
+# -> the (mean, std) the encoder normalizes with, or None for the network's own (torchvision VGG:
+# ImageNet; vgg_normalised: none, its folded input conv normalizes; a timm ViT: its pretrained
+# config). "timm" is checked to be a ViT when the config is read (configs/validate.py).
 INPUT_NORMS: dict[str, Callable[[Sequence[float], Sequence[float]], tuple | None]] = {
     "auto": lambda mean, std: None,
     "timm": lambda mean, std: None,
-    "imagenet": lambda mean, std: (IMAGENET_MEAN, IMAGENET_STD),  # the ViT notebook's, for any encoder
+    "imagenet": lambda mean, std: (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+    ),  # the ViT notebook's, for any encoder
     "explicit": lambda mean, std: (tuple(mean), tuple(std)),  # model.encoder.input_mean / input_std
 }
 
 
 def encoder_norm(cfg) -> tuple | None:
-    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None for the network's own."""
+    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None for the network's
+    own."""
     return INPUT_NORMS[cfg.input_norm](cfg.input_mean, cfg.input_std)
 
 
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
-    """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least `minimum`.
+    """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least
+    `minimum`.
 
-    Reflect padding (no hard border for the encoder to see); replicate when the image is smaller than
-    the pad, where reflect is undefined.
+    Reflect padding (no hard border for the encoder to see); replicate when the image is smaller
+    than the pad, where reflect is undefined.
     """
     h, w = images.shape[-2:]
     ph, pw = max(-h % multiple, minimum - h), max(-w % multiple, minimum - w)
@@ -89,8 +98,9 @@ class ReflectionPad2d(nn.ReflectionPad2d):
 class PaddedConv2d(nn.Conv2d):
     """nn.Conv2d whose padding_mode "reflect" pads with `reflect_pad` (layout kept); same keys."""
 
-    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
-                      bias: torch.Tensor | None) -> torch.Tensor:
+    def _conv_forward(
+        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
         if self.padding_mode != "reflect":
             return super()._conv_forward(x, weight, bias)
         padded = reflect_pad(x, self._reversed_padding_repeated_twice)
@@ -98,11 +108,12 @@ class PaddedConv2d(nn.Conv2d):
 
 
 class InstanceNorm2d(nn.InstanceNorm2d):
-    """nn.InstanceNorm2d (instance statistics, affine) that keeps a channels_last input channels_last.
+    """nn.InstanceNorm2d (instance statistics, affine) that keeps a channels_last input
+    channels_last.
 
-    torch's CPU instance_norm returns a contiguous tensor, so every later conv in an NHWC network pays
-    two layout conversions; here the statistics are taken over (H, W) in float32 (biased variance, as
-    torch's), with the same parameters and state-dict keys.
+    torch's CPU instance_norm returns a contiguous tensor, so every later conv in an NHWC network
+    pays two layout conversions; here the statistics are taken over (H, W) in float32 (biased
+    variance, as torch's), with the same parameters and state-dict keys.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,9 +121,13 @@ class InstanceNorm2d(nn.InstanceNorm2d):
             return super().forward(x)
         x = x.float()
         mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: faster than Welford var_mean here
-        var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)  # in place: one full-size temporary, not two
+        var = (
+            (x - mean).square_().mean(dim=(2, 3), keepdim=True)
+        )  # in place: one full-size temporary, not two
         scale = (var + self.eps).rsqrt()
-        if not self.affine:  # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
+        if (
+            not self.affine
+        ):  # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
             return (x * scale).sub_(mean * scale)
         scale = self.weight.float().view(1, -1, 1, 1) * scale
         return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)
@@ -122,10 +137,10 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 class ClampedLinear(nn.Module):
     """clamp(x, 0, 1) with the gradient of the identity (straight-through).
 
-    pytorch-AdaIN's decoder has no output activation: it trains on the raw output and its test.py clamps
-    when saving. The forward here clamps in training too, so the repo's images stay in [0, 1] everywhere;
-    the gradient passes as if unclamped, as in the reference training (the loss differs from the
-    reference's only on pixels outside [0, 1]).
+    pytorch-AdaIN's decoder has no output activation: it trains on the raw output and its test.py
+    clamps when saving. The forward here clamps in training too, so the repo's images stay in [0, 1]
+    everywhere; the gradient passes as if unclamped, as in the reference training (the loss differs
+    from the reference's only on pixels outside [0, 1]).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,15 +148,19 @@ class ClampedLinear(nn.Module):
 
 
 class TanhDenormalize(nn.Module):
-    """clamp(tanh(x) * IMAGENET_STD + IMAGENET_MEAN, 0, 1): the ViT notebook's output and its display.
+    """clamp(tanh(x) * IMAGENET_STD + IMAGENET_MEAN, 0, 1): the ViT notebook's output and its
+    display.
 
-    The notebook's decoder ended in Tanh and was trained against ImageNet-normalized images, so tanh's
-    [-1, 1] is read as normalized pixels; its images span mean +- std per channel (about 0.26..0.71 for R).
+    The notebook's decoder ended in Tanh and was trained against ImageNet-normalized images, so
+    tanh's [-1, 1] is read as normalized pixels; its images span mean +- std per channel (about
+    0.26..0.71 for R).
     """
 
     def __init__(self):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(IMAGENET_MEAN).view(1, -1, 1, 1), persistent=False
+        )
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """The two pieces of linear algebra the transforms, the colour matching and the losses share.
 
-One rule for small eigenvalues everywhere: an eigenvalue at or below `rel_floor` * the largest counts as
-0 (its direction is dropped, for a negative power too, instead of being amplified). WCT and colour
-matching use a relative floor of 1e-5 (Li et al.'s reference code drops eigenvalues below an absolute
-1e-5); w2's square root uses 0 (only round-off negatives are dropped, so w2(x, x) stays 0).
+One rule for small eigenvalues everywhere: an eigenvalue at or below `rel_floor` * the largest
+counts as 0 (its direction is dropped, for a negative power too, instead of being amplified). WCT
+and colour matching use a relative floor of 1e-5 (Li et al.'s reference code drops eigenvalues below
+an absolute 1e-5); w2's square root uses 0 (only round-off negatives are dropped, so w2(x, x) stays
+0).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import torch
 from einops import rearrange
 
 
-def mean_cov(feat: torch.Tensor, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, C, H, W) -> channel mean (B, C, 1) and biased covariance over H*W (B, C, C), in `dtype`."""
+def mean_cov(
+    feat: torch.Tensor, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, H, W) -> channel mean (B, C, 1) and biased covariance over H*W (B, C, C), in
+    `dtype`."""
     x = rearrange(feat.to(dtype), "b c h w -> b c (h w)")
     mean = x.mean(dim=2, keepdim=True)
     centered = x - mean

@@ -1,33 +1,41 @@
-"""Style-transfer losses as pure functions, always in float32, with a registry of style losses by name.
+"""Style-transfer losses as pure functions, always in float32, with a registry of style losses by \
+name.
 (w2 solves its C x C eigenproblems in float64; its statistics and its result are float32.)
 
 Normalizations (they set the style/content balance, so they are part of each function's contract):
   content_loss     mean squared error over all B*C*H*W elements.
-  gram             per-sample Gram G = F F^T / (C*H*W) for F of shape (C, H*W); the layer loss is the
-                   SUM of squared differences over the C*C entries, averaged over the batch: exactly 4x
-                   Gatys et al.'s E_l. (Averaging over the C*C entries instead would divide the loss by
-                   C^2 = 262,144 at relu5_1 and make the style term vanish.)
+  gram             per-sample Gram G = F F^T / (C*H*W) for F of shape (C, H*W); the layer loss is
+                   the SUM of squared differences over the C*C entries, averaged over the batch:
+                   exactly 4x Gatys et al.'s E_l. (Averaging over the C*C entries instead would
+                   divide the loss by C^2 = 262,144 at relu5_1 and make the style term vanish.)
   mean_std         channel mean and std (biased var + 1e-5) per sample; the layer loss is
-                   MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code.
-  w2               squared 2-Wasserstein distance between Gaussians fitted to the features (per sample: channel
-                   means mu and biased covariances S over H*W), ||mu_o - mu_t||^2 + tr(S_o + S_t - 2 (R S_o R)^(1/2))
-                   with R = S_t^(1/2), DIVIDED BY C and averaged over the batch. Per channel, so for uncorrelated
-                   channels it is MSE(mean) + MSE(std) over C: mean_std's scale (without its 1e-5). Square roots by
-                   float64 eigendecomposition (w2_distance says why; W2_FLOOR, the eigenvalue floor, is measured).
-  efdm             per channel, the output's sorted values against the target's quantiles at the same levels
-                   r / (N - 1) (the efdm transform's), squared difference averaged over B*C*N_out: the mean over
-                   channels of the squared 1-D Wasserstein-2 distance between the value distributions. Equals
-                   mean_std (without its 1e-5) when the channels differ only by shift and scale.
-  tv_loss          mean absolute difference of vertically and horizontally adjacent pixels (anisotropic).
+                   MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference
+                   code.
+  w2               squared 2-Wasserstein distance between Gaussians fitted to the features (per
+                   sample: channel means mu and biased covariances S over H*W), ||mu_o - mu_t||^2 +
+                   tr(S_o + S_t - 2 (R S_o R)^(1/2)) with R = S_t^(1/2), DIVIDED BY C and averaged
+                   over the batch. Per channel, so for uncorrelated channels it is MSE(mean) +
+                   MSE(std) over C: mean_std's scale (without its 1e-5). Square roots by float64
+                   eigendecomposition (w2_distance says why; W2_FLOOR, the eigenvalue floor, is
+                   measured).
+  efdm             per channel, the output's sorted values against the target's quantiles at the
+                   same levels r / (N - 1) (the efdm transform's), squared difference averaged over
+                   B*C*N_out: the mean over channels of the squared 1-D Wasserstein-2 distance
+                   between the value distributions. Equals mean_std (without its 1e-5) when the
+                   channels differ only by shift and scale.
+  tv_loss          mean absolute difference of vertically and horizontally adjacent pixels
+                   (anisotropic).
 
-A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the features
-and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends on the loss
-network's weights: measure it on yours with `python docs/measure_style_loss_ratio.py` before comparing
-the two (on random VGG19 a Gram run needed ~15x the mean_std weight: docs/results/design_figures.md).
-w2 and efdm are quadratic like mean_std and contain it (the Gaussian, resp. marginal, part beyond mean and
-std only adds), so mean_std's style_weight is their starting point.
+A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the
+features and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends
+on the loss network's weights: measure it on yours with `python docs/measure_style_loss_ratio.py`
+before comparing the two (on random VGG19 a Gram run needed ~15x the mean_std weight:
+docs/results/design_figures.md). w2 and efdm are quadratic like mean_std and contain it (the
+Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is their
+starting point.
 
-Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max 65504).
+Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max
+65504).
 """
 
 from __future__ import annotations
@@ -44,16 +52,18 @@ from models.precision import fp32
 from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 
-# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient. sqrt's slope
-# is unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient M (relu4_1 of a 64 px
-# crop: 64 positions, 512 channels) as noise of ~1e-16 * the largest. The floor drops covariance eigenvalues
-# below sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term, biasing w2(x, x) upward by far less than the
-# distance between two images (docs/results/design_figures.md); gradients stay finite.
+# w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient.
+# sqrt's slope is unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient
+# M (relu4_1 of a 64 px crop: 64 positions, 512 channels) as noise of ~1e-16 * the largest. The
+# floor drops covariance eigenvalues below sqrt(W2_FLOOR) = 1e-6 * the largest from the cross term,
+# biasing w2(x, x) upward by far less than the distance between two images
+# (docs/results/design_figures.md); gradients stay finite.
 W2_FLOOR = 1e-12
 
 
 def gram(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> per-sample Gram matrix (B, C, C) = F F^T / (C*H*W), float32 even under autocast."""
+    """(B, C, H, W) -> per-sample Gram matrix (B, C, C) = F F^T / (C*H*W), float32 even under
+    autocast."""
     with fp32(feat.device):
         b, c, h, w = feat.shape
         flat = rearrange(feat.float(), "b c h w -> b c (h w)")
@@ -68,7 +78,8 @@ def mean_std_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def gram_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sum over the C*C Gram entries of the squared difference, mean over the batch; target may have B=1."""
+    """Sum over the C*C Gram entries of the squared difference, mean over the batch; target may have
+    B=1."""
     return ((out - target) ** 2).sum(dim=(1, 2)).mean()
 
 
@@ -79,11 +90,12 @@ def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 # ---- w2: Gaussians fitted to the features
 def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W (columns
-    1..), float32 (models.linalg.mean_cov in float32: a T4 runs float64 at 1/32 of its float32 rate,
-    and w2's error against scipy's sqrtm was the same with float64 covariances).
+    """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W
+    (columns 1..), float32 (models.linalg.mean_cov in float32: a T4 runs float64 at 1/32 of its
+    float32 rate, and w2's error against scipy's sqrtm was the same with float64 covariances).
 
-    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py blends them).
+    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py
+    blends them).
     """
     with fp32(feat.device):
         mean, cov = mean_cov(feat, torch.float32)
@@ -91,23 +103,29 @@ def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
-    """tr(M^(1/2)) = sum of sqrt(eigenvalues) of (B, C, C) symmetric PSD M (float64); eigenvalues at or below
-    W2_FLOOR * the largest count as 0 with zero gradient, so a rank-deficient M has a finite gradient."""
-    vals = torch.linalg.eigvalsh(m)  # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
+    """tr(M^(1/2)) = sum of sqrt(eigenvalues) of (B, C, C) symmetric PSD M (float64); eigenvalues at
+    or below W2_FLOOR * the largest count as 0 with zero gradient, so a rank-deficient M has a
+    finite gradient."""
+    vals = torch.linalg.eigvalsh(
+        m
+    )  # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
     kept = vals > vals[..., -1:].clamp_min(torch.finfo(vals.dtype).tiny) * W2_FLOOR
     return torch.where(kept, vals, torch.ones_like(vals)).sqrt().mul(kept).sum(dim=-1)
 
 
 def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared 2-Wasserstein distance between the Gaussians of two mean_cov_stat's, / C, mean over the batch.
+    """Squared 2-Wasserstein distance between the Gaussians of two mean_cov_stat's, / C, mean over
+    the batch.
 
-    W2^2 = ||mu_o - mu_t||^2 + tr(S_o) + tr(S_t) - 2 tr((R S_o R)^(1/2)), R = S_t^(1/2). The target is a
-    constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable at repeated
-    eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is stable.
+    W2^2 = ||mu_o - mu_t||^2 + tr(S_o) + tr(S_t) - 2 tr((R S_o R)^(1/2)), R = S_t^(1/2). The target
+    is a constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable
+    at repeated eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is
+    stable.
 
-    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice): on random-VGG19
-    features eigh matched scipy's sqrtm closely where Newton-Schulz was 10-100x further off or overflowed
-    in float32, and was faster on CPU at 256-512 channels (docs/results/design_figures.md).
+    Float64 eigendecomposition, not Newton-Schulz (matmuls only, the usual GPU choice): on
+    random-VGG19 features eigh matched scipy's sqrtm closely where Newton-Schulz was 10-100x further
+    off or overflowed in float32, and was faster on CPU at 256-512 channels
+    (docs/results/design_figures.md).
     """
     out, target = out.double(), target.detach().double()
     mu_o, cov_o = out[..., 0], out[..., 1:]
@@ -127,10 +145,12 @@ def sorted_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2; target may have B=1.
+    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2; target
+    may have B=1.
 
-    The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r / (N - 1),
-    linearly interpolated (models.transforms.quantiles: the efdm transform's convention), so the sizes may differ.
+    The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r
+    / (N - 1), linearly interpolated (models.transforms.quantiles: the efdm transform's convention),
+    so the sizes may differ.
     """
     n = out.shape[-1]
     if target.shape[-1] != n:
@@ -140,7 +160,8 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """A style loss: a per-layer statistic of features (precomputed once per style) and a distance."""
+    """A style loss: a per-layer statistic of features (precomputed once per style) and a
+    distance."""
 
     statistic: Callable[[torch.Tensor], torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -148,7 +169,8 @@ class StyleLoss:
 
 def as_style_loss(obj) -> StyleLoss:
     """A registered style loss: a StyleLoss, or a plain per-layer f(output, target) on (B, C, H, W)
-    features (the target is the style's features, a batch-1 target expanded to the output's batch)."""
+    features (the target is the style's features, a batch-1 target expanded to the output's
+    batch)."""
     if isinstance(obj, StyleLoss):
         return obj
 
@@ -178,7 +200,9 @@ def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dic
     return {layer: float(w) for layer, w in zip(layers, weights)}
 
 
-def style_targets(name: str, feats: Mapping[str, torch.Tensor], layers: Sequence[str]) -> dict[str, torch.Tensor]:
+def style_targets(
+    name: str, feats: Mapping[str, torch.Tensor], layers: Sequence[str]
+) -> dict[str, torch.Tensor]:
     """Precompute the style statistics of `feats` once (reused over many outputs / steps)."""
     stat = get_style_loss(name).statistic
     return {layer: stat(feats[layer]) for layer in layers}
@@ -187,10 +211,14 @@ def style_targets(name: str, feats: Mapping[str, torch.Tensor], layers: Sequence
 def style_losses(
     name: str, out_feats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """Unweighted per-layer style losses {layer: scalar} between output features and target statistics."""
+    """Unweighted per-layer style losses {layer: scalar} between output features and target
+    statistics."""
     loss = get_style_loss(name)
     with fp32(next(iter(out_feats.values())).device):
-        return {layer: loss.distance(loss.statistic(out_feats[layer]), target) for layer, target in targets.items()}
+        return {
+            layer: loss.distance(loss.statistic(out_feats[layer]), target)
+            for layer, target in targets.items()
+        }
 
 
 def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -200,10 +228,13 @@ def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def tv_loss(images: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|, float32."""
+    """Anisotropic total variation: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|,
+    float32."""
     with fp32(images.device):
         x = images.float()
-        return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean()
+        return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (
+            x[..., 1:] - x[..., :-1]
+        ).abs().mean()
 
 
 def weighted_sum(losses: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:

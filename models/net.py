@@ -1,4 +1,5 @@
-"""The composed style-transfer network: encoder -> feature transform (AdaIN or another; alpha, mix, masks) -> decoder.
+"""The composed style-transfer network: encoder -> feature transform (AdaIN or another; alpha, \
+mix, masks) -> decoder.
 
 This is the ONLY place the pipeline is composed. Inference (inference/engine.py), tiling
 (inference/tiling.py), the validation grid and the training objective (training/objective.py) call
@@ -23,9 +24,9 @@ from models.transforms import Transform, get_transform, transfer
 class StyleTransferNet(nn.Module):
     """Arbitrary style transfer with a frozen (by default) encoder and a trained decoder.
 
-    The model returns features or images, never losses (training/objective.py scores them). Inputs of
-    any size are padded to a multiple of the encoder stride and the output is cropped back, so the
-    stylized image always has the content's size.
+    The model returns features or images, never losses (training/objective.py scores them). Inputs
+    of any size are padded to a multiple of the encoder stride and the output is cropped back, so
+    the stylized image always has the content's size.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -41,16 +42,19 @@ class StyleTransferNet(nn.Module):
     def train(self, mode: bool = True):
         super().train(mode)
         if not self.cfg.encoder.trainable:
-            self.encoder.eval()  # a frozen network keeps eval behaviour (dropout off) while the decoder trains
+            # a frozen network keeps eval behaviour (dropout off) while the decoder trains
+            self.encoder.eval()
         return self
 
     def pad(self, images: torch.Tensor) -> torch.Tensor:
-        """Pad to a multiple of the stride, and to 2 strides at least: the decoder's first 3x3 reflect-padded
-        conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would crash it).
+        """Pad to a multiple of the stride, and to 2 strides at least: the decoder's first 3x3
+        reflect-padded conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would
+        crash it).
 
-        An encoder whose pools round up (`ceil_pools`: pytorch-AdaIN's vgg_normalised) needs no multiple: its
-        features cover ceil(H / stride) cells as the original code computes them, and the decoded image is
-        cropped to H, so its images equal the original's at any size, borders included."""
+        An encoder whose pools round up (`ceil_pools`: pytorch-AdaIN's vgg_normalised) needs no
+        multiple: its features cover ceil(H / stride) cells as the original code computes them, and
+        the decoded image is cropped to H, so its images equal the original's at any size, borders
+        included."""
         multiple = 1 if getattr(self.encoder, "ceil_pools", False) else self.stride
         return pad_to_multiple(images, multiple, minimum=2 * self.stride)
 
@@ -64,11 +68,13 @@ class StyleTransferNet(nn.Module):
         return images if size is None else images[..., : size[0], : size[1]]
 
     def style_stats(self, style_feat: torch.Tensor) -> Stats:
-        """The statistics the transform takes from a style's features (computed once per style and reused)."""
+        """The statistics the transform takes from a style's features (computed once per style and
+        reused)."""
         return self.transform.stats(style_feat)
 
     def set_transform(self, name: str) -> None:
-        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the same.
+        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the
+        same.
 
         The config says which transform runs, so a release file saved afterwards records it too."""
         get_transform(name)  # an unknown name fails here, with the known ones
@@ -76,7 +82,8 @@ class StyleTransferNet(nn.Module):
 
     @property
     def transform(self) -> Transform:
-        # looked up by name, not stored: the module stays picklable (the registry's entries hold lambdas)
+        # looked up by name, not stored: the module stays picklable (the registry's entries hold
+        # lambdas)
         return get_transform(self.cfg.transform)
 
     def transfer(
@@ -88,27 +95,37 @@ class StyleTransferNet(nn.Module):
         masks: torch.Tensor | None = None,
         content_stats: Sequence[Stats] | None = None,
     ) -> torch.Tensor:
-        """The transform's target t in feature space (float32), blended with the content features by `alpha`.
+        """The transform's target t in feature space (float32), blended with the content features by
+        `alpha`.
 
         Args:
             content_feat: (B, C, h, w) encoder features of the content.
             styles: one statistics tuple per style (`style_stats` of its features).
-            alpha: 0 gives the content features, 1 the full transfer, up to MAX_ALPHA extrapolates past it.
-            style_weights: several styles without masks are one style mixed with these weights (normalized
-                to sum 1, see models/transforms.py for each transform's mix); None: equal weights.
+            alpha: 0 gives the content features, 1 the full transfer, up to MAX_ALPHA extrapolates
+                past it.
+            style_weights: several styles without masks are one style mixed with these weights
+                (normalized to sum 1, see models/transforms.py for each transform's mix); None:
+                equal weights.
             masks: (N, H, W) or (B, N, H, W) region masks, any resolution (resized nearest to h, w):
                 region k takes style k.
-            content_stats: the content statistics to use (one per mask region, or one); None: each region's
-                own (tiling passes whole-image statistics).
+            content_stats: the content statistics to use (one per mask region, or one); None: each
+                region's own (tiling passes whole-image statistics).
         """
         if masks is not None:
             masks = resize_masks(masks.to(content_feat.device), content_feat.shape[-2:])
         target = transfer(self.transform, content_feat, styles, style_weights, masks, content_stats)
         return blend(content_feat, target, alpha)
 
-    def stylize_features(self, content_feat: torch.Tensor, styles: Sequence[Stats], *,
-                         size: tuple[int, int] | None = None, **transfer_args) -> tuple[torch.Tensor, torch.Tensor]:
-        """transfer -> decode: (the image cropped to `size`, the target t); `transfer_args` as in `transfer`."""
+    def stylize_features(
+        self,
+        content_feat: torch.Tensor,
+        styles: Sequence[Stats],
+        *,
+        size: tuple[int, int] | None = None,
+        **transfer_args,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """transfer -> decode: (the image cropped to `size`, the target t); `transfer_args` as in
+        `transfer`."""
         target = self.transfer(content_feat, styles, **transfer_args)
         return self.decode(target, size), target
 
@@ -120,8 +137,15 @@ class StyleTransferNet(nn.Module):
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Stylize (B, 3, H, W) content images with one style batch or a list of styles -> (B, 3, H, W)."""
+        """Stylize (B, 3, H, W) content images with one style batch or a list of styles -> (B, 3, H,
+        W)."""
         styles = [styles] if isinstance(styles, torch.Tensor) else list(styles)
         stats = [self.style_stats(self.encode(s)) for s in styles]
-        return self.stylize_features(self.encode(content), stats, size=content.shape[-2:], alpha=alpha,
-                                     style_weights=style_weights, masks=masks)[0]
+        return self.stylize_features(
+            self.encode(content),
+            stats,
+            size=content.shape[-2:],
+            alpha=alpha,
+            style_weights=style_weights,
+            masks=masks,
+        )[0]

@@ -1,7 +1,8 @@
-"""Numeric precision: autocast for the networks, float32 regions for statistics and losses, device checks.
+"""Numeric precision: autocast for the networks, float32 regions for statistics and losses, device \
+checks.
 
-Statistics (AdaIN mean/std, Gram matrices) and every loss run in float32 even under autocast: a float16
-Gram of ReLU features overflows (max 65504) and turns into inf/NaN.
+Statistics (AdaIN mean/std, Gram matrices) and every loss run in float32 even under autocast: a
+float16 Gram of ReLU features overflows (max 65504) and turns into inf/NaN.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def autocast(device: torch.device, precision: str):
 
 
 def fp32(device: torch.device):
-    """Disable autocast for the enclosed statistics (a no-op context where autocast is unsupported)."""
+    """Disable autocast for the enclosed statistics (a no-op context where autocast is
+    unsupported)."""
     try:
         return torch.autocast(device_type=device.type, enabled=False)
     except RuntimeError:
@@ -31,10 +33,10 @@ def fp32(device: torch.device):
 
 
 def memory_format(name: str, device: torch.device) -> torch.memory_format:
-    """train.memory_format: "auto" is channels_last on CUDA (cuDNN's tensor-core kernels want NHWC) and on CPUs
-    with native bf16 (AVX-512 BF16 / AMX: oneDNN's NHWC kernels are the fast ones there, fp32 and bf16), and
-    contiguous (NCHW) on other CPUs (AVX2), where oneDNN's NHWC backward made the training step slower.
-    Figures per machine: docs/results/train_step_layout.md."""
+    """train.memory_format: "auto" is channels_last on CUDA (cuDNN's tensor-core kernels want NHWC)
+    and on CPUs with native bf16 (AVX-512 BF16 / AMX: oneDNN's NHWC kernels are the fast ones there,
+    fp32 and bf16), and contiguous (NCHW) on other CPUs (AVX2), where oneDNN's NHWC backward made
+    the training step slower. Figures per machine: docs/results/train_step_layout.md."""
     if name == "auto":
         nhwc = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
         name = "channels_last" if nhwc else "contiguous"
@@ -42,8 +44,11 @@ def memory_format(name: str, device: torch.device) -> torch.memory_format:
 
 
 def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX tiles on this CPU (torch.cpu's ISA checks; False where torch lacks them)."""
-    checks = [getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    """AVX-512 BF16 or AMX tiles on this CPU (torch.cpu's ISA checks; False where torch lacks
+    them)."""
+    checks = [
+        getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
     return any(bool(check()) for check in checks if check is not None)
 
 
@@ -57,16 +62,20 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ValueError(f"--device {name!r} is not a torch device; use auto, cpu, cuda or "
-                         "cuda:N") from None
+        raise ValueError(
+            f"--device {name!r} is not a torch device; use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"--device {name} was asked for but torch sees no CUDA GPU; use "
-                             "--device cpu or auto")
+            raise ValueError(
+                f"--device {name} was asked for but torch sees no CUDA GPU; use "
+                "--device cpu or auto"
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise ValueError(f"--device {name}: torch sees {count} CUDA GPU(s), cuda:0 to "
-                             f"cuda:{count - 1}")
+            raise ValueError(
+                f"--device {name}: torch sees {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
     return device
 
 
@@ -99,13 +108,17 @@ def precision_warning(device: torch.device, precision: str) -> str | None:
         return None
     if device.type == "cuda":
         major, minor = torch.cuda.get_device_capability(device)
-        return (f"bf16 on this GPU ({torch.cuda.get_device_name(device)}, compute capability "
-                f"{major}.{minor} < 8.0) has no cuDNN bf16 convolutions and runs emulated, much "
-                "slower; use fp16 here (its fast half precision), or fp32")
+        return (
+            f"bf16 on this GPU ({torch.cuda.get_device_name(device)}, compute capability "
+            f"{major}.{minor} < 8.0) has no cuDNN bf16 convolutions and runs emulated, much "
+            "slower; use fp16 here (its fast half precision), or fp32"
+        )
     cpu = torch.backends.cpu.get_cpu_capability()
-    return (f"bf16 on this {device.type} ({cpu}) is emulated and several times slower than fp32; use "
-            "fp32 here (bf16 pays on CPUs with AVX-512 BF16/AMX and on GPUs of compute capability "
-            ">= 8.0)")
+    return (
+        f"bf16 on this {device.type} ({cpu}) is emulated and several times slower than fp32; use "
+        "fp32 here (bf16 pays on CPUs with AVX-512 BF16/AMX and on GPUs of compute capability "
+        ">= 8.0)"
+    )
 
 
 def precision_choices(device: torch.device) -> list[str]:
@@ -120,8 +133,11 @@ def precision_choices(device: torch.device) -> list[str]:
 
 
 def check_precision(device: torch.device, precision: str) -> None:
-    """Refuse fp16 on a CPU: without native fp16 convolutions oneDNN emulates them, measured 7x SLOWER than
-    fp32 on this repo's AVX-512 test machine (a 64-channel 3x3 conv: 28 ms fp32, 15 ms bf16, 190 ms fp16)."""
+    """Refuse fp16 on a CPU: without native fp16 convolutions oneDNN emulates them, measured 7x
+    SLOWER than fp32 on this repo's AVX-512 test machine (a 64-channel 3x3 conv: 28 ms fp32, 15 ms
+    bf16, 190 ms fp16)."""
     if precision == "fp16" and device.type == "cpu":
-        raise ValueError("--precision fp16 on the CPU is emulated and slower than fp32; use --precision bf16 "
-                         "(the CPU's fast half precision) or fp16 on a GPU")
+        raise ValueError(
+            "--precision fp16 on the CPU is emulated and slower than fp32; use --precision bf16 "
+            "(the CPU's fast half precision) or fp16 on a GPU"
+        )

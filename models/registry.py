@@ -1,14 +1,15 @@
-"""Everything chosen by name, registered beside its definition (timm's `@register_model` in miniature).
+"""Everything chosen by name, registered beside its definition (timm's `@register_model` in \
+miniature).
 
     @register_transform("mine")           # models/transforms.py, or a plugin file of yours
     def mine(content, style): ...
 
-Five registries: transforms, style losses, encoders, decoders and the optimization's feature networks.
-The config reader, every CLI's choices and help, the demo and eval.variants read them at run time, so
-a name is written once: where it is registered. The built-in entries register when their modules are
-imported (`_load_builtins`, on the first lookup); `load_plugins` imports a researcher's own files or
-modules, which register more. This module imports no network code, so a loss or a transform stays
-cheap to import.
+Five registries: transforms, style losses, encoders, decoders and the optimization's feature
+networks. The config reader, every CLI's choices and help, the demo and eval.variants read them at
+run time, so a name is written once: where it is registered. The built-in entries register when
+their modules are imported (`_load_builtins`, on the first lookup); `load_plugins` imports a
+researcher's own files or modules, which register more. This module imports no network code, so a
+loss or a transform stays cheap to import.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ from pathlib import Path
 
 from torch import nn
 
-_BUILTINS = ("models.transforms", "models.losses", "models.vgg", "models.vit", "models.resnet",
-             "models.decoders")
+_BUILTINS = (
+    "models.transforms",
+    "models.losses",
+    "models.vgg",
+    "models.vit",
+    "models.resnet",
+    "models.decoders",
+)
 _loading: list[str] = []  # the plugin being imported (its registrations are recorded under it)
 _plugins: dict[str, list[tuple[str, str]]] = {}  # plugin spec -> [(kind, name)] it registered
 _builtins_loaded = False
@@ -48,11 +55,15 @@ class Registry(Mapping):
     def add(self, name: str, entry: object, module: str = "") -> None:
         if not isinstance(name, str) or not name or any(c in name for c in " ,=/\\"):
             raise RegistryError(f"{self.kind} name {name!r}: use letters, digits, '_', '-' or '.'")
-        source = _loading[-1] if _loading else (None if module.startswith("models.") else module or None)
+        source = (
+            _loading[-1] if _loading else (None if module.startswith("models.") else module or None)
+        )
         if name in self._entries:
             owner = self._sources[name] or "the built-in"
-            raise RegistryError(f"{self.kind} '{name}' is registered twice ({owner}, and {source or 'again'});"
-                                " rename one of them")
+            raise RegistryError(
+                f"{self.kind} '{name}' is registered twice ({owner}, and {source or 'again'});"
+                " rename one of them"
+            )
         self._entries[name], self._sources[name] = entry, source
         if _loading:
             _plugins[_loading[-1]].append((self.kind, name))
@@ -60,8 +71,10 @@ class Registry(Mapping):
     def __getitem__(self, name: str):
         _load_builtins()
         if name not in self._entries:
-            raise RegistryError(f"unknown {self.what} '{name}'; choose one of {', '.join(self)}"
-                                " (or load the plugin that registers it with --plugins)")
+            raise RegistryError(
+                f"unknown {self.what} '{name}'; choose one of {', '.join(self)}"
+                " (or load the plugin that registers it with --plugins)"
+            )
         return self._entries[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -99,13 +112,15 @@ def _load_builtins() -> None:
 
 
 def lookup(table: Mapping, name: str, what: str):
-    """table[name] for a plain dict table, or a one-line RegistryError naming `what` and the known names."""
+    """table[name] for a plain dict table, or a one-line RegistryError naming `what` and the known
+    names."""
     if name not in table:
         raise RegistryError(f"unknown {what} '{name}'; choose one of {', '.join(table)}")
     return table[name]
 
 
-# ---- the decorators: each works on a function or class (returned unchanged) or takes the entry directly
+# ---- the decorators: each works on a function or class (returned unchanged) or takes the entry
+# directly
 def _decorator(add: Callable[[object], None], entry):
     if entry is not None:
         add(entry)
@@ -119,16 +134,20 @@ def _decorator(add: Callable[[object], None], entry):
 
 
 def register_transform(name: str, entry=None):
-    """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps, or an
-    object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`): models/transforms.py."""
+    """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps,
+    or an object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`):
+    models/transforms.py."""
     from models.transforms import as_transform  # the protocol lives beside the transforms
 
-    return _decorator(lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry)
+    return _decorator(
+        lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry
+    )
 
 
 def register_style_loss(name: str, entry=None):
-    """Register a style loss: a plain per-layer `f(output, target) -> scalar` on (B, C, H, W) features,
-    or a models.losses.StyleLoss(statistic, distance) whose statistic is precomputed once per style."""
+    """Register a style loss: a plain per-layer `f(output, target) -> scalar` on (B, C, H, W)
+    features, or a models.losses.StyleLoss(statistic, distance) whose statistic is precomputed once
+    per style."""
     from models.losses import as_style_loss
 
     return _decorator(lambda obj: STYLE_LOSSES.add(name, as_style_loss(obj), _module(obj)), entry)
@@ -138,23 +157,31 @@ def register_style_loss(name: str, entry=None):
 class EncoderSpec:
     """An encoder builder `(cfg: EncoderConfig, layer: str) -> nn.Module` and its layers.
 
-    The module maps (B, 3, H, W) images in [0, 1] to {layer: (B, C, H/s, W/s)} features, normalizes its
-    own input, and has `.strides` and `.channels`: {layer: int} for every layer it can return.
+    The module maps (B, 3, H, W) images in [0, 1] to {layer: (B, C, H/s, W/s)} features, normalizes
+    its own input, and has `.strides` and `.channels`: {layer: int} for every layer it can return.
     """
 
     build: Callable[..., nn.Module]
     default_layer: str
-    layers: Callable[[str], bool]  # is this a layer name the encoder knows (checked when a config is read)
+    layers: Callable[
+        [str], bool
+    ]  # is this a layer name the encoder knows (checked when a config is read)
     layer_help: str  # the allowed layers, for the error message
 
 
-def register_encoder(name: str, default_layer: str, layers: Sequence[str] | Callable[[str], bool],
-                     layer_help: str = ""):
+def register_encoder(
+    name: str,
+    default_layer: str,
+    layers: Sequence[str] | Callable[[str], bool],
+    layer_help: str = "",
+):
     """Register an encoder builder (see EncoderSpec for the module it returns)."""
     known = layers if callable(layers) else frozenset(layers).__contains__
     help_text = layer_help or ", ".join(layers)
-    return _decorator(lambda b: ENCODERS.add(name, EncoderSpec(b, default_layer, known, help_text),
-                                             _module(b)), None)
+    return _decorator(
+        lambda b: ENCODERS.add(name, EncoderSpec(b, default_layer, known, help_text), _module(b)),
+        None,
+    )
 
 
 def register_decoder(name: str):
@@ -165,7 +192,8 @@ def register_decoder(name: str):
 
 @dataclass(frozen=True)
 class FeatureNetSpec:
-    """A feature network of the optimization: `build(layers, pretrained=, weights_file=)` and defaults."""
+    """A feature network of the optimization: `build(layers, pretrained=, weights_file=)` and
+    defaults."""
 
     build: Callable[..., nn.Module]
     content_layers: tuple[str, ...]
@@ -173,11 +201,21 @@ class FeatureNetSpec:
     known_layers: tuple[str, ...]
 
 
-def register_feature_net(name: str, content_layers: Sequence[str], style_layers: Sequence[str],
-                         known_layers: Sequence[str]):
+def register_feature_net(
+    name: str,
+    content_layers: Sequence[str],
+    style_layers: Sequence[str],
+    known_layers: Sequence[str],
+):
     """Register a frozen feature network for the per-image optimization (models/gatys.py)."""
-    spec = lambda b: FeatureNetSpec(b, tuple(content_layers), tuple(style_layers), tuple(known_layers))  # noqa: E731
-    return _decorator(lambda b: FEATURE_NETS.add(name, spec(b), _module(b)), None)
+
+    def add(build) -> None:
+        spec = FeatureNetSpec(
+            build, tuple(content_layers), tuple(style_layers), tuple(known_layers)
+        )
+        FEATURE_NETS.add(name, spec, _module(build))
+
+    return _decorator(add, None)
 
 
 def _module(obj) -> str:
@@ -209,14 +247,16 @@ def build_feature_net(name: str, layers: Sequence[str], weights: str = "pretrain
     spec, source = FEATURE_NETS[name], parse_weights(weights)
     unknown = [layer for layer in layers if layer not in spec.known_layers]
     if unknown:
-        raise RegistryError(f"unknown {name} layer(s) {', '.join(unknown)}; known: "
-                            f"{', '.join(spec.known_layers)}")
+        raise RegistryError(
+            f"unknown {name} layer(s) {', '.join(unknown)}; known: {', '.join(spec.known_layers)}"
+        )
     return spec.build(tuple(layers), pretrained=source.pretrained, weights_file=source.file).eval()
 
 
 # ---- plugins: a researcher's own file or module, imported so that its decorators register
 def load_plugins(specs: Sequence[str]) -> list[str]:
-    """Import each plugin (a path to a .py file, or an importable module name) once; returns the specs.
+    """Import each plugin (a path to a .py file, or an importable module name) once; returns the
+    specs.
 
     Files are recorded by absolute path, so a run folder or a release file can name them later. A
     missing file, an import error or a name that clashes with a built-in is one RegistryError line.
@@ -235,9 +275,11 @@ def load_plugins(specs: Sequence[str]) -> list[str]:
                 raise RegistryError(f"plugin {spec}: {err}") from None
             except Exception as err:  # noqa: BLE001 - any error in the user's file is reported in one line
                 _forget(key)
-                raise RegistryError(f"plugin {spec} failed to import: {type(err).__name__}: "
-                                    f"{str(err).splitlines()[0] if str(err) else ''}; fix the file, or "
-                                    "leave --plugins out") from None
+                raise RegistryError(
+                    f"plugin {spec} failed to import: {type(err).__name__}: "
+                    f"{str(err).splitlines()[0] if str(err) else ''}; fix the file, or "
+                    "leave --plugins out"
+                ) from None
             finally:
                 _loading.pop()
         loaded.append(key)
@@ -249,7 +291,9 @@ def plugin_key(spec: str) -> str:
     if spec.endswith(".py") or "/" in spec or "\\" in spec:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise RegistryError(f"plugin file {spec} does not exist; pass a .py file or a module name")
+            raise RegistryError(
+                f"plugin file {spec} does not exist; pass a .py file or a module name"
+            )
         return str(path.resolve())
     return spec
 

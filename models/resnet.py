@@ -1,4 +1,5 @@
-"""ResNet50 feature extractor (conv1, layer1 ... layer4) for the per-image optimization reference."""
+"""ResNet50 feature extractor (conv1, layer1 ... layer4) for the per-image optimization \
+reference."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ class ResNet50Features(nn.Module):
         super().__init__()
         unknown = [name for name in layers if name not in RESNET50_LAYERS]
         if unknown:
-            raise ValueError(f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}")
+            raise ValueError(
+                f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}"
+            )
         self.layers = tuple(layers)
         # imported here, not with the module: ~1.4 s of start-up that only a ResNet run needs
         from torchvision.models import resnet50
@@ -57,7 +60,9 @@ class ResNet50Features(nn.Module):
     def train(self, mode: bool = True):
         return super().train(False)  # batch-norm statistics stay the pretrained ones
 
-    def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, layers: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """images (B, 3, H, W) in [0, 1] -> {layer: (B, C, ~H / stride, ~W / stride)}."""
         layers = self.layers if layers is None else tuple(layers)
         deepest = max(RESNET50_LAYERS.index(name) for name in layers)
@@ -72,11 +77,13 @@ class ResNet50Features(nn.Module):
         return out
 
 
-# content layer2, style conv1, layer1, layer2, layer3. layer2 ends at stride 8 like VGG's relu4_2 and is
-# similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without pinning pixel detail.
-# layer4 is left out of the style: at stride 32 it has 2048 channels (a 16 MB Gram per step) and mostly
-# object identity. ResNet features are "peaky" (a few huge activations), which makes ResNet style transfer
-# visibly weaker than VGG's (Wang et al. 2021, "Rethinking and Improving the Robustness of Image Style
-# Transfer"); it is here as a comparison, not a recommendation.
-register_feature_net("resnet50", ("layer2",), ("conv1", "layer1", "layer2", "layer3"),
-                     RESNET50_LAYERS)(ResNet50Features)
+# content layer2, style conv1, layer1, layer2, layer3. layer2 ends at stride 8 like VGG's relu4_2
+# and is similarly deep in conv count (~22 convs vs 10), so it keeps the content layout without
+# pinning pixel detail. layer4 is left out of the style: at stride 32 it has 2048 channels (a 16 MB
+# Gram per step) and mostly object identity. ResNet features are "peaky" (a few huge activations),
+# which makes ResNet style transfer visibly weaker than VGG's (Wang et al. 2021, "Rethinking and
+# Improving the Robustness of Image Style Transfer"); it is here as a comparison, not a
+# recommendation.
+register_feature_net(
+    "resnet50", ("layer2",), ("conv1", "layer1", "layer2", "layer3"), RESNET50_LAYERS
+)(ResNet50Features)

@@ -3,28 +3,31 @@
     adain  channel mean and std (Huang & Belongie 2017): (x - mu_c) / sigma_c * sigma_s + mu_s
     mean   the channel means only (EFDM's ablation): x - mu_c + mu_s
     std    the channel stds only (EFDM's ablation): (x - mu_c) / sigma_c * sigma_s + mu_c
-    wct    whitening and colouring (Li et al. 2017): C_s^(1/2) C_c^(-1/2) (x - mu_c) + mu_s with the channel
-           covariances over H*W (biased), symmetric square roots by eigendecomposition in float64;
-           eigenvalues below WCT_EPS * the largest are dropped (a rank-deficient map, e.g. fewer positions
-           than channels, is whitened on its span; a tile's features outside that span are projected out)
-    efdm   exact feature distribution matching (Zhang et al. 2022): each content value takes the style value of
-           the same rank in its channel. With N content and M style positions, rank r maps to the style's
-           quantile at level r / (N - 1), linearly interpolated between its sorted values: exact sort-matching
-           when N == M. Ties (ReLU zeros) are broken by position, as a sort does.
+    wct    whitening and colouring (Li et al. 2017): C_s^(1/2) C_c^(-1/2) (x - mu_c) + mu_s with the
+           channel covariances over H*W (biased), symmetric square roots by eigendecomposition in
+           float64; eigenvalues below WCT_EPS * the largest are dropped (a rank-deficient map, e.g.
+           fewer positions than channels, is whitened on its span; a tile's features outside that
+           span are projected out)
+    efdm   exact feature distribution matching (Zhang et al. 2022): each content value takes the
+           style value of the same rank in its channel. With N content and M style positions, rank r
+           maps to the style's quantile at level r / (N - 1), linearly interpolated between its
+           sorted values: exact sort-matching when N == M. Ties (ReLU zeros) are broken by position,
+           as a sort does.
 
-Statistics are tuples of tensors with a batch dimension (batch 1 broadcasts over the content's). Each transform
-has `stats` (features -> statistics), `apply` (content features, content statistics or None: computed from
-the features, style statistics -> target), `mix` (several styles as one: AdaIN-type interpolation of the
-statistics; for wct the square roots of the covariances and for efdm the quantile functions are averaged,
-which equals blending the transform's outputs exactly, as both papers interpolate), `pool` (a domain of
-style images as one style: averaged mean and second raw moment for adain/mean/std, averaged mean and
-covariance for wct, averaged quantiles for efdm) and `accumulator` (whole-image content statistics gathered
-tile by tile). Everything is float32 (wct float64), out of place.
+Statistics are tuples of tensors with a batch dimension (batch 1 broadcasts over the content's).
+Each transform has `stats` (features -> statistics), `apply` (content features, content statistics
+or None: computed from the features, style statistics -> target), `mix` (several styles as one:
+AdaIN-type interpolation of the statistics; for wct the square roots of the covariances and for efdm
+the quantile functions are averaged, which equals blending the transform's outputs exactly, as both
+papers interpolate), `pool` (a domain of style images as one style: averaged mean and second raw
+moment for adain/mean/std, averaged mean and covariance for wct, averaged quantiles for efdm) and
+`accumulator` (whole-image content statistics gathered tile by tile). Everything is float32 (wct
+float64), out of place.
 
-A transform may instead be one plain function `f(content, style) -> features` on (B, C, H, W) maps (the
-sizes may differ; a batch-1 style is expanded to the content's batch): its "statistics" are the style's
-features, tiling runs it tile by tile, and style mixes, masks and domain pooling refuse it in one line.
-Register either kind with `models.register_transform` (models/registry.py).
+A transform may instead be one plain function `f(content, style) -> features` on (B, C, H, W) maps
+(the sizes may differ; a batch-1 style is expanded to the content's batch): its "statistics" are the
+style's features, tiling runs it tile by tile, and style mixes, masks and domain pooling refuse it
+in one line. Register either kind with `models.register_transform` (models/registry.py).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ WCT_EPS = 1e-5  # relative; Li et al.'s reference code drops eigenvalues below a
 
 # ---- adain, mean, std: channel mean and std
 def _pool_mean_std(styles: Sequence[Stats]) -> Stats:
-    """Averaged mean and second raw moment E[x^2] = std^2 - eps + mean^2 -> (mean, std) of the pooled domain."""
+    """Averaged mean and second raw moment E[x^2] = std^2 - eps + mean^2 -> (mean, std) of the
+    pooled domain."""
     mean = sum(m for m, _ in styles) / len(styles)
     second = sum(s**2 - EPS + m**2 for m, s in styles) / len(styles)
     return mean, (second - mean**2).clamp_min(0).add(EPS).sqrt()
@@ -94,7 +98,8 @@ def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
 
 
 def whiten(feat: torch.Tensor, content: Stats | None = None) -> torch.Tensor:
-    """C_c^(-1/2) (x - mu_c): features with identity channel covariance (on their span), float64 (B, C, H*W)."""
+    """C_c^(-1/2) (x - mu_c): features with identity channel covariance (on their span), float64 (B,
+    C, H*W)."""
     mean, cov = content or mean_cov(feat)
     return _sqrtm(cov, -0.5) @ (rearrange(feat.double(), "b c h w -> b c (h w)") - mean)
 
@@ -106,7 +111,8 @@ def _wct(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tenso
 
 
 def _mix_wct(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
-    """Averaged means and covariance square roots, squared back: WCT is affine in (mean, C^(1/2))."""
+    """Averaged means and covariance square roots, squared back: WCT is affine in (mean,
+    C^(1/2))."""
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
     root = sum(w * _sqrtm(cov, 0.5) for w, (_, cov) in zip(weights, styles))
     return sum(w * m for w, (m, _) in zip(weights, styles)), root @ root
@@ -135,12 +141,14 @@ def sorted_values(feat: torch.Tensor) -> Stats:
 
 
 def quantiles(sorted_vals: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """The (B, C, M) sorted values' quantiles at `levels` in [0, 1] ((N,) or (B, C, N)), linearly interpolated."""
+    """The (B, C, M) sorted values' quantiles at `levels` in [0, 1] ((N,) or (B, C, N)), linearly
+    interpolated."""
     return _at_positions(sorted_vals, levels.double().clamp(0, 1) * (sorted_vals.shape[-1] - 1))
 
 
 def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation of (B, C, M) values at float64 positions in [0, M - 1]; whole positions are exact."""
+    """Linear interpolation of (B, C, M) values at float64 positions in [0, M - 1]; whole positions
+    are exact."""
     m = sorted_vals.shape[-1]
     lo = pos.floor().long().clamp(0, m - 1)
     hi = (lo + 1).clamp(max=m - 1)
@@ -153,22 +161,31 @@ def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
     x = rearrange(feat.float(), "b c h w -> b c (h w)")
     (s_sorted,) = style
-    if content is None:  # exact: the rank of each position within its own channel (a stable sort breaks ties)
-        order = x.argsort(dim=2, stable=True)  # one sort; scattering positions gives each value its rank
+    if (
+        content is None
+    ):  # exact: the rank of each position within its own channel (a stable sort breaks ties)
+        order = x.argsort(
+            dim=2, stable=True
+        )  # one sort; scattering positions gives each value its rank
         positions = torch.arange(x.shape[-1], device=x.device).expand_as(order)
         ranks = torch.empty_like(order).scatter_(2, order, positions).double()
         last = x.shape[-1] - 1
     else:  # tiling: the rank among the whole image's sorted values (equal values share a rank)
         (c_sorted,) = content
-        ranks = torch.searchsorted(c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()).double()
+        ranks = torch.searchsorted(
+            c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()
+        ).double()
         last = c_sorted.shape[-1] - 1
-    pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(max=s_sorted.shape[-1] - 1)  # whole when N == M
+    pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(
+        max=s_sorted.shape[-1] - 1
+    )  # whole when N == M
     out = _at_positions(s_sorted.expand(x.shape[0], -1, -1), pos)
     return rearrange(out, "b c (h w) -> b c h w", h=feat.shape[-2])
 
 
 def _common_length(styles: Sequence[Stats]) -> list[torch.Tensor]:
-    """Each style's sorted values resampled to the longest one's length (quantile functions on one grid)."""
+    """Each style's sorted values resampled to the longest one's length (quantile functions on one
+    grid)."""
     m = max(s.shape[-1] for (s,) in styles)
     levels = torch.linspace(0, 1, m, device=styles[0][0].device)
     return [s if s.shape[-1] == m else quantiles(s, levels) for (s,) in styles]
@@ -194,7 +211,8 @@ class ValueAccumulator:
 
 @dataclass(frozen=True)
 class Transform:
-    """The statistics protocol (module docstring); mix, pool and accumulator are optional capabilities."""
+    """The statistics protocol (module docstring); mix, pool and accumulator are optional
+    capabilities."""
 
     stats: Callable[[torch.Tensor], Stats]
     apply: Callable[[torch.Tensor, Stats | None, Stats], torch.Tensor]
@@ -206,37 +224,60 @@ class Transform:
     def require(self, capability: str, use: str):
         """The capability, or a one-line error naming the transform and what it lacks."""
         if getattr(self, capability) is None:
-            raise ValueError(f"transform '{self.name}' has no {capability}: it cannot do {use}; register it "
-                             f"with a `{capability}` (models/transforms.py), or use another --transform")
+            raise ValueError(
+                f"transform '{self.name}' has no {capability}: it cannot do {use}; register it "
+                f"with a `{capability}` (models/transforms.py), or use another --transform"
+            )
         return getattr(self, capability)
 
 
 def as_transform(obj, name: str) -> Transform:
-    """A registered object as a Transform: one already, an object with stats/apply, or a plain function."""
+    """A registered object as a Transform: one already, an object with stats/apply, or a plain
+    function."""
     if isinstance(obj, Transform):
         return dataclasses.replace(obj, name=name)
     if hasattr(obj, "stats") and hasattr(obj, "apply"):
         parts = {k: getattr(obj, k, None) for k in ("mix", "pool", "accumulator")}
         return Transform(obj.stats, obj.apply, name=name, **parts)
     if not callable(obj):
-        raise TypeError(f"transform '{name}': register a function f(content, style) or an object with "
-                        "stats and apply")
+        raise TypeError(
+            f"transform '{name}': register a function f(content, style) or an object with "
+            "stats and apply"
+        )
 
     def apply(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
         (style_feat,) = style  # a batch-1 style serves every content of the batch
-        style_feat = style_feat.expand(feat.shape[0], -1, -1, -1) if style_feat.shape[0] == 1 else style_feat
+        style_feat = (
+            style_feat.expand(feat.shape[0], -1, -1, -1) if style_feat.shape[0] == 1 else style_feat
+        )
         return obj(feat.float(), style_feat).float()
 
     return Transform(lambda feat: (feat.float(),), apply, name=name)
 
 
-register_transform("adain", Transform(mean_std, lambda f, c, s: adain_stats(f, c or mean_std(f), s),
-                                      mix_stats, _pool_mean_std, MomentAccumulator))
-register_transform("mean", Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator))
-register_transform("std", Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator))
+register_transform(
+    "adain",
+    Transform(
+        mean_std,
+        lambda f, c, s: adain_stats(f, c or mean_std(f), s),
+        mix_stats,
+        _pool_mean_std,
+        MomentAccumulator,
+    ),
+)
+register_transform(
+    "mean", Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator)
+)
+register_transform(
+    "std", Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator)
+)
 register_transform("wct", Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator))
-register_transform("efdm", Transform(sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None),
-                                     ValueAccumulator))
+register_transform(
+    "efdm",
+    Transform(
+        sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None), ValueAccumulator
+    ),
+)
 
 
 def get_transform(name: str) -> Transform:
@@ -248,16 +289,27 @@ def take(stats: Stats, b: int) -> Stats:
     return tuple(t[b : b + 1] if t.shape[0] > 1 else t for t in stats)
 
 
-def transfer(transform: Transform, feat: torch.Tensor, styles: Sequence[Stats], weights: Sequence[float] | None = None,
-             masks: torch.Tensor | None = None, content: Sequence[Stats] | None = None) -> torch.Tensor:
+def transfer(
+    transform: Transform,
+    feat: torch.Tensor,
+    styles: Sequence[Stats],
+    weights: Sequence[float] | None = None,
+    masks: torch.Tensor | None = None,
+    content: Sequence[Stats] | None = None,
+) -> torch.Tensor:
     """The transform's target for (B, C, h, w) content features, float32.
 
-    Without masks several styles are one mixed style (`weights`, normalized). With (B|1, N, h, w) masks
-    at the features' size region k takes style k: the transform runs on that region's positions only, so
-    its content statistics are the region's own (or `content[k]`, e.g. a whole image's, when given).
+    Without masks several styles are one mixed style (`weights`, normalized). With (B|1, N, h, w)
+    masks at the features' size region k takes style k: the transform runs on that region's
+    positions only, so its content statistics are the region's own (or `content[k]`, e.g. a whole
+    image's, when given).
     """
     if masks is None:
-        style = styles[0] if len(styles) == 1 else transform.require("mix", "style mixes")(styles, weights)
+        style = (
+            styles[0]
+            if len(styles) == 1
+            else transform.require("mix", "style mixes")(styles, weights)
+        )
         return transform.apply(feat, content[0] if content is not None else None, style)
     transform.require("accumulator", "masks (it needs region statistics)")
     if masks.shape[1] != len(styles):

@@ -1,9 +1,10 @@
 """VGG19 feature extractor with named layers (relu1_1 ... relu5_1, conv4_2, ...).
 
-Two weight layouts (model.encoder.weights_layout): torchvision's `vgg19().features` (zero padding, floor
-pools, ImageNet input normalization) and pytorch-AdaIN's released `vgg_normalised.pth` (the Caffe VGG19
-normalized by Gatys et al., as a Sequential of a 1x1 input conv, reflection padding and ceil-mode pools).
-Both run as the same torchvision-shaped `body`, so the feature table and every state-dict key are shared.
+Two weight layouts (model.encoder.weights_layout): torchvision's `vgg19().features` (zero padding,
+floor pools, ImageNet input normalization) and pytorch-AdaIN's released `vgg_normalised.pth` (the
+Caffe VGG19 normalized by Gatys et al., as a Sequential of a 1x1 input conv, reflection padding and
+ceil-mode pools). Both run as the same torchvision-shaped `body`, so the feature table and every
+state-dict key are shared.
 """
 
 from __future__ import annotations
@@ -48,32 +49,49 @@ VGG19_STRIDES: dict[str, int] = {
 VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name in VGG19_LAYERS}
 
 
-# conv padding of model.encoder.padding -> nn.Conv2d padding_mode; "reflect" pads like nn.ReflectionPad2d(1),
-# as pytorch-AdaIN's Sequential does, so its weights see the borders they were trained with
+# conv padding of model.encoder.padding -> nn.Conv2d padding_mode; "reflect" pads like
+# nn.ReflectionPad2d(1), as pytorch-AdaIN's Sequential does, so its weights see the borders they
+# were trained with
 VGG_PADDINGS: dict[str, str] = {"zeros": "zeros", "reflect": "reflect"}
 
 
-def fold_vgg_normalised(state: dict[str, torch.Tensor], path: str = "the weights file") -> dict[str, torch.Tensor]:
-    """pytorch-AdaIN's vgg_normalised state dict -> torchvision `features` keys, its 1x1 input conv folded.
+def fold_vgg_normalised(
+    state: dict[str, torch.Tensor], path: str = "the weights file"
+) -> dict[str, torch.Tensor]:
+    """pytorch-AdaIN's vgg_normalised state dict -> torchvision `features` keys, its 1x1 input conv
+    folded.
 
-    The release's Sequential is conv1x1(3->3), then [ReflectionPad2d(1), Conv2d 3x3, ReLU] per conv and a
-    ceil-mode max-pool per block; its convs sit at Sequential indices 0, 2, 5, 9, 12, ... and are taken in
-    that order. conv1_1(pad(A x + b0)) = conv1_1'(pad(x)) with W' = W A and b' = b + sum W b0, because
-    reflection padding copies pixels and so commutes with a per-pixel affine map (exact, computed in float64;
-    with zero padding the borders would differ, so the layout requires padding=reflect).
+    The release's Sequential is conv1x1(3->3), then [ReflectionPad2d(1), Conv2d 3x3, ReLU] per conv
+    and a ceil-mode max-pool per block; its convs sit at Sequential indices 0, 2, 5, 9, 12, ... and
+    are taken in that order. conv1_1(pad(A x + b0)) = conv1_1'(pad(x)) with W' = W A and b' = b +
+    sum W b0, because reflection padding copies pixels and so commutes with a per-pixel affine map
+    (exact, computed in float64; with zero padding the borders would differ, so the layout requires
+    padding=reflect).
     """
-    convs = sorted((int(k.split(".")[0]), k.rsplit(".", 1)[0]) for k, v in state.items()
-                   if k.endswith("weight") and v.dim() == 4 and k.split(".")[0].isdigit())
+    convs = sorted(
+        (int(k.split(".")[0]), k.rsplit(".", 1)[0])
+        for k, v in state.items()
+        if k.endswith("weight") and v.dim() == 4 and k.split(".")[0].isdigit()
+    )
     prefixes = [prefix for _, prefix in convs]
     if not prefixes or tuple(state[f"{prefixes[0]}.weight"].shape) != (3, 3, 1, 1):
-        first = f"{prefixes[0]}.weight {tuple(state[prefixes[0] + '.weight'].shape)}" if prefixes else "no conv"
+        first = (
+            f"{prefixes[0]}.weight {tuple(state[prefixes[0] + '.weight'].shape)}"
+            if prefixes
+            else "no conv"
+        )
         raise PretrainedWeightsError(
-            f"{path} is not pytorch-AdaIN's vgg_normalised layout: its first conv should be the (3, 3, 1, 1) input "
-            f"conv at key 0.weight, found {first}; torchvision vgg19 weights need weights_layout=torchvision")
-    a, b0 = state[f"{prefixes[0]}.weight"].double()[:, :, 0, 0], state[f"{prefixes[0]}.bias"].double()
+            f"{path} is not pytorch-AdaIN's vgg_normalised layout: its first conv should be the "
+            f"(3, 3, 1, 1) input conv at key 0.weight, found {first}; torchvision vgg19 weights "
+            f"need weights_layout=torchvision"
+        )
+    a, b0 = (
+        state[f"{prefixes[0]}.weight"].double()[:, :, 0, 0],
+        state[f"{prefixes[0]}.bias"].double(),
+    )
     conv_indices = [index for name, index in VGG19_LAYERS.items() if name.startswith("conv")]
     out = {}
-    for (prefix, index) in zip(prefixes[1:], conv_indices):
+    for prefix, index in zip(prefixes[1:], conv_indices):
         weight, bias = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
         if index == 0:  # conv1_1 absorbs the input conv
             w64 = weight.double()
@@ -83,24 +101,31 @@ def fold_vgg_normalised(state: dict[str, torch.Tensor], path: str = "the weights
     return out
 
 
-def _torchvision_features(state: dict[str, torch.Tensor], path: str = "the weights file") -> dict[str, torch.Tensor]:
-    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without prefix."""
+def _torchvision_features(
+    state: dict[str, torch.Tensor], path: str = "the weights file"
+) -> dict[str, torch.Tensor]:
+    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without
+    prefix."""
     if any(k.startswith("features.") for k in state):
         return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     first = state.get("0.weight")
     if first is not None and tuple(first.shape) == (3, 3, 1, 1):
         raise PretrainedWeightsError(
-            f"{path} is pytorch-AdaIN's vgg_normalised layout (a 1x1 input conv at 0.weight), not torchvision's "
-            "vgg19: read it with model.encoder.weights_layout=vgg_normalised (and model.encoder.padding=reflect)")
+            f"{path} is pytorch-AdaIN's vgg_normalised layout (a 1x1 input conv at 0.weight), not "
+            "torchvision's vgg19: read it with model.encoder.weights_layout=vgg_normalised (and "
+            "model.encoder.padding=reflect)"
+        )
     return {k: v for k, v in state.items() if not k.startswith("classifier.")}
 
 
 @dataclass(frozen=True)
 class VGGLayout:
-    """How a weights file of one layout becomes the torchvision-shaped body, and the network it implies."""
+    """How a weights file of one layout becomes the torchvision-shaped body, and the network it
+    implies."""
 
     read: Callable[[dict, str], dict]  # state dict -> torchvision `features` keys
-    ceil_pools: bool  # pytorch-AdaIN's pools round up; equal to floor on the stride-padded inputs of the net
+    # pytorch-AdaIN's pools round up; equal to floor on the stride-padded inputs of the net
+    ceil_pools: bool
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
@@ -108,7 +133,8 @@ class VGGLayout:
 # the registry of model.encoder.weights_layout
 VGG_LAYOUTS: dict[str, VGGLayout] = {
     "torchvision": VGGLayout(_torchvision_features, False, IMAGENET_MEAN, IMAGENET_STD),
-    # the folded input conv holds the release's normalization (BGR, mean subtraction, 0-255 scale): identity here
+    # the folded input conv holds the release's normalization (BGR, mean subtraction, 0-255 scale):
+    # identity here
     "vgg_normalised": VGGLayout(fold_vgg_normalised, True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
 
@@ -122,9 +148,9 @@ def check_layers(layers: Sequence[str], table: dict[str, int], net: str) -> None
 class VGG19Features(nn.Module):
     """Frozen-by-default VGG19 (ImageNet) returning a dict of named features for [0, 1] RGB input.
 
-    The network is truncated after the deepest layer it will ever be asked for (`last_layer`), and its
-    ReLUs are made out-of-place: torchvision's in-place ReLU would overwrite a stored conv4_2 output
-    with relu4_2.
+    The network is truncated after the deepest layer it will ever be asked for (`last_layer`), and
+    its ReLUs are made out-of-place: torchvision's in-place ReLU would overwrite a stored conv4_2
+    output with relu4_2.
 
     Args:
         layers: default layers returned by forward.
@@ -134,8 +160,10 @@ class VGG19Features(nn.Module):
         trainable: leave requires_grad on.
         last_layer: truncate after this layer (default: the deepest of `layers`).
         padding: a VGG_PADDINGS name for every conv.
-        layout: a VGG_LAYOUTS name: how `weights_file` is read, and the network it implies (pools, input norm).
-        norm: (mean, std) of the input normalization; None: the layout's (ImageNet, or none for vgg_normalised).
+        layout: a VGG_LAYOUTS name: how `weights_file` is read, and the network it implies (pools,
+            input norm).
+        norm: (mean, std) of the input normalization; None: the layout's (ImageNet, or none for
+            vgg_normalised).
     """
 
     def __init__(
@@ -151,7 +179,9 @@ class VGG19Features(nn.Module):
     ):
         super().__init__()
         spec = VGG_LAYOUTS[layout]
-        self.arch = dict(padding=padding, layout=layout, norm=norm)  # a network sharing this one's modules
+        self.arch = dict(
+            padding=padding, layout=layout, norm=norm
+        )  # a network sharing this one's modules
         check_layers([*layers, *([last_layer] if last_layer else [])], VGG19_LAYERS, "VGG19")
         self.layers = tuple(layers)
         last = max(VGG19_LAYERS[name] for name in [*layers, *([last_layer] if last_layer else [])])
@@ -162,8 +192,10 @@ class VGG19Features(nn.Module):
             features.load_state_dict(state, strict=False)
         elif pretrained:
             if layout != "torchvision":
-                raise PretrainedWeightsError(f"no library download exists for the {layout} VGG19 weights; give "
-                                             "the file (model.encoder.weights_file / --weights PATH)")
+                raise PretrainedWeightsError(
+                    f"no library download exists for the {layout} VGG19 weights; give "
+                    "the file (model.encoder.weights_file / --weights PATH)"
+                )
             state = load_torchvision_weights(VGG19_IMAGENET_URL, "VGG19")
             features.load_state_dict(_torchvision_features(state))
         for m in features:
@@ -171,21 +203,29 @@ class VGG19Features(nn.Module):
                 m.padding_mode = VGG_PADDINGS[padding]
             elif isinstance(m, nn.MaxPool2d):
                 m.ceil_mode = spec.ceil_pools
-        self.ceil_pools = spec.ceil_pools  # StyleTransferNet.pad: no stride padding needed (see there)
+        self.ceil_pools = (
+            spec.ceil_pools
+        )  # StyleTransferNet.pad: no stride padding needed (see there)
         self.normalize = Normalize(*(norm or (spec.mean, spec.std)))
         self.body = nn.Sequential(
             *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in features[: last + 1]]
         )
         self.requires_grad_(trainable)
-        self.strides = {name: VGG19_STRIDES[name] for name in VGG19_LAYERS if VGG19_LAYERS[name] <= last}
+        self.strides = {
+            name: VGG19_STRIDES[name] for name in VGG19_LAYERS if VGG19_LAYERS[name] <= last
+        }
         self.channels = {name: VGG19_CHANNELS[name] for name in self.strides}
 
-    def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, layers: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """images (B, 3, H, W) in [0, 1] -> {layer: (B, C, H / stride, W / stride)}."""
         layers = self.layers if layers is None else tuple(layers)
         wanted = {VGG19_LAYERS[name]: name for name in layers}
         if max(wanted) >= len(self.body):
-            raise ValueError(f"layers {layers} go deeper than this truncated VGG19 ({len(self.body)} modules)")
+            raise ValueError(
+                f"layers {layers} go deeper than this truncated VGG19 ({len(self.body)} modules)"
+            )
         out, x = {}, self.normalize(images)
         for index, module in enumerate(self.body[: max(wanted) + 1]):
             x = module(x)
@@ -222,20 +262,34 @@ def _require_keys(state: dict, features: nn.Module, path: str, last: int, layout
     missing = [k for k in needed if k not in state]
     if missing:
         raise PretrainedWeightsError(
-            f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); expected torchvision "
-            "vgg19 names, or pytorch-AdaIN's vgg_normalised with weights_layout=vgg_normalised")
+            f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); "
+            "expected torchvision vgg19 names, or pytorch-AdaIN's vgg_normalised with "
+            "weights_layout=vgg_normalised"
+        )
 
 
 @register_encoder("vgg19", default_layer="relu4_1", layers=list(VGG19_LAYERS))
 def build_vgg19_encoder(cfg, layer: str) -> nn.Module:
     """model.encoder.kind=vgg19: VGG19 up to `layer` (relu4_1 by default, the AdaIN paper's)."""
-    return VGG19Features([layer], cfg.pretrained, cfg.weights_file, cfg.trainable, padding=cfg.padding,
-                         layout=cfg.weights_layout, norm=encoder_norm(cfg))
+    return VGG19Features(
+        [layer],
+        cfg.pretrained,
+        cfg.weights_file,
+        cfg.trainable,
+        padding=cfg.padding,
+        layout=cfg.weights_layout,
+        norm=encoder_norm(cfg),
+    )
 
 
-# The optimization's layers are Gatys et al. 2016's: content relu4_2, style relu1_1 ... relu5_1, equal
-# layer weights. The paper names the content layer conv4_2, but its Caffe ReLUs run in place, so that blob
-# holds the rectified output, and their PyTorch code (leongatys/PytorchNeuralStyleTransfer) reads 'r42',
-# i.e. relu4_2. Their w_l = 1/5 per style layer is a constant folded into the style weight (models/gatys.py).
-register_feature_net("vgg19", ("relu4_2",), ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-                     tuple(VGG19_LAYERS))(VGG19Features)
+# The optimization's layers are Gatys et al. 2016's: content relu4_2, style relu1_1 ... relu5_1,
+# equal layer weights. The paper names the content layer conv4_2, but its Caffe ReLUs run in place,
+# so that blob holds the rectified output, and their PyTorch code
+# (leongatys/PytorchNeuralStyleTransfer) reads 'r42', i.e. relu4_2. Their w_l = 1/5 per style layer
+# is a constant folded into the style weight (models/gatys.py).
+register_feature_net(
+    "vgg19",
+    ("relu4_2",),
+    ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+    tuple(VGG19_LAYERS),
+)(VGG19Features)

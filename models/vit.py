@@ -20,31 +20,36 @@ from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast
 
 
 def _block_index(name: str, depth: int) -> int:
-    """'final' -> the last block (after the final norm); 'block<i>' -> block i (0-based, raw output)."""
+    """'final' -> the last block (after the final norm); 'block<i>' -> block i (0-based, raw
+    output)."""
     if name == "final":
         return depth - 1
     match = re.fullmatch(r"block(-?\d+)", name)
     if not match or not -depth <= int(match.group(1)) < depth:
-        raise ValueError(f"unknown ViT layer '{name}': use 'final' or 'block0' ... 'block{depth - 1}'")
+        raise ValueError(
+            f"unknown ViT layer '{name}': use 'final' or 'block0' ... 'block{depth - 1}'"
+        )
     return int(match.group(1)) % depth
 
 
 class ViTFeatures(nn.Module):
-    """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB input.
+    """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB
+    input.
 
     Inputs of any size are reflect-padded to a multiple of the patch size (the caller crops decoded
-    images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid. Any
-    patch size works (DINOv2's 14 included); the decoders reach the image size whatever the stride.
-    Normalization comes from the model's pretrained config (0.5/0.5 for augreg weights, ImageNet
-    mean/std for others), never from the caller.
+    images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid.
+    Any patch size works (DINOv2's 14 included); the decoders reach the image size whatever the
+    stride. Normalization comes from the model's pretrained config (0.5/0.5 for augreg weights,
+    ImageNet mean/std for others), never from the caller.
 
     Args:
         name: any timm ViT name with a `forward_intermediates` (vit_*, deit_*, ...).
         layers: 'final' (the patch tokens of forward_features) and/or 'block<i>'.
         pretrained: timm `pretrained=True` (Hugging Face hub / its cache); False: random weights.
         weights_file: local weights file read by timm (`pretrained_cfg_overlay=dict(file=...)`).
-        norm: (mean, std) of the input normalization instead of the pretrained config's (the ViT notebook
-            fed ImageNet-normalized images to a 0.5/0.5 model: its weights expect what it was trained on).
+        norm: (mean, std) of the input normalization instead of the pretrained config's (the ViT
+            notebook fed ImageNet-normalized images to a 0.5/0.5 model: its weights expect what it
+            was trained on).
     """
 
     def __init__(
@@ -67,10 +72,14 @@ class ViTFeatures(nn.Module):
         import timm
 
         try:
-            self.model = timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
+            self.model = timm.create_model(
+                name, pretrained=bool(pretrained or weights_file), **kwargs
+            )
         except RuntimeError as err:
             if "Unknown model" in str(err):
-                raise ValueError(f"timm has no model '{name}' (timm.list_models('vit_*') lists them)") from None
+                raise ValueError(
+                    f"timm has no model '{name}' (timm.list_models('vit_*') lists them)"
+                ) from None
             raise self._weights_error(name, weights_file, err) from None
         except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
             raise self._weights_error(name, weights_file, err) from None
@@ -79,7 +88,9 @@ class ViTFeatures(nn.Module):
         self._indices = {layer: _block_index(layer, depth) for layer in self.layers}
         self.patch = self.model.patch_embed.patch_size[0]
         cfg = self.model.pretrained_cfg
-        self.normalize = Normalize(*(norm or (cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3))))
+        self.normalize = Normalize(
+            *(norm or (cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3)))
+        )
         self.requires_grad_(trainable)
         if trainable:  # what the forward never runs gets no gradient, which DDP takes for an error
             self._freeze_unused()
@@ -106,15 +117,21 @@ class ViTFeatures(nn.Module):
     def _weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:
         import huggingface_hub.constants as hf_constants
 
-        where = f"the local file {weights_file}" if weights_file else "the Hugging Face hub (or its cache)"
+        where = (
+            f"the local file {weights_file}"
+            if weights_file
+            else "the Hugging Face hub (or its cache)"
+        )
         return PretrainedWeightsError(
             f"could not load pretrained weights for timm model '{name}' from {where} "
-            f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: download the model's "
-            f"model.safetensors elsewhere and give its path as the weights file (the hub cache is "
-            f"{hf_constants.HF_HUB_CACHE})"
+            f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: "
+            f"download the model's model.safetensors elsewhere and give its path as the weights "
+            f"file (the hub cache is {hf_constants.HF_HUB_CACHE})"
         )
 
-    def forward(self, images: torch.Tensor, layers: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, layers: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
         layers = self.layers if layers is None else tuple(layers)
         x = self.normalize(pad_to_multiple(images, self.patch))
         h = x.shape[-2] // self.patch
@@ -132,8 +149,14 @@ class ViTFeatures(nn.Module):
         return out
 
 
-@register_encoder("vit", default_layer="final", layers=lambda layer: bool(re.fullmatch(r"final|block-?\d+", layer)),
-                  layer_help="final or block<i> (e.g. block11; the depth is timm's, checked when built)")
+@register_encoder(
+    "vit",
+    default_layer="final",
+    layers=lambda layer: bool(re.fullmatch(r"final|block-?\d+", layer)),
+    layer_help="final or block<i> (e.g. block11; the depth is timm's, checked when built)",
+)
 def build_vit_encoder(cfg, layer: str) -> nn.Module:
     """model.encoder.kind=vit: any timm ViT (cfg.name), patch tokens of `layer` as a feature map."""
-    return ViTFeatures(cfg.name, [layer], cfg.pretrained, cfg.weights_file, cfg.trainable, norm=encoder_norm(cfg))
+    return ViTFeatures(
+        cfg.name, [layer], cfg.pretrained, cfg.weights_file, cfg.trainable, norm=encoder_norm(cfg)
+    )

@@ -1,8 +1,8 @@
 """A folder of awkward and broken input files, built by the tests (no data is shipped).
 
-`build(root)` writes the files and returns {name: expectation}: "ok" for readable images that every tool
-must use, "bad" for files that must be reported with a reason, "link" for a directory link that must be
-listed and not followed.
+`build(root)` writes the files and returns {name: expectation}: "ok" for readable images that every
+tool must use, "bad" for files that must be reported with a reason, "link" for a directory link that
+must be listed and not followed.
 """
 
 from __future__ import annotations
@@ -24,18 +24,29 @@ def _photo(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def bomb_png() -> bytes:
-    """A 60000 x 60000 PNG header with almost no data: Pillow refuses it at open (decompression bomb)."""
+    """A 60000 x 60000 PNG header with almost no data: Pillow refuses it at open (decompression
+    bomb)."""
     ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
-        _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def build(root: Path) -> dict[str, str]:
-    """Write the awkward folder under root/awkward (plus root/outside.png, the target of a file link)."""
+    """Write the awkward folder under root/awkward (plus root/outside.png, the target of a file
+    link)."""
     folder = root / "awkward"
     (folder / "nested" / "deeper").mkdir(parents=True)
     expect: dict[str, str] = {}
@@ -50,7 +61,10 @@ def build(root: Path) -> dict[str, str]:
     save("thin_3x400.png", Image.fromarray(_photo(3, 400, 3)))
     save("small_8x8.png", Image.fromarray(_photo(8, 8, 4)))
     save("cmyk.jpg", good.convert("CMYK"))
-    save("deep16.png", Image.fromarray((_photo(40, 56, 5)[..., 0].astype(np.uint16) * 257), mode="I;16"))
+    save(
+        "deep16.png",
+        Image.fromarray((_photo(40, 56, 5)[..., 0].astype(np.uint16) * 257), mode="I;16"),
+    )
     rgba = good.convert("RGBA")
     rgba.putalpha(128)
     save("alpha.png", rgba)
@@ -75,16 +89,21 @@ def build(root: Path) -> dict[str, str]:
     expect["nested/loop"] = "link"
 
     data = (folder / "plain.png").read_bytes()
-    for name, payload in {"truncated.png": data[: len(data) // 2], "empty.jpg": b"",
-                          "html.jpg": b"<!DOCTYPE html><html><body>404</body></html>",
-                          "random.png": np.random.default_rng(0).bytes(2000), "bomb.png": bomb_png()}.items():
+    for name, payload in {
+        "truncated.png": data[: len(data) // 2],
+        "empty.jpg": b"",
+        "html.jpg": b"<!DOCTYPE html><html><body>404</body></html>",
+        "random.png": np.random.default_rng(0).bytes(2000),
+        "bomb.png": bomb_png(),
+    }.items():
         (folder / name).write_bytes(payload)
         expect[name] = "bad"
     return expect
 
 
 def checksums(folder: Path) -> dict[str, bytes]:
-    """Contents of every regular file below folder (links not followed), to show nothing was changed."""
+    """Contents of every regular file below folder (links not followed), to show nothing was
+    changed."""
     out = {}
     for dirpath, _, files in os.walk(folder):
         for name in files:

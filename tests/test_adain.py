@@ -40,10 +40,16 @@ def test_mixed_statistics_equal_the_weighted_sum_of_transfers():
     c, a, b = mean_std(content), mean_std(s1), mean_std(s2)
     from models.adain import adain_stats
 
-    torch.testing.assert_close(adain_stats(content, c, mix_stats([a, b], [1.0, 0.0])), adain(content, s1))
+    torch.testing.assert_close(
+        adain_stats(content, c, mix_stats([a, b], [1.0, 0.0])), adain(content, s1)
+    )
     mixed = adain_stats(content, c, mix_stats([a, b], [0.3, 0.7]))
-    torch.testing.assert_close(mixed, 0.3 * adain(content, s1) + 0.7 * adain(content, s2), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(adain_stats(content, c, mix_stats([a, b], [3, 7])), mixed)  # normalized weights
+    torch.testing.assert_close(
+        mixed, 0.3 * adain(content, s1) + 0.7 * adain(content, s2), atol=1e-5, rtol=1e-5
+    )
+    torch.testing.assert_close(
+        adain_stats(content, c, mix_stats([a, b], [3, 7])), mixed
+    )  # normalized weights
     with pytest.raises(ValueError):
         mix_stats([a, b], [1.0])
 
@@ -75,6 +81,8 @@ def test_net_transfer_with_weights_and_masks(tmp_path):
     with torch.no_grad():
         single = net(c, [s1])
         torch.testing.assert_close(net(c, [s1, s2], style_weights=[1, 0]), single)
-        torch.testing.assert_close(net(c, [s1], masks=torch.ones(1, 32, 32)), single, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            net(c, [s1], masks=torch.ones(1, 32, 32)), single, atol=1e-5, rtol=1e-4
+        )
         recon = net.decode(net.encode(c), c.shape[-2:])
         torch.testing.assert_close(net(c, s1, alpha=0.0), recon)

@@ -1,4 +1,5 @@
-"""Any timm ViT patch size: decoders reach h * stride for strides that are not powers of two (DINOv2's 14)."""
+"""Any timm ViT patch size: decoders reach h * stride for strides that are not powers of two \
+(DINOv2's 14)."""
 
 from __future__ import annotations
 
@@ -38,16 +39,40 @@ def test_a_patch16_decoder_loads_into_a_patch14_model():
 
 
 def test_dinov2_trains_three_steps_and_keeps_a_250x190_content_size(tmp_path, sample_root):
-    overrides = tiny_overrides(sample_root, **{"model.encoder.name": "vit_small_patch14_dinov2", "train.steps": 3,
-                                               "train.save_every": 3, "train.log_every": 1, "train.eval_every": 3})
+    overrides = tiny_overrides(
+        sample_root,
+        **{
+            "model.encoder.name": "vit_small_patch14_dinov2",
+            "train.steps": 3,
+            "train.save_every": 3,
+            "train.log_every": 1,
+            "train.eval_every": 3,
+        },
+    )
     cfg = load_config(REPO / "configs" / "smoke_vit.yaml", overrides)
     assert not cfg.model.encoder.pretrained  # random weights: nothing is downloaded
     result = train(cfg, tmp_path / "run")
-    assert result.step == 3 and result.trained_steps == 3 and torch.isfinite(torch.tensor(result.metrics["loss/total"]))
+    assert (
+        result.step == 3
+        and result.trained_steps == 3
+        and torch.isfinite(torch.tensor(result.metrics["loss/total"]))
+    )
 
     write_png(tmp_path / "content.png", 190, 250, 1)
     write_png(tmp_path / "style.png", 64, 64, 2)
-    summary = infer.stylize(["--checkpoint", str(tmp_path / "run"), "--content", str(tmp_path / "content.png"),
-                             "--style", str(tmp_path / "style.png"), "--out", str(tmp_path / "out"), "--device", "cpu"])
+    summary = infer.stylize(
+        [
+            "--checkpoint",
+            str(tmp_path / "run"),
+            "--content",
+            str(tmp_path / "content.png"),
+            "--style",
+            str(tmp_path / "style.png"),
+            "--out",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert not summary["failed"] and len(summary["written"]) == 1
     assert read_png(summary["written"][0]).shape == (1, 3, 190, 250)

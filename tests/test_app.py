@@ -1,4 +1,5 @@
-"""The web demo (app.py) through gradio_client: every knob against infer.py, bad inputs, queue, caches, CLI.
+"""The web demo (app.py) through gradio_client: every knob against infer.py, bad inputs, queue, \
+caches, CLI.
 
 One in-process server per module (random-weight VGG decoder, 48x64 images, a size cap of 128 px).
 """
@@ -49,16 +50,21 @@ LABEL = "runs/a/model.safetensors"  # the picker's name of env["ckpt"]
 
 
 def picture(path: Path, h: int, w: int, seed: int) -> str:
-    """A smooth pattern plus noise: structure for the decoder to keep, statistics that differ per seed."""
+    """A smooth pattern plus noise: structure for the decoder to keep, statistics that differ per
+    seed."""
     y, x = np.mgrid[0:h, 0:w]
-    base = np.stack([np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / 5)], -1) * 0.4 + 0.5
+    base = (
+        np.stack([np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / 5)], -1) * 0.4
+        + 0.5
+    )
     arr = np.clip(base + np.random.default_rng(seed).normal(0, 0.05, (h, w, 3)), 0, 1)
     Image.fromarray((arr * 255).astype(np.uint8)).save(path)
     return str(path)
 
 
 def release(path: Path) -> str:
-    """A random-weight VGG release file; He init keeps the image's structure visible through the decoder."""
+    """A random-weight VGG release file; He init keeps the image's structure visible through the
+    decoder."""
     torch.manual_seed(0)
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
     vary_outputs(net)
@@ -68,24 +74,37 @@ def release(path: Path) -> str:
 
 def bomb(path: Path) -> str:
     """A 100 byte PNG that claims 30000x30000 pixels: Pillow refuses it from the header."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
     return str(path)
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, one_thread):
     root = tmp_path_factory.mktemp("app")
-    files = dict(ckpt=release(root / "runs" / "a" / "model.safetensors"),
-                 step=release(root / "runs" / "a" / "checkpoints" / "step_000010" / STEP_WEIGHTS),
-                 c=picture(root / "c.png", 48, 64, 1), s1=picture(root / "s1.png", 40, 40, 3),
-                 s2=picture(root / "s2.png", 56, 32, 4), big=picture(root / "big.png", 300, 200, 5))
+    files = dict(
+        ckpt=release(root / "runs" / "a" / "model.safetensors"),
+        step=release(root / "runs" / "a" / "checkpoints" / "step_000010" / STEP_WEIGHTS),
+        c=picture(root / "c.png", 48, 64, 1),
+        s1=picture(root / "s1.png", 40, 40, 3),
+        s2=picture(root / "s2.png", 56, 32, 4),
+        big=picture(root / "big.png", 300, 200, 5),
+    )
     broken = root / "broken.safetensors"
     broken.write_bytes(b"not a safetensors file")
-    # labels: runs/a/model.safetensors, runs/a/checkpoints/step_000010, broken.safetensors, missing.safetensors
+    # labels: runs/a/model.safetensors, runs/a/checkpoints/step_000010, broken.safetensors,
+    # missing.safetensors
     models = discover_models([root / "runs", broken, root / "missing.safetensors"])
     temp = app.make_temp_root()
     demo = Demo(models, temp / "results", "random", Limits(max_size=CAP), "cpu")
@@ -98,9 +117,12 @@ def env(tmp_path_factory, one_thread):
 
 
 def api(env, **kwargs) -> torch.Tensor:
-    """One /stylize call with the env's content and style unless given; returns the image (3, H, W)."""
+    """One /stylize call with the env's content and style unless given; returns the image (3, H,
+    W)."""
     args = dict(content=handle_file(env["c"]), style=handle_file(env["s1"]))
-    args.update({k: [handle_file(p) for p in v] if k == "more_styles" else v for k, v in kwargs.items()})
+    args.update(
+        {k: [handle_file(p) for p in v] if k == "more_styles" else v for k, v in kwargs.items()}
+    )
     return load_image(env["client"].predict(**args, api_name="/stylize"))
 
 
@@ -113,7 +135,17 @@ def baseline(env, method: str) -> torch.Tensor:
 
 def cli(env, tmp_path, *flags) -> torch.Tensor:
     """The same pair through infer.py with the app's cap and weights."""
-    argv = ["--content", env["c"], "--weights", "random", "--max-size", str(CAP), "--out", str(tmp_path), *flags]
+    argv = [
+        "--content",
+        env["c"],
+        "--weights",
+        "random",
+        "--max-size",
+        str(CAP),
+        "--out",
+        str(tmp_path),
+        *flags,
+    ]
     if "--style" not in flags:
         argv += ["--style", env["s1"]]
     if "--method" not in flags:
@@ -122,17 +154,25 @@ def cli(env, tmp_path, *flags) -> torch.Tensor:
 
 
 def test_stylize_endpoint_signature(env):
-    info = env["client"].view_api(print_info=False, return_format="dict")["named_endpoints"]["/stylize"]
+    info = env["client"].view_api(print_info=False, return_format="dict")["named_endpoints"][
+        "/stylize"
+    ]
     params = {p["parameter_name"]: p for p in info["parameters"]}
     assert list(params)[:3] == ["content", "style", "alpha"]
-    assert not params["content"]["parameter_has_default"] and not params["style"]["parameter_has_default"]
+    assert (
+        not params["content"]["parameter_has_default"]
+        and not params["style"]["parameter_has_default"]
+    )
     assert params["alpha"]["parameter_default"] == 1.0
     assert all(params[k]["parameter_has_default"] for k in list(params)[2:])
 
 
 DECODER_KNOBS = [  # (API keyword arguments, the infer.py flags that must give the same image)
     (dict(alpha=0.5), ["--alpha", "0.5"]),
-    (dict(more_styles=["s2"], style_weights="0.3,0.7"), ["--style", "s1", "s2", "--style-weights", "0.3,0.7"]),
+    (
+        dict(more_styles=["s2"], style_weights="0.3,0.7"),
+        ["--style", "s1", "s2", "--style-weights", "0.3,0.7"],
+    ),
     (dict(preserve_color="luminance"), ["--preserve-color", "luminance"]),
     (dict(preserve_color="covariance"), ["--preserve-color", "covariance"]),
     (dict(size=32), ["--size", "32"]),
@@ -146,7 +186,9 @@ OPTIMIZE_KNOBS = [
 ]
 
 
-@pytest.mark.parametrize("kwargs,flags", DECODER_KNOBS, ids=lambda v: str(v) if isinstance(v, dict) else "")
+@pytest.mark.parametrize(
+    "kwargs,flags", DECODER_KNOBS, ids=lambda v: str(v) if isinstance(v, dict) else ""
+)
 def test_decoder_knob_equals_infer_and_changes_the_output(env, tmp_path, kwargs, flags):
     kwargs = {k: [env[p] for p in v] if k == "more_styles" else v for k, v in kwargs.items()}
     flags = [env.get(f, f) for f in flags]
@@ -158,7 +200,9 @@ def test_decoder_knob_equals_infer_and_changes_the_output(env, tmp_path, kwargs,
         assert (out - default).abs().mean() > 2e-3, "the knob had no effect"
 
 
-@pytest.mark.parametrize("kwargs,flags", OPTIMIZE_KNOBS, ids=lambda v: str(v) if isinstance(v, dict) else "")
+@pytest.mark.parametrize(
+    "kwargs,flags", OPTIMIZE_KNOBS, ids=lambda v: str(v) if isinstance(v, dict) else ""
+)
 def test_optimization_knob_equals_infer_and_changes_the_output(env, tmp_path, kwargs, flags):
     out = api(env, **{**OPTIMIZE_BASE, **kwargs})
     reference = cli(env, tmp_path, "--method", "optimize", "--steps", "3", "--size", "32", *flags)
@@ -172,37 +216,62 @@ def test_model_picker_includes_step_folders_and_they_run(env):
     assert (out - baseline(env, "decoder")).abs().max() == 0  # the release file's weights
 
 
-@pytest.mark.parametrize("case,message", [
-    ("text", "not an image"), ("bomb", "decompression bomb"), ("tiny", "1x1 px"),
-    ("missing_checkpoint", "does not exist"), ("broken_checkpoint", "not a readable safetensors file"),
-    ("unknown_model", "unknown model"), ("fp16_on_cpu", "not available on this device"),
-    ("weights_not_numbers", "style_weights must be a number"), ("weights_count", "2 style weights for 1 styles"),
-    ("scales", "scales must be a whole number"), ("alpha", "alpha must lie in [0, 2]"),
-])
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("text", "not an image"),
+        ("bomb", "decompression bomb"),
+        ("tiny", "1x1 px"),
+        ("missing_checkpoint", "does not exist"),
+        ("broken_checkpoint", "not a readable safetensors file"),
+        ("unknown_model", "unknown model"),
+        ("fp16_on_cpu", "not available on this device"),
+        ("weights_not_numbers", "style_weights must be a number"),
+        ("weights_count", "2 style weights for 1 styles"),
+        ("scales", "scales must be a whole number"),
+        ("alpha", "alpha must lie in [0, 2]"),
+    ],
+)
 def test_bad_input_returns_a_one_line_message(env, case, message):
     root = env["root"]
     (root / "notes.txt").write_text("not an image")
     Image.new("RGB", (1, 1)).save(root / "tiny.png")
-    content = {"text": str(root / "notes.txt"), "bomb": bomb(root / "bomb.png"), "tiny": str(root / "tiny.png")}
-    kwargs = {"missing_checkpoint": dict(model="missing.safetensors"),
-              "broken_checkpoint": dict(model="broken.safetensors"), "unknown_model": dict(model="/etc/passwd"),
-              "fp16_on_cpu": dict(precision="fp16"), "weights_not_numbers": dict(style_weights="1,x"),
-              "weights_count": dict(style_weights="1,1"), "scales": dict(model=OPTIMIZE, scales="a,b"),
-              "alpha": dict(alpha=MAX_ALPHA + 0.5)}.get(case, {})
+    content = {
+        "text": str(root / "notes.txt"),
+        "bomb": bomb(root / "bomb.png"),
+        "tiny": str(root / "tiny.png"),
+    }
+    kwargs = {
+        "missing_checkpoint": dict(model="missing.safetensors"),
+        "broken_checkpoint": dict(model="broken.safetensors"),
+        "unknown_model": dict(model="/etc/passwd"),
+        "fp16_on_cpu": dict(precision="fp16"),
+        "weights_not_numbers": dict(style_weights="1,x"),
+        "weights_count": dict(style_weights="1,1"),
+        "scales": dict(model=OPTIMIZE, scales="a,b"),
+        "alpha": dict(alpha=MAX_ALPHA + 0.5),
+    }.get(case, {})
     if case in content:
         kwargs["content"] = handle_file(content[case])
     with pytest.raises(AppError) as err:
         api(env, **kwargs)
-    assert message in str(err.value) and "\n" not in str(err.value) and "Traceback" not in str(err.value)
+    assert (
+        message in str(err.value)
+        and "\n" not in str(err.value)
+        and "Traceback" not in str(err.value)
+    )
 
 
 def test_page_uploads_reach_the_demo_undecoded(env):
-    """The page's image inputs pass the file on, so media.images (not gradio) explains a bad file."""
+    """The page's image inputs pass the file on, so media.images (not gradio) explains a bad
+    file."""
     from gradio.data_classes import ImageData
 
     (env["root"] / "upload.txt").write_text("not an image")
     upload = app.Upload(type="filepath", render=False)
-    assert upload.preprocess(ImageData(path=str(env["root"] / "upload.txt"))) == str(env["root"] / "upload.txt")
+    assert upload.preprocess(ImageData(path=str(env["root"] / "upload.txt"))) == str(
+        env["root"] / "upload.txt"
+    )
 
 
 def test_huge_image_is_downscaled_to_the_cap_and_said_so(env):
@@ -228,8 +297,12 @@ def test_two_concurrent_requests_complete_one_model_run_at_a_time(env, monkeypat
                 active[0] -= 1
 
     monkeypatch.setattr(demo, "run", counted)
-    jobs = [env["client"].submit(content=handle_file(env["c"]), style=handle_file(s), api_name="/stylize")
-            for s in (env["s1"], env["s2"])]
+    jobs = [
+        env["client"].submit(
+            content=handle_file(env["c"]), style=handle_file(s), api_name="/stylize"
+        )
+        for s in (env["s1"], env["s2"])
+    ]
     outs = [load_image(job.result(timeout=120)) for job in jobs]
     assert all(o.shape == (3, 48, 64) for o in outs) and (outs[0] - outs[1]).abs().mean() > 1e-3
     assert peak[0] == 1
@@ -244,15 +317,25 @@ def test_model_and_style_statistics_are_cached_across_requests(env, monkeypatch)
     monkeypatch.setattr(engine, "encode", lambda x: calls.append(tuple(x.shape)) or encode(x))
     first = api(env, style=handle_file(env["s2"]), size=40)
     again = api(env, style=handle_file(env["s2"]), size=40)  # a new upload of the same picture
-    assert calls == [(1, 3, 40, 53), (1, 3, 40, 53)]  # the content only: the style's statistics are cached
-    assert demo.engines[("decoder", env["ckpt"], "fp32")] is engine and (first - again).abs().max() == 0
-    monkeypatch.setattr("inference.demo.STYLE_CACHE", 1)  # a long-running server keeps a bounded number
+    assert calls == [
+        (1, 3, 40, 53),
+        (1, 3, 40, 53),
+    ]  # the content only: the style's statistics are cached
+    assert (
+        demo.engines[("decoder", env["ckpt"], "fp32")] is engine
+        and (first - again).abs().max() == 0
+    )
+    monkeypatch.setattr(
+        "inference.demo.STYLE_CACHE", 1
+    )  # a long-running server keeps a bounded number
     api(env, style=handle_file(env["s1"]), size=40)
     assert len(engine._styles) == 1
 
 
 def drain(demo, req, budget, cancel_after=None) -> list:
-    """Every item serving.stream yields (the page's path); sets the budget's cancel flag after `cancel_after`."""
+    """Every item serving.stream yields (the page's path); sets the budget's cancel flag after
+    `cancel_after`."""
+
     async def go():
         seen = []
         async with aclosing(serving.stream(demo, req, budget)) as items:
@@ -261,6 +344,7 @@ def drain(demo, req, budget, cancel_after=None) -> list:
                 if len(seen) == cancel_after:
                     budget.cancel()
         return seen
+
     return asyncio.run(go())
 
 
@@ -269,7 +353,10 @@ def test_optimization_streams_intermediate_images_and_cancels(env):
     items = drain(demo, req, Budget(60))  # 2 scales x 4 steps, an image every max(1, 8 // 20)
     steps = [i.step for i in items if isinstance(i, Step)]
     assert isinstance(items[-1], Result) and steps == [1, 2, 3, 4, 5, 6, 7, 8, 8]
-    assert [tuple(i.image.shape) for i in items if isinstance(i, Step)][3:5] == [(3, 16, 22), (3, 32, 43)]
+    assert [tuple(i.image.shape) for i in items if isinstance(i, Step)][3:5] == [
+        (3, 16, 22),
+        (3, 32, 43),
+    ]
     assert all(i.total == 8 for i in items if isinstance(i, Step))
     with pytest.raises(Cancelled, match="cancelled at step 2 of 8"):
         drain(demo, req, Budget(60), cancel_after=1)
@@ -277,31 +364,45 @@ def test_optimization_streams_intermediate_images_and_cancels(env):
 
 def test_random_weights_are_flagged(env):
     assert env["demo"].run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
-    demo = Demo({LABEL: env["ckpt"]}, env["root"] / "r", "pretrained", Limits(CAP), "cpu")  # a random encoder
+    demo = Demo(
+        {LABEL: env["ckpt"]}, env["root"] / "r", "pretrained", Limits(CAP), "cpu"
+    )  # a random encoder
     assert demo.run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
 
 
 def test_discover_models(tmp_path):
     runs = tmp_path / "runs"
-    for rel in ("a/model.safetensors", "a/checkpoints/step_000010/weights.safetensors",
-                "a/checkpoints/.tmp_step_000020/weights.safetensors", "b/checkpoints/step_000005/optimizer.bin"):
+    for rel in (
+        "a/model.safetensors",
+        "a/checkpoints/step_000010/weights.safetensors",
+        "a/checkpoints/.tmp_step_000020/weights.safetensors",
+        "b/checkpoints/step_000005/optimizer.bin",
+    ):
         (runs / rel).parent.mkdir(parents=True, exist_ok=True)
         (runs / rel).write_bytes(b"")
-    assert discover_models([runs]) == {"runs/a/checkpoints/step_000010": str(runs / "a/checkpoints/step_000010"),
-                                       "runs/a/model.safetensors": str(runs / "a/model.safetensors")}
+    assert discover_models([runs]) == {
+        "runs/a/checkpoints/step_000010": str(runs / "a/checkpoints/step_000010"),
+        "runs/a/model.safetensors": str(runs / "a/model.safetensors"),
+    }
     assert discover_models([tmp_path / "nowhere"]) == {}  # the default runs/ before any training
-    assert discover_models([tmp_path / "gone.safetensors"]) == {"gone.safetensors": str(tmp_path / "gone.safetensors")}
+    assert discover_models([tmp_path / "gone.safetensors"]) == {
+        "gone.safetensors": str(tmp_path / "gone.safetensors")
+    }
     twice = discover_models([runs / "a/model.safetensors", tmp_path / "model.safetensors"])
     assert list(twice) == ["model.safetensors", "model.safetensors (2)"]
 
 
 def test_uploads_and_results_stay_in_the_temp_folder(env):
-    out = env["client"].predict(content=handle_file(env["c"]), style=handle_file(env["s1"]), api_name="/stylize")
+    out = env["client"].predict(
+        content=handle_file(env["c"]), style=handle_file(env["s1"]), api_name="/stylize"
+    )
     temp = env["temp"].resolve()
     assert Path(os.environ["GRADIO_TEMP_DIR"]).resolve().parent == temp
     uploads = [p for p in temp.rglob("c.png")]
     assert uploads and all(p.read_bytes() == Path(env["c"]).read_bytes() for p in uploads)
-    assert any(p.read_bytes() == Path(out).read_bytes() for p in (temp / "results").rglob("stylized.png"))
+    assert any(
+        p.read_bytes() == Path(out).read_bytes() for p in (temp / "results").rglob("stylized.png")
+    )
 
 
 def test_cli_serves_the_api_and_removes_its_temp_folder(env):
@@ -310,10 +411,26 @@ def test_cli_serves_the_api_and_removes_its_temp_folder(env):
         port = sock.getsockname()[1]
     log = env["root"] / "cli.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--checkpoint", str(env["root"] / "runs"),
-                                 "--weights", "random", "--port", str(port), "--max-size", "64", "--device", "cpu"],
-                                cwd=env["root"], stdout=out, stderr=subprocess.STDOUT, env={**os.environ,
-                                                                                             "OMP_NUM_THREADS": "1"})
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "app.py"),
+                "--checkpoint",
+                str(env["root"] / "runs"),
+                "--weights",
+                "random",
+                "--port",
+                str(port),
+                "--max-size",
+                "64",
+                "--device",
+                "cpu",
+            ],
+            cwd=env["root"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
     try:
         url = f"http://127.0.0.1:{port}/"
         for _ in range(240):  # importing torch and gradio on a busy 2-core machine takes a while
@@ -326,9 +443,15 @@ def test_cli_serves_the_api_and_removes_its_temp_folder(env):
                 time.sleep(0.5)
         temp = Path(re.search(r"temp folder (\S+)", log.read_text())[1])
         client = Client(url, verbose=False, download_files=str(env["root"] / "cli"))
-        out = client.predict(content=handle_file(env["c"]), style=handle_file(env["s1"]), alpha=0.5,
-                             api_name="/stylize")
-        assert Image.open(out).size == (64, 48) and temp.is_dir() and any(temp.rglob("stylized.png"))
+        out = client.predict(
+            content=handle_file(env["c"]),
+            style=handle_file(env["s1"]),
+            alpha=0.5,
+            api_name="/stylize",
+        )
+        assert (
+            Image.open(out).size == (64, 48) and temp.is_dir() and any(temp.rglob("stylized.png"))
+        )
         client.close()
     finally:
         proc.send_signal(signal.SIGTERM)

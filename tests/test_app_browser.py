@@ -1,8 +1,10 @@
-"""app.py in a real headless browser: Debian's `chromium` driven by Playwright, with no way off the host.
+"""app.py in a real headless browser: Debian's `chromium` driven by Playwright, with no way off \
+the host.
 
-The page is loaded with every host name but 127.0.0.1 unresolvable (an offline machine) and every request
-the page makes is recorded: all of them must go to the app itself. Skipped only where no chromium is
-installed and CI is not set; in CI (`.ci/run` installs chromium) a missing browser fails the test.
+The page is loaded with every host name but 127.0.0.1 unresolvable (an offline machine) and every
+request the page makes is recorded: all of them must go to the app itself. Skipped only where no
+chromium is installed and CI is not set; in CI (`.ci/run` installs chromium) a missing browser fails
+the test.
 
 Regenerate the README's screenshot with:
 
@@ -56,7 +58,9 @@ def served(tmp_path_factory, one_thread):
     demo = Demo({LABEL: ckpt}, app.make_temp_root() / "results", "random", Limits(256), "cpu")
     page = app.build_app(demo, app.example_pairs(root / "sample"))
     url = app.serve(page, port=None, block=False)
-    yield dict(url=url, demo=demo, ckpt=ckpt, sample=root / "sample", sync_playwright=sync_playwright)
+    yield dict(
+        url=url, demo=demo, ckpt=ckpt, sample=root / "sample", sync_playwright=sync_playwright
+    )
     page.close()
 
 
@@ -67,8 +71,10 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
     requests = []
     with served["sync_playwright"]() as p:
         # an offline machine: no name resolves except the app's own address
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 1100})
         page.set_default_timeout(TIMEOUT_MS)
         page.on("request", lambda r: requests.append(r.url))
@@ -77,7 +83,9 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         assert RANDOM_BANNER in page.locator("#banner").inner_text()
 
         page.click("#run")  # nothing uploaded yet: a message in the page, not a spinner
-        page.wait_for_function("document.querySelector('#status').innerText.includes('no content image')")
+        page.wait_for_function(
+            "document.querySelector('#status').innerText.includes('no content image')"
+        )
 
         page.locator("[data-testid=dataset-cell-0-0]").click()  # an example pair fills both inputs
         page.wait_for_selector("#content img[src*='camera']")
@@ -91,32 +99,45 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         img = page.wait_for_selector("#result img[src*='stylized']")
         page.wait_for_function("document.querySelector('#status').innerText.includes(' px in ')")
         size = page.evaluate("el => [el.naturalWidth, el.naturalHeight]", img)
-        shown = to_tensor(Image.open(io.BytesIO(page.request.get(img.get_attribute("src")).body())).convert("RGB"))
+        shown = to_tensor(
+            Image.open(io.BytesIO(page.request.get(img.get_attribute("src")).body())).convert("RGB")
+        )
         assert page.locator("#download").is_visible()
         page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
-        if os.environ.get("DEMO_SCREENSHOT"):  # 256 colours: a quarter of the bytes, the same picture
-            Image.open(tmp_path / "demo.png").convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
-                os.environ["DEMO_SCREENSHOT"], optimize=True)
+        if os.environ.get(
+            "DEMO_SCREENSHOT"
+        ):  # 256 colours: a quarter of the bytes, the same picture
+            Image.open(tmp_path / "demo.png").convert("RGB").quantize(
+                256, dither=Image.Dither.NONE
+            ).save(os.environ["DEMO_SCREENSHOT"], optimize=True)
 
         # the optimization: its controls replace alpha, it streams, and Cancel stops it
         page.locator("#model input").click()
         page.get_by_role("option", name="optimization").click()
         page.wait_for_selector("#alpha", state="hidden")
-        page.locator("#size input[type=range]").fill("32")  # 100 steps, an image every 5: Cancel comes in time
+        page.locator("#size input[type=range]").fill(
+            "32"
+        )  # 100 steps, an image every 5: Cancel comes in time
         page.locator("#steps input[type=range]").fill("100")
         page.click("#run")
         page.wait_for_function("document.querySelector('#status').innerText.includes('step ')")
         page.click("#cancel")
-        page.wait_for_function("document.querySelector('#status').innerText.includes('cancelled at step')")
+        page.wait_for_function(
+            "document.querySelector('#status').innerText.includes('cancelled at step')"
+        )
         browser.close()
 
-    assert tuple(size) == Image.open(content).size  # the output keeps the content's size (short side < cap)
+    assert (
+        tuple(size) == Image.open(content).size
+    )  # the output keeps the content's size (short side < cap)
     pair = (str(content), [str(style)], LABEL)
     expected = load_image(served["demo"].run(Request(*pair, alpha=0.5, size=256)).path)
     alpha_one = served["demo"].run(Request(*pair, size=256)).image
     assert (shown - expected).abs().max() <= 1 / 255, "the page's alpha did not reach the model"
     assert (shown - alpha_one).abs().mean() > 2e-3
-    outside = [u for u in requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != host]
+    outside = [
+        u for u in requests if not u.startswith(("data:", "blob:")) and urlsplit(u).netloc != host
+    ]
     assert requests and not outside, f"the page requested outside the host: {outside[:5]}"
     assert OPTIMIZE in [v for _, v in served["demo"].choices]
     assert torch.isfinite(shown).all() and Path(tmp_path / "demo.png").stat().st_size > 10_000

@@ -33,8 +33,9 @@ from inference.discovery import discover_models, random_weights  # noqa: E402
 from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-LIMITS = Limits(max_size=64, max_steps=400, max_scales=2, max_styles=2, max_megapixels=1.0,
-                time_limit=60)
+LIMITS = Limits(
+    max_size=64, max_steps=400, max_scales=2, max_styles=2, max_megapixels=1.0, time_limit=60
+)
 NEWEST = "runs/b_new/model.safetensors"
 LONG_OPTIMIZATION = dict(model=OPTIMIZE, steps=400, size=64)  # ~20 s of one core: cancelled early
 
@@ -43,9 +44,12 @@ LONG_OPTIMIZATION = dict(model=OPTIMIZE, steps=400, size=64)  # ~20 s of one cor
 def srv(tmp_path_factory, one_thread, sample_root):
     root = tmp_path_factory.mktemp("limits")
     now = time.time()
-    files = {"runs/a_old/model.safetensors": now - 300,
-             "runs/a_old/checkpoints/step_000004": now - 50,
-             NEWEST: now - 100, "runs/c_broken.safetensors": now}  # newest of all: broken
+    files = {
+        "runs/a_old/model.safetensors": now - 300,
+        "runs/a_old/checkpoints/step_000004": now - 50,
+        NEWEST: now - 100,
+        "runs/c_broken.safetensors": now,
+    }  # newest of all: broken
     release(root / "runs/a_old/model.safetensors")
     release(root / "runs/a_old/checkpoints/step_000004" / STEP_WEIGHTS)
     release(root / NEWEST)
@@ -57,8 +61,16 @@ def srv(tmp_path_factory, one_thread, sample_root):
     page = app.build_app(demo, app.example_pairs(sample_root))
     url = app.serve(page, port=None, block=False)
     client = Client(url, verbose=False, download_files=str(root / "downloads"))
-    yield dict(root=root, url=url, demo=demo, client=client, temp=temp, sample=sample_root,
-               c=picture(root / "c.png", 48, 64, 1), s=picture(root / "s.png", 40, 40, 3))
+    yield dict(
+        root=root,
+        url=url,
+        demo=demo,
+        client=client,
+        temp=temp,
+        sample=sample_root,
+        c=picture(root / "c.png", 48, 64, 1),
+        s=picture(root / "s.png", 40, 40, 3),
+    )
     client.close()
     page.close()
 
@@ -112,11 +124,15 @@ def test_default_is_the_newest_loadable_release_file_and_the_api_shows_the_limit
     assert LIMITS.describe() in info["description"]  # what view_api() prints
 
 
-@pytest.mark.parametrize("kwargs,flag", [
-    (dict(model=OPTIMIZE, steps=401), "--max-steps"), (dict(size=65), "--max-size"),
-    (dict(model=OPTIMIZE, scales="16,24,32"), "--max-scales"),
-    (dict(style_weights="1,1,1"), "--max-styles"),
-])
+@pytest.mark.parametrize(
+    "kwargs,flag",
+    [
+        (dict(model=OPTIMIZE, steps=401), "--max-steps"),
+        (dict(size=65), "--max-size"),
+        (dict(model=OPTIMIZE, scales="16,24,32"), "--max-scales"),
+        (dict(style_weights="1,1,1"), "--max-styles"),
+    ],
+)
 def test_a_request_over_a_limit_is_one_line_naming_it(srv, kwargs, flag):
     if flag == "--max-styles":
         kwargs["more_styles"] = [handle_file(srv["s"]), handle_file(srv["c"])]
@@ -127,8 +143,9 @@ def test_a_request_over_a_limit_is_one_line_naming_it(srv, kwargs, flag):
 def slow_convs(monkeypatch, seconds: float) -> None:
     """Every Conv2d sleeps first: a decoder pass then takes ~20 x `seconds` of wall time, no CPU."""
     forward = torch.nn.Conv2d.forward
-    monkeypatch.setattr(torch.nn.Conv2d, "forward",
-                        lambda self, x: time.sleep(seconds) or forward(self, x))
+    monkeypatch.setattr(
+        torch.nn.Conv2d, "forward", lambda self, x: time.sleep(seconds) or forward(self, x)
+    )
 
 
 def test_time_limit_stops_a_decoder_request_and_the_next_one_is_served(srv, runs, monkeypatch):
@@ -151,8 +168,9 @@ def test_cancelled_api_job_stops_its_computation(srv, runs, monkeypatch, model):
     started.clear()
     if model != OPTIMIZE:  # a decoder pass is short: make it long, in wall time
         slow_convs(monkeypatch, 0.2)
-    job = srv["client"].submit(content=handle_file(srv["c"]), style=handle_file(srv["s"]), **kwargs,
-                               api_name="/stylize")
+    job = srv["client"].submit(
+        content=handle_file(srv["c"]), style=handle_file(srv["s"]), **kwargs, api_name="/stylize"
+    )
     assert started.wait(60)
     time.sleep(1.0)  # well into the work
     cancelled = time.monotonic()
@@ -171,10 +189,12 @@ def test_a_client_that_goes_away_stops_its_computation(srv, runs):
     record, started = runs
     call(srv, model=OPTIMIZE, steps=1, size=16)  # the model is built and cached
     started.clear()
-    script = ("import sys, time; from gradio_client import Client, handle_file; "
-              "c = Client(sys.argv[1], verbose=False); "
-              "c.submit(content=handle_file(sys.argv[2]), style=handle_file(sys.argv[2]), "
-              "model='optimize', steps=400, size=64, api_name='/stylize'); time.sleep(120)")
+    script = (
+        "import sys, time; from gradio_client import Client, handle_file; "
+        "c = Client(sys.argv[1], verbose=False); "
+        "c.submit(content=handle_file(sys.argv[2]), style=handle_file(sys.argv[2]), "
+        "model='optimize', steps=400, size=64, api_name='/stylize'); time.sleep(120)"
+    )
     child = subprocess.Popen([sys.executable, "-c", script, srv["url"], srv["c"]])
     try:
         assert started.wait(120)
@@ -198,6 +218,7 @@ def huge_png(path: Path, side: int) -> str:
     data = bytearray(path.read_bytes())
     import struct
     import zlib
+
     data[16:24] = struct.pack(">II", side, side)
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     path.write_bytes(bytes(data))
@@ -209,28 +230,41 @@ def test_header_declared_huge_png_is_refused_before_decoding(srv):
     message = refused(srv, content=handle_file(path))
     # decoding the stub would fail as "truncated": this message comes from the header alone
     assert "13000x13000 px (169 MP) is over the pixel budget of 1 MP" in message
-    code = ("import sys; from media.images import read_image; "
-            "read_image(sys.argv[1], max_pixels=None)")
-    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys; from media.images import read_image; read_image(sys.argv[1], max_pixels=None)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, path],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert "decompression bomb" in out.stderr  # Pillow's warning is an error, not a log line
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(style_weights="nan,1", more_styles=True), "style_weights must be a finite number"),
-    (dict(style_weights="inf,1", more_styles=True), "style_weights must be a finite number"),
-    (dict(style_weights="1e308,1e308", more_styles=True), "style_weights must lie in [0, 1e+06]"),
-    (dict(model=OPTIMIZE, style_weight=1e308), "style_weight must lie in [0, 1e+12]"),
-    (dict(alpha="nan"), "alpha must be a finite number"),
-    (dict(alpha=[1, 2]), "alpha must be a number"),
-    (dict(model=OPTIMIZE, style_weight="abc"), "style_weight must be a number"),
-    (dict(size="abc"), "size must be a whole number"),
-    (dict(steps="1e9"), "over this server's limit"),
-    (dict(size=15), "size must be >= 16, got 15"), (dict(size=None), "size must be a whole number"),
-    (dict(preserve_color="foo"), "preserve_color must be one of none, luminance, covariance"),
-    (dict(preserve_color="../../etc"), "preserve_color must be one of"),
-    (dict(model=["a"]), "unknown model"), (dict(precision="fp64"), "not available on this device"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(style_weights="nan,1", more_styles=True), "style_weights must be a finite number"),
+        (dict(style_weights="inf,1", more_styles=True), "style_weights must be a finite number"),
+        (
+            dict(style_weights="1e308,1e308", more_styles=True),
+            "style_weights must lie in [0, 1e+06]",
+        ),
+        (dict(model=OPTIMIZE, style_weight=1e308), "style_weight must lie in [0, 1e+12]"),
+        (dict(alpha="nan"), "alpha must be a finite number"),
+        (dict(alpha=[1, 2]), "alpha must be a number"),
+        (dict(model=OPTIMIZE, style_weight="abc"), "style_weight must be a number"),
+        (dict(size="abc"), "size must be a whole number"),
+        (dict(steps="1e9"), "over this server's limit"),
+        (dict(size=15), "size must be >= 16, got 15"),
+        (dict(size=None), "size must be a whole number"),
+        (dict(preserve_color="foo"), "preserve_color must be one of none, luminance, covariance"),
+        (dict(preserve_color="../../etc"), "preserve_color must be one of"),
+        (dict(model=["a"]), "unknown model"),
+        (dict(precision="fp64"), "not available on this device"),
+    ],
+)
 def test_bad_values_get_the_demos_one_line_message_and_no_traceback(srv, capfd, kwargs, message):
     if kwargs.pop("more_styles", False):
         kwargs["more_styles"] = [handle_file(srv["c"])]
@@ -248,15 +282,21 @@ def test_scales_none_is_no_scales_and_min_side_holds_after_resizing(srv):
 
 
 def test_no_absolute_server_path_in_config_info_or_errors(srv):
-    pages = [urllib.request.urlopen(srv["url"] + p).read().decode()
-             for p in ("config", "gradio_api/info")]
+    pages = [
+        urllib.request.urlopen(srv["url"] + p).read().decode()
+        for p in ("config", "gradio_api/info")
+    ]
     message = refused(srv, model="runs/c_broken.safetensors")
     assert "runs/c_broken.safetensors" in message
     # the checkpoints' folder, the examples' folder, the working folder (gradio's own file URLs name
     # its cache folder, srv["temp"]/gradio, for every file it serves: uploads and examples alike)
     for text in [*pages, message]:
-        for secret in (str(srv["root"]), str(srv["root"].resolve()), str(srv["sample"]),
-                       os.getcwd()):
+        for secret in (
+            str(srv["root"]),
+            str(srv["root"].resolve()),
+            str(srv["sample"]),
+            os.getcwd(),
+        ):
             assert secret not in text
 
 
@@ -274,22 +314,31 @@ def test_random_weight_checkpoint_gets_the_banner_and_infer_warns(srv, tmp_path,
     page = app.build_app(demo, [])
     banner = next(c for c in page.config["components"] if c["props"].get("elem_id") == "banner")
     assert banner["props"]["visible"] and RANDOM_BANNER in banner["props"]["value"]
-    infer.stylize(["--checkpoint", ckpt, "--content", srv["c"], "--style", srv["s"],
-                   "--out", str(tmp_path)])
+    infer.stylize(
+        ["--checkpoint", ckpt, "--content", srv["c"], "--style", srv["s"], "--out", str(tmp_path)]
+    )
     assert "model.safetensors holds a random-weight encoder" in capsys.readouterr().err
     loss = tmp_path / "loss.safetensors"  # a pretrained encoder, trained on a random loss network
-    meta = {"model_config": json.dumps({"encoder": {"pretrained": True}}),
-            "loss_config": json.dumps({"loss_net_pretrained": False, "loss_net_weights_file": ""})}
+    meta = {
+        "model_config": json.dumps({"encoder": {"pretrained": True}}),
+        "loss_config": json.dumps({"loss_net_pretrained": False, "loss_net_weights_file": ""}),
+    }
     save_file({"x": torch.zeros(1)}, str(loss), metadata=meta)
     assert "random-weight loss network" in random_weights(loss)
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--method", "optimize", "--style-weight", "nan"], "--style-weight must be a finite number"),
-    (["--method", "optimize", "--style-weights", "1e308,1"], "--style-weights must lie in"),
-    (["--method", "optimize", "--steps", "1.5"], "value must be a whole number"),
-    (["--checkpoint", "x.safetensors", "--alpha", "inf"], "value must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (
+            ["--method", "optimize", "--style-weight", "nan"],
+            "--style-weight must be a finite number",
+        ),
+        (["--method", "optimize", "--style-weights", "1e308,1"], "--style-weights must lie in"),
+        (["--method", "optimize", "--steps", "1.5"], "value must be a whole number"),
+        (["--checkpoint", "x.safetensors", "--alpha", "inf"], "value must be a finite number"),
+    ],
+)
 def test_infer_checks_numbers_in_the_same_place(srv, tmp_path, capsys, flags, message):
     argv = ["--content", srv["c"], "--style", srv["s"], "--out", str(tmp_path), *flags]
     try:

@@ -1,4 +1,5 @@
-"""`python -m bench`: the quick table validates against the schema, --compare prints ratios, and the table
+"""`python -m bench`: the quick table validates against the schema, --compare prints ratios, and \
+the table
 and the figures count the same FLOPs for the same pass (CPU attention included)."""
 
 import copy
@@ -11,7 +12,8 @@ from conftest import TINY_VIT
 from bench.__main__ import main
 from bench.report import SchemaError, markdown, validate
 
-# One thread: the passes are tiny, and on a shared CPU two threads stall in OpenMP's barriers (conftest.py).
+# One thread: the passes are tiny, and on a shared CPU two threads stall in OpenMP's barriers
+# (conftest.py).
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -74,7 +76,8 @@ def test_table_and_figure_count_the_same_vit_flops(quick, monkeypatch):
     """The 0.64 vs 0.79 bug: the table's ViT row lost CPU attention that the figure counted."""
     from bench import figures
 
-    # The reference conv is timed by the table already (seconds per call on this CPU); only the pass matters.
+    # The reference conv is timed by the table already (seconds per call on this CPU); only the pass
+    # matters.
     monkeypatch.setattr(figures, "reference_conv", lambda *a, **k: {"gflops_per_s": 100.0})
     row = next(r for r in quick[0]["rows"] if r["method"] == "decoder_vit")
     assert (row["size"], row["precision"]) == (64, "fp32")
@@ -92,11 +95,14 @@ def test_counter_counts_cpu_attention_forward_and_backward():
     vit = timm.create_model(TINY_VIT, pretrained=False, dynamic_img_size=True)
     x = torch.rand(1, 3, 64, 64)
     tokens, dim, depth = (64 // 16) ** 2 + vit.num_prefix_tokens, vit.embed_dim, len(vit.blocks)
-    # sdpa per block: q @ k^T and attn @ v, 2 * tokens^2 * dim each; the backward recomputes the scores
-    # and takes 4 more products of that size (torch's sdpa_backward_flop_count): 10 * tokens^2 * dim.
+    # sdpa per block: q @ k^T and attn @ v, 2 * tokens^2 * dim each; the backward recomputes the
+    # scores and takes 4 more products of that size (torch's sdpa_backward_flop_count): 10 *
+    # tokens^2 * dim.
     forward, backward = 4 * tokens**2 * dim * depth, 10 * tokens**2 * dim * depth
     cpu_op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    expected_extra = (0, 0) if cpu_op in flop_registry else (forward, forward + backward)  # a later torch
+    expected_extra = (
+        (0, 0) if cpu_op in flop_registry else (forward, forward + backward)
+    )  # a later torch
 
     def plain(fn):
         with FlopCounterMode(display=False) as counter:
@@ -126,20 +132,29 @@ def test_multiscale_plot_is_written(tmp_path):
 
     from bench.figures import plot_multiscale
 
-    result = {"single_curve": [(0.0, 1.0), (2.0, 0.1)], "multi_curve": [(0.5, 0.5), (1.0, 0.05)],
-              "single_final_total": 0.1}
+    result = {
+        "single_curve": [(0.0, 1.0), (2.0, 0.1)],
+        "multi_curve": [(0.5, 0.5), (1.0, 0.05)],
+        "single_final_total": 0.1,
+    }
     plot_multiscale(result, tmp_path / "multiscale.png")
     assert Image.open(tmp_path / "multiscale.png").size == (600, 400)
 
 
 def test_train_step_benchmark_rows(monkeypatch):
-    """One tiny run of `python -m bench train-step`: a plain row and a recipe row with consistent figures."""
+    """One tiny run of `python -m bench train-step`: a plain row and a recipe row with consistent
+    figures."""
     from bench import train_step
 
-    result = train_step.run_train_steps(["smoke"], batch=1, precisions=["fp32"], size=32, quick=True)
+    result = train_step.run_train_steps(
+        ["smoke"], batch=1, precisions=["fp32"], size=32, quick=True
+    )
     plain, smoke = result["rows"]
     assert plain["step"] == "plain_adain" and smoke["step"] == "smoke"
-    assert smoke["gflop"] > 0 and abs(smoke["speedup_vs_plain_fp32"] - plain["seconds"] / smoke["seconds"]) < 1e-9
+    assert (
+        smoke["gflop"] > 0
+        and abs(smoke["speedup_vs_plain_fp32"] - plain["seconds"] / smoke["seconds"]) < 1e-9
+    )
     assert "| smoke | fp32 |" in train_step.markdown(result)
 
 
@@ -156,7 +171,8 @@ def test_bf16_warning_where_the_cpu_emulates_it(monkeypatch):
 
 
 def test_train_step_profile_charges_every_part_and_kind():
-    """`python -m bench train-step --profile`: backward ops go to the network whose forward made them."""
+    """`python -m bench train-step --profile`: backward ops go to the network whose forward made
+    them."""
     import torch
 
     from bench.cases import train_step_pass
@@ -164,11 +180,32 @@ def test_train_step_profile_charges_every_part_and_kind():
 
     step = train_step_pass("smoke", 1, 32, "fp32", torch.device("cpu"))
     result = profile_step(step, step.objective)
-    for part in ("encoder forward (frozen features)", "decoder forward", "decoder backward", "loss network forward",
-                 "loss network backward", "optimizer"):
+    for part in (
+        "encoder forward (frozen features)",
+        "decoder forward",
+        "decoder backward",
+        "loss network forward",
+        "loss network backward",
+        "optimizer",
+    ):
         assert result["parts"].get(part, 0) > 0, (part, result["parts"])
     assert abs(sum(result["parts"].values()) - result["total_s"]) < 1e-9
     assert result["kinds"]["convolution"] == max(result["kinds"].values())
-    assert [kind_of(op) for op in ("aten::mkldnn_convolution", "aten::clamp_min", "aten::reflection_pad2d",
-                                   "aten::copy_", "aten::empty_strided", "aten::var_mean")] == [
-        "convolution", "activation", "padding", "layout conversion", "allocation", "normalization/statistics"]
+    assert [
+        kind_of(op)
+        for op in (
+            "aten::mkldnn_convolution",
+            "aten::clamp_min",
+            "aten::reflection_pad2d",
+            "aten::copy_",
+            "aten::empty_strided",
+            "aten::var_mean",
+        )
+    ] == [
+        "convolution",
+        "activation",
+        "padding",
+        "layout conversion",
+        "allocation",
+        "normalization/statistics",
+    ]

@@ -9,7 +9,14 @@ import torch
 from conftest import vgg_config, vit_config
 
 from models.net import StyleTransferNet
-from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, CheckpointError, load_model, read_metadata, save_release
+from weights.checkpoint import (
+    RELEASE_FILE,
+    STEP_WEIGHTS,
+    CheckpointError,
+    load_model,
+    read_metadata,
+    save_release,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +56,9 @@ def test_release_holds_random_encoder_but_not_pretrained_one(vgg_net, tmp_path):
     from safetensors.torch import load_file
 
     keys = load_file(str(save_release(tmp_path / "a.safetensors", vgg_net)))
-    assert any(k.startswith("encoder.") for k in keys) and any(k.startswith("decoder.") for k in keys)
+    assert any(k.startswith("encoder.") for k in keys) and any(
+        k.startswith("decoder.") for k in keys
+    )
     vgg_net.cfg.encoder.pretrained = True  # a downloadable encoder is not copied in
     try:
         keys = load_file(str(save_release(tmp_path / "b.safetensors", vgg_net)))
@@ -58,7 +67,9 @@ def test_release_holds_random_encoder_but_not_pretrained_one(vgg_net, tmp_path):
     assert keys and all(k.startswith("decoder.") for k in keys)
 
 
-@pytest.mark.parametrize("wrap", ["dataparallel", "compiled", "dataparallel(compiled)", "compiled(dataparallel)"])
+@pytest.mark.parametrize(
+    "wrap", ["dataparallel", "compiled", "dataparallel(compiled)", "compiled(dataparallel)"]
+)
 def test_wrapped_state_dicts_load(tmp_path, vgg_net, wrap):
     module = vgg_net
     for layer in reversed(wrap.replace(")", "").split("(")):
@@ -87,7 +98,9 @@ def test_vit_notebook_full_model_state_dict(tmp_path):
 
 def test_wrong_architecture_names_missing_and_unexpected_keys(tmp_path, vgg_net):
     file = save_release(tmp_path / "vgg.safetensors", vgg_net)
-    with pytest.raises(CheckpointError, match=r"missing keys: .*unexpected keys: decoder\.layers\.0\.1"):
+    with pytest.raises(
+        CheckpointError, match=r"missing keys: .*unexpected keys: decoder\.layers\.0\.1"
+    ):
         load_model(file, vit_config())
 
 
@@ -113,7 +126,9 @@ def test_folders_resolve_to_step_weights_then_release_file(tmp_path, vgg_net):
     folder.mkdir(parents=True)
     save_release(run / RELEASE_FILE, vgg_net, {"step": 4})
     # a step file may carry a random loss network for resuming: loaders skip it
-    save_release(folder / STEP_WEIGHTS, vgg_net, {"step": 2}, extra={"loss_net.body.0.weight": torch.ones(2)})
+    save_release(
+        folder / STEP_WEIGHTS, vgg_net, {"step": 2}, extra={"loss_net.body.0.weight": torch.ones(2)}
+    )
     assert read_metadata(folder)["step"] == "2" and read_metadata(run)["step"] == "4"
     content, style = _inputs()
     with torch.no_grad():

@@ -24,8 +24,12 @@ def test_luminance_keeps_content_chroma():
     content = torch.rand(1, 3, 16, 16) * 0.5 + 0.25
     stylized = torch.rand(1, 3, 16, 16) * 0.5 + 0.25
     out = preserve_luminance(stylized, content)
-    torch.testing.assert_close(rgb_to_ycbcr(out)[:, 1:], rgb_to_ycbcr(content)[:, 1:], atol=1e-5, rtol=0)
-    torch.testing.assert_close(rgb_to_ycbcr(out)[:, :1], rgb_to_ycbcr(stylized)[:, :1], atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        rgb_to_ycbcr(out)[:, 1:], rgb_to_ycbcr(content)[:, 1:], atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        rgb_to_ycbcr(out)[:, :1], rgb_to_ycbcr(stylized)[:, :1], atol=1e-5, rtol=0
+    )
 
 
 def test_ycbcr_round_trip():

@@ -26,15 +26,17 @@ def take(sampler, n):
 def batches(sampler, steps):
     """The first `steps` batches of a sampler (its stream split into batch_size chunks)."""
     stream = take(sampler, steps * sampler.batch_size)
-    return [stream[i * sampler.batch_size:(i + 1) * sampler.batch_size] for i in range(steps)]
+    return [stream[i * sampler.batch_size : (i + 1) * sampler.batch_size] for i in range(steps)]
 
 
 @pytest.mark.parametrize("world_size,batch_size", [(2, 3), (3, 2), (4, 1)])
 def test_ranks_together_equal_one_process_with_world_times_batch(world_size, batch_size):
     n, steps = 7, 9  # 7 is not a multiple of any batch: batches straddle epoch boundaries
     single = batches(StreamSampler(n, world_size * batch_size, seed=3), steps)
-    per_rank = [batches(StreamSampler(n, batch_size, seed=3, rank=r, world_size=world_size), steps)
-                for r in range(world_size)]
+    per_rank = [
+        batches(StreamSampler(n, batch_size, seed=3, rank=r, world_size=world_size), steps)
+        for r in range(world_size)
+    ]
     for t in range(steps):
         assert sum((per_rank[r][t] for r in range(world_size)), []) == single[t]
     # and the ranks never draw the same position: all draw seeds are distinct
@@ -52,7 +54,7 @@ def test_sampler_deterministic_and_seed_dependent():
 def test_each_epoch_is_a_permutation_and_epochs_differ():
     n = 12
     indices = [i for i, _ in take(StreamSampler(n, 5, seed=7), 3 * n)]
-    epochs = [indices[e * n:(e + 1) * n] for e in range(3)]
+    epochs = [indices[e * n : (e + 1) * n] for e in range(3)]
     for epoch in epochs:
         assert sorted(epoch) == list(range(n))
     assert epochs[0] != epochs[1] != epochs[2]
@@ -63,7 +65,7 @@ def test_start_step_resumes_exact_tail(start_step):
     kwargs = dict(num_samples=9, batch_size=2, seed=5, rank=1, world_size=2)
     full = take(StreamSampler(**kwargs), (start_step + 6) * 2)
     resumed = take(StreamSampler(**kwargs, start_step=start_step), 6 * 2)
-    assert resumed == full[start_step * 2:]
+    assert resumed == full[start_step * 2 :]
 
 
 def test_sampler_has_no_length_and_validates():
@@ -134,11 +136,14 @@ def test_grayscale_becomes_rgb(mixed_folder):
 
 @pytest.fixture
 def asymmetric_folder(tmp_path):
-    """One square image whose left and right halves differ: a crop of the full image, so only a flip moves it."""
+    """One square image whose left and right halves differ: a crop of the full image, so only a flip
+    moves it."""
     root = tmp_path / "asym"
     root.mkdir()
     arr = np.zeros((32, 32, 3), np.uint8)
-    arr[..., 0] = np.linspace(0, 255, 32, dtype=np.uint8)[None, :]  # red ramps up from left to right
+    arr[..., 0] = np.linspace(0, 255, 32, dtype=np.uint8)[
+        None, :
+    ]  # red ramps up from left to right
     arr[:8, :8] = (0, 255, 0)  # and a green block in the top-left corner
     Image.fromarray(arr).save(root / "asym.png")
     return root
@@ -147,12 +152,16 @@ def asymmetric_folder(tmp_path):
 @pytest.mark.parametrize("flip", [True, False])
 def test_flip_flag_decides_whether_draws_are_mirrored(asymmetric_folder, flip):
     ds = ImageFolderDataset(asymmetric_folder, resize=32, crop=32, flip=flip)
-    image = TF.to_dtype(TF.pil_to_tensor(Image.open(asymmetric_folder / "asym.png")), torch.float32, scale=True)
+    image = TF.to_dtype(
+        TF.pil_to_tensor(Image.open(asymmetric_folder / "asym.png")), torch.float32, scale=True
+    )
     assert not torch.equal(image, image.flip(-1))
     draws = [ds[(0, s)] for s in range(40)]
     mirrored = sum(torch.equal(x, image.flip(-1)) for x in draws)
     unchanged = sum(torch.equal(x, image) for x in draws)
-    assert mirrored + unchanged == len(draws)  # the crop is the whole image: nothing else may change it
+    assert mirrored + unchanged == len(
+        draws
+    )  # the crop is the whole image: nothing else may change it
     if flip:  # a fair coin per draw seed: 40 draws all alike would have probability 2 * 2**-40
         assert mirrored > 0 and unchanged > 0
     else:
@@ -196,7 +205,9 @@ def test_load_fixed_images(mixed_folder, tmp_path):
     x = load_fixed_images(mixed_folder, n=2, size=16)
     assert x.shape == (2, 3, 16, 16)
     assert torch.equal(x, load_fixed_images(mixed_folder, n=2, size=16))
-    assert torch.allclose(x[1], torch.full_like(x[1], 90 / 255), atol=1 / 255)  # skipped the truncated one
+    assert torch.allclose(
+        x[1], torch.full_like(x[1], 90 / 255), atol=1 / 255
+    )  # skipped the truncated one
     assert load_fixed_images(mixed_folder, n=10, size=16).shape[0] == 3  # only 3 readable
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.jpg").write_text("nope")

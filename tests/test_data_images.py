@@ -1,4 +1,5 @@
-"""Defensive image IO: every awkward file kind decodes to correct 8-bit RGB or a clear ImageReadError."""
+"""Defensive image IO: every awkward file kind decodes to correct 8-bit RGB or a clear \
+ImageReadError."""
 
 import io
 
@@ -33,7 +34,13 @@ def test_list_images_sorted_nested_case_insensitive(tmp_path):
     for name in ["z.PNG", "a.jpg", "b/c/x.JpEg", "b/y.webp", "notes.txt", "b/c/img.gif"]:
         (tmp_path / name).write_bytes(b"")
     found = [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)]
-    assert found == ["a.jpg", "b/c/img.gif", "b/c/x.JpEg", "b/y.webp", "z.PNG"]  # a GIF is read (first frame)
+    assert found == [
+        "a.jpg",
+        "b/c/img.gif",
+        "b/c/x.JpEg",
+        "b/y.webp",
+        "z.PNG",
+    ]  # a GIF is read (first frame)
     assert [p.name for p in list_images(tmp_path, recursive=False)] == ["a.jpg", "z.PNG"]
     with pytest.raises(FileNotFoundError, match="missing"):
         list_images(tmp_path / "missing")

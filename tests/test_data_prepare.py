@@ -46,7 +46,9 @@ def _names(folder):
 
 
 def _snapshot(out):
-    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()
+    }
 
 
 def test_avatar_anime_layout_and_manifest(avatar, tmp_path):
@@ -58,14 +60,18 @@ def test_avatar_anime_layout_and_manifest(avatar, tmp_path):
     assert _names(out / "style" / "test") == ["t1.jpg"]
     assert _names(out / "style" / "val") == []
     # without --resize originals are copied byte for byte
-    assert (out / "content/train/good1.jpg").read_bytes() == (avatar / "CelebA/train/good1.jpg").read_bytes()
+    assert (out / "content/train/good1.jpg").read_bytes() == (
+        avatar / "CelebA/train/good1.jpg"
+    ).read_bytes()
 
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == manifest
     by_source = {f["source"]: f for f in manifest["files"]}
     assert len(by_source) == 11  # every source file is listed, kept or dropped
     reasons = {s: f["reason"] for s, f in by_source.items() if f["status"] == "dropped"}
-    assert set(reasons) == {"CelebA/train/" + n for n in ["tiny.jpg", "trunc.jpg", "fake.jpg", "notes.txt"]}
+    assert set(reasons) == {
+        "CelebA/train/" + n for n in ["tiny.jpg", "trunc.jpg", "fake.jpg", "notes.txt"]
+    }
     assert reasons["CelebA/train/tiny.jpg"] == "too small: 40x30 < 64"
     assert reasons["CelebA/train/trunc.jpg"].startswith("unreadable: truncated")
     assert reasons["CelebA/train/fake.jpg"].startswith("unreadable: not an image")
@@ -99,7 +105,9 @@ def test_rerun_is_idempotent_and_cleans_leftovers(avatar, tmp_path):
     # other options: outputs that are no longer kept are removed, not left for training to find
     m = prepare(out, avatar_anime=avatar, min_size=75, progress=False)
     assert not (out / "content/train/good1.jpg").exists()
-    assert {f["source"]: f for f in m["files"]}["CelebA/train/good1.jpg"]["reason"] == "too small: 80x70 < 75"
+    assert {f["source"]: f for f in m["files"]}["CelebA/train/good1.jpg"][
+        "reason"
+    ] == "too small: 80x70 < 75"
 
 
 def test_avatar_anime_requires_train(tmp_path):
@@ -117,8 +125,16 @@ def test_plain_folders_nested_resize_and_split(tmp_path):
     for i in range(16):
         _img(style / f"artist{i % 3}" / f"p {i}.jpg", 80, 96, 10 + i)
     out = tmp_path / "prep"
-    m = prepare(out, content=content, style=style, resize=64, min_size=32, val_fraction=0.3,
-                test_fraction=0.2, progress=False)
+    m = prepare(
+        out,
+        content=content,
+        style=style,
+        resize=64,
+        min_size=32,
+        val_fraction=0.3,
+        test_fraction=0.2,
+        progress=False,
+    )
     files = {f["source"]: f for f in m["files"]}
     assert all(f["status"] == "kept" for f in files.values())
     for f in files.values():  # splits are the documented hash of the relative path
@@ -126,9 +142,14 @@ def test_plain_folders_nested_resize_and_split(tmp_path):
         assert f["output"].startswith(f"{f['side']}/{f['split']}/")
     assert {f["split"] for f in files.values() if f["side"] == "style"} == {"train", "val", "test"}
     nested = files["a/b/img.jpg"]
-    assert nested["output"].endswith("/a__b__img.jpg") and (nested["width"], nested["height"]) == (128, 64)
+    assert nested["output"].endswith("/a__b__img.jpg") and (nested["width"], nested["height"]) == (
+        128,
+        64,
+    )
     png = files["a/img2.png"]
-    assert png["output"].endswith("/a__img2.png") and Image.open(out / png["output"]).format == "PNG"
+    assert (
+        png["output"].endswith("/a__img2.png") and Image.open(out / png["output"]).format == "PNG"
+    )
     webp = files["top.webp"]
     assert webp["output"].endswith("/top.jpg") and Image.open(out / webp["output"]).format == "JPEG"
     assert (webp["width"], webp["height"]) == (85, 64)

@@ -1,5 +1,7 @@
-"""`python -m eval.evaluate` end to end on tiny random-weight checkpoints: tables, grids, TensorBoard
-hparams, learned metrics as numbers (random feature nets) or 'unavailable: ...' (offline), determinism."""
+"""`python -m eval.evaluate` end to end on tiny random-weight checkpoints: tables, grids, \
+TensorBoard
+hparams, learned metrics as numbers (random feature nets) or 'unavailable: ...' (offline),
+determinism."""
 
 import csv
 import json
@@ -29,7 +31,11 @@ def setup(tmp_path_factory):
     for i in range(2):
         save_image(torch.rand(3, 40, 48, generator=g), root / "content" / f"c{i}.png")
         save_image(torch.rand(3, 36, 36, generator=g), root / "style" / f"s{i}.png")
-    pairs = [{"content": f"content/c{i}.png", "style": f"style/s{j}.png"} for i in range(2) for j in range(2)]
+    pairs = [
+        {"content": f"content/c{i}.png", "style": f"style/s{j}.png"}
+        for i in range(2)
+        for j in range(2)
+    ]
     (root / "pairs.json").write_text(json.dumps({"pairs": pairs}))
     torch.manual_seed(0)
     vgg = vgg_config()
@@ -43,9 +49,22 @@ def setup(tmp_path_factory):
 
 
 def run(setup, out, *extra):
-    return main(["--checkpoint", str(setup / "vgg.safetensors"), str(setup / "vit.safetensors"),
-                 "--pairs", str(setup / "pairs.json"), "--weights", "random", "--size", SIZE,
-                 "--out", str(out), *extra])
+    return main(
+        [
+            "--checkpoint",
+            str(setup / "vgg.safetensors"),
+            str(setup / "vit.safetensors"),
+            "--pairs",
+            str(setup / "pairs.json"),
+            "--weights",
+            "random",
+            "--size",
+            SIZE,
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def read_csv(path):
@@ -62,19 +81,42 @@ def two_runs(setup):
 def test_outputs_exist_with_a_row_per_method(two_runs):
     rows, out = two_runs[0]
     assert [r["name"] for r in rows] == ["vgg", "vit", "optimize"]
-    for name in ("metrics.csv", "metrics.json", "metrics.md", "pairs.json", "grid_vgg.png", "grid_vit.png",
-                 "grid_optimize.png"):
+    for name in (
+        "metrics.csv",
+        "metrics.json",
+        "metrics.md",
+        "pairs.json",
+        "grid_vgg.png",
+        "grid_vit.png",
+        "grid_optimize.png",
+    ):
         assert (out / name).is_file(), name
     assert len(read_csv(out / "metrics.csv")) == 3
-    assert [r["name"] for r in json.loads((out / "metrics.json").read_text())["rows"]] == ["vgg", "vit", "optimize"]
+    assert [r["name"] for r in json.loads((out / "metrics.json").read_text())["rows"]] == [
+        "vgg",
+        "vit",
+        "optimize",
+    ]
     for row in rows:
         assert row["pairs"] == 4
-        for key in ("content_relu4_1", "style_gram", "style_mean_std", "color_distance", "ssim", "edge_similarity",
-                    *LEARNED):
-            assert isinstance(row[key], float), (row["name"], key, row[key])  # random feature nets: numbers
+        for key in (
+            "content_relu4_1",
+            "style_gram",
+            "style_mean_std",
+            "color_distance",
+            "ssim",
+            "edge_similarity",
+            *LEARNED,
+        ):
+            assert isinstance(row[key], float), (
+                row["name"],
+                key,
+                row[key],
+            )  # random feature nets: numbers
     timing = read_csv(out / "timing.csv")
-    assert [t["name"] for t in timing] == ["vgg", "vit", "optimize"] and all(float(t[TIMING_COLUMN]) > 0
-                                                                            for t in timing)
+    assert [t["name"] for t in timing] == ["vgg", "vit", "optimize"] and all(
+        float(t[TIMING_COLUMN]) > 0 for t in timing
+    )
 
 
 def test_tensorboard_hparams_per_method(two_runs):
@@ -97,8 +139,20 @@ def test_two_runs_give_identical_tables(two_runs):
 def test_offline_learned_metrics_are_unavailable_strings(setup, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    rows = main(["--checkpoint", str(setup / "vit.safetensors"), "--pairs", str(setup / "pairs.json"),
-                 "--weights", "random", "--size", SIZE, "--out", str(tmp_path / "out")])
+    rows = main(
+        [
+            "--checkpoint",
+            str(setup / "vit.safetensors"),
+            "--pairs",
+            str(setup / "pairs.json"),
+            "--weights",
+            "random",
+            "--size",
+            SIZE,
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     for key in LEARNED:
         assert rows[0][key].startswith(UNAVAILABLE), (key, rows[0][key])
     csv_row = read_csv(tmp_path / "out" / "metrics.csv")[0]

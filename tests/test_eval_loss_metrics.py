@@ -1,4 +1,5 @@
-"""Loss metrics: 0 for identical inputs, monotone as the output is blended away, fixed resolution."""
+"""Loss metrics: 0 for identical inputs, monotone as the output is blended away, fixed \
+resolution."""
 
 import pytest
 import torch
@@ -17,14 +18,18 @@ def net():
 
 def smooth(n: int, size: int, seed: int) -> torch.Tensor:
     coarse = torch.rand(n, 3, size // 8, size // 8, generator=torch.Generator().manual_seed(seed))
-    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).clamp(
+        0, 1
+    )
 
 
 def test_prepare_resizes_short_side_and_center_crops():
     images = torch.rand(2, 3, 48, 80)
     out = prepare(images, SIZE)
     assert out.shape == (2, 3, SIZE, SIZE) and 0 <= out.min() and out.max() <= 1
-    assert out.is_contiguous()  # a strided crop broke L-BFGS's flat .grad view in the optimize baseline
+    assert (
+        out.is_contiguous()
+    )  # a strided crop broke L-BFGS's flat .grad view in the optimize baseline
     square = torch.rand(1, 3, SIZE, SIZE)
     assert torch.equal(prepare(square, SIZE), square)  # already at the resolution: untouched
 
@@ -42,11 +47,14 @@ def test_zero_for_identical_inputs_and_content_of_content(net):
 
 
 def blended_metrics(net, reference, content, style, keys):
-    """Metrics of the outputs (1 - t) * reference + t * noise for every t in BLEND, in one batched call."""
+    """Metrics of the outputs (1 - t) * reference + t * noise for every t in BLEND, in one batched
+    call."""
     noise = torch.rand(reference.shape, generator=torch.Generator().manual_seed(9))
     outputs = torch.cat([(1 - t) * reference + t * noise for t in BLEND])
     repeat = len(BLEND)
-    metrics = loss_metrics(outputs, content.repeat(repeat, 1, 1, 1), style.repeat(repeat, 1, 1, 1), net, SIZE)
+    metrics = loss_metrics(
+        outputs, content.repeat(repeat, 1, 1, 1), style.repeat(repeat, 1, 1, 1), net, SIZE
+    )
     return torch.stack([metrics[k].view(repeat, -1) for k in keys], dim=1)  # (T, keys, B)
 
 

@@ -1,4 +1,5 @@
-"""Weight-free and learned evaluation metrics: best value on identical inputs, monotone under blending,
+"""Weight-free and learned evaluation metrics: best value on identical inputs, monotone under \
+blending,
 determinism, and the fast, explicit offline failure of the pretrained paths."""
 
 import time
@@ -25,7 +26,9 @@ def smooth_images(n: int, size: int = 48, seed: int = 0) -> torch.Tensor:
     """Natural-ish test images: upsampled coarse noise (smooth regions with edges) in [0, 1]."""
     g = torch.Generator().manual_seed(seed)
     coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
-    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).clamp(
+        0, 1
+    )
 
 
 def noise_like(images: torch.Tensor, seed: int = 123) -> torch.Tensor:
@@ -64,7 +67,8 @@ def test_color_distance_different_sizes_subsampling_and_broadcast():
     assert 0 <= small < 0.02  # resizing barely changes the color histogram
     far = color_distance(torch.zeros(1, 3, 32, 32), style).item()
     assert far > 10 * small
-    # A single style broadcasts over an output batch; subsampling keeps the result close and deterministic.
+    # A single style broadcasts over an output batch; subsampling keeps the result close and
+    # deterministic.
     outputs = torch.cat([resized, torch.zeros(1, 3, 32, 32)])
     assert torch.allclose(color_distance(outputs, style), torch.tensor([small, far]), atol=1e-6)
     sub = color_distance(outputs, style, max_pixels=500)
@@ -75,7 +79,9 @@ def test_color_distance_different_sizes_subsampling_and_broadcast():
 @pytest.mark.parametrize("metric", [structure_similarity, edge_similarity])
 def test_structure_metrics_best_for_identical_and_decrease_toward_noise(metric):
     content = smooth_images(2)
-    values = torch.stack([metric(x, content) for x in blends(content, noise_like(content))])  # (T, B)
+    values = torch.stack(
+        [metric(x, content) for x in blends(content, noise_like(content))]
+    )  # (T, B)
     assert torch.allclose(values[0], torch.ones(2), atol=1e-5)
     assert (values.diff(dim=0) < 0).all(), values
     assert values.shape == (len(BLEND), 2)
@@ -91,7 +97,8 @@ def test_structure_metrics_ignore_colors_and_resize_output(metric):
 
 
 class TinyFeatures(nn.Module):
-    """A fixed random conv net with global pooling: [0, 1] images (B, 3, H, W) -> (B, 8) features."""
+    """A fixed random conv net with global pooling: [0, 1] images (B, 3, H, W) -> (B, 8)
+    features."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,7 +108,8 @@ class TinyFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.tanh(self.conv2(torch.tanh(self.conv1(x))))
-        # Scaled to the order of magnitude of Inception pool features, where the KID kernel is not flat.
+        # Scaled to the order of magnitude of Inception pool features, where the KID kernel is not
+        # flat.
         return 10 * torch.cat([x.mean(dim=(2, 3))[:, :4], x.std(dim=(2, 3))[:, :4]], dim=1)
 
 
@@ -111,16 +119,25 @@ def test_fid_kid_zero_on_same_set_and_grow_when_blended_away():
     contents = smooth_images(48, size=32, seed=2)
 
     def metrics(outputs):
-        # subset_size = the whole set: KID is then exact (no subset noise) and the test deterministic.
-        return compute_learned_metrics(outputs, contents, style, feature_net=TinyFeatures(),
-                                       lpips_net=_PixelLpips(), kid_subsets=3, kid_subset_size=48)
+        # subset_size = the whole set: KID is then exact (no subset noise) and the test
+        # deterministic.
+        return compute_learned_metrics(
+            outputs,
+            contents,
+            style,
+            feature_net=TinyFeatures(),
+            lpips_net=_PixelLpips(),
+            kid_subsets=3,
+            kid_subset_size=48,
+        )
 
     results = [metrics(x) for x in blends(style, other_set)]
     fids = [r["fid"] for r in results]
     kids = [r["kid_mean"] for r in results]
     assert abs(fids[0]) < 1e-6
-    # KID of a set to itself is not exactly 0: the unbiased estimator drops k(x, x) from the within-set
-    # terms but not from the cross term, a -O(1/m) offset; small next to a real difference.
+    # KID of a set to itself is not exactly 0: the unbiased estimator drops k(x, x) from the
+    # within-set terms but not from the cross term, a -O(1/m) offset; small next to a real
+    # difference.
     assert abs(kids[0]) < 0.01 * kids[-1]
     assert all(b > a for a, b in zip(fids, fids[1:])), fids
     assert all(b > a for a, b in zip(kids, kids[1:])), kids
@@ -129,10 +146,22 @@ def test_fid_kid_zero_on_same_set_and_grow_when_blended_away():
 
 def test_kid_subset_sampling_is_seeded_and_leaves_global_rng_alone():
     style, outputs = smooth_images(24, size=32, seed=1), smooth_images(24, size=32, seed=4)
-    features = TinyFeatures()  # its constructor seeds the global RNG; build it before taking the state
+    features = (
+        TinyFeatures()
+    )  # its constructor seeds the global RNG; build it before taking the state
     state = torch.get_rng_state()
-    runs = [compute_learned_metrics(outputs, outputs, style, feature_net=features, lpips_net=_PixelLpips(),
-                                    kid_subsets=5, kid_subset_size=8)["kid_mean"] for _ in range(2)]
+    runs = [
+        compute_learned_metrics(
+            outputs,
+            outputs,
+            style,
+            feature_net=features,
+            lpips_net=_PixelLpips(),
+            kid_subsets=5,
+            kid_subset_size=8,
+        )["kid_mean"]
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
     assert torch.equal(state, torch.get_rng_state())
 
@@ -145,7 +174,8 @@ class _PixelLpips(nn.Module):
 
 
 class _RandomBackboneLpips(nn.Module):
-    """The real LPIPS computation (torchmetrics, with its shipped linear heads) on a random AlexNet."""
+    """The real LPIPS computation (torchmetrics, with its shipped linear heads) on a random
+    AlexNet."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -163,16 +193,30 @@ def test_lpips_with_injected_network_zero_for_identical_and_grows():
     lpips_net = _RandomBackboneLpips()
     noise = noise_like(contents)
     scores = [
-        compute_learned_metrics(x, contents, contents, feature_net=TinyFeatures(), lpips_net=lpips_net,
-                                kid_subsets=5, kid_subset_size=4)["lpips"]
+        compute_learned_metrics(
+            x,
+            contents,
+            contents,
+            feature_net=TinyFeatures(),
+            lpips_net=lpips_net,
+            kid_subsets=5,
+            kid_subset_size=4,
+        )["lpips"]
         for x in blends(contents, noise)
     ]
     assert scores[0] == pytest.approx(0, abs=1e-6)
     assert all(b > a for a, b in zip(scores, scores[1:])), scores
     # Outputs at another resolution than their contents are resized to the content's size.
     big = F.interpolate(contents, size=(96, 96), mode="bilinear", align_corners=False)
-    resized = compute_learned_metrics(big, contents, contents, feature_net=TinyFeatures(), lpips_net=lpips_net,
-                                      kid_subsets=5, kid_subset_size=4)["lpips"]
+    resized = compute_learned_metrics(
+        big,
+        contents,
+        contents,
+        feature_net=TinyFeatures(),
+        lpips_net=lpips_net,
+        kid_subsets=5,
+        kid_subset_size=4,
+    )["lpips"]
     assert 0 <= resized < scores[1]
 
 
@@ -203,7 +247,9 @@ def test_download_attempt_is_bounded_by_timeout(tmp_path, monkeypatch):
     start = time.perf_counter()
     # A non-routable address: without the socket timeout this would hang until the OS gives up.
     with pytest.raises(MetricUnavailable, match="could not download") as info:
-        fetch_weights("http://10.255.255.1/weights-abc123.pth", "test metric", download_timeout_s=0.5)
+        fetch_weights(
+            "http://10.255.255.1/weights-abc123.pth", "test metric", download_timeout_s=0.5
+        )
     assert time.perf_counter() - start < 5
     assert str(tmp_path / "hub" / "checkpoints" / "weights-abc123.pth") in str(info.value)
 

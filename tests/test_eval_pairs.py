@@ -1,4 +1,5 @@
-"""Evaluation pairs: manifests in JSON and CSV, the deterministic default, and errors that name the file."""
+"""Evaluation pairs: manifests in JSON and CSV, the deterministic default, and errors that name \
+the file."""
 
 import json
 
@@ -20,12 +21,15 @@ def root(tmp_path):
 def test_default_is_sorted_cross_product(root):
     pairs = default_pairs(root)
     assert [(p.content.stem, p.style.stem) for p in pairs] == [
-        (c, s) for c in ("a", "b") for s in ("x", "y", "z")]
+        (c, s) for c in ("a", "b") for s in ("x", "y", "z")
+    ]
 
 
 def test_json_and_csv_manifests_round_trip(root):
     (root / "m.csv").write_text("content,style\ncontent/val/a.png,style/val/z.png\n")
-    (root / "m.json").write_text(json.dumps([{"content": "content/val/b.png", "style": "style/val/x.png"}]))
+    (root / "m.json").write_text(
+        json.dumps([{"content": "content/val/b.png", "style": "style/val/x.png"}])
+    )
     assert [p.style.stem for p in read_pairs(root / "m.csv")] == ["z"]
     assert [p.content.stem for p in read_pairs(root / "m.json")] == ["b"]
     pairs = default_pairs(root)
@@ -33,7 +37,9 @@ def test_json_and_csv_manifests_round_trip(root):
 
 
 def test_errors_name_the_file_and_entry(root, tmp_path):
-    (root / "bad.json").write_text(json.dumps({"pairs": [{"content": "nope.png", "style": "style/val/x.png"}]}))
+    (root / "bad.json").write_text(
+        json.dumps({"pairs": [{"content": "nope.png", "style": "style/val/x.png"}]})
+    )
     with pytest.raises(ManifestError, match=r"bad.json: pair 0 content .*nope.png does not exist"):
         read_pairs(root / "bad.json")
     (root / "bad.csv").write_text("c,s\n1,2\n")

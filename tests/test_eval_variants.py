@@ -1,4 +1,5 @@
-"""`python -m eval.variants`: the research variants' configs, smoke-trained, compared and evaluated in one call."""
+"""`python -m eval.variants`: the research variants' configs, smoke-trained, compared and \
+evaluated in one call."""
 
 from __future__ import annotations
 
@@ -25,20 +26,32 @@ def test_the_variants_cover_every_registered_transform_and_style_loss_in_one_fie
         assert len(changed) <= 1 and cfg.model.encoder == recipe.model.encoder, name
         seen |= changed
     assert seen == {("transform", t) for t in TRANSFORMS if t != "adain"} | {
-        ("loss", s) for s in STYLE_LOSSES if s != "mean_std"}
-    assert variant_config("vgg_adain_gram", True, "pretrained", None, None).loss.style_weight == load_config(
-        CONFIGS / "vgg_adain_gram.yaml").loss.style_weight  # a variant's own config file wins
+        ("loss", s) for s in STYLE_LOSSES if s != "mean_std"
+    }
+    assert (
+        variant_config("vgg_adain_gram", True, "pretrained", None, None).loss.style_weight
+        == load_config(CONFIGS / "vgg_adain_gram.yaml").loss.style_weight
+    )  # a variant's own config file wins
 
 
 def test_smoke_takes_smoke_yaml_schedule_and_full_keeps_the_recipe():
-    smoke, full = (variant_config("vgg_wct_meanstd", f, "random", None, None) for f in (False, True))
+    smoke, full = (
+        variant_config("vgg_wct_meanstd", f, "random", None, None) for f in (False, True)
+    )
     reference = load_config(SMOKE)
     assert (smoke.data, smoke.optim) == (reference.data, reference.optim)
     assert smoke.train == dataclasses.replace(reference.train, steps=SMOKE_STEPS)
     assert full.train.steps == 160_000 and full.data.crop == 256
     assert smoke.model.transform == full.model.transform == "wct"
-    assert not smoke.model.encoder.pretrained and not smoke.loss.loss_net_pretrained  # --weights random
-    assert variant_config("vgg_wct_meanstd", True, "pretrained", "x", 7, ["train.batch_size=3"]).train.batch_size == 3
+    assert (
+        not smoke.model.encoder.pretrained and not smoke.loss.loss_net_pretrained
+    )  # --weights random
+    assert (
+        variant_config(
+            "vgg_wct_meanstd", True, "pretrained", "x", 7, ["train.batch_size=3"]
+        ).train.batch_size
+        == 3
+    )
 
 
 def test_unknown_variant_is_a_one_line_error_before_anything_runs(tmp_path, capsys):
@@ -48,10 +61,26 @@ def test_unknown_variant_is_a_one_line_error_before_anything_runs(tmp_path, caps
     assert not (tmp_path / "out").exists()
 
 
-def test_trains_compares_and_evaluates_each_variant_with_the_optimization_reference(sample_root, tmp_path):
+def test_trains_compares_and_evaluates_each_variant_with_the_optimization_reference(
+    sample_root, tmp_path
+):
     out = tmp_path / "out"
-    args = ["--out", str(out), "--data-root", str(sample_root), "--steps", "2", "--set", "data.resize=36",
-            "data.crop=32", "--eval-size", "32", "--baseline-steps", "1", "--variants"]
+    args = [
+        "--out",
+        str(out),
+        "--data-root",
+        str(sample_root),
+        "--steps",
+        "2",
+        "--set",
+        "data.resize=36",
+        "data.crop=32",
+        "--eval-size",
+        "32",
+        "--baseline-steps",
+        "1",
+        "--variants",
+    ]
     rows = main([*args, "vgg_adain_meanstd", "vgg_adain_w2"])
     assert [r["name"] for r in rows] == ["vgg_adain_meanstd", "vgg_adain_w2", "optimize"]
     assert "| vgg_adain_w2 | checkpoint |" in (out / "eval" / "metrics.md").read_text()
@@ -60,7 +89,9 @@ def test_trains_compares_and_evaluates_each_variant_with_the_optimization_refere
     assert {r["run"] for r in curves} == {"vgg_adain_meanstd", "vgg_adain_w2"}
     assert {r["tag"] for r in curves} == {"loss/total", "loss/content", "loss/style"}
     resolved = load_config(out / "configs" / "vgg_adain_w2.yaml")
-    assert resolved.loss.style_loss == "w2" and resolved.train.steps == 2 and resolved.data.crop == 32
+    assert (
+        resolved.loss.style_loss == "w2" and resolved.train.steps == 2 and resolved.data.crop == 32
+    )
     assert json.loads((out / "eval" / "pairs.json").read_text())  # the val pairs of --data-root
 
     # a rerun resumes the finished run (no retraining, no "already holds checkpoints" refusal)

@@ -1,8 +1,10 @@
-"""The ViT notebook's checkpoints give the notebook's images through infer.py and through a converted release.
+"""The ViT notebook's checkpoints give the notebook's images through infer.py and through a \
+converted release.
 
-The files are written by tests/foreign_refs.py's re-implementation of the notebook (random weights, a ViT-Ti
-in place of its ViT-B, 224 px inputs as the notebook's fixed-size ViT requires) under three decoder naming
-schemes, two width schemes, with and without nn.DataParallel's `module.`, affine and plain InstanceNorm.
+The files are written by tests/foreign_refs.py's re-implementation of the notebook (random weights,
+a ViT-Ti in place of its ViT-B, 224 px inputs as the notebook's fixed-size ViT requires) under three
+decoder naming schemes, two width schemes, with and without nn.DataParallel's `module.`, affine and
+plain InstanceNorm.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import TINY_VIT
-from foreign_refs import DECODER_SCHEMES, ViTStyleTransfer, notebook_image, quantized, read_png, write_png
+from foreign_refs import (
+    DECODER_SCHEMES,
+    ViTStyleTransfer,
+    notebook_image,
+    quantized,
+    read_png,
+    write_png,
+)
 from safetensors import safe_open
 
 import infer
@@ -35,12 +44,16 @@ def notebook_config(tmp_path: Path) -> Path:
     return path
 
 
-def notebook_file(tmp_path: Path, scheme: str, widths: tuple[int, ...], affine: bool, wrap: bool, seed: int = 0):
+def notebook_file(
+    tmp_path: Path, scheme: str, widths: tuple[int, ...], affine: bool, wrap: bool, seed: int = 0
+):
     torch.manual_seed(seed)
     model = ViTStyleTransfer(TINY_VIT, DECODER_SCHEMES[scheme](192, widths, affine)).eval()
     with torch.no_grad():
         for m in model.decoder.modules():
-            if isinstance(m, torch.nn.InstanceNorm2d) and m.affine:  # away from (1, 0), so they matter
+            if (
+                isinstance(m, torch.nn.InstanceNorm2d) and m.affine
+            ):  # away from (1, 0), so they matter
                 m.weight.normal_(1, 0.3)
                 m.bias.normal_(0, 0.3)
     state = (torch.nn.DataParallel(model) if wrap else model).state_dict()
@@ -52,8 +65,21 @@ def notebook_file(tmp_path: Path, scheme: str, widths: tuple[int, ...], affine: 
 
 def stylized(tmp_path: Path, name: str, *flags: str) -> torch.Tensor:
     out = tmp_path / name
-    summary = infer.stylize(["--content", str(tmp_path / "content.png"), "--style", str(tmp_path / "style.png"),
-                             "--out", str(out), "--alpha", str(ALPHA), "--device", "cpu", *flags])
+    summary = infer.stylize(
+        [
+            "--content",
+            str(tmp_path / "content.png"),
+            "--style",
+            str(tmp_path / "style.png"),
+            "--out",
+            str(out),
+            "--alpha",
+            str(ALPHA),
+            "--device",
+            "cpu",
+            *flags,
+        ]
+    )
     assert not summary["failed"] and len(summary["written"]) == 1
     return read_png(summary["written"][0])
 
@@ -69,7 +95,10 @@ CASES = {  # scheme, stage widths, affine InstanceNorm, saved from nn.DataParall
 def test_infer_and_converted_release_reproduce_the_notebook(tmp_path, case):
     scheme, widths, affine, wrap = CASES[case]
     model, checkpoint = notebook_file(tmp_path, scheme, widths, affine, wrap)
-    content, style = write_png(tmp_path / "content.png", 224, 224, 1), write_png(tmp_path / "style.png", 224, 224, 2)
+    content, style = (
+        write_png(tmp_path / "content.png", 224, 224, 1),
+        write_png(tmp_path / "style.png", 224, 224, 2),
+    )
     expected = quantized(notebook_image(model, content, style, ALPHA))
     assert expected.std() > 0.03  # a real image, not a constant that any pipeline would match
 
@@ -77,10 +106,25 @@ def test_infer_and_converted_release_reproduce_the_notebook(tmp_path, case):
     direct = stylized(tmp_path, "direct", "--config", str(config), "--checkpoint", str(checkpoint))
     assert (direct - expected).abs().max() <= TOL
 
-    release = convert(["--from", "vit-notebook", "--checkpoint", str(checkpoint), "--config", str(config),
-                       "--out", str(tmp_path / "release.safetensors")])
-    with safe_open(str(release), "pt") as f:  # random ViT weights are no library download: the file holds them
-        assert any(k.startswith("encoder.") for k in f.keys()) and '"output": "tanh"' in f.metadata()["model_config"]
+    release = convert(
+        [
+            "--from",
+            "vit-notebook",
+            "--checkpoint",
+            str(checkpoint),
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "release.safetensors"),
+        ]
+    )
+    with safe_open(
+        str(release), "pt"
+    ) as f:  # random ViT weights are no library download: the file holds them
+        assert (
+            any(k.startswith("encoder.") for k in f.keys())
+            and '"output": "tanh"' in f.metadata()["model_config"]
+        )
     converted = stylized(tmp_path, "converted", "--checkpoint", str(release))  # no other flag
     assert (converted - expected).abs().max() <= TOL
 
@@ -98,10 +142,14 @@ def _tiny_notebook_model(tmp_path):
 
 
 def test_an_ambiguous_order_is_refused_listing_both_sides(tmp_path):
-    # three stages of equal shape, defined out of forward order: which norm belongs to which stage is a guess
+    # three stages of equal shape, defined out of forward order: which norm belongs to which stage
+    # is a guess
     _, checkpoint = notebook_file(tmp_path, "convs_first", (32, 32, 32, 32), True, True)
-    with pytest.raises(CheckpointError, match=r"neither by name nor by module order.*File: decoder\.deconvs\.0 .*"
-                                              r"Model: decoder\.layers\.0 "):
+    with pytest.raises(
+        CheckpointError,
+        match=r"neither by name nor by module order.*File: decoder\.deconvs\.0 .*"
+        r"Model: decoder\.layers\.0 ",
+    ):
         load_model(checkpoint, _tiny_notebook_model(tmp_path))
 
 
@@ -134,9 +182,24 @@ def test_wrong_files_fail_naming_the_problem_and_run_nothing(tmp_path, capsys):
     other = tmp_path / "other.pth"
     torch.save({f"decoder.layers.{i}.1.weight": torch.zeros(8, 8, 3, 3) for i in range(3)}, other)
     write_png(tmp_path / "c.png", 32, 32, 3)
-    code = infer.main(["--config", str(notebook_config(tmp_path)), "--checkpoint", str(other), "--content",
-                       str(tmp_path / "c.png"), "--style", str(tmp_path / "c.png"), "--out", str(tmp_path / "o")])
+    code = infer.main(
+        [
+            "--config",
+            str(notebook_config(tmp_path)),
+            "--checkpoint",
+            str(other),
+            "--content",
+            str(tmp_path / "c.png"),
+            "--style",
+            str(tmp_path / "c.png"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "not a transposed-conv decoder: 0 ConvTranspose2d(k=4) weights" in err and "decoder.layers.0.1" in err
+    assert (
+        "not a transposed-conv decoder: 0 ConvTranspose2d(k=4) weights" in err
+        and "decoder.layers.0.1" in err
+    )
     assert not os.path.exists(tmp_path / "o")

@@ -1,8 +1,9 @@
-"""Every flag and config key that a message or help text names exists (hints must be runnable as written).
+"""Every flag and config key that a message or help text names exists (hints must be runnable as \
+written).
 
-The strings of the package (messages, help texts, docstrings) are read with `ast`; each `--flag` must be a
-flag of one of the repo's commands (or of a named external tool) and each dotted config key
-(`model.encoder.weights_file=...`) must be a field of configs/schema.py's Config.
+The strings of the package (messages, help texts, docstrings) are read with `ast`; each `--flag`
+must be a flag of one of the repo's commands (or of a named external tool) and each dotted config
+key (`model.encoder.weights_file=...`) must be a field of configs/schema.py's Config.
 """
 
 import ast
@@ -16,12 +17,31 @@ import pytest
 from configs.schema import Config
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = sorted(p for p in REPO.rglob("*.py") if p.relative_to(REPO).parts[0] not in ("tests", ".venv", "docs")
-                 and ".venv" not in p.parts)
+SOURCES = sorted(
+    p
+    for p in REPO.rglob("*.py")
+    if p.relative_to(REPO).parts[0] not in ("tests", ".venv", "docs") and ".venv" not in p.parts
+)
 # flags of other programs the docs tell people to run (accelerate launch, tensorboard, pip, pytest)
-EXTERNAL = {"--multi_gpu", "--num_processes", "--num_machines", "--mixed_precision", "--main_process_port",
-            "--dynamo_backend", "--config_file", "--cpu", "--logdir", "--no-deps", "--help", "--durations"}
-SECTIONS = {f.name for f in dataclasses.fields(Config) if dataclasses.is_dataclass(f.type) or f.name != "name"}
+EXTERNAL = {
+    "--multi_gpu",
+    "--num_processes",
+    "--num_machines",
+    "--mixed_precision",
+    "--main_process_port",
+    "--dynamo_backend",
+    "--config_file",
+    "--cpu",
+    "--logdir",
+    "--no-deps",
+    "--help",
+    "--durations",
+}
+SECTIONS = {
+    f.name
+    for f in dataclasses.fields(Config)
+    if dataclasses.is_dataclass(f.type) or f.name != "name"
+}
 
 
 def _cli_flags(capsys) -> set[str]:
@@ -34,9 +54,26 @@ def _cli_flags(capsys) -> set[str]:
     import train
 
     flags = set()
-    mains = [train.main, eval.evaluate.main, eval.compare_runs.main, data_prep.prepare.main, data_prep.sample.main]
-    for module in ("bench.__main__", "bench.train_step", "bench.gpu", "bench.onnx_runtime", "eval.variants", "app",
-                   "weights.convert", "export", "eval.video", "eval.protocol", "data_prep.sample_clip"):
+    mains = [
+        train.main,
+        eval.evaluate.main,
+        eval.compare_runs.main,
+        data_prep.prepare.main,
+        data_prep.sample.main,
+    ]
+    for module in (
+        "bench.__main__",
+        "bench.train_step",
+        "bench.gpu",
+        "bench.onnx_runtime",
+        "eval.variants",
+        "app",
+        "weights.convert",
+        "export",
+        "eval.video",
+        "eval.protocol",
+        "data_prep.sample_clip",
+    ):
         try:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
@@ -76,7 +113,9 @@ def test_every_named_flag_and_config_key_exists(capsys):
                 if flag not in flags:
                     bad.append(f"{path.relative_to(REPO)}: flag {flag}")
             for key in re.findall(r"(?<![\w./<{])([a-z_]+(?:\.[a-z_0-9]+)+)(?==)", text):
-                if key.split(".")[0] in SECTIONS | {"encoder", "decoder"} and not _is_config_key(key):
+                if key.split(".")[0] in SECTIONS | {"encoder", "decoder"} and not _is_config_key(
+                    key
+                ):
                     bad.append(f"{path.relative_to(REPO)}: config key {key}")
     assert not bad, "\n".join(bad)
 
@@ -91,12 +130,33 @@ def test_missing_pretrained_weights_hint_is_the_commands_own(tmp_path, capsys, m
         raise PretrainedWeightsError("no weights here")
 
     monkeypatch.setattr("inference.engine.build_feature_net", refuse)
-    (tmp_path / "a.png").write_bytes((REPO / "docs" / "results" / "curves" / "loss_total.png").read_bytes())
-    assert infer.main(["--method", "optimize", "--content", str(tmp_path / "a.png"), "--style",
-                       str(tmp_path / "a.png"), "--out", str(tmp_path / "o")]) == 2
+    (tmp_path / "a.png").write_bytes(
+        (REPO / "docs" / "results" / "curves" / "loss_total.png").read_bytes()
+    )
+    assert (
+        infer.main(
+            [
+                "--method",
+                "optimize",
+                "--content",
+                str(tmp_path / "a.png"),
+                "--style",
+                str(tmp_path / "a.png"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no weights here" in err and "--weights random" in err and "model.encoder" not in err
     monkeypatch.setattr("train.train", refuse)
-    assert train.main(["--config", str(REPO / "configs" / "smoke.yaml")]) == 2  # as infer.py: could not start
+    assert (
+        train.main(["--config", str(REPO / "configs" / "smoke.yaml")]) == 2
+    )  # as infer.py: could not start
     err = capsys.readouterr().err
-    assert "no weights here" in err and "model.encoder.pretrained=false" in err and "--weights" not in err
+    assert (
+        "no weights here" in err
+        and "model.encoder.pretrained=false" in err
+        and "--weights" not in err
+    )

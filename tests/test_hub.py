@@ -26,7 +26,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def pixels(path) -> bytes:
-    """The decoded image (a PNG also records the settings that made it, the checkpoint spec included)."""
+    """The decoded image (a PNG also records the settings that made it, the checkpoint spec
+    included)."""
     from PIL import Image
 
     return Image.open(path).convert("RGB").tobytes()
@@ -92,7 +93,9 @@ def test_hf_spec_offline_in_a_new_process_equals_the_local_file(hub, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     remote = sorted((tmp_path / "hub").glob("*.png"))
     assert [p.name for p in remote] == [Path(p).name for p in local]
-    assert pixels(remote[0]) == pixels(local[0])  # the files differ in their settings chunk (the checkpoint)
+    assert pixels(remote[0]) == pixels(
+        local[0]
+    )  # the files differ in their settings chunk (the checkpoint)
 
 
 def test_a_revision_reads_its_snapshot(hub, tmp_path, offline_cache):

@@ -1,4 +1,5 @@
-"""infer.py with the trained-decoder method: every flag checked by its effect (random weights, tiny images)."""
+"""infer.py with the trained-decoder method: every flag checked by its effect (random weights, \
+tiny images)."""
 
 from pathlib import Path
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def _img(path, h, w, seed):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w]
-    base = np.stack([np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / 5)], -1) * 0.4 + 0.5
+    base = (
+        np.stack([np.sin(x / (3 + seed)), np.cos(y / (4 + seed)), np.sin((x + y) / 5)], -1) * 0.4
+        + 0.5
+    )
     arr = np.clip(base + rng.normal(0, 0.05, (h, w, 3)), 0, 1)
     Image.fromarray((arr * 255).astype(np.uint8)).save(path)
     return path
@@ -43,8 +47,19 @@ def env(tmp_path_factory):
 
 
 def run(env, out, *extra, content=None, style=None):
-    argv = ["--checkpoint", env["ckpt"], "--content", *(content or [env["c1"]]),
-            "--style", *(style or [env["s1"]]), "--out", str(env["root"] / out), "--weights", "random", *extra]
+    argv = [
+        "--checkpoint",
+        env["ckpt"],
+        "--content",
+        *(content or [env["c1"]]),
+        "--style",
+        *(style or [env["s1"]]),
+        "--out",
+        str(env["root"] / out),
+        "--weights",
+        "random",
+        *extra,
+    ]
     return infer.stylize(argv)
 
 
@@ -88,7 +103,9 @@ def test_preserve_covariance_recolors_style_before_transfer(env):
     out = match_color(src, tgt)
     flat_o, flat_t = out.flatten(2)[0].double(), tgt.flatten(2)[0].double()
     assert torch.allclose(flat_o.mean(1), flat_t.mean(1), atol=1e-5)
-    assert torch.allclose(torch.cov(flat_o, correction=0), torch.cov(flat_t, correction=0), atol=1e-5)
+    assert torch.allclose(
+        torch.cov(flat_o, correction=0), torch.cov(flat_t, correction=0), atol=1e-5
+    )
     summary = run(env, "cov", "--preserve-color", "covariance")
     net = load_model(env["ckpt"])
     c, s = load_image(env["c1"])[None], load_image(env["s1"])[None]
@@ -111,20 +128,34 @@ def test_masks_map_regions_to_styles(env):
     assert (single - plain).abs().max() < 2 / 255
     red = np.zeros((40, 40, 3), np.uint8)
     red[..., 0] = np.random.default_rng(0).integers(150, 255, (40, 40))
-    Image.fromarray(red).save(root / "red.png")  # a style far from style a, so the regions are distinguishable
+    Image.fromarray(red).save(
+        root / "red.png"
+    )  # a style far from style a, so the regions are distinguishable
     a, b = plain, out_img(run(env, "k2", style=[str(root / "red.png")]))
-    two = out_img(run(env, "k3", "--mask", str(root / "halves.png"), style=[env["s1"], str(root / "red.png")]))
+    two = out_img(
+        run(env, "k3", "--mask", str(root / "halves.png"), style=[env["s1"], str(root / "red.png")])
+    )
     left, right = slice(0, 24), slice(40, 64)  # away from the boundary (receptive field)
-    assert (two[..., left] - a[..., left]).abs().mean() < (two[..., left] - b[..., left]).abs().mean()
-    assert (two[..., right] - b[..., right]).abs().mean() < (two[..., right] - a[..., right]).abs().mean()
+    assert (two[..., left] - a[..., left]).abs().mean() < (
+        two[..., left] - b[..., left]
+    ).abs().mean()
+    assert (two[..., right] - b[..., right]).abs().mean() < (
+        two[..., right] - a[..., right]
+    ).abs().mean()
     with pytest.raises(infer.InferError, match="halves.png has 2 distinct colors but 1 styles"):
         run(env, "k4", "--mask", str(root / "halves.png"))
 
 
 @pytest.mark.parametrize(
     "flags, size",
-    [([], (48, 64)), (["--size", "24"], (24, 32)), (["--size", "96"], (48, 64)),
-     (["--size", "96", "--upscale"], (96, 128)), (["--max-size", "32"], (24, 32)), (["--size", "30"], (30, 40))],
+    [
+        ([], (48, 64)),
+        (["--size", "24"], (24, 32)),
+        (["--size", "96"], (48, 64)),
+        (["--size", "96", "--upscale"], (96, 128)),
+        (["--max-size", "32"], (24, 32)),
+        (["--size", "30"], (30, 40)),
+    ],
 )
 def test_output_sizes(env, flags, size):
     assert tuple(out_img(run(env, f"size{'_'.join(flags)}", *flags)).shape[-2:]) == size
@@ -138,23 +169,54 @@ def test_non_multiple_size_vit_and_vgg(env):
     enc = EncoderConfig(kind="vit", name="vit_tiny_patch16_224", pretrained=False)
     vit = StyleTransferNet(ModelConfig(enc, DecoderConfig(kind="transposed_conv", width=16)))
     ckpt = save_release(root / "vit.safetensors", vit)
-    summary = infer.stylize(["--checkpoint", str(ckpt), "--content", str(odd), "--style", env["s1"],
-                             "--out", str(root / "vit"), "--weights", "random"])
+    summary = infer.stylize(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--content",
+            str(odd),
+            "--style",
+            env["s1"],
+            "--out",
+            str(root / "vit"),
+            "--weights",
+            "random",
+        ]
+    )
     assert tuple(out_img(summary).shape[-2:]) == (72, 120)
 
 
 def test_format_grid_skip_existing(env):
-    summary = run(env, "fmt", "--format", "jpg", "--grid", content=[env["c1"], env["c2"]], style=[env["s1"], env["s2"]])
+    summary = run(
+        env,
+        "fmt",
+        "--format",
+        "jpg",
+        "--grid",
+        content=[env["c1"], env["c2"]],
+        style=[env["s1"], env["s2"]],
+    )
     assert len(summary["written"]) == 4 and all(p.endswith(".jpg") for p in summary["written"])
     assert all(open(p, "rb").read(3) == b"\xff\xd8\xff" for p in summary["written"])
     grid = Image.open(summary["grid"])
     assert grid.size == (3 * 130 + 2, 3 * 130 + 2)
-    again = run(env, "fmt", "--format", "jpg", "--skip-existing", content=[env["c1"], env["c2"]],
-                style=[env["s1"], env["s2"]])
+    again = run(
+        env,
+        "fmt",
+        "--format",
+        "jpg",
+        "--skip-existing",
+        content=[env["c1"], env["c2"]],
+        style=[env["s1"], env["s2"]],
+    )
     assert len(again["skipped"]) == 4 and not again["written"]
-    with pytest.raises(infer.InferError, match="already exist.*--overwrite"):  # never replaced silently
+    with pytest.raises(
+        infer.InferError, match="already exist.*--overwrite"
+    ):  # never replaced silently
         run(env, "fmt", "--format", "jpg", content=[env["c1"]])
-    assert len(run(env, "fmt", "--format", "jpg", "--overwrite", content=[env["c1"]])["written"]) == 1
+    assert (
+        len(run(env, "fmt", "--format", "jpg", "--overwrite", content=[env["c1"]])["written"]) == 1
+    )
 
 
 def test_bf16_close_to_fp32_and_batch_and_channels_last(env):
@@ -176,8 +238,20 @@ def test_folders_with_bad_files(env, capsys):
     (root / "mixed" / "broken.jpg").write_bytes(b"not an image at all")
     data = (root / "c" / "one.png").read_bytes()
     (root / "mixed" / "truncated.png").write_bytes(data[: len(data) // 2])
-    code = infer.main(["--checkpoint", env["ckpt"], "--content", str(root / "mixed"), "--style", str(root / "s"),
-                       "--out", str(root / "mixed_out"), "--weights", "random"])
+    code = infer.main(
+        [
+            "--checkpoint",
+            env["ckpt"],
+            "--content",
+            str(root / "mixed"),
+            "--style",
+            str(root / "s"),
+            "--out",
+            str(root / "mixed_out"),
+            "--weights",
+            "random",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert sorted(p.name for p in (root / "mixed_out").iterdir()) == ["good__a.png", "good__b.png"]
@@ -188,44 +262,82 @@ def test_one_line_errors(env, capsys):
     root = env["root"]
     (root / "wrong.safetensors").write_bytes(b"\x00" * 64)
     torch.save({"conv.weight": torch.zeros(3, 3)}, root / "other.pth")
-    (root / "loop").mkdir()  # a folder holding an earlier output: stylizing it into itself would overwrite it
+    (
+        root / "loop"
+    ).mkdir()  # a folder holding an earlier output: stylizing it into itself would overwrite it
     for name in ("one.png", "one__a.png"):
         (root / "loop" / name).write_bytes((root / "c" / "one.png").read_bytes())
     cases = [
         (["--checkpoint", str(root / "wrong.safetensors")], "wrong.safetensors"),
         (["--checkpoint", str(root / "other.pth")], "other.pth"),
-        (["--checkpoint", env["ckpt"], "--content", str(root / "missing.png")], "missing.png does not exist"),
-        (["--checkpoint", env["ckpt"], "--content", str(root / "loop"), "--out", str(root / "loop")],
-         "refusing to write"),
-        (["--checkpoint", env["ckpt"], "--device", "cuda"] if not torch.cuda.is_available() else [], "cuda"),
+        (
+            ["--checkpoint", env["ckpt"], "--content", str(root / "missing.png")],
+            "missing.png does not exist",
+        ),
+        (
+            [
+                "--checkpoint",
+                env["ckpt"],
+                "--content",
+                str(root / "loop"),
+                "--out",
+                str(root / "loop"),
+            ],
+            "refusing to write",
+        ),
+        (
+            ["--checkpoint", env["ckpt"], "--device", "cuda"]
+            if not torch.cuda.is_available()
+            else [],
+            "cuda",
+        ),
     ]
     for extra, needle in cases:
         if not extra:
             continue
-        argv = ["--content", env["c1"], "--style", env["s1"], "--out", str(root / "err"), "--weights", "random", *extra]
+        argv = [
+            "--content",
+            env["c1"],
+            "--style",
+            env["s1"],
+            "--out",
+            str(root / "err"),
+            "--weights",
+            "random",
+            *extra,
+        ]
         assert infer.main(argv) == 2
-        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("WARNING")]
+        err = [
+            line for line in capsys.readouterr().err.splitlines() if not line.startswith("WARNING")
+        ]
         assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
 
 
 def test_files_folders_and_globs_expand_to_every_pair(env):
     root = env["root"]
     by_folder = run(env, "expand_folder", content=[str(root / "c")], style=[str(root / "s")])
-    by_glob = run(env, "expand_glob", content=[str(root / "c" / "t*.png"), env["c1"]],
-                  style=[str(root / "s" / "*.png")])
+    by_glob = run(
+        env,
+        "expand_glob",
+        content=[str(root / "c" / "t*.png"), env["c1"]],
+        style=[str(root / "s" / "*.png")],
+    )
     names = sorted(Path(p).name for p in by_folder["written"])
     assert names == ["one__a.png", "one__b.png", "two__a.png", "two__b.png"]
     assert sorted(Path(p).name for p in by_glob["written"]) == names
 
 
-# ---- every decoder knob against formulas written out here independently of models/adain.py and models/net.py:
-# a change to the weights, the blend or the region logic inside the package (models/, inference/) shows up here.
+# ---- every decoder knob against formulas written out here independently of models/adain.py and
+# models/net.py: a change to the weights, the blend or the region logic inside the package (models/,
+# inference/) shows up here.
 TOL = 1.5 / 255  # outputs pass through 8-bit PNG files
 
 
 def stats(f):
     f = f.double()
-    return f.mean(dim=(2, 3), keepdim=True), (f.var(dim=(2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt()
+    return f.mean(dim=(2, 3), keepdim=True), (
+        f.var(dim=(2, 3), keepdim=True, unbiased=False) + 1e-5
+    ).sqrt()
 
 
 def reference(env, content, styles, weights=None, alpha=1.0, masks=None):
@@ -241,7 +353,9 @@ def reference(env, content, styles, weights=None, alpha=1.0, masks=None):
             cm, cs = stats(fc)
             t = sum(wk * ((fc - cm) / cs * ss + sm) for wk, (sm, ss) in zip(w, fs))
         else:
-            m = torch.nn.functional.interpolate(masks[None].double(), size=fc.shape[-2:], mode="nearest")
+            m = torch.nn.functional.interpolate(
+                masks[None].double(), size=fc.shape[-2:], mode="nearest"
+            )
             t = torch.zeros_like(fc)
             for k, (sm, ss) in enumerate(fs):
                 r = m[:, k : k + 1]
@@ -254,8 +368,21 @@ def reference(env, content, styles, weights=None, alpha=1.0, masks=None):
 
 
 def stylize(env, out, *flags, styles=None):
-    summary = infer.stylize(["--checkpoint", env["ckpt"], "--content", env["c1"], "--style", *(styles or [env["s1"]]),
-                             "--out", str(env["root"] / out), "--weights", "random", *flags])
+    summary = infer.stylize(
+        [
+            "--checkpoint",
+            env["ckpt"],
+            "--content",
+            env["c1"],
+            "--style",
+            *(styles or [env["s1"]]),
+            "--out",
+            str(env["root"] / out),
+            "--weights",
+            "random",
+            *flags,
+        ]
+    )
     return [load_image(p) for p in summary["written"]]
 
 
@@ -289,6 +416,15 @@ def test_masks_with_alpha(env, red):
     Image.fromarray(halves).save(env["root"] / "halves_exact.png")
     masks = torch.zeros(2, 48, 64)
     masks[0, :, :32], masks[1, :, 32:] = 1, 1
-    (out,) = stylize(env, "x_mask", "--mask", str(env["root"] / "halves_exact.png"), "--alpha", "0.8",
-                     styles=[env["s1"], red])
-    assert (out - reference(env, env["c1"], [env["s1"], red], alpha=0.8, masks=masks)).abs().max() <= TOL
+    (out,) = stylize(
+        env,
+        "x_mask",
+        "--mask",
+        str(env["root"] / "halves_exact.png"),
+        "--alpha",
+        "0.8",
+        styles=[env["s1"], red],
+    )
+    assert (
+        out - reference(env, env["c1"], [env["s1"], red], alpha=0.8, masks=masks)
+    ).abs().max() <= TOL

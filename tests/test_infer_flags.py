@@ -1,4 +1,5 @@
-"""infer.py flags checked by their effect: weights offline, --config + .pth, tiling, --style-size, precision, device."""
+"""infer.py flags checked by their effect: weights offline, --config + .pth, tiling, --style-size, \
+precision, device."""
 
 import urllib.error
 
@@ -25,13 +26,31 @@ def env(tmp_path_factory):
     vary_outputs(net)
     torch.save(net.state_dict(), root / "full.pth")
     torch.save(net.decoder.state_dict(), root / "decoder.pth")
-    return dict(root=root, net=net.eval(), ckpt=str(save_release(root / "vgg.safetensors", net)),
-                c=str(_img(root / "c.png", 48, 64, 1)), s=str(_img(root / "s.png", 40, 40, 3)))
+    return dict(
+        root=root,
+        net=net.eval(),
+        ckpt=str(save_release(root / "vgg.safetensors", net)),
+        c=str(_img(root / "c.png", 48, 64, 1)),
+        s=str(_img(root / "s.png", 40, 40, 3)),
+    )
 
 
 def run(env, out, *extra, checkpoint=None, content=None):
-    return infer.stylize(["--checkpoint", checkpoint or env["ckpt"], "--content", content or env["c"],
-                          "--style", env["s"], "--out", str(env["root"] / out), "--weights", "random", *extra])
+    return infer.stylize(
+        [
+            "--checkpoint",
+            checkpoint or env["ckpt"],
+            "--content",
+            content or env["c"],
+            "--style",
+            env["s"],
+            "--out",
+            str(env["root"] / out),
+            "--weights",
+            "random",
+            *extra,
+        ]
+    )
 
 
 def one_error(capsys, argv) -> str:
@@ -46,35 +65,82 @@ def test_pretrained_offline_names_the_file(env, tmp_path, monkeypatch, capsys, m
     home = tmp_path / "torch_home"
     monkeypatch.setenv("TORCH_HOME", str(home))  # an empty cache: no real cached file can interfere
 
-    def offline(url, *args, **kwargs):  # what torch.hub raises without a network, without ever downloading
+    def offline(
+        url, *args, **kwargs
+    ):  # what torch.hub raises without a network, without ever downloading
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     # decoder: a bare decoder .pth with a config whose encoder is pretrained VGG19 (not in the file)
-    how = (["--method", "optimize"] if method == "optimize" else
-           ["--checkpoint", str(env["root"] / "decoder.pth"), "--config", "configs/vgg_adain_gram.yaml"])
-    err = one_error(capsys, [*how, "--content", env["c"], "--style", env["s"], "--out", str(tmp_path / "o"),
-                             "--weights", "pretrained", "--steps", "1"])
+    how = (
+        ["--method", "optimize"]
+        if method == "optimize"
+        else [
+            "--checkpoint",
+            str(env["root"] / "decoder.pth"),
+            "--config",
+            "configs/vgg_adain_gram.yaml",
+        ]
+    )
+    err = one_error(
+        capsys,
+        [
+            *how,
+            "--content",
+            env["c"],
+            "--style",
+            env["s"],
+            "--out",
+            str(tmp_path / "o"),
+            "--weights",
+            "pretrained",
+            "--steps",
+            "1",
+        ],
+    )
     assert f"put the file at {home / 'hub' / 'checkpoints' / 'vgg19-dcbb9e9d.pth'}" in err, err
 
 
 def test_config_with_plain_pth_matches_release(env, capsys):
     release = load_image(run(env, "rel")["written"][0])
-    plain = run(env, "pth", "--config", "configs/smoke.yaml", checkpoint=str(env["root"] / "full.pth"))
+    plain = run(
+        env, "pth", "--config", "configs/smoke.yaml", checkpoint=str(env["root"] / "full.pth")
+    )
     assert (load_image(plain["written"][0]) - release).abs().max() < 1 / 255
-    err = one_error(capsys, ["--checkpoint", str(env["root"] / "full.pth"), "--content", env["c"], "--style",
-                             env["s"], "--out", str(env["root"] / "e"), "--weights", "random"])
+    err = one_error(
+        capsys,
+        [
+            "--checkpoint",
+            str(env["root"] / "full.pth"),
+            "--content",
+            env["c"],
+            "--style",
+            env["s"],
+            "--out",
+            str(env["root"] / "e"),
+            "--weights",
+            "random",
+        ],
+    )
     assert "full.pth carries no model config" in err and "--config" in err
 
 
 def test_tile_flags_tile_and_match_untiled(env, monkeypatch):
     calls = []
     real = inference.engine.stylize_tiled
-    monkeypatch.setattr(inference.engine, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k))
-    big = str(_img(env["root"] / "big.png", 96, 160, 5))  # tiles must be well above the receptive field
-    whole = load_image(run(env, "t0", content=big)["written"][0])  # 160 px < the default tile size 1024
+    monkeypatch.setattr(
+        inference.engine, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k)
+    )
+    big = str(
+        _img(env["root"] / "big.png", 96, 160, 5)
+    )  # tiles must be well above the receptive field
+    whole = load_image(
+        run(env, "t0", content=big)["written"][0]
+    )  # 160 px < the default tile size 1024
     assert not calls
-    tiled = load_image(run(env, "t1", "--tile-size", "96", "--tile-overlap", "48", content=big)["written"][0])
+    tiled = load_image(
+        run(env, "t1", "--tile-size", "96", "--tile-overlap", "48", content=big)["written"][0]
+    )
     assert calls == [(96, 48)]
     assert whole.std() > 0.05 and tiled.shape == whole.shape
     assert 10 * torch.log10(1 / ((tiled - whole) ** 2).mean()) > 30
@@ -93,9 +159,20 @@ def test_style_size_resizes_the_style(env):
 
 
 def test_fp16_on_cpu_and_cuda_without_gpu_are_one_line_errors(env, capsys):
-    base = ["--content", env["c"], "--style", env["s"], "--out", str(env["root"] / "p"), "--weights", "random"]
+    base = [
+        "--content",
+        env["c"],
+        "--style",
+        env["s"],
+        "--out",
+        str(env["root"] / "p"),
+        "--weights",
+        "random",
+    ]
     for how in (["--checkpoint", env["ckpt"]], ["--method", "optimize", "--steps", "1"]):
-        assert "use --precision bf16" in one_error(capsys, [*how, *base, "--precision", "fp16", "--device", "cpu"])
+        assert "use --precision bf16" in one_error(
+            capsys, [*how, *base, "--precision", "fp16", "--device", "cpu"]
+        )
         if not torch.cuda.is_available():
             assert "--device cuda" in one_error(capsys, [*how, *base, "--device", "cuda"])
 
@@ -108,5 +185,9 @@ def test_decoder_instance_norm_keeps_channels_last_and_matches_torch():
     x = torch.randn(2, 8, 12, 10) * 3 + 1
     ref = torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias, eps=norm.eps)
     out = norm(x.contiguous(memory_format=torch.channels_last))
-    assert out.is_contiguous(memory_format=torch.channels_last) and torch.allclose(out, ref, atol=1e-5)
-    assert torch.equal(norm(x), torch.nn.InstanceNorm2d.forward(norm, x))  # NCHW: torch's own kernel
+    assert out.is_contiguous(memory_format=torch.channels_last) and torch.allclose(
+        out, ref, atol=1e-5
+    )
+    assert torch.equal(
+        norm(x), torch.nn.InstanceNorm2d.forward(norm, x)
+    )  # NCHW: torch's own kernel

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("robust")
     torch.manual_seed(0)
-    ckpt = save_release(root / "m.safetensors", StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False),
-                                                                             DecoderConfig())))
+    ckpt = save_release(
+        root / "m.safetensors",
+        StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig())),
+    )
     expect = awkward.build(root)
     style = root / "style.png"
     Image.fromarray(awkward._photo(32, 32, 20)).save(style)
@@ -38,11 +40,15 @@ def test_awkward_folder_every_file_used_or_listed_and_inputs_unchanged(world, ca
     folder = world["root"] / "awkward"
     before = awkward.checksums(world["root"])
     out = world["root"] / "out_awkward"
-    code, io = cli(world, "--content", str(folder), "--style", world["style"], "--out", str(out), capsys=capsys)
+    code, io = cli(
+        world, "--content", str(folder), "--style", world["style"], "--out", str(out), capsys=capsys
+    )
     assert code == 1, io.err  # some inputs failed: listed, the rest written
     written = sorted(p.name for p in out.iterdir())
     ok = [n for n, k in world["expect"].items() if k == "ok"]
-    assert len(written) == len(ok) == len(set(written))  # every readable image, each under its own name
+    assert (
+        len(written) == len(ok) == len(set(written))
+    )  # every readable image, each under its own name
     assert {"日本__style.png", "中国__style.png", "한국__style.png"} <= set(written)
     assert {"photo-jpg__style.png", "photo-png__style.png", "photo-webp__style.png"} <= set(written)
     for name in ("tiny_1x1", "thin_3x400", "small_8x8"):  # padded for the network, cropped back
@@ -61,10 +67,34 @@ def test_awkward_folder_every_file_used_or_listed_and_inputs_unchanged(world, ca
 def test_names_do_not_depend_on_input_order(world):
     folder = world["root"] / "awkward"
     files = [str(folder / n) for n in ("photo.webp", "photo.jpg", "日本.jpg", "photo.png")]
-    a = infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content", *files,
-                       "--style", world["style"], "--out", str(world["root"] / "order_a")])
-    b = infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content", *reversed(files),
-                       "--style", world["style"], "--out", str(world["root"] / "order_b")])
+    a = infer.stylize(
+        [
+            "--checkpoint",
+            world["ckpt"],
+            "--weights",
+            "random",
+            "--content",
+            *files,
+            "--style",
+            world["style"],
+            "--out",
+            str(world["root"] / "order_a"),
+        ]
+    )
+    b = infer.stylize(
+        [
+            "--checkpoint",
+            world["ckpt"],
+            "--weights",
+            "random",
+            "--content",
+            *reversed(files),
+            "--style",
+            world["style"],
+            "--out",
+            str(world["root"] / "order_b"),
+        ]
+    )
     assert sorted(Path(p).name for p in a["written"]) == sorted(Path(p).name for p in b["written"])
 
 
@@ -75,12 +105,40 @@ def test_symlink_loop_each_image_once(world):
     os.symlink("..", tree / "a" / "up")
     os.symlink("../..", tree / "a" / "upup")
     for value in (str(tree), str(tree / "**" / "*.png")):
-        summary = infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content", value,
-                                 "--style", world["style"], "--out", str(world["root"] / "loop_out"), "--overwrite"])
+        summary = infer.stylize(
+            [
+                "--checkpoint",
+                world["ckpt"],
+                "--weights",
+                "random",
+                "--content",
+                value,
+                "--style",
+                world["style"],
+                "--out",
+                str(world["root"] / "loop_out"),
+                "--overwrite",
+            ]
+        )
         assert [Path(p).name for p in summary["written"]] == ["x__style.png"]
-    assert {Path(i["path"]).name for i in infer.stylize(
-        ["--checkpoint", world["ckpt"], "--weights", "random", "--content", str(tree), "--style", world["style"],
-         "--out", str(world["root"] / "loop_out"), "--overwrite"])["ignored"]} == {"up", "upup"}
+    assert {
+        Path(i["path"]).name
+        for i in infer.stylize(
+            [
+                "--checkpoint",
+                world["ckpt"],
+                "--weights",
+                "random",
+                "--content",
+                str(tree),
+                "--style",
+                world["style"],
+                "--out",
+                str(world["root"] / "loop_out"),
+                "--overwrite",
+            ]
+        )["ignored"]
+    } == {"up", "upup"}
 
 
 def test_grid_and_outputs_never_replace_inputs(world):
@@ -89,17 +147,40 @@ def test_grid_and_outputs_never_replace_inputs(world):
     Image.fromarray(awkward._photo(24, 24, 31)).save(folder / "grid.png")
     before = (folder / "grid.png").read_bytes()
     with pytest.raises(infer.InferError, match="over an input file"):
-        infer.stylize(["--checkpoint", world["ckpt"], "--weights", "random", "--content", str(folder),
-                       "--style", world["style"], "--out", str(folder), "--grid"])
+        infer.stylize(
+            [
+                "--checkpoint",
+                world["ckpt"],
+                "--weights",
+                "random",
+                "--content",
+                str(folder),
+                "--style",
+                world["style"],
+                "--out",
+                str(folder),
+                "--grid",
+            ]
+        )
     assert (folder / "grid.png").read_bytes() == before
 
 
 def test_names_encode_colour_mode_and_existing_files_are_kept(world, capsys):
     out = world["root"] / "colour"
-    base = ["--content", str(world["root"] / "awkward" / "plain.png"), "--style", world["style"], "--out", str(out)]
+    base = [
+        "--content",
+        str(world["root"] / "awkward" / "plain.png"),
+        "--style",
+        world["style"],
+        "--out",
+        str(out),
+    ]
     assert cli(world, *base, "--preserve-color", "luminance")[0] == 0
     assert cli(world, *base, "--preserve-color", "covariance")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["plain__style__cov.png", "plain__style__lum.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "plain__style__cov.png",
+        "plain__style__lum.png",
+    ]
     before = (out / "plain__style__lum.png").read_bytes()
     code, io = cli(world, *base, "--preserve-color", "luminance", "--alpha", "1", capsys=capsys)
     assert code == 2 and "already exist" in io.err and "--overwrite" in io.err
@@ -108,23 +189,54 @@ def test_names_encode_colour_mode_and_existing_files_are_kept(world, capsys):
 
 def test_out_must_be_a_folder_checked_before_loading(world, capsys):
     (world["root"] / "afile.txt").write_text("x")
-    for out, needle in ((world["root"] / "afile.txt", "existing file"), (world["root"] / "out.png", "file name")):
-        code = infer.main(["--checkpoint", str(world["root"] / "missing.safetensors"), "--content", world["style"],
-                           "--style", world["style"], "--out", str(out)])
+    for out, needle in (
+        (world["root"] / "afile.txt", "existing file"),
+        (world["root"] / "out.png", "file name"),
+    ):
+        code = infer.main(
+            [
+                "--checkpoint",
+                str(world["root"] / "missing.safetensors"),
+                "--content",
+                world["style"],
+                "--style",
+                world["style"],
+                "--out",
+                str(out),
+            ]
+        )
         err = capsys.readouterr().err
-        assert code == 2 and needle in err and "missing.safetensors" not in err  # the model was never loaded
+        assert (
+            code == 2 and needle in err and "missing.safetensors" not in err
+        )  # the model was never loaded
     assert not (world["root"] / "out.png").exists()
 
 
 def test_optimization_small_inputs_fail_alone_and_scales_are_capped(world, capsys):
     folder = world["root"] / "awkward"
     out = world["root"] / "opt"
-    code, io = cli(world, "--method", "optimize", "--content", str(folder / "tiny_1x1.png"),
-                   str(folder / "plain.png"), "--style", world["style"], "--out", str(out), "--steps", "2",
-                   "--scales", "24,64", capsys=capsys)
+    code, io = cli(
+        world,
+        "--method",
+        "optimize",
+        "--content",
+        str(folder / "tiny_1x1.png"),
+        str(folder / "plain.png"),
+        "--style",
+        world["style"],
+        "--out",
+        str(out),
+        "--steps",
+        "2",
+        "--scales",
+        "24,64",
+        capsys=capsys,
+    )
     assert code == 1 and "tiny_1x1.png" in io.err and "16 px" in io.err
     (written,) = list(out.iterdir())
-    assert Image.open(written).size == Image.open(folder / "plain.png").size  # 64 capped at the short side 40
+    assert (
+        Image.open(written).size == Image.open(folder / "plain.png").size
+    )  # 64 capped at the short side 40
 
 
 def test_mask_aspect_refused_size_resized_with_warning(world, capsys):
@@ -135,9 +247,19 @@ def test_mask_aspect_refused_size_resized_with_warning(world, capsys):
         mask = np.zeros((size[1], size[0], 3), np.uint8)
         mask[:, size[0] // 2 :] = 255
         Image.fromarray(mask).save(world["root"] / "mask.png")
-        code, io = cli(world, "--content", str(content), "--style", world["style"], str(style2), "--mask",
-                       str(world["root"] / "mask.png"), "--out", str(world["root"] / f"mask{size[0]}"),
-                       capsys=capsys)
+        code, io = cli(
+            world,
+            "--content",
+            str(content),
+            "--style",
+            world["style"],
+            str(style2),
+            "--mask",
+            str(world["root"] / "mask.png"),
+            "--out",
+            str(world["root"] / f"mask{size[0]}"),
+            capsys=capsys,
+        )
         assert code == (0 if ok else 1), io.err
         assert ("resized to the content" in io.err) if ok else ("aspect ratio" in io.err)
 
@@ -147,11 +269,26 @@ def test_evaluate_never_writes_over_its_pairs_manifest(world, capsys):
     from eval.pairs import Pair, write_pairs
 
     folder = world["root"] / "evalin"
-    manifest = write_pairs([Pair(world["root"] / "awkward" / "plain.png", Path(world["style"]))],
-                           folder / "pairs.json")
+    manifest = write_pairs(
+        [Pair(world["root"] / "awkward" / "plain.png", Path(world["style"]))], folder / "pairs.json"
+    )
     before = manifest.read_bytes()
     with pytest.raises(SystemExit) as exit_info:
-        evaluate_main(["--checkpoint", world["ckpt"], "--pairs", str(manifest), "--out", str(folder),
-                       "--weights", "random", "--feature-net", "random", "--size", "32"])
+        evaluate_main(
+            [
+                "--checkpoint",
+                world["ckpt"],
+                "--pairs",
+                str(manifest),
+                "--out",
+                str(folder),
+                "--weights",
+                "random",
+                "--feature-net",
+                "random",
+                "--size",
+                "32",
+            ]
+        )
     assert exit_info.value.code == 2 and "would overwrite an input" in capsys.readouterr().err
     assert manifest.read_bytes() == before

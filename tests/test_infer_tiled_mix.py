@@ -1,4 +1,5 @@
-"""infer.stylize with --style-weights on the tiled path: equal to the untiled run, and the weights matter."""
+"""infer.stylize with --style-weights on the tiled path: equal to the untiled run, and the weights \
+matter."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiled_mix")
     torch.manual_seed(0)
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
-    vary_outputs(net)  # else the grey output of a random decoder would hide both seams and the style mix
+    vary_outputs(
+        net
+    )  # else the grey output of a random decoder would hide both seams and the style mix
     ckpt = save_release(root / "vgg.safetensors", net)
     y, x = np.mgrid[0:64, 0:160] / 10.0
     content = np.stack([np.sin(x), np.cos(y), np.sin(x + y)], -1) * 0.4 + 0.5
@@ -43,16 +46,31 @@ def env(tmp_path_factory):
 
 def stylize(env, out: str, weights: str, *tiling: str) -> torch.Tensor:
     root, ckpt = env
-    summary = infer.stylize(["--checkpoint", ckpt, "--content", str(root / "content.png"),
-                             "--style", str(root / "a_red.png"), str(root / "b_blue.png"),
-                             "--style-weights", weights, "--out", str(root / out), "--weights", "random", *tiling])
+    summary = infer.stylize(
+        [
+            "--checkpoint",
+            ckpt,
+            "--content",
+            str(root / "content.png"),
+            "--style",
+            str(root / "a_red.png"),
+            str(root / "b_blue.png"),
+            "--style-weights",
+            weights,
+            "--out",
+            str(root / out),
+            "--weights",
+            "random",
+            *tiling,
+        ]
+    )
     assert len(summary["written"]) == 1
     return load_image(summary["written"][0])
 
 
 def test_tiled_style_mix_equals_untiled_and_follows_the_weights(env):
-    # 64 x 160 px: two tiles across. Smaller tiles drift further from the untiled image (the decoder's
-    # receptive field is cut at tile borders): PSNR 24 dB at 64 px tiles, 38.5 dB at these
+    # 64 x 160 px: two tiles across. Smaller tiles drift further from the untiled image (the
+    # decoder's receptive field is cut at tile borders): PSNR 24 dB at 64 px tiles, 38.5 dB at these
     tiles = ("--tile-size", "128", "--tile-overlap", "64")
     untiled = stylize(env, "untiled", "1,3", "--tile-size", "0")
     tiled = stylize(env, "tiled", "1,3", *tiles)

@@ -1,4 +1,5 @@
-"""Structural tests of the composed models, in timm's manner: build, forward, backward, gradients where due."""
+"""Structural tests of the composed models, in timm's manner: build, forward, backward, gradients \
+where due."""
 
 import pytest
 import torch
@@ -18,7 +19,14 @@ CASES = {
 
 
 def test_layer_table_matches_torchvision_indices():
-    expected = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29, "conv4_2": 21}
+    expected = {
+        "relu1_1": 1,
+        "relu2_1": 6,
+        "relu3_1": 11,
+        "relu4_1": 20,
+        "relu5_1": 29,
+        "conv4_2": 21,
+    }
     assert {k: VGG19_LAYERS[k] for k in expected} == expected
 
 
@@ -37,7 +45,13 @@ def test_forward_backward(name, size):
     net = StyleTransferNet(model_cfg)
     layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
     objective = StyleTransferObjective(
-        net, LossConfig(loss_net_pretrained=False, content_target=content_target, style_layers=layers, tv_weight=1.0)
+        net,
+        LossConfig(
+            loss_net_pretrained=False,
+            content_target=content_target,
+            style_layers=layers,
+            tv_weight=1.0,
+        ),
     )
     content, style = torch.rand(2, 3, *size), torch.rand(2, 3, 64, 48)
     out = net(content, style)

@@ -1,5 +1,7 @@
-"""Your own method as a plugin file outside the repo: registered by decorators, accepted by the config reader
-and every entry point, recorded in runs and release files, refused in one line when broken or missing."""
+"""Your own method as a plugin file outside the repo: registered by decorators, accepted by the \
+config reader
+and every entry point, recorded in runs and release files, refused in one line when broken or
+missing."""
 
 from __future__ import annotations
 
@@ -22,8 +24,13 @@ from models.registry import STYLE_LOSSES, TRANSFORMS, load_plugins
 from weights.checkpoint import load_model
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
-NAMES = ["model.encoder.kind=tiny", "model.decoder.kind=tiny_up", "model.transform=swap_mean",
-         "loss.style_loss=mean_l1", "loss.content_target=content"]
+NAMES = [
+    "model.encoder.kind=tiny",
+    "model.decoder.kind=tiny_up",
+    "model.transform=swap_mean",
+    "loss.style_loss=mean_l1",
+    "loss.content_target=content",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +43,11 @@ def _unload_plugins():
 
 
 def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("WARNING", "stylize"))]
+    lines = [
+        line
+        for line in err.splitlines()
+        if line.strip() and not line.startswith(("WARNING", "stylize"))
+    ]
     assert len(lines) == 1, err
     return lines[0]
 
@@ -44,12 +55,32 @@ def one_line(err: str) -> str:
 def test_each_kind_is_accepted_by_the_config_reader_and_the_clis(tmp_path):
     cfg = load_config(SMOKE, [f"plugins={PLUGIN}", *NAMES])
     assert (cfg.model.encoder.kind, cfg.model.decoder.kind) == ("tiny", "tiny_up")
-    assert (cfg.model.transform, cfg.loss.style_loss, cfg.plugins) == ("swap_mean", "mean_l1", [str(PLUGIN)])
-    opts = infer.parse_args(["--plugins", str(PLUGIN), "--checkpoint", "x", "--content", "c", "--style", "s",
-                             "--transform", "swap_mean", "--style-loss", "mean_l1"])
+    assert (cfg.model.transform, cfg.loss.style_loss, cfg.plugins) == (
+        "swap_mean",
+        "mean_l1",
+        [str(PLUGIN)],
+    )
+    opts = infer.parse_args(
+        [
+            "--plugins",
+            str(PLUGIN),
+            "--checkpoint",
+            "x",
+            "--content",
+            "c",
+            "--style",
+            "s",
+            "--transform",
+            "swap_mean",
+            "--style-loss",
+            "mean_l1",
+        ]
+    )
     assert opts.transform == "swap_mean" and opts.plugins == (str(PLUGIN),)
     assert "swap_mean" in infer.build_parser().format_help()  # the choices are the registered names
-    args = train_script.parse_args(["--config", str(SMOKE), "--plugins", str(PLUGIN), "model.transform=swap_mean"])
+    args = train_script.parse_args(
+        ["--config", str(SMOKE), "--plugins", str(PLUGIN), "model.transform=swap_mean"]
+    )
     assert args.overrides == ["model.transform=swap_mean", f"plugins={PLUGIN}"]
 
 
@@ -57,43 +88,122 @@ def test_a_plugin_trains_resumes_and_runs_in_infer_and_eval(sample_root, tmp_pat
     from eval.evaluate import main as evaluate_main
 
     run = tmp_path / "run"
-    assert train_script.main(["--config", str(SMOKE), "--run-dir", str(run), "--plugins", str(PLUGIN), *NAMES,
-                              *tiny_overrides(sample_root, **{"train.steps": 2})]) == 0
+    assert (
+        train_script.main(
+            [
+                "--config",
+                str(SMOKE),
+                "--run-dir",
+                str(run),
+                "--plugins",
+                str(PLUGIN),
+                *NAMES,
+                *tiny_overrides(sample_root, **{"train.steps": 2}),
+            ]
+        )
+        == 0
+    )
     assert load_config(run / "config.yaml").plugins == [str(PLUGIN)]
     # a new process resumes from the run's config.yaml alone: the plugin is found there
-    proc = run_cli(["--config", str(run / "config.yaml"), "--run-dir", str(run), "--resume", "latest",
-                    "train.steps=4"])
+    proc = run_cli(
+        [
+            "--config",
+            str(run / "config.yaml"),
+            "--run-dir",
+            str(run),
+            "--resume",
+            "latest",
+            "train.steps=4",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     release = run / "model.safetensors"
     with safe_open(str(release), "pt") as f:
-        assert json.loads(f.metadata()["plugins"]) == {"transform:swap_mean": str(PLUGIN),
-                                                        "encoder:tiny": str(PLUGIN), "decoder:tiny_up": str(PLUGIN)}
+        assert json.loads(f.metadata()["plugins"]) == {
+            "transform:swap_mean": str(PLUGIN),
+            "encoder:tiny": str(PLUGIN),
+            "decoder:tiny_up": str(PLUGIN),
+        }
 
     # inference with alpha: alpha * f(c, s) + (1 - alpha) * c in feature space, decoded
-    content, style = sorted((sample_root / "content" / "val").iterdir())[0], sorted(
-        (sample_root / "style" / "val").iterdir())[0]
+    content, style = (
+        sorted((sample_root / "content" / "val").iterdir())[0],
+        sorted((sample_root / "style" / "val").iterdir())[0],
+    )
     out = tmp_path / "out"
-    assert infer.main(["--plugins", str(PLUGIN), "--checkpoint", str(release), "--content", str(content),
-                       "--style", str(style), "--alpha", "0.5", "--out", str(out)]) == 0
+    assert (
+        infer.main(
+            [
+                "--plugins",
+                str(PLUGIN),
+                "--checkpoint",
+                str(release),
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--alpha",
+                "0.5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     net = load_model(release)
     c, s = load_image(content)[None], load_image(style)[None]
     with torch.inference_mode():
         feat, style_feat = net.encode(c), net.encode(s)
-        mixed = 0.5 * (feat - feat.mean((2, 3), keepdim=True) + style_feat.mean((2, 3), keepdim=True)) + 0.5 * feat
+        mixed = (
+            0.5 * (feat - feat.mean((2, 3), keepdim=True) + style_feat.mean((2, 3), keepdim=True))
+            + 0.5 * feat
+        )
         expected = net.decode(mixed, c.shape[-2:])
     (written,) = out.glob("*.png")
     assert (load_image(written)[None] - expected).abs().max() <= 1 / 255 + 1e-6
 
     # without the plugin: one line naming the plugin file, in a new process
-    proc = subprocess.run([sys.executable, "infer.py", "--checkpoint", str(release), "--content", str(content),
-                           "--style", str(style), "--out", str(tmp_path / "none")], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 2 and str(PLUGIN) in one_line(proc.stderr) and "--plugins" in proc.stderr
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "infer.py",
+            "--checkpoint",
+            str(release),
+            "--content",
+            str(content),
+            "--style",
+            str(style),
+            "--out",
+            str(tmp_path / "none"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        proc.returncode == 2 and str(PLUGIN) in one_line(proc.stderr) and "--plugins" in proc.stderr
+    )
     assert not (tmp_path / "none").exists()
 
-    rows = evaluate_main(["--plugins", str(PLUGIN), "--checkpoint", str(release), "--weights", "random",
-                          "--feature-net", "random", "--size", "32", "--out", str(tmp_path / "eval"),
-                          "--pairs", str(_pairs(tmp_path, content, style))])
+    rows = evaluate_main(
+        [
+            "--plugins",
+            str(PLUGIN),
+            "--checkpoint",
+            str(release),
+            "--weights",
+            "random",
+            "--feature-net",
+            "random",
+            "--size",
+            "32",
+            "--out",
+            str(tmp_path / "eval"),
+            "--pairs",
+            str(_pairs(tmp_path, content, style)),
+        ]
+    )
     assert rows[0]["kind"] == "checkpoint" and rows[0]["content_relu4_1"] >= 0
 
 
@@ -110,27 +220,78 @@ def test_eval_variants_compares_plugin_variants(sample_root, tmp_path):
     load_plugins([str(PLUGIN)])
     assert {"vgg_swap_mean_meanstd", "vgg_adain_mean_l1"} <= set(variants())
     out = tmp_path / "out"
-    rows = variants_main(["--out", str(out), "--plugins", str(PLUGIN), "--data-root", str(sample_root),
-                          "--steps", "2", "--set", "data.resize=36", "data.crop=32", "--eval-size", "32",
-                          "--baseline-steps", "1", "--variants", "vgg_swap_mean_meanstd"])
+    rows = variants_main(
+        [
+            "--out",
+            str(out),
+            "--plugins",
+            str(PLUGIN),
+            "--data-root",
+            str(sample_root),
+            "--steps",
+            "2",
+            "--set",
+            "data.resize=36",
+            "data.crop=32",
+            "--eval-size",
+            "32",
+            "--baseline-steps",
+            "1",
+            "--variants",
+            "vgg_swap_mean_meanstd",
+        ]
+    )
     assert [r["name"] for r in rows] == ["vgg_swap_mean_meanstd", "optimize"]
-    assert load_config(out / "configs" / "vgg_swap_mean_meanstd.yaml").model.transform == "swap_mean"
+    assert (
+        load_config(out / "configs" / "vgg_swap_mean_meanstd.yaml").model.transform == "swap_mean"
+    )
 
 
-@pytest.mark.parametrize("body, words", [
-    ("import not_a_module_anywhere\n", "failed to import: ModuleNotFoundError"),
-    ("from models import register_transform\nregister_transform('adain')(lambda c, s: c)\n", "registered twice"),
-    ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("import not_a_module_anywhere\n", "failed to import: ModuleNotFoundError"),
+        (
+            "from models import register_transform\nregister_transform('adain')(lambda c, s: c)\n",
+            "registered twice",
+        ),
+        ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
+    ],
+)
 def test_a_broken_plugin_is_one_line(tmp_path, capsys, body, words):
     plugin = tmp_path / "broken.py"
     plugin.write_text(body)
-    code = infer.main(["--plugins", str(plugin), "--method", "optimize", "--content", "c.png", "--style", "s.png",
-                       "--out", str(tmp_path / "out")])
+    code = infer.main(
+        [
+            "--plugins",
+            str(plugin),
+            "--method",
+            "optimize",
+            "--content",
+            "c.png",
+            "--style",
+            "s.png",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     line = one_line(capsys.readouterr().err)
     assert code == 2 and words in line and str(plugin) in line and "adain" in TRANSFORMS
-    assert infer.main(["--plugins", str(tmp_path / "missing.py"), "--method", "optimize", "--content", "c",
-                       "--style", "s"]) == 2
+    assert (
+        infer.main(
+            [
+                "--plugins",
+                str(tmp_path / "missing.py"),
+                "--method",
+                "optimize",
+                "--content",
+                "c",
+                "--style",
+                "s",
+            ]
+        )
+        == 2
+    )
     assert "missing.py does not exist" in one_line(capsys.readouterr().err)
 
 
@@ -146,11 +307,23 @@ def test_a_plain_function_transform_names_what_it_cannot_do(tmp_path, capsys):
 
     save_image(torch.rand(3, 40, 48), image)
     save_image(torch.rand(3, 40, 48), other := tmp_path / "b.png")
-    base = ["--plugins", str(PLUGIN), "--checkpoint", str(release), "--content", str(image), "--out",
-            str(tmp_path / "out")]
+    base = [
+        "--plugins",
+        str(PLUGIN),
+        "--checkpoint",
+        str(release),
+        "--content",
+        str(image),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert infer.main([*base, "--style", str(image), str(other), "--style-weights", "1,1"]) == 2
-    assert "transform 'swap_mean' has no mix: it cannot do style mixes" in one_line(capsys.readouterr().err)
-    assert infer.main([*base, "--style", str(image), "--tile-size", "16", "--tile-overlap", "8"]) == 0  # per tile
+    assert "transform 'swap_mean' has no mix: it cannot do style mixes" in one_line(
+        capsys.readouterr().err
+    )
+    assert (
+        infer.main([*base, "--style", str(image), "--tile-size", "16", "--tile-overlap", "8"]) == 0
+    )  # per tile
     assert "mean_l1" in STYLE_LOSSES
 
 
@@ -164,23 +337,47 @@ def test_the_demo_serves_a_plugin_checkpoint(tmp_path):
 
     load_plugins([str(PLUGIN)])
     cfg = load_config(SMOKE, [f"plugins={PLUGIN}", *NAMES])
-    release = save_release(tmp_path / "runs" / "plugin" / "model.safetensors", StyleTransferNet(cfg.model))
+    release = save_release(
+        tmp_path / "runs" / "plugin" / "model.safetensors", StyleTransferNet(cfg.model)
+    )
     save_image(torch.rand(3, 40, 48), image := tmp_path / "c.png")
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--plugins", str(PLUGIN), "--checkpoint",
-                               str(release), "--port", str(port), "--weights", "random"], cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "app.py"),
+            "--plugins",
+            str(PLUGIN),
+            "--checkpoint",
+            str(release),
+            "--port",
+            str(port),
+            "--weights",
+            "random",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.time() + 180
         while True:
             try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl"))
+                client = Client(
+                    f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path / "dl")
+                )
                 break
             except Exception:  # noqa: BLE001 - the server is still starting
                 assert server.poll() is None and time.time() < deadline, server.stdout.read()
                 time.sleep(2)
-        png = client.predict(content=handle_file(image), style=handle_file(image), alpha=0.5, size=40,
-                             api_name="/stylize")
+        png = client.predict(
+            content=handle_file(image),
+            style=handle_file(image),
+            alpha=0.5,
+            size=40,
+            api_name="/stylize",
+        )
         assert load_image(png).shape == (3, 40, 48)
     finally:
         server.terminate()

@@ -1,4 +1,5 @@
-"""The pretrained-weight paths, exercised offline: random weights placed where the real loaders look."""
+"""The pretrained-weight paths, exercised offline: random weights placed where the real loaders \
+look."""
 
 import time
 
@@ -35,7 +36,10 @@ def test_vgg19_pretrained_reads_the_torchvision_cache(torch_home):
 
 def test_resnet50_pretrained_reads_the_torchvision_cache(torch_home):
     path = torchvision_cache_path(ResNet50_Weights.IMAGENET1K_V1.url)
-    state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in resnet50().state_dict().items()}
+    state = {
+        k: torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in resnet50().state_dict().items()
+    }
     path.parent.mkdir(parents=True)
     torch.save(state, path)
     net = ResNet50Features(pretrained=True)
@@ -66,7 +70,9 @@ def test_vit_normalization_comes_from_the_pretrained_config():
 
 
 def test_vit_hub_offline_fails_fast_with_instructions(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # never reachable, even on a networked machine
+    monkeypatch.setenv(
+        "HF_ENDPOINT", "https://hub.invalid"
+    )  # never reachable, even on a networked machine
     import huggingface_hub.constants as hf_constants
 
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf"))

@@ -1,4 +1,5 @@
-"""README "Add your own method": its plugin file and its commands, run exactly as printed, in a new folder."""
+"""README "Add your own method": its plugin file and its commands, run exactly as printed, in a \
+new folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def readme_block(marker: str) -> str:
-    """The first fenced block after `<!-- marker -->` (as .ci/run reads the install and test commands)."""
+    """The first fenced block after `<!-- marker -->` (as .ci/run reads the install and test
+    commands)."""
     text = (REPO / "README.md").read_text()
     match = re.search(re.escape(f"<!-- {marker}") + r".*?-->\n```\w*\n(.*?)```", text, re.S)
     assert match, f"README.md has no block after <!-- {marker} -->"
@@ -24,15 +26,23 @@ def readme_block(marker: str) -> str:
 @pytest.mark.slow
 def test_the_readme_plugin_trains_compares_evaluates_and_stylizes(tmp_path):
     (tmp_path / "my_method.py").write_text(readme_block("plugin:file my_method.py"))
-    for entry in ("train.py", "infer.py", "configs"):  # the commands are written for the repo's root
+    for entry in (
+        "train.py",
+        "infer.py",
+        "configs",
+    ):  # the commands are written for the repo's root
         (tmp_path / entry).symlink_to(REPO / entry)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     for command in readme_block("plugin:commands").strip().splitlines():
-        proc = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=600)
+        proc = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
     with safe_open(str(tmp_path / "runs" / "my_method" / "model.safetensors"), "pt") as f:
-        assert "adain_soft" in f.metadata()["model_config"] and "my_method.py" in f.metadata()["plugins"]
+        assert (
+            "adain_soft" in f.metadata()["model_config"]
+            and "my_method.py" in f.metadata()["plugins"]
+        )
     summary = (tmp_path / "reports" / "my_method" / "curves" / "summary.md").read_text()
     assert "my_method" in summary and "adain" in summary
     metrics = (tmp_path / "reports" / "my_method" / "variants" / "eval" / "metrics.md").read_text()

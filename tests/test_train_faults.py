@@ -1,4 +1,5 @@
-"""Training under faults: a rejected resume changes nothing, a no-op resume logs nothing, stale temp files of
+"""Training under faults: a rejected resume changes nothing, a no-op resume logs nothing, stale \
+temp files of
 interrupted saves are cleaned, and NaN weights are refused at load."""
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def snapshot(folder):
     for root, _, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
-            out[os.path.relpath(path, folder)] = (open(path, "rb").read(), os.stat(path).st_mtime_ns)
+            out[os.path.relpath(path, folder)] = (
+                open(path, "rb").read(),
+                os.stat(path).st_mtime_ns,
+            )
     return out
 
 
@@ -28,12 +32,23 @@ def test_rejected_resume_leaves_the_run_folder_byte_identical(sample_root, tmp_p
     run_dir = tmp_path / "run"
     train(tiny_config(sample_root), run_dir)
     before = snapshot(run_dir)
-    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(run_dir), "--resume", "latest",
-                    *tiny_overrides(sample_root, **{"optim.name": "sgd", "train.steps": 6})])
+    proc = run_cli(
+        [
+            "--config",
+            str(SMOKE),
+            "--run-dir",
+            str(run_dir),
+            "--resume",
+            "latest",
+            *tiny_overrides(sample_root, **{"optim.name": "sgd", "train.steps": 6}),
+        ]
+    )
     assert proc.returncode == 2 and "optim.name: adam -> sgd" in proc.stderr, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors == proc.stderr.strip().splitlines()[-1:]  # once, and last
-    assert snapshot(run_dir) == before  # config.yaml, events, checkpoints: not a byte, not a timestamp
+    assert (
+        snapshot(run_dir) == before
+    )  # config.yaml, events, checkpoints: not a byte, not a timestamp
 
 
 def test_noop_resume_logs_nothing_and_stale_temp_files_are_removed(sample_root, tmp_path):
@@ -63,14 +78,25 @@ def test_release_with_nan_weights_is_refused_naming_the_tensors(tmp_path):
 
 
 def test_smoke_training_on_the_awkward_folder(sample_root, tmp_path):
-    """Every readable file trains, every broken one is reported with its reason, no input changes."""
+    """Every readable file trains, every broken one is reported with its reason, no input
+    changes."""
     import awkward
 
     expect = awkward.build(tmp_path)
     before = awkward.checksums(tmp_path / "awkward")
     folder = str(tmp_path / "awkward")
-    result = train(tiny_config(sample_root, **{"data.content_dir": folder, "data.style_dir": folder,
-                                               "train.steps": 6, "train.batch_size": 4}), tmp_path / "run")
+    result = train(
+        tiny_config(
+            sample_root,
+            **{
+                "data.content_dir": folder,
+                "data.style_dir": folder,
+                "train.steps": 6,
+                "train.batch_size": 4,
+            },
+        ),
+        tmp_path / "run",
+    )
     assert result.step == 6
     reported = {path.name for path in result.bad_files}
     bad = {name for name, kind in expect.items() if kind == "bad"}

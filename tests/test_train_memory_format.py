@@ -1,7 +1,8 @@
 """CPU/GPU speed settings of training, and that they change no number beyond float32 noise.
 
-train.memory_format: channels_last through forward and backward trains what NCHW trains and "auto" picks per
-device; train.py keeps freed memory on CPU; data.num_workers auto: 0 workers on CPU, the cores shared on CUDA.
+train.memory_format: channels_last through forward and backward trains what NCHW trains and "auto"
+picks per device; train.py keeps freed memory on CPU; data.num_workers auto: 0 workers on CPU, the
+cores shared on CUDA.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ def test_auto_is_channels_last_on_cuda_and_native_bf16_cpus_and_nchw_on_avx2(mon
     assert memory_format("auto", torch.device("cuda")) == torch.channels_last
     for name, value in (("_is_avx512_bf16_supported", False), ("_is_amx_tile_supported", False)):
         monkeypatch.setattr(torch.cpu, name, lambda value=value: value)
-    assert memory_format("auto", torch.device("cpu")) == torch.contiguous_format  # AVX2: NHWC backward is slower
+    assert (
+        memory_format("auto", torch.device("cpu")) == torch.contiguous_format
+    )  # AVX2: NHWC backward is slower
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert memory_format("auto", torch.device("cpu")) == torch.channels_last  # AMX: 2.3x in bf16 (README)
+    assert (
+        memory_format("auto", torch.device("cpu")) == torch.channels_last
+    )  # AMX: 2.3x in bf16 (README)
     assert memory_format("channels_last", torch.device("cpu")) == torch.channels_last
     assert memory_format("contiguous", torch.device("cuda")) == torch.contiguous_format
 
@@ -36,50 +41,84 @@ def test_channels_last_trains_like_nchw(sample_root, tmp_path, monkeypatch):
 
     def recording(self, content, style, alpha=1.0):
         weight = next(p for p in self.net.decoder.parameters() if p.dim() == 4)
-        seen.append((content.is_contiguous(memory_format=torch.channels_last), weight.is_contiguous(
-            memory_format=torch.channels_last)))
+        seen.append(
+            (
+                content.is_contiguous(memory_format=torch.channels_last),
+                weight.is_contiguous(memory_format=torch.channels_last),
+            )
+        )
         return forward(self, content, style, alpha)
 
     monkeypatch.setattr(StyleTransferObjective, "forward", recording)
     results = {}
     for layout in ("contiguous", "channels_last"):
         seen.clear()
-        results[layout] = train(tiny_config(sample_root, **ONE_STEP, **{"train.memory_format": layout}),
-                                tmp_path / layout)
-        # the batches AND the weights are in the chosen layout (a 3-channel 32 px batch is both only when NHWC)
+        results[layout] = train(
+            tiny_config(sample_root, **ONE_STEP, **{"train.memory_format": layout}),
+            tmp_path / layout,
+        )
+        # the batches AND the weights are in the chosen layout (a 3-channel 32 px batch is both only
+        # when NHWC)
         assert seen and all(s == ((layout == "channels_last"),) * 2 for s in seen), (layout, seen)
-    # the losses agree to float32 summation noise; the gradients to the max-pool noise floor (train_helpers.NOISE:
-    # another summation order flips near-tied 2x2 windows of the flat grey output), not exactly
+    # the losses agree to float32 summation noise; the gradients to the max-pool noise floor
+    # (train_helpers.NOISE: another summation order flips near-tied 2x2 windows of the flat grey
+    # output), not exactly
     for key, value in results["contiguous"].metrics.items():
-        assert abs(results["channels_last"].metrics[key] - value) <= 1e-5 * max(1.0, abs(value)), key
-    pairs = list(zip(*(step_gradients(tmp_path / layout) for layout in ("contiguous", "channels_last"))))
+        assert abs(results["channels_last"].metrics[key] - value) <= 1e-5 * max(1.0, abs(value)), (
+            key
+        )
+    pairs = list(
+        zip(*(step_gradients(tmp_path / layout) for layout in ("contiguous", "channels_last")))
+    )
     for nchw, nhwc in pairs:
-        torch.testing.assert_close(nhwc.contiguous(), nchw, rtol=0, atol=NOISE * float(nchw.abs().max()))
-    assert any(not torch.equal(a, b.contiguous()) for a, b in pairs)  # the other layout did run other kernels
+        torch.testing.assert_close(
+            nhwc.contiguous(), nchw, rtol=0, atol=NOISE * float(nchw.abs().max())
+        )
+    assert any(
+        not torch.equal(a, b.contiguous()) for a, b in pairs
+    )  # the other layout did run other kernels
 
 
 def test_cli_keeps_freed_memory_on_cpu(sample_root, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(train_module, "keep_freed_memory", lambda: calls.append(1) or True)
     monkeypatch.setattr(train_module.torch.cuda, "is_available", lambda: False)
-    code = train_module.main(["--config", str(SMOKE), "--run-dir", str(tmp_path / "run"),
-                              *tiny_overrides(sample_root, **ONE_STEP)])
+    code = train_module.main(
+        [
+            "--config",
+            str(SMOKE),
+            "--run-dir",
+            str(tmp_path / "run"),
+            *tiny_overrides(sample_root, **ONE_STEP),
+        ]
+    )
     assert code == 0 and calls == [1]
 
 
 def test_auto_loader_workers_are_none_on_cpu_and_share_the_cores_on_cuda():
-    assert loader_workers(-1, "cpu") == 0  # the step's threads use every core: a worker only takes from them
-    assert loader_workers(-1, "cuda", local_processes=2, cores=8) == 2  # 2 streams x 2 processes x 2 = 8 cores
+    assert (
+        loader_workers(-1, "cpu") == 0
+    )  # the step's threads use every core: a worker only takes from them
+    assert (
+        loader_workers(-1, "cuda", local_processes=2, cores=8) == 2
+    )  # 2 streams x 2 processes x 2 = 8 cores
     assert loader_workers(-1, "cuda", local_processes=1, cores=64) == 4
     assert loader_workers(-1, "cuda", local_processes=8, cores=4) == 1
-    assert loader_workers(3, "cpu") == 3 and loader_workers(0, "cuda") == 0  # an explicit count is kept
+    assert (
+        loader_workers(3, "cpu") == 3 and loader_workers(0, "cuda") == 0
+    )  # an explicit count is kept
 
 
-def test_train_builds_its_loaders_with_the_resolved_worker_count(sample_root, tmp_path, monkeypatch):
+def test_train_builds_its_loaders_with_the_resolved_worker_count(
+    sample_root, tmp_path, monkeypatch
+):
     counts = []
     real = data_module.make_loader
-    monkeypatch.setattr(data_module, "make_loader", lambda ds, s, b, workers, pin: counts.append(workers) or real(
-        ds, s, b, workers, pin))
+    monkeypatch.setattr(
+        data_module,
+        "make_loader",
+        lambda ds, s, b, workers, pin: counts.append(workers) or real(ds, s, b, workers, pin),
+    )
     train(tiny_config(sample_root, **ONE_STEP, **{"data.num_workers": -1}), tmp_path / "auto")
     train(tiny_config(sample_root, **ONE_STEP, **{"data.num_workers": 1}), tmp_path / "one")
     assert counts == [0, 0, 1, 1]  # content and style streams, auto on CPU then an explicit 1

@@ -1,4 +1,5 @@
-"""Exact resume (k steps, then a new process resumes to n == n uninterrupted steps, bitwise on CPU) and
+"""Exact resume (k steps, then a new process resumes to n == n uninterrupted steps, bitwise on \
+CPU) and
 `--resume latest` skipping incomplete checkpoint folders."""
 
 from __future__ import annotations
@@ -8,7 +9,14 @@ import shutil
 
 import pytest
 import torch
-from train_helpers import SMOKE, check_resume_in_new_process, release_weights, run_cli, tiny_config, tiny_overrides
+from train_helpers import (
+    SMOKE,
+    check_resume_in_new_process,
+    release_weights,
+    run_cli,
+    tiny_config,
+    tiny_overrides,
+)
 
 from train import train
 from training.checkpoints import MARKER, CheckpointError, resolve_resume
@@ -21,10 +29,19 @@ def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):
 
 def test_two_process_resume_equals_uninterrupted_two_process_run(sample_root, tmp_path):
     full, split = tmp_path / "full", tmp_path / "split"
-    for run_dir, extra in ((full, {"train.steps": 4}), (split, {"train.steps": 2}),
-                           (split, {"train.steps": 4, "resume": True})):
-        args = ["--config", str(SMOKE), "--run-dir", str(run_dir), *(["--resume", "latest"] if extra.pop("resume",
-                False) else []), *tiny_overrides(sample_root, **extra, **{"train.val_pairs": 1})]
+    for run_dir, extra in (
+        (full, {"train.steps": 4}),
+        (split, {"train.steps": 2}),
+        (split, {"train.steps": 4, "resume": True}),
+    ):
+        args = [
+            "--config",
+            str(SMOKE),
+            "--run-dir",
+            str(run_dir),
+            *(["--resume", "latest"] if extra.pop("resume", False) else []),
+            *tiny_overrides(sample_root, **extra, **{"train.val_pairs": 1}),
+        ]
         proc = run_cli(args, processes=2)
         assert proc.returncode == 0, proc.stderr[-3000:]
     a, b = release_weights(full), release_weights(split)
@@ -51,7 +68,9 @@ def fake_checkpoint(run_dir, step, complete=True):
 def test_latest_skips_truncated_and_temporary_folders(tmp_path):
     good = fake_checkpoint(tmp_path, 20)
     fake_checkpoint(tmp_path, 10)
-    no_marker = fake_checkpoint(tmp_path, 30, complete=False)  # killed before the marker was written
+    no_marker = fake_checkpoint(
+        tmp_path, 30, complete=False
+    )  # killed before the marker was written
     truncated = fake_checkpoint(tmp_path, 40)
     (truncated / STEP_WEIGHTS).write_bytes(b"x" * 50)  # a file cut short after the marker
     shutil.copytree(good, tmp_path / "checkpoints" / ".tmp_step_000050")  # a save in progress

@@ -1,4 +1,5 @@
-"""A smoke run's outputs (events, grid, hparams, config, checkpoints, throughput), overrides, the ViT path."""
+"""A smoke run's outputs (events, grid, hparams, config, checkpoints, throughput), overrides, the \
+ViT path."""
 
 from __future__ import annotations
 
@@ -27,26 +28,45 @@ def test_events_hold_scalars_grid_and_hparams(smoke_run):
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
     events.Reload()
     tags = events.Tags()
-    expected = {"loss/total", "loss/content", "loss/style", "loss/tv", "lr", "grad_norm",
-                "throughput/images_per_s", "throughput/data_wait_fraction", "train/skipped_steps",
-                *(f"loss/style/{layer}" for layer in STYLE_LAYERS)}
+    expected = {
+        "loss/total",
+        "loss/content",
+        "loss/style",
+        "loss/tv",
+        "lr",
+        "grad_norm",
+        "throughput/images_per_s",
+        "throughput/data_wait_fraction",
+        "train/skipped_steps",
+        *(f"loss/style/{layer}" for layer in STYLE_LAYERS),
+    }
     assert expected <= set(tags["scalars"])
     assert [e.step for e in events.Scalars("loss/total")] == [2, 4]
     assert [e.step for e in events.Images("val/grid")] == [2, 4]
-    assert "_hparams_/session_start_info" in events.summary_metadata  # add_hparams wrote into this folder
-    assert not [p for p in run_dir.iterdir() if p.is_dir() and p.name != "checkpoints"]  # no extra run folders
+    assert (
+        "_hparams_/session_start_info" in events.summary_metadata
+    )  # add_hparams wrote into this folder
+    assert not [
+        p for p in run_dir.iterdir() if p.is_dir() and p.name != "checkpoints"
+    ]  # no extra run folders
 
 
 def test_run_folder_contents(smoke_run):
     run_dir, result = smoke_run
     assert result.step == 4 and result.skipped_steps == 0
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert saved["data"]["crop"] == 32 and saved["train"]["steps"] == 4  # the resolved config, overrides applied
+    assert (
+        saved["data"]["crop"] == 32 and saved["train"]["steps"] == 4
+    )  # the resolved config, overrides applied
     assert (run_dir / "val_grid.png").is_file() and (run_dir / "val_grid_step_000002.png").is_file()
     # keep_last=1: only the newest checkpoint survives rotation
     assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_000004"]
     meta = read_metadata(run_dir / "model.safetensors")
-    assert meta["step"] == "4" and meta["config_name"] == "smoke" and '"style_loss"' in meta["loss_config"]
+    assert (
+        meta["step"] == "4"
+        and meta["config_name"] == "smoke"
+        and '"style_loss"' in meta["loss_config"]
+    )
     load_model(run_dir / "model.safetensors")  # the release file rebuilds the network on its own
 
 
@@ -56,8 +76,18 @@ def test_throughput_is_measured(smoke_run):
 
 
 def test_cli_prints_throughput_and_rejects_unknown_keys(sample_root, tmp_path, capsys):
-    assert main(["--config", str(SMOKE), "--run-dir", str(tmp_path / "cli"),
-                 *tiny_overrides(sample_root, **{"train.steps": 1, "train.val_pairs": 0})]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(SMOKE),
+                "--run-dir",
+                str(tmp_path / "cli"),
+                *tiny_overrides(sample_root, **{"train.steps": 1, "train.val_pairs": 0}),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "images/s" in out and "waiting for data" in out
     assert main(["--config", str(SMOKE), "train.stepz=3"]) == 2  # could not start (configs/cli.py)
@@ -66,8 +96,12 @@ def test_cli_prints_throughput_and_rejects_unknown_keys(sample_root, tmp_path, c
 
 
 def test_vit_smoke_config_trains(sample_root, tmp_path):
-    cfg = load_config(REPO / "configs" / "smoke_vit.yaml", tiny_overrides(
-        sample_root, **{"train.steps": 2, "train.val_pairs": 1, "train.batch_size": 1}))
+    cfg = load_config(
+        REPO / "configs" / "smoke_vit.yaml",
+        tiny_overrides(
+            sample_root, **{"train.steps": 2, "train.val_pairs": 1, "train.batch_size": 1}
+        ),
+    )
     result = train(cfg, tmp_path)
     assert result.step == 2 and torch.isfinite(torch.tensor(result.metrics["loss/total"]))
     load_model(tmp_path / "model.safetensors")

@@ -1,4 +1,5 @@
-"""Feature transforms (models/transforms.py): each one's defining property, and what every one must satisfy."""
+"""Feature transforms (models/transforms.py): each one's defining property, and what every one \
+must satisfy."""
 
 import pytest
 import torch
@@ -17,7 +18,9 @@ def test_efdm_equal_sizes_takes_exactly_the_style_values_in_the_content_order():
     out = TRANSFORMS["efdm"].apply(content, None, sorted_values(style))
     flat = lambda t: t.flatten(2)  # noqa: E731
     assert torch.equal(flat(out).sort(dim=2).values, flat(style).sort(dim=2).values)
-    assert torch.equal(flat(out).argsort(dim=2), flat(content).argsort(dim=2))  # the content's rank order
+    assert torch.equal(
+        flat(out).argsort(dim=2), flat(content).argsort(dim=2)
+    )  # the content's rank order
 
 
 def test_efdm_different_sizes_matches_the_style_quantiles():
@@ -58,37 +61,54 @@ def test_every_transform_alpha_masks_mix_and_identity(name):
     a, b = t.stats(s1), t.stats(s2)
     single = transfer(t, content, [a])
     torch.testing.assert_close(blend(content, single, 0.0), content)
-    torch.testing.assert_close(transfer(t, content, [a], masks=torch.ones(1, 1, 12, 10)), single, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(transfer(t, content, [a, b], weights=[1.0, 0.0]), single, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(transfer(t, content, [t.stats(content)]), content, atol=1e-4, rtol=1e-4)
-    half = transfer(t, content, [a, b], weights=[0.5, 0.5])  # the mix equals blending the two outputs
-    torch.testing.assert_close(half, 0.5 * single + 0.5 * transfer(t, content, [b]), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        transfer(t, content, [a], masks=torch.ones(1, 1, 12, 10)), single, atol=1e-5, rtol=1e-5
+    )
+    torch.testing.assert_close(
+        transfer(t, content, [a, b], weights=[1.0, 0.0]), single, atol=1e-5, rtol=1e-5
+    )
+    torch.testing.assert_close(
+        transfer(t, content, [t.stats(content)]), content, atol=1e-4, rtol=1e-4
+    )
+    half = transfer(
+        t, content, [a, b], weights=[0.5, 0.5]
+    )  # the mix equals blending the two outputs
+    torch.testing.assert_close(
+        half, 0.5 * single + 0.5 * transfer(t, content, [b]), atol=1e-4, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("name", list(TRANSFORMS))
 def test_whole_image_statistics_from_pieces_equal_the_untiled_ones(name):
-    """What tiling relies on: the accumulator over disjoint pieces gives the statistics of the whole."""
+    """What tiling relies on: the accumulator over disjoint pieces gives the statistics of the
+    whole."""
     t = TRANSFORMS[name]
     content, style = feats(seed=13), t.stats(feats(seed=14, scale=2.0))
     acc = t.accumulator()
     flat = content[0].flatten(1)
     for part in flat.split(37, dim=1):
         acc.add(part)
-    torch.testing.assert_close(t.apply(content, acc.result(), style), transfer(t, content, [style]),
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        t.apply(content, acc.result(), style), transfer(t, content, [style]), atol=1e-4, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("name", list(TRANSFORMS))
 def test_pooling_copies_of_one_style_is_that_style(name):
     t = TRANSFORMS[name]
     content, style = feats(seed=15), t.stats(feats(seed=16, scale=2.0, shift=1.0))
-    torch.testing.assert_close(transfer(t, content, [t.pool([style] * 3)]), transfer(t, content, [style]),
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        transfer(t, content, [t.pool([style] * 3)]),
+        transfer(t, content, [style]),
+        atol=1e-4,
+        rtol=1e-4,
+    )
 
 
 @pytest.mark.parametrize("name", ["wct", "efdm", "mean"])
 def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
-    """`infer.py --transform` swaps the transform of a trained checkpoint; tiled equals untiled closely."""
+    """`infer.py --transform` swaps the transform of a trained checkpoint; tiled equals untiled
+    closely."""
     import numpy as np
     from conftest import (
         vary_outputs,  # a default random decoder paints flat grey
@@ -104,25 +124,53 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     net = StyleTransferNet(vgg_config())
     vary_outputs(net)
     ckpt = save_release(tmp_path / "m.safetensors", net)
-    y, x = np.mgrid[0:96, 0:160] / 16.0  # a smooth content, as in test_infer_tiling: seams, not noise, are measured
+    y, x = (
+        np.mgrid[0:96, 0:160] / 16.0
+    )  # a smooth content, as in test_infer_tiling: seams, not noise, are measured
     content = np.stack([np.sin(x), np.cos(y), np.sin(x + y)], -1) * 0.4 + 0.5
     Image.fromarray((content * 255).astype(np.uint8)).save(tmp_path / "c.png")
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(tmp_path / "s.png")
-    base = ["--checkpoint", str(ckpt), "--weights", "random", "--content", str(tmp_path / "c.png"),
-            "--style", str(tmp_path / "s.png")]
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(
+        tmp_path / "s.png"
+    )
+    base = [
+        "--checkpoint",
+        str(ckpt),
+        "--weights",
+        "random",
+        "--content",
+        str(tmp_path / "c.png"),
+        "--style",
+        str(tmp_path / "s.png"),
+    ]
     plain = infer.stylize([*base, "--out", str(tmp_path / "plain")])["written"][0]
-    (whole,) = infer.stylize([*base, "--transform", name, "--out", str(tmp_path / "whole")])["written"]
-    (tiled,) = infer.stylize([*base, "--transform", name, "--tile-size", "96", "--tile-overlap", "48",
-                              "--out", str(tmp_path / "tiled")])["written"]
+    (whole,) = infer.stylize([*base, "--transform", name, "--out", str(tmp_path / "whole")])[
+        "written"
+    ]
+    (tiled,) = infer.stylize(
+        [
+            *base,
+            "--transform",
+            name,
+            "--tile-size",
+            "96",
+            "--tile-overlap",
+            "48",
+            "--out",
+            str(tmp_path / "tiled"),
+        ]
+    )["written"]
     assert whole.endswith(f"c__s__{name}.png")
     a, b, p = load_image(whole), load_image(tiled), load_image(plain)
     psnr = float(10 * torch.log10(1 / ((a - b) ** 2).mean()))
-    assert psnr > 25, psnr  # whole-image statistics: the tiles agree with the untiled pass (wct: 27 dB)
+    assert psnr > 25, (
+        psnr
+    )  # whole-image statistics: the tiles agree with the untiled pass (wct: 27 dB)
     assert (a - p).abs().mean() > 2 * (a - b).abs().mean()  # and the transform changed the picture
 
 
 def test_alpha_beyond_one_extrapolates_and_is_bounded():
-    """alpha in (1, MAX_ALPHA] goes past the style's target along the same line; above it is refused."""
+    """alpha in (1, MAX_ALPHA] goes past the style's target along the same line; above it is
+    refused."""
     from inference.options import InferError, InferOptions
     from models.adain import MAX_ALPHA
 

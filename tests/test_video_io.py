@@ -38,8 +38,19 @@ def env(tmp_path_factory):
 
 
 def argv(env, out, *extra, content=None):
-    return ["--checkpoint", env["ckpt"], "--content", *(content or [str(env["root"] / "c")]),
-            "--style", env["style"], "--out", str(env["root"] / out), "--weights", "random", *extra]
+    return [
+        "--checkpoint",
+        env["ckpt"],
+        "--content",
+        *(content or [str(env["root"] / "c")]),
+        "--style",
+        env["style"],
+        "--out",
+        str(env["root"] / out),
+        "--weights",
+        "random",
+        *extra,
+    ]
 
 
 def _probe(path):
@@ -48,8 +59,14 @@ def _probe(path):
         audio = [bytes(p) for p in packets if p.size]
     with VideoReader(path) as reader:
         frames = list(reader.frames())
-        return dict(pts=[f.pts for f in frames], size=frames[0].rgb.shape[1::-1], rate=reader.rate,
-                    time_base=reader.time_base, audio=audio, codec=reader.stream.codec_context.name)
+        return dict(
+            pts=[f.pts for f in frames],
+            size=frames[0].rgb.shape[1::-1],
+            rate=reader.rate,
+            time_base=reader.time_base,
+            audio=audio,
+            codec=reader.stream.codec_context.name,
+        )
 
 
 def test_folder_of_clips_and_an_image(env):
@@ -134,8 +151,9 @@ def test_streaming_memory_does_not_grow_with_length(tmp_path):
         clip = tmp_path / f"c{frames}.mp4"
         write_clip(clip, frames, (320, 240), rate=24, speed=1)
         cmd = [sys.executable, "-c", _STREAM, str(clip), str(tmp_path / f"o{frames}.mp4")]
-        run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1],
-                             check=True)
+        run = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1], check=True
+        )
         peaks.append(int(run.stdout.split()[-1]) / 1024)  # MB
     assert peaks[1] < peaks[0] + 15, peaks
 
@@ -152,13 +170,40 @@ def test_per_image_knobs_apply_per_frame(env, tmp_path):
     Image.fromarray(mask).save(tmp_path / "mask.png")
     style2 = tmp_path / "s2.png"
     Image.fromarray(np.full((40, 40, 3), (200, 40, 90), np.uint8)).save(style2)
-    flags = ["--checkpoint", env["ckpt"], "--style", env["style"], str(style2), "--mask",
-             str(tmp_path / "mask.png"), "--alpha", "0.5,1", "--preserve-color", "luminance",
-             "--tile-size", "32", "--tile-overlap", "16", "--weights", "random"]
-    video = infer.stylize([*flags, "--content", str(clip), "--out", str(tmp_path / "v"),
-                           "--temporal", "stats", "--frames"])
-    image = infer.stylize([*flags, "--content", str(tmp_path / "first.png"), "--out",
-                           str(tmp_path / "i")])
+    flags = [
+        "--checkpoint",
+        env["ckpt"],
+        "--style",
+        env["style"],
+        str(style2),
+        "--mask",
+        str(tmp_path / "mask.png"),
+        "--alpha",
+        "0.5,1",
+        "--preserve-color",
+        "luminance",
+        "--tile-size",
+        "32",
+        "--tile-overlap",
+        "16",
+        "--weights",
+        "random",
+    ]
+    video = infer.stylize(
+        [
+            *flags,
+            "--content",
+            str(clip),
+            "--out",
+            str(tmp_path / "v"),
+            "--temporal",
+            "stats",
+            "--frames",
+        ]
+    )
+    image = infer.stylize(
+        [*flags, "--content", str(tmp_path / "first.png"), "--out", str(tmp_path / "i")]
+    )
     assert len(video["written"]) == 2 and not video["failed"]
     for path in image["written"]:
         name = Path(path).stem.replace("first", "knobs")

@@ -35,8 +35,21 @@ def env(tmp_path_factory):
 
 def _stylize(env, name, *extra, clip="noisy.mp4"):
     out = env["root"] / name
-    summary = infer.stylize(["--content", str(env["root"] / clip), "--style", env["style"],
-                             "--out", str(out), "--weights", "random", "--batch-size", "4", *extra])
+    summary = infer.stylize(
+        [
+            "--content",
+            str(env["root"] / clip),
+            "--style",
+            env["style"],
+            "--out",
+            str(out),
+            "--weights",
+            "random",
+            "--batch-size",
+            "4",
+            *extra,
+        ]
+    )
     assert not summary["failed"], summary["failed"]
     return summary["written"][0]
 
@@ -95,15 +108,42 @@ def test_optimization_temporal_loss_lowers_the_warping_error(env):
 
 def test_eval_video_cli_writes_json_and_refuses_other_lengths(env, tmp_path, capsys):
     stylized = env["root"] / "off" / "noisy__style.mp4"
-    assert eval_video.main(["--original", str(env["root"] / "noisy.mp4"),
-                            "--stylized", str(stylized),
-                            "--out", str(tmp_path / "v.json"), "--no-lpips", "--weights", "random",
-                            "--style", env["style"], "--loss-size", "32"]) == 0
+    assert (
+        eval_video.main(
+            [
+                "--original",
+                str(env["root"] / "noisy.mp4"),
+                "--stylized",
+                str(stylized),
+                "--out",
+                str(tmp_path / "v.json"),
+                "--no-lpips",
+                "--weights",
+                "random",
+                "--style",
+                env["style"],
+                "--loss-size",
+                "32",
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "v.json").read_text())
     assert result["frames"] == 12 and result["pairs"] == 10  # 11 pairs, one is the scene cut
     assert result["warping_error"] > result["warping_error_original"] > 0
     assert result["style_gram"] > 0
     write_clip(tmp_path / "short.mp4", 5, (64, 48))
-    assert eval_video.main(["--original", str(tmp_path / "short.mp4"), "--stylized", str(stylized),
-                            "--no-lpips", "--no-losses"]) == 1
+    assert (
+        eval_video.main(
+            [
+                "--original",
+                str(tmp_path / "short.mp4"),
+                "--stylized",
+                str(stylized),
+                "--no-lpips",
+                "--no-losses",
+            ]
+        )
+        == 1
+    )
     assert "different frame count" in capsys.readouterr().err

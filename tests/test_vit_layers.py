@@ -1,4 +1,5 @@
-"""ViT intermediate layers: 'block<i>' and 'final' maps of the right shape, distinct, and checked names."""
+"""ViT intermediate layers: 'block<i>' and 'final' maps of the right shape, distinct, and checked \
+names."""
 
 from __future__ import annotations
 
@@ -34,9 +35,15 @@ def test_block_and_final_maps(vit, vit_with_last_block):
     assert set(out) == {"block0", "final"}
     for feat in out.values():
         assert feat.shape == (2, 192, 3, 5) and torch.isfinite(feat).all()
-    assert vit.channels == {"block0": 192, "final": 192} and vit.strides == {"block0": 16, "final": 16}
-    assert not torch.allclose(out["block0"], out["final"]) and not torch.allclose(out["block0"], last)
-    # 'final' is the last block's tokens after the final LayerNorm; 'block<i>' is the raw block output
+    assert vit.channels == {"block0": 192, "final": 192} and vit.strides == {
+        "block0": 16,
+        "final": 16,
+    }
+    assert not torch.allclose(out["block0"], out["final"]) and not torch.allclose(
+        out["block0"], last
+    )
+    # 'final' is the last block's tokens after the final LayerNorm; 'block<i>' is the raw block
+    # output
     expected = vit.model.norm(last.flatten(2).transpose(1, 2)).transpose(1, 2).reshape(last.shape)
     torch.testing.assert_close(out["final"], expected)
     assert not torch.allclose(last, out["final"])

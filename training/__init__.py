@@ -1,1 +1,2 @@
-"""The training loop's pieces: data streams, lr schedule, resumable checkpoints, TensorBoard logging."""
+"""The training loop's pieces: data streams, lr schedule, resumable checkpoints, TensorBoard \
+logging."""

@@ -1,17 +1,19 @@
 """Report a one-line error from a training process so that the user reads it once, at the end.
 
-Under `accelerate launch` / `torchrun` the launcher prints its own report after the processes exit: a
-`ChildFailedError` traceback of the launcher itself, then a summary block with one entry per failed process
-whose `traceback :` field reads the process's error file (`TORCHELASTIC_ERROR_FILE`, one per process) or
-says "To enable traceback see ...". A line printed by the process scrolls away above all that. So, under
-such a launcher, the error goes into the error file, in the plain form the launcher shows as is
-(`{"message": str, "timestamp": int}`), and the summary's "Root Cause" ends with our line.
+Under `accelerate launch` / `torchrun` the launcher prints its own report after the processes exit:
+a `ChildFailedError` traceback of the launcher itself, then a summary block with one entry per
+failed process whose `traceback :` field reads the process's error file (`TORCHELASTIC_ERROR_FILE`,
+one per process) or says "To enable traceback see ...". A line printed by the process scrolls away
+above all that. So, under such a launcher, the error goes into the error file, in the plain form the
+launcher shows as is (`{"message": str, "timestamp": int}`), and the summary's "Root Cause" ends
+with our line.
 
-Every rank meets a config or checkpoint error at once, and each failed process gets its own summary entry
-(one it stops with SIGTERM too, as "Signal 15"). So only the first process of each machine (LOCAL_RANK 0)
-exits at once; the others wait a few seconds, and when the launcher, having seen the first one fail, stops
-them meanwhile, they exit quietly with status 0: the summary names one failure, the real one. An error only
-another rank meets (a file missing on one machine) is still reported, after the wait, by that rank.
+Every rank meets a config or checkpoint error at once, and each failed process gets its own summary
+entry (one it stops with SIGTERM too, as "Signal 15"). So only the first process of each machine
+(LOCAL_RANK 0) exits at once; the others wait a few seconds, and when the launcher, having seen the
+first one fail, stops them meanwhile, they exit quietly with status 0: the summary names one
+failure, the real one. An error only another rank meets (a file missing on one machine) is still
+reported, after the wait, by that rank.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ OTHER_RANKS_WAIT_S = 10.0  # >> the launcher's poll interval (0.1 s) + the ranks
 
 
 def report_error(message: str) -> None:
-    """Show `message` (one line) once: in the launcher's summary when there is one, else on stderr (rank 0)."""
+    """Show `message` (one line) once: in the launcher's summary when there is one, else on stderr
+    (rank 0)."""
     error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if error_file:
@@ -45,7 +48,8 @@ def report_error(message: str) -> None:
 
 
 def _stopped_while_waiting(signum, frame) -> None:
-    """The launcher stops this rank because another one failed first: that one's error is the one to read."""
+    """The launcher stops this rank because another one failed first: that one's error is the one to
+    read."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

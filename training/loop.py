@@ -1,4 +1,5 @@
-"""The training loop: one optimizer step per iteration, logging, validation grid and checkpoints on schedule."""
+"""The training loop: one optimizer step per iteration, logging, validation grid and checkpoints \
+on schedule."""
 
 from __future__ import annotations
 
@@ -43,14 +44,17 @@ class TrainResult:
 
 @dataclass
 class Loop:
-    """Everything the loop touches, built by train.train(); `run(end_step)` trains until that step."""
+    """Everything the loop touches, built by train.train(); `run(end_step)` trains until that
+    step."""
 
     accelerator: Accelerator
     cfg: Config
     objective: torch.nn.Module  # prepared (DDP-wrapped when several processes)
     optimizer: torch.optim.Optimizer  # prepared
     streams: Streams
-    val: tuple[torch.Tensor, torch.Tensor] | None  # fixed (contents, styles) or None when val_pairs == 0
+    val: (
+        tuple[torch.Tensor, torch.Tensor] | None
+    )  # fixed (contents, styles) or None when val_pairs == 0
     logger: RunLogger
     run_dir: Path
     state: TrainerState
@@ -58,11 +62,15 @@ class Loop:
     def __post_init__(self):
         self.net = self.accelerator.unwrap_model(self.objective).net
         self.trainable = [p for p in self.objective.parameters() if p.requires_grad]
-        self.layout = memory_format(self.cfg.train.memory_format, self.accelerator.device)  # of the batches too
+        self.layout = memory_format(
+            self.cfg.train.memory_format, self.accelerator.device
+        )  # of the batches too
         self.meter = Throughput(self.cfg.train.batch_size * self.accelerator.num_processes)
         self.nonfinite_in_a_row = 0
         self.metrics: dict[str, float] = {}
-        self.last_saved: int | None = self.state.step or None  # a resumed run starts from a saved step
+        self.last_saved: int | None = (
+            self.state.step or None
+        )  # a resumed run starts from a saved step
         self._reset_window()
 
     def _reset_window(self) -> None:
@@ -72,8 +80,13 @@ class Loop:
 
     def run(self, end_step: int) -> TrainResult:
         t, acc = self.cfg.train, self.accelerator
-        bar = tqdm(total=end_step, initial=self.state.step, desc=self.cfg.name, dynamic_ncols=True,
-                   disable=not acc.is_main_process)
+        bar = tqdm(
+            total=end_step,
+            initial=self.state.step,
+            desc=self.cfg.name,
+            dynamic_ncols=True,
+            disable=not acc.is_main_process,
+        )
         try:
             for step in range(self.state.step, end_step):
                 self.train_step(step)
@@ -82,8 +95,10 @@ class Loop:
                 final = done == end_step
                 if done % t.log_every == 0 or final:
                     self.log_window(done)
-                    bar.set_postfix(loss=f"{self.metrics.get('loss/total', math.nan):.4g}",
-                                    skipped=self.state.skipped_steps)
+                    bar.set_postfix(
+                        loss=f"{self.metrics.get('loss/total', math.nan):.4g}",
+                        skipped=self.state.skipped_steps,
+                    )
                 if self.val is not None and (done % t.eval_every == 0 or final):
                     self.log_grid(done)
                 if done % t.save_every == 0 or final:
@@ -92,36 +107,59 @@ class Loop:
             bar.close()
         summary = self.meter.summary()
         run = self.meter.run
-        if run.steps:  # a resume of a finished run trains nothing: its real throughput must stay the logged one
+        # a resume of a finished run trains nothing: its real throughput must stay the logged one
+        if run.steps:
             if acc.is_main_process:
                 print(summary)
-            self.logger.scalars({"throughput/run_images_per_s": run.images_per_s,
-                                 "throughput/run_data_wait_fraction": run.data_wait_fraction}, self.state.step)
+            self.logger.scalars(
+                {
+                    "throughput/run_images_per_s": run.images_per_s,
+                    "throughput/run_data_wait_fraction": run.data_wait_fraction,
+                },
+                self.state.step,
+            )
         elif acc.is_main_process:
             print(f"nothing to train: the run is at step {self.state.step} of {end_step}")
-        return TrainResult(self.run_dir, self.state.step, self.state.skipped_steps, dict(self.metrics),
-                           run.images_per_s, run.data_wait_fraction, self.streams.bad_files(), run.steps)
+        return TrainResult(
+            self.run_dir,
+            self.state.step,
+            self.state.skipped_steps,
+            dict(self.metrics),
+            run.images_per_s,
+            run.data_wait_fraction,
+            self.streams.bad_files(),
+            run.steps,
+        )
 
     def train_step(self, step: int) -> None:
-        """One iteration: fetch, forward, then backward + step unless the loss is non-finite on any rank."""
+        """One iteration: fetch, forward, then backward + step unless the loss is non-finite on any
+        rank."""
         acc, cfg = self.accelerator, self.cfg
         self.meter.start()
-        content = next(self.streams.content_batches).to(acc.device, non_blocking=True, memory_format=self.layout)
-        style = next(self.streams.style_batches).to(acc.device, non_blocking=True, memory_format=self.layout)
+        content = next(self.streams.content_batches).to(
+            acc.device, non_blocking=True, memory_format=self.layout
+        )
+        style = next(self.streams.style_batches).to(
+            acc.device, non_blocking=True, memory_format=self.layout
+        )
         self.meter.data_ready()
-        for group in self.optimizer.param_groups:  # no prepared scheduler: the lr is a function of the step
+        for (
+            group
+        ) in self.optimizer.param_groups:  # no prepared scheduler: the lr is a function of the step
             group["lr"] = lr_at(step, cfg.optim.lr, cfg.optim.lr_decay)
         out = self.objective(content, style, cfg.train.alpha)
         total = out["total"]
         if 0 <= cfg.train.debug_nan_at_step <= step:
             total = total * math.nan  # test hook: poison the loss from this step on
-        # All ranks must agree to skip, or DDP's gradient all-reduce would hang on the ranks that step.
+        # All ranks must agree to skip, or DDP's gradient all-reduce would hang on the ranks that
+        # step.
         bad = acc.reduce((~torch.isfinite(total.detach())).float().reshape(1), "sum").item() > 0
         if bad:
             self.skip(step)
         else:
             acc.backward(total)
-            # clip_grad_norm_ unscales fp16 grads first; max_norm=inf measures without clipping (coefficient 1)
+            # clip_grad_norm_ unscales fp16 grads first; max_norm=inf measures without clipping
+            # (coefficient 1)
             max_norm = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else math.inf
             grad_norm = acc.clip_grad_norm_(self.trainable, max_norm)
             self.optimizer.step()
@@ -144,15 +182,22 @@ class Loop:
         """Count a non-finite step; stop once `train.max_nonfinite` happened in a row."""
         self.state.skipped_steps += 1
         self.nonfinite_in_a_row += 1
-        log.warning("non-finite loss at step %d: optimizer step skipped (%d in a row)", step, self.nonfinite_in_a_row)
+        log.warning(
+            "non-finite loss at step %d: optimizer step skipped (%d in a row)",
+            step,
+            self.nonfinite_in_a_row,
+        )
         if self.nonfinite_in_a_row >= self.cfg.train.max_nonfinite:
-            self.log_window(step + 1)  # the skipped-step count reaches TensorBoard before the run stops
+            self.log_window(
+                step + 1
+            )  # the skipped-step count reaches TensorBoard before the run stops
             first = step + 1 - self.nonfinite_in_a_row
             raise NonFiniteLossError(
-                f"the loss was non-finite at {self.nonfinite_in_a_row} steps in a row (steps {first}-{step}, "
-                f"train.max_nonfinite={self.cfg.train.max_nonfinite}); training stopped without saving. "
-                f"Last good checkpoint: {self.last_checkpoint()}. Try a lower optim.lr, optim.grad_clip > 0, "
-                "or train.mixed_precision=no, then resume with --resume latest"
+                f"the loss was non-finite at {self.nonfinite_in_a_row} steps in a row (steps "
+                f"{first}-{step}, train.max_nonfinite={self.cfg.train.max_nonfinite}); training "
+                f"stopped without saving. Last good checkpoint: {self.last_checkpoint()}. Try a "
+                "lower optim.lr, optim.grad_clip > 0, or train.mixed_precision=no, then "
+                "resume with --resume latest"
             )
 
     def last_checkpoint(self) -> str:
@@ -164,13 +209,18 @@ class Loop:
         """Scalars averaged over the steps since the last log (steps that updated the weights only:
         no non-finite loss, no fp16 overflow) and over all ranks."""
         acc, window = self.accelerator, self.meter.take_window()
-        values = {"train/skipped_steps": float(self.state.skipped_steps),
-                  "lr": lr_at(step - 1, self.cfg.optim.lr, self.cfg.optim.lr_decay),
-                  "throughput/images_per_s": window.images_per_s,
-                  "throughput/data_wait_fraction": window.data_wait_fraction}
+        values = {
+            "train/skipped_steps": float(self.state.skipped_steps),
+            "lr": lr_at(step - 1, self.cfg.optim.lr, self.cfg.optim.lr_decay),
+            "throughput/images_per_s": window.images_per_s,
+            "throughput/data_wait_fraction": window.data_wait_fraction,
+        }
         if self.good_steps:
             keys = sorted(self.loss_sums)
-            stacked = torch.stack([self.loss_sums[k] for k in keys] + [self.grad_norm_sum]) / self.good_steps
+            stacked = (
+                torch.stack([self.loss_sums[k] for k in keys] + [self.grad_norm_sum])
+                / self.good_steps
+            )
             means = acc.reduce(stacked, "mean").tolist()  # every rank calls this at the same steps
             losses = {f"loss/{k}": v for k, v in zip(keys, means)}
             values.update(losses, grad_norm=means[-1])
@@ -179,24 +229,39 @@ class Loop:
         self._reset_window()
 
     def log_grid(self, step: int) -> None:
-        if self.accelerator.is_main_process:  # no collective inside: the other ranks go on to the next barrier
+        if (
+            self.accelerator.is_main_process
+        ):  # no collective inside: the other ranks go on to the next barrier
             contents, styles = (x.to(self.accelerator.device) for x in self.val)
-            sheet = validation_grid(self.net, contents, styles, self.cfg.train.alpha, self.accelerator.autocast,
-                                    cell=min(self.cfg.data.crop, 256))
+            sheet = validation_grid(
+                self.net,
+                contents,
+                styles,
+                self.cfg.train.alpha,
+                self.accelerator.autocast,
+                cell=min(self.cfg.data.crop, 256),
+            )
             self.logger.grid(sheet, step)
 
     def save(self, step: int) -> None:
-        """Resumable checkpoint (all ranks) and the release file (rank 0), refusing non-finite weights."""
+        """Resumable checkpoint (all ranks) and the release file (rank 0), refusing non-finite
+        weights."""
         if not all(bool(torch.isfinite(p).all()) for p in self.trainable):
             raise NonFiniteLossError(
-                f"the weights are non-finite at step {step}; not saving them. Last good checkpoint: "
-                f"{self.last_checkpoint()}. Try a lower optim.lr or optim.grad_clip > 0"
+                f"the weights are non-finite at step {step}; not saving them. Last good "
+                f"checkpoint: {self.last_checkpoint()}. Try a lower optim.lr or optim.grad_clip > 0"
             )
         self.state.model_config = to_json(self.cfg.model)
         # the same metadata in the step's weights and the release file: both load and evaluate alike
         meta = {"step": step, "config_name": self.cfg.name, "loss_config": to_json(self.cfg.loss)}
-        save_checkpoint(self.accelerator, self.run_dir, self.state, self.cfg.train.keep_last,
-                        self.accelerator.unwrap_model(self.objective), meta)
+        save_checkpoint(
+            self.accelerator,
+            self.run_dir,
+            self.state,
+            self.cfg.train.keep_last,
+            self.accelerator.unwrap_model(self.objective),
+            meta,
+        )
         self.last_saved = step
         if self.accelerator.is_main_process:
             save_release(self.run_dir / RELEASE_FILE, self.net, meta)

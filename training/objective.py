@@ -1,4 +1,5 @@
-"""The training objective: runs a StyleTransferNet on a batch and scores it with a frozen VGG19 loss network."""
+"""The training objective: runs a StyleTransferNet on a batch and scores it with a frozen VGG19 \
+loss network."""
 
 from __future__ import annotations
 
@@ -6,13 +7,21 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
-from models.losses import content_loss, layer_weights, style_losses, style_targets, tv_loss, weighted_sum
+from models.losses import (
+    content_loss,
+    layer_weights,
+    style_losses,
+    style_targets,
+    tv_loss,
+    weighted_sum,
+)
 from models.net import StyleTransferNet
 from models.vgg import VGG19Features
 
 
 class StyleTransferObjective(nn.Module):
-    """Wraps the model and the loss network; forward(content, style) -> dict of losses and the output image.
+    """Wraps the model and the loss network; forward(content, style) -> dict of losses and the
+    output image.
 
     This is the module handed to accelerate/DDP, so gradient synchronisation sees the real forward.
     Frozen features are computed once: when the encoder is the same frozen VGG19 as the loss network
@@ -29,25 +38,34 @@ class StyleTransferObjective(nn.Module):
         self.net, self.cfg = net, cfg
         enc = net.cfg.encoder
         self.style_weights = layer_weights(cfg.style_layers, cfg.style_layer_weights)
-        # loss.content_target=adain needs a vgg19 encoder and content_layers == [its layer]: checked with every
-        # other cross-field rule when the config is read (configs/validate.py)
+        # loss.content_target=adain needs a vgg19 encoder and content_layers == [its layer]: checked
+        # with every other cross-field rule when the config is read (configs/validate.py)
         self.shared = (
             enc.kind == "vgg19"
             and not enc.trainable
-            and (enc.pretrained, enc.weights_file) == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
+            and (enc.pretrained, enc.weights_file)
+            == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
         )
         layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
-        # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect padding, its own
-        # weight layout and input normalization), so it reads the same file the same way
+        # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect
+        # padding, its own weight layout and input normalization), so it reads the same file the
+        # same way
         self.loss_net = VGG19Features(
-            layers, cfg.loss_net_pretrained, cfg.loss_net_weights_file, last_layer=net.layer if self.shared else None,
+            layers,
+            cfg.loss_net_pretrained,
+            cfg.loss_net_weights_file,
+            last_layer=net.layer if self.shared else None,
             **(net.encoder.arch if self.shared else {}),
         )
         if self.shared:
             for index, module in enumerate(net.encoder.body):
-                self.loss_net.body[index] = module  # the same parameters: one network, computed once
+                self.loss_net.body[index] = (
+                    module  # the same parameters: one network, computed once
+                )
 
-    def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0) -> dict[str, torch.Tensor]:
+    def forward(
+        self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0
+    ) -> dict[str, torch.Tensor]:
         cfg, net = self.cfg, self.net
         content, style = net.pad(content), net.pad(style)
         content_layers = list(cfg.content_layers) if cfg.content_target == "content" else []
@@ -59,11 +77,15 @@ class StyleTransferObjective(nn.Module):
             else:
                 c_feats = self.loss_net(content, content_layers) if content_layers else {}
                 s_feats = self.loss_net(style, cfg.style_layers)
-        if not self.shared:  # a trainable encoder needs its graph; a frozen one computes no grad anyway
+        if (
+            not self.shared
+        ):  # a trainable encoder needs its graph; a frozen one computes no grad anyway
             c_enc, s_enc = net.encode(content), net.encode(style)
         targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
         image, t = net.stylize_features(c_enc, [net.style_stats(s_enc)], alpha=alpha)
-        o_feats = self.loss_net(image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers])))
+        o_feats = self.loss_net(
+            image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
+        )
 
         if cfg.content_target == "adain":  # ||f(g(t)) - t|| (AdaIN paper, eq. 2)
             out_feat = o_feats[net.layer] if self.shared else net.encode(image)

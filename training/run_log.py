@@ -1,10 +1,11 @@
 """TensorBoard logging of a run (main process only) and the fixed validation grid.
 
-One run folder per experiment, directly under the log root, so `tensorboard --logdir runs` overlays the
-variants. Scalars use `add_scalar` with `/` groups (`add_scalars` would create one extra run folder per
-key), and hparams are written with `run_name="."` into the same folder. `loss/style` is also logged under a
-tag naming its definition (`loss/style_mean_std`, `loss/style_gram`, ...): runs with different style losses
-log values 10x apart, and TensorBoard's own overlay should not put them on one curve unannounced.
+One run folder per experiment, directly under the log root, so `tensorboard --logdir runs` overlays
+the variants. Scalars use `add_scalar` with `/` groups (`add_scalars` would create one extra run
+folder per key), and hparams are written with `run_name="."` into the same folder. `loss/style` is
+also logged under a tag naming its definition (`loss/style_mean_std`, `loss/style_gram`, ...): runs
+with different style losses log values 10x apart, and TensorBoard's own overlay should not put them
+on one curve unannounced.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from models.net import StyleTransferNet
 
 
 class RunLogger:
-    """A SummaryWriter that exists on the main process only; every method is a no-op on other ranks."""
+    """A SummaryWriter that exists on the main process only; every method is a no-op on other
+    ranks."""
 
     def __init__(self, run_dir: Path, enabled: bool, loss: LossConfig | None = None):
         self.run_dir = Path(run_dir)
@@ -36,7 +38,8 @@ class RunLogger:
                     self.writer.add_scalar(self.aliases[tag], value, step)
 
     def grid(self, sheet: torch.Tensor, step: int) -> None:
-        """Log the (3, H, W) validation sheet and save it as val_grid.png and val_grid_step_XXXXXX.png."""
+        """Log the (3, H, W) validation sheet and save it as val_grid.png and
+        val_grid_step_XXXXXX.png."""
         if self.writer is None:
             return
         self.writer.add_image("val/grid", sheet, step)
@@ -54,14 +57,23 @@ class RunLogger:
 
 
 @torch.no_grad()
-def validation_grid(net: StyleTransferNet, contents: torch.Tensor, styles: torch.Tensor, alpha: float,
-                    autocast, cell: int) -> torch.Tensor:
-    """Stylize every content with every style in eval mode -> a (3, H, W) sheet, inputs on its edges.
+def validation_grid(
+    net: StyleTransferNet,
+    contents: torch.Tensor,
+    styles: torch.Tensor,
+    alpha: float,
+    autocast,
+    cell: int,
+) -> torch.Tensor:
+    """Stylize every content with every style in eval mode -> a (3, H, W) sheet, inputs on its
+    edges.
 
     Args:
         net: The unwrapped network (not the DDP module: this runs on the main process only).
-        contents: (N, 3, s, s) fixed content images; styles: (M, 3, s, s) fixed style images, on net's device.
-        autocast: The accelerator's autocast context factory, so the grid sees the training precision.
+        contents: (N, 3, s, s) fixed content images; styles: (M, 3, s, s) fixed style images, on
+            net's device.
+        autocast: The accelerator's autocast context factory, so the grid sees the training
+            precision.
     """
     was_training = net.training
     net.eval()

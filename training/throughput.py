@@ -1,4 +1,5 @@
-"""Wall-clock accounting of the loop: time waiting for batches vs computing, and images per second."""
+"""Wall-clock accounting of the loop: time waiting for batches vs computing, and images per \
+second."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass
 
 @dataclass
 class Window:
-    """Seconds and images since the last reset; eval/save time is excluded (it is neither data nor compute)."""
+    """Seconds and images since the last reset; eval/save time is excluded (it is neither data nor
+    compute)."""
 
     data_s: float = 0.0
     compute_s: float = 0.0
@@ -33,8 +35,8 @@ class Window:
 
 
 class Throughput:
-    """Times the two halves of a step. The loop syncs every step (the non-finite check reads the loss),
-    so compute time is real device time, not just kernel launch time.
+    """Times the two halves of a step. The loop syncs every step (the non-finite check reads the
+    loss), so compute time is real device time, not just kernel launch time.
     """
 
     def __init__(self, images_per_step: int):
@@ -66,5 +68,7 @@ class Throughput:
     def summary(self) -> str:
         self.take_window()
         r = self.run
-        return (f"throughput: {r.images_per_s:.2f} images/s over {r.steps} steps; waiting for data "
-                f"{r.data_s:.1f}s ({100 * r.data_wait_fraction:.1f}%), computing {r.compute_s:.1f}s")
+        return (
+            f"throughput: {r.images_per_s:.2f} images/s over {r.steps} steps; waiting for data "
+            f"{r.data_s:.1f}s ({100 * r.data_wait_fraction:.1f}%), computing {r.compute_s:.1f}s"
+        )

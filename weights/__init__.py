@@ -1,1 +1,2 @@
-"""Weight files: release files and step checkpoints, pretrained/local/random sources, foreign formats and conversion."""
+"""Weight files: release files and step checkpoints, pretrained/local/random sources, foreign \
+formats and conversion."""

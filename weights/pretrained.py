@@ -1,4 +1,5 @@
-"""Where pretrained weights come from, and failing fast with a useful message when they cannot be had.
+"""Where pretrained weights come from, and failing fast with a useful message when they cannot be \
+had.
 
 Three sources, in the order a user reaches for them:
   1. an explicit local file (`weights_file`), read with `weights_only=True` (or safetensors);
@@ -24,15 +25,16 @@ from safetensors.torch import load_file
 class PretrainedWeightsError(RuntimeError):
     """The requested pretrained weights are not available (offline, missing or unreadable file).
 
-    The message says what is missing and where the library looks for it; each entry point adds how to
-    choose other weights in its own words (train.py: config keys; infer.py/eval: --weights), so a hint
-    never names a setting the command does not have.
+    The message says what is missing and where the library looks for it; each entry point adds how
+    to choose other weights in its own words (train.py: config keys; infer.py/eval: --weights), so a
+    hint never names a setting the command does not have.
     """
 
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """Where a network's weights come from: the library's pretrained ones, a local file, or random."""
+    """Where a network's weights come from: the library's pretrained ones, a local file, or
+    random."""
 
     pretrained: bool
     file: str = ""
@@ -54,12 +56,14 @@ def parse_weights(spec: str) -> WeightsSpec:
 
 
 def random_encoder(encoder_cfg) -> bool:
-    """An encoder with random weights that nobody trained: not pretrained, no weights file, frozen."""
+    """An encoder with random weights that nobody trained: not pretrained, no weights file,
+    frozen."""
     return not (encoder_cfg.pretrained or encoder_cfg.weights_file or encoder_cfg.trainable)
 
 
 def uses_random_weights(encoder_cfg) -> bool:
-    """True when an encoder's weights cannot be re-obtained from a library, so checkpoints must hold them.
+    """True when an encoder's weights cannot be re-obtained from a library, so checkpoints must hold
+    them.
 
     Args:
         encoder_cfg: a configs.schema.EncoderConfig (trainable, pretrained, weights_file).
@@ -69,7 +73,8 @@ def uses_random_weights(encoder_cfg) -> bool:
 
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Build random-weight networks from `seed` (the same weights every run) without touching the global RNG."""
+    """Build random-weight networks from `seed` (the same weights every run) without touching the
+    global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
@@ -81,7 +86,8 @@ def torchvision_cache_path(url: str) -> Path:
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a plain tensor state dict from .safetensors or .pth/.pt/.bin, never executing pickled code."""
+    """Read a plain tensor state dict from .safetensors or .pth/.pt/.bin, never executing pickled
+    code."""
     path = Path(path)
     if not path.is_file():
         raise PretrainedWeightsError(f"weights file {path} does not exist")
@@ -89,7 +95,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
+    except (
+        Exception
+    ) as err:  # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
         raise PretrainedWeightsError(_load_failure(path, err)) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
@@ -101,28 +109,41 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 def _load_failure(path: Path, err: Exception) -> str:
     """Why torch.load(weights_only=True) refused a file, in words a user can act on."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [""]
-    code = re.search(r"GLOBAL ([\w.]+)", str(err))  # the pickled callable or class it would have called
+    code = re.search(
+        r"GLOBAL ([\w.]+)", str(err)
+    )  # the pickled callable or class it would have called
     if code:
-        return (f"{path} is a pickle that refers to code ({code.group(1)}), not a plain tensor state dict; nothing "
-                "was executed (weights_only=True). Re-save it as a state dict (torch.save(model.state_dict(), path)) "
-                "or as safetensors")
+        return (
+            f"{path} is a pickle that refers to code ({code.group(1)}), not a plain tensor state "
+            "dict; nothing was executed (weights_only=True). Re-save it as a state dict "
+            "(torch.save(model.state_dict(), path)) or as safetensors"
+        )
     if "zip archive" in lines[0] or "unexpected EOF" in lines[0] or isinstance(err, EOFError):
-        return f"{path} is truncated or corrupt ({type(err).__name__}: {lines[0][:160]}); copy or download it again"
-    return (f"{path} is not a plain tensor state dict that loads with weights_only=True ({type(err).__name__}: "
-            f"{lines[0][:200]}); re-save it as a state dict (torch.save(model.state_dict(), path)) or as safetensors")
+        return (
+            f"{path} is truncated or corrupt ({type(err).__name__}: "
+            f"{lines[0][:160]}); copy or download it again"
+        )
+    return (
+        f"{path} is not a plain tensor state dict that loads with weights_only=True "
+        f"({type(err).__name__}: {lines[0][:200]}); re-save it as a state dict "
+        f"(torch.save(model.state_dict(), path)) or as safetensors"
+    )
 
 
 def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
-    """The state dict behind a torchvision weights enum URL: cached file, else a download, else a clear error."""
+    """The state dict behind a torchvision weights enum URL: cached file, else a download, else a
+    clear error."""
     cached = torchvision_cache_path(url)
     if cached.is_file():
         return read_state_dict(cached)
     try:
-        return torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True, progress=True)
+        return torch.hub.load_state_dict_from_url(
+            url, map_location="cpu", weights_only=True, progress=True
+        )
     except Exception as err:  # URLError offline, HTTPError, hash mismatch
         raise PretrainedWeightsError(
-            f"could not download the pretrained {what} weights from {url} ({type(err).__name__}: {err}). "
-            f"Offline: put the file at {cached} (or set TORCH_HOME)"
+            f"could not download the pretrained {what} weights from {url} ({type(err).__name__}: "
+            f"{err}). Offline: put the file at {cached} (or set TORCH_HOME)"
         ) from None
 
 
@@ -140,8 +161,9 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 def make_hub_offline_fast() -> None:
     """Switch huggingface_hub to offline mode when the hub cannot be reached.
 
-    Without this, timm's `pretrained=True` retries the hub for ~50 s before failing. The library reads
-    HF_HUB_OFFLINE once at import, so the module constant is set directly (it is read at call time).
+    Without this, timm's `pretrained=True` retries the hub for ~50 s before failing. The library
+    reads HF_HUB_OFFLINE once at import, so the module constant is set directly (it is read at call
+    time).
     """
     import huggingface_hub.constants as hf_constants
 

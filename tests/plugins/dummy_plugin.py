@@ -1,4 +1,5 @@
-"""A plugin of every kind, as a researcher would write it outside the repo (tests/test_plugins.py)."""
+"""A plugin of every kind, as a researcher would write it outside the repo \
+(tests/test_plugins.py)."""
 
 from torch import nn
 
@@ -7,7 +8,8 @@ from models import register_decoder, register_encoder, register_style_loss, regi
 
 @register_transform("swap_mean")
 def swap_mean(content, style):
-    """The content's channel means replaced by the style's (a plain function: no mix, pool or masks)."""
+    """The content's channel means replaced by the style's (a plain function: no mix, pool or
+    masks)."""
     return content - content.mean((2, 3), keepdim=True) + style.mean((2, 3), keepdim=True)
 
 
@@ -24,7 +26,9 @@ class TinyEncoder(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU()
+        )
         self.requires_grad_(False)
 
     def forward(self, images):
@@ -38,8 +42,10 @@ def build_tiny(cfg, layer):
 
 @register_decoder("tiny_up")
 def build_tiny_up(channels, stride, cfg):
-    steps = [nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
-             for _ in range(stride.bit_length() - 1)]
+    steps = [
+        nn.Sequential(
+            nn.Upsample(scale_factor=2), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU()
+        )
+        for _ in range(stride.bit_length() - 1)
+    ]
     return nn.Sequential(*steps, nn.Conv2d(channels, 3, 3, padding=1), nn.Sigmoid())
-
-
