@@ -78,9 +78,13 @@ def _cli_flags(capsys) -> set[str]:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
             pass
-    for main in mains:
+    import eval.protocol
+
+    calls = [(main, ["--help"]) for main in mains]
+    calls += [(eval.protocol.main, [command, "--help"]) for command in ("metrics", "styleid")]
+    for main, argv in calls:
         with pytest.raises(SystemExit):
-            main(["--help"])
+            main(argv)
         flags |= set(re.findall(r"--[a-z][a-z0-9_-]*", capsys.readouterr().out))
     flags |= set(re.findall(r"--[a-z][a-z0-9_-]*", infer.build_parser().format_help()))
     return flags
