@@ -204,6 +204,18 @@ def to_yaml(cfg) -> str:
     return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False)
 
 
+def dotted(node: dict, prefix: str = "") -> dict[str, object]:
+    """{"loss": {"style_loss": "gram"}} -> {"loss.style_loss": "gram"}: a config (a dict) keyed as
+    the command line names its fields; lists become tuples (comparable and hashable)."""
+    out = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out.update(dotted(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
 def flatten(cfg) -> dict[str, float | int | str | bool]:
     """Flat `a/b/c` -> scalar dict for TensorBoard hparams (lists become comma-joined strings)."""
     out = {}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from configs.schema import dotted
+
 CONFIG_FILE = "config.yaml"
 
 # tag prefix -> the config key prefixes its definition depends on (first match wins). The
@@ -30,24 +32,13 @@ DEFINED_BY: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def flat(node: dict, prefix: str = "") -> dict[str, object]:
-    """{"loss": {"style_loss": "gram"}} -> {"loss.style_loss": "gram"}; lists become tuples."""
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = tuple(value) if isinstance(value, list) else value
-    return out
-
-
 def read_run_config(run_dir: Path) -> dict[str, object] | None:
     """The run's config.yaml as dotted keys; None when there is none or it does not parse."""
     try:
         data = yaml.safe_load((Path(run_dir) / CONFIG_FILE).read_text())
     except (OSError, yaml.YAMLError):
         return None
-    return flat(data) if isinstance(data, dict) else None
+    return dotted(data) if isinstance(data, dict) else None
 
 
 def differing_keys(configs: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from configs.schema import Config, to_json
+from configs.schema import Config, dotted, to_json
 from training.checkpoints import read_complete
 from weights.checkpoint import CheckpointError
 
@@ -25,17 +25,6 @@ RESUME_MAY_CHANGE = {
     "train.eval_every", "train.save_every", "train.keep_last", "train.max_nonfinite",
     "train.log_root", "train.val_pairs", "train.memory_format", "train.debug_nan_at_step",
 }  # fmt: skip
-
-
-def _flat(node: dict, prefix: str = "") -> dict[str, object]:
-    """{"a": {"b": 1}} -> {"a.b": 1}: dotted config keys, as the command line names them."""
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
-    return out
 
 
 def saved_config(folder: Path) -> dict | None:
@@ -55,13 +44,12 @@ def check_resume_config(folder: Path, cfg: Config) -> list[str]:
 
     Raises:
         CheckpointError: A key that defines the model, the objective or the data differs (one line,
-        every
-            such key named, and how to start a new run from these weights instead).
+            every such key named, and how to start a new run from these weights instead).
     """
     saved = saved_config(folder)
     if saved is None:
         return []  # an old checkpoint: load_checkpoint still compares the architecture
-    old, new = _flat(saved), _flat(json.loads(to_json(cfg)))
+    old, new = dotted(saved), dotted(json.loads(to_json(cfg)))
     changed = sorted(
         k for k in old.keys() | new.keys() if old.get(k, "<unset>") != new.get(k, "<unset>")
     )
