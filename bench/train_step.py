@@ -35,7 +35,7 @@ from bench.harness import Measurement, Timing, count_flops, measure, reference_c
 from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
-from configs.cli import ArgumentParser
+from configs.cli import ArgumentParser, add_device_flag
 from media.files import atomic_write
 from models.precision import check_precision, memory_format, resolve_device
 from weights.pretrained import seeded
@@ -242,9 +242,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         choices=["fp32", "bf16", "fp16"],
         help="autocast precisions to time (fp16: GPUs only)",
     )
-    parser.add_argument(
-        "--device", default="auto", help="auto (cuda when available) | cpu | cuda | cuda:N"
-    )
+    add_device_flag(parser)
     parser.add_argument(
         "--memory-formats",
         nargs="+",

@@ -74,5 +74,14 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)}; {hint}\n")
 
 
+def add_device_flag(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """`--device`, the same for every command (models.precision.resolve_device reads it)."""
+    parser.add_argument(
+        "--device",
+        default=default,
+        help="auto (cuda when available) or a torch device: cpu, cuda, cuda:1",
+    )
+
+
 def _one_line(message: str) -> str:
     return re.sub(r"\s*\n\s*", " ", message).strip()

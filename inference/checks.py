@@ -22,24 +22,21 @@ BIG_WEIGHT = 1e12  # larger loss weights only overflow float32 losses (default s
 MAX_MIX_WEIGHT = 1e6  # style mix weights are normalized to sum 1: only their ratios matter
 MAX_SIDE = 65536  # px; an image side above this is a typo (and Pillow refuses such files anyway)
 MAX_STEPS = 10**7
+PIXELS = (1, MAX_SIDE, True)  # an image side
+PIXELS_OR_ZERO = (0, MAX_SIDE, True)  # a tile side (0: never tile) or the tiles' overlap
+LOSS_WEIGHT = (0.0, BIG_WEIGHT, False)
 # (low, high, integer) per numeric InferOptions field; sequences are checked element by element
 RANGES: dict[str, tuple[float, float, bool]] = {
     "alpha": (0.0, MAX_ALPHA, False),
     "style_weights": (0.0, MAX_MIX_WEIGHT, False),
-    "size": (1, MAX_SIDE, True),
-    "max_size": (1, MAX_SIDE, True),
-    "style_size": (1, MAX_SIDE, True),
+    **dict.fromkeys(("size", "max_size", "style_size", "scales"), PIXELS),
+    **dict.fromkeys(("tile_size", "tile_overlap"), PIXELS_OR_ZERO),
+    **dict.fromkeys(("content_weight", "style_weight", "tv_weight"), LOSS_WEIGHT),
     "batch_size": (1, 4096, True),
     "seed": (-(2**63), 2**64 - 1, True),
-    "tile_size": (0, MAX_SIDE, True),
-    "tile_overlap": (0, MAX_SIDE, True),
     "steps": (1, MAX_STEPS, True),
-    "scales": (1, MAX_SIDE, True),
-    "save_every": (0, MAX_STEPS, True),
+    "save_every": (0, MAX_STEPS, True),  # 0: no intermediate images
     "lr": (0.0, 1e6, False),
-    "content_weight": (0.0, BIG_WEIGHT, False),
-    "style_weight": (0.0, BIG_WEIGHT, False),
-    "tv_weight": (0.0, BIG_WEIGHT, False),
 }
 
 

@@ -1,11 +1,12 @@
-"""The web demo's request handling (app.py lays out the page): on infer.py's code path, no copy.
+"""The web demo's state and its one run: on infer.py's code path, no copy.
 
-One request -> InferOptions (a `dataclasses.replace` of the app's base options; every value
-converted and checked by inference/checks.py, the request's sizes by inference/limits.py, then
-`validate`) -> a cached `Engine` -> `Engine.stylize`, the call inference/run.py makes for files.
-Everything a visitor can get wrong (a wrong type, nan, a value over a limit, not an image, a 1x1
-image, a broken checkpoint) becomes a `DemoError` whose one line the page shows; nothing reaches a
-client as a traceback or a server path.
+`Demo` holds what lives across requests: the model labels and their paths, the default model, the
+cache of built engines, the results folder. One request -> InferOptions (inference/demo_inputs.py:
+every value converted and checked) -> a cached `Engine` -> `Engine.stylize`, the call
+inference/run.py makes for files. Everything a visitor can get wrong (a wrong type, nan, a value
+over a limit, not an image, a 1x1 image, a broken checkpoint) becomes a `DemoError` whose one line
+the page shows; nothing reaches a client as a traceback or a server path. The page is
+inference/demo_page.py, the API inference/demo_api.py.
 """
 
 from __future__ import annotations
@@ -25,16 +26,15 @@ from pathlib import Path
 import torch
 
 from configs.schema import ConfigError
-from inference.checks import RANGES, allowed, check_options, choice, number, numbers
+from inference.demo_inputs import fit_scales, load_upload, model_backend, request_options
 from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
 from inference.discovery import newest_first, random_weights
 from inference.engine import Engine
 from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
-from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
-from media.resize import fit_size
-from models.precision import precision_choices, precision_warning, resolve_device
-from weights.checkpoint import ONNX_META, CheckpointError
+from media.images import save_image
+from models.precision import precision_choices, resolve_device
+from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
 __all__ = [
@@ -51,8 +51,6 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 
-MIN_SIDE = 16  # VGG's relu4_1 map is 1/8 of the input: below this there is no texture to move
-STREAM_FRAMES = 20  # intermediate images the optimization sends while it runs
 RESULT_TTL = 3600  # s a result PNG stays for its download button (gradio's cache has its own copy)
 STYLE_CACHE = 64  # style statistics kept per engine (a server sees unboundedly many styles)
 # errors that are the request's fault, or the checkpoint's: their message is the page's message
@@ -84,7 +82,6 @@ class Demo:
         named = isinstance(models, Mapping)
         self.models = dict(models) if named else {str(p): str(p) for p in models}
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
-        self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.device = resolve_device(device)
         self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
@@ -105,7 +102,7 @@ class Demo:
                 path = self.models[label]
                 self.engine(
                     dataclasses.replace(
-                        self.base, method="decoder", checkpoint=path, backend=_backend(path)
+                        self.base, method="decoder", checkpoint=path, backend=model_backend(path)
                     )
                 )
                 return label
@@ -130,80 +127,9 @@ class Demo:
 
     def options(self, req: Request) -> InferOptions:
         """The request as InferOptions, every value converted and checked; raises DemoError."""
-        lim = self.limits
-        text = isinstance(req.model, str)
-        if req.model != OPTIMIZE and (not text or req.model not in self.models):
-            shown = req.model if text and len(req.model) < 80 else type(req.model).__name__
-            names = ", ".join(v for _, v in self.choices)
-            raise DemoError(f"unknown model '{shown}'; choose one of: {names}")
-        if req.precision not in self.precisions:
-            why = precision_warning(self.device, req.precision) or "is not available on this device"
-            raise DemoError(
-                f"precision {req.precision}: {why}; choose one of {', '.join(self.precisions)}"
-            )
-        styles = tuple(p for p in (req.styles or ()) if p)
-        if not req.content:
-            raise DemoError("no content image: upload one, paste one, or pick an example")
-        if not styles:
-            raise DemoError("no style image: upload one, paste one, or pick an example")
-        if len(styles) > lim.max_styles:
-            raise lim.over("number of styles", len(styles), "max_styles")
-        size = number("size", req.size, MIN_SIDE, integer=True)  # the upper limit: this server's
-        if size > lim.max_size:
-            raise lim.over("size", size, "max_size")
-        steps = number("steps", req.steps, RANGES["steps"][0], integer=True)
-        if steps > lim.max_steps:
-            raise lim.over("steps", steps, "max_steps")
-        scales = numbers("scales", req.scales, *RANGES["scales"])
-        if len(scales) > lim.max_scales:
-            raise lim.over("number of scales", len(scales), "max_scales")
-        weights = numbers("style_weights", req.style_weights, *RANGES["style_weights"]) or None
-        if weights is not None and len(weights) != len(styles):
-            raise DemoError(f"got {len(weights)} style weights for {len(styles)} styles")
-        method = "optimize" if req.model == OPTIMIZE else "decoder"
-        opts = dataclasses.replace(
-            self.base,
-            content=(req.content,),
-            style=styles,
-            method=method,
-            checkpoint=None if method == "optimize" else self.models[req.model],
-            size=size,
-            backend="pytorch" if method == "optimize" else _backend(self.models[req.model]),
-            max_size=lim.max_size,
-            style_weights=weights,
-            steps=(steps,),
-            scales=scales,
-            alpha=(number("alpha", req.alpha, *RANGES["alpha"]) if method == "decoder" else 1.0,),
-            preserve_color=choice("preserve_color", req.preserve_color, allowed("preserve_color")),
-            precision=req.precision,
-            style_weight=None
-            if req.style_weight in (None, "")
-            else number("style_weight", req.style_weight, *RANGES["style_weight"]),
+        return request_options(
+            req, self.base, self.models, self.limits, self.precisions, self.device
         )
-        return check_options(opts).validate()
-
-    def load_input(self, path: str, what: str, size: int) -> tuple[torch.Tensor, list[str]]:
-        """An uploaded file -> (3, H, W) with short side `size`, long side <= max_size; and notes.
-
-        The pixel budget is read from the header before decoding; the 16 px minimum holds after
-        resizing.
-        """
-        try:
-            img = read_image(path, max_pixels=int(self.limits.max_megapixels * 1e6))
-        except ImageReadError as err:
-            raise DemoError(f"{what}: {err.reason}") from None
-        w, h = img.size
-        tw, th = fit_size(w, h, size, self.max_size)
-        if min(tw, th) < MIN_SIDE:
-            resized = f", {tw}x{th} after resizing" if (tw, th) != (w, h) else ""
-            raise DemoError(
-                f"{what} is {w}x{h} px{resized}; it needs at least {MIN_SIDE} px on "
-                "each side (crop a long strip, or choose a larger size)"
-            )
-        notes = []
-        if max(fit_size(w, h, size)) > self.max_size:
-            notes.append(f"{what} {w}x{h} downscaled to {tw}x{th} (size cap {self.max_size} px)")
-        return to_tensor(resize_image(img, size, self.max_size)), notes
 
     def engine(self, opts: InferOptions) -> Engine:
         """The Engine for the options' model and precision, built once, kept (least recent out)."""
@@ -244,12 +170,12 @@ class Demo:
         self, req: Request, on_step: Callable[[Step], None] | None, start: float, budget: Budget
     ) -> Result:
         opts = self.options(req)
-        content, notes = self.load_input(req.content, "content", opts.size)
-        opts = _fit_scales(opts, min(content.shape[-2:]))
+        content, notes = load_upload(req.content, "content", opts.size, self.limits)
+        opts = fit_scales(opts, min(content.shape[-2:]))
         paths, styles = opts.style, []
         for k, path in enumerate(paths):
             what = "style" if len(paths) == 1 else f"style {k + 1}"
-            style, more = self.load_input(path, what, opts.size)
+            style, more = load_upload(path, what, opts.size, self.limits)
             styles.append(style[None])
             notes += more
         engine = self.engine(opts)
@@ -277,18 +203,6 @@ class Demo:
         return Result(out, content, path, time.perf_counter() - start, random, notes)
 
 
-def _fit_scales(opts: InferOptions, short: int) -> InferOptions:
-    """The optimization's scales end at the content's short side (the output size), coarser first.
-
-    Scales at or above it are dropped (they would enlarge the image). `save_every` spreads
-    STREAM_FRAMES intermediate images over all steps.
-    """
-    scales = tuple(s for s in opts.scales if s < short)
-    scales = (*scales, short) if scales else ()
-    total = opts.steps[0] * max(1, len(scales))
-    return dataclasses.replace(opts, scales=scales, save_every=max(1, total // STREAM_FRAMES))
-
-
 def _random_encoder(engine: Engine) -> bool:
     """A decoder whose encoder was never trained nor pretrained (a random-weight smoke run)."""
     return random_encoder(engine.net.cfg.encoder)
@@ -307,8 +221,3 @@ def _prune(folder: Path, max_age: float) -> None:
     for sub in folder.glob("*") if folder.is_dir() else ():
         if now - sub.stat().st_mtime > max_age:
             shutil.rmtree(sub, ignore_errors=True)
-
-
-def _backend(path: str) -> str:
-    """onnxruntime for an ONNX export folder (python export.py --out), else pytorch."""
-    return "onnxruntime" if (Path(path) / ONNX_META).is_file() else "pytorch"

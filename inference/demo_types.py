@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -30,6 +30,13 @@ class Request:
     steps: object = 100  # optimization: steps per scale
     style_weight: object = None  # optimization; None: models.gatys default
     scales: object = ()  # optimization: coarse short sides before the output's, e.g. "128,256"
+
+    @classmethod
+    def of(cls, values: Mapping[str, object], **given: object) -> Request:
+        """The request whose fields are `given`, else the `values` of the same name (the page's
+        inputs and the API's parameters are named like the fields); other names are ignored."""
+        names = {f.name for f in fields(cls)} - given.keys()
+        return cls(**{k: values[k] for k in names if k in values}, **given)
 
 
 @dataclass

@@ -1,11 +1,15 @@
 """The web demo's gradio glue: inputs that hand values on unconverted, the temp folder, disconnects.
 
-app.py lays out the page with these; inference/demo.py never imports gradio.
+inference/demo_page.py and inference/demo_api.py build the page and the API with these;
+inference/demo.py never imports gradio.
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
+import io
+import logging
 import os
 import shutil
 import tempfile
@@ -13,14 +17,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault(
-    "GRADIO_ANALYTICS_ENABLED", "False"
-)  # read at import: no version check, no telemetry
+from media.images import ImageReadError, read_image
+
+# read whenever gradio makes a Blocks or launches: no version check, no telemetry
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
-UPLOAD_LEFTOVER_TTL = (
-    60  # s: the empty file gradio's upload parser leaves per upload goes after this
-)
+log = logging.getLogger(__name__)
+UPLOAD_LEFTOVER_TTL = 60  # s: then the empty file gradio's upload parser leaves per upload goes
+THUMBNAIL = 160  # px: the long side of an example's thumbnail in the page
 
 
 class Raw(gr.Number):
@@ -45,13 +50,32 @@ class Upload(gr.Image):
             return super().preprocess(payload)
         return payload.path
 
+    def process_example(self, value):
+        """An example file as an inline thumbnail: gradio's default is a copy in its cache whose
+        URL (`/gradio_api/file=/tmp/...`) puts the server's temp folder into the page's /config.
+        Clicking the example still loads the file itself (gradio's server-side example event)."""
+        if not isinstance(value, (str, Path)):
+            return super().process_example(value)
+        try:
+            return {"url": thumbnail_url(value), "orig_name": Path(value).name}
+        except ImageReadError as err:  # an empty cell; the run says what is wrong with the file
+            log.warning("example %s has no thumbnail: %s", Path(value).name, err.reason)
+            return None
+
+
+def thumbnail_url(path: str | Path, side: int = THUMBNAIL) -> str:
+    """A `data:` URL of the image at `path`, its long side at most `side` px (JPEG)."""
+    img = read_image(path)
+    img.thumbnail((side, side))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
 
 def make_temp_root() -> Path:
     """One folder for every upload, gradio cache entry and result; removed at exit."""
     root = Path(tempfile.mkdtemp(prefix="style-demo-"))
-    os.environ["GRADIO_TEMP_DIR"] = str(
-        root / "gradio"
-    )  # gradio's upload folder and cache, read per app
+    os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")  # gradio's uploads and cache, read per app
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     return root
 

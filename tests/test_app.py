@@ -7,6 +7,8 @@ One in-process server per module (random-weight VGG decoder, 48x64 images, a siz
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import os
 import re
 import signal
@@ -18,7 +20,8 @@ import threading
 import time
 import urllib.request
 import zlib
-from contextlib import aclosing
+from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +34,14 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-import app  # noqa: E402
 import infer  # noqa: E402
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
 from inference import serving  # noqa: E402
 from inference.demo import OPTIMIZE, Cancelled, Demo, Limits, Request, Result, Step  # noqa: E402
+from inference.demo_page import build_app, serve  # noqa: E402
 from inference.discovery import discover_models  # noqa: E402
 from inference.limits import Budget  # noqa: E402
+from inference.web import Upload, make_temp_root  # noqa: E402
 from media.images import load_image  # noqa: E402
 from models.adain import MAX_ALPHA  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
@@ -106,10 +110,10 @@ def env(tmp_path_factory, one_thread):
     # labels: runs/a/model.safetensors, runs/a/checkpoints/step_000010, broken.safetensors,
     # missing.safetensors
     models = discover_models([root / "runs", broken, root / "missing.safetensors"])
-    temp = app.make_temp_root()
+    temp = make_temp_root()
     demo = Demo(models, temp / "results", "random", Limits(max_size=CAP), "cpu")
-    page = app.build_app(demo, [])
-    url = app.serve(page, port=None, block=False)
+    page = build_app(demo, [])
+    url = serve(page, port=None, block=False)
     client = Client(url, verbose=False, download_files=str(root / "downloads"))
     yield dict(files, root=root, demo=demo, client=client, temp=temp, baselines={}, label=LABEL)
     client.close()
@@ -268,10 +272,21 @@ def test_page_uploads_reach_the_demo_undecoded(env):
     from gradio.data_classes import ImageData
 
     (env["root"] / "upload.txt").write_text("not an image")
-    upload = app.Upload(type="filepath", render=False)
+    upload = Upload(type="filepath", render=False)
     assert upload.preprocess(ImageData(path=str(env["root"] / "upload.txt"))) == str(
         env["root"] / "upload.txt"
     )
+
+
+def test_examples_are_inline_thumbnails_and_an_unreadable_one_is_an_empty_cell(env):
+    (env["root"] / "notes.txt").write_text("not an image")
+    pairs = [[str(env["root"] / "notes.txt"), env["s1"]], [env["big"], env["s1"]]]
+    page = build_app(env["demo"], pairs)  # what app.py does with its --examples folder
+    dataset = next(c for c in page.config["components"] if c["type"] == "dataset")
+    (broken, style), (content, _) = dataset["props"]["samples"]
+    assert broken is None and style["orig_name"] == "s1.png" and content["orig_name"] == "big.png"
+    jpeg = base64.b64decode(content["url"].removeprefix("data:image/jpeg;base64,"))
+    assert Image.open(io.BytesIO(jpeg)).size == (107, 160)  # big.png: 200x300
 
 
 def test_huge_image_is_downscaled_to_the_cap_and_said_so(env):
@@ -405,28 +420,19 @@ def test_uploads_and_results_stay_in_the_temp_folder(env):
     )
 
 
-def test_cli_serves_the_api_and_removes_its_temp_folder(env):
+@contextmanager
+def app_cli(root: Path, *flags: str) -> Iterator[dict]:
+    """`python app.py --weights random --device cpu FLAGS` on a free loopback port, run in `root`;
+    yields {"url", "temp": the temp folder it prints}; stopped with SIGTERM, as a Space stops it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = env["root"] / "cli.log"
+    log = root / "cli.log"
+    argv = [sys.executable, str(REPO / "app.py"), "--weights", "random", "--device", "cpu"]
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO / "app.py"),
-                "--checkpoint",
-                str(env["root"] / "runs"),
-                "--weights",
-                "random",
-                "--port",
-                str(port),
-                "--max-size",
-                "64",
-                "--device",
-                "cpu",
-            ],
-            cwd=env["root"],
+            [*argv, "--port", str(port), *flags],
+            cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -441,19 +447,24 @@ def test_cli_serves_the_api_and_removes_its_temp_folder(env):
                 break
             except OSError:
                 time.sleep(0.5)
-        temp = Path(re.search(r"temp folder (\S+)", log.read_text())[1])
-        client = Client(url, verbose=False, download_files=str(env["root"] / "cli"))
+        yield dict(url=url, temp=Path(re.search(r"temp folder (\S+)", log.read_text())[1]))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_cli_serves_the_api_and_removes_its_temp_folder(env):
+    with app_cli(env["root"], "--checkpoint", str(env["root"] / "runs"), "--max-size", "64") as cli:
+        client = Client(cli["url"], verbose=False, download_files=str(env["root"] / "cli"))
         out = client.predict(
             content=handle_file(env["c"]),
             style=handle_file(env["s1"]),
             alpha=0.5,
             api_name="/stylize",
         )
+        temp = cli["temp"]
         assert (
             Image.open(out).size == (64, 48) and temp.is_dir() and any(temp.rglob("stylized.png"))
         )
         client.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     assert not temp.exists(), "the temp folder outlived the app"

@@ -23,9 +23,10 @@ import pytest
 import torch
 from PIL import Image
 
-import app
 from data_prep.sample import build_sample
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, Limits, Request
+from inference.demo_page import build_app, example_pairs, serve
+from inference.web import make_temp_root
 from media.images import load_image, to_tensor
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -55,9 +56,9 @@ def served(tmp_path_factory, one_thread):
     root = tmp_path_factory.mktemp("browser")
     build_sample(root / "sample", size=128)
     ckpt = release(root / "runs" / "demo" / "model.safetensors")
-    demo = Demo({LABEL: ckpt}, app.make_temp_root() / "results", "random", Limits(256), "cpu")
-    page = app.build_app(demo, app.example_pairs(root / "sample"))
-    url = app.serve(page, port=None, block=False)
+    demo = Demo({LABEL: ckpt}, make_temp_root() / "results", "random", Limits(256), "cpu")
+    page = build_app(demo, example_pairs(root / "sample"))
+    url = serve(page, port=None, block=False)
     yield dict(
         url=url, demo=demo, ckpt=ckpt, sample=root / "sample", sync_playwright=sync_playwright
     )
@@ -87,16 +88,27 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
             "document.querySelector('#status').innerText.includes('no content image')"
         )
 
-        page.locator("[data-testid=dataset-cell-0-0]").click()  # an example pair fills both inputs
+        thumb = page.locator("[data-testid=dataset-cell-0-0] img").first
+        # an example shows as an inline thumbnail (gradio's cached copy would put a server path
+        # into /config), and clicking it still loads the file itself into both inputs
+        assert thumb.get_attribute("src").startswith("data:image/jpeg")
+        assert thumb.evaluate("el => el.naturalWidth") > 0
+        page.locator("[data-testid=dataset-cell-0-0]").click()
         page.wait_for_selector("#content img[src*='camera']")
         page.wait_for_selector("#style1 img[src*='colorwheel']")
+        page.click("#run")  # the example pair runs
+        example = page.wait_for_selector("#result img[src*='stylized']").get_attribute("src")
         page.locator("#content input[type=file]").set_input_files(str(content))
         page.locator("#style1 input[type=file]").set_input_files(str(style))
         page.locator("#alpha input[type=range]").fill("0.5")
         page.wait_for_selector("#content img[src*='coffee']")
         page.wait_for_selector("#style1 img[src*='plasma']")
         page.click("#run")
-        img = page.wait_for_selector("#result img[src*='stylized']")
+        img = page.wait_for_function(  # the new result, not the example's
+            "old => { const i = document.querySelector('#result img[src*=stylized]');"
+            " return i && i.getAttribute('src') !== old && i.complete && i.naturalWidth && i; }",
+            arg=example,
+        ).as_element()
         page.wait_for_function("document.querySelector('#status').innerText.includes(' px in ')")
         size = page.evaluate("el => [el.naturalWidth, el.naturalHeight]", img)
         shown = to_tensor(

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +27,13 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from test_app import bomb, picture, release  # noqa: E402
+from test_app import REPO, app_cli, bomb, picture, release  # noqa: E402
 
-import app  # noqa: E402
 import infer  # noqa: E402
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Cancelled, Demo, Limits, OutOfTime  # noqa: E402
+from inference.demo_page import build_app, example_pairs, serve  # noqa: E402
 from inference.discovery import discover_models, random_weights  # noqa: E402
+from inference.web import make_temp_root  # noqa: E402
 from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -56,10 +60,10 @@ def srv(tmp_path_factory, one_thread, sample_root):
     (root / "runs/c_broken.safetensors").write_bytes(b"not a safetensors file")
     for rel, mtime in files.items():
         os.utime(root / rel, (mtime, mtime))
-    temp = app.make_temp_root()
+    temp = make_temp_root()
     demo = Demo(discover_models([root / "runs"]), temp / "results", "random", LIMITS, "cpu")
-    page = app.build_app(demo, app.example_pairs(sample_root))
-    url = app.serve(page, port=None, block=False)
+    page = build_app(demo, example_pairs(sample_root))
+    url = serve(page, port=None, block=False)
     client = Client(url, verbose=False, download_files=str(root / "downloads"))
     yield dict(
         root=root,
@@ -281,23 +285,73 @@ def test_scales_none_is_no_scales_and_min_side_holds_after_resizing(srv):
     assert "content is 640x20 px, 64x2 after resizing; it needs at least 16 px" in message
 
 
-def test_no_absolute_server_path_in_config_info_or_errors(srv):
-    pages = [
-        urllib.request.urlopen(srv["url"] + p).read().decode()
-        for p in ("config", "gradio_api/info")
-    ]
+# fields that hold a file's path or URL, a model's label or a parameter's default
+PATH_FIELDS = {"path", "url", "value", "default", "parameter_default", "choices", "orig_name"}
+# an absolute POSIX path at the start of a field, or after `file=` in a URL
+ABSOLUTE = re.compile(r"(?:^|=)/(?!gradio_api/)[^/\s]+/")
+
+
+def path_fields(data, key: str | None = None) -> Iterator[str]:
+    """Every string of the JSON `data` under a path-like field (list items under their list's
+    field); an absolute URL from its path on, without the leading slash (a path on the URL's
+    host, not a server file: only what follows `file=` is); `data:` URLs hold no path."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from path_fields(v, k)
+    elif isinstance(data, list):
+        for v in data:
+            yield from path_fields(v, key)
+    elif isinstance(data, str) and key in PATH_FIELDS and not data.startswith("data:"):
+        yield re.sub(r"^[a-z]+://[^/]*/?", "", data)
+
+
+def test_checkpoint_errors_name_the_label_not_the_path(srv):
     message = refused(srv, model="runs/c_broken.safetensors")
-    assert "runs/c_broken.safetensors" in message
-    # the checkpoints' folder, the examples' folder, the working folder (gradio's own file URLs name
-    # its cache folder, srv["temp"]/gradio, for every file it serves: uploads and examples alike)
-    for text in [*pages, message]:
-        for secret in (
-            str(srv["root"]),
-            str(srv["root"].resolve()),
-            str(srv["sample"]),
-            os.getcwd(),
-        ):
-            assert secret not in text
+    assert "runs/c_broken.safetensors" in message and "not a readable safetensors file" in message
+    for secret in (str(srv["root"]), str(srv["root"].resolve()), str(srv["temp"]), os.getcwd()):
+        assert secret not in message
+
+
+def test_config_and_api_info_name_no_server_path(srv, tmp_path):
+    """`python app.py` with absolute --checkpoint paths (a folder and a file) and an absolute
+    --examples folder: /config and /gradio_api/info name no folder of the server's (its temp
+    folder, working folder, home, the repository, the checkpoints', the examples'); the examples
+    show."""
+    single = tmp_path / "elsewhere" / "model.safetensors"  # the newest: the default model
+    release(single)
+    work, sample = tmp_path / "work", srv["sample"].resolve()
+    work.mkdir()
+    flags = ["--checkpoint", str(srv["root"].resolve() / "runs"), str(single.resolve())]
+    with app_cli(work, *flags, "--examples", str(sample), "--max-size", "64") as cli:
+        pages = [
+            urllib.request.urlopen(cli["url"] + p).read().decode()
+            for p in ("config", "gradio_api/info")
+        ]
+    config, info = map(json.loads, pages)
+    dataset = next(c for c in config["components"] if c["type"] == "dataset")
+    samples = dataset["props"]["samples"]
+    assert len(samples) == len(example_pairs(sample)) == 4
+    assert all(cell["url"].startswith("data:image/jpeg;base64,") for row in samples for cell in row)
+    params = info["named_endpoints"]["/stylize"]["parameters"]
+    assert next(p for p in params if p["parameter_name"] == "model")["parameter_default"] == (
+        "model.safetensors"
+    )
+    fields = [*path_fields(config), *path_fields(info)]
+    assert "runs/a_old/model.safetensors" in fields and len(fields) > 30
+    assert not [f for f in fields if ABSOLUTE.search(f)]
+    secrets = {
+        str(cli["temp"]),
+        tempfile.gettempdir() + "/",
+        str(work),
+        str(Path.home()) + "/",
+        str(REPO),
+        str(srv["root"].resolve()),
+        str(single.parent.resolve()),
+        str(sample),
+    }
+    for page in pages:
+        text = re.sub(r'data:image/[^"]*', "", page)  # base64 may spell anything
+        assert not [s for s in secrets if s in text]
 
 
 def test_gradio_upload_leftovers_are_cleaned(srv, monkeypatch):
@@ -311,7 +365,7 @@ def test_gradio_upload_leftovers_are_cleaned(srv, monkeypatch):
 def test_random_weight_checkpoint_gets_the_banner_and_infer_warns(srv, tmp_path, capsys):
     ckpt = srv["demo"].models[NEWEST]  # its config says encoder.pretrained: false
     demo = Demo({NEWEST: ckpt}, tmp_path / "r", "pretrained", LIMITS, "cpu")
-    page = app.build_app(demo, [])
+    page = build_app(demo, [])
     banner = next(c for c in page.config["components"] if c["props"].get("elem_id") == "banner")
     assert banner["props"]["visible"] and RANDOM_BANNER in banner["props"]["value"]
     infer.stylize(
