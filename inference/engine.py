@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import torch
 
+from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
@@ -25,7 +26,7 @@ from models.adain import Stats
 from models.color import match_color, preserve_luminance
 from models.gatys import Callback, TemporalPrior
 from models.net import StyleTransferNet
-from models.precision import autocast, check_precision, precision_warning, resolve_device
+from models.precision import autocast
 from models.registry import build_feature_net
 from weights.checkpoint import load_model
 from weights.pretrained import parse_weights
