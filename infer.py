@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from configs.cli import ArgumentParser
+from configs.plugins import load_plugins
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
 from inference.checks import CheckError, check_options, numbers
@@ -28,7 +29,7 @@ from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
 from media.images import ImageReadError
-from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
+from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights
 

@@ -181,7 +181,7 @@ class TrainConfig:
 class Config:
     name: str = "experiment"
     # your own transforms, losses, encoders or decoders: .py files or module names, imported before
-    # the config's names are checked (models/registry.py load_plugins); a resume imports them again
+    # the config's names are checked (configs/plugins.py load_plugins); a resume imports them again
     # from here
     plugins: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
