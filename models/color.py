@@ -10,7 +10,7 @@ import torch
 
 from media.resize import resize
 from models.linalg import mean_cov
-from models.transforms import get_transform
+from models.transfer import get_transform
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(

@@ -135,7 +135,7 @@ def register_transform(name: str, entry=None):
     """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps,
     or an object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`):
     models/transforms.py."""
-    from models.transforms import as_transform  # the protocol lives beside the transforms
+    from models.transfer import as_transform  # the protocol: models/transfer.py
 
     return _decorator(
         lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry
