@@ -242,21 +242,9 @@ class Engine:
                 if content_stats is None
                 else content_stats(region_stats(self.net.transform, c_feat, masks))
             )
-            return [
-                self.net.stylize_features(
-                    c_feat,
-                    styles,
-                    size=size,
-                    alpha=a,
-                    style_weights=style_weights,
-                    masks=masks,
-                    content_stats=given,
-                )[0]
-                .float()
-                .cpu()
-                .contiguous()
-                for a in alphas
-            ]
+            kw = dict(size=size, style_weights=style_weights, masks=masks, content_stats=given)
+            images = (self.net.stylize_features(c_feat, styles, alpha=a, **kw)[0] for a in alphas)
+            return [image.float().cpu().contiguous() for image in images]
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
         """A domain of style images as one style: each image's statistics pooled by the

@@ -41,15 +41,8 @@ import torch
 from torch import nn
 
 from media.resize import resize
+from models import losses
 from models.adain import normalize_weights
-from models.losses import (
-    content_loss,
-    layer_weights,
-    style_losses,
-    style_targets,
-    tv_loss,
-    weighted_sum,
-)
 from models.precision import autocast
 from models.registry import FEATURE_NETS
 
@@ -138,7 +131,7 @@ def blended_style_targets(
     blended: dict[str, torch.Tensor] = {}
     for w, style in zip(weights, styles):
         with torch.no_grad(), autocast(style.device, precision):
-            targets = style_targets(loss_name, net(style, layers), layers)
+            targets = losses.style_targets(loss_name, net(style, layers), layers)
         for layer, t in targets.items():
             blended[layer] = blended.get(layer, 0) + w * t
     return blended
@@ -174,7 +167,7 @@ class Objective:
     ):
         self.net, self.opts, self.targets, self.prior = net, opts, targets, prior
         self.content_layers, style_layers = opts.layers()
-        self.style_w = layer_weights(style_layers, opts.style_layer_weights)
+        self.style_w = losses.layer_weights(style_layers, opts.style_layer_weights)
         self.layers = list(dict.fromkeys([*self.content_layers, *style_layers]))
         with torch.no_grad(), autocast(content.device, opts.precision):
             feats = net(content, self.content_layers)
@@ -184,9 +177,13 @@ class Objective:
         opts = self.opts
         with autocast(image.device, opts.precision):
             feats = self.net(image, self.layers)
-        content = sum(content_loss(feats[k], self.content_feats[k]) for k in self.content_layers)
-        style = weighted_sum(style_losses(opts.style_loss, feats, self.targets), self.style_w)
-        tv = tv_loss(image)
+        content = sum(
+            losses.content_loss(feats[k], self.content_feats[k]) for k in self.content_layers
+        )
+        style = losses.weighted_sum(
+            losses.style_losses(opts.style_loss, feats, self.targets), self.style_w
+        )
+        tv = losses.tv_loss(image)
         total = opts.content_weight * content + opts.style_weight * style + opts.tv_weight * tv
         out = {"total": total, "content": content, "style": style, "tv": tv}
         if self.prior is not None:
@@ -221,7 +218,7 @@ def run_stage(
     # contiguous: L-BFGS views .grad flat, which fails on a strided input such as a crop
     image = image.detach().clamp(0, 1).contiguous().requires_grad_(True)
     optimizer = make_optimizer(opts.optimizer, [image], opts.lr)
-    best, losses = _Best(), {}
+    best, current = _Best(), {}
     scale = (
         None  # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (module docstring)
     )
@@ -234,8 +231,8 @@ def run_stage(
         if opts.optimizer == "lbfgs":
             scale = scale or 1.0 / image.grad.abs().mean().clamp_min(1e-20).item()
             image.grad.mul_(scale)
-        losses.update({k: float(v.detach()) for k, v in out.items()})
-        best.update(losses["total"], image)
+        current.update({k: float(v.detach()) for k, v in out.items()})
+        best.update(current["total"], image)
         return out["total"] * (scale or 1.0)
 
     for _ in range(n_steps):
@@ -243,7 +240,7 @@ def run_stage(
         with torch.no_grad():
             image.clamp_(0, 1)  # projection onto the valid pixel range
         if step_done:
-            step_done(dict(losses), image.detach())
+            step_done(dict(current), image.detach())
     return best.image if best.image is not None else image.detach()
 
 
