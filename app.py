@@ -20,13 +20,14 @@ import signal
 import sys
 
 from configs.cli import ArgumentParser, add_device_flag
+from configs.device import resolve_device
+from configs.plugins import load_plugins
 from inference.demo import Demo
 from inference.demo_page import build_app, example_pairs, serve
 from inference.discovery import discover_models
 from inference.limits import Limits
 from inference.web import make_temp_root
-from models.precision import resolve_device
-from models.registry import RegistryError, load_plugins
+from models.registry import RegistryError
 
 LIMIT_HELP = {
     "max_size": "limit on a request's size and cap on every image's long side (px)",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from configs.device import precision_choices, resolve_device
 from configs.schema import ConfigError
 from inference.demo_inputs import fit_scales, load_upload, model_backend, request_options
 from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
@@ -33,7 +34,6 @@ from inference.engine import Engine
 from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import save_image
-from models.precision import precision_choices, resolve_device
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
@@ -84,7 +84,7 @@ class Demo:
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.device = resolve_device(device)
-        self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
+        self.precisions = precision_choices(self.device)  # bf16 where native (configs.device)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 
