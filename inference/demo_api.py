@@ -49,8 +49,8 @@ def add_api(demo: Demo, concurrency: int) -> None:
         out = gr.File(label="stylized PNG")
         trigger = gr.Button(visible=False)
 
-    async def stylize(**values):
-        req = Request.of(values, styles=[values["style"], *(values["more_styles"] or [])])
+    async def stylize(style, more_styles, **values):
+        req = Request(styles=[style, *(more_styles or [])], **values)
         try:
             budget = Budget(demo.limits.time_limit)  # read per call: tests lower it
             result = await serving.run(demo, req, budget, client_alive())

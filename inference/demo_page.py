@@ -166,10 +166,10 @@ def build_app(
         async def stylize_page(values: dict, request: gr.Request, progress=gr.Progress()):  # noqa: B008
             flag = cancels[request.session_hash] = threading.Event()
             given = [k for k, s in enumerate(styles) if values[s]]
-            req = Request.of(
-                {k: values[c] for k, c in inputs.items()},
+            req = Request(
                 styles=[values[styles[k]] for k in given],
                 style_weights=[values[weights[k]] for k in given],
+                **{k: values[c] for k, c in inputs.items()},
             )
             yield {
                 status: "running…",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -17,6 +17,7 @@ class Request:
     """One click of the button or one `/stylize` call, as sent: Demo.options converts and checks.
 
     Paths are uploads in the temp folder; numbers may arrive as text, lists or None from the API.
+    The page's inputs and the API's parameters are named like these fields and passed by name.
     """
 
     content: str | None
@@ -30,13 +31,6 @@ class Request:
     steps: object = 100  # optimization: steps per scale
     style_weight: object = None  # optimization; None: models.gatys default
     scales: object = ()  # optimization: coarse short sides before the output's, e.g. "128,256"
-
-    @classmethod
-    def of(cls, values: Mapping[str, object], **given: object) -> Request:
-        """The request whose fields are `given`, else the `values` of the same name (the page's
-        inputs and the API's parameters are named like the fields); other names are ignored."""
-        names = {f.name for f in fields(cls)} - given.keys()
-        return cls(**{k: values[k] for k in names if k in values}, **given)
 
 
 @dataclass
