@@ -147,19 +147,8 @@ def stylize_tiled(
             ].to(f.device)
         )
         th, tw = y_end - y, x_end - x
-        image = (
-            net.stylize_features(
-                f,
-                styles,
-                size=(th, tw),
-                alpha=alpha,
-                style_weights=style_weights,
-                masks=tile_masks,
-                content_stats=stats,
-            )[0]
-            .float()
-            .cpu()
-        )
+        kw = dict(alpha=alpha, style_weights=style_weights, masks=tile_masks, content_stats=stats)
+        image = net.stylize_features(f, styles, size=(th, tw), **kw)[0].float().cpu()
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt
