@@ -6,9 +6,9 @@ offline.
 A generated clip (data_prep/sample_clip.py: a window sliding 2 px/frame over skimage photographs,
 grain of varying strength, a scene cut) is stylized by a random-weight VGG19 + mirror-VGG decoder
 (He-initialized so its output is not flat) with --temporal off / stats / flow, and by the
-optimization (few steps) with and without Ruder et al.'s temporal loss; eval.video measures the
-warping error. Frames/s is the per-clip loop only (decode, stylize, flow, encode), model loading
-excluded.
+optimization (few steps) with the same three (flow: Ruder et al.'s temporal loss); eval.video
+measures the warping error. Frames/s is the per-clip loop only (decode, stylize, flow, encode),
+model loading excluded.
 """
 
 import argparse
@@ -88,7 +88,7 @@ def main() -> None:
         err, fps = measure(root, clip, a.frames, mode, *flags)
         print(f"| 128x96, {a.frames} frames | decoder, --temporal {mode} | {err:.5f} | {fps:.1f} |")
     opt = ["--method", "optimize", "--steps", str(a.opt_steps), "--style-weight", "1000"]
-    for mode in ("off", "flow"):
+    for mode in ("off", "stats", "flow"):
         err, fps = measure(root, small, 8, f"opt_{mode}", *opt, "--temporal", mode)
         row = f"optimize {a.opt_steps} steps, --temporal {mode}"
         print(f"| 64x48, 8 frames | {row} | {err:.5f} | {fps:.2f} |")

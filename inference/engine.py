@@ -12,7 +12,7 @@ tiled with whole-image statistics (inference/tiling.py).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import torch
 
@@ -20,7 +20,6 @@ from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
-from inference.temporal import region_stats
 from inference.tiling import stylize_tiled
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
@@ -150,7 +149,6 @@ class Engine:
         keys: Sequence[Hashable] | None = None,
         masks: torch.Tensor | None = None,
         callbacks: Sequence[Callback | None] | None = None,
-        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
         prior: TemporalPrior | None = None,
         tile_size: int | None = None,
     ) -> list[torch.Tensor]:
@@ -160,9 +158,8 @@ class Engine:
         Several styles are mixed with `opts.style_weights`, or mapped to the regions of `masks`.
         `keys` name the styles for the statistics cache (None: no caching). `callbacks[b]` receives
         content b's intermediate images (optimization only). Video (inference/video.py):
-        `content_stats` replaces the contents' statistics (decoder), `prior` is the warped previous
-        frame (optimization, batch of 1). `tile_size` replaces --tile-size (the decoder;
-        inference/run.py's out-of-memory retry).
+        `prior` is the warped previous frame (optimization, batch of 1). `tile_size` replaces
+        --tile-size (the decoder; inference/run.py's out-of-memory retry).
         """
         if (
             opts.preserve_color == "covariance"
@@ -181,9 +178,7 @@ class Engine:
             for k, s in zip(keys, styles)
         ]  # a tuple is already statistics (a domain, a stats file)
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
-        outs = self.decode_batch(
-            contents, stats, opts.alpha, weights, masks, content_stats, tile_size=tile_size
-        )
+        outs = self.decode_batch(contents, stats, opts.alpha, weights, masks, tile_size=tile_size)
         if opts.preserve_color == "luminance":
             outs = [preserve_luminance(out, contents) for out in outs]
         return outs
@@ -195,7 +190,6 @@ class Engine:
         alphas: Sequence[float] = (1.0,),
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
-        content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
         tile_size: int | None = None,
     ) -> list[torch.Tensor]:
         """(B, 3, H, W) contents -> one (B, 3, H, W) float32 CPU batch per alpha (content encoded
@@ -203,8 +197,6 @@ class Engine:
 
         `style_feats`: per style, its encoder features (`encode`) or its statistics (`style_stats`,
         a statistics file's or a pooled domain's, which may sit on the CPU: moved to the device).
-        `content_stats`: replaces the contents' statistics (one batched Stats per mask region)
-        before the transform uses them (video: inference/temporal.py smooths them over time).
         `tile_size`: instead of the engine's (inference/run.py's out-of-memory retry).
         """
         tile = self.tile_size if tile_size is None else tile_size
@@ -229,7 +221,6 @@ class Engine:
                                 tile,
                                 self.tile_overlap,
                                 encode=self.encode,
-                                content_stats=content_stats,
                             )
                             for c in contents.split(1)
                         ]
@@ -237,12 +228,7 @@ class Engine:
                     for a in alphas
                 ]
             c_feat = self.encode(contents)
-            given = (
-                None
-                if content_stats is None
-                else content_stats(region_stats(self.net.transform, c_feat, masks))
-            )
-            kw = dict(size=size, style_weights=style_weights, masks=masks, content_stats=given)
+            kw = dict(size=size, style_weights=style_weights, masks=masks)
             images = (self.net.stylize_features(c_feat, styles, alpha=a, **kw)[0] for a in alphas)
             return [image.float().cpu().contiguous() for image in images]
 

@@ -192,8 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--temporal",
         choices=["off", "stats", "flow"],
         default=_D.temporal,
-        help="flicker remedy: smoothed content statistics, or the previous frame warped by "
-        "optical flow; with --method optimize, flow = Ruder et al.'s warped init + temporal loss",
+        help="flicker remedy: frames' colour statistics smoothed over time, or the previous frame "
+        "warped by optical flow; with --method optimize, flow = Ruder et al.'s init + temporal "
+        "loss",
     )
     v.add_argument(
         "--temporal-weight",

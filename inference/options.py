@@ -216,11 +216,6 @@ class InferOptions:
                 f"--crf must lie in [0, 51] and --bit-rate be >= 1000 bits/s, got {self.crf}, "
                 f"{self.bit_rate}"
             )
-        if self.resolved_method == "optimize" and self.temporal == "stats":
-            raise InferError(
-                "--temporal stats smooths the decoder's content statistics; with --method "
-                "optimize use --temporal flow (Ruder et al.) or off"
-            )
         if self.temporal_weight < 0:
             raise InferError("--temporal-weight must be >= 0")
         if (

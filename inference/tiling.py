@@ -76,7 +76,6 @@ def stylize_tiled(
     tile: int = 1024,
     overlap: int = 128,
     encode: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    content_stats: Callable[[list[Stats]], list[Stats]] | None = None,
 ) -> torch.Tensor:
     """Stylize a (1, 3, H, W) content with a StyleTransferNet tile by tile; returns (1, 3, H, W) on
     the CPU.
@@ -131,8 +130,6 @@ def stylize_tiled(
             for r, acc in enumerate(accumulators):
                 acc.add(core[:, m[r]])  # (C, positions of region r in this core)
     whole = [acc.result() for acc in accumulators] if exact else None
-    if exact and content_stats is not None:  # e.g. smoothed over a clip's frames (video.py)
-        whole = content_stats(whole)
 
     # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
     out, weight = torch.zeros(1, 3, h, w), torch.zeros(1, 1, h, w)

@@ -6,7 +6,8 @@ frame by frame (media/video.py streams both ways), with `--batch-size` frames pe
 the style statistics the Runner computed once per style. `--temporal` (inference/temporal.py):
 
   off    every frame on its own (flickers: the reference for the warping error, eval/video.py).
-  stats  the decoder sees the moving average of the content statistics (reset at scene cuts).
+  stats  every output frame's colour mean/std replaced by their moving average (reset at scene
+         cuts), after the model: any backend, either method.
   flow   the decoder's frame blended with the previous output warped by the flow of the original
          frames; with `--method optimize`, Ruder et al. 2016: each frame starts from the warped
          previous result and adds the short-term temporal loss (`--temporal-weight`).
@@ -46,6 +47,7 @@ class Target:
     frames_dir: Path | None
     writer: VideoWriter | None = None
     previous: torch.Tensor | None = None  # (3, H, W) last output, for flow blending / the prior
+    smoother: StatsSmoother = field(default_factory=StatsSmoother)  # the `stats` mode's state
 
 
 @dataclass
@@ -65,7 +67,6 @@ class Pending:
 class ClipRun:
     runner: object  # inference.run.Runner: engine, styles, options, summary
     targets: list[Target]
-    smoothers: dict[int, StatsSmoother] = field(default_factory=dict)  # per entry (stats mode)
 
     def stylize(self, batch: list[Pending]) -> None:
         """Stylize a batch with every entry, stabilize in frame order, write every target."""
@@ -96,13 +97,7 @@ class ClipRun:
                 target.previous = out[0]
                 frames.append(out)
             return [torch.cat(frames)]
-        smoother = None
-        if args.temporal == "stats":
-            smoother = self.smoothers.setdefault(id(entry), StatsSmoother())
-            smoother.cuts.extend(p.cut for p in batch)
-        return runner.engine.stylize(
-            contents, styles, args, entry.styles, masks, content_stats=smoother
-        )
+        return runner.engine.stylize(contents, styles, args, entry.styles, masks)
 
     def _prior(self, target: Target, pending: Pending) -> TemporalPrior | None:
         if target.previous is None or pending.cut:
@@ -115,6 +110,8 @@ class ClipRun:
         if blend and target.previous is not None and not pending.cut:
             warped = _warp_tensor(target.previous, pending.flow)
             out = blend_previous(out, warped, torch.from_numpy(pending.reliable))
+        if self.runner.args.temporal == "stats":
+            out = target.smoother(out, pending.cut)
         target.previous = out
         rgb = out.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
         target.writer.write(rgb, pending.pts)

@@ -158,6 +158,14 @@ def test_streaming_memory_does_not_grow_with_length(tmp_path):
     assert peaks[1] < peaks[0] + 15, peaks
 
 
+def knob_flags(style, style2, mask) -> list[str]:
+    """Two styles by a mask, two alphas, colour preservation, tiling: the per-image knobs."""
+    return [
+        *("--style", str(style), str(style2), "--mask", str(mask), "--alpha", "0.5,1"),
+        *("--preserve-color", "luminance", "--tile-size", "32", "--tile-overlap", "16"),
+    ]
+
+
 def test_per_image_knobs_apply_per_frame(env, tmp_path):
     """Masks, two alphas, colour preservation, tiling and stats smoothing on a clip: frame 0 (a
     scene start, so fresh statistics) equals the same frame stylized as an image, same flags."""
@@ -173,19 +181,7 @@ def test_per_image_knobs_apply_per_frame(env, tmp_path):
     flags = [
         "--checkpoint",
         env["ckpt"],
-        "--style",
-        env["style"],
-        str(style2),
-        "--mask",
-        str(tmp_path / "mask.png"),
-        "--alpha",
-        "0.5,1",
-        "--preserve-color",
-        "luminance",
-        "--tile-size",
-        "32",
-        "--tile-overlap",
-        "16",
+        *knob_flags(env["style"], style2, tmp_path / "mask.png"),
         "--weights",
         "random",
     ]

@@ -63,15 +63,15 @@ def _frame(folder, i):
     return np.asarray(Image.open(folder / "noisy__style_frames" / f"{i:06d}.png"), float)
 
 
-def test_flow_lowers_the_warping_error_and_stats_is_close_to_off(env, monkeypatch):
+def test_flow_lowers_the_warping_error_and_stats_is_no_worse(env, monkeypatch):
     ckpt = ["--checkpoint", env["ckpt"], "--frames"]  # the frames serve the scene-cut test
     off = _error(env, _stylize(env, "off", *ckpt, "--temporal", "off"))
     flow = _error(env, _stylize(env, "flow", *ckpt, "--temporal", "flow"))
     stats = _error(env, _stylize(env, "stats", *ckpt, "--temporal", "stats"))
     assert flow < 0.6 * off
-    # measured 0.97-1.04x off on the generated clips (README "Video"): per-frame statistics already
-    # renormalize grain changes, so their average gains little here; it must not hurt much either
-    assert stats <= 1.1 * off
+    # measured 0.983x off here (docs/results/video_stats.md: 2-3% lower on five generated clips;
+    # the rest of the flicker is local, which only flow reaches)
+    assert stats <= off
     # no memory: exactly the per-frame path
     monkeypatch.setattr(temporal, "STATS_TIME_CONSTANT", 1e-6)
     _stylize(env, "instant", "--checkpoint", env["ckpt"], "--temporal", "stats", "--frames")
@@ -86,6 +86,23 @@ def test_stats_restart_at_a_scene_cut(env):
 
     assert np.abs(_frame(off, 8) - _frame(stats, 8)).max() == 0  # the cut's frame: fresh statistics
     assert np.abs(_frame(off, 7) - _frame(stats, 7)).mean() > 0.1  # inside a shot: smoothed ones
+
+
+def test_stats_smoother_follows_the_moving_average_and_leaves_flat_channels():
+    k = 1 - np.exp(-1 / temporal.STATS_TIME_CONSTANT)
+    base = torch.rand(3, 16, 16) * 0.5
+    smoother = temporal.StatsSmoother()
+    first = smoother(base, cut=True)
+    brighter = base * 1.5 + 0.2  # a global jump: spread over the time constant
+    brighter[2] = 0.3 + 1e-5 * torch.randn(16, 16)  # a channel gone flat: its noise not amplified
+    out = smoother(brighter, cut=False)
+    for c in range(2):
+        mean = base[c].mean() + k * (0.5 * base[c].mean() + 0.2)
+        std = base[c].std(correction=0) * (1 + 0.5 * k)
+        assert torch.allclose(out[c].mean(), mean, atol=1e-5)
+        assert torch.allclose(out[c].std(correction=0), std, atol=1e-5)
+    assert torch.equal(first, base) and out[2].std() < 0.5 / 255
+    assert torch.equal(smoother(base, cut=True), base)  # a cut restarts the average
 
 
 def test_cut_detection_and_occlusion_mask():
