@@ -17,7 +17,7 @@ from inference.options import InferError, InferOptions
 from models.gatys import OptimizeOptions, optimize
 from models.net import StyleTransferNet
 from models.precision import native_bf16, precision_choices, precision_warning, resolve_device
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CUDA = torch.device("cuda")
