@@ -21,13 +21,13 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from configs.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser
+from configs.device import memory_format, precision_warning
 from configs.read import load_config
 from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
 from inference.allocator import keep_freed_memory
 from media.files import atomic_write
 from models.net import StyleTransferNet
-from models.precision import memory_format, precision_warning
 from training.checkpoints import (
     CheckpointError,
     TrainerState,

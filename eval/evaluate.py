@@ -27,6 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from configs.cli import ArgumentParser
+from configs.plugins import load_plugins
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, prepare
 from eval.methods import (
     BASELINE_STEPS,
@@ -41,7 +42,6 @@ from eval.score import score
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.images import load_image, save_image
-from models.registry import load_plugins
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

@@ -29,7 +29,8 @@ from tqdm.auto import tqdm
 from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
 from eval.pairs import Pair
-from models.gatys import OptimizeOptions, optimize
+from inference.optimize import optimize
+from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model

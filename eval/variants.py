@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from configs.cli import ArgumentParser
+from configs.plugins import load_plugins
 from configs.schema import Config, to_yaml
 from eval.compare_runs import compare_runs
 from eval.evaluate import evaluate
@@ -42,7 +43,6 @@ from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
 from eval.variant_configs import REPO, SMOKE_STEPS, variant_config, variants
 from media.files import atomic_write
-from models.registry import load_plugins
 from training.checkpoints import complete_checkpoints
 
 # smoke: the models saw 64 px crops, so evaluating at 256 px buys nothing

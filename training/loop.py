@@ -12,8 +12,8 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
+from configs.device import memory_format
 from configs.schema import Config, to_json
-from models.precision import memory_format
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
