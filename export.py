@@ -20,7 +20,8 @@ from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
 from models.registry import RegistryError
-from weights.checkpoint import CheckpointError, load_model, weights_file
+from weights.checkpoint import CheckpointError, weights_file
+from weights.load import load_model
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx
 from weights.pretrained import PretrainedWeightsError

@@ -43,7 +43,7 @@ from training.objective import StyleTransferObjective
 from training.resume import check_resume_config
 from training.run_log import RunLogger
 from training.schedule import total_steps
-from weights.checkpoint import load_into
+from weights.load import load_into
 from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger("train")

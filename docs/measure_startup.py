@@ -85,7 +85,7 @@ def _app_ready(repo: Path, ckpt: Path, timeout: float = 300) -> float:
 def _fixtures(folder: Path) -> tuple[Path, Path, Path]:
     code = (
         "import torch; from configs.schema import *; from models.net import StyleTransferNet; "
-        "from weights.checkpoint import save_release; from media.images import save_image; "
+        "from weights.release import save_release; from media.images import save_image; "
         "torch.manual_seed(0); net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), "
         f"DecoderConfig())); save_release({str(folder / 'm.safetensors')!r}, net); "
         f"save_image(torch.rand(3, 64, 64), {str(folder / 'c.png')!r}); "

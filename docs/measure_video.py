@@ -30,7 +30,7 @@ from data_prep.sample_clip import write_clip  # noqa: E402
 from eval.video import evaluate_video  # noqa: E402
 from inference import run  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
-from weights.checkpoint import save_release  # noqa: E402
+from weights.release import save_release  # noqa: E402
 
 SECONDS: list[float] = []
 _inner = run.stylize_video

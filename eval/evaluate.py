@@ -12,104 +12,40 @@ differs from run to run, so it is kept out of the metric tables), grid_<name>.pn
 sheet per method), pairs.json (the pairs used, to repeat the run), tb/<name>/ (TensorBoard hparams +
 metrics + timing: `tensorboard --logdir OUT/tb`, HParams tab). Two runs on the same inputs give
 byte-identical metric tables; only timing.csv differs.
+
+This file is the run: inputs checked, images loaded once, each method run and scored, outputs
+written. What a row measures is eval/score.py; the methods and how they are run, eval/methods.py;
+the pairs and their grid, eval/pairs.py; the tables, eval/tables.py.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from configs.cli import ArgumentParser
 from configs.plugins import load_plugins
-from eval.image_metrics import color_distance, edge_similarity, structure_similarity
-from eval.learned_metrics import compute_learned_metrics
-from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
-from eval.methods import BASELINE_STEPS, CheckpointMethod, OptimizeMethod, method_names
-from eval.pairs import Pair, default_pairs, read_pairs, unique, write_pairs
-from eval.random_feature_nets import RandomFeatures, RandomLpips
+from eval.loss_metrics import EVAL_SIZE, build_loss_net, prepare
+from eval.methods import (
+    BASELINE_STEPS,
+    CheckpointMethod,
+    OptimizeMethod,
+    method_names,
+    run_method,
+    seed_everything,
+)
+from eval.pairs import default_pairs, pairs_grid, read_pairs, unique, write_pairs
+from eval.score import score
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
-from media.grid import stylization_grid
 from media.images import load_image, save_image
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
-__all__ = ["evaluate", "main", "score"]
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 - the legacy global RNG is what third-party code draws from
-    torch.manual_seed(seed)
-
-
-def score(
-    outputs: torch.Tensor,
-    contents: torch.Tensor,
-    styles: torch.Tensor,
-    style_set: torch.Tensor,
-    loss_net: torch.nn.Module,
-    size: int = EVAL_SIZE,
-    feature_net: str = "inception",
-    offline: bool | None = None,
-    seed: int = 0,
-) -> dict[str, float | str]:
-    """Mean metrics of N stylized outputs; every image is (N, 3, size, size) already (see
-    loss_metrics.prepare).
-
-    Args:
-        outputs, contents, styles: the N outputs and the content / style image of each.
-        style_set: the distinct style images: the "real" set of FID/KID.
-        loss_net: the VGG19 of the loss metrics.
-        feature_net: "inception" (the standard weights: 'unavailable: ...' when missing) or "random"
-            (eval.random_feature_nets: exercises the code path offline; not the published metrics).
-        offline: see eval.learned_metrics.fetch_weights (None: env HF_HUB_OFFLINE).
-    """
-    row: dict[str, float | str] = {
-        k: v.mean().item()
-        for k, v in loss_metrics(outputs, contents, styles, loss_net, size).items()
-    }
-    row["color_distance"] = color_distance(outputs, styles, seed=seed).mean().item()
-    row["ssim"] = structure_similarity(outputs, contents).mean().item()
-    row["edge_similarity"] = edge_similarity(outputs, contents).mean().item()
-    nets = (
-        {"feature_net": RandomFeatures(), "lpips_net": RandomLpips()}
-        if feature_net == "random"
-        else {}
-    )
-    row.update(
-        compute_learned_metrics(outputs, contents, style_set, seed=seed, offline=offline, **nets)
-    )
-    return row
-
-
-def _run_method(method, pairs: list[Pair], images: dict[Path, torch.Tensor], seed: int):
-    """Stylize every pair; returns (outputs (N, 3, S, S), seconds per image of the stylization
-    alone)."""
-    seed_everything(seed)
-    outputs, seconds = [], 0.0
-    for pair in tqdm(pairs, desc=method.name, leave=False, dynamic_ncols=True):
-        start = time.perf_counter()
-        outputs.append(method.stylize(images[pair.content], images[pair.style]))
-        seconds += time.perf_counter() - start
-    return torch.cat(outputs), seconds / len(pairs)
-
-
-def _grid(
-    pairs: list[Pair], images: dict[Path, torch.Tensor], outputs: torch.Tensor
-) -> torch.Tensor:
-    """Content x style sheet; a cell the pairs do not contain (a non-square manifest) stays grey."""
-    contents, styles = unique([p.content for p in pairs]), unique([p.style for p in pairs])
-    by_pair = {(p.content, p.style): out for p, out in zip(pairs, outputs)}
-    blank = torch.full_like(outputs[0], 0.5)
-    cells = [[by_pair.get((c, s), blank) for s in styles] for c in contents]
-    return stylization_grid([images[c][0] for c in contents], [images[s][0] for s in styles], cells)
+__all__ = ["evaluate", "main"]
 
 
 def evaluate(
@@ -138,7 +74,7 @@ def evaluate(
         optimize_baseline: add the per-image optimization as a row named "optimize".
         weights: loss network and baseline feature network weights, "pretrained" | "random" | a
             file.
-        feature_net: "inception" | "random" for LPIPS/FID/KID/ArtFID (see `score`).
+        feature_net: "inception" | "random" for LPIPS/FID/KID/ArtFID (see eval.score).
         size: evaluation resolution (EVAL_SIZE for reportable numbers).
         baseline_steps: L-BFGS steps of the baseline.
         seed: seeds the stylization, random-weight networks and metric sampling.
@@ -231,14 +167,14 @@ def evaluate(
         )
         if domain is not None and path is not None:
             method.use_domain(domain)
-        outputs, seconds = _run_method(method, pairs, images, seed)
+        outputs, seconds = run_method(method, pairs, images, seed)
         row = {"name": name, "kind": method.kind, "pairs": len(pairs)}
         row.update(
             score(outputs, contents, styles, style_set, loss_net, size, feature_net, offline, seed)
         )
         rows.append(row)
         timings.append({"name": name, TIMING_COLUMN: seconds})
-        save_image(_grid(pairs, images, outputs), out_dir / f"grid_{name}.png")
+        save_image(pairs_grid(pairs, images, outputs), out_dir / f"grid_{name}.png")
         log_hparams(out_dir / "tb" / name, method.hparams(), {**row, TIMING_COLUMN: seconds})
     paths_written = write_tables(rows, out_dir, notes)
     write_timings(timings, out_dir / "timing.csv")

@@ -9,27 +9,43 @@ style).
   (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss, VGG19 relu4_2 / relu1_1..relu5_1). Converged Gatys
   results take 300-1000 steps; this row shows where a short optimization lands, not the method's
   best quality. Raise it with `--baseline-steps`.
+
+`run_method` stylizes every pair with one method under a fixed seed and times the stylization
+alone, so every method of a table is run the same way.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
+from eval.pairs import Pair
 from inference.optimize import optimize
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
-from weights.checkpoint import STEP_WEIGHTS, load_model, read_metadata, weights_file
+from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
+from weights.load import load_model
 from weights.pretrained import seeded
 
 BASELINE_STEPS = 30
 
-__all__ = ["BASELINE_STEPS", "CheckpointMethod", "OptimizeMethod", "method_names"]
+__all__ = [
+    "BASELINE_STEPS",
+    "CheckpointMethod",
+    "OptimizeMethod",
+    "method_names",
+    "run_method",
+    "seed_everything",
+]
 
 
 def method_names(paths: list[Path]) -> list[str]:
@@ -144,3 +160,23 @@ class OptimizeMethod:
     def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         result = optimize(self.net, content.to(self.device), [style.to(self.device)], self.opts)
         return result.image.float().clamp(0, 1).cpu()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global RNGs: a random-weight network and a method's
+    draws are then the same on every run."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global RNG is what third-party code draws from
+    torch.manual_seed(seed)
+
+
+def run_method(method, pairs: list[Pair], images: dict[Path, torch.Tensor], seed: int):
+    """Stylize every pair; returns (outputs (N, 3, S, S), seconds per image of the stylization
+    alone)."""
+    seed_everything(seed)
+    outputs, seconds = [], 0.0
+    for pair in tqdm(pairs, desc=method.name, leave=False, dynamic_ncols=True):
+        start = time.perf_counter()
+        outputs.append(method.stylize(images[pair.content], images[pair.style]))
+        seconds += time.perf_counter() - start
+    return torch.cat(outputs), seconds / len(pairs)

@@ -10,7 +10,8 @@ Manifest formats (paths relative to the manifest's folder, or absolute):
 Without a manifest, the default is every content image of `data/sample/content/val` crossed with
 every style image of `data/sample/style/val`, in sorted file-name order. The pairs actually used are
 written to `<out>/pairs.json` (absolute paths) so the run can be repeated with
-`--pairs <out>/pairs.json`.
+`--pairs <out>/pairs.json`. `pairs_grid` lays a method's outputs out as the content x style sheet
+of these pairs (grid_<name>.png).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from media.grid import stylization_grid
 from media.images import list_images
 
 DEFAULT_ROOT = Path("data/sample")
@@ -111,3 +115,14 @@ def write_pairs(pairs: list[Pair], path: str | os.PathLike) -> Path:
 def unique(paths: list[Path]) -> list[Path]:
     """Distinct paths in first-seen order (the grid's rows/columns and the FID style set)."""
     return list(dict.fromkeys(paths))
+
+
+def pairs_grid(
+    pairs: list[Pair], images: dict[Path, torch.Tensor], outputs: torch.Tensor
+) -> torch.Tensor:
+    """Content x style sheet; a cell the pairs do not contain (a non-square manifest) stays grey."""
+    contents, styles = unique([p.content for p in pairs]), unique([p.style for p in pairs])
+    by_pair = {(p.content, p.style): out for p, out in zip(pairs, outputs)}
+    blank = torch.full_like(outputs[0], 0.5)
+    cells = [[by_pair.get((c, s), blank) for s in styles] for c in contents]
+    return stylization_grid([images[c][0] for c in contents], [images[s][0] for s in styles], cells)

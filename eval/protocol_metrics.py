@@ -26,7 +26,8 @@ from eval.art_inception import (
     pooled_features,
 )
 from eval.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
-from eval.learned_metrics import MetricUnavailable, artfid, build_lpips
+from eval.learned_metrics import artfid
+from eval.metric_nets import MetricUnavailable, build_lpips
 from eval.styleid_pairs import Triple
 from models.registry import build_feature_net
 from weights.pretrained import PretrainedWeightsError, seeded

@@ -6,16 +6,15 @@
         --data-root data/coco_wikiart \
         --launcher "accelerate launch --multi_gpu --num_processes 2"  # the real comparison, on GPUs
 
-Variants (`variants()`, read from the registries at run time, plugins included): the recipe
-configs/vgg_adain_meanstd.yaml and one change each, every other registered feature transform
-(vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>); configs/<variant>.yaml is used where it
-exists (e.g. the Gram variant's own style weight), else the recipe with that one field changed. Each
-trains through train.py in its own process (`--launcher`, so multi-GPU runs work) into
-OUT/runs/<variant>, from the resolved config written to OUT/configs/<variant>.yaml; a run folder
-that already holds checkpoints is resumed (`--resume latest`), so an interrupted comparison
-continues and a finished one is not retrained. Then eval.compare_runs compares the training curves
-(OUT/curves/summary.md) and eval.evaluate scores every variant and the per-image optimization
-reference on the val pairs (OUT/eval/metrics.md: one row per variant plus `optimize`).
+Variants (eval/variant_configs.py, read from the registries at run time, plugins included): the
+recipe configs/vgg_adain_meanstd.yaml and one change each, every other registered feature transform
+(vgg_<transform>_meanstd) and style loss (vgg_adain_<loss>). Each trains through train.py in its
+own process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config
+written to OUT/configs/<variant>.yaml; a run folder that already holds checkpoints is resumed
+(`--resume latest`), so an interrupted comparison continues and a finished one is not retrained.
+Then eval.compare_runs compares the training curves (OUT/curves/summary.md) and eval.evaluate scores
+every variant and the per-image optimization reference on the val pairs (OUT/eval/metrics.md: one
+row per variant plus `optimize`).
 
 Without --full, every variant runs configs/smoke.yaml's data, optim and train sections (64 px crops,
 batch 2, fp32) for 10 steps instead of its own, and is evaluated at 128 px with a 10-step
@@ -27,7 +26,6 @@ the numbers then rank nothing), `--weights pretrained` the real ones.
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import subprocess
 import sys
@@ -38,73 +36,18 @@ import torch
 
 from configs.cli import ArgumentParser
 from configs.plugins import load_plugins
-from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
-from configs.validate import validate
 from eval.compare_runs import compare_runs
 from eval.evaluate import evaluate
 from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
+from eval.variant_configs import REPO, SMOKE_STEPS, variant_config, variants
 from media.files import atomic_write
-from models.registry import STYLE_LOSSES, TRANSFORMS
 from training.checkpoints import complete_checkpoints
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / "configs"
-RECIPE = "vgg_adain_meanstd"
-SMOKE = CONFIGS / "smoke.yaml"
-# smoke: 10 steps of every variant (smoke.yaml's 30 take ~3x as long on 2 CPU cores); the models saw
-# 64 px crops, so evaluating at 256 px buys nothing
-SMOKE_STEPS, SMOKE_EVAL_SIZE, SMOKE_BASELINE_STEPS = 10, 128, 10
+# smoke: the models saw 64 px crops, so evaluating at 256 px buys nothing
+SMOKE_EVAL_SIZE, SMOKE_BASELINE_STEPS = 128, 10
 CURVE_TAGS = ["loss/total", "loss/content", "loss/style"]
-
-
-def variants() -> dict[str, tuple[str, list[str]]]:
-    """variant -> (what it changes, its overrides of the recipe): the recipe, then one variant per
-    other registered transform and style loss (read now, so a loaded plugin's names are variants
-    too)."""
-    recipe = load_config(CONFIGS / f"{RECIPE}.yaml")
-    out = {RECIPE: ("the AdaIN recipe (reference)", [])}
-    out |= {
-        f"vgg_{t}_meanstd": (f"transform {t}", [f"model.transform={t}"])
-        for t in TRANSFORMS
-        if t != recipe.model.transform
-    }
-    out |= {
-        f"vgg_adain_{s}": (f"style loss {s}", [f"loss.style_loss={s}"])
-        for s in STYLE_LOSSES
-        if s != recipe.loss.style_loss
-    }
-    return out
-
-
-def variant_config(
-    name: str,
-    full: bool,
-    weights: str,
-    data_root: str | None,
-    steps: int | None,
-    overrides: Sequence[str] = (),
-    plugins: Sequence[str] = (),
-) -> Config:
-    """The config a variant trains with: configs/<name>.yaml or the recipe with the variant's
-    change, smoke.yaml's data/optim/train unless `full`, then the flags."""
-    own = CONFIGS / f"{name}.yaml"
-    change = [] if own.is_file() else variants()[name][1]
-    cfg = load_config(
-        own if own.is_file() else CONFIGS / f"{RECIPE}.yaml",
-        [f"name={name}", *change, *([f"plugins={','.join(plugins)}"] if plugins else [])],
-    )
-    # only the model and loss sections define a variant; the smoke run's schedule replaces the rest
-    if not full:
-        smoke = load_config(SMOKE)
-        cfg = dataclasses.replace(cfg, data=smoke.data, optim=smoke.optim, train=smoke.train)
-    flags = [f"data.root={data_root}"] if data_root else []
-    steps = steps if steps is not None or full else SMOKE_STEPS
-    flags += [f"train.steps={steps}"] if steps is not None else []
-    if weights == "random":
-        flags += ["model.encoder.pretrained=false", "loss.loss_net_pretrained=false"]
-    return validate(apply_overrides(cfg, [*flags, *overrides]))
 
 
 def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:

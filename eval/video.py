@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from eval.learned_metrics import UNAVAILABLE, MetricUnavailable, build_lpips
+from eval.learned_metrics import UNAVAILABLE
 from eval.loss_metrics import (
     CONTENT_LAYERS,
     EVAL_SIZE,
@@ -29,6 +29,7 @@ from eval.loss_metrics import (
     build_loss_net,
     loss_metrics,
 )
+from eval.metric_nets import MetricUnavailable, build_lpips
 from media.files import atomic_write
 from media.flow import previous_onto_current, scene_cut, warp
 from media.images import ImageReadError, load_image

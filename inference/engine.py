@@ -27,7 +27,7 @@ from models.gatys import Callback, TemporalPrior
 from models.net import StyleTransferNet
 from models.precision import autocast
 from models.registry import build_feature_net
-from weights.checkpoint import load_model
+from weights.load import load_model
 from weights.pretrained import parse_weights
 
 

@@ -45,7 +45,8 @@ from inference.web import Upload, make_temp_root  # noqa: E402
 from media.images import load_image  # noqa: E402
 from models.adain import MAX_ALPHA  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
-from weights.checkpoint import STEP_WEIGHTS, save_release  # noqa: E402
+from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

@@ -9,14 +9,9 @@ import torch
 from conftest import vgg_config, vit_config
 
 from models.net import StyleTransferNet
-from weights.checkpoint import (
-    RELEASE_FILE,
-    STEP_WEIGHTS,
-    CheckpointError,
-    load_model,
-    read_metadata,
-    save_release,
-)
+from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, CheckpointError, read_metadata
+from weights.load import load_model
+from weights.release import save_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +38,7 @@ def test_release_round_trip_in_a_fresh_process(tmp_path, vgg_net):
         expected = vgg_net(content, style)
     script = (
         "import sys, torch; sys.path.insert(0, sys.argv[1]);"
-        "from weights.checkpoint import load_model;"
+        "from weights.load import load_model;"
         "net = load_model(sys.argv[2]); x = torch.load(sys.argv[3]);"
         "torch.save(net(x['content'], x['style']).detach(), sys.argv[4])"
     )

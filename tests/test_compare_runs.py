@@ -7,7 +7,8 @@ import math
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from eval.compare_runs import compare_runs, main, smooth_tensorboard
+from eval.compare_runs import compare_runs, main
+from eval.curve_plots import smooth_tensorboard
 from eval.tensorboard_io import find_runs, read_scalars
 
 

@@ -4,7 +4,8 @@ error."""
 import pytest
 from test_compare_runs import write_run
 
-from eval.compare_runs import compare_runs, direction, main
+from eval.compare_runs import compare_runs, main
+from eval.run_summary import direction
 
 
 def test_direction_per_tag(tmp_path):

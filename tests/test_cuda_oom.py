@@ -14,7 +14,7 @@ import infer
 import inference.run
 from inference.engine import Engine
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -18,7 +18,7 @@ from inference.optimize import optimize
 from inference.options import InferError, InferOptions
 from models.gatys import OptimizeOptions
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CUDA = torch.device("cuda")

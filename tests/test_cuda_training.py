@@ -15,7 +15,8 @@ from eval.methods import CheckpointMethod
 from models.net import StyleTransferNet
 from models.vit import ViTFeatures
 from training.run_log import RunLogger
-from weights.checkpoint import load_model, save_release
+from weights.load import load_model
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

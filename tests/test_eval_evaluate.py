@@ -17,7 +17,7 @@ from eval.learned_metrics import UNAVAILABLE
 from eval.tables import TIMING_COLUMN
 from media.images import save_image
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 LEARNED = ("lpips", "fid", "kid_mean", "kid_std", "artfid")
 SIZE = "32"

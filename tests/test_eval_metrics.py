@@ -10,14 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
-from eval.learned_metrics import (
-    UNAVAILABLE,
-    MetricUnavailable,
-    build_fid,
-    build_lpips,
-    compute_learned_metrics,
-    fetch_weights,
-)
+from eval.learned_metrics import UNAVAILABLE, compute_learned_metrics
+from eval.metric_nets import MetricUnavailable, build_fid, build_lpips, fetch_weights
 
 BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
 

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from configs.read import load_config
-from eval.variants import CONFIGS, SMOKE, SMOKE_STEPS, main, train_variant, variant_config, variants
+from eval.variant_configs import CONFIGS, SMOKE, SMOKE_STEPS, variant_config, variants
+from eval.variants import main, train_variant
 from models.registry import STYLE_LOSSES, TRANSFORMS
 
 

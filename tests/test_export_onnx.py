@@ -21,8 +21,8 @@ from foreign_refs import read_png, write_png
 import export
 import infer
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
 from weights.onnx_export import FORMAT_VERSION, export_transform
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 LEVEL = 1 / 255 + 1e-6  # one 8-bit level: the PNGs of both backends may round a value apart
@@ -229,7 +229,7 @@ def test_wct_is_host_code_and_says_so(tmp_path, images, vgg):
 
 
 def _with_transform(release: Path, name: str) -> StyleTransferNet:
-    from weights.checkpoint import load_model
+    from weights.load import load_model
 
     net = load_model(release)
     net.cfg = dataclasses.replace(net.cfg, transform=name)

@@ -19,8 +19,8 @@ from safetensors import safe_open
 import infer
 from configs.read import load_config
 from models.vgg import VGG19Features
-from weights.checkpoint import load_model
 from weights.convert import convert
+from weights.load import load_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

@@ -26,8 +26,9 @@ from foreign_refs import (
 from safetensors import safe_open
 
 import infer
-from weights.checkpoint import CheckpointError, load_model
+from weights.checkpoint import CheckpointError
 from weights.convert import convert
+from weights.load import load_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from media.images import load_image
 from models.color import match_color, rgb_to_ycbcr
 from models.net import StyleTransferNet
-from weights.checkpoint import load_model, save_release
+from weights.load import load_model
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

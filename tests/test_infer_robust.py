@@ -12,7 +12,7 @@ from PIL import Image
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -17,7 +17,9 @@ from models.net import StyleTransferNet
 from train import train
 from training.data import build_streams
 from training.objective import StyleTransferObjective
-from weights.checkpoint import CheckpointError, load_model, save_release
+from weights.checkpoint import CheckpointError
+from weights.load import load_model
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from configs.plugins import load_plugins
 from configs.read import load_config
 from media.images import load_image
 from models.registry import STYLE_LOSSES, TRANSFORMS
-from weights.checkpoint import load_model
+from weights.load import load_model
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
 NAMES = [
@@ -216,8 +216,8 @@ def _pairs(tmp_path: Path, content: Path, style: Path) -> Path:
 
 
 def test_eval_variants_compares_plugin_variants(sample_root, tmp_path):
+    from eval.variant_configs import variants
     from eval.variants import main as variants_main
-    from eval.variants import variants
 
     load_plugins([str(PLUGIN)])
     assert {"vgg_swap_mean_meanstd", "vgg_adain_mean_l1"} <= set(variants())
@@ -299,7 +299,7 @@ def test_a_broken_plugin_is_one_line(tmp_path, capsys, body, words):
 
 def test_a_plain_function_transform_names_what_it_cannot_do(tmp_path, capsys):
     from models.net import StyleTransferNet
-    from weights.checkpoint import save_release
+    from weights.release import save_release
 
     load_plugins([str(PLUGIN)])
     cfg = load_config(SMOKE, [f"plugins={PLUGIN}", "model.transform=swap_mean"])
@@ -335,7 +335,7 @@ def test_the_demo_serves_a_plugin_checkpoint(tmp_path):
 
     from media.images import save_image
     from models.net import StyleTransferNet
-    from weights.checkpoint import save_release
+    from weights.release import save_release
 
     load_plugins([str(PLUGIN)])
     cfg = load_config(SMOKE, [f"plugins={PLUGIN}", *NAMES])

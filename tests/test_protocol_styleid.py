@@ -20,7 +20,7 @@ from protocol_helpers import make_set
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from eval.protocol import main
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 PLUGIN = Path(__file__).parent / "plugins" / "dummy_plugin.py"

@@ -12,7 +12,7 @@ from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from media.images import save_image
 from models.net import StyleTransferNet
 from models.vgg import VGG19Features, _vgg19_features
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 REPO = Path(__file__).resolve().parents[1]
 # what a VGG decoder run has no use for (torch._dynamo: imported by torchvision.ops)

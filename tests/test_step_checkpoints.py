@@ -18,7 +18,8 @@ from eval.evaluate import main as evaluate_main
 from eval.methods import method_names
 from train import train
 from training.checkpoints import MARKER
-from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, load_model, read_metadata
+from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata
+from weights.load import load_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,7 +13,7 @@ import infer
 from eval.evaluate import main as evaluate_main
 from media.images import load_image
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,7 +13,9 @@ from train_helpers import SMOKE, run_cli, tiny_config, tiny_overrides
 from eval.tensorboard_io import read_scalars
 from models.net import StyleTransferNet
 from train import train
-from weights.checkpoint import CheckpointError, load_model, save_release
+from weights.checkpoint import CheckpointError
+from weights.load import load_model
+from weights.release import save_release
 
 
 def snapshot(folder):

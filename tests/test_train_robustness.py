@@ -15,7 +15,8 @@ from train_helpers import tiny_config
 from train import train
 from training.checkpoints import complete_checkpoints
 from training.loop import NonFiniteLossError
-from weights.checkpoint import load_model, read_metadata
+from weights.checkpoint import read_metadata
+from weights.load import load_model
 
 
 def write_bad_and_odd_images(folder):

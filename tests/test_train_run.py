@@ -11,7 +11,8 @@ from train_helpers import REPO, SMOKE, tiny_config, tiny_overrides
 
 from configs.read import load_config
 from train import main, train
-from weights.checkpoint import load_model, read_metadata
+from weights.checkpoint import read_metadata
+from weights.load import load_model
 
 STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 

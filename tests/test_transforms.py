@@ -122,7 +122,7 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     import infer
     from media.images import load_image
     from models.net import StyleTransferNet
-    from weights.checkpoint import save_release
+    from weights.release import save_release
 
     net = StyleTransferNet(vgg_config())
     vary_outputs(net)

@@ -17,7 +17,7 @@ from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from data_prep.sample_clip import write_clip
 from media.video import VideoReader, VideoWriter
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

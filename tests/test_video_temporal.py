@@ -16,7 +16,7 @@ from eval import video as eval_video
 from inference import temporal
 from media.flow import previous_onto_current, scene_cut
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -39,7 +39,8 @@ from safetensors.torch import load_file
 
 from configs.schema import Config, to_json
 from media.files import TEMP_SUFFIX, atomic_write
-from weights.checkpoint import STEP_WEIGHTS, CheckpointError, release_state_dict, save_release
+from weights.checkpoint import STEP_WEIGHTS, CheckpointError
+from weights.release import release_state_dict, save_release
 
 log = logging.getLogger(__name__)
 

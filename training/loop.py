@@ -19,7 +19,8 @@ from training.data import Streams
 from training.run_log import RunLogger, validation_grid
 from training.schedule import lr_at
 from training.throughput import Throughput
-from weights.checkpoint import RELEASE_FILE, save_release
+from weights.checkpoint import RELEASE_FILE
+from weights.release import save_release
 
 log = logging.getLogger(__name__)
 

@@ -117,7 +117,7 @@ def _check_decoder(cfg, tmp: Path, vgg: Path) -> None:
     """The file loads as the release decoder (by name, else module order and shapes) beside the
     encoder.
     """
-    from weights.checkpoint import load_model
+    from weights.load import load_model
 
     if tmp.stat().st_size == 0:
         raise ValueError("the file is empty")

@@ -13,16 +13,33 @@ bias travel together):
    (a notebook that defines all its deconvs before its norms); a repeated signature out of order is
    ambiguous and refused, with both sides listed.
 
-Pure functions on dicts of tensors; weights/checkpoint.py turns their ValueErrors into
-CheckpointErrors.
+Before matching, `clean_keys` removes the wrappers' path components (DataParallel/DDP `module.`,
+torch.compile `_orig_mod.`) and maps other full-model dicts' prefixes onto ours; after it,
+`decoder_from_file` reads a transposed-conv decoder's stage widths and norm affinity from the file
+(notebooks vary both).
+
+Pure functions on dicts of tensors; weights/load.py turns their ValueErrors into CheckpointErrors.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 from collections import Counter
+from pathlib import Path
 
 import torch
+
+from configs.schema import ModelConfig
+from weights.checkpoint import IGNORED_PREFIXES
+
+log = logging.getLogger(__name__)
+
+# prefixes of other full-model dicts mapped onto ours
+KEY_RENAMES = (("vit_encoder.", "encoder.model."), ("vgg_encoder.", "encoder.body."))
+# a ViT's classifier head never touches the patch tokens (the encoder is built with num_classes=0)
+UNUSED_PREFIXES = ("encoder.model.head.",)
 
 Signature = tuple[tuple[str, tuple[int, ...]], ...]
 
@@ -132,3 +149,53 @@ def transposed_conv_arch(decoder: dict[str, torch.Tensor]) -> tuple[list[int], b
             f"Modules: {_listing(modules)}"
         )
     return widths, bool(norms)
+
+
+def clean_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop `module.` / `_orig_mod.` path components anywhere, map foreign prefixes, drop loss
+    networks."""
+    out = {}
+    for key, value in state.items():
+        key = ".".join(part for part in key.split(".") if part not in ("module", "_orig_mod"))
+        for old, new in KEY_RENAMES:
+            if key.startswith(old):
+                key = new + key[len(old) :]
+        if not key.startswith(IGNORED_PREFIXES + UNUSED_PREFIXES):
+            out[key] = value
+    return out
+
+
+def match_foreign(
+    model: dict[str, torch.Tensor], state: dict[str, torch.Tensor], has_encoder: bool
+) -> tuple[dict[str, torch.Tensor], str]:
+    """Rename a foreign file's encoder/decoder tensors onto the keys of `model` (the network's state
+    dict); (state, why not, for the error)."""
+    out, notes = {k: v for k, v in state.items() if not k.startswith(("encoder.", "decoder."))}, []
+    for section in ("encoder.", "decoder.") if has_encoder else ("decoder.",):
+        ours = {k: v for k, v in model.items() if k.startswith(section)}
+        theirs = {k: v for k, v in state.items() if k.startswith(section)}
+        try:
+            out.update(match_section(theirs, ours, section.rstrip(".")))
+        except ValueError as err:
+            out.update(theirs)
+            notes.append(str(err))
+    if not has_encoder:
+        out.update({k: v for k, v in state.items() if k.startswith("encoder.")})
+    return out, " ".join(notes)
+
+
+def decoder_from_file(
+    model_cfg: ModelConfig, state: dict[str, torch.Tensor], path: Path
+) -> ModelConfig:
+    """A transposed-conv decoder's widths and norm affinity as the file holds them (notebooks vary
+    both); `path` only names the file in the log line. Raises ValueError (transposed_conv_arch)."""
+    decoder = {k: v for k, v in state.items() if k.startswith("decoder.")}
+    if model_cfg.decoder.kind != "transposed_conv" or not decoder:
+        return model_cfg
+    widths, affine = transposed_conv_arch(decoder)  # ValueError: not that decoder's tensors
+    dec = model_cfg.decoder
+    if (list(dec.widths), dec.norm_affine) != (widths, affine):
+        log.info("%s: decoder widths %s, norm_affine=%s read from the file", path, widths, affine)
+    return dataclasses.replace(
+        model_cfg, decoder=dataclasses.replace(dec, widths=widths, norm_affine=affine)
+    )

@@ -22,14 +22,9 @@ import yaml
 
 from configs.schema import to_json
 from media.files import atomic_path, atomic_write
-from weights.checkpoint import (
-    RELEASE_FILE,
-    STEP_WEIGHTS,
-    load_model,
-    read_metadata,
-    save_release,
-    weights_file,
-)
+from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata, weights_file
+from weights.load import load_model
+from weights.release import save_release
 
 LIBRARY = "pytorch"
 GRID = "val_grid.png"

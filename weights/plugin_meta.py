@@ -1,0 +1,39 @@
+"""The plugins a weights file needs: recorded when it is written, checked before it is loaded.
+
+A release file's metadata entry "plugins" maps 'kind:name' (transform, encoder, decoder) to the
+plugin file or module that registered the name (models/registry.py). Without that plugin the file
+would fail deep in the model builder with an unknown name; `check_plugins` says instead, in one
+line, which plugin to pass. Its own file because the writer (weights/release.py) and the reader
+(weights/load.py) must agree on this one entry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from configs.schema import ModelConfig
+from models.registry import REGISTRIES, plugin_of
+from weights.checkpoint import CheckpointError
+
+
+def plugins_used(cfg: ModelConfig) -> dict[str, str]:
+    """{'kind:name': plugin} for the model's transform, encoder and decoder that a plugin
+    registered."""
+    used = (
+        ("transform", cfg.transform),
+        ("encoder", cfg.encoder.kind),
+        ("decoder", cfg.decoder.kind),
+    )
+    return {f"{kind}:{name}": plugin for kind, name in used if (plugin := plugin_of(kind, name))}
+
+
+def check_plugins(path: Path, meta: dict[str, str]) -> None:
+    """A file whose names come from plugins that are not loaded: one line naming the plugin."""
+    for key, plugin in json.loads(meta.get("plugins") or "{}").items():
+        kind, name = key.split(":", 1)
+        if name not in REGISTRIES[kind]:
+            raise CheckpointError(
+                f"{path}: its {kind} '{name}' comes from the plugin {plugin}, which is not "
+                f"loaded; pass --plugins {plugin}"
+            )
