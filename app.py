@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from configs.cli import ArgumentParser
+from configs.device import resolve_device
+from configs.plugins import load_plugins
 from inference import serving
 from inference.checks import allowed
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
@@ -32,8 +34,7 @@ from inference.discovery import discover_models
 from inference.limits import Budget, Limits
 from inference.web import Raw, Upload, client_alive, make_temp_root, prune_upload_leftovers
 from models.gatys import DEFAULT_STYLE_WEIGHT
-from models.precision import resolve_device
-from models.registry import RegistryError, load_plugins
+from models.registry import RegistryError
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import: no telemetry
 import gradio as gr  # noqa: E402

@@ -16,9 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
-from models.registry import RegistryError, load_plugins
+from models.registry import RegistryError
 from weights.checkpoint import CheckpointError, load_model, weights_file
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx

@@ -7,7 +7,7 @@ reference conv, so a figure and the table row of the same pass report the same G
 same way; `*_spread` (max / min - 1 of the timed calls) says how noisy a timing was. Run nothing
 else meanwhile: with every core busy, OpenMP's barriers stall each parallel op (measured: a 64 px
 optimization step took 1.44 s on 2 threads vs 0.09 s on 1 while one other job ran). The
-optimization-curve figures (gatys_defaults, multiscale) read seconds off models.gatys.optimize's own
+optimization-curve figures (gatys_defaults, multiscale) read seconds off the optimization's own
 log: they measure time to reach a loss.
 """
 
@@ -29,9 +29,10 @@ from bench.cases import (
 )
 from bench.harness import PeakMemory, measure, reference_conv, time_call
 from inference.engine import Engine
+from inference.optimize import optimize
 from media.files import atomic_path
 from media.resize import resize_short
-from models.gatys import OptimizeOptions, optimize
+from models.gatys import OptimizeOptions
 from models.net import StyleTransferNet
 from weights.pretrained import seeded
 

@@ -74,8 +74,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
 
 def load_config_plugins(listed, overrides: list[str], path: Path) -> list[str]:
     """Import the plugins a config names (`plugins:` or a `plugins=` override) before its names are
-    checked; returns them as loaded (models.registry.load_plugins)."""
-    from models.registry import RegistryError, load_plugins
+    checked; returns them as loaded (configs.plugins.load_plugins)."""
+    from configs.plugins import load_plugins
+    from models.registry import RegistryError
 
     given = [o.split("=", 1)[1] for o in overrides if o.startswith("plugins=")]
     specs = (

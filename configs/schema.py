@@ -41,7 +41,7 @@ ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 MemoryFormat = Literal[
     "auto", "channels_last", "contiguous"
-]  # auto: models/precision.py memory_format
+]  # auto: configs/device.py memory_format
 MixedPrecision = Literal[
     "no", "fp16", "bf16"
 ]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
@@ -162,7 +162,7 @@ class TrainConfig:
     batch_size: int = 8  # per process
     mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
     memory_format: MemoryFormat = (
-        "auto"  # of weights and activations, forward and backward (models/precision.py)
+        "auto"  # of weights and activations, forward and backward (configs/device.py)
     )
     seed: int = 0
     # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
@@ -181,7 +181,7 @@ class TrainConfig:
 class Config:
     name: str = "experiment"
     # your own transforms, losses, encoders or decoders: .py files or module names, imported before
-    # the config's names are checked (models/registry.py load_plugins); a resume imports them again
+    # the config's names are checked (configs/plugins.py load_plugins); a resume imports them again
     # from here
     plugins: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)

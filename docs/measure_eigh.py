@@ -26,7 +26,7 @@ sys.path.insert(
 )  # run as a plain script from any folder
 
 from models.losses import mean_cov_stat, w2_distance  # noqa: E402
-from models.transforms import get_transform, transfer  # noqa: E402
+from models.transfer import get_transform, transfer  # noqa: E402
 
 WIDTHS = (64, 128, 256, 512)  # relu1_1 .. relu4_1
 

@@ -3,6 +3,11 @@ functions,
 as a reader following the calls would open them) and their lines; and the lines of models/.
 
     python docs/measure_reading.py infer.py train.py app.py
+    python docs/measure_reading.py --executed infer.py --weights random --content a.png ...
+
+--executed runs the entry point's main() with the given flags and counts what the call path
+touches instead: the repo files whose functions ran (module bodies, i.e. imports, left out) and the
+distinct lines executed inside those functions, a reader following that one run.
 """
 
 from __future__ import annotations
@@ -53,7 +58,43 @@ def lines(paths) -> int:
     return sum(len(p.read_text().splitlines()) for p in paths)
 
 
+def executed(entry: str, argv: list[str]) -> None:
+    import importlib
+
+    touched: dict[str, set[int]] = {}
+
+    def trace(frame, event, arg):
+        path = frame.f_code.co_filename
+        if frame.f_code.co_name == "<module>" or not path.startswith(str(REPO)) or ".venv" in path:
+            return None
+        lines = touched.setdefault(path, set())
+
+        def local(frame, event, arg):
+            if event == "line":
+                lines.add(frame.f_lineno)
+            return local
+
+        return local
+
+    sys.path.insert(0, str(REPO))
+    module = importlib.import_module(Path(entry).stem)
+    sys.settrace(trace)
+    try:
+        module.main(argv)
+    finally:
+        sys.settrace(None)
+    files = {Path(p) for p in touched}
+    print(
+        f"{entry} {' '.join(argv)}: functions run in {len(files)} files ({lines(files)} lines), "
+        f"{sum(len(v) for v in touched.values())} distinct lines executed"
+    )
+    for path in sorted(files):
+        print(f"  {path.relative_to(REPO)}: {len(touched[str(path)])}")
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "--executed":
+        return executed(argv[1], argv[2:])
     for entry in argv or ["infer.py"]:
         files = closure(REPO / entry)
         print(f"{entry}: {len(files)} files, {lines(files)} lines")

@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from configs.cli import ArgumentParser
+from configs.plugins import load_plugins
 from eval.image_metrics import color_distance, edge_similarity, structure_similarity
 from eval.learned_metrics import compute_learned_metrics
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, loss_metrics, prepare
@@ -36,7 +37,6 @@ from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.grid import stylization_grid
 from media.images import load_image, save_image
-from models.registry import load_plugins
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

@@ -21,7 +21,8 @@ import torch
 
 from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
-from models.gatys import OptimizeOptions, optimize
+from inference.optimize import optimize
+from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
 from weights.checkpoint import STEP_WEIGHTS, load_model, read_metadata, weights_file
 from weights.pretrained import seeded

@@ -164,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
         from eval.styleid_run import build_methods, run_method
 
         if args.plugins:  # also recorded in each method's options, so infer loads them the same way
-            from models.registry import RegistryError, load_plugins
+            from configs.plugins import load_plugins
+            from models.registry import RegistryError
 
             try:
                 load_plugins(list(args.plugins))

@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 
 from configs.cli import ArgumentParser
+from configs.plugins import load_plugins
 from configs.read import apply_overrides, load_config
 from configs.schema import Config, to_yaml
 from configs.validate import validate
@@ -45,7 +46,7 @@ from eval.evaluate import evaluate
 from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
 from media.files import atomic_write
-from models.registry import STYLE_LOSSES, TRANSFORMS, load_plugins
+from models.registry import STYLE_LOSSES, TRANSFORMS
 from training.checkpoints import complete_checkpoints
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from configs.device import precision_choices, precision_warning, resolve_device
 from configs.schema import ConfigError
 from inference.checks import RANGES, allowed, check_options, choice, number, numbers
 from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
@@ -33,7 +34,6 @@ from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, wa
 from inference.options import InferError, InferOptions
 from media.images import ImageReadError, read_image, resize_image, save_image, to_tensor
 from media.resize import fit_size
-from models.precision import precision_choices, precision_warning, resolve_device
 from weights.checkpoint import ONNX_META, CheckpointError
 from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
 
@@ -87,7 +87,7 @@ class Demo:
         self.max_size = self.limits.max_size
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.device = resolve_device(device)
-        self.precisions = precision_choices(self.device)  # bf16 where native (models.precision)
+        self.precisions = precision_choices(self.device)  # bf16 where native (configs.device)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 

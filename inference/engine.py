@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import torch
 
+from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
@@ -25,7 +26,7 @@ from models.adain import Stats
 from models.color import match_color, preserve_luminance
 from models.gatys import Callback, TemporalPrior
 from models.net import StyleTransferNet
-from models.precision import autocast, check_precision, precision_warning, resolve_device
+from models.precision import autocast
 from models.registry import build_feature_net
 from weights.checkpoint import load_model
 from weights.pretrained import parse_weights
@@ -241,21 +242,9 @@ class Engine:
                 if content_stats is None
                 else content_stats(region_stats(self.net.transform, c_feat, masks))
             )
-            return [
-                self.net.stylize_features(
-                    c_feat,
-                    styles,
-                    size=size,
-                    alpha=a,
-                    style_weights=style_weights,
-                    masks=masks,
-                    content_stats=given,
-                )[0]
-                .float()
-                .cpu()
-                .contiguous()
-                for a in alphas
-            ]
+            kw = dict(size=size, style_weights=style_weights, masks=masks, content_stats=given)
+            images = (self.net.stylize_features(c_feat, styles, alpha=a, **kw)[0] for a in alphas)
+            return [image.float().cpu().contiguous() for image in images]
 
     def pool(self, images: Sequence[torch.Tensor]) -> Stats:
         """A domain of style images as one style: each image's statistics pooled by the

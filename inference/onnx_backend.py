@@ -24,7 +24,7 @@ from configs.read import model_config_from_json
 from configs.schema import ConfigError
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
-from models.transforms import Transform, get_transform, transfer
+from models.transfer import Transform, get_transform, transfer
 from weights.checkpoint import ONNX_META, CheckpointError
 from weights.onnx_export import FORMAT, FORMAT_VERSION
 

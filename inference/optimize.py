@@ -1,28 +1,143 @@
-"""The per-image optimization as inference runs it: InferOptions -> models.gatys' options, one \
-image at a time
-with a progress bar of its steps and current losses (minutes per image)."""
+"""The per-image optimization as inference runs it: models/gatys.py's objective and steps, driven
+over scales, in the content's colours or its luminance, one image at a time with a progress bar of
+its steps and current losses (minutes per image).
+
+  * Original colours (`luminance_only`): Gatys et al.'s luminance-only transfer ("Preserving Color
+    in Neural Artistic Style Transfer", 2016): the optimization runs on grey luminance images (each
+    style's matched to the content's mean/std), then the content's Cb/Cr are put back.
+  * Multi-scale (coarse to fine): stage i starts from the upsampled result of stage i-1; styles are
+    resized by the content's factor, so the pattern keeps its size relative to the content.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from inference.options import InferOptions
+from media.resize import resize, resize_short
+from models.color import luminance_image, preserve_luminance
 from models.gatys import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
+    OPTIMIZE_FP16,
     Callback,
+    Objective,
     OptimizeOptions,
     TemporalPrior,
-    optimize,
+    blended_style_targets,
+    initial_image,
+    run_stage,
 )
 
 # The optimization's feature nets pool 4 times before their deepest default layer (VGG19 relu5_1,
 # ResNet50 layer3): below 16 px a max-pool has nothing left to pool.
 MIN_OPTIMIZE_SIDE = 16
+
+
+@dataclass
+class OptimizeResult:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1]
+    log: list[dict]  # one dict per step: step, stage, seconds, total, content, style, tv
+
+
+def _stage_sizes(content: torch.Tensor, scales: Sequence[int]) -> list[int]:
+    return [int(s) for s in scales] or [min(content.shape[-2:])]
+
+
+def _stage_steps(steps: int | Sequence[int], stages: int) -> list[int]:
+    if isinstance(steps, int):
+        return [steps] * stages
+    if len(steps) != stages:
+        raise ValueError(f"got {len(steps)} step counts for {stages} scales")
+    return [int(s) for s in steps]
+
+
+def optimize(
+    net: nn.Module,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    opts: OptimizeOptions | None = None,
+    style_weights: Sequence[float] | None = None,
+    callback: Callback | None = None,
+    progress: Callable[[dict], None] | None = None,
+    prior: TemporalPrior | None = None,
+) -> OptimizeResult:
+    """Optimize the pixels of a (1, 3, H, W) image to carry `content`'s layout and the (blended)
+    styles.
+
+    Args:
+        net: frozen feature network (models.registry.build_feature_net) on the content's device.
+        content: (1, 3, H, W) in [0, 1]; the output has this size, or the last scale's when
+            `opts.scales`.
+        styles: (1, 3, h, w) style images of any sizes and aspect ratios.
+        opts: the knobs; see OptimizeOptions.
+        style_weights: one float per style (normalized to sum 1); None: equal.
+        callback: called as callback(step, image, log) every `opts.save_every` steps and after the
+            last.
+        progress: called after every step with that step's log entry (a progress bar's update).
+        prior: a video's warped previous result: the start image and a temporal loss
+            (TemporalPrior).
+    """
+    opts = opts or OptimizeOptions()
+    if opts.precision == "fp16":
+        raise ValueError(OPTIMIZE_FP16)
+    _, style_layers = opts.layers()
+    weights = list(style_weights) if style_weights is not None else [1.0] * len(styles)
+    original = content
+    if opts.luminance_only:
+        styles = [luminance_image(s, content) for s in styles]
+        content = luminance_image(content)
+        if prior is not None:  # the previous result already has the content's colours: its own Y
+            prior = TemporalPrior(luminance_image(prior.image), prior.mask, prior.weight)
+    generator = torch.Generator().manual_seed(opts.seed)
+    sizes = _stage_sizes(content, opts.scales)
+    steps = _stage_steps(opts.steps, len(sizes))
+    log: list[dict] = []
+    image, start = None, time.perf_counter()
+    for stage, (short, n_steps) in enumerate(zip(sizes, steps)):
+        factor = short / sizes[-1]
+        stage_content = resize_short(content, short)
+        stage_styles = [resize_short(s, max(1, round(min(s.shape[-2:]) * factor))) for s in styles]
+        targets = blended_style_targets(
+            net, stage_styles, weights, style_layers, opts.style_loss, opts.precision
+        )
+        stage_prior = (
+            None if prior is None else prior.at(stage_content.shape[-2:], stage_content.device)
+        )
+        objective = Objective(net, stage_content, targets, opts, stage_prior)
+        if image is None and stage_prior is not None:
+            image = stage_prior.image.clone()
+        elif image is None:
+            image = initial_image(stage_content, opts.init, opts.noise_std, generator)
+        else:  # coarse-to-fine: continue from the upsampled previous stage
+            image = resize(image, stage_content.shape[-2:])
+
+        def step_done(losses: dict, current: torch.Tensor, stage=stage) -> None:
+            log.append(
+                {"step": len(log) + 1, "stage": stage, "seconds": time.perf_counter() - start}
+                | losses
+            )
+            if progress:
+                progress(log[-1])
+            if callback and opts.save_every and len(log) % opts.save_every == 0:
+                callback(len(log), _finish(current, original, opts), log)
+
+        image = run_stage(objective, image, n_steps, opts, step_done)
+    result = _finish(image, original, opts)
+    if callback:
+        callback(len(log), result, log)
+    return OptimizeResult(result, log)
+
+
+def _finish(image: torch.Tensor, original: torch.Tensor, opts: OptimizeOptions) -> torch.Tensor:
+    image = image.detach().clamp(0, 1)
+    return preserve_luminance(image, original) if opts.luminance_only else image.clone()
 
 
 def optimize_options(opts: InferOptions, content_short: int | None = None) -> OptimizeOptions:

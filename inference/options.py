@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from configs.plugins import load_plugins
 from models.adain import MAX_ALPHA
 from models.gatys import OPTIMIZE_FP16
-from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError, load_plugins
+from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError
 
 Method = Literal["decoder", "optimize"]
 
@@ -87,7 +88,7 @@ class InferOptions:
     save_every: int = 0  # write intermediate images + a loss log every N steps
     plugins: tuple[
         str, ...
-    ] = ()  # your own transforms/losses/networks (models/registry.py load_plugins)
+    ] = ()  # your own transforms/losses/networks (configs/plugins.py load_plugins)
     # video contents (inference/video.py)
     temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
     temporal_weight: float = (

@@ -19,15 +19,13 @@ import torch
 from inference.engine import Engine
 from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
+from inference.sheet import sheet_rows, thumb, write_sheet
 from inference.style_stats import is_stats_file, load_stats, save_stats
 from inference.video import stylize_video
 from media.files import atomic_write
-from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image
-from media.resize import resize, resize_short
 from media.video import is_video_file
 
-GRID_CELL = 128
 MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
 
 
@@ -222,7 +220,7 @@ class Runner:
                 )
                 self.summary["written"].append(str(path))
                 if self.args.grid:
-                    self.grid[i, path] = _thumb(out[b])
+                    self.grid[i, path] = thumb(out[b])
 
     def check_mask(self, contents: torch.Tensor) -> torch.Tensor:
         """The masks for contents of this size: a different aspect ratio is refused (the regions
@@ -262,35 +260,14 @@ class Runner:
         return callback
 
     def write_grid(self) -> None:
-        """OUT/grid.png: contents down the left, one column per (entry, alpha), style images on
-        top."""
-        columns = [(e, a) for e in self.plan.entries for a in self.plan.alphas]
-        rows = [
-            i
-            for i in range(len(self.plan.contents))
-            if all((i, self.plan.output_path(i, e, a)) in self.grid for e, a in columns)
-        ]
-        if not rows:
+        """OUT/grid.png (inference/sheet.py) when a content has every column, unless --skip-existing
+        finds one."""
+        if not sheet_rows(self.plan, self.grid):
             return
-        contents = [_thumb(load_image(self.plan.contents[i], GRID_CELL)) for i in rows]
-        tops = [
-            _strips(
-                [
-                    self.styles[k][0]
-                    if not isinstance(self.styles[k], tuple)
-                    else torch.full((3, 8, 8), 0.5)
-                    for k in e.styles
-                ]
-            )
-            for e, _ in columns
-        ]  # statistics have no picture: a grey header
-        outputs = [[self.grid[i, self.plan.output_path(i, e, a)] for e, a in columns] for i in rows]
-        path = self.plan.grid
-        if self.args.skip_existing and path.exists():
-            self.summary["skipped"].append(str(path))
-            return
-        save_image(stylization_grid(contents, tops, outputs, cell=GRID_CELL), path)
-        self.summary["grid"] = str(path)
+        if self.args.skip_existing and self.plan.grid.exists():
+            self.summary["skipped"].append(str(self.plan.grid))
+        else:
+            self.summary["grid"] = write_sheet(self.plan, self.styles, self.grid)
 
 
 def _reason(err: Exception) -> str:
@@ -298,20 +275,6 @@ def _reason(err: Exception) -> str:
     long)."""
     text = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
-
-
-def _thumb(image: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) -> short side GRID_CELL (kept in memory for the grid instead of the full
-    output)."""
-    return resize_short(image[None], min(GRID_CELL, *image.shape[-2:]))[0].clone()
-
-
-def _strips(images: list[torch.Tensor]) -> torch.Tensor:
-    """Several styles side by side as vertical strips of one square cell (the header of a mix
-    column)."""
-    cells = [resize(im[None], (GRID_CELL, GRID_CELL))[0] for im in images]
-    bounds = [round(k * GRID_CELL / len(cells)) for k in range(len(cells) + 1)]
-    return torch.cat([c[..., a:b] for c, (a, b) in zip(cells, zip(bounds, bounds[1:]))], dim=-1)
 
 
 def run_jobs(args: InferOptions, plan: Plan, bar) -> dict:

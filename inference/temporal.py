@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import torch
 
 from models.adain import Stats, resize_masks
-from models.transforms import Transform
+from models.transfer import Transform
 
 STATS_TIME_CONSTANT = 4.0  # frames; ~0.17 s at 24 fps
 FLOW_BLEND = 0.7

@@ -131,9 +131,7 @@ def stylize_tiled(
             for r, acc in enumerate(accumulators):
                 acc.add(core[:, m[r]])  # (C, positions of region r in this core)
     whole = [acc.result() for acc in accumulators] if exact else None
-    if (
-        exact and content_stats is not None
-    ):  # e.g. smoothed over a clip's frames (inference/video.py)
+    if exact and content_stats is not None:  # e.g. smoothed over a clip's frames (video.py)
         whole = content_stats(whole)
 
     # pass 2: each tile through the net with the global statistics, decoded, blended with ramps
@@ -152,19 +150,8 @@ def stylize_tiled(
             ].to(f.device)
         )
         th, tw = y_end - y, x_end - x
-        image = (
-            net.stylize_features(
-                f,
-                styles,
-                size=(th, tw),
-                alpha=alpha,
-                style_weights=style_weights,
-                masks=tile_masks,
-                content_stats=stats,
-            )[0]
-            .float()
-            .cpu()
-        )
+        kw = dict(alpha=alpha, style_weights=style_weights, masks=tile_masks, content_stats=stats)
+        image = net.stylize_features(f, styles, size=(th, tw), **kw)[0].float().cpu()
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt

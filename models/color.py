@@ -10,7 +10,7 @@ import torch
 
 from media.resize import resize
 from models.linalg import mean_cov
-from models.transforms import get_transform
+from models.transfer import get_transform
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(
@@ -54,3 +54,13 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     slightly; the networks accept that).
     """
     return get_transform("wct").apply(source, None, mean_cov(target))
+
+
+def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y is matched to its
+    mean/std."""
+    y = rgb_to_ycbcr(images)[:, :1]
+    if reference is not None:
+        ref = rgb_to_ycbcr(reference)[:, :1]
+        y = (y - y.mean()) / (y.std() + 1e-6) * ref.std() + ref.mean()
+    return y.expand(-1, 3, -1, -1)

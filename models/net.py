@@ -18,7 +18,7 @@ from configs.schema import ModelConfig
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
 from models.registry import build_decoder, build_encoder, encoder_layer
-from models.transforms import Transform, get_transform, transfer
+from models.transfer import Transform, get_transform, transfer
 
 
 class StyleTransferNet(nn.Module):

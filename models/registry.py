@@ -7,7 +7,7 @@ miniature).
 Five registries: transforms, style losses, encoders, decoders and the optimization's feature
 networks. The config reader, every CLI's choices and help, the demo and eval.variants read them at
 run time, so a name is written once: where it is registered. The built-in entries register when
-their modules are imported (`_load_builtins`, on the first lookup); `load_plugins` imports a
+their modules are imported (`load_builtins`, on the first lookup); configs/plugins.py imports a
 researcher's own files or modules, which register more. This module imports no network code, so a
 loss or a transform stays cheap to import.
 """
@@ -15,11 +15,9 @@ loss or a transform stays cheap to import.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from torch import nn
 
@@ -69,7 +67,7 @@ class Registry(Mapping):
             _plugins[_loading[-1]].append((self.kind, name))
 
     def __getitem__(self, name: str):
-        _load_builtins()
+        load_builtins()
         if name not in self._entries:
             raise RegistryError(
                 f"unknown {self.what} '{name}'; choose one of {', '.join(self)}"
@@ -78,15 +76,15 @@ class Registry(Mapping):
         return self._entries[name]
 
     def __iter__(self) -> Iterator[str]:
-        _load_builtins()
+        load_builtins()
         return iter(self._entries)
 
     def __len__(self) -> int:
-        _load_builtins()
+        load_builtins()
         return len(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        _load_builtins()
+        load_builtins()
         return name in self._entries
 
     def remove(self, name: str) -> None:
@@ -103,7 +101,7 @@ FEATURE_NETS = Registry("feature net", "feature network (--feature-net)")
 REGISTRIES = {r.kind: r for r in (TRANSFORMS, STYLE_LOSSES, ENCODERS, DECODERS, FEATURE_NETS)}
 
 
-def _load_builtins() -> None:
+def load_builtins() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
@@ -137,7 +135,7 @@ def register_transform(name: str, entry=None):
     """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps,
     or an object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`):
     models/transforms.py."""
-    from models.transforms import as_transform  # the protocol lives beside the transforms
+    from models.transfer import as_transform  # the protocol: models/transfer.py
 
     return _decorator(
         lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry
@@ -253,65 +251,24 @@ def build_feature_net(name: str, layers: Sequence[str], weights: str = "pretrain
     return spec.build(tuple(layers), pretrained=source.pretrained, weights_file=source.file).eval()
 
 
-# ---- plugins: a researcher's own file or module, imported so that its decorators register
-def load_plugins(specs: Sequence[str]) -> list[str]:
-    """Import each plugin (a path to a .py file, or an importable module name) once; returns the
-    specs.
-
-    Files are recorded by absolute path, so a run folder or a release file can name them later. A
-    missing file, an import error or a name that clashes with a built-in is one RegistryError line.
-    """
-    _load_builtins()
-    loaded = []
-    for spec in specs:
-        key = plugin_key(spec)
-        if key not in _plugins:
-            _plugins[key] = []
-            _loading.append(key)
-            try:
-                _import(key)
-            except RegistryError as err:
-                _forget(key)
-                raise RegistryError(f"plugin {spec}: {err}") from None
-            except Exception as err:  # noqa: BLE001 - any error in the user's file is reported in one line
-                _forget(key)
-                raise RegistryError(
-                    f"plugin {spec} failed to import: {type(err).__name__}: "
-                    f"{str(err).splitlines()[0] if str(err) else ''}; fix the file, or "
-                    "leave --plugins out"
-                ) from None
-            finally:
-                _loading.pop()
-        loaded.append(key)
-    return loaded
+# ---- plugins (configs/plugins.py imports them): what each one registered
+@contextmanager
+def registering_for(plugin: str) -> Iterator[None]:
+    """Record the registrations made inside under `plugin`; if the block fails, undo them."""
+    _plugins[plugin], ok = [], False
+    _loading.append(plugin)
+    try:
+        yield
+        ok = True
+    finally:
+        _loading.pop()
+        if not ok:
+            forget_plugin(plugin)
 
 
-def plugin_key(spec: str) -> str:
-    """A file plugin's absolute path (the .py file must exist), or a module name as given."""
-    if spec.endswith(".py") or "/" in spec or "\\" in spec:
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise RegistryError(
-                f"plugin file {spec} does not exist; pass a .py file or a module name"
-            )
-        return str(path.resolve())
-    return spec
-
-
-def _import(key: str) -> None:
-    if not key.endswith(".py"):
-        importlib.import_module(key)
-        return
-    name = "plugins." + Path(key).stem
-    module_spec = importlib.util.spec_from_file_location(name, key)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module  # dataclasses and pickling look the module up by name
-    module_spec.loader.exec_module(module)
-
-
-def _forget(key: str) -> None:
-    """Undo a failed plugin's registrations, so a second attempt starts clean."""
-    for kind, name in _plugins.pop(key, []):
+def forget_plugin(plugin: str) -> None:
+    """Undo a plugin's registrations (a failed import, or a test's throw-away plugin)."""
+    for kind, name in _plugins.pop(plugin, []):
         REGISTRIES[kind].remove(name)
 
 

@@ -2,14 +2,14 @@
 
 Two weight layouts (model.encoder.weights_layout): torchvision's `vgg19().features` (zero padding,
 floor pools, ImageNet input normalization) and pytorch-AdaIN's released `vgg_normalised.pth` (the
-Caffe VGG19 normalized by Gatys et al., as a Sequential of a 1x1 input conv, reflection padding and
-ceil-mode pools). Both run as the same torchvision-shaped `body`, so the feature table and every
-state-dict key are shared.
+Caffe VGG19 normalized by Gatys et al.: ceil-mode pools, reflection padding, its normalization in a
+folded input conv). Both run as the same torchvision-shaped `body`, so the feature table and every
+state-dict key are shared; weights/vgg19.py reads both files into it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -17,16 +17,13 @@ from torch import nn
 
 from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, PaddedConv2d, encoder_norm
 from models.registry import register_encoder, register_feature_net
-from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
+from weights.vgg19 import require_keys, vgg19_state
 
 # torchvision's vgg19().features is conv, relu per conv and a max-pool after each block; blocks hold
 # 2, 2, 4, 4, 4 convs. The table is derived from that, e.g. relu1_1=1, relu2_1=6, relu3_1=11,
 # relu4_1=20, conv4_2=21, relu5_1=29.
 _BLOCK_CONVS = (2, 2, 4, 4, 4)
 _BLOCK_WIDTHS = (64, 128, 256, 512, 512)
-# torchvision's VGG19_Weights.IMAGENET1K_V1: its published file, read by URL and file name, so a VGG
-# run never imports torchvision (which imports every model, torchvision.ops, torch._dynamo: ~1.4 s)
-VGG19_IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 
 
 def _layer_table() -> dict[str, int]:
@@ -55,75 +52,10 @@ VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name
 VGG_PADDINGS: dict[str, str] = {"zeros": "zeros", "reflect": "reflect"}
 
 
-def fold_vgg_normalised(
-    state: dict[str, torch.Tensor], path: str = "the weights file"
-) -> dict[str, torch.Tensor]:
-    """pytorch-AdaIN's vgg_normalised state dict -> torchvision `features` keys, its 1x1 input conv
-    folded.
-
-    The release's Sequential is conv1x1(3->3), then [ReflectionPad2d(1), Conv2d 3x3, ReLU] per conv
-    and a ceil-mode max-pool per block; its convs sit at Sequential indices 0, 2, 5, 9, 12, ... and
-    are taken in that order. conv1_1(pad(A x + b0)) = conv1_1'(pad(x)) with W' = W A and b' = b +
-    sum W b0, because reflection padding copies pixels and so commutes with a per-pixel affine map
-    (exact, computed in float64; with zero padding the borders would differ, so the layout requires
-    padding=reflect).
-    """
-    convs = sorted(
-        (int(k.split(".")[0]), k.rsplit(".", 1)[0])
-        for k, v in state.items()
-        if k.endswith("weight") and v.dim() == 4 and k.split(".")[0].isdigit()
-    )
-    prefixes = [prefix for _, prefix in convs]
-    if not prefixes or tuple(state[f"{prefixes[0]}.weight"].shape) != (3, 3, 1, 1):
-        first = (
-            f"{prefixes[0]}.weight {tuple(state[prefixes[0] + '.weight'].shape)}"
-            if prefixes
-            else "no conv"
-        )
-        raise PretrainedWeightsError(
-            f"{path} is not pytorch-AdaIN's vgg_normalised layout: its first conv should be the "
-            f"(3, 3, 1, 1) input conv at key 0.weight, found {first}; torchvision vgg19 weights "
-            f"need weights_layout=torchvision"
-        )
-    a, b0 = (
-        state[f"{prefixes[0]}.weight"].double()[:, :, 0, 0],
-        state[f"{prefixes[0]}.bias"].double(),
-    )
-    conv_indices = [index for name, index in VGG19_LAYERS.items() if name.startswith("conv")]
-    out = {}
-    for prefix, index in zip(prefixes[1:], conv_indices):
-        weight, bias = state[f"{prefix}.weight"], state[f"{prefix}.bias"]
-        if index == 0:  # conv1_1 absorbs the input conv
-            w64 = weight.double()
-            bias = (bias.double() + torch.einsum("ojhw,j->o", w64, b0)).to(bias.dtype)
-            weight = torch.einsum("ojhw,ji->oihw", w64, a).to(weight.dtype)
-        out[f"{index}.weight"], out[f"{index}.bias"] = weight, bias
-    return out
-
-
-def _torchvision_features(
-    state: dict[str, torch.Tensor], path: str = "the weights file"
-) -> dict[str, torch.Tensor]:
-    """A torchvision vgg19 state dict (or one of its `features`) -> the `features` keys without
-    prefix."""
-    if any(k.startswith("features.") for k in state):
-        return {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
-    first = state.get("0.weight")
-    if first is not None and tuple(first.shape) == (3, 3, 1, 1):
-        raise PretrainedWeightsError(
-            f"{path} is pytorch-AdaIN's vgg_normalised layout (a 1x1 input conv at 0.weight), not "
-            "torchvision's vgg19: read it with model.encoder.weights_layout=vgg_normalised (and "
-            "model.encoder.padding=reflect)"
-        )
-    return {k: v for k, v in state.items() if not k.startswith("classifier.")}
-
-
 @dataclass(frozen=True)
 class VGGLayout:
-    """How a weights file of one layout becomes the torchvision-shaped body, and the network it
-    implies."""
+    """The network a weights layout implies (how its files are read: weights/vgg19.py)."""
 
-    read: Callable[[dict, str], dict]  # state dict -> torchvision `features` keys
     # pytorch-AdaIN's pools round up; equal to floor on the stride-padded inputs of the net
     ceil_pools: bool
     mean: tuple[float, ...]
@@ -132,10 +64,10 @@ class VGGLayout:
 
 # the registry of model.encoder.weights_layout
 VGG_LAYOUTS: dict[str, VGGLayout] = {
-    "torchvision": VGGLayout(_torchvision_features, False, IMAGENET_MEAN, IMAGENET_STD),
+    "torchvision": VGGLayout(False, IMAGENET_MEAN, IMAGENET_STD),
     # the folded input conv holds the release's normalization (BGR, mean subtraction, 0-255 scale):
     # identity here
-    "vgg_normalised": VGGLayout(fold_vgg_normalised, True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    "vgg_normalised": VGGLayout(True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
 
 
@@ -179,33 +111,24 @@ class VGG19Features(nn.Module):
     ):
         super().__init__()
         spec = VGG_LAYOUTS[layout]
-        self.arch = dict(
-            padding=padding, layout=layout, norm=norm
-        )  # a network sharing this one's modules
+        # what a network sharing this one's modules is built with
+        self.arch = dict(padding=padding, layout=layout, norm=norm)
         check_layers([*layers, *([last_layer] if last_layer else [])], VGG19_LAYERS, "VGG19")
         self.layers = tuple(layers)
         last = max(VGG19_LAYERS[name] for name in [*layers, *([last_layer] if last_layer else [])])
         features = _vgg19_features()
-        if weights_file:
-            state = spec.read(read_state_dict(weights_file), str(weights_file))
-            _require_keys(state, features, weights_file, last, layout)
+        state = vgg19_state(layout, pretrained, weights_file)
+        if state is not None:
+            needed = [k for k, _ in features[: last + 1].named_parameters()]
+            state = require_keys(state, needed, weights_file, layout)
             features.load_state_dict(state, strict=False)
-        elif pretrained:
-            if layout != "torchvision":
-                raise PretrainedWeightsError(
-                    f"no library download exists for the {layout} VGG19 weights; give "
-                    "the file (model.encoder.weights_file / --weights PATH)"
-                )
-            state = load_torchvision_weights(VGG19_IMAGENET_URL, "VGG19")
-            features.load_state_dict(_torchvision_features(state))
         for m in features:
             if isinstance(m, nn.Conv2d):
                 m.padding_mode = VGG_PADDINGS[padding]
             elif isinstance(m, nn.MaxPool2d):
                 m.ceil_mode = spec.ceil_pools
-        self.ceil_pools = (
-            spec.ceil_pools
-        )  # StyleTransferNet.pad: no stride padding needed (see there)
+        # StyleTransferNet.pad: no stride padding needed (see there)
+        self.ceil_pools = spec.ceil_pools
         self.normalize = Normalize(*(norm or (spec.mean, spec.std)))
         self.body = nn.Sequential(
             *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in features[: last + 1]]
@@ -255,17 +178,6 @@ def _vgg19_features() -> nn.Sequential:
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(m.bias)
     return features
-
-
-def _require_keys(state: dict, features: nn.Module, path: str, last: int, layout: str) -> None:
-    needed = [k for k, _ in features[: last + 1].named_parameters()]
-    missing = [k for k in needed if k not in state]
-    if missing:
-        raise PretrainedWeightsError(
-            f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); "
-            "expected torchvision vgg19 names, or pytorch-AdaIN's vgg_normalised with "
-            "weights_layout=vgg_normalised"
-        )
 
 
 @register_encoder("vgg19", default_layer="relu4_1", layers=list(VGG19_LAYERS))

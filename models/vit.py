@@ -16,7 +16,7 @@ from torch import nn
 
 from models.layers import Normalize, encoder_norm, pad_to_multiple
 from models.registry import register_encoder
-from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast
+from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast, timm_weights_error
 
 
 def _block_index(name: str, depth: int) -> int:
@@ -80,9 +80,9 @@ class ViTFeatures(nn.Module):
                 raise ValueError(
                     f"timm has no model '{name}' (timm.list_models('vit_*') lists them)"
                 ) from None
-            raise self._weights_error(name, weights_file, err) from None
+            raise timm_weights_error(name, weights_file, err) from None
         except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
-            raise self._weights_error(name, weights_file, err) from None
+            raise timm_weights_error(name, weights_file, err) from None
         depth = len(self.model.blocks)
         self.layers = tuple(layers)
         self._indices = {layer: _block_index(layer, depth) for layer in self.layers}
@@ -112,22 +112,6 @@ class ViTFeatures(nn.Module):
             module = getattr(self.model, name, None)
             if isinstance(module, nn.Module):
                 module.requires_grad_(False)
-
-    @staticmethod
-    def _weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:
-        import huggingface_hub.constants as hf_constants
-
-        where = (
-            f"the local file {weights_file}"
-            if weights_file
-            else "the Hugging Face hub (or its cache)"
-        )
-        return PretrainedWeightsError(
-            f"could not load pretrained weights for timm model '{name}' from {where} "
-            f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: "
-            f"download the model's model.safetensors elsewhere and give its path as the weights "
-            f"file (the hub cache is {hf_constants.HF_HUB_CACHE})"
-        )
 
     def forward(
         self, images: torch.Tensor, layers: Sequence[str] | None = None

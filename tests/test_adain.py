@@ -5,7 +5,8 @@ import torch
 
 from models.adain import adain, blend, mean_std, mix_stats, resize_masks
 from models.net import StyleTransferNet
-from models.transforms import TRANSFORMS, transfer
+from models.registry import TRANSFORMS
+from models.transfer import transfer
 
 
 def feats(b=2, c=8, h=12, w=10, scale=3.0, shift=1.0):

@@ -176,7 +176,7 @@ def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
     """
     import onnxruntime as ort
 
-    from models.registry import load_plugins
+    from configs.plugins import load_plugins
 
     load_plugins([str(PLUGIN)])
     net = StyleTransferNet(dataclasses.replace(vgg_config(), transform=name)).eval()

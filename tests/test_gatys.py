@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import infer
-from inference.optimize import optimize_options
+from inference.optimize import optimize, optimize_options
 from models.color import rgb_to_ycbcr
-from models.gatys import OptimizeOptions, blended_style_targets, optimize
+from models.gatys import OptimizeOptions, blended_style_targets
 from models.losses import content_loss
 from models.registry import FEATURE_NETS, build_feature_net
 

@@ -18,9 +18,10 @@ from train_helpers import REPO, SMOKE, run_cli, tiny_overrides
 
 import infer
 import train as train_script
+from configs.plugins import load_plugins
 from configs.read import load_config
 from media.images import load_image
-from models.registry import STYLE_LOSSES, TRANSFORMS, load_plugins
+from models.registry import STYLE_LOSSES, TRANSFORMS
 from weights.checkpoint import load_model
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
@@ -37,9 +38,10 @@ NAMES = [
 def _unload_plugins():
     """The dummy plugin's names leave the registries after each test (other tests iterate them)."""
     yield
-    from models.registry import _forget, plugin_key
+    from configs.plugins import plugin_key
+    from models.registry import forget_plugin
 
-    _forget(plugin_key(str(PLUGIN)))
+    forget_plugin(plugin_key(str(PLUGIN)))
 
 
 def one_line(err: str) -> str:

@@ -12,7 +12,7 @@ from train_helpers import NOISE, SMOKE, step_gradients, tiny_config, tiny_overri
 
 import train as train_module
 import training.data as data_module
-from models.precision import memory_format
+from configs.device import memory_format
 from train import train
 from training.data import loader_workers
 from training.objective import StyleTransferObjective

@@ -24,7 +24,7 @@ import infer
 from media.images import load_image
 from models.losses import STYLE_LOSSES
 from models.net import StyleTransferNet
-from models.transforms import TRANSFORMS
+from models.registry import TRANSFORMS
 from train import train
 
 # each built-in transform with the recipe's loss, and each other style loss with the recipe's

@@ -15,8 +15,8 @@ import sys
 import torch
 from accelerate import Accelerator
 
+from configs.device import precision_warning
 from configs.schema import Config
-from models.precision import precision_warning
 
 log = logging.getLogger("train")
 

@@ -12,8 +12,8 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
+from configs.device import memory_format
 from configs.schema import Config, to_json
-from models.precision import memory_format
 from training import interrupt
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams

@@ -169,3 +169,18 @@ def make_hub_offline_fast() -> None:
 
     if not hf_constants.HF_HUB_OFFLINE and not hub_reachable():
         hf_constants.HF_HUB_OFFLINE = True
+
+
+def timm_weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:
+    """A timm model's weights could not be had: one line naming the source, and what to do."""
+    import huggingface_hub.constants as hf_constants
+
+    where = (
+        f"the local file {weights_file}" if weights_file else "the Hugging Face hub (or its cache)"
+    )
+    return PretrainedWeightsError(
+        f"could not load pretrained weights for timm model '{name}' from {where} "
+        f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: "
+        f"download the model's model.safetensors elsewhere and give its path as the weights "
+        f"file (the hub cache is {hf_constants.HF_HUB_CACHE})"
+    )

@@ -1,0 +1,62 @@
+"""Plugins: a researcher's own file or module (`--plugins`, the config key `plugins:`), imported so
+that its `register_*` decorators add to the registries of models/registry.py.
+
+A file plugin is recorded by its absolute path, so a run folder or a release file can name it later;
+every failure (a missing file, an import error, a name that clashes with a built-in) is one line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.registry import RegistryError, load_builtins, loaded_plugins, registering_for
+
+
+def load_plugins(specs: Sequence[str]) -> list[str]:
+    """Import each plugin (a path to a .py file, or an importable module name) once; returns their
+    keys (plugin_key)."""
+    load_builtins()  # a plugin name that clashes with a built-in is found at its registration
+    loaded = []
+    for spec in specs:
+        key = plugin_key(spec)
+        if key not in loaded_plugins():
+            try:
+                with registering_for(key):
+                    _import(key)
+            except RegistryError as err:
+                raise RegistryError(f"plugin {spec}: {err}") from None
+            except Exception as err:  # noqa: BLE001 - any error in the user's file is one line
+                first = str(err).splitlines()[0] if str(err) else ""
+                raise RegistryError(
+                    f"plugin {spec} failed to import: {type(err).__name__}: {first}; fix the "
+                    "file, or leave --plugins out"
+                ) from None
+        loaded.append(key)
+    return loaded
+
+
+def plugin_key(spec: str) -> str:
+    """A file plugin's absolute path (the .py file must exist), or a module name as given."""
+    if spec.endswith(".py") or "/" in spec or "\\" in spec:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise RegistryError(
+                f"plugin file {spec} does not exist; pass a .py file or a module name"
+            )
+        return str(path.resolve())
+    return spec
+
+
+def _import(key: str) -> None:
+    if not key.endswith(".py"):
+        importlib.import_module(key)
+        return
+    name = "plugins." + Path(key).stem
+    module_spec = importlib.util.spec_from_file_location(name, key)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    module_spec.loader.exec_module(module)
