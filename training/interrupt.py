@@ -33,7 +33,8 @@ _requested = False
 
 @contextmanager
 def handling():
-    """Install the SIGINT rules above for the duration (the previous handler comes back after)."""
+    """Install the SIGINT rules above for the duration; the previous handler and state come back
+    after."""
     global _requested
     _requested = False
     previous = signal.signal(signal.SIGINT, _on_sigint)
@@ -41,6 +42,7 @@ def handling():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        _requested = False  # train() called later in this process (tests, notebooks) starts afresh
 
 
 def _on_sigint(signum, frame) -> None:
