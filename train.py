@@ -12,37 +12,32 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import sys
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from configs.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser
-from configs.device import memory_format, precision_warning
+from configs.device import memory_format
 from configs.read import load_config
 from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
 from inference.allocator import keep_freed_memory
 from media.files import atomic_write
 from models.net import StyleTransferNet
-from training.checkpoints import (
-    CheckpointError,
-    TrainerState,
-    complete_checkpoints,
-    load_checkpoint,
-    remove_stale_temp_files,
-    resolve_resume,
-)
+from training import interrupt
+from training.checkpoints import TrainerState, complete_checkpoints, remove_stale_temp_files
 from training.data import build_streams, loader_workers, training_datasets, validation_images
+from training.interrupt import TrainingInterrupted
+from training.launch import make_accelerator, start_line
 from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
-from training.resume import check_resume_config
+from training.resume import check_resume_config, load_checkpoint, resolve_resume
 from training.run_log import RunLogger
 from training.schedule import total_steps
+from weights.checkpoint import CheckpointError
 from weights.load import load_into
 from weights.pretrained import PretrainedWeightsError
 
@@ -54,45 +49,6 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 def default_run_dir(cfg: Config) -> Path:
     return Path(cfg.train.log_root) / cfg.name
-
-
-def make_accelerator(cfg: Config) -> Accelerator:
-    """An Accelerator that is really distributed under `accelerate launch --multi_gpu`, on GPUs or
-    CPUs.
-
-    `cpu=True` on a machine without CUDA makes accelerate use gloo DDP across the launched
-    processes; without it each process would silently train its own model.
-    """
-    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", cfg.train.mixed_precision)
-    if (
-        launched != cfg.train.mixed_precision
-    ):  # the experiment config wins, so runs are reproducible from it
-        log.warning(
-            "accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from "
-            "the config (override it with train.mixed_precision=...)",
-            launched,
-            cfg.train.mixed_precision,
-        )
-    accelerator = Accelerator(
-        cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision
-    )
-    # every training batch has the same shape (data.crop): cuDNN's autotuner then picks each conv's
-    # fastest algorithm once and reuses it (the validation grid adds one more shape)
-    torch.backends.cudnn.benchmark = accelerator.device.type == "cuda"
-    if cfg.train.mixed_precision == "bf16" and (
-        warning := precision_warning(accelerator.device, "bf16")
-    ):
-        better = "fp16" if accelerator.device.type == "cuda" else "no"  # fp16 with a GradScaler
-        log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=%s)", warning, better)
-    world = int(os.environ.get("WORLD_SIZE", 1))
-    if accelerator.num_processes != world:
-        raise RuntimeError(
-            f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: "
-            "the processes would train independent models. Launch with `accelerate launch "
-            "--multi_gpu --num_processes N train.py ...` (note: `--cpu --num_processes "
-            "N` starts a single process)"
-        )
-    return accelerator
 
 
 def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
@@ -121,9 +77,8 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
         CheckpointError: `resume` names no usable checkpoint, or a fresh run would overwrite one.
     """
-    cfg = validate(
-        cfg, cuda=torch.cuda.is_available()
-    )  # a Config built in Python is checked like a file's
+    # a Config built in Python is checked like a file's
+    cfg = validate(cfg, cuda=torch.cuda.is_available())
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
     accelerator = make_accelerator(cfg)
     if resume is None and complete_checkpoints(run_dir):
@@ -138,13 +93,9 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     datasets = training_datasets(cfg.data)
     val = validation_images(cfg.data, t.val_pairs, cfg.data.crop) if t.val_pairs > 0 else None
 
-    set_seed(
-        cfg.train.seed
-    )  # before building: random-weight networks are identical on every rank and run
+    set_seed(cfg.train.seed)  # before building: random-weight networks equal on every rank and run
     net = StyleTransferNet(cfg.model)
-    if (
-        cfg.model.init_from and checkpoint is None
-    ):  # fine-tuning starts from these weights; a resume has its own
+    if cfg.model.init_from and checkpoint is None:  # fine-tuning; a resume has its own weights
         load_into(net, cfg.model.init_from)
     layout = memory_format(t.memory_format, accelerator.device)
     objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
@@ -199,8 +150,13 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     try:
         try:
             result = loop.run(end_step)
-        except KeyboardInterrupt:
-            raise TrainingInterrupted(state.step, loop.last_saved, run_dir) from None
+        except BaseException as err:
+            # Ctrl-C, or a peer rank that left on it (training/interrupt.py)
+            if interrupt.caused(err):
+                raise TrainingInterrupted(
+                    state.step, loop.last_saved, run_dir, t.mixed_precision
+                ) from None
+            raise
         if result.bad_files:
             log.warning(
                 "unreadable training images (skipped, replaced by the next readable one):\n%s",
@@ -224,50 +180,6 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return result
-
-
-def start_line(cfg: Config, accelerator: Accelerator, layout: torch.memory_format) -> str:
-    """One line saying what this launch is: processes, batches, precision, layout, devices."""
-    n, t = accelerator.num_processes, cfg.train
-    device = accelerator.device
-    devices = f"{device.type} x {n}" if device.type == "cuda" and n > 1 else str(device)
-    precision = {"no": "fp32"}.get(t.mixed_precision, t.mixed_precision)
-    fmt = "channels_last" if layout == torch.channels_last else "contiguous"
-    return (
-        f"start: {n} process(es), batch {t.batch_size} per process = {n * t.batch_size} global, "
-        f"precision {precision}, memory format {fmt} "
-        f"(train.memory_format={t.memory_format}), device(s) {devices}"
-    )
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C during training: the step reached and the newest checkpoint, for the one-line
-    report."""
-
-    def __init__(self, step: int, last_saved: int | None, run_dir: Path):
-        super().__init__(step)
-        self.step, self.last_saved, self.run_dir = step, last_saved, Path(run_dir)
-
-    def message(self) -> str:
-        if self.last_saved is None:
-            return (
-                f"interrupted at step {self.step}: no checkpoint was saved yet (train.save_every="
-                "...); run the same command again to start over"
-            )
-        world = int(os.environ.get("WORLD_SIZE", 1))
-        launch = (
-            f"accelerate launch --multi_gpu --num_processes {world}"
-            if world > 1
-            else shlex.quote(sys.executable)
-        )
-        command = (
-            f"{launch} train.py --config {shlex.quote(str(self.run_dir / 'config.yaml'))} "
-            f"--run-dir {shlex.quote(str(self.run_dir))} --resume latest"
-        )
-        return (
-            f"interrupted at step {self.step} (last checkpoint: step "
-            f"{self.last_saved}); resume with: {command}"
-        )
 
 
 def parse_args(argv: list[str] | None):
@@ -297,9 +209,8 @@ def parse_args(argv: list[str] | None):
         "overrides", nargs="*", help="config overrides by field name, e.g. train.steps=100"
     )
     args = p.parse_args(argv)
-    if (
-        args.plugins
-    ):  # `--plugins a.py train.steps=9`: nargs="+" took the overrides too; give them back
+    # `--plugins a.py train.steps=9`: nargs="+" took the overrides too; give them back
+    if args.plugins:
         args.overrides += [v for v in args.plugins if "=" in v]
         args.overrides.append(f"plugins={','.join(v for v in args.plugins if '=' not in v)}")
     return args
@@ -319,17 +230,17 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if rank == 0 else logging.WARNING,
         format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("accelerate").setLevel(
-        logging.WARNING
-    )  # its per-file save/load INFO lines are noise
-    try:
-        return _main(args, rank)
-    except (
-        KeyboardInterrupt
-    ):  # before or after the loop; TrainingInterrupted covers the loop itself
-        if rank == 0:
-            print("interrupted before training started: nothing was trained", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    # accelerate's per-file save/load INFO lines are noise
+    logging.getLogger("accelerate").setLevel(logging.WARNING)
+    with interrupt.handling():
+        try:
+            return _main(args, rank)
+        except BaseException as err:  # before the loop; TrainingInterrupted covers the loop itself
+            if not interrupt.caused(err):
+                raise
+            if rank == 0:
+                print("interrupted before training started: nothing was trained", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 def _main(args, rank: int) -> int:
@@ -337,10 +248,9 @@ def _main(args, rank: int) -> int:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no
         # cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
-        if (
-            not torch.cuda.is_available()
-        ):  # CPU training: every step reallocates the same activations
-            # 25-30 -> 17-19 s per 256 px AdaIN step on 2 cores (inference/allocator.py)
+        # CPU training: every step reallocates the same activations; keeping freed memory takes
+        # a 256 px AdaIN step from 25-30 to 17-19 s on 2 cores (inference/allocator.py)
+        if not torch.cuda.is_available():
             keep_freed_memory()
         result = train(cfg, args.run_dir, args.resume)
     except TrainingInterrupted as stop:
@@ -355,9 +265,8 @@ def _main(args, rank: int) -> int:
         FileNotFoundError,
     ) as err:
         hint = f"; {WEIGHTS_HINT}" if isinstance(err, PretrainedWeightsError) else ""
-        report_error(
-            f"error: {err}{hint}"
-        )  # once, last: every rank meets it (see training/launch_errors.py)
+        # once, last: every rank meets it (see training/launch_errors.py)
+        report_error(f"error: {err}{hint}")
         return EXIT_FAILED if isinstance(err, NonFiniteLossError) else EXIT_USAGE
     if rank == 0:
         print(

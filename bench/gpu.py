@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,22 +34,22 @@ from bench.train_step import cpu_name
 from configs.device import check_precision, native_bf16, resolve_device
 from inference.engine import Engine
 from media.files import atomic_write
+from training.launch import launch_command
 
 REPO = Path(__file__).resolve().parents[1]
-FULL = {
-    "train": {"vgg_adain_meanstd": 256, "vit_adain_meanstd": 224},
-    "batch": 8,
-    "infer": 512,
-    "tiled": (4096, 1024, 128),
-    "ddp_steps": 20,
+# each knob's (full, quick) value
+SIZES = {
+    "train": ({"vgg_adain_meanstd": 256, "vit_adain_meanstd": 224}, {"smoke": 32, "smoke_vit": 32}),
+    "batch": (8, 1),
+    "infer": (512, 64),
+    "tiled": ((4096, 1024, 128), (256, 128, 32)),  # (image, tile, overlap) in px
+    "ddp_steps": (20, 2),
 }
-QUICK = {
-    "train": {"smoke": 32, "smoke_vit": 32},
-    "batch": 1,
-    "infer": 64,
-    "tiled": (256, 128, 32),
-    "ddp_steps": 2,
-}
+
+
+def sizes_for(quick: bool) -> dict:
+    """The full or the quick value of every knob of SIZES."""
+    return {knob: values[int(quick)] for knob, values in SIZES.items()}
 
 
 def precisions(device: torch.device) -> list[str]:
@@ -149,18 +148,7 @@ def ddp_row(device: torch.device, sizes: dict) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         build_sample(Path(tmp) / "data", size=256)
         cmd = [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
+            *launch_command(2, mixed_precision="fp16"),
             "train.py",
             "--config",
             "configs/smoke.yaml",
@@ -168,7 +156,7 @@ def ddp_row(device: torch.device, sizes: dict) -> dict:
             f"{tmp}/run",
             f"data.root={tmp}/data",
             f"train.steps={sizes['ddp_steps']}",
-            "train.mixed_precision=fp16",
+            "train.mixed_precision=fp16",  # the launcher's too: no warning that they differ
             "data.crop=256",
             "data.resize=256",
             "train.batch_size=8",
@@ -187,7 +175,7 @@ def ddp_row(device: torch.device, sizes: dict) -> dict:
 
 def run_gpu(device: str = "auto", quick: bool = False) -> dict:
     dev = resolve_device(device)
-    sizes = QUICK if quick else FULL
+    sizes = sizes_for(quick)
     result = {
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
         "torch": torch.__version__,

@@ -12,7 +12,6 @@ atomic and re-running is idempotent: unchanged sources whose outputs are intact 
 from __future__ import annotations
 
 import io
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from configs.cli import ArgumentParser
+from data_prep.manifest import (
+    FORMAT,
+    load_manifest,
+    print_summary,
+    summarize,
+    write_if_changed,
+    write_manifest,
+)
 from data_prep.sources import (
+    SIDES,
     SPLITS,
     Source,
     _files,
@@ -28,20 +36,8 @@ from data_prep.sources import (
     collect_folders,
     plan_outputs,
 )
-from media.files import TEMP_SUFFIX, atomic_path
+from media.files import TEMP_SUFFIX
 from media.images import ImageReadError, is_image_file, read_image, resize_image
-
-SIDES = ("content", "style")
-MANIFEST = "manifest.json"
-FORMAT = "adain-prepared-v1"
-
-
-def write_if_changed(path: Path, data: bytes) -> None:
-    """Atomic write, skipped when the file already holds exactly these bytes (keeps its mtime)."""
-    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-        return
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 def process(
@@ -111,13 +107,6 @@ def process(
     }
 
 
-def _load_manifest(out: Path) -> dict | None:
-    try:
-        return json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _remove_leftovers(out: Path, kept: set[str], had_manifest: bool) -> int:
     """Delete temp files of interrupted runs and, in a folder we prepared before, stale outputs."""
     removed = 0
@@ -131,22 +120,6 @@ def _remove_leftovers(out: Path, kept: set[str], had_manifest: bool) -> int:
                 p.unlink()
                 removed += stale
     return removed
-
-
-def summarize(files: list[dict]) -> dict:
-    """Kept/dropped counts per side and split."""
-    summary: dict = {}
-    for f in files:
-        counts = summary.setdefault(f["side"], {}).setdefault(f["split"], {"kept": 0, "dropped": 0})
-        counts[f["status"]] += 1
-    return summary
-
-
-def write_manifest(out: Path, manifest: dict) -> None:
-    """Write OUT/manifest.json atomically (untouched when its content would not change)."""
-    write_if_changed(
-        out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
-    )
 
 
 def prepare(
@@ -208,7 +181,7 @@ def prepare(
         "val_fraction": None if avatar_anime else val_fraction,
         "test_fraction": None if avatar_anime else test_fraction,
     }
-    old = _load_manifest(out)
+    old = load_manifest(out)
     previous = {}
     if old is not None and old.get("format") == FORMAT and old.get("options") == options:
         previous = {(f["side"], f["source"]): f for f in old["files"]}
@@ -237,24 +210,6 @@ def prepare(
     if stale:
         print(f"removed {stale} stale outputs of an earlier run with other inputs or options")
     return manifest
-
-
-def print_summary(manifest: dict, out: str | os.PathLike) -> None:
-    """Print kept/dropped per side and split, then the most common drop reasons."""
-    print(f"prepared {out}")
-    for side, splits in manifest["summary"].items():
-        for split, c in splits.items():
-            print(f"  {side:7s} {split:5s}  kept {c['kept']:7d}  dropped {c['dropped']:6d}")
-    for side in SIDES:
-        if manifest["summary"].get(side, {}).get("val", {}).get("kept", 0) == 0:
-            print(f"  warning: no {side} val images (raise --val-fraction for small plain folders)")
-    reasons: dict[str, int] = {}
-    for f in manifest["files"]:
-        if f["status"] == "dropped":
-            key = f["reason"].split(":")[0]
-            reasons[key] = reasons.get(key, 0) + 1
-    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  dropped {n:6d}  {reason}  (details in {MANIFEST})")
 
 
 def main(argv: list[str] | None = None) -> dict:

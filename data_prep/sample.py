@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from configs.cli import ArgumentParser
-from data_prep.prepare import FORMAT, summarize, write_if_changed, write_manifest
+from data_prep.manifest import FORMAT, summarize, write_if_changed, write_manifest
 from media.images import resize_image
 
 # skimage.data loader name -> file bundled in the wheel. The files are read directly: calling the

@@ -14,6 +14,7 @@ from media.discover import scan_folder
 from media.files import safe_filename
 from media.images import is_image_file
 
+SIDES = ("content", "style")
 SPLITS = ("train", "val", "test")
 AVATAR_FOLDERS = {"content": "CelebA", "style": "AnimeFace"}
 

@@ -14,6 +14,7 @@ import train
 from eval.methods import CheckpointMethod
 from models.net import StyleTransferNet
 from models.vit import ViTFeatures
+from training import launch
 from training.run_log import RunLogger
 from weights.load import load_model
 from weights.release import save_release
@@ -52,11 +53,11 @@ def test_cudnn_benchmark_is_on_for_cuda_training(sample_root, monkeypatch):
         device = property(lambda self: torch.device("cuda"))
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # restored after the test
-    monkeypatch.setattr(train, "Accelerator", OnCuda)
-    train.make_accelerator(tiny_config(sample_root))
+    monkeypatch.setattr(launch, "Accelerator", OnCuda)
+    launch.make_accelerator(tiny_config(sample_root))
     assert torch.backends.cudnn.benchmark is True
-    monkeypatch.setattr(train, "Accelerator", Accelerator)
-    train.make_accelerator(tiny_config(sample_root))
+    monkeypatch.setattr(launch, "Accelerator", Accelerator)
+    launch.make_accelerator(tiny_config(sample_root))
     assert torch.backends.cudnn.benchmark is False
 
 

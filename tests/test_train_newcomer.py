@@ -1,18 +1,16 @@
 """What a new user meets in train.py: data problems, a resume that would change the objective, the
-start line, Ctrl-C and a mistyped flag: each one line, with nothing written that should not be.
+start line and a mistyped flag: each one line, with nothing written that should not be (Ctrl-C:
+test_train_interrupt.py).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
-from train_helpers import REPO, SMOKE, tiny_config, tiny_overrides
+from train_helpers import SMOKE, tiny_config, tiny_overrides
 
 from train import main, train
 
@@ -111,40 +109,6 @@ def test_resume_that_changes_the_objective_is_refused_and_writes_nothing(
         f"{'channels_last' if 'channels_last' in start[0] else 'contiguous'} "
         "(train.memory_format=auto), device(s) cpu"
     ], out
-
-
-def test_ctrl_c_is_one_line_with_the_resume_command(sample_root, tmp_path):
-    run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "train.py",
-        "--config",
-        str(SMOKE),
-        "--run-dir",
-        str(run_dir),
-        *tiny_overrides(
-            sample_root, **{"train.steps": 100000, "train.save_every": 1, "train.val_pairs": 0}
-        ),
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.time() + 120
-    while (
-        not list(run_dir.glob("checkpoints/step_*"))
-        and time.time() < deadline
-        and proc.poll() is None
-    ):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-2000:]
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
-    lines = [line for line in err.splitlines() if line.startswith("interrupted")]
-    assert len(lines) == 1 and lines[0] == err.strip().splitlines()[-1], err[-2000:]
-    assert (
-        f"--run-dir {run_dir} --resume latest" in lines[0] and "last checkpoint: step" in lines[0]
-    )
 
 
 def test_a_mistyped_flag_is_one_line_that_names_the_flag(tmp_path, capsys):

@@ -19,8 +19,9 @@ from train_helpers import (
 )
 
 from train import train
-from training.checkpoints import MARKER, CheckpointError, resolve_resume
-from weights.checkpoint import STEP_WEIGHTS
+from training.checkpoints import MARKER
+from training.resume import resolve_resume
+from weights.checkpoint import STEP_WEIGHTS, CheckpointError
 
 
 def test_resume_in_new_process_equals_uninterrupted_run(sample_root, tmp_path):

@@ -15,7 +15,7 @@ import export
 import infer
 from data_prep.sample_clip import write_clip
 from models.net import StyleTransferNet
-from weights.checkpoint import save_release
+from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

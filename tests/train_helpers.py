@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from configs.read import load_config
+from training.launch import launch_command
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "smoke.yaml"
@@ -53,27 +53,8 @@ def free_port() -> int:
 def run_cli(args: list[str], processes: int = 1, timeout: int = 180) -> subprocess.CompletedProcess:
     """Run train.py in a new process: plain python, or `accelerate launch --multi_gpu` for
     several."""
-    if processes > 1:
-        cmd = [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            str(processes),
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            str(free_port()),
-            "train.py",
-            *args,
-        ]
-    else:
-        cmd = [sys.executable, "train.py", *args]
+    port = free_port() if processes > 1 else None
+    cmd = [*launch_command(processes, port=port), "train.py", *args]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 

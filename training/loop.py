@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from configs.device import memory_format
 from configs.schema import Config, to_json
+from training import interrupt
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
 from training.run_log import RunLogger, validation_grid
@@ -90,6 +91,7 @@ class Loop:
         )
         try:
             for step in range(self.state.step, end_step):
+                interrupt.check()  # a Ctrl-C that came while an error was handled (and survived)
                 self.train_step(step)
                 done = self.state.step = step + 1
                 bar.update(1)

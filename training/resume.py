@@ -1,4 +1,5 @@
-"""What a resume may change: what extends or observes a run, never the model, objective or data.
+"""Resuming a run: which checkpoint `--resume` names, what a resume may change (what extends or
+observes a run, never the model, objective or data), and restoring the checkpoint's state.
 
 `--resume latest loss.style_loss=gram` used to continue silently, overwrite config.yaml and make the
 logged style loss jump 10x inside one run. The config a checkpoint was trained with is kept in its
@@ -9,13 +10,28 @@ anything is loaded or written.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import torch
 import yaml
+from accelerate import Accelerator
+from safetensors.torch import load_file
 
 from configs.schema import Config, dotted, to_json
-from training.checkpoints import read_complete
-from weights.checkpoint import CheckpointError
+from training.checkpoints import (
+    MARKER,
+    TrainerState,
+    accelerate_skips_the_model,
+    checkpoints_dir,
+    complete_checkpoints,
+    read_complete,
+    step_tensors,
+)
+from weights.checkpoint import STEP_WEIGHTS, CheckpointError
+from weights.release import release_state_dict
+
+log = logging.getLogger(__name__)
 
 # Keys that only extend or observe a run: a resume may change them (they are listed when it does).
 # Every other key (model.*, loss.*, data.*, optim.*, the batch, precision, seed, any section added
@@ -25,6 +41,27 @@ RESUME_MAY_CHANGE = {
     "train.eval_every", "train.save_every", "train.keep_last", "train.max_nonfinite",
     "train.log_root", "train.val_pairs", "train.memory_format", "train.debug_nan_at_step",
 }  # fmt: skip
+
+
+def resolve_resume(run_dir: Path, resume: str) -> Path:
+    """`latest` -> the newest complete checkpoint of run_dir; otherwise `resume` is a checkpoint
+    folder."""
+    if resume == "latest":
+        found = complete_checkpoints(run_dir)
+        if not found:
+            raise CheckpointError(
+                f"--resume latest: no complete checkpoint in {checkpoints_dir(run_dir)}; check "
+                "--run-dir (it defaults to <train.log_root>/<config "
+                "name>) or start without --resume"
+            )
+        return found[-1][1]
+    folder = Path(resume)
+    if read_complete(folder) is None:
+        raise CheckpointError(
+            f"--resume {resume}: not a complete checkpoint folder (expected {MARKER} and the files "
+            f"it lists, e.g. {checkpoints_dir(run_dir)}/step_000050)"
+        )
+    return folder
 
 
 def saved_config(folder: Path) -> dict | None:
@@ -65,3 +102,111 @@ def check_resume_config(folder: Path, cfg: Config) -> list[str]:
             f"or start a new run from these weights: --run-dir NEW_DIR model.init_from={folder}"
         )
     return [f"{k} {old.get(k, '<unset>')} -> {new.get(k, '<unset>')}" for k in changed]
+
+
+def _architecture(model_json: str) -> dict:
+    """The model config without `init_from`: where a run started from does not change what it
+    resumes."""
+    return {k: v for k, v in json.loads(model_json).items() if k != "init_from"}
+
+
+def _check_optimizer(folder: Path, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse optimizer state of another kind or shape before anything is loaded.
+
+    torch's load_state_dict would take Adam's state into an SGD (its param groups carry the saved
+    hyper-parameters) and fail only at the first step, after the run folder was touched.
+    """
+    path = folder / "optimizer.bin"  # accelerate's name for the first prepared optimizer
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path}: unreadable optimizer state ({type(err).__name__}); the checkpoint is "
+            "damaged: resume from an earlier one (--resume <run_dir>/checkpoints/step_N)"
+        ) from None
+    groups, current = saved.get("param_groups", []), optimizer.state_dict()["param_groups"]
+    if [sorted(g) for g in groups] != [sorted(g) for g in current] or [
+        len(g["params"]) for g in groups
+    ] != [len(g["params"]) for g in current]:
+        raise CheckpointError(
+            f"{path} holds the state of another optimizer (settings "
+            f"{sorted(groups[0]) if groups else []}, this run's {sorted(current[0])}); resume with "
+            f"the run's own optim.name (see <run_dir>/config.yaml)"
+        )
+    for index, values in saved.get("state", {}).items():
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        shapes = {
+            k: tuple(v.shape) for k, v in values.items() if torch.is_tensor(v) and v.dim() > 0
+        }
+        if any(shape != tuple(params[int(index)].shape) for shape in shapes.values()):
+            raise CheckpointError(
+                f"{path}: optimizer state of parameter {index} has shape {shapes}, the model's is "
+                f"{tuple(params[int(index)].shape)}; was it saved by another architecture?"
+            )
+
+
+def load_checkpoint(
+    accelerator: Accelerator,
+    folder: Path,
+    model: torch.nn.Module,
+    cfg: Config,
+    optimizer: torch.optim.Optimizer,
+) -> TrainerState:
+    """Restore model, optimizer, scaler and RNG from a complete checkpoint; returns its
+    TrainerState.
+
+    A checkpoint saved by another number of processes resumes too, with a warning: the step-t
+    batches then differ from the ones the interrupted run would have drawn
+    (data_prep.datasets.StreamSampler).
+
+    Nothing is written: the caller writes the run folder only once this returned.
+
+    Raises:
+        CheckpointError: The checkpoint was saved from another architecture or optimizer, or lacks
+            weights.
+    """
+    state = read_complete(folder)
+    if state is None:
+        raise CheckpointError(f"{folder} is not a complete checkpoint (see the warning above)")
+    if state.model_config and _architecture(state.model_config) != _architecture(
+        to_json(cfg.model)
+    ):
+        raise CheckpointError(
+            f"{folder} was trained with model config {state.model_config}, but this "
+            f"run's is {to_json(cfg.model)}; "
+            "resume with the run's own config.yaml (train.py --config "
+            "<run_dir>/config.yaml --resume latest)"
+        )
+    objective = accelerator.unwrap_model(model)
+    expected = {**release_state_dict(objective.net), **step_tensors(objective)}
+    saved = load_file(str(folder / STEP_WEIGHTS)) if (folder / STEP_WEIGHTS).is_file() else {}
+    missing, unexpected = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{folder / STEP_WEIGHTS} does not hold this run's weights (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); was it saved by a run of another config, or before "
+            f"step checkpoints held {STEP_WEIGHTS}?"
+        )
+    _check_optimizer(folder, optimizer)
+    # file names are the release ones (decoder.*, encoder.*) plus loss_net.*; the objective's are
+    # net.* there
+    objective.load_state_dict(
+        {k if k.startswith("loss_net.") else f"net.{k}": v for k, v in saved.items()}, strict=False
+    )  # frozen pretrained weights were left out on purpose (checked above)
+    with accelerate_skips_the_model(accelerator):
+        accelerator.load_state(str(folder))
+    if (
+        state.world_size
+        and state.world_size != accelerator.num_processes
+        and accelerator.is_main_process
+    ):
+        log.warning(
+            "%s was saved by a %d-process run and resumes on %d: the data order is no longer the "
+            "one the uninterrupted run would have seen (global batch %d -> %d)",
+            folder,
+            state.world_size,
+            accelerator.num_processes,
+            state.world_size * cfg.train.batch_size,
+            accelerator.num_processes * cfg.train.batch_size,
+        )
+    return state

@@ -1,0 +1,89 @@
+"""The launch: this process's Accelerator, the start line that says what the launch is, and the
+command line that starts train.py on N local processes.
+
+`accelerate launch --multi_gpu --num_processes N` starts N processes (torch elastic's launcher)
+that talk over NCCL on GPUs or gloo on CPUs; `accelerate launch --cpu --num_processes N` starts ONE
+(accelerate's simple launcher). The start line makes either visible at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import torch
+from accelerate import Accelerator
+
+from configs.device import precision_warning
+from configs.schema import Config
+
+log = logging.getLogger("train")
+
+
+def make_accelerator(cfg: Config) -> Accelerator:
+    """An Accelerator that is really distributed under `accelerate launch --multi_gpu`, on GPUs or
+    CPUs.
+
+    `cpu=True` on a machine without CUDA makes accelerate use gloo DDP across the launched
+    processes; without it each process would silently train its own model.
+    """
+    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", cfg.train.mixed_precision)
+    if launched != cfg.train.mixed_precision:  # the config wins, so runs are reproducible from it
+        log.warning(
+            "accelerate launch asked for mixed_precision=%s; using train.mixed_precision=%s from "
+            "the config (override it with train.mixed_precision=...)",
+            launched,
+            cfg.train.mixed_precision,
+        )
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(), mixed_precision=cfg.train.mixed_precision
+    )
+    # every training batch has the same shape (data.crop): cuDNN's autotuner then picks each conv's
+    # fastest algorithm once and reuses it (the validation grid adds one more shape)
+    torch.backends.cudnn.benchmark = accelerator.device.type == "cuda"
+    if cfg.train.mixed_precision == "bf16" and (
+        warning := precision_warning(accelerator.device, "bf16")
+    ):
+        better = "fp16" if accelerator.device.type == "cuda" else "no"  # fp16 with a GradScaler
+        log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=%s)", warning, better)
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if accelerator.num_processes != world:
+        raise RuntimeError(
+            f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: "
+            "the processes would train independent models. Launch with `accelerate launch "
+            "--multi_gpu --num_processes N train.py ...` (note: `--cpu --num_processes "
+            "N` starts a single process)"
+        )
+    return accelerator
+
+
+def start_line(cfg: Config, accelerator: Accelerator, layout: torch.memory_format) -> str:
+    """One line saying what this launch is: processes, batches, precision, layout, devices."""
+    n, t = accelerator.num_processes, cfg.train
+    device = accelerator.device
+    devices = f"{device.type} x {n}" if device.type == "cuda" and n > 1 else str(device)
+    precision = {"no": "fp32"}.get(t.mixed_precision, t.mixed_precision)
+    fmt = "channels_last" if layout == torch.channels_last else "contiguous"
+    return (
+        f"start: {n} process(es), batch {t.batch_size} per process = {n * t.batch_size} global, "
+        f"precision {precision}, memory format {fmt} "
+        f"(train.memory_format={t.memory_format}), device(s) {devices}"
+    )
+
+
+def launch_command(
+    processes: int, mixed_precision: str = "no", port: int | None = None
+) -> list[str]:
+    """The command line that runs a script (appended by the caller) on `processes` local processes.
+
+    One process is this interpreter; several are `accelerate launch --multi_gpu` (gloo DDP on a CPU,
+    see make_accelerator) with every setting the launcher would otherwise default and warn about.
+    `port` None: accelerate's default (29500, or a free one when that is taken).
+    """
+    if processes == 1:
+        return [sys.executable]
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"]
+    command += ["--num_processes", str(processes), "--num_machines", "1"]
+    command += ["--mixed_precision", mixed_precision, "--dynamo_backend", "no"]
+    return command + (["--main_process_port", str(port)] if port is not None else [])
