@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from configs.cli import run_command
 from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
@@ -134,12 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        export(sys.argv[1:] if argv is None else argv)
-    except (CheckpointError, PretrainedWeightsError, ConfigError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(
+        export, argv, (CheckpointError, PretrainedWeightsError, ConfigError, ValueError)
+    )
 
 
 if __name__ == "__main__":

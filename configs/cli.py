@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import sys
 import textwrap
+from collections.abc import Callable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -85,3 +87,16 @@ def add_device_flag(parser: argparse.ArgumentParser, default: str = "auto") -> N
 
 def _one_line(message: str) -> str:
     return re.sub(r"\s*\n\s*", " ", message).strip()
+
+
+def run_command(
+    work: Callable[[list[str]], object], argv: list[str] | None, cannot_start: tuple[type, ...]
+) -> int:
+    """`work(argv)` as a command's main(): an error of the `cannot_start` kinds (a bad checkpoint,
+    config or value) is one line on stderr and EXIT_USAGE; otherwise EXIT_OK."""
+    try:
+        work(sys.argv[1:] if argv is None else argv)
+    except cannot_start as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from configs.cli import ArgumentParser
+from configs.cli import ArgumentParser, run_command
 from configs.read import load_config
 from configs.schema import ConfigError, ModelConfig
 from models.net import StyleTransferNet
@@ -175,12 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        convert(sys.argv[1:] if argv is None else argv)
-    except (CheckpointError, PretrainedWeightsError, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(convert, argv, (CheckpointError, PretrainedWeightsError, ConfigError))
 
 
 if __name__ == "__main__":
