@@ -127,6 +127,11 @@ class LossConfig:
     tv_weight: float = 0.0
     loss_net_pretrained: bool = True  # the frozen VGG19 loss network
     loss_net_weights_file: str = ""
+    # CCPL, temporal coherence without flow (training/ccpl.py); 0: off, the paper's code used 5
+    ccpl_weight: float = 0.0
+    ccpl_layers: list[VGG19Layer] = field(default_factory=lambda: ["relu2_1", "relu3_1", "relu4_1"])
+    ccpl_samples: int = 8  # centre positions per layer and step (8 differences each)
+    ccpl_tau: float = 0.07  # InfoNCE temperature
 
 
 @dataclass

@@ -26,6 +26,9 @@ _RANGES: dict[str, tuple[typing.Callable, str]] = {
     "loss.content_weight": _at_least(0),
     "loss.style_weight": _at_least(0),
     "loss.tv_weight": _at_least(0),
+    "loss.ccpl_weight": _at_least(0, " (0: no CCPL)"),
+    "loss.ccpl_samples": _at_least(1),
+    "loss.ccpl_tau": ((lambda v: v > 0), "must be > 0"),
     "data.crop": _at_least(1),
     "data.num_workers": _at_least(-1, " (-1: auto, 0: load in the training process)"),
     "optim.lr": ((lambda v: v > 0), "must be > 0"),
@@ -137,6 +140,12 @@ def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
         raise ConfigError(
             f"loss.style_layer_weights: {weights}; must be empty (1.0 each) or one weight >= 0 per "
             f"loss.style_layers entry ({len(loss.style_layers)})"
+        )
+    ccpl = loss.ccpl_layers
+    if loss.ccpl_weight > 0 and (not ccpl or len(set(ccpl)) < len(ccpl)):
+        raise ConfigError(
+            f"loss.ccpl_layers: {ccpl}; with loss.ccpl_weight > 0 it must name each VGG19 layer "
+            "once, at least one (e.g. relu2_1,relu3_1,relu4_1)"
         )
     if loss.content_target == "content" and not loss.content_layers:
         raise ConfigError(

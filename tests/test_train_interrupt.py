@@ -102,10 +102,20 @@ def launcher_report_removed(stderr: str) -> str:
             lines = block.splitlines(keepends=True)
             end = next(i for i, line in enumerate(lines[1:], 1) if not line[:1].isspace()) + 1
             report, block = "".join(lines[:end]), "".join(lines[end:])
-            if str(REPO) in report or "accelerate/commands/launch.py" not in report:
+            if _repo_frames(report) or "accelerate/commands/launch.py" not in report:
                 kept.append(report)
         kept.append(block)
     return "".join(kept)
+
+
+def _repo_frames(report: str) -> list[str]:
+    """The traceback's frames in this repo's own files (a virtual environment inside the checkout,
+    as the README's install makes, holds the launcher's frames: not ours)."""
+    return [
+        line
+        for line in report.splitlines()
+        if f'File "{REPO}/' in line and "site-packages" not in line
+    ]
 
 
 def interrupted_line(launch: Launch) -> tuple[int, int, str]:

@@ -103,17 +103,22 @@ def complete_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
 
 
 def step_tensors(objective: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """What STEP_WEIGHTS holds beyond the release tensors: a random loss network's own weights, as
-    `loss_net.*`.
+    """What STEP_WEIGHTS holds beyond the release tensors: the CCPL heads (`ccpl.*`, trained with
+    the decoder: training/ccpl.py) and a random loss network's own weights (`loss_net.*`).
 
     Pretrained loss networks are rebuilt from the library; tensors it shares with the encoder (the
     AdaIN recipe's loss network IS the encoder's stem) are restored with the encoder.
     """
-    loss = objective.cfg
+    loss, out = objective.cfg, {}
+    if getattr(objective, "ccpl_layers", None):
+        out = {
+            f"ccpl.{k}": v.detach().cpu().contiguous()
+            for k, v in objective.ccpl.state_dict().items()
+        }
     if loss.loss_net_pretrained or loss.loss_net_weights_file:
-        return {}
+        return out
     shared = {t.data_ptr() for t in objective.net.state_dict().values()}
-    return {
+    return out | {
         f"loss_net.{k}": v.detach().cpu().contiguous()
         for k, v in objective.loss_net.state_dict().items()
         if v.data_ptr() not in shared

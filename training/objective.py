@@ -16,7 +16,8 @@ from models.losses import (
     weighted_sum,
 )
 from models.net import StyleTransferNet
-from models.vgg import VGG19Features
+from models.vgg import VGG19_CHANNELS, VGG19Features
+from training.ccpl import CCPL
 
 
 class StyleTransferObjective(nn.Module):
@@ -29,8 +30,8 @@ class StyleTransferObjective(nn.Module):
     style image yields both the AdaIN input (relu4_1) and the style targets (relu1_1..relu4_1).
 
     Returned losses: `content` (MSE), `style` (sum_l w_l * style_l, unweighted by style_weight),
-    `style/<layer>` (unweighted per layer), `tv`, and `total` = content_weight * content +
-    style_weight * style + tv_weight * tv.
+    `style/<layer>` (unweighted per layer), `tv`, with loss.ccpl_weight > 0 `ccpl`, and `total` =
+    content_weight * content + style_weight * style + tv_weight * tv (+ ccpl_weight * ccpl).
     """
 
     def __init__(self, net: StyleTransferNet, cfg: LossConfig):
@@ -46,7 +47,7 @@ class StyleTransferObjective(nn.Module):
             and (enc.pretrained, enc.weights_file)
             == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
         )
-        layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
+        layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers, *cfg.ccpl_layers]))
         # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect
         # padding, its own weight layout and input normalization), so it reads the same file the
         # same way
@@ -57,6 +58,15 @@ class StyleTransferObjective(nn.Module):
             last_layer=net.layer if self.shared else None,
             **(net.encoder.arch if self.shared else {}),
         )
+        # CCPL (training/ccpl.py): its heads train with the decoder (the optimizer takes every
+        # trainable parameter of this module, and a checkpoint saves them with it)
+        self.ccpl_layers = list(cfg.ccpl_layers) if cfg.ccpl_weight > 0 else []
+        if self.ccpl_layers:
+            self.ccpl = CCPL(
+                {layer: VGG19_CHANNELS[layer] for layer in self.ccpl_layers},
+                cfg.ccpl_samples,
+                cfg.ccpl_tau,
+            )
         if self.shared:
             for index, module in enumerate(net.encoder.body):
                 self.loss_net.body[index] = (
@@ -71,11 +81,12 @@ class StyleTransferObjective(nn.Module):
         content_layers = list(cfg.content_layers) if cfg.content_target == "content" else []
         with torch.no_grad():  # frozen features of the inputs
             if self.shared:
-                c_feats = self.loss_net(content, [net.layer, *content_layers])
+                c_feats = self.loss_net(content, [net.layer, *content_layers, *self.ccpl_layers])
                 s_feats = self.loss_net(style, list(dict.fromkeys([net.layer, *cfg.style_layers])))
                 c_enc, s_enc = c_feats[net.layer], s_feats[net.layer]
             else:
-                c_feats = self.loss_net(content, content_layers) if content_layers else {}
+                c_layers = list(dict.fromkeys([*content_layers, *self.ccpl_layers]))
+                c_feats = self.loss_net(content, c_layers) if c_layers else {}
                 s_feats = self.loss_net(style, cfg.style_layers)
         if (
             not self.shared
@@ -84,7 +95,7 @@ class StyleTransferObjective(nn.Module):
         targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
         image, t = net.stylize_features(c_enc, [net.style_stats(s_enc)], alpha=alpha)
         o_feats = self.loss_net(
-            image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers]))
+            image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers, *self.ccpl_layers]))
         )
 
         if cfg.content_target == "adain":  # ||f(g(t)) - t|| (AdaIN paper, eq. 2)
@@ -97,6 +108,9 @@ class StyleTransferObjective(nn.Module):
         tv = tv_loss(image) if cfg.tv_weight > 0 else image.new_zeros((), dtype=torch.float32)
         total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
         losses = {"total": total, "content": content, "style": style, "tv": tv}
+        if self.ccpl_layers:
+            losses["ccpl"] = self.ccpl(o_feats, c_feats)
+            losses["total"] = total + cfg.ccpl_weight * losses["ccpl"]
         losses.update({f"style/{layer}": value for layer, value in per_layer.items()})
         losses["image"] = image
         return losses

@@ -188,10 +188,11 @@ def load_checkpoint(
             f"step checkpoints held {STEP_WEIGHTS}?"
         )
     _check_optimizer(folder, optimizer)
-    # file names are the release ones (decoder.*, encoder.*) plus loss_net.*; the objective's are
-    # net.* there
+    # file names are the release ones (decoder.*, encoder.*) plus loss_net.* and ccpl.*; the
+    # objective's are net.* there
+    own = ("loss_net.", "ccpl.")
     objective.load_state_dict(
-        {k if k.startswith("loss_net.") else f"net.{k}": v for k, v in saved.items()}, strict=False
+        {k if k.startswith(own) else f"net.{k}": v for k, v in saved.items()}, strict=False
     )  # frozen pretrained weights were left out on purpose (checked above)
     with accelerate_skips_the_model(accelerator):
         accelerator.load_state(str(folder))

@@ -22,9 +22,10 @@ from weights.resolve import SPECS_HELP, resolve_checkpoint
 RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
 STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/checkpoints.py)
 ONNX_META = "onnx_model.json"  # an ONNX export folder's description (weights/onnx_export.py)
-# loss networks (ours, and other programs' full-model dicts): never needed for inference, so a file
-# may carry them (a step checkpoint's random loss network) and every loader skips them
-IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.")
+# loss networks (ours, and other programs' full-model dicts) and our CCPL heads (training/ccpl.py):
+# never needed for inference, so a file may carry them (a step checkpoint's random loss network and
+# heads) and every loader skips them
+IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.", "ccpl.")
 
 
 class CheckpointError(RuntimeError):

@@ -1,0 +1,105 @@
+"""CCPL's effect on flicker (docs/results/video_ccpl.md): two decoders trained alike, one with
+loss.ccpl_weight, then the same generated clip stylized per frame (--temporal off) by each.
+
+    PYTHONPATH=. python docs/measure_video_ccpl.py [--steps 300] [--weight 5]
+
+Random weights offline (smoke.yaml: random VGG19 encoder and loss network, the sample set at 64 px
+crops), so the numbers measure what the training term does to the pipeline's stability, not beauty.
+The warping error is eval.video's (flow of the ORIGINAL frames, occlusion-masked); "contrast" is
+the mean over frames of the stylized frame's pixel std (a flat output would flicker trivially
+little); the losses are the training's own last logged values.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import infer
+import train
+from data_prep.sample import build_sample
+from data_prep.sample_clip import write_clip
+from eval.video import evaluate_video
+from media.video import VideoReader
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def last(run: Path, tag: str) -> float:
+    events = EventAccumulator(str(run), size_guidance={"scalars": 0})
+    events.Reload()
+    return events.Scalars(tag)[-1].value if tag in events.Tags()["scalars"] else float("nan")
+
+
+def contrast(path: Path) -> float:
+    with VideoReader(path) as reader:
+        return float(np.mean([f.rgb.astype(np.float64).std() / 255 for f in reader.frames()]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--weight", type=float, default=5.0)
+    a = p.parse_args()
+    root = Path(tempfile.mkdtemp())
+    build_sample(root / "data", size=96)
+    clip = root / "clip.mp4"
+    write_clip(clip, 24, (128, 96), rate=24, noise=0.05, speed=2)
+    style = root / "style.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(style)
+    print(
+        f"| loss.ccpl_weight | warping error (--temporal off) | contrast | loss/content "
+        f"| loss/style | loss/ccpl |\n|---|---|---|---|---|---|\n"
+        f"| the original clip itself | "
+        f"{evaluate_video(clip, clip, lpips=False, losses=False)['warping_error']:.5f} | "
+        f"{contrast(clip):.3f} | | | |"
+    )
+    for weight in (0.0, a.weight):
+        run = root / f"ccpl_{weight:g}"
+        code = train.main(
+            [
+                "--config",
+                str(REPO / "configs" / "smoke.yaml"),
+                "--run-dir",
+                str(run),
+                f"data.root={root / 'data'}",
+                f"train.steps={a.steps}",
+                f"train.log_every={a.steps // 10}",
+                f"train.save_every={a.steps}",
+                "train.val_pairs=0",
+                f"loss.ccpl_weight={weight}",
+            ]
+        )
+        assert code == 0
+        out = root / f"out_{weight:g}"
+        summary = infer.stylize(
+            [
+                "--checkpoint",
+                str(run / "model.safetensors"),
+                "--content",
+                str(clip),
+                "--style",
+                str(style),
+                "--temporal",
+                "off",
+                "--out",
+                str(out),
+            ]
+        )
+        error = evaluate_video(clip, summary["written"][0], lpips=False, losses=False)
+        values = [last(run, f"loss/{k}") for k in ("content", "style", "ccpl")]
+        print(
+            f"| {weight:g} | {error['warping_error']:.5f} | "
+            f"{contrast(Path(summary['written'][0])):.3f} | "
+            + " | ".join(f"{v:.4g}" for v in values),
+            "|",
+            file=sys.stdout,
+        )
+
+
+if __name__ == "__main__":
+    main()
