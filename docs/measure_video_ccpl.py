@@ -1,7 +1,7 @@
 """CCPL's effect on flicker (docs/results/video_ccpl.md): two decoders trained alike, one with
 loss.ccpl_weight, then the same generated clip stylized per frame (--temporal off) by each.
 
-    PYTHONPATH=. python docs/measure_video_ccpl.py [--steps 300] [--weight 5]
+    PYTHONPATH=. python docs/measure_video_ccpl.py [--steps 400] [--weight 5]
 
 Random weights offline (smoke.yaml: random VGG19 encoder and loss network, the sample set at 64 px
 crops), so the numbers measure what the training term does to the pipeline's stability, not beauty.
@@ -41,11 +41,10 @@ def contrast(path: Path) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--weight", type=float, default=5.0)
-    a = p.parse_args()
-    root = Path(tempfile.mkdtemp())
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=400, help="training steps of each decoder")
+    p.add_argument("--weight", type=float, default=5.0, help="loss.ccpl_weight of the second")
+    a, root = p.parse_args(), Path(tempfile.mkdtemp())
     build_sample(root / "data", size=96)
     clip = root / "clip.mp4"
     write_clip(clip, 24, (128, 96), rate=24, noise=0.05, speed=2)
