@@ -94,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     # a CLI run is one short-lived process: reuse freed activations (inference/allocator.py)
     keep_freed_memory()
     try:
-        summary = stylize(
-            parse_args(argv)
-        )  # the flags' choices need the plugins: parse inside the try
+        # the flags' choices need the plugins: parse inside the try
+        summary = stylize(parse_args(argv))
     except PretrainedWeightsError as err:
         print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
         return 2

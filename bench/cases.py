@@ -182,9 +182,8 @@ def build_case(case: Case, device: torch.device) -> Callable[[], object]:
     if case.kind == "train_step":
         return train_step_pass(case.model_name, case.batch, case.size, case.precision, device)
     content, style = random_pair(case.batch, case.size)
-    if (
-        case.kind == "inference"
-    ):  # inputs stay on the CPU: infer.py reads files there, the copy is part of a pair
+    # inputs stay on the CPU: infer.py reads files there, the copy is part of a pair
+    if case.kind == "inference":
         net = stylization_net(case.method, case.model_name or VIT_BASE)
         return stylization_pass(net, device, case.precision, content, style)
     if case.kind == "optimize_step":

@@ -61,9 +61,8 @@ def stylization_throughput(
 ) -> dict:
     """GFLOP/s of one stylization (the table's decoder_* pass at batch 1) in fp32 and bf16, over the
     reference conv of the same precision, and the PSNR of the bf16 output against the fp32 one."""
-    with seeded(
-        0
-    ):  # _vary_outputs draws weights: the same net every run, the caller's RNG untouched
+    # _vary_outputs draws weights: the same net every run, the caller's RNG untouched
+    with seeded(0):
         net = _vary_outputs(stylization_net(method, model_name))
     content, style = random_pair(1, size)
     runs, images = {}, {}
@@ -134,9 +133,8 @@ def optimization_step_compare(size: int = 256, steps: int = 8, quick: bool = Fal
         **fp32,
         **{f"bf16_{k}": v for k, v in bf16.items()},
         "bf16_speedup": fp32["seconds_per_step"] / bf16["seconds_per_step"],
-        "bf16_psnr_db": _psnr(
-            out32, out16
-        ),  # after `steps` Adam steps: Adam's normalized steps amplify
+        # after `steps` Adam steps: Adam's normalized steps amplify
+        "bf16_psnr_db": _psnr(out32, out16),
         # tiny gradient differences, so this drifts with the step count; the first loss is bf16's
         # own error
         "bf16_first_loss_rel_err": abs(bf16["first_total"] / fp32["first_total"] - 1),
@@ -214,9 +212,8 @@ def tiled_large(size: int = 4096, tile: int = 1024, overlap: int = 128) -> dict:
         shape[:] = stylizer.decode_batch(content, [stylizer.encode(style)])[0].shape
 
     with PeakMemory(CPU) as memory:
-        timing = time_call(
-            run, CPU, max_repeats=1, min_repeats=1
-        )  # ~150 s: the warm-up is the sample
+        # ~150 s: the warm-up is the sample
+        timing = time_call(run, CPU, max_repeats=1, min_repeats=1)
     return {
         "seconds": timing.seconds,
         "repeats": timing.repeats,

@@ -74,9 +74,8 @@ def run_case(
         fn = build_case(case, device)
         with PeakMemory(device) as memory:
             m = measure(fn, device, quick)
-    except (
-        Exception
-    ) as err:  # one broken case (e.g. an unsupported precision) must not lose the others
+    # one broken case (e.g. an unsupported precision) must not lose the others
+    except Exception as err:
         row["status"] = (
             f"failed: {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
         )

@@ -106,9 +106,8 @@ def run_train_steps(
         "cpu": cpu_name(),
         "threads": torch.get_num_threads(),
         "batch": batch,
-        "ld_preload": os.environ.get(
-            "LD_PRELOAD", ""
-        ),  # an allocator such as tcmalloc changes every row
+        # an allocator such as tcmalloc changes every row
+        "ld_preload": os.environ.get("LD_PRELOAD", ""),
         "reference_conv_train_gflops": reference,
         "rows": rows,
     }

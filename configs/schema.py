@@ -60,15 +60,12 @@ VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 class EncoderConfig:
     kind: EncoderKind = "vgg19"
     name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
-    layer: str = (
-        ""  # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
-    )
-    pretrained: bool = (
-        True  # False: random weights (tests, smoke runs); they are then saved in checkpoints
-    )
-    weights_file: str = (
-        ""  # explicit local weights file; empty: the library's own download / cache path
-    )
+    # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
+    layer: str = ""
+    # False: random weights (tests, smoke runs); they are then saved in checkpoints
+    pretrained: bool = True
+    # explicit local weights file; empty: the library's own download / cache path
+    weights_file: str = ""
     trainable: bool = False
     # how the encoder normalizes its [0, 1] input. auto: the network's own (torchvision VGG:
     # ImageNet; a ViT: its timm pretrained config, e.g. 0.5/0.5 for augreg; vgg_normalised: none,
@@ -77,9 +74,8 @@ class EncoderConfig:
     input_norm: InputNorm = "auto"
     input_mean: list[float] = field(default_factory=list)  # 3 values, with input_norm=explicit
     input_std: list[float] = field(default_factory=list)
-    padding: VGGPadding = (
-        "zeros"  # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
-    )
+    # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
+    padding: VGGPadding = "zeros"
     # vgg19 weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
     # conv, folded into conv1_1 when read; ceil-mode pools); the network is that release's, whatever
     # holds its weights
@@ -90,12 +86,10 @@ class EncoderConfig:
 class DecoderConfig:
     kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
     width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
-    widths: list[int] = field(
-        default_factory=list
-    )  # transposed_conv stage widths, coarse to fine; empty: from width
-    norm_affine: bool = (
-        True  # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
-    )
+    # transposed_conv stage widths, coarse to fine; empty: from width
+    widths: list[int] = field(default_factory=list)
+    # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
+    norm_affine: bool = True
     # sigmoid: the repo's; tanh: the ViT notebook's (tanh * ImageNet std + mean, clamped); linear:
     # pytorch-AdaIN's (no activation; clamped to [0, 1] with a straight-through gradient)
     output: OutputActivation = "sigmoid"
@@ -105,12 +99,10 @@ class DecoderConfig:
 class ModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    init_from: str = (
-        ""  # training starts from these weights: a release file, step folder or foreign state dict
-    )
-    transform: TransformName = (
-        "adain"  # how content features take the style's statistics (models/transforms.py)
-    )
+    # training starts from these weights: a release file, step folder or foreign state dict
+    init_from: str = ""
+    # how content features take the style's statistics (models/transforms.py)
+    transform: TransformName = "adain"
 
 
 @dataclass
@@ -119,9 +111,8 @@ class LossConfig:
     style_layers: list[VGG19Layer] = field(default_factory=lambda: list(VGG_STYLE_LAYERS))
     style_layer_weights: list[float] = field(default_factory=list)  # empty: 1.0 for every layer
     content_layers: list[VGG19Layer] = field(default_factory=lambda: ["relu4_1"])
-    content_target: ContentTarget = (
-        "adain"  # adain: the AdaIN target features (paper); content: the content's
-    )
+    # adain: the AdaIN target features (paper); content: the content's
+    content_target: ContentTarget = "adain"
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
@@ -142,18 +133,16 @@ class DataConfig:
     resize: int = 512  # short side before the random crop
     crop: int = 256
     flip: bool = True
-    num_workers: int = (
-        -1
-    )  # per stream; -1 auto: 0 on CPU, up to 4 on CUDA (training/data.py loader_workers)
+    # per stream; -1 auto: 0 on CPU, up to 4 on CUDA (training/data.py loader_workers)
+    num_workers: int = -1
 
 
 @dataclass
 class OptimConfig:
     name: OptimizerName = "adam"
     lr: float = 1e-4
-    lr_decay: float = (
-        5e-5  # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
-    )
+    # lr(step) = lr / (1 + lr_decay * step), the AdaIN paper's schedule; 0 = constant
+    lr_decay: float = 5e-5
     weight_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam / adamw
     momentum: float = 0.9  # sgd
@@ -166,9 +155,8 @@ class TrainConfig:
     epochs: int = 0  # > 0: stop after this many passes over the content set (whichever comes first)
     batch_size: int = 8  # per process
     mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
-    memory_format: MemoryFormat = (
-        "auto"  # of weights and activations, forward and backward (configs/device.py)
-    )
+    # of weights and activations, forward and backward (configs/device.py)
+    memory_format: MemoryFormat = "auto"
     seed: int = 0
     # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features
     alpha: float = 1.0

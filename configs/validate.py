@@ -176,9 +176,8 @@ def validate(cfg: Config, cuda: bool | None = None) -> Config:
     Raises:
         ConfigError: the first bad value, as `<dotted key>: <value> ...; <what is allowed>`.
     """
-    cfg = from_dict(
-        Config, dataclasses.asdict(cfg)
-    )  # types and choices, also for a Config built in Python
+    # types and choices, also for a Config built in Python
+    cfg = from_dict(Config, dataclasses.asdict(cfg))
     for key, (ok, allowed) in _RANGES.items():
         value = reduce(getattr, key.split("."), cfg)
         if not ok(value):

@@ -79,9 +79,8 @@ def process(
         return {**entry, "status": "dropped", "reason": f"too small: {w}x{h} < {min_size}"}
     src_suffix = ".jpg" if s.path.suffix.lower() == ".jpeg" else s.path.suffix.lower()
     resized = resize_image(img, size=resize) if resize is not None else img
-    if (
-        min(resized.size) < min_size
-    ):  # never with a validated --resize >= --min-size; checked all the same
+    # never with a validated --resize >= --min-size; checked all the same
+    if min(resized.size) < min_size:
         return {
             **entry,
             "status": "dropped",

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run as a plain script from any folder
+# run as a plain script from any folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.losses import mean_cov_stat, w2_distance  # noqa: E402
 from models.transfer import get_transform, transfer  # noqa: E402

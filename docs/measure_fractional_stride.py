@@ -26,9 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run as a plain script from any folder
+# run as a plain script from any folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.sample import CONTENT, STYLE, load_sample_image  # noqa: E402
 from models.decoders import TransposedConvDecoder  # noqa: E402

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # run as a plain script from any folder
+# run as a plain script from any folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.sample import load_sample_image  # noqa: E402
 from models.losses import style_losses, style_targets  # noqa: E402

@@ -73,7 +73,6 @@ def fid_infinity(
     for size in sizes:
         idx = rng.permutation(n)[:size]
         fids.append(fid_from_features(stylized[idx], style[idx]))
-    slope, intercept = np.polyfit(
-        1.0 / sizes, np.array(fids), 1
-    )  # = sklearn LinearRegression's OLS
+    # = sklearn LinearRegression's OLS
+    slope, intercept = np.polyfit(1.0 / sizes, np.array(fids), 1)
     return float(intercept)

@@ -52,9 +52,8 @@ def _quantiles(sorted_values: torch.Tensor, num_quantiles: int) -> torch.Tensor:
         N).
     """
     n = sorted_values.shape[0]
-    if (
-        num_quantiles == n
-    ):  # same-size images: the sorted samples are the quantiles, no interpolation
+    # same-size images: the sorted samples are the quantiles, no interpolation
+    if num_quantiles == n:
         return sorted_values
     levels = (torch.arange(num_quantiles, dtype=torch.float64) + 0.5) / num_quantiles
     position = (levels * n - 0.5).clamp(0, n - 1)  # fractional index into the sorted samples
@@ -206,9 +205,8 @@ def edge_similarity(output: torch.Tensor, content: torch.Tensor) -> torch.Tensor
     """
     _check_images("output", output)
     _check_images("content", content)
-    e_out = _sobel_magnitude(luminance(_match_size(output, content).double())).flatten(
-        1
-    )  # (B, H*W)
+    # (B, H*W)
+    e_out = _sobel_magnitude(luminance(_match_size(output, content).double())).flatten(1)
     e_content = _sobel_magnitude(luminance(content.double())).flatten(1)
     e_out = e_out - e_out.mean(dim=1, keepdim=True)
     e_content = e_content - e_content.mean(dim=1, keepdim=True)

@@ -212,9 +212,8 @@ def build_kid(
     if feature_net is None:
         _inception_available("KID", offline, download_timeout_s)
     feature = 2048 if feature_net is None else feature_net
-    with (
-        warnings.catch_warnings()
-    ):  # "will save all extracted features": inherent to KID, not actionable
+    # "will save all extracted features": inherent to KID, not actionable
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*save all extracted features.*")
         return KernelInceptionDistance(
             feature=feature, subsets=subsets, subset_size=subset_size, normalize=True

@@ -40,12 +40,10 @@ class SummaryRow:
     last_step: int
     common_step: int  # last step every run with this tag reached
     at_common_step: float  # this run's value at the last logged step <= common_step
-    best_note: str = (
-        ""  # why there is no best value (a tag that describes the run; no finite point)
-    )
-    redefined_by: str = (
-        ""  # config keys that differ between the runs and change what this tag measures
-    )
+    # why there is no best value (a tag that describes the run; no finite point)
+    best_note: str = ""
+    # config keys that differ between the runs and change what this tag measures
+    redefined_by: str = ""
 
 
 def direction(tag: str) -> str | None:

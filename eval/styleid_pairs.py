@@ -34,17 +34,15 @@ class Triple:
     stylized: Image.Image
     content: Image.Image
     style: Image.Image
-    style_name: (
-        str  # the style's stem: FID's style set takes one copy per output, as StyleID's does
-    )
+    # the style's stem: FID's style set takes one copy per output, as StyleID's does
+    style_name: str
 
 
 @dataclass
 class Found:
     triples: list[Triple] = field(default_factory=list)
-    problems: list[str] = field(
-        default_factory=list
-    )  # one line each: the file, what was wrong, what to do
+    # one line each: the file, what was wrong, what to do
+    problems: list[str] = field(default_factory=list)
 
 
 def _split(stem: str, contents: dict[str, Path], styles: dict[str, Path]) -> tuple[str, str] | None:

@@ -68,9 +68,8 @@ def train_variant(cfg: Config, out: Path, launcher: Sequence[str]) -> Path:
     print(
         f"== {cfg.name} ({variants().get(cfg.name, ('custom',))[0]}): {shlex.join(cmd)}", flush=True
     )
-    proc = subprocess.run(
-        cmd
-    )  # from the caller's folder: relative data and output paths mean the same
+    # from the caller's folder: relative data and output paths mean the same
+    proc = subprocess.run(cmd)
     if proc.returncode != 0:
         raise RuntimeError(
             f"training {cfg.name} failed (exit {proc.returncode}); its log is above, its run "

@@ -75,9 +75,8 @@ class Engine:
             print(f"WARNING: {warning}", file=sys.stderr)
         if self.method == "decoder":
             net = load_net(opts)
-            if (
-                opts.transform
-            ):  # the decoder trained with one transform, run with another (a comparison knob)
+            # the decoder trained with one transform, run with another (a comparison knob)
+            if opts.transform:
                 net.set_transform(opts.transform)
             _check_capabilities(net, opts)
             self._hold(
@@ -161,9 +160,8 @@ class Engine:
         `prior` is the warped previous frame (optimization, batch of 1). `tile_size` replaces
         --tile-size (the decoder; inference/run.py's out-of-memory retry).
         """
-        if (
-            opts.preserve_color == "covariance"
-        ):  # the style recolored to each content: nothing to cache
+        # the style recolored to each content: nothing to cache
+        if opts.preserve_color == "covariance":
             # (statistics inputs are refused with covariance by InferOptions.validate)
             styles, keys = [match_color(s, contents) for s in styles], None
         if self.method == "optimize":

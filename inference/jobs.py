@@ -244,9 +244,8 @@ def plan_jobs(args: InferOptions) -> Plan:
             f"style {video} is a video; styles are images: pass one of its frames saved as PNG"
         )
     style_names = unique_names(styles.files)
-    if (
-        args.style_domain
-    ):  # every image of the folder pooled into one style, style 0 once the run pooled it
+    # every image of the folder pooled into one style, style 0 once the run pooled it
+    if args.style_domain:
         entries = [
             Entry(f"domain-{safe_filename(Path(args.style_domain).resolve().name, 'styles')}", [0])
         ]

@@ -46,13 +46,11 @@ class InferOptions:
     )  # 0..1 content to style; up to models.adain.MAX_ALPHA extrapolates
     transform: str | None = None  # a registered transform; None: the checkpoint's own
     style_weights: tuple[float, ...] | None = None  # mix all styles with these weights
-    style_domain: str | None = (
-        None  # a folder of style images pooled into one style (the transform's pool)
-    )
+    # a folder of style images pooled into one style (the transform's pool)
+    style_domain: str | None = None
     save_style: str | None = None  # write the pooled --style-domain statistics here (.safetensors)
-    mask: str | None = (
-        None  # label image: each distinct color (sorted) is a region taking the next style
-    )
+    # label image: each distinct color (sorted) is a region taking the next style
+    mask: str | None = None
     preserve_color: Literal["none", "luminance", "covariance"] = "none"
     size: int | None = None  # short side of the content (aspect kept)
     max_size: int | None = None  # cap on the long side
@@ -64,16 +62,14 @@ class InferOptions:
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     batch_size: int = 1
     seed: int = 0
-    skip_existing: bool = (
-        False  # keep outputs that exist (without it and --overwrite an existing one is an error)
-    )
+    # keep outputs that exist (without it and --overwrite an existing one is an error)
+    skip_existing: bool = False
     overwrite: bool = False  # replace outputs that exist
     tile_size: int = 1024  # tile images whose long side exceeds this (0: never)
     tile_overlap: int = 128
     channels_last: bool = True
-    backend: Literal["pytorch", "onnxruntime"] = (
-        "pytorch"  # onnxruntime: --checkpoint is an ONNX export folder
-    )
+    # onnxruntime: --checkpoint is an ONNX export folder
+    backend: Literal["pytorch", "onnxruntime"] = "pytorch"
     # the per-image optimization (method "optimize")
     optimizer: Literal["adam", "lbfgs"] = "adam"
     steps: tuple[int, ...] = (200,)  # one value, or one per scale
@@ -91,9 +87,8 @@ class InferOptions:
     ] = ()  # your own transforms/losses/networks (configs/plugins.py load_plugins)
     # video contents (inference/video.py)
     temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
-    temporal_weight: float = (
-        1e3  # --method optimize: Ruder et al.'s short-term temporal loss weight
-    )
+    # --method optimize: Ruder et al.'s short-term temporal loss weight
+    temporal_weight: float = 1e3
     frames: bool = False  # also write each stylized frame as PNG
     crf: int = 20  # H.264 quality: 0 lossless .. 51 worst (media/video.py)
     bit_rate: int | None = None  # bits/s instead of --crf (MPEG-4 fallback: default from the size)

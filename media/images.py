@@ -202,9 +202,8 @@ def load_image(
     return to_tensor(resize_image(read_image(path), size, max_size, upscale))
 
 
-SETTINGS_KEY = (
-    "settings"  # the PNG text chunk (JPEG: the comment) holding what made the picture, as JSON
-)
+# the PNG text chunk (JPEG: the comment) holding what made the picture, as JSON
+SETTINGS_KEY = "settings"
 
 
 def save_image(

@@ -219,9 +219,8 @@ def run_stage(
     image = image.detach().clamp(0, 1).contiguous().requires_grad_(True)
     optimizer = make_optimizer(opts.optimizer, [image], opts.lr)
     best, current = _Best(), {}
-    scale = (
-        None  # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (module docstring)
-    )
+    # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (module docstring)
+    scale = None
 
     def closure():
         nonlocal scale

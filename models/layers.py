@@ -121,13 +121,11 @@ class InstanceNorm2d(nn.InstanceNorm2d):
             return super().forward(x)
         x = x.float()
         mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: faster than Welford var_mean here
-        var = (
-            (x - mean).square_().mean(dim=(2, 3), keepdim=True)
-        )  # in place: one full-size temporary, not two
+        # in place: one full-size temporary, not two
+        var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)
         scale = (var + self.eps).rsqrt()
-        if (
-            not self.affine
-        ):  # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
+        # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
+        if not self.affine:
             return (x * scale).sub_(mean * scale)
         scale = self.weight.float().view(1, -1, 1, 1) * scale
         return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)

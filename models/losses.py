@@ -106,9 +106,8 @@ def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
     """tr(M^(1/2)) = sum of sqrt(eigenvalues) of (B, C, C) symmetric PSD M (float64); eigenvalues at
     or below W2_FLOOR * the largest count as 0 with zero gradient, so a rank-deficient M has a
     finite gradient."""
-    vals = torch.linalg.eigvalsh(
-        m
-    )  # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
+    # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
+    vals = torch.linalg.eigvalsh(m)
     kept = vals > vals[..., -1:].clamp_min(torch.finfo(vals.dtype).tiny) * W2_FLOOR
     return torch.where(kept, vals, torch.ones_like(vals)).sqrt().mul(kept).sum(dim=-1)
 

@@ -157,12 +157,10 @@ def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
     x = rearrange(feat.float(), "b c h w -> b c (h w)")
     (s_sorted,) = style
-    if (
-        content is None
-    ):  # exact: the rank of each position within its own channel (a stable sort breaks ties)
-        order = x.argsort(
-            dim=2, stable=True
-        )  # one sort; scattering positions gives each value its rank
+    # exact: the rank of each position within its own channel (a stable sort breaks ties)
+    if content is None:
+        # one sort; scattering positions gives each value its rank
+        order = x.argsort(dim=2, stable=True)
         positions = torch.arange(x.shape[-1], device=x.device).expand_as(order)
         ranks = torch.empty_like(order).scatter_(2, order, positions).double()
         last = x.shape[-1] - 1
@@ -172,9 +170,8 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
             c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()
         ).double()
         last = c_sorted.shape[-1] - 1
-    pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(
-        max=s_sorted.shape[-1] - 1
-    )  # whole when N == M
+    # whole when N == M
+    pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(max=s_sorted.shape[-1] - 1)
     out = _at_positions(s_sorted.expand(x.shape[0], -1, -1), pos)
     return rearrange(out, "b c (h w) -> b c h w", h=feat.shape[-2])
 

@@ -111,9 +111,8 @@ class ViTStyleTransfer(nn.Module):
         self.vit_encoder = timm.create_model(vit_name, pretrained=False)
         self.vit_encoder.head = nn.Identity()
         self.decoder = decoder
-        self.vgg_loss_net = make_layers(
-            cfgs["E"]
-        )  # torchvision vgg19().features, only saved alongside
+        # torchvision vgg19().features, only saved alongside
+        self.vgg_loss_net = make_layers(cfgs["E"])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.vit_encoder.forward_features(x)[:, 1:]  # drop the CLS token
@@ -234,9 +233,8 @@ def write_png(path, height: int, width: int, seed: int) -> torch.Tensor:
 
     rng = np.random.default_rng(seed)
     coarse = rng.integers(0, 256, (max(2, height // 4), max(2, width // 4), 3), dtype=np.uint8)
-    img = Image.fromarray(coarse).resize(
-        (width, height), Image.BILINEAR
-    )  # structure at several scales
+    # structure at several scales
+    img = Image.fromarray(coarse).resize((width, height), Image.BILINEAR)
     arr = np.clip(
         np.asarray(img, dtype=np.int16) + rng.integers(-12, 13, (height, width, 3)), 0, 255
     )

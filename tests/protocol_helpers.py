@@ -34,12 +34,10 @@ def vgg_state() -> dict[str, torch.Tensor]:
     rows
     differ and a wrong sign, scale or reduction changes the value.
     """
-    features = torchvision.models.vgg.make_layers(
-        torchvision.models.vgg.cfgs["E"]
-    )  # vgg19().features
-    for (
-        m
-    ) in features.modules():  # torchvision's init, without building the 120M-parameter classifier
+    # vgg19().features
+    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["E"])
+    # torchvision's init, without building the 120M-parameter classifier
+    for m in features.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(m.bias)

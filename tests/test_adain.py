@@ -48,9 +48,8 @@ def test_mixed_statistics_equal_the_weighted_sum_of_transfers():
     torch.testing.assert_close(
         mixed, 0.3 * adain(content, s1) + 0.7 * adain(content, s2), atol=1e-5, rtol=1e-5
     )
-    torch.testing.assert_close(
-        adain_stats(content, c, mix_stats([a, b], [3, 7])), mixed
-    )  # normalized weights
+    # normalized weights
+    torch.testing.assert_close(adain_stats(content, c, mix_stats([a, b], [3, 7])), mixed)
     with pytest.raises(ValueError):
         mix_stats([a, b], [1.0])
 

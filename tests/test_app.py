@@ -341,9 +341,8 @@ def test_model_and_style_statistics_are_cached_across_requests(env, monkeypatch)
         demo.engines[("decoder", env["ckpt"], "fp32")] is engine
         and (first - again).abs().max() == 0
     )
-    monkeypatch.setattr(
-        "inference.demo.STYLE_CACHE", 1
-    )  # a long-running server keeps a bounded number
+    # a long-running server keeps a bounded number
+    monkeypatch.setattr("inference.demo.STYLE_CACHE", 1)
     api(env, style=handle_file(env["s1"]), size=40)
     assert len(engine._styles) == 1
 
@@ -380,9 +379,8 @@ def test_optimization_streams_intermediate_images_and_cancels(env):
 
 def test_random_weights_are_flagged(env):
     assert env["demo"].run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
-    demo = Demo(
-        {LABEL: env["ckpt"]}, env["root"] / "r", "pretrained", Limits(CAP), "cpu"
-    )  # a random encoder
+    # a random encoder
+    demo = Demo({LABEL: env["ckpt"]}, env["root"] / "r", "pretrained", Limits(CAP), "cpu")
     assert demo.run(Request(env["c"], [env["s1"]], LABEL, size=32)).random_weights
 
 

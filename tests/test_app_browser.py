@@ -116,9 +116,8 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         )
         assert page.locator("#download").is_visible()
         page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
-        if os.environ.get(
-            "DEMO_SCREENSHOT"
-        ):  # 256 colours: a quarter of the bytes, the same picture
+        # 256 colours: a quarter of the bytes, the same picture
+        if os.environ.get("DEMO_SCREENSHOT"):
             Image.open(tmp_path / "demo.png").convert("RGB").quantize(
                 256, dither=Image.Dither.NONE
             ).save(os.environ["DEMO_SCREENSHOT"], optimize=True)
@@ -139,9 +138,8 @@ def test_page_stylizes_an_upload_offline(served, tmp_path):
         )
         browser.close()
 
-    assert (
-        tuple(size) == Image.open(content).size
-    )  # the output keeps the content's size (short side < cap)
+    # the output keeps the content's size (short side < cap)
+    assert tuple(size) == Image.open(content).size
     pair = (str(content), [str(style)], LABEL)
     expected = load_image(served["demo"].run(Request(*pair, alpha=0.5, size=256)).path)
     alpha_one = served["demo"].run(Request(*pair, size=256)).image

@@ -100,9 +100,8 @@ def test_counter_counts_cpu_attention_forward_and_backward():
     # tokens^2 * dim.
     forward, backward = 4 * tokens**2 * dim * depth, 10 * tokens**2 * dim * depth
     cpu_op = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    expected_extra = (
-        (0, 0) if cpu_op in flop_registry else (forward, forward + backward)
-    )  # a later torch
+    # a later torch
+    expected_extra = (0, 0) if cpu_op in flop_registry else (forward, forward + backward)
 
     def plain(fn):
         with FlopCounterMode(display=False) as counter:

@@ -118,9 +118,8 @@ def test_12000_points_read_in_full(tmp_path):
 def test_several_event_files_and_resumed_steps(tmp_path):
     run = tmp_path / "run"
     write_run(run, {"loss": [(0, 3.0), (1, 2.0), (2, 1.0)]})
-    write_run(
-        run, {"loss": [(2, 0.875), (3, 0.75)]}
-    )  # resumed from step 2 into a second event file
+    # resumed from step 2 into a second event file
+    write_run(run, {"loss": [(2, 0.875), (3, 0.75)]})
     assert read_scalars(run)["loss"] == [(0, 3.0), (1, 2.0), (2, 0.875), (3, 0.75)]
 
 

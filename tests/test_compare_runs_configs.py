@@ -22,9 +22,8 @@ def test_gram_and_mean_std_runs(sample_root, tmp_path, capsys):
             ),
             tmp_path / "runs" / name,
         )
-    assert "loss/style_gram" in read_scalars(
-        tmp_path / "runs" / "gram"
-    )  # the tag that names its definition
+    # the tag that names its definition
+    assert "loss/style_gram" in read_scalars(tmp_path / "runs" / "gram")
     capsys.readouterr()
     rows = main([str(tmp_path / "runs"), "--out", str(tmp_path / "cmp")])
     out = capsys.readouterr().out

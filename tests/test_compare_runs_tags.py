@@ -19,9 +19,8 @@ def test_direction_per_tag(tmp_path):
         },
     )
     rows = {r.tag: r for r in compare_runs([tmp_path / "A"], tmp_path / "out", combined=False)}
-    assert rows["throughput/data_wait_fraction"].best == pytest.approx(
-        0.1
-    )  # waiting less is better
+    # waiting less is better
+    assert rows["throughput/data_wait_fraction"].best == pytest.approx(0.1)
     assert rows["throughput/images_per_s"].best == pytest.approx(5.0)
     assert rows["loss/total"].best == pytest.approx(1.0)
     assert (

@@ -97,9 +97,8 @@ def test_literal_names_match_the_code():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_yaml_config_loads_and_validates(path):
-    cfg = load_config(
-        path
-    )  # the recipes (fp16 for T4s) stay loadable on a CPU machine for inspection
+    # the recipes (fp16 for T4s) stay loadable on a CPU machine for inspection
+    cfg = load_config(path)
     assert validate(cfg, cuda=True) == cfg
     if cfg.train.mixed_precision == "fp16":  # ... but a run with them needs CUDA
         with pytest.raises(ConfigError, match=r"^train\.mixed_precision: 'fp16'.*CUDA"):
@@ -299,9 +298,8 @@ def test_cross_field_rules_accept_the_consistent_variants():
         "model.encoder.kind=vit", "loss.content_target=content", "model.encoder.layer=block3"
     )
     assert vit.model.encoder.layer == "block3"
-    assert (
-        checked("data.resize=256", "train.keep_last=0", "train.alpha=0").data.resize == 256
-    )  # the boundaries
+    # the boundaries
+    assert checked("data.resize=256", "train.keep_last=0", "train.alpha=0").data.resize == 256
 
 
 def test_validate_checks_a_config_built_in_python():
@@ -316,9 +314,8 @@ def test_validate_checks_a_config_built_in_python():
 def test_checkpoint_model_config_is_checked():
     vit = ModelConfig()
     vit.encoder.kind, vit.encoder.layer = "vit", "final"
-    assert (
-        model_config_from_json(to_json(vit)) == vit
-    )  # a ViT model alone is fine (no loss rules apply)
+    # a ViT model alone is fine (no loss rules apply)
+    assert model_config_from_json(to_json(vit)) == vit
     vit.decoder.width = 0
     with pytest.raises(ConfigError, match=r"^model\.decoder\.width: 0;"):
         model_config_from_json(to_json(vit))

@@ -93,9 +93,8 @@ def test_train_mixed_precision_no_from_the_cli_trains(sample_root, tmp_path, cap
     )
     assert main(["--config", str(SMOKE), "--run-dir", str(run_dir), *overrides]) == 0
     assert "done: step 2" in capsys.readouterr().out
-    assert (
-        load_config(run_dir / "config.yaml").train.mixed_precision == "no"
-    )  # written so that it reads back
+    # written so that it reads back
+    assert load_config(run_dir / "config.yaml").train.mixed_precision == "no"
     assert (run_dir / "model.safetensors").is_file()
 
 
@@ -115,9 +114,8 @@ def test_train_help_points_to_the_schema(capsys):
 )
 def test_evaluate_flags_checked_before_loading(flags, name, tmp_path, capsys):
     out = tmp_path / "out"
-    with pytest.raises(
-        SystemExit
-    ) as exit_:  # the checkpoint does not exist: the flag is checked first
+    # the checkpoint does not exist: the flag is checked first
+    with pytest.raises(SystemExit) as exit_:
         evaluate.main(
             ["--checkpoint", str(tmp_path / "missing.safetensors"), *flags, "--out", str(out)]
         )
@@ -136,9 +134,8 @@ def test_evaluate_flags_checked_before_loading(flags, name, tmp_path, capsys):
 )
 def test_compare_runs_flags_checked_before_reading(flags, name, tmp_path, capsys):
     out = tmp_path / "out"
-    with pytest.raises(
-        SystemExit
-    ) as exit_:  # the run folder does not exist: the flag is checked first
+    # the run folder does not exist: the flag is checked first
+    with pytest.raises(SystemExit) as exit_:
         compare_runs.main([str(tmp_path / "missing"), *flags, "--out", str(out)])
     assert exit_.value.code != 0 and not out.exists()
     one_error_line(capsys.readouterr().err, name)

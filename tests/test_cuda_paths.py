@@ -74,9 +74,8 @@ def test_saved_style_statistics_reach_the_net_on_its_device(world, monkeypatch):
     )
     seen = []
 
-    def spy(
-        net, content_feat, styles, **kwargs
-    ):  # records, then stops: meta tensors hold no pixels
+    # records, then stops: meta tensors hold no pixels
+    def spy(net, content_feat, styles, **kwargs):
         seen.extend((content_feat.device.type, t.device.type) for s in styles for t in s)
         raise RuntimeError("stop")
 

@@ -159,9 +159,8 @@ def test_flip_flag_decides_whether_draws_are_mirrored(asymmetric_folder, flip):
     draws = [ds[(0, s)] for s in range(40)]
     mirrored = sum(torch.equal(x, image.flip(-1)) for x in draws)
     unchanged = sum(torch.equal(x, image) for x in draws)
-    assert mirrored + unchanged == len(
-        draws
-    )  # the crop is the whole image: nothing else may change it
+    # the crop is the whole image: nothing else may change it
+    assert mirrored + unchanged == len(draws)
     if flip:  # a fair coin per draw seed: 40 draws all alike would have probability 2 * 2**-40
         assert mirrored > 0 and unchanged > 0
     else:
@@ -205,9 +204,8 @@ def test_load_fixed_images(mixed_folder, tmp_path):
     x = load_fixed_images(mixed_folder, n=2, size=16)
     assert x.shape == (2, 3, 16, 16)
     assert torch.equal(x, load_fixed_images(mixed_folder, n=2, size=16))
-    assert torch.allclose(
-        x[1], torch.full_like(x[1], 90 / 255), atol=1 / 255
-    )  # skipped the truncated one
+    # skipped the truncated one
+    assert torch.allclose(x[1], torch.full_like(x[1], 90 / 255), atol=1 / 255)
     assert load_fixed_images(mixed_folder, n=10, size=16).shape[0] == 3  # only 3 readable
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.jpg").write_text("nope")

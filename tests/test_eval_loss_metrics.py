@@ -27,9 +27,8 @@ def test_prepare_resizes_short_side_and_center_crops():
     images = torch.rand(2, 3, 48, 80)
     out = prepare(images, SIZE)
     assert out.shape == (2, 3, SIZE, SIZE) and 0 <= out.min() and out.max() <= 1
-    assert (
-        out.is_contiguous()
-    )  # a strided crop broke L-BFGS's flat .grad view in the optimize baseline
+    # a strided crop broke L-BFGS's flat .grad view in the optimize baseline
+    assert out.is_contiguous()
     square = torch.rand(1, 3, SIZE, SIZE)
     assert torch.equal(prepare(square, SIZE), square)  # already at the resolution: untouched
 

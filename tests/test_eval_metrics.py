@@ -73,9 +73,8 @@ def test_color_distance_different_sizes_subsampling_and_broadcast():
 @pytest.mark.parametrize("metric", [structure_similarity, edge_similarity])
 def test_structure_metrics_best_for_identical_and_decrease_toward_noise(metric):
     content = smooth_images(2)
-    values = torch.stack(
-        [metric(x, content) for x in blends(content, noise_like(content))]
-    )  # (T, B)
+    # (T, B)
+    values = torch.stack([metric(x, content) for x in blends(content, noise_like(content))])
     assert torch.allclose(values[0], torch.ones(2), atol=1e-5)
     assert (values.diff(dim=0) < 0).all(), values
     assert values.shape == (len(BLEND), 2)
@@ -140,9 +139,8 @@ def test_fid_kid_zero_on_same_set_and_grow_when_blended_away():
 
 def test_kid_subset_sampling_is_seeded_and_leaves_global_rng_alone():
     style, outputs = smooth_images(24, size=32, seed=1), smooth_images(24, size=32, seed=4)
-    features = (
-        TinyFeatures()
-    )  # its constructor seeds the global RNG; build it before taking the state
+    # its constructor seeds the global RNG; build it before taking the state
+    features = TinyFeatures()
     state = torch.get_rng_state()
     runs = [
         compute_learned_metrics(

@@ -44,9 +44,8 @@ def test_smoke_takes_smoke_yaml_schedule_and_full_keeps_the_recipe():
     assert smoke.train == dataclasses.replace(reference.train, steps=SMOKE_STEPS)
     assert full.train.steps == 160_000 and full.data.crop == 256
     assert smoke.model.transform == full.model.transform == "wct"
-    assert (
-        not smoke.model.encoder.pretrained and not smoke.loss.loss_net_pretrained
-    )  # --weights random
+    # --weights random
+    assert not smoke.model.encoder.pretrained and not smoke.loss.loss_net_pretrained
     assert (
         variant_config(
             "vgg_wct_meanstd", True, "pretrained", "x", 7, ["train.batch_size=3"]

@@ -167,9 +167,8 @@ def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "dummy_plugin.py"
 
 
-@pytest.mark.parametrize(
-    "name", ["mean", "std", "swap_mean"]
-)  # adain, efdm: the whole-network tests above
+# adain, efdm: the whole-network tests above
+@pytest.mark.parametrize("name", ["mean", "std", "swap_mean"])
 def test_transform_graphs_match_the_registry_at_three_sizes(name, tmp_path):
     """mean and std, and a plugin's plain function (swap_mean: its statistics are the style's
     features).
@@ -271,9 +270,8 @@ def test_bad_inputs_are_one_line_and_write_nothing(images, vgg, tmp_path, capsys
     assert (
         len(err) == 1 and f"version {FORMAT_VERSION + 1}" in err[0] and "export it again" in err[0]
     ), err
-    assert (
-        infer.main([*args, "--checkpoint", str(onnx), "--out", str(tmp_path / "o3")]) == 2
-    )  # pytorch backend
+    # pytorch backend
+    assert infer.main([*args, "--checkpoint", str(onnx), "--out", str(tmp_path / "o3")]) == 2
     err = _one_line(capsys)
     assert len(err) == 1 and "--backend onnxruntime" in err[0], err
     assert not any((tmp_path / o).exists() for o in ("o2", "o3"))

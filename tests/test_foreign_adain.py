@@ -36,9 +36,8 @@ def release(tmp_path_factory):
     vgg, decoder = random_adain_release()
     torch.save(vgg.state_dict(), folder / "vgg_normalised.pth")
     torch.save(decoder.state_dict(), folder / "decoder.pth")
-    write_png(
-        folder / "content.png", 61, 45, 1
-    )  # test.py's output is 64 x 48 here (ceil-mode pools)
+    # test.py's output is 64 x 48 here (ceil-mode pools)
+    write_png(folder / "content.png", 61, 45, 1)
     write_png(folder / "style_a.png", 48, 64, 2)
     write_png(folder / "style_b.png", 48, 64, 3)
     write_png(folder / "style.png", 64, 64, 4)
@@ -73,12 +72,10 @@ def expected(
         vgg, decoder, content, [read_png(folder / s) for s in styles], alpha, weights
     )
     inside = (image == image.clamp(0.001, 0.999)).float().mean()
-    assert (
-        image.shape[-2:] == (64, 48) and image.std() > 0.05 and inside > 0.9
-    )  # an image, mostly unclamped
-    return quantized(
-        image[..., : content.shape[-2], : content.shape[-1]]
-    )  # test.py's image over the content
+    # an image, mostly unclamped
+    assert image.shape[-2:] == (64, 48) and image.std() > 0.05 and inside > 0.9
+    # test.py's image over the content
+    return quantized(image[..., : content.shape[-2], : content.shape[-1]])
 
 
 ORIGINAL = ["--config", str(REPO / "configs" / "adain_original.yaml")]
@@ -127,9 +124,8 @@ def test_converted_release_reproduces_test_py_with_no_other_flag(release):
             str(folder / "adain.safetensors"),
         ]
     )
-    with safe_open(
-        str(out), "pt"
-    ) as f:  # vgg_normalised is no library download: its folded convs travel along
+    # vgg_normalised is no library download: its folded convs travel along
+    with safe_open(str(out), "pt") as f:
         assert "encoder.body.0.weight" in f.keys()
         assert '"weights_layout": "vgg_normalised"' in f.metadata()["model_config"]
     ours = run_infer(folder, "converted", ["style.png"], "--checkpoint", str(out), "--alpha", "0.6")

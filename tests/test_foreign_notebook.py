@@ -52,9 +52,8 @@ def notebook_file(
     model = ViTStyleTransfer(TINY_VIT, DECODER_SCHEMES[scheme](192, widths, affine)).eval()
     with torch.no_grad():
         for m in model.decoder.modules():
-            if (
-                isinstance(m, torch.nn.InstanceNorm2d) and m.affine
-            ):  # away from (1, 0), so they matter
+            # away from (1, 0), so they matter
+            if isinstance(m, torch.nn.InstanceNorm2d) and m.affine:
                 m.weight.normal_(1, 0.3)
                 m.bias.normal_(0, 0.3)
     state = (torch.nn.DataParallel(model) if wrap else model).state_dict()
@@ -119,9 +118,8 @@ def test_infer_and_converted_release_reproduce_the_notebook(tmp_path, case):
             str(tmp_path / "release.safetensors"),
         ]
     )
-    with safe_open(
-        str(release), "pt"
-    ) as f:  # random ViT weights are no library download: the file holds them
+    # random ViT weights are no library download: the file holds them
+    with safe_open(str(release), "pt") as f:
         assert (
             any(k.startswith("encoder.") for k in f.keys())
             and '"output": "tanh"' in f.metadata()["model_config"]

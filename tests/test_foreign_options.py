@@ -82,17 +82,15 @@ def test_output_activations_reach_zero_one_and_keep_gradients():
     linear = OUTPUT_ACTIVATIONS["linear"]()(x)
     assert linear.min() == 0 and linear.max() == 1 and torch.equal(linear, x.clamp(0, 1))
     linear.sum().backward()
-    assert torch.equal(
-        x.grad, torch.ones_like(x)
-    )  # straight through, as the reference trains unclamped
+    # straight through, as the reference trains unclamped
+    assert torch.equal(x.grad, torch.ones_like(x))
     tanh = OUTPUT_ACTIVATIONS["tanh"]()(x.detach())
     mean, std = (
         torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
         torch.tensor(IMAGENET_STD).view(1, 3, 1, 1),
     )
-    assert torch.allclose(
-        tanh, torch.tanh(x.detach()) * std + mean
-    )  # the notebook's de-normalization
+    # the notebook's de-normalization
+    assert torch.allclose(tanh, torch.tanh(x.detach()) * std + mean)
 
 
 @pytest.mark.parametrize("affine", [True, False])

@@ -58,9 +58,8 @@ def test_vgg_content_layer_is_gatys_relu4_2(vgg):
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
-@pytest.mark.parametrize(
-    "seed", [1, 2]
-)  # random VGG19s on which unscaled L-BFGS stalls (models/gatys.py)
+# random VGG19s on which unscaled L-BFGS stalls (models/gatys.py)
+@pytest.mark.parametrize("seed", [1, 2])
 def test_both_optimizers_reduce_loss(optimizer, seed):
     torch.manual_seed(seed)
     spec = FEATURE_NETS["vgg19"]
@@ -161,9 +160,8 @@ def test_cli_options_wired_and_save_every(tmp_path):
     ).scales == (16, 32)
     summary = infer.stylize(argv)
     assert len(summary["written"]) == 1
-    stem = Path(
-        summary["written"][0]
-    ).stem  # c__s plus the tags inference.jobs adds for the settings
+    # c__s plus the tags inference.jobs adds for the settings
+    stem = Path(summary["written"][0]).stem
     assert stem.startswith("c__s")
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert names == sorted(

@@ -155,9 +155,8 @@ def test_missing_pretrained_weights_hint_is_the_commands_own(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "no weights here" in err and "--weights random" in err and "model.encoder" not in err
     monkeypatch.setattr("train.train", refuse)
-    assert (
-        train.main(["--config", str(REPO / "configs" / "smoke.yaml")]) == 2
-    )  # as infer.py: could not start
+    # as infer.py: could not start
+    assert train.main(["--config", str(REPO / "configs" / "smoke.yaml")]) == 2
     err = capsys.readouterr().err
     assert (
         "no weights here" in err

@@ -93,9 +93,8 @@ def test_hf_spec_offline_in_a_new_process_equals_the_local_file(hub, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     remote = sorted((tmp_path / "hub").glob("*.png"))
     assert [p.name for p in remote] == [Path(p).name for p in local]
-    assert pixels(remote[0]) == pixels(
-        local[0]
-    )  # the files differ in their settings chunk (the checkpoint)
+    # the files differ in their settings chunk (the checkpoint)
+    assert pixels(remote[0]) == pixels(local[0])
 
 
 def test_a_revision_reads_its_snapshot(hub, tmp_path, offline_cache):

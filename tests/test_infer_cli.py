@@ -129,9 +129,8 @@ def test_masks_map_regions_to_styles(env):
     assert (single - plain).abs().max() < 2 / 255
     red = np.zeros((40, 40, 3), np.uint8)
     red[..., 0] = np.random.default_rng(0).integers(150, 255, (40, 40))
-    Image.fromarray(red).save(
-        root / "red.png"
-    )  # a style far from style a, so the regions are distinguishable
+    # a style far from style a, so the regions are distinguishable
+    Image.fromarray(red).save(root / "red.png")
     a, b = plain, out_img(run(env, "k2", style=[str(root / "red.png")]))
     two = out_img(
         run(env, "k3", "--mask", str(root / "halves.png"), style=[env["s1"], str(root / "red.png")])
@@ -211,9 +210,8 @@ def test_format_grid_skip_existing(env):
         style=[env["s1"], env["s2"]],
     )
     assert len(again["skipped"]) == 4 and not again["written"]
-    with pytest.raises(
-        infer.InferError, match="already exist.*--overwrite"
-    ):  # never replaced silently
+    # never replaced silently
+    with pytest.raises(infer.InferError, match="already exist.*--overwrite"):
         run(env, "fmt", "--format", "jpg", content=[env["c1"]])
     assert (
         len(run(env, "fmt", "--format", "jpg", "--overwrite", content=[env["c1"]])["written"]) == 1

@@ -65,9 +65,8 @@ def test_pretrained_offline_names_the_file(env, tmp_path, monkeypatch, capsys, m
     home = tmp_path / "torch_home"
     monkeypatch.setenv("TORCH_HOME", str(home))  # an empty cache: no real cached file can interfere
 
-    def offline(
-        url, *args, **kwargs
-    ):  # what torch.hub raises without a network, without ever downloading
+    # what torch.hub raises without a network, without ever downloading
+    def offline(url, *args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
@@ -131,12 +130,10 @@ def test_tile_flags_tile_and_match_untiled(env, monkeypatch):
     monkeypatch.setattr(
         inference.engine, "stylize_tiled", lambda *a, **k: calls.append(a[-2:]) or real(*a, **k)
     )
-    big = str(
-        _img(env["root"] / "big.png", 96, 160, 5)
-    )  # tiles must be well above the receptive field
-    whole = load_image(
-        run(env, "t0", content=big)["written"][0]
-    )  # 160 px < the default tile size 1024
+    # tiles must be well above the receptive field
+    big = str(_img(env["root"] / "big.png", 96, 160, 5))
+    # 160 px < the default tile size 1024
+    whole = load_image(run(env, "t0", content=big)["written"][0])
     assert not calls
     tiled = load_image(
         run(env, "t1", "--tile-size", "96", "--tile-overlap", "48", content=big)["written"][0]
@@ -188,6 +185,5 @@ def test_decoder_instance_norm_keeps_channels_last_and_matches_torch():
     assert out.is_contiguous(memory_format=torch.channels_last) and torch.allclose(
         out, ref, atol=1e-5
     )
-    assert torch.equal(
-        norm(x), torch.nn.InstanceNorm2d.forward(norm, x)
-    )  # NCHW: torch's own kernel
+    # NCHW: torch's own kernel
+    assert torch.equal(norm(x), torch.nn.InstanceNorm2d.forward(norm, x))

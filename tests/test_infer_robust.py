@@ -46,9 +46,8 @@ def test_awkward_folder_every_file_used_or_listed_and_inputs_unchanged(world, ca
     assert code == 1, io.err  # some inputs failed: listed, the rest written
     written = sorted(p.name for p in out.iterdir())
     ok = [n for n, k in world["expect"].items() if k == "ok"]
-    assert (
-        len(written) == len(ok) == len(set(written))
-    )  # every readable image, each under its own name
+    # every readable image, each under its own name
+    assert len(written) == len(ok) == len(set(written))
     assert {"日本__style.png", "中国__style.png", "한국__style.png"} <= set(written)
     assert {"photo-jpg__style.png", "photo-png__style.png", "photo-webp__style.png"} <= set(written)
     for name in ("tiny_1x1", "thin_3x400", "small_8x8"):  # padded for the network, cropped back
@@ -206,9 +205,8 @@ def test_out_must_be_a_folder_checked_before_loading(world, capsys):
             ]
         )
         err = capsys.readouterr().err
-        assert (
-            code == 2 and needle in err and "missing.safetensors" not in err
-        )  # the model was never loaded
+        # the model was never loaded
+        assert code == 2 and needle in err and "missing.safetensors" not in err
     assert not (world["root"] / "out.png").exists()
 
 
@@ -234,9 +232,8 @@ def test_optimization_small_inputs_fail_alone_and_scales_are_capped(world, capsy
     )
     assert code == 1 and "tiny_1x1.png" in io.err and "16 px" in io.err
     (written,) = list(out.iterdir())
-    assert (
-        Image.open(written).size == Image.open(folder / "plain.png").size
-    )  # 64 capped at the short side 40
+    # 64 capped at the short side 40
+    assert Image.open(written).size == Image.open(folder / "plain.png").size
 
 
 def test_mask_aspect_refused_size_resized_with_warning(world, capsys):

@@ -27,9 +27,8 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiled_mix")
     torch.manual_seed(0)
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
-    vary_outputs(
-        net
-    )  # else the grey output of a random decoder would hide both seams and the style mix
+    # else the grey output of a random decoder would hide both seams and the style mix
+    vary_outputs(net)
     ckpt = save_release(root / "vgg.safetensors", net)
     y, x = np.mgrid[0:64, 0:160] / 10.0
     content = np.stack([np.sin(x), np.cos(y), np.sin(x + y)], -1) * 0.4 + 0.5

@@ -29,9 +29,8 @@ def test_gram_is_symmetric_psd_and_normalized():
 def test_style_loss_zero_for_identical_and_positive_otherwise(name):
     feats = {"a": torch.rand(2, 8, 6, 6), "b": torch.rand(2, 16, 3, 3)}
     targets = style_targets(name, feats, ["a", "b"])
-    tol = (
-        1e-8 if name == "w2" else 0.0
-    )  # w2 cancels traces against eigenvalues: round-off, never exactly 0
+    # w2 cancels traces against eigenvalues: round-off, never exactly 0
+    tol = 1e-8 if name == "w2" else 0.0
     assert all(abs(v.item()) <= tol for v in style_losses(name, feats, targets).values())
     other = {k: v * 2 + 0.5 for k, v in feats.items()}
     assert all(v.item() > 0 for v in style_losses(name, other, targets).values())
@@ -44,14 +43,12 @@ def test_gram_loss_finite_under_fp16_autocast_where_naive_fp16_overflows():
     ).relu()  # activations around 20, 64x64
     target = style_targets("gram", {"x": feat * 0.9}, ["x"])
     with torch.autocast(device_type=device, dtype=torch.float16):
-        x = torch.nn.functional.conv2d(
-            feat, torch.eye(64, device=device).view(64, 64, 1, 1)
-        )  # an fp16 layer
+        # an fp16 layer
+        x = torch.nn.functional.conv2d(feat, torch.eye(64, device=device).view(64, 64, 1, 1))
         assert x.dtype == torch.float16
         flat = x.flatten(2)
-        naive = (
-            flat @ flat.transpose(1, 2) / (64 * 64 * 64)
-        )  # what an un-guarded Gram computes here
+        # what an un-guarded Gram computes here
+        naive = flat @ flat.transpose(1, 2) / (64 * 64 * 64)
         g = gram(x)
         loss = style_losses("gram", {"x": x}, target)["x"]
     assert not torch.isfinite(naive).all(), "the fixture must overflow a naive fp16 Gram"

@@ -92,9 +92,8 @@ def test_w2_of_correlated_channels_equals_scipy_sqrtm():
         cross = np.trace(scipy.linalg.sqrtm(root @ sx[b, :, 1:] @ root).real)
         mean = ((sx[b, :, 0] - sy[0, :, 0]) ** 2).sum()
         expected.append((mean + np.trace(sx[b, :, 1:]) + np.trace(sy[0, :, 1:]) - 2 * cross) / c)
-    assert w2(x, y).item() == pytest.approx(
-        float(np.mean(expected)), rel=1e-5
-    )  # y: batch 1, broadcast
+    # y: batch 1, broadcast
+    assert w2(x, y).item() == pytest.approx(float(np.mean(expected)), rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -112,9 +111,8 @@ def test_w2_zero_and_finite_zero_gradient_for_identical_inputs(shape):
         + feat.mean().item() ** 2
     )
     assert abs(loss.item()) <= 1e-7 * scale
-    assert (
-        torch.isfinite(x.grad).all() and x.grad.abs().max() < 1e-5
-    )  # a minimum: the gradient vanishes
+    # a minimum: the gradient vanishes
+    assert torch.isfinite(x.grad).all() and x.grad.abs().max() < 1e-5
 
 
 def test_w2_gradient_is_the_closed_form_and_finite_for_a_rank_deficient_output():
@@ -163,23 +161,20 @@ def test_w2_gradient_of_a_nearly_flat_direction_is_capped_by_the_floor():
     w2_distance(out, target).backward()
     flat_direction = q[:, 3] @ out.grad[0, :, 1:] @ q[:, 3]
     assert 1e-14 < W2_FLOOR < 1e-8  # 1e-14: above float64 eigh noise (~1e-16), below the floor
-    assert flat_direction.item() == pytest.approx(
-        1 / c
-    )  # without the floor: (1 - 1 / (2 * 1e-7)) / c
+    # without the floor: (1 - 1 / (2 * 1e-7)) / c
+    assert flat_direction.item() == pytest.approx(1 / c)
 
 
 def test_efdm_zero_for_a_permutation_within_each_channel():
     feat = torch.randn(2, 5, 6, 4)
-    perm = torch.stack(
-        [torch.stack([torch.randperm(24) for _ in range(5)]) for _ in range(2)]
-    )  # per channel
+    # per channel
+    perm = torch.stack([torch.stack([torch.randperm(24) for _ in range(5)]) for _ in range(2)])
     shuffled = feat.flatten(2).gather(2, perm).reshape(feat.shape)
     assert not torch.equal(shuffled, feat)
     target = style_targets("efdm", {"x": feat}, ["x"])
     assert style_losses("efdm", {"x": shuffled}, target)["x"].item() == 0
-    swapped = feat.flatten(2)[:, [1, 0, 2, 3, 4]].reshape(
-        feat.shape
-    )  # values moved ACROSS channels: not zero
+    # values moved ACROSS channels: not zero
+    swapped = feat.flatten(2)[:, [1, 0, 2, 3, 4]].reshape(feat.shape)
     assert style_losses("efdm", {"x": swapped}, target)["x"].item() > 0
 
 
@@ -193,9 +188,8 @@ def test_efdm_different_sizes_compare_at_the_style_quantiles():
         0, abs=1e-12
     )
     shifted = efdm_distance(sorted_stat(shuffled + 0.5), sorted_stat(style)).item()
-    assert shifted == pytest.approx(
-        0.25, rel=1e-5
-    )  # a shift by 0.5 of every value: 0.5^2 on average
+    # a shift by 0.5 of every value: 0.5^2 on average
+    assert shifted == pytest.approx(0.25, rel=1e-5)
 
 
 def test_efdm_equals_the_mean_std_scale_for_shift_and_scale():

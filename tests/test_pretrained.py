@@ -70,9 +70,8 @@ def test_vit_normalization_comes_from_the_pretrained_config():
 
 
 def test_vit_hub_offline_fails_fast_with_instructions(tmp_path, monkeypatch):
-    monkeypatch.setenv(
-        "HF_ENDPOINT", "https://hub.invalid"
-    )  # never reachable, even on a networked machine
+    # never reachable, even on a networked machine
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
     import huggingface_hub.constants as hf_constants
 
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf"))

@@ -20,9 +20,8 @@ def sqrtm_fid(x1: np.ndarray, x2: np.ndarray) -> float:
     return float((mu1 - mu2) @ (mu1 - mu2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(root).real)
 
 
-@pytest.mark.parametrize(
-    "n", [6, 50]
-)  # 6 < D = 16: singular, as 800 images in 2048-d; 50 > D: QR path
+# 6 < D = 16: singular, as 800 images in 2048-d; 50 > D: QR path
+@pytest.mark.parametrize("n", [6, 50])
 def test_nuclear_norm_trace_equals_sqrtm(n):
     rng = np.random.default_rng(n)
     x1, x2 = rng.normal(size=(n, 16)), rng.normal(0.3, 1.5, size=(n + 3, 16))
@@ -66,6 +65,5 @@ def test_fid_infinity_above_5000_extrapolates():
     x1, x2 = rng.normal(size=(5600, 3)), rng.normal(0.2, 1.0, size=(5600, 3))
     value = fid_infinity(x1, x2, num_points=4, seed=0)
     assert value == fid_infinity(x1, x2, num_points=4, seed=0)  # seeded: reproducible
-    assert value == pytest.approx(
-        fid_from_features(x1, x2), abs=0.02
-    )  # FID's bias is small at this N
+    # FID's bias is small at this N
+    assert value == pytest.approx(fid_from_features(x1, x2), abs=0.02)

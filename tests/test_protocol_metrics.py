@@ -96,9 +96,8 @@ def ref_cfsd(pairs, vgg_file: Path) -> float:
         kls = []
         for out, content in pairs:
             log_q, p = similarity(out, True), similarity(content, False)
-            kls.append(
-                ((p * (p.log() - log_q)).sum() / p.shape[0]).item()
-            )  # KL, 'batchmean' over b = 1
+            # KL, 'batchmean' over b = 1
+            kls.append(((p * (p.log() - log_q)).sum() / p.shape[0]).item())
     return float(np.mean(kls))
 
 
@@ -170,9 +169,8 @@ def test_conformance_with_independent_implementations(tmp_path, metric_weights):
     data = triples(folders)
     pairs = [(out, content) for out, content, _ in data]
     assert row["cfsd"] == pytest.approx(ref_cfsd(pairs, metric_weights["vgg"]), rel=1e-4)
-    assert (
-        row["cfsd"] > 1e-3
-    )  # the scaled random VGG gives a non-degenerate CFSD (see protocol_helpers)
+    # the scaled random VGG gives a non-degenerate CFSD (see protocol_helpers)
+    assert row["cfsd"] > 1e-3
     for key, gray in (("lpips", False), ("lpips_gray", True)):
         ours, package = ref_lpips(pairs, metric_weights["alexnet"], gray)
         assert row[key] == pytest.approx(ours, rel=1e-4) and row[key] == pytest.approx(

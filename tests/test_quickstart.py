@@ -37,14 +37,12 @@ def test_quickstart_script_runs_again_and_again(tmp_path):
     mine.write_bytes(b"not the quickstart's")
     run_quickstart(tmp_path)
     first = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "outputs" / "quickstart").iterdir()}
-    proc = run_quickstart(
-        tmp_path
-    )  # a second run replaces its own outputs (it used to exit 2 here)
+    # a second run replaces its own outputs (it used to exit 2 here)
+    proc = run_quickstart(tmp_path)
     assert mine.read_bytes() == b"not the quickstart's"
     again = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "outputs" / "quickstart").iterdir()}
-    assert again.keys() == first.keys() and all(
-        again[k] != first[k] for k in first
-    )  # rewritten, not kept
+    # rewritten, not kept
+    assert again.keys() == first.keys() and all(again[k] != first[k] for k in first)
     out = tmp_path / "outputs" / "quickstart"
     stylized = sorted(p.name for p in out.glob("*__*.png"))
     contents = sorted(p.stem for p in (tmp_path / "data/sample/content/val").iterdir())

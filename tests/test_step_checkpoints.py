@@ -40,9 +40,8 @@ def test_step_folder_holds_release_format_weights_and_no_model_safetensors(run_d
     folder = step(run_dir, 4)
     assert (folder / STEP_WEIGHTS).is_file() and not (folder / RELEASE_FILE).exists()
     keys = load_file(str(folder / STEP_WEIGHTS))
-    assert keys and not any(
-        k.startswith(("net.", "module.")) for k in keys
-    )  # the release names, not the objective's
+    # the release names, not the objective's
+    assert keys and not any(k.startswith(("net.", "module.")) for k in keys)
     meta = read_metadata(folder)
     assert (
         meta["step"] == "4"
@@ -90,9 +89,8 @@ def test_two_steps_of_one_run_evaluated_side_by_side(run_dir, sample_root, tmp_p
         rows = {row["name"]: row for row in csv.DictReader(f)}
     assert set(rows) == {"step_000002", "step_000004"}
     numbers = [k for k in rows["step_000002"] if k not in ("name", "kind", "pairs")]
-    assert any(
-        rows["step_000002"][k] != rows["step_000004"][k] for k in numbers
-    )  # two different models
+    # two different models
+    assert any(rows["step_000002"][k] != rows["step_000004"][k] for k in numbers)
 
 
 def test_infer_takes_a_step_folder(run_dir, sample_root, tmp_path):

@@ -88,9 +88,8 @@ def test_saved_statistics_reproduce_the_pooled_result_exactly(world):
         run(world, "one", "--style", str(world["root"] / "styles" / "s0.png"))["written"][0]
     )
     assert (one - load_image(pooled)).abs().mean() > 0.01  # the domain is not its first image
-    with pytest.raises(
-        infer.InferError, match="wct"
-    ):  # statistics of one transform are never fed to another
+    # statistics of one transform are never fed to another
+    with pytest.raises(infer.InferError, match="wct"):
         run(world, "wrong", "--style", str(stats), "--transform", "wct")
 
 
@@ -129,9 +128,8 @@ def test_evaluate_with_a_style_domain(world, tmp_path):
         style_domain=world["root"] / "styles",
     )
     assert plain[0]["style_mean_std"] != domain[0]["style_mean_std"]
-    with pytest.raises(
-        SystemExit
-    ):  # the flag reaches evaluate(): a folder without images is a one-line error
+    # the flag reaches evaluate(): a folder without images is a one-line error
+    with pytest.raises(SystemExit):
         evaluate_main(
             [*common, "--style-domain", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]
         )

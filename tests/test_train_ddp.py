@@ -88,9 +88,8 @@ def test_two_processes_equal_one_process_weights_after_several_sgd_steps(sample_
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     train(tiny_config(sample_root, **sgd, **{"train.batch_size": 2}), single_dir)
-    train(
-        tiny_config(sample_root, **sgd), alone_dir
-    )  # rank 0's data only: what an unsynced run would give
+    # rank 0's data only: what an unsynced run would give
+    train(tiny_config(sample_root, **sgd), alone_dir)
     ddp_w, single_w, alone_w = (release_weights(d) for d in (ddp_dir, single_dir, alone_dir))
     for key in (k for k in single_w if k.startswith("decoder.")):
         # the 2-process run is NOISE times closer to the batch-2 run than the unsynced run is

@@ -62,9 +62,8 @@ def test_grad_clip_bounds_the_update(sample_root, tmp_path):
     train(free, tmp_path / "free")
     train(clipped, tmp_path / "clipped")
     grad_norms = [v for _, v in read_scalars(tmp_path / "clipped")["grad_norm"]]
-    assert (
-        len(grad_norms) == steps and min(grad_norms) > 100 * clip
-    )  # the clip is active at every step
+    # the clip is active at every step
+    assert len(grad_norms) == steps and min(grad_norms) > 100 * clip
     assert update_norm(clipped, tmp_path / "clipped") <= steps * lr * clip * (1 + 1e-4)
     assert update_norm(free, tmp_path / "free") > 100 * steps * lr * clip
 
@@ -75,9 +74,8 @@ def test_content_and_style_dirs_replace_the_root_layout(sample_root, tmp_path):
     for name in ("astronaut", "chelsea"):  # 2 contents, where root/content/train has 4
         shutil.copy(sample_root / "content" / "train" / f"{name}.jpg", content)
     shutil.copytree(sample_root / "style" / "train", style)
-    (style / "a_broken.jpg").write_text(
-        "not an image"
-    )  # sorts first: read when the dataset is built
+    # sorts first: read when the dataset is built
+    (style / "a_broken.jpg").write_text("not an image")
     empty_root = tmp_path / "no_layout"  # no {content,style}/train: reading the root would fail
     empty_root.mkdir()
     cfg = tiny_config(

@@ -35,9 +35,8 @@ def test_two_process_error_is_the_launchers_root_cause_and_its_last_line(sample_
     assert MESSAGE in text_lines[-1], output[
         -3000:
     ]  # the last thing on screen, not buried above the report
-    assert (
-        "<NO_OTHER_FAILURES>" in proc.stderr and "SIGTERM)" not in proc.stderr
-    )  # one failure: the real one
+    # one failure: the real one
+    assert "<NO_OTHER_FAILURES>" in proc.stderr and "SIGTERM)" not in proc.stderr
     assert "To enable traceback" not in proc.stderr
     assert not run_dir.exists()  # a rejected start writes nothing
 

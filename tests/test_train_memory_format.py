@@ -24,13 +24,11 @@ def test_auto_is_channels_last_on_cuda_and_native_bf16_cpus_and_nchw_on_avx2(mon
     assert memory_format("auto", torch.device("cuda")) == torch.channels_last
     for name, value in (("_is_avx512_bf16_supported", False), ("_is_amx_tile_supported", False)):
         monkeypatch.setattr(torch.cpu, name, lambda value=value: value)
-    assert (
-        memory_format("auto", torch.device("cpu")) == torch.contiguous_format
-    )  # AVX2: NHWC backward is slower
+    # AVX2: NHWC backward is slower
+    assert memory_format("auto", torch.device("cpu")) == torch.contiguous_format
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert (
-        memory_format("auto", torch.device("cpu")) == torch.channels_last
-    )  # AMX: 2.3x in bf16 (README)
+    # AMX: 2.3x in bf16 (README)
+    assert memory_format("auto", torch.device("cpu")) == torch.channels_last
     assert memory_format("channels_last", torch.device("cpu")) == torch.channels_last
     assert memory_format("contiguous", torch.device("cuda")) == torch.contiguous_format
 
@@ -74,9 +72,8 @@ def test_channels_last_trains_like_nchw(sample_root, tmp_path, monkeypatch):
         torch.testing.assert_close(
             nhwc.contiguous(), nchw, rtol=0, atol=NOISE * float(nchw.abs().max())
         )
-    assert any(
-        not torch.equal(a, b.contiguous()) for a, b in pairs
-    )  # the other layout did run other kernels
+    # the other layout did run other kernels
+    assert any(not torch.equal(a, b.contiguous()) for a, b in pairs)
 
 
 def test_cli_keeps_freed_memory_on_cpu(sample_root, tmp_path, monkeypatch):
@@ -96,17 +93,14 @@ def test_cli_keeps_freed_memory_on_cpu(sample_root, tmp_path, monkeypatch):
 
 
 def test_auto_loader_workers_are_none_on_cpu_and_share_the_cores_on_cuda():
-    assert (
-        loader_workers(-1, "cpu") == 0
-    )  # the step's threads use every core: a worker only takes from them
-    assert (
-        loader_workers(-1, "cuda", local_processes=2, cores=8) == 2
-    )  # 2 streams x 2 processes x 2 = 8 cores
+    # the step's threads use every core: a worker only takes from them
+    assert loader_workers(-1, "cpu") == 0
+    # 2 streams x 2 processes x 2 = 8 cores
+    assert loader_workers(-1, "cuda", local_processes=2, cores=8) == 2
     assert loader_workers(-1, "cuda", local_processes=1, cores=64) == 4
     assert loader_workers(-1, "cuda", local_processes=8, cores=4) == 1
-    assert (
-        loader_workers(3, "cpu") == 3 and loader_workers(0, "cuda") == 0
-    )  # an explicit count is kept
+    # an explicit count is kept
+    assert loader_workers(3, "cpu") == 3 and loader_workers(0, "cuda") == 0
 
 
 def test_train_builds_its_loaders_with_the_resolved_worker_count(

@@ -84,9 +84,8 @@ def test_resume_that_changes_the_objective_is_refused_and_writes_nothing(
         "loss.style_loss: mean_std -> gram" in line and "model.transform: adain -> wct" in line
     ), line
     assert "model.init_from=" in line and str(run_dir / "checkpoints" / "step_000004") in line
-    assert (
-        snapshot(run_dir) == before
-    )  # config.yaml, events, checkpoints: not a byte, not a timestamp
+    # config.yaml, events, checkpoints: not a byte, not a timestamp
+    assert snapshot(run_dir) == before
 
     # extending the run is accepted, and the changed keys are listed
     code = main(

@@ -69,9 +69,8 @@ def fake_checkpoint(run_dir, step, complete=True):
 def test_latest_skips_truncated_and_temporary_folders(tmp_path):
     good = fake_checkpoint(tmp_path, 20)
     fake_checkpoint(tmp_path, 10)
-    no_marker = fake_checkpoint(
-        tmp_path, 30, complete=False
-    )  # killed before the marker was written
+    # killed before the marker was written
+    no_marker = fake_checkpoint(tmp_path, 30, complete=False)
     truncated = fake_checkpoint(tmp_path, 40)
     (truncated / STEP_WEIGHTS).write_bytes(b"x" * 50)  # a file cut short after the marker
     shutil.copytree(good, tmp_path / "checkpoints" / ".tmp_step_000050")  # a save in progress

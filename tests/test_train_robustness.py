@@ -35,9 +35,8 @@ def write_bad_and_odd_images(folder):
     Image.fromarray(rng.integers(0, 255, (48, 48, 4), dtype=np.uint8), mode="RGBA").save(
         folder / "alpha.png"
     )
-    Image.fromarray(rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)).save(
-        folder / "small.png"
-    )  # < the crop
+    # < the crop
+    Image.fromarray(rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)).save(folder / "small.png")
 
 
 def test_bad_files_are_skipped_and_reported(sample_root, tmp_path, caplog):

@@ -44,9 +44,8 @@ def test_events_hold_scalars_grid_and_hparams(smoke_run):
     assert expected <= set(tags["scalars"])
     assert [e.step for e in events.Scalars("loss/total")] == [2, 4]
     assert [e.step for e in events.Images("val/grid")] == [2, 4]
-    assert (
-        "_hparams_/session_start_info" in events.summary_metadata
-    )  # add_hparams wrote into this folder
+    # add_hparams wrote into this folder
+    assert "_hparams_/session_start_info" in events.summary_metadata
     assert not [
         p for p in run_dir.iterdir() if p.is_dir() and p.name != "checkpoints"
     ]  # no extra run folders
@@ -56,9 +55,8 @@ def test_run_folder_contents(smoke_run):
     run_dir, result = smoke_run
     assert result.step == 4 and result.skipped_steps == 0
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert (
-        saved["data"]["crop"] == 32 and saved["train"]["steps"] == 4
-    )  # the resolved config, overrides applied
+    # the resolved config, overrides applied
+    assert saved["data"]["crop"] == 32 and saved["train"]["steps"] == 4
     assert (run_dir / "val_grid.png").is_file() and (run_dir / "val_grid_step_000002.png").is_file()
     # keep_last=1: only the newest checkpoint survives rotation
     assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_000004"]

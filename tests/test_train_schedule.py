@@ -26,17 +26,15 @@ def expected_lr(step: int) -> float:
 
 def test_lr_at_values():
     assert [lr_at(t, LR, DECAY) for t in range(4)] == pytest.approx([1e-3, 1e-3 / 1.5, 5e-4, 4e-4])
-    assert lr_at(100_000, 1e-4, 5e-5) == pytest.approx(
-        1e-4 / 6
-    )  # the reference recipe after 100k steps
+    # the reference recipe after 100k steps
+    assert lr_at(100_000, 1e-4, 5e-5) == pytest.approx(1e-4 / 6)
     assert [lr_at(t, LR, 0.0) for t in (0, 7, 10**6)] == [LR] * 3
 
 
 def test_total_steps():
     assert total_steps(100, 0, 4, 3, 1) == 100  # epochs 0: train.steps alone
-    assert (
-        total_steps(100, 1, 4, 3, 1) == 2
-    )  # ceil(4 / 3): the last step straddles into the next pass
+    # ceil(4 / 3): the last step straddles into the next pass
+    assert total_steps(100, 1, 4, 3, 1) == 2
     assert total_steps(100, 3, 10, 2, 2) == 8  # ceil(30 / 4): both processes draw content
     assert total_steps(5, 3, 10, 2, 2) == 5  # whichever ends first
 

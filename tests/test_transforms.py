@@ -21,9 +21,8 @@ def test_efdm_equal_sizes_takes_exactly_the_style_values_in_the_content_order():
     out = TRANSFORMS["efdm"].apply(content, None, sorted_values(style))
     flat = lambda t: t.flatten(2)  # noqa: E731
     assert torch.equal(flat(out).sort(dim=2).values, flat(style).sort(dim=2).values)
-    assert torch.equal(
-        flat(out).argsort(dim=2), flat(content).argsort(dim=2)
-    )  # the content's rank order
+    # the content's rank order
+    assert torch.equal(flat(out).argsort(dim=2), flat(content).argsort(dim=2))
 
 
 def test_efdm_different_sizes_matches_the_style_quantiles():
@@ -73,9 +72,8 @@ def test_every_transform_alpha_masks_mix_and_identity(name):
     torch.testing.assert_close(
         transfer(t, content, [t.stats(content)]), content, atol=1e-4, rtol=1e-4
     )
-    half = transfer(
-        t, content, [a, b], weights=[0.5, 0.5]
-    )  # the mix equals blending the two outputs
+    # the mix equals blending the two outputs
+    half = transfer(t, content, [a, b], weights=[0.5, 0.5])
     torch.testing.assert_close(
         half, 0.5 * single + 0.5 * transfer(t, content, [b]), atol=1e-4, rtol=1e-4
     )
@@ -127,9 +125,8 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     net = StyleTransferNet(vgg_config())
     vary_outputs(net)
     ckpt = save_release(tmp_path / "m.safetensors", net)
-    y, x = (
-        np.mgrid[0:96, 0:160] / 16.0
-    )  # a smooth content, as in test_infer_tiling: seams, not noise, are measured
+    # a smooth content, as in test_infer_tiling: seams, not noise, are measured
+    y, x = np.mgrid[0:96, 0:160] / 16.0
     content = np.stack([np.sin(x), np.cos(y), np.sin(x + y)], -1) * 0.4 + 0.5
     Image.fromarray((content * 255).astype(np.uint8)).save(tmp_path / "c.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(
@@ -165,9 +162,8 @@ def test_infer_transform_flag_and_tiling_agree(name, tmp_path):
     assert whole.endswith(f"c__s__{name}.png")
     a, b, p = load_image(whole), load_image(tiled), load_image(plain)
     psnr = float(10 * torch.log10(1 / ((a - b) ** 2).mean()))
-    assert psnr > 25, (
-        psnr
-    )  # whole-image statistics: the tiles agree with the untiled pass (wct: 27 dB)
+    # whole-image statistics: the tiles agree with the untiled pass (wct: 27 dB)
+    assert psnr > 25, psnr
     assert (a - p).abs().mean() > 2 * (a - b).abs().mean()  # and the transform changed the picture
 
 

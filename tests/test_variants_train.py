@@ -36,9 +36,8 @@ VARIANTS = [(t, "mean_std") for t in BUILT_IN_TRANSFORMS] + [
 ]
 IDS = [f"{t}-{s}" for t, s in VARIANTS]
 WCT_W2 = {"model.transform": "wct", "loss.style_loss": "w2"}
-pytestmark = pytest.mark.usefixtures(
-    "one_thread"
-)  # tiny images: a second thread only adds barriers
+# tiny images: a second thread only adds barriers
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def variant(transform: str, loss: str) -> dict:
@@ -122,13 +121,11 @@ def test_infer_runs_every_transform_on_trained_checkpoints(trained, sample_root,
         return image
 
     default, explicit = run(own, "default"), run(own, "explicit", "--transform", name)
-    torch.testing.assert_close(
-        default, explicit, rtol=0, atol=0
-    )  # the checkpoint's own transform is `name`
+    # the checkpoint's own transform is `name`
+    torch.testing.assert_close(default, explicit, rtol=0, atol=0)
     swapped, plain = run(adain, "swapped", "--transform", name), run(adain, "plain")
-    if (
-        name != "adain"
-    ):  # the flag reaches the net: another transform, another image (measured: 17-83% of the
+    # the flag reaches the net: another transform, another image (measured: 17-83% of the
+    if name != "adain":
         # 8-bit values change; a 2-step decoder is nearly saturated, so most differences are 1-7
         # levels)
         assert (swapped != plain).float().mean() > 0.05

@@ -155,9 +155,8 @@ def test_a_bad_download_is_one_line_naming_the_url_and_nothing_is_cached(
 def test_no_network_and_no_cache_says_where_to_put_the_files(
     release, tmp_path, monkeypatch, capsys
 ):
-    cache = _cache(
-        tmp_path, monkeypatch, "http://127.0.0.1:9"
-    )  # the discard port: connection refused
+    # the discard port: connection refused
+    cache = _cache(tmp_path, monkeypatch, "http://127.0.0.1:9")
     code = infer.main(
         [
             "--content",

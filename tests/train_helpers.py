@@ -66,9 +66,8 @@ def check_resume_in_new_process(data_root: Path, tmp_path: Path, **extra) -> Non
 
     full, split = tmp_path / "full", tmp_path / "split"
     train(tiny_config(data_root, **extra, **{"train.steps": 4}), full)
-    train(
-        tiny_config(data_root, **extra, **{"train.steps": 2}), split
-    )  # the schedule never reads train.steps
+    # the schedule never reads train.steps
+    train(tiny_config(data_root, **extra, **{"train.steps": 2}), split)
     proc = run_cli(
         [
             "--config",

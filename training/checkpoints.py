@@ -54,15 +54,13 @@ class TrainerState:
 
     step: int = 0
     skipped_steps: int = 0
-    model_config: str = (
-        ""  # JSON; a resume with a different architecture fails with a clear message
-    )
+    # JSON; a resume with a different architecture fails with a clear message
+    model_config: str = ""
     config: str = ""  # the whole config as JSON; a resume may change only RESUME_MAY_CHANGE
     # processes that trained it (0: saved before it was recorded); the data order depends on it
     world_size: int = 0
-    files: dict[str, int] = field(
-        default_factory=dict
-    )  # name -> size in bytes, checked by `latest`
+    # name -> size in bytes, checked by `latest`
+    files: dict[str, int] = field(default_factory=dict)
 
 
 def checkpoints_dir(run_dir: Path) -> Path:

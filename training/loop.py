@@ -54,9 +54,8 @@ class Loop:
     objective: torch.nn.Module  # prepared (DDP-wrapped when several processes)
     optimizer: torch.optim.Optimizer  # prepared
     streams: Streams
-    val: (
-        tuple[torch.Tensor, torch.Tensor] | None
-    )  # fixed (contents, styles) or None when val_pairs == 0
+    # fixed (contents, styles) or None when val_pairs == 0
+    val: tuple[torch.Tensor, torch.Tensor] | None
     logger: RunLogger
     run_dir: Path
     state: TrainerState
@@ -64,15 +63,13 @@ class Loop:
     def __post_init__(self):
         self.net = self.accelerator.unwrap_model(self.objective).net
         self.trainable = [p for p in self.objective.parameters() if p.requires_grad]
-        self.layout = memory_format(
-            self.cfg.train.memory_format, self.accelerator.device
-        )  # of the batches too
+        # of the batches too
+        self.layout = memory_format(self.cfg.train.memory_format, self.accelerator.device)
         self.meter = Throughput(self.cfg.train.batch_size * self.accelerator.num_processes)
         self.nonfinite_in_a_row = 0
         self.metrics: dict[str, float] = {}
-        self.last_saved: int | None = (
-            self.state.step or None
-        )  # a resumed run starts from a saved step
+        # a resumed run starts from a saved step
+        self.last_saved: int | None = self.state.step or None
         self._reset_window()
 
     def _reset_window(self) -> None:
@@ -146,9 +143,8 @@ class Loop:
             acc.device, non_blocking=True, memory_format=self.layout
         )
         self.meter.data_ready()
-        for (
-            group
-        ) in self.optimizer.param_groups:  # no prepared scheduler: the lr is a function of the step
+        # no prepared scheduler: the lr is a function of the step
+        for group in self.optimizer.param_groups:
             group["lr"] = lr_at(step, cfg.optim.lr, cfg.optim.lr_decay)
         out = self.objective(content, style, cfg.train.alpha)
         total = out["total"]
@@ -191,9 +187,8 @@ class Loop:
             self.nonfinite_in_a_row,
         )
         if self.nonfinite_in_a_row >= self.cfg.train.max_nonfinite:
-            self.log_window(
-                step + 1
-            )  # the skipped-step count reaches TensorBoard before the run stops
+            # the skipped-step count reaches TensorBoard before the run stops
+            self.log_window(step + 1)
             first = step + 1 - self.nonfinite_in_a_row
             raise NonFiniteLossError(
                 f"the loss was non-finite at {self.nonfinite_in_a_row} steps in a row (steps "
@@ -232,9 +227,8 @@ class Loop:
         self._reset_window()
 
     def log_grid(self, step: int) -> None:
-        if (
-            self.accelerator.is_main_process
-        ):  # no collective inside: the other ranks go on to the next barrier
+        # no collective inside: the other ranks go on to the next barrier
+        if self.accelerator.is_main_process:
             contents, styles = (x.to(self.accelerator.device) for x in self.val)
             sheet = validation_grid(
                 self.net,

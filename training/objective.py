@@ -69,9 +69,8 @@ class StyleTransferObjective(nn.Module):
             )
         if self.shared:
             for index, module in enumerate(net.encoder.body):
-                self.loss_net.body[index] = (
-                    module  # the same parameters: one network, computed once
-                )
+                # the same parameters: one network, computed once
+                self.loss_net.body[index] = module
 
     def forward(
         self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0
@@ -88,9 +87,8 @@ class StyleTransferObjective(nn.Module):
                 c_layers = list(dict.fromkeys([*content_layers, *self.ccpl_layers]))
                 c_feats = self.loss_net(content, c_layers) if c_layers else {}
                 s_feats = self.loss_net(style, cfg.style_layers)
-        if (
-            not self.shared
-        ):  # a trainable encoder needs its graph; a frozen one computes no grad anyway
+        # a trainable encoder needs its graph; a frozen one computes no grad anyway
+        if not self.shared:
             c_enc, s_enc = net.encode(content), net.encode(style)
         targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
         image, t = net.stylize_features(c_enc, [net.style_stats(s_enc)], alpha=alpha)

@@ -52,9 +52,8 @@ def hub_checkpoint(spec: str) -> Path:
                 repo, RELEASE_FILE, revision=revision, library_name="adain-style-transfer"
             )
         )
-    except (
-        hf.LocalEntryNotFoundError
-    ):  # offline and not cached (a subclass: caught before EntryNotFound)
+    # offline and not cached (a subclass: caught before EntryNotFound)
+    except hf.LocalEntryNotFoundError:
         why = (
             f"{RELEASE_FILE} of the hub repo {where} is not in the huggingface_hub cache and the "
             "hub cannot be reached (HF_HUB_OFFLINE or no network); download it once online, or "

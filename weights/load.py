@@ -50,16 +50,14 @@ def _read_any(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path)), read_metadata(path)
-        except (
-            Exception
-        ):  # safetensors' text ("header too small") names its parser's state, not the problem
+        # safetensors' text ("header too small") names its parser's state, not the problem
+        except Exception:
             raise CheckpointError(
                 f"{path} is not a readable safetensors file (its header does not parse); pass "
                 f"{CHECKPOINT_KINDS}"
             ) from None
-    if _not_a_torch_file(
-        path
-    ):  # torch.load's own text is ~400 characters about weights_only defaults
+    # torch.load's own text is ~400 characters about weights_only defaults
+    if _not_a_torch_file(path):
         raise CheckpointError(
             f"{path} is not a checkpoint (no torch.save or safetensors data); pass "
             f"{CHECKPOINT_KINDS}"

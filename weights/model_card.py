@@ -70,9 +70,8 @@ def write_hub_folder(
     unusable.
     """
     source = weights_file(checkpoint)
-    net = load_model(
-        source
-    )  # checks it first: a folder without weights is refused here, nothing written
+    # checks it first: a folder without weights is refused here, nothing written
+    net = load_model(source)
     meta = read_metadata(source) if source.suffix == ".safetensors" else {}
     folder = Path(folder)
     save_release(folder / RELEASE_FILE, net, {k: v for k, v in meta.items() if k in CARRIED})

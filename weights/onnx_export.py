@@ -46,9 +46,8 @@ class _Encode(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(
-        self, image: torch.Tensor
-    ) -> torch.Tensor:  # the image already padded (ONNX_META "pad")
+    # the image already padded (ONNX_META "pad")
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net.encoder(image)[self.net.layer]
 
 

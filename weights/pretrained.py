@@ -95,9 +95,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        Exception
-    ) as err:  # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
+    # pickle.UnpicklingError for code objects, RuntimeError for corrupt zips
+    except Exception as err:
         raise PretrainedWeightsError(_load_failure(path, err)) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
@@ -109,9 +108,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 def _load_failure(path: Path, err: Exception) -> str:
     """Why torch.load(weights_only=True) refused a file, in words a user can act on."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [""]
-    code = re.search(
-        r"GLOBAL ([\w.]+)", str(err)
-    )  # the pickled callable or class it would have called
+    # the pickled callable or class it would have called
+    code = re.search(r"GLOBAL ([\w.]+)", str(err))
     if code:
         return (
             f"{path} is a pickle that refers to code ({code.group(1)}), not a plain tensor state "
