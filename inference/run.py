@@ -262,12 +262,13 @@ class Runner:
     def write_grid(self) -> None:
         """OUT/grid.png (inference/sheet.py) when a content has every column, unless --skip-existing
         finds one."""
-        if not sheet_rows(self.plan, self.grid):
+        rows = sheet_rows(self.plan, self.grid)
+        if not rows:
             return
         if self.args.skip_existing and self.plan.grid.exists():
             self.summary["skipped"].append(str(self.plan.grid))
         else:
-            self.summary["grid"] = write_sheet(self.plan, self.styles, self.grid)
+            self.summary["grid"] = write_sheet(self.plan, self.styles, self.grid, rows)
 
 
 def _reason(err: Exception) -> str:

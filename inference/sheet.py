@@ -39,10 +39,10 @@ def sheet_rows(plan: Plan, thumbs: dict) -> list[int]:
     ]
 
 
-def write_sheet(plan: Plan, styles: dict, thumbs: dict) -> str:
-    """Write plan.grid from `thumbs` {(content index, output path): thumbnail}; returns its path."""
+def write_sheet(plan: Plan, styles: dict, thumbs: dict, rows: list[int]) -> str:
+    """Write plan.grid from `thumbs` {(content index, output path): thumbnail} for the contents
+    `rows` (sheet_rows); returns its path."""
     columns = [(e, a) for e in plan.entries for a in plan.alphas]
-    rows = sheet_rows(plan, thumbs)
     contents = [thumb(load_image(plan.contents[i], GRID_CELL)) for i in rows]
     grey = torch.full((3, 8, 8), 0.5)  # statistics have no picture
     tops = [

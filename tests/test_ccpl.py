@@ -1,13 +1,16 @@
 """CCPL (training/ccpl.py): its parts against hand computations, and as a training term through
 train.py: logged, its heads trained and saved, a resume bitwise equal to an uninterrupted run."""
 
-import subprocess
-import sys
-
 import torch
 from safetensors.torch import load_file
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from train_helpers import REPO, SMOKE, check_resume_in_new_process, tiny_config, tiny_overrides
+from train_helpers import (
+    SMOKE,
+    check_resume_in_new_process,
+    run_cli,
+    tiny_config,
+    tiny_overrides,
+)
 
 from training.ccpl import CCPL, info_nce, neighbour_differences, sample_centres
 
@@ -90,21 +93,7 @@ def test_off_by_default_and_a_bad_layer_list_is_one_line(sample_root, tmp_path):
     events.Reload()
     assert "loss/ccpl" not in events.Tags()["scalars"]
     bad = tiny_overrides(sample_root, **CCPL_ON, **{"loss.ccpl_layers": "[relu2_1,relu2_1]"})
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "train.py",
-            "--config",
-            str(SMOKE),
-            "--run-dir",
-            str(tmp_path / "b"),
-            *bad,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(["--config", str(SMOKE), "--run-dir", str(tmp_path / "b"), *bad], timeout=120)
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "loss.ccpl_layers" in lines[0], proc.stderr

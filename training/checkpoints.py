@@ -108,7 +108,7 @@ def step_tensors(objective: torch.nn.Module) -> dict[str, torch.Tensor]:
     AdaIN recipe's loss network IS the encoder's stem) are restored with the encoder.
     """
     loss, out = objective.cfg, {}
-    if getattr(objective, "ccpl_layers", None):
+    if objective.ccpl_layers:
         out = {
             f"ccpl.{k}": v.detach().cpu().contiguous()
             for k, v in objective.ccpl.state_dict().items()
