@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from configs.coerce import parse_weights
 from configs.plugins import load_plugins
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
@@ -31,7 +32,7 @@ from inference.run import run_jobs
 from media.images import ImageReadError
 from models.registry import RegistryError
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError, parse_weights
+from weights.pretrained import PretrainedWeightsError
 
 WEIGHTS_HINT = (
     "or pass --weights PATH (a local weights file), or --weights random (smoke runs only)"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 
 from configs.schema import ConfigError, Registered
@@ -140,3 +142,27 @@ def from_dict(cls, data: dict, prefix: str = ""):
             f"valid keys here: {', '.join(prefix + n for n in sorted(names))}"
         )
     return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where a network's weights come from: the library's pretrained ones, a local file, or
+    random."""
+
+    pretrained: bool
+    file: str = ""
+
+    @property
+    def random(self) -> bool:
+        return not (self.pretrained or self.file)
+
+
+def parse_weights(spec: str) -> WeightsSpec:
+    """The one parser of the `pretrained | random | PATH` strings of every CLI flag and option."""
+    if spec == "pretrained":
+        return WeightsSpec(pretrained=True)
+    if spec == "random":
+        return WeightsSpec(pretrained=False)
+    if not spec:
+        raise ValueError("empty weights spec: use pretrained, random or a path to a weights file")
+    return WeightsSpec(pretrained=False, file=str(Path(spec)))

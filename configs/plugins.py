@@ -13,30 +13,45 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.registry import RegistryError, load_builtins, loaded_plugins, registering_for
+from models import registry
+from models.registry import RegistryError
+
+_loaded: set[str] = set()  # plugin keys imported in this process
 
 
 def load_plugins(specs: Sequence[str]) -> list[str]:
     """Import each plugin (a path to a .py file, or an importable module name) once; returns their
     keys (plugin_key)."""
-    load_builtins()  # a plugin name that clashes with a built-in is found at its registration
+    registry.load_builtins()  # a plugin name that clashes with a built-in fails at registration
     loaded = []
     for spec in specs:
         key = plugin_key(spec)
-        if key not in loaded_plugins():
+        if key not in _loaded:
+            registry.LOADING.append(key)  # what registers meanwhile is recorded as this plugin's
             try:
-                with registering_for(key):
-                    _import(key)
-            except RegistryError as err:
-                raise RegistryError(f"plugin {spec}: {err}") from None
+                _import(key)
             except Exception as err:  # noqa: BLE001 - any error in the user's file is one line
+                forget_plugin(key)
+                if isinstance(err, RegistryError):
+                    raise RegistryError(f"plugin {spec}: {err}") from None
                 first = str(err).splitlines()[0] if str(err) else ""
                 raise RegistryError(
                     f"plugin {spec} failed to import: {type(err).__name__}: {first}; fix the "
                     "file, or leave --plugins out"
                 ) from None
+            finally:
+                registry.LOADING.pop()
+            _loaded.add(key)
         loaded.append(key)
     return loaded
+
+
+def forget_plugin(key: str) -> None:
+    """Undo a plugin's registrations (a failed import, or a test's throw-away plugin)."""
+    _loaded.discard(key)
+    for table in registry.REGISTRIES.values():
+        for name in [name for name, source in table.sources.items() if source == key]:
+            table.remove(name)
 
 
 def plugin_key(spec: str) -> str:

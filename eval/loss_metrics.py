@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import torch
 
+from configs.coerce import parse_weights
 from media.resize import fit_square
 from models.losses import content_loss, style_losses, style_targets
 from models.vgg import VGG19Features
-from weights.pretrained import parse_weights, seeded
+from weights.pretrained import seeded
 
 EVAL_SIZE = 256
 CONTENT_LAYERS = ("relu4_1", "conv4_2")

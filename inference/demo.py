@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from configs.coerce import parse_weights
 from configs.device import precision_choices, resolve_device
 from configs.schema import ConfigError
 from inference.demo_inputs import fit_scales, load_upload, model_backend, request_options
@@ -35,7 +36,7 @@ from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, wa
 from inference.options import InferError, InferOptions
 from media.images import save_image
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError, parse_weights, random_encoder
+from weights.pretrained import PretrainedWeightsError, random_encoder
 
 __all__ = [
     "OPTIMIZE",

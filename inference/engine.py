@@ -16,6 +16,7 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
+from configs.coerce import parse_weights
 from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import optimize_batch, optimize_options
@@ -28,7 +29,6 @@ from models.net import StyleTransferNet
 from models.precision import autocast
 from models.registry import build_feature_net
 from weights.load import load_model
-from weights.pretrained import parse_weights
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:

@@ -16,22 +16,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from torch import nn
 
-_BUILTINS = (
-    "models.transforms",
-    "models.losses",
-    "models.vgg",
-    "models.vit",
-    "models.resnet",
-    "models.decoders",
-)
-_loading: list[str] = []  # the plugin being imported (its registrations are recorded under it)
-_plugins: dict[str, list[tuple[str, str]]] = {}  # plugin spec -> [(kind, name)] it registered
-_builtins_loaded = False
+from configs.coerce import parse_weights
+
+_BUILTINS = ("transforms", "losses", "vgg", "vit", "resnet", "decoders")
+# the plugin being imported (configs/plugins.py): what registers meanwhile is recorded as its
+LOADING: list[str] = []
 
 
 class RegistryError(ValueError):
@@ -48,32 +41,31 @@ class Registry(Mapping):
     def __init__(self, kind: str, what: str):
         self.kind, self.what = kind, what
         self._entries: dict[str, object] = {}
-        self._sources: dict[str, str | None] = {}
+        self.sources: dict[str, str | None] = {}  # name -> the plugin that registered it, or None
 
     def add(self, name: str, entry: object, module: str = "") -> None:
         if not isinstance(name, str) or not name or any(c in name for c in " ,=/\\"):
             raise RegistryError(f"{self.kind} name {name!r}: use letters, digits, '_', '-' or '.'")
-        source = (
-            _loading[-1] if _loading else (None if module.startswith("models.") else module or None)
-        )
+        source = LOADING[-1] if LOADING else None if module.startswith("models.") else module
         if name in self._entries:
-            owner = self._sources[name] or "the built-in"
+            owner = self.sources[name] or "the built-in"
             raise RegistryError(
                 f"{self.kind} '{name}' is registered twice ({owner}, and {source or 'again'});"
                 " rename one of them"
             )
-        self._entries[name], self._sources[name] = entry, source
-        if _loading:
-            _plugins[_loading[-1]].append((self.kind, name))
+        self._entries[name], self.sources[name] = entry, source or None
 
     def __getitem__(self, name: str):
-        load_builtins()
-        if name not in self._entries:
+        if name not in self:
             raise RegistryError(
                 f"unknown {self.what} '{name}'; choose one of {', '.join(self)}"
                 " (or load the plugin that registers it with --plugins)"
             )
         return self._entries[name]
+
+    def __contains__(self, name: object) -> bool:  # Mapping's would catch KeyError, not ours
+        load_builtins()
+        return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         load_builtins()
@@ -83,14 +75,10 @@ class Registry(Mapping):
         load_builtins()
         return len(self._entries)
 
-    def __contains__(self, name: object) -> bool:
-        load_builtins()
-        return name in self._entries
-
     def remove(self, name: str) -> None:
-        """Forget an entry (tests that register a throw-away name)."""
+        """Forget an entry (a failed plugin's, or a test's throw-away name)."""
         self._entries.pop(name, None)
-        self._sources.pop(name, None)
+        self.sources.pop(name, None)
 
 
 TRANSFORMS = Registry("transform", "feature transform (model.transform / --transform)")
@@ -99,6 +87,7 @@ ENCODERS = Registry("encoder", "encoder (model.encoder.kind)")
 DECODERS = Registry("decoder", "decoder (model.decoder.kind)")
 FEATURE_NETS = Registry("feature net", "feature network (--feature-net)")
 REGISTRIES = {r.kind: r for r in (TRANSFORMS, STYLE_LOSSES, ENCODERS, DECODERS, FEATURE_NETS)}
+_builtins_loaded = False
 
 
 def load_builtins() -> None:
@@ -106,40 +95,25 @@ def load_builtins() -> None:
     if not _builtins_loaded:
         _builtins_loaded = True
         for module in _BUILTINS:
-            importlib.import_module(module)
+            importlib.import_module(f"models.{module}")
 
 
-def lookup(table: Mapping, name: str, what: str):
-    """table[name] for a plain dict table, or a one-line RegistryError naming `what` and the known
-    names."""
-    if name not in table:
-        raise RegistryError(f"unknown {what} '{name}'; choose one of {', '.join(table)}")
-    return table[name]
-
-
-# ---- the decorators: each works on a function or class (returned unchanged) or takes the entry
-# directly
-def _decorator(add: Callable[[object], None], entry):
-    if entry is not None:
-        add(entry)
-        return entry
-
+# ---- the decorators: on a function or class (returned unchanged), or given the entry directly
+def _decorator(kind: str, name: str, convert: Callable = lambda obj: obj, entry=None):
     def register(obj):
-        add(obj)
+        REGISTRIES[kind].add(name, convert(obj), getattr(obj, "__module__", "") or "")
         return obj
 
-    return register
+    return register if entry is None else register(entry)
 
 
 def register_transform(name: str, entry=None):
     """Register a feature transform: a plain `f(content, style) -> features` on (B, C, H, W) maps,
     or an object with `stats` and `apply` (and optionally `mix`, `pool`, `accumulator`):
-    models/transforms.py."""
-    from models.transfer import as_transform  # the protocol: models/transfer.py
+    models/transfer.py."""
+    from models.transfer import as_transform
 
-    return _decorator(
-        lambda obj: TRANSFORMS.add(name, as_transform(obj, name), _module(obj)), entry
-    )
+    return _decorator("transform", name, lambda obj: as_transform(obj, name), entry)
 
 
 def register_style_loss(name: str, entry=None):
@@ -148,7 +122,7 @@ def register_style_loss(name: str, entry=None):
     per style."""
     from models.losses import as_style_loss
 
-    return _decorator(lambda obj: STYLE_LOSSES.add(name, as_style_loss(obj), _module(obj)), entry)
+    return _decorator("style loss", name, as_style_loss, entry)
 
 
 @dataclass(frozen=True)
@@ -157,41 +131,34 @@ class EncoderSpec:
 
     The module maps (B, 3, H, W) images in [0, 1] to {layer: (B, C, H/s, W/s)} features, normalizes
     its own input, and has `.strides` and `.channels`: {layer: int} for every layer it can return.
+    `layers(name)` says whether the encoder knows a layer (checked when a config is read);
+    `layer_help` lists them for the error message.
     """
 
     build: Callable[..., nn.Module]
     default_layer: str
-    layers: Callable[
-        [str], bool
-    ]  # is this a layer name the encoder knows (checked when a config is read)
-    layer_help: str  # the allowed layers, for the error message
+    layers: Callable[[str], bool]
+    layer_help: str
 
 
-def register_encoder(
-    name: str,
-    default_layer: str,
-    layers: Sequence[str] | Callable[[str], bool],
-    layer_help: str = "",
-):
-    """Register an encoder builder (see EncoderSpec for the module it returns)."""
+def register_encoder(name: str, default_layer: str, layers, layer_help: str = ""):
+    """Register an encoder builder (EncoderSpec); `layers`: its layer names, or a predicate."""
     known = layers if callable(layers) else frozenset(layers).__contains__
     help_text = layer_help or ", ".join(layers)
-    return _decorator(
-        lambda b: ENCODERS.add(name, EncoderSpec(b, default_layer, known, help_text), _module(b)),
-        None,
-    )
+    return _decorator("encoder", name, lambda b: EncoderSpec(b, default_layer, known, help_text))
 
 
 def register_decoder(name: str):
     """Register a decoder builder `(in_channels, stride, cfg: DecoderConfig) -> nn.Module` mapping
     (B, C, h, w) features to (B, 3, h * stride, w * stride) images in [0, 1]."""
-    return _decorator(lambda b: DECODERS.add(name, b, _module(b)), None)
+    return _decorator("decoder", name)
 
 
 @dataclass(frozen=True)
 class FeatureNetSpec:
-    """A feature network of the optimization: `build(layers, pretrained=, weights_file=)` and
-    defaults."""
+    """A frozen feature network of the per-image optimization (models/gatys.py): its builder
+    `(layers, pretrained=, weights_file=) -> nn.Module` returning {layer: features}, its default
+    content and style layers, and every layer it knows."""
 
     build: Callable[..., nn.Module]
     content_layers: tuple[str, ...]
@@ -199,25 +166,10 @@ class FeatureNetSpec:
     known_layers: tuple[str, ...]
 
 
-def register_feature_net(
-    name: str,
-    content_layers: Sequence[str],
-    style_layers: Sequence[str],
-    known_layers: Sequence[str],
-):
-    """Register a frozen feature network for the per-image optimization (models/gatys.py)."""
-
-    def add(build) -> None:
-        spec = FeatureNetSpec(
-            build, tuple(content_layers), tuple(style_layers), tuple(known_layers)
-        )
-        FEATURE_NETS.add(name, spec, _module(build))
-
-    return _decorator(add, None)
-
-
-def _module(obj) -> str:
-    return getattr(obj, "__module__", "") or ""
+def register_feature_net(name: str, content_layers, style_layers, known_layers):
+    """Register a feature network builder (FeatureNetSpec) for the per-image optimization."""
+    layers = tuple(content_layers), tuple(style_layers), tuple(known_layers)
+    return _decorator("feature net", name, lambda build: FeatureNetSpec(build, *layers))
 
 
 # ---- building from configs
@@ -240,8 +192,6 @@ def build_feature_net(name: str, layers: Sequence[str], weights: str = "pretrain
     `layers`: every layer the optimization reads; VGG is truncated after the deepest. `weights`:
     pretrained | random (offline smoke runs only: the results are not meaningful) | a local file.
     """
-    from weights.pretrained import parse_weights  # the one parser of that spec string
-
     spec, source = FEATURE_NETS[name], parse_weights(weights)
     unknown = [layer for layer in layers if layer not in spec.known_layers]
     if unknown:
@@ -249,34 +199,3 @@ def build_feature_net(name: str, layers: Sequence[str], weights: str = "pretrain
             f"unknown {name} layer(s) {', '.join(unknown)}; known: {', '.join(spec.known_layers)}"
         )
     return spec.build(tuple(layers), pretrained=source.pretrained, weights_file=source.file).eval()
-
-
-# ---- plugins (configs/plugins.py imports them): what each one registered
-@contextmanager
-def registering_for(plugin: str) -> Iterator[None]:
-    """Record the registrations made inside under `plugin`; if the block fails, undo them."""
-    _plugins[plugin], ok = [], False
-    _loading.append(plugin)
-    try:
-        yield
-        ok = True
-    finally:
-        _loading.pop()
-        if not ok:
-            forget_plugin(plugin)
-
-
-def forget_plugin(plugin: str) -> None:
-    """Undo a plugin's registrations (a failed import, or a test's throw-away plugin)."""
-    for kind, name in _plugins.pop(plugin, []):
-        REGISTRIES[kind].remove(name)
-
-
-def loaded_plugins() -> dict[str, list[str]]:
-    """{plugin: ['transform:name', ...]} of every plugin loaded in this process."""
-    return {key: [f"{kind}:{name}" for kind, name in names] for key, names in _plugins.items()}
-
-
-def plugin_of(kind: str, name: str) -> str | None:
-    """The plugin that registered a name of this kind, if a plugin did."""
-    return REGISTRIES[kind]._sources.get(name)

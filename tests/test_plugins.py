@@ -38,8 +38,7 @@ NAMES = [
 def _unload_plugins():
     """The dummy plugin's names leave the registries after each test (other tests iterate them)."""
     yield
-    from configs.plugins import plugin_key
-    from models.registry import forget_plugin
+    from configs.plugins import forget_plugin, plugin_key
 
     forget_plugin(plugin_key(str(PLUGIN)))
 

@@ -13,19 +13,16 @@ import json
 from pathlib import Path
 
 from configs.schema import ModelConfig
-from models.registry import REGISTRIES, plugin_of
+from models.registry import REGISTRIES
 from weights.checkpoint import CheckpointError
 
 
 def plugins_used(cfg: ModelConfig) -> dict[str, str]:
     """{'kind:name': plugin} for the model's transform, encoder and decoder that a plugin
     registered."""
-    used = (
-        ("transform", cfg.transform),
-        ("encoder", cfg.encoder.kind),
-        ("decoder", cfg.decoder.kind),
-    )
-    return {f"{kind}:{name}": plugin for kind, name in used if (plugin := plugin_of(kind, name))}
+    used = {"transform": cfg.transform, "encoder": cfg.encoder.kind, "decoder": cfg.decoder.kind}
+    sources = {f"{kind}:{name}": REGISTRIES[kind].sources.get(name) for kind, name in used.items()}
+    return {key: plugin for key, plugin in sources.items() if plugin}
 
 
 def check_plugins(path: Path, meta: dict[str, str]) -> None:

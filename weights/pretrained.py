@@ -15,7 +15,6 @@ import os
 import re
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,30 +28,6 @@ class PretrainedWeightsError(RuntimeError):
     to choose other weights in its own words (train.py: config keys; infer.py/eval: --weights), so a
     hint never names a setting the command does not have.
     """
-
-
-@dataclass(frozen=True)
-class WeightsSpec:
-    """Where a network's weights come from: the library's pretrained ones, a local file, or
-    random."""
-
-    pretrained: bool
-    file: str = ""
-
-    @property
-    def random(self) -> bool:
-        return not (self.pretrained or self.file)
-
-
-def parse_weights(spec: str) -> WeightsSpec:
-    """The one parser of the `pretrained | random | PATH` strings of every CLI flag and option."""
-    if spec == "pretrained":
-        return WeightsSpec(pretrained=True)
-    if spec == "random":
-        return WeightsSpec(pretrained=False)
-    if not spec:
-        raise ValueError("empty weights spec: use pretrained, random or a path to a weights file")
-    return WeightsSpec(pretrained=False, file=str(Path(spec)))
 
 
 def random_encoder(encoder_cfg) -> bool:
