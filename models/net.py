@@ -68,15 +68,12 @@ class StyleTransferNet(nn.Module):
         return images if size is None else images[..., : size[0], : size[1]]
 
     def style_stats(self, style_feat: torch.Tensor) -> Stats:
-        """The statistics the transform takes from a style's features (computed once per style and
-        reused)."""
+        """The transform's statistics of a style's features (computed once per style, reused)."""
         return self.transform.stats(style_feat)
 
     def set_transform(self, name: str) -> None:
-        """Swap the feature transform (inference: `infer.py --transform`); the decoder stays the
-        same.
-
-        The config says which transform runs, so a release file saved afterwards records it too."""
+        """Swap the feature transform (`infer.py --transform`); the decoder stays. The config names
+        the transform that runs, so a release file saved afterwards records it too."""
         get_transform(name)  # an unknown name fails here, with the known ones
         self.cfg = dataclasses.replace(self.cfg, transform=name)
 
@@ -95,21 +92,14 @@ class StyleTransferNet(nn.Module):
         masks: torch.Tensor | None = None,
         content_stats: Sequence[Stats] | None = None,
     ) -> torch.Tensor:
-        """The transform's target t in feature space (float32), blended with the content features by
-        `alpha`.
+        """The transform's target for (B, C, h, w) content features and one statistics tuple per
+        style (`style_stats`), blended with the content features by `alpha` (0: the content, 1: the
+        transfer, up to MAX_ALPHA: past it); float32.
 
-        Args:
-            content_feat: (B, C, h, w) encoder features of the content.
-            styles: one statistics tuple per style (`style_stats` of its features).
-            alpha: 0 gives the content features, 1 the full transfer, up to MAX_ALPHA extrapolates
-                past it.
-            style_weights: several styles without masks are one style mixed with these weights
-                (normalized to sum 1, see models/transforms.py for each transform's mix); None:
-                equal weights.
-            masks: (N, H, W) or (B, N, H, W) region masks, any resolution (resized nearest to h, w):
-                region k takes style k.
-            content_stats: the content statistics to use (one per mask region, or one); None: each
-                region's own (tiling passes whole-image statistics).
+        Several styles without masks are one style mixed with `style_weights` (normalized; None:
+        equal). `masks`, (N, H, W) or (B, N, H, W) at any resolution (resized nearest to h, w):
+        region k takes style k. `content_stats`: the content statistics to use, one per region or
+        one (tiling passes the whole image's); None: each region's own (models/transfer.py).
         """
         if masks is not None:
             masks = resize_masks(masks.to(content_feat.device), content_feat.shape[-2:])
@@ -124,8 +114,7 @@ class StyleTransferNet(nn.Module):
         size: tuple[int, int] | None = None,
         **transfer_args,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """transfer -> decode: (the image cropped to `size`, the target t); `transfer_args` as in
-        `transfer`."""
+        """transfer -> decode: (the image cropped to `size`, the target); arguments: transfer's."""
         target = self.transfer(content_feat, styles, **transfer_args)
         return self.decode(target, size), target
 

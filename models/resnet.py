@@ -34,8 +34,7 @@ class ResNet50Features(nn.Module):
         trainable: bool = False,
     ):
         super().__init__()
-        unknown = [name for name in layers if name not in RESNET50_LAYERS]
-        if unknown:
+        if unknown := [name for name in layers if name not in RESNET50_LAYERS]:
             raise ValueError(
                 f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}"
             )

@@ -46,10 +46,9 @@ VGG19_STRIDES: dict[str, int] = {
 VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name in VGG19_LAYERS}
 
 
-# conv padding of model.encoder.padding -> nn.Conv2d padding_mode; "reflect" pads like
-# nn.ReflectionPad2d(1), as pytorch-AdaIN's Sequential does, so its weights see the borders they
-# were trained with
-VGG_PADDINGS: dict[str, str] = {"zeros": "zeros", "reflect": "reflect"}
+# model.encoder.padding, the convs' padding_mode: "reflect" pads like nn.ReflectionPad2d(1), as
+# pytorch-AdaIN's Sequential does, so its weights see the borders they were trained with
+VGG_PADDINGS = ("zeros", "reflect")
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,6 @@ VGG_LAYOUTS: dict[str, VGGLayout] = {
 }
 
 
-def check_layers(layers: Sequence[str], table: dict[str, int], net: str) -> None:
-    unknown = [name for name in layers if name not in table]
-    if unknown:
-        raise ValueError(f"unknown {net} layer(s) {unknown}; known layers: {', '.join(table)}")
-
-
 class VGG19Features(nn.Module):
     """Frozen-by-default VGG19 (ImageNet) returning a dict of named features for [0, 1] RGB input.
 
@@ -85,17 +78,12 @@ class VGG19Features(nn.Module):
     output with relu4_2.
 
     Args:
-        layers: default layers returned by forward.
-        pretrained: load ImageNet weights (torchvision's VGG19_Weights.IMAGENET1K_V1 file,
-            VGG19_IMAGENET_URL); False: torchvision's random init.
-        weights_file: explicit local state dict for the full torchvision vgg19 (or its `features`).
-        trainable: leave requires_grad on.
-        last_layer: truncate after this layer (default: the deepest of `layers`).
-        padding: a VGG_PADDINGS name for every conv.
-        layout: a VGG_LAYOUTS name: how `weights_file` is read, and the network it implies (pools,
-            input norm).
-        norm: (mean, std) of the input normalization; None: the layout's (ImageNet, or none for
-            vgg_normalised).
+        layers: default layers returned by forward; `last_layer`: truncate after it instead.
+        pretrained: torchvision's ImageNet weights (VGG19_Weights.IMAGENET1K_V1); False and no
+            `weights_file` (a local state dict of vgg19 or its `features`): torchvision's init.
+        padding, layout: a VGG_PADDINGS and a VGG_LAYOUTS name (how `weights_file` is read, and
+            the pools and input norm it implies).
+        norm: (mean, std) of the input normalization; None: the layout's.
     """
 
     def __init__(
@@ -113,9 +101,10 @@ class VGG19Features(nn.Module):
         spec = VGG_LAYOUTS[layout]
         # what a network sharing this one's modules is built with
         self.arch = dict(padding=padding, layout=layout, norm=norm)
-        check_layers([*layers, *([last_layer] if last_layer else [])], VGG19_LAYERS, "VGG19")
-        self.layers = tuple(layers)
-        last = max(VGG19_LAYERS[name] for name in [*layers, *([last_layer] if last_layer else [])])
+        named = [*layers, *([last_layer] if last_layer else [])]
+        if unknown := [name for name in named if name not in VGG19_LAYERS]:
+            raise ValueError(f"unknown VGG19 layer(s) {unknown}; known: {', '.join(VGG19_LAYERS)}")
+        self.layers, last = tuple(layers), max(VGG19_LAYERS[name] for name in named)
         features = _vgg19_features()
         state = vgg19_state(layout, pretrained, weights_file)
         if state is not None:
@@ -124,7 +113,7 @@ class VGG19Features(nn.Module):
             features.load_state_dict(state, strict=False)
         for m in features:
             if isinstance(m, nn.Conv2d):
-                m.padding_mode = VGG_PADDINGS[padding]
+                m.padding_mode = padding
             elif isinstance(m, nn.MaxPool2d):
                 m.ceil_mode = spec.ceil_pools
         # StyleTransferNet.pad: no stride padding needed (see there)

@@ -1,14 +1,13 @@
 """timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map.
 
-timm is imported where a ViT is built, not with this module: the model registry imports every
-network module, and timm's import (~0.5-3 s) would otherwise be paid by every VGG run.
+timm itself is imported only when a ViT is built (weights.pretrained.create_timm_model), so a VGG
+run never pays for it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from einops import rearrange
@@ -16,7 +15,7 @@ from torch import nn
 
 from models.layers import Normalize, encoder_norm, pad_to_multiple
 from models.registry import register_encoder
-from weights.pretrained import PretrainedWeightsError, make_hub_offline_fast, timm_weights_error
+from weights.pretrained import create_timm_model
 
 
 def _block_index(name: str, depth: int) -> int:
@@ -45,8 +44,7 @@ class ViTFeatures(nn.Module):
     Args:
         name: any timm ViT name with a `forward_intermediates` (vit_*, deit_*, ...).
         layers: 'final' (the patch tokens of forward_features) and/or 'block<i>'.
-        pretrained: timm `pretrained=True` (Hugging Face hub / its cache); False: random weights.
-        weights_file: local weights file read by timm (`pretrained_cfg_overlay=dict(file=...)`).
+        pretrained, weights_file: timm's weights from the hub (or its cache), or a local file.
         norm: (mean, std) of the input normalization instead of the pretrained config's (the ViT
             notebook fed ImageNet-normalized images to a 0.5/0.5 model: its weights expect what it
             was trained on).
@@ -62,27 +60,7 @@ class ViTFeatures(nn.Module):
         norm: tuple[Sequence[float], Sequence[float]] | None = None,
     ):
         super().__init__()
-        kwargs = dict(num_classes=0, dynamic_img_size=True)
-        if weights_file and not Path(weights_file).is_file():
-            raise PretrainedWeightsError(f"ViT weights file {weights_file} does not exist")
-        if weights_file:
-            kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
-        if pretrained or weights_file:
-            make_hub_offline_fast()
-        import timm
-
-        try:
-            self.model = timm.create_model(
-                name, pretrained=bool(pretrained or weights_file), **kwargs
-            )
-        except RuntimeError as err:
-            if "Unknown model" in str(err):
-                raise ValueError(
-                    f"timm has no model '{name}' (timm.list_models('vit_*') lists them)"
-                ) from None
-            raise timm_weights_error(name, weights_file, err) from None
-        except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
-            raise timm_weights_error(name, weights_file, err) from None
+        self.model = create_timm_model(name, pretrained, weights_file)
         depth = len(self.model.blocks)
         self.layers = tuple(layers)
         self._indices = {layer: _block_index(layer, depth) for layer in self.layers}

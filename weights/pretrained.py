@@ -157,3 +157,27 @@ def timm_weights_error(name: str, weights_file: str, err: Exception) -> Pretrain
         f"download the model's model.safetensors elsewhere and give its path as the weights "
         f"file (the hub cache is {hf_constants.HF_HUB_CACHE})"
     )
+
+
+def create_timm_model(name: str, pretrained: bool, weights_file: str = "") -> torch.nn.Module:
+    """timm's `name` as a feature network (no head, any image size): pretrained from the hub (or its
+    cache), from a local file, or random; a missing model or weights file is one line."""
+    kwargs = dict(num_classes=0, dynamic_img_size=True)
+    if weights_file and not Path(weights_file).is_file():
+        raise PretrainedWeightsError(f"ViT weights file {weights_file} does not exist")
+    if weights_file:
+        kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
+    if pretrained or weights_file:
+        make_hub_offline_fast()
+    import timm  # here, not at the top: ~0.5-3 s that only a ViT run needs
+
+    try:
+        return timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
+    except RuntimeError as err:
+        if "Unknown model" in str(err):
+            raise ValueError(
+                f"timm has no model '{name}' (timm.list_models('vit_*') lists them)"
+            ) from None
+        raise timm_weights_error(name, weights_file, err) from None
+    except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
+        raise timm_weights_error(name, weights_file, err) from None
