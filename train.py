@@ -248,8 +248,8 @@ def _main(args, rank: int) -> int:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no
         # cleanup
         cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
-        # CPU training: every step reallocates the same activations; keeping freed memory takes
-        # a 256 px AdaIN step from 25-30 to 17-19 s on 2 cores (inference/allocator.py)
+        # CPU training: every step reallocates the same activations; keeping freed memory makes a
+        # step faster (inference/allocator.py; docs/results/design_figures.md)
         if not torch.cuda.is_available():
             keep_freed_memory()
         result = train(cfg, args.run_dir, args.resume)

@@ -110,9 +110,8 @@ def precision_choices(device: torch.device) -> list[str]:
 
 
 def check_precision(device: torch.device, precision: str) -> None:
-    """Refuse fp16 on a CPU: without native fp16 convolutions oneDNN emulates them, measured 7x
-    SLOWER than fp32 on this repo's AVX-512 test machine (a 64-channel 3x3 conv: 28 ms fp32, 15 ms
-    bf16, 190 ms fp16)."""
+    """Refuse fp16 on a CPU: oneDNN's fp16 convolutions ran slower than fp32, and than bf16, on
+    every CPU measured (docs/results/design_figures.md)."""
     if precision == "fp16" and device.type == "cpu":
         raise ValueError(
             "--precision fp16 on the CPU is emulated and slower than fp32; use --precision bf16 "

@@ -1,15 +1,12 @@
 """FID as StyleID's protocol computes it, and FID-infinity for large sets.
 
-FID = |mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2), mean and unbiased covariance (np.cov, N -
-1) of
-float64 features (StyleID eval_artfid.py:129, 147-148).
+FID = |mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2), mean and unbiased covariance (np.cov, N - 1)
+of float64 features (StyleID eval_artfid.py:129, 147-148).
 
 The trace term: StyleID takes `scipy.linalg.sqrtm(S1 @ S2)` of the 2048 x 2048 product
-(eval_artfid.py:112). With N <= 2048 samples both covariances are singular, sqrtm is then
-ill-conditioned
-and slow (150 s on a 2-core Xeon), and its result needs a complex-part check. The same trace is
-computed
-here exactly and fast: with S = F^T F (F: the centered features / sqrt(N - 1), or their QR's R when
+(eval_artfid.py:112). With N <= 2048 samples both covariances are singular, so sqrtm is
+ill-conditioned and slow, and its result needs a complex-part check. The same trace is computed here
+exactly and fast: with S = F^T F (F: the centered features / sqrt(N - 1), or their QR's R when
 N > D), tr sqrt(S1 S2) is the nuclear norm of F1 F2^T (the square roots of the eigenvalues of S1 S2
 are its singular values), a matrix of at most min(N, D) square. tests/test_protocol_fid.py checks
 the two routes agree.

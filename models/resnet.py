@@ -39,7 +39,8 @@ class ResNet50Features(nn.Module):
                 f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}"
             )
         self.layers = tuple(layers)
-        # imported here, not with the module: ~1.4 s of start-up that only a ResNet run needs
+        # imported here, not with the module: only a ResNet run pays torchvision's import
+        # (docs/results/startup.md)
         from torchvision.models import resnet50
 
         net = resnet50()

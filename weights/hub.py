@@ -45,7 +45,7 @@ def hub_checkpoint(spec: str) -> Path:
 
     repo, revision = parse_hub_spec(spec)
     where = f"{repo}@{revision}" if revision else repo
-    make_hub_offline_fast()  # no network: the cache at once, not ~50 s of retries
+    make_hub_offline_fast()  # no network: the cache at once, not a minute of retries
     try:
         return Path(
             hf_hub_download(

@@ -134,9 +134,9 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 def make_hub_offline_fast() -> None:
     """Switch huggingface_hub to offline mode when the hub cannot be reached.
 
-    Without this, timm's `pretrained=True` retries the hub for ~50 s before failing. The library
-    reads HF_HUB_OFFLINE once at import, so the module constant is set directly (it is read at call
-    time).
+    Without this, timm's `pretrained=True` retries the hub for most of a minute before failing.
+    The library reads HF_HUB_OFFLINE once at import, so the module constant is set directly (it is
+    read at call time).
     """
     import huggingface_hub.constants as hf_constants
 
@@ -169,7 +169,7 @@ def create_timm_model(name: str, pretrained: bool, weights_file: str = "") -> to
         kwargs["pretrained_cfg_overlay"] = dict(file=str(weights_file))
     if pretrained or weights_file:
         make_hub_offline_fast()
-    import timm  # here, not at the top: ~0.5-3 s that only a ViT run needs
+    import timm  # here, not at the top: only a ViT run pays for its import
 
     try:
         return timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)

@@ -12,7 +12,7 @@ import torch
 from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's VGG19_Weights.IMAGENET1K_V1: its published file, read by URL and file name, so a VGG
-# run never imports torchvision (which imports every model, torchvision.ops, torch._dynamo: ~1.4 s)
+# run never imports torchvision (which imports every model, torchvision.ops and torch._dynamo)
 VGG19_IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 # torchvision's features indices of the 16 convs (blocks of 2, 2, 4, 4, 4 convs, a pool after each)
 _CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
