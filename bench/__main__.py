@@ -1,20 +1,14 @@
 """Speed and memory benchmarks: the table (per method, size and precision) and the inference \
 figures.
 
-    python -m bench --out reports/bench.json             # default table set (< 10 min on 2 CPU
-                                                           cores)
-    python -m bench --quick --out /tmp/q.json            # seconds; what the tests run
-    python -m bench --compare before.json after.json     # B / A ratios per row
-    python -m bench figures [vgg vit ...] --out DIR      # the inference figures, DIR/<name>.json
-    python -m bench train-step --out DIR/train.json      # one training step per recipe vs a plain
-                                                           PyTorch step
-    python -m bench onnx --out DIR/onnx.json             # onnxruntime (fp32, int8) vs PyTorch, 512
-                                                           px pair
-    python -m bench gpu --out DIR                        # the GPU check (bench/gpu.py); --quick
-                                                           --device cpu: CI
-
-The table writes FILE.json (schema: bench/schema.json, validated before writing) and FILE.md (also
-printed). How everything is timed and counted: bench/harness.py.
+    python -m bench --out reports/bench.json           # default table set (< 10 min on 2 cores)
+    python -m bench --quick --out /tmp/q.json          # seconds; what the tests run
+    python -m bench --compare before.json after.json   # B / A ratios per row
+    python -m bench figures [vgg vit ...] --out DIR    # the inference figures, DIR/<name>.json
+    python -m bench train-step --out DIR/train.json    # a training step per recipe vs plain PyTorch
+    python -m bench onnx --out DIR/onnx.json           # onnxruntime (fp32, int8) vs PyTorch, 512 px
+    python -m bench gpu --out DIR                      # the GPU check (bench/gpu.py); --quick
+                                                       # --device cpu: what CI runs
 """
 
 from __future__ import annotations

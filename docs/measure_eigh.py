@@ -6,9 +6,8 @@ Why: w2 (models/losses.py) and wct (models/transforms.py) solve C x C symmetric 
 float64 every step, one per style layer and sample. A T4 runs float64 at 1/32 of its float32 rate;
 on a CPU the two differ by ~2x. This prints, per VGG19 style layer width, the median seconds of
 torch.linalg.eigh on a (batch, C, C) covariance in float64 and float32, of a w2_distance forward +
-backward at that width
-(the loss of one layer of one step), and of one wct transfer of a (1, 512, 32, 32) relu4_1 map.
-Run it where the GPU is to get the GPU figures (--device cuda).
+backward at that width (the loss of one layer of one step), and of one wct transfer of a (1, 512,
+32, 32) relu4_1 map. Run it where the GPU is to get the GPU figures (--device cuda).
 """
 
 from __future__ import annotations

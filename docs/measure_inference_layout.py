@@ -5,8 +5,7 @@ interleaved.
     stdout
 
 Random-weight VGG decoder (bench.cases.decoder_vgg), one content x style pair per call, fp32 and
-bf16; the
-two layouts alternate call by call so a change of machine load hits both alike. Figures:
+bf16; the two layouts alternate call by call so a change of machine load hits both alike. Figures:
 docs/results/inference_layout.md.
 """
 

@@ -1,6 +1,6 @@
-"""How much code a reader meets: the repo files an entry point imports (transitively, also inside \
-functions,
-as a reader following the calls would open them) and their lines; and the lines of models/.
+"""How much code a reader meets: the repo files an entry point imports (transitively, also inside
+functions, as a reader following the calls would open them) and their lines; and the lines of
+models/.
 
     python docs/measure_reading.py infer.py train.py app.py
     python docs/measure_reading.py --executed infer.py --weights random --content a.png ...

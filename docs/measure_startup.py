@@ -4,11 +4,10 @@
 
 Why: with 8 pairs at 512 px taking seconds, a start-up of several seconds was most of a small run.
 Each round runs every command once (interleaved, so a busy machine slows them alike); the table
-gives the minimum and the median wall time over the rounds, and the ratio of the minima to
-`import torch`'s. The infer.py run stylizes a 64 px pair with a random-weight VGG19 + mirror decoder
-release file (made
-here, in a temp folder); app.py is timed from its start until its page answers HTTP 200. `--before`
-times another checkout of the repo the same way (e.g. the commit before a change).
+gives the minimum and the median wall time over the rounds, and the ratio of the minima to `import
+torch`'s. The infer.py run stylizes a 64 px pair with a random-weight VGG19 + mirror decoder release
+file (made here, in a temp folder); app.py is timed from its start until its page answers HTTP 200.
+`--before` times another checkout of the repo the same way (e.g. the commit before a change).
 """
 
 from __future__ import annotations

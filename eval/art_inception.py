@@ -3,14 +3,12 @@ extractor.
 
 Architecture: torchvision's Inception3 (StyleID evaluation/inception.py is a copy of it with two
 classifier heads, fc1/fc2 and AuxLogits1/2, that FID never uses); features are the 2048-d
-average-pooled
-Mixed_7c output (`return_features=True`, inception.py:141), on [0, 1] images with no normalization
-(transform_input=False, inception.py:24) at whatever size they come (no resize to 299).
+average-pooled Mixed_7c output (`return_features=True`, inception.py:141), on [0, 1] images with no
+normalization (transform_input=False, inception.py:24) at any size (no resize to 299).
 
 Weights file `art_inception.pth` (StyleID eval_artfid.py:17, `CKPT_URL`), looked up in this order:
 `--art-inception FILE`; the Hugging Face hub cache (repo matthias-wright/art_inception); StyleID's
-own
-download place `<tempdir>/art_fid/art_inception.pth` (evaluation/utils.py:10-12); a hub download
+own download place `<tempdir>/art_fid/art_inception.pth` (evaluation/utils.py:10-12); a hub download
 unless HF_HUB_OFFLINE=1.
 """
 

@@ -49,9 +49,9 @@ def fid_infinity(
     """FID extrapolated to infinitely many samples (Chong & Forsyth 2020), StyleID's way.
 
     StyleID (eval_artfid.py:233-254): paired (N, D) features, FID of the same random subset of both
-    sets
-    at sizes linspace(5000, N, num_points), a least-squares line in 1/size, its value at 0. Their
-    shuffle uses numpy's global RNG unseeded; here a seeded generator, so the value is reproducible.
+    sets at sizes linspace(5000, N, num_points), a least-squares line in 1/size, its value at 0.
+    Their shuffle uses numpy's global RNG unseeded; here a seeded generator, so the value is
+    reproducible.
 
     Raises:
         ValueError: N <= 5000 (every subset would be the whole set: the line is flat, the result is

@@ -60,9 +60,8 @@ def style_loss_microast(out: dict[str, torch.Tensor], style: dict[str, torch.Ten
 
 def styleid_gram(feat: torch.Tensor) -> torch.Tensor:
     """StyleID's `gram_matrix` (image_metrics.py:160-165): the whole (a, b*c*d) tensor as ONE row
-    divided
-    by sqrt(b*c*d), times its transpose, summed: a scalar, mean(feat^2) for a = 1, not a C x C
-    Gram."""
+    divided by sqrt(b*c*d), times its transpose, summed: a scalar, mean(feat^2) for a = 1, not a
+    C x C Gram."""
     a, b, c, d = feat.shape
     rows = feat.reshape(a, 1, b * c * d) / (b * c * d) ** 0.5
     return torch.bmm(rows, rows.transpose(1, 2)).sum()

@@ -3,9 +3,8 @@ losses.
 
 Definitions and their source lines: eval/protocol.md. Each network is loaded from the standard place
 (torchvision's cache for VGG19 and AlexNet, the LPIPS heads from torchmetrics' package,
-art_inception
-per eval/art_inception.py); a metric whose weights are missing is left empty ("") with one note line
-naming the file and where to put it, and the others are still computed.
+art_inception per eval/art_inception.py); a metric whose weights are missing is left empty ("") with
+one note line naming the file and where to put it, and the others are still computed.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """StyleID's file layout: outputs named `{content}_stylized_{style}.<ext>` matched to their inputs.
 
 StyleID's evaluation pairs files by sorted order after duplicating every content and style image to
-the
-output's name (util/copy_inputs.py); here each output is matched to its content and style by stem
-instead, which gives the same pairs without the 2 x 800 copies. Images are read once, as Pillow RGB
-images (media.images.read_image: EXIF orientation applied, alpha composited onto white; StyleID's
-`Image.open(path).convert('RGB')` differs only on such files), and each metric applies its own
-torchvision transform to them, as StyleID's code does.
+the output's name (util/copy_inputs.py); here each output is matched to its content and style by
+stem instead, which gives the same pairs without the 2 x 800 copies. Images are read once, as Pillow
+RGB images (media.images.read_image: EXIF orientation applied, alpha composited onto white;
+StyleID's `Image.open(path).convert('RGB')` differs only on such files), and each metric applies its
+own torchvision transform to them, as StyleID's code does.
 """
 
 from __future__ import annotations

@@ -63,8 +63,8 @@ def write_hub_folder(
     """Write `folder`/model.safetensors, README.md (and a run's val_grid.png); returns the folder.
 
     `final_losses(run)` -> {tag: (step, value)} of the run's last logged losses (export.py reads
-    TensorBoard
-    events with eval/tensorboard_io.py: an entry point's import, weights/ stays below eval/).
+    TensorBoard events with eval/tensorboard_io.py: an entry point's import, weights/ stays below
+    eval/).
 
     Raises CheckpointError (via load_model) before anything is written when the checkpoint is
     unusable.

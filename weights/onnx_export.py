@@ -97,9 +97,8 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
     """Write the ONNX folder `out` for `net` (float32, CPU); returns ONNX_META's content.
 
     The graphs go to a temp folder beside `out`, renamed onto it when all of them passed their
-    check,
-    so a failed export leaves nothing. Raises ExportError for an `out` that holds files or a graph
-    that fails.
+    check, so a failed export leaves nothing. Raises ExportError for an `out` that holds files or a
+    graph that fails.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
