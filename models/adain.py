@@ -1,11 +1,9 @@
-"""Adaptive instance normalization as pure functions on feature maps: statistics, the one formula, \
-mixes, masks.
+"""Adaptive instance normalization as pure functions on (B, C, H, W) feature maps: statistics, the
+one formula, mixes, masks. Float32 (the variance of ReLU features overflows float16 under autocast),
+inputs never modified.
 
-Every function takes and returns (B, C, H, W) features, computes in float32 (the variance of ReLU
-features overflows float16 under autocast) and never modifies its inputs. The AdaIN formula is
-written once, in `adain_stats`, from precomputed statistics; plain, mixed, masked and tiled AdaIN
-all call it (tiling passes whole-image content statistics gathered over its tiles);
-models/transforms.py holds AdaIN beside the other feature transforms, with masks.
+The AdaIN formula is written once, in `adain_stats`, from precomputed statistics; plain, mixed,
+masked and tiled AdaIN all call it (tiling passes whole-image statistics gathered over its tiles).
 """
 
 from __future__ import annotations
@@ -51,8 +49,7 @@ def adain(content: torch.Tensor, style: torch.Tensor, eps: float = EPS) -> torch
 
 
 def normalize_weights(weights: Sequence[float], count: int) -> list[float]:
-    """Style weights as floats summing to 1 (the paper's convex interpolation); raise on bad
-    input."""
+    """Style weights as floats summing to 1 (the paper's convex interpolation)."""
     if len(weights) != count:
         raise ValueError(f"got {len(weights)} style weights for {count} styles")
     total = float(sum(weights))
@@ -69,10 +66,8 @@ def mix_stats(styles: Sequence[Stats], weights: Sequence[float] | None = None) -
     sum_k w_k * AdaIN(c, s_k) exactly (up to float rounding); weights are normalized to sum 1.
     """
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
-    return (
-        sum(w * m for w, (m, _) in zip(weights, styles)),
-        sum(w * s for w, (_, s) in zip(weights, styles)),
-    )
+    mean = sum(w * m for w, (m, _) in zip(weights, styles))
+    return mean, sum(w * s for w, (_, s) in zip(weights, styles))
 
 
 def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
