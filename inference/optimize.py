@@ -192,11 +192,8 @@ def optimize_batch(
             f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
             "(the content or a --scales value); use a larger --size (with --upscale)"
         )
-    total = (
-        sum(gatys.steps)
-        if not isinstance(gatys.steps, int)
-        else gatys.steps * max(1, len(gatys.scales))
-    )
+    steps = gatys.steps
+    total = steps * max(1, len(gatys.scales)) if isinstance(steps, int) else sum(steps)
     outs = []
     for b in range(len(contents)):
         with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:

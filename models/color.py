@@ -54,8 +54,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y is matched to its
-    mean/std."""
+    """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y matched to its mean/std."""
     y = rgb_to_ycbcr(images)[:, :1]
     if reference is not None:
         ref = rgb_to_ycbcr(reference)[:, :1]

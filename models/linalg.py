@@ -9,8 +9,7 @@ from einops import rearrange
 def mean_cov(
     feat: torch.Tensor, dtype: torch.dtype = torch.float64
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, C, H, W) -> channel mean (B, C, 1) and biased covariance over H*W (B, C, C), in
-    `dtype`."""
+    """(B, C, H, W) -> channel mean (B, C, 1), biased covariance over H*W (B, C, C), in `dtype`."""
     x = rearrange(feat.to(dtype), "b c h w -> b c (h w)")
     mean = x.mean(dim=2, keepdim=True)
     centered = x - mean

@@ -47,9 +47,9 @@ def gram(feat: torch.Tensor) -> torch.Tensor:
 
 
 def gram_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sum over the C*C Gram entries of the squared difference, mean over the batch (target may have
-    B=1): exactly 4x Gatys et al.'s E_l. (Averaging over the C*C entries instead would divide the
-    loss by C^2 = 262,144 at relu5_1 and make the style term vanish.)"""
+    """Sum over the C*C Gram entries of the squared difference, mean over the batch: exactly 4x
+    Gatys et al.'s E_l. (Averaging over the C*C entries instead would divide the loss by
+    C^2 = 262,144 at relu5_1 and make the style term vanish.)"""
     return ((out - target) ** 2).sum(dim=(1, 2)).mean()
 
 
@@ -62,8 +62,7 @@ def mean_std_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code; target
-    may have B=1."""
+    """MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code."""
     return ((out - target) ** 2).mean(dim=(0, 2)).sum()
 
 
@@ -92,7 +91,7 @@ def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     C, mean_std's scale (without its 1e-5).
 
     W2^2 = ||mu_o - mu_t||^2 + tr(S_o) + tr(S_t) - 2 tr((R S_o R)^(1/2)), R = S_t^(1/2). The target
-    is a constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable
+    is a constant (detached): its root R needs eigh, whose gradient is unstable
     at repeated eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is
     stable.
 
@@ -119,9 +118,9 @@ def sorted_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2, target
-    may have B=1: the mean over channels of the squared 1-D Wasserstein-2 distance between the value
-    distributions. Equals mean_std (without its 1e-5) when channels differ only by shift and scale.
+    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2: the mean
+    over channels of the squared 1-D Wasserstein-2 distance between the value distributions. Equals
+    mean_std (without its 1e-5) when the channels differ only by shift and scale.
 
     The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r
     / (N - 1), linearly interpolated (models.transforms.quantiles: the efdm transform's convention),
@@ -135,7 +134,8 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """A style loss: a per-layer statistic of features (computed once per style) and a distance."""
+    """A per-layer statistic of features (computed once per style) and a distance(output statistic,
+    target statistic) -> scalar; the target may have batch 1 (one style for the whole batch)."""
 
     statistic: Callable[[torch.Tensor], torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -177,14 +177,10 @@ def style_targets(name: str, feats: Features, layers: Sequence[str]) -> dict[str
 
 
 def style_losses(name: str, out_feats: Features, targets: Features) -> dict[str, torch.Tensor]:
-    """Unweighted per-layer style losses {layer: scalar} between output features and target
-    statistics."""
+    """Unweighted per-layer style losses {layer: scalar} of output features vs target statistics."""
     loss = STYLE_LOSSES[name]
     with fp32(next(iter(out_feats.values())).device):
-        return {
-            layer: loss.distance(loss.statistic(out_feats[layer]), target)
-            for layer, target in targets.items()
-        }
+        return {k: loss.distance(loss.statistic(out_feats[k]), t) for k, t in targets.items()}
 
 
 def weighted_sum(losses: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
@@ -199,8 +195,7 @@ def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def tv_loss(images: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|,
-    float32."""
+    """Anisotropic TV, float32: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|."""
     with fp32(images.device):
         x = images.float()
         down, right = x[..., 1:, :] - x[..., :-1, :], x[..., 1:] - x[..., :-1]

@@ -46,8 +46,7 @@ class Transform:
 
 
 def as_transform(obj, name: str) -> Transform:
-    """A registered object as a Transform: one already, an object with stats/apply, or a plain
-    function."""
+    """A registered object as a Transform: a Transform, an object with stats/apply, a function."""
     if isinstance(obj, Transform):
         return dataclasses.replace(obj, name=name)
     if hasattr(obj, "stats") and hasattr(obj, "apply"):

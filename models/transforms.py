@@ -37,8 +37,7 @@ WCT_EPS = 1e-5  # relative; Li et al.'s reference code drops eigenvalues below a
 
 # ---- adain, mean, std: channel mean and std
 def _pool_mean_std(styles: Sequence[Stats]) -> Stats:
-    """Averaged mean and second raw moment E[x^2] = std^2 - eps + mean^2 -> (mean, std) of the
-    pooled domain."""
+    """(mean, std) of the pooled domain from averaged mean and E[x^2] = std^2 - eps + mean^2."""
     mean = sum(m for m, _ in styles) / len(styles)
     second = sum(s**2 - EPS + m**2 for m, s in styles) / len(styles)
     return mean, (second - mean**2).clamp_min(0).add(EPS).sqrt()
@@ -97,8 +96,7 @@ def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
 
 
 def whiten(feat: torch.Tensor, content: Stats | None = None) -> torch.Tensor:
-    """C_c^(-1/2) (x - mu_c): features with identity channel covariance (on their span), float64
-    (B, C, H*W)."""
+    """C_c^(-1/2) (x - mu_c) as float64 (B, C, H*W): identity channel covariance on its span."""
     mean, cov = content or mean_cov(feat)
     return _sqrtm(cov, -0.5) @ (rearrange(feat.double(), "b c h w -> b c (h w)") - mean)
 
@@ -110,8 +108,7 @@ def _wct(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tenso
 
 
 def _mix_wct(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
-    """Averaged means and covariance square roots, squared back: WCT is affine in (mean,
-    C^(1/2))."""
+    """Averaged means and covariance roots, squared back: WCT is affine in (mean, C^(1/2))."""
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
     root = sum(w * _sqrtm(cov, 0.5) for w, (_, cov) in zip(weights, styles))
     return sum(w * m for w, (m, _) in zip(weights, styles)), root @ root
@@ -149,8 +146,7 @@ def quantiles(sorted_vals: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
 
 
 def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation of (B, C, M) values at float64 positions in [0, M - 1]; whole positions
-    are exact."""
+    """(B, C, M) values linearly interpolated at float64 positions in [0, M - 1] (whole: exact)."""
     m = sorted_vals.shape[-1]
     lo = pos.floor().long().clamp(0, m - 1)
     hi = (lo + 1).clamp(max=m - 1)
@@ -182,8 +178,7 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
 
 
 def _common_length(styles: Sequence[Stats]) -> list[torch.Tensor]:
-    """Each style's sorted values resampled to the longest one's length (quantile functions on one
-    grid)."""
+    """Each style's sorted values resampled to the longest's length (one quantile grid)."""
     m = max(s.shape[-1] for (s,) in styles)
     levels = torch.linspace(0, 1, m, device=styles[0][0].device)
     return [s if s.shape[-1] == m else quantiles(s, levels) for (s,) in styles]
