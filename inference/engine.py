@@ -19,12 +19,13 @@ import torch
 from configs.coerce import parse_weights
 from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
-from inference.optimize import optimize_batch, optimize_options
+from inference.optimize import Callback, optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
 from inference.tiling import stylize_tiled
+from media.resize import resize
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
-from models.gatys import Callback, TemporalPrior
+from models.gatys import TemporalPrior
 from models.net import StyleTransferNet
 from models.precision import autocast
 from models.registry import build_feature_net
@@ -178,7 +179,7 @@ class Engine:
         weights = opts.style_weights if len(styles) > 1 and masks is None else None
         outs = self.decode_batch(contents, stats, opts.alpha, weights, masks, tile_size=tile_size)
         if opts.preserve_color == "luminance":
-            outs = [preserve_luminance(out, contents) for out in outs]
+            outs = [preserve_luminance(o, resize(contents.float(), o.shape[-2:])) for o in outs]
         return outs
 
     def decode_batch(

@@ -19,14 +19,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from inference.options import InferOptions
+from inference.options import OPTIMIZE_FP16, InferOptions
 from media.resize import resize, resize_short
 from models.color import luminance_image, preserve_luminance
 from models.gatys import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
-    OPTIMIZE_FP16,
-    Callback,
     Objective,
     OptimizeOptions,
     TemporalPrior,
@@ -38,6 +36,7 @@ from models.gatys import (
 # The optimization's feature nets pool 4 times before their deepest default layer (VGG19 relu5_1,
 # ResNet50 layer3): below 16 px a max-pool has nothing left to pool.
 MIN_OPTIMIZE_SIDE = 16
+Callback = Callable[[int, torch.Tensor, list[dict]], None]  # (step, image, log so far)
 
 
 @dataclass
@@ -107,16 +106,17 @@ def optimize(
         targets = blended_style_targets(
             net, stage_styles, weights, style_layers, opts.style_loss, opts.precision
         )
-        stage_prior = (
-            None if prior is None else prior.at(stage_content.shape[-2:], stage_content.device)
-        )
+        size, stage_prior = stage_content.shape[-2:], None
+        if prior is not None:  # at the stage's size (bilinear; the mask too, as a soft weight)
+            resized = [resize(t, size).to(content.device) for t in (prior.image, prior.mask)]
+            stage_prior = TemporalPrior(*resized, prior.weight)
         objective = Objective(net, stage_content, targets, opts, stage_prior)
         if image is None and stage_prior is not None:
             image = stage_prior.image.clone()
         elif image is None:
             image = initial_image(stage_content, opts.init, opts.noise_std, generator)
         else:  # coarse-to-fine: continue from the upsampled previous stage
-            image = resize(image, stage_content.shape[-2:])
+            image = resize(image, size)
 
         def step_done(losses: dict, current: torch.Tensor, stage=stage) -> None:
             log.append(
@@ -137,7 +137,9 @@ def optimize(
 
 def _finish(image: torch.Tensor, original: torch.Tensor, opts: OptimizeOptions) -> torch.Tensor:
     image = image.detach().clamp(0, 1)
-    return preserve_luminance(image, original) if opts.luminance_only else image.clone()
+    if not opts.luminance_only:
+        return image.clone()
+    return preserve_luminance(image, resize(original.float(), image.shape[-2:]))
 
 
 def optimize_options(opts: InferOptions, content_short: int | None = None) -> OptimizeOptions:
@@ -190,11 +192,8 @@ def optimize_batch(
             f"the optimization needs {MIN_OPTIMIZE_SIDE} px or more per side, got {smallest} px "
             "(the content or a --scales value); use a larger --size (with --upscale)"
         )
-    total = (
-        sum(gatys.steps)
-        if not isinstance(gatys.steps, int)
-        else gatys.steps * max(1, len(gatys.scales))
-    )
+    steps = gatys.steps
+    total = steps * max(1, len(gatys.scales)) if isinstance(steps, int) else sum(steps)
     outs = []
     for b in range(len(contents)):
         with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:

@@ -16,10 +16,18 @@ from typing import Literal
 
 from configs.plugins import load_plugins
 from models.adain import MAX_ALPHA
-from models.gatys import OPTIMIZE_FP16
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError
 
 Method = Literal["decoder", "optimize"]
+# fp16 is refused rather than loss-scaled: the losses are normalized by C*H*W, so the shallow
+# layers' gradients at 512 px (~1e-6..1e-8) underflow fp16 (smallest subnormal 6e-8) in the backward
+# pass through the feature network; a scale large enough for them (and a GradScaler's skipped steps)
+# would also have to hold under L-BFGS's history, which a skipped step corrupts. bf16 has fp32's
+# exponent range.
+OPTIMIZE_FP16 = (
+    "--precision fp16 with the per-image optimization: its normalized losses' gradients underflow "
+    "in fp16; use --precision bf16 (GPUs of compute capability >= 8.0, AVX-512 BF16 CPUs) or fp32"
+)
 
 
 class InferError(RuntimeError):

@@ -1,5 +1,4 @@
-"""Color preservation helpers (Gatys et al. 2016, "Preserving Color in Neural Artistic Style \
-Transfer").
+"""Color preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
 
 Pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs never modified.
 """
@@ -8,7 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from media.resize import resize
 from models.linalg import mean_cov
 from models.transfer import get_transform
 
@@ -32,16 +30,15 @@ def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
 
 
 def preserve_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Luminance-only transfer: the stylized image's Y with the content's Cb/Cr (content resized to
-    fit).
+    """Luminance-only transfer: the stylized image's Y with the same-size content's Cb/Cr.
 
     Clamped to [0, 1]; wherever the clamp is inactive the output's chroma equals the content's.
     """
     if content.shape[-2:] != stylized.shape[-2:]:
-        content = resize(content.float(), stylized.shape[-2:])
-    y = rgb_to_ycbcr(stylized)[:, :1]
-    chroma = rgb_to_ycbcr(content)[:, 1:]
-    return ycbcr_to_rgb(torch.cat([y, chroma], dim=1)).clamp(0, 1)
+        sizes = f"{list(content.shape[-2:])} vs {list(stylized.shape[-2:])}"
+        raise ValueError(f"preserve_luminance: content and stylized sizes differ ({sizes})")
+    ycbcr = torch.cat([rgb_to_ycbcr(stylized)[:, :1], rgb_to_ycbcr(content)[:, 1:]], dim=1)
+    return ycbcr_to_rgb(ycbcr).clamp(0, 1)
 
 
 def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -57,8 +54,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y is matched to its
-    mean/std."""
+    """(B, 3, H, W) -> grey (B, 3, H, W) luminance; with `reference`, Y matched to its mean/std."""
     y = rgb_to_ycbcr(images)[:, :1]
     if reference is not None:
         ref = rgb_to_ycbcr(reference)[:, :1]

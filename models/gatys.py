@@ -6,10 +6,9 @@ models/losses.py:
 
     total = content_weight * sum_l content_l + style_weight * sum_l w_l * style_l + tv_weight * tv
 
-Normalization (models/losses.py): content_loss is the MSE over C*H*W; the Gram style loss sums the
-squared differences of F F^T / (C*H*W) over its C*C entries, i.e. 4x Gatys' E_l, so equal layer
-weights w_l = 1 are Gatys' w_l = 1/5 up to a constant folded into style_weight. Gatys' content term
-is a SUM over C*H*W in Caffe's 0-255 input scale, so his alpha/beta of 1e-3..1e-4 at 256-512 px
+With models/losses.py's normalizations the Gram loss is 4x Gatys' E_l, so equal layer weights
+w_l = 1 are his w_l = 1/5 up to a constant folded into style_weight; his content term is a SUM over
+C*H*W (ours a mean) in Caffe's 0-255 input scale, so his alpha/beta of 1e-3..1e-4 at 256-512 px
 lands at style_weight ~ 1e1..1e3 here (the PyTorch tutorial's 1e6 for a Gram MSE over C*C entries
 is 4 ... 244 per layer). DEFAULT_STYLE_WEIGHT = 10 is the content-keeping end of that range: on a
 random-weight VGG19 (all that exists offline) it already cuts the style loss >= 10x in 200 steps
@@ -40,7 +39,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from media.resize import resize
 from models import losses
 from models.adain import normalize_weights
 from models.precision import autocast
@@ -49,22 +47,11 @@ from models.registry import FEATURE_NETS
 DEFAULT_STYLE_WEIGHT = 10.0
 DEFAULT_TV_WEIGHT = 1e-3  # a light smoothness prior: tv is O(0.1) on photos, < 1% of the total
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # Adam: pixel step ~2% of the range per step
-# fp16 is refused rather than loss-scaled: the losses are normalized by C*H*W, so the shallow
-# layers' gradients at 512 px (~1e-6..1e-8) underflow fp16 (smallest subnormal 6e-8) in the backward
-# pass through the feature network; a scale large enough for them (and a GradScaler's skipped steps)
-# would also have to hold under L-BFGS's history, which a skipped step corrupts. bf16 has fp32's
-# exponent range.
-OPTIMIZE_FP16 = (
-    "--precision fp16 with the per-image optimization: its normalized losses' gradients underflow "
-    "in fp16; use --precision bf16 (GPUs of compute capability >= 8.0, AVX-512 BF16 CPUs) or fp32"
-)
-Callback = Callable[[int, torch.Tensor, list[dict]], None]
 
 
 @dataclass
 class OptimizeOptions:
-    """Knobs of the optimization; empty layer tuples mean the feature network's defaults
-    (models.registry)."""
+    """Knobs of the optimization; empty layers: the feature network's defaults (models.registry)."""
 
     feature_net: str = "vgg19"
     content_layers: tuple[str, ...] = ()
@@ -83,13 +70,12 @@ class OptimizeOptions:
     luminance_only: bool = False
     save_every: int = 0  # call the callback every N steps (and at the end)
     seed: int = 0
-    precision: str = "fp32"  # "fp32" | "bf16": the feature network's autocast (fp16: OPTIMIZE_FP16)
+    precision: str = "fp32"  # "fp32" | "bf16": the feature network's autocast (fp16: refused)
 
     def layers(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         spec = FEATURE_NETS[self.feature_net]
-        return tuple(self.content_layers or spec.content_layers), tuple(
-            self.style_layers or spec.style_layers
-        )
+        content = tuple(self.content_layers or spec.content_layers)
+        return content, tuple(self.style_layers or spec.style_layers)
 
 
 @dataclass
@@ -98,20 +84,14 @@ class TemporalPrior:
     warped onto this frame is the starting image, and the short-term temporal loss
     weight * mean over pixels and channels of mask * (x - warped)^2 is added to the total.
 
-    `image`: (1, 3, H, W) in [0, 1]; `mask`: (1, 1, H, W) in [0, 1], 0 where occluded (Ruder's c).
+    `image`: (1, 3, H, W) in [0, 1]; `mask`: (1, 1, H, W) in [0, 1], 0 where occluded (Ruder's c);
+    both of the optimized image's size (inference/optimize.py resizes them to each stage's).
     Ruder et al. divide by D = H*W*3 as well, so the loss does not grow with the frame size.
     """
 
     image: torch.Tensor
     mask: torch.Tensor
     weight: float
-
-    def at(self, size: tuple[int, int], device: torch.device) -> TemporalPrior:
-        """The prior resized to a stage's size (bilinear; the mask too, as a soft weight)."""
-        image, mask = (
-            t if t.shape[-2:] == size else resize(t, size) for t in (self.image, self.mask)
-        )
-        return TemporalPrior(image.to(device), mask.to(device), self.weight)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         return (self.mask * (x - self.image) ** 2).mean()
@@ -125,8 +105,7 @@ def blended_style_targets(
     loss_name: str,
     precision: str = "fp32",
 ) -> dict[str, torch.Tensor]:
-    """sum_k w_k * statistic(style_k) per layer, each style encoded once; weights normalized to sum
-    1."""
+    """Per layer sum_k w_k * statistic(style_k), w normalized to sum 1; each style encoded once."""
     weights = normalize_weights(weights, len(styles))
     blended: dict[str, torch.Tensor] = {}
     for w, style in zip(weights, styles):
@@ -140,22 +119,19 @@ def blended_style_targets(
 def initial_image(
     content: torch.Tensor, init: str, noise_std: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """The starting pixels: the content, uniform noise, or the content plus Gaussian noise
-    (clamped)."""
+    """The starting pixels: the content, uniform noise, or the content + Gaussian noise, clamped."""
     if init == "content":
         return content.clone()
     if init == "noise":
         return torch.rand(content.shape, generator=generator).to(content)
-    if init == "content+noise":
-        return (
-            content + noise_std * torch.randn(content.shape, generator=generator).to(content)
-        ).clamp(0, 1)
-    raise ValueError(f"unknown init '{init}'; choose content, noise or content+noise")
+    if init != "content+noise":
+        raise ValueError(f"unknown init '{init}'; choose content, noise or content+noise")
+    noise = torch.randn(content.shape, generator=generator).to(content)
+    return (content + noise_std * noise).clamp(0, 1)
 
 
 class Objective:
-    """The weighted loss of an image against precomputed content features and style targets at one
-    stage."""
+    """An image's weighted loss against precomputed content features and style targets (a stage)."""
 
     def __init__(
         self,
@@ -165,6 +141,8 @@ class Objective:
         opts: OptimizeOptions,
         prior: TemporalPrior | None = None,
     ):
+        if prior is not None and prior.image.shape[-2:] != content.shape[-2:]:
+            raise ValueError(f"temporal prior {list(prior.image.shape)} vs {list(content.shape)}")
         self.net, self.opts, self.targets, self.prior = net, opts, targets, prior
         self.content_layers, style_layers = opts.layers()
         self.style_w = losses.layer_weights(style_layers, opts.style_layer_weights)
@@ -177,12 +155,10 @@ class Objective:
         opts = self.opts
         with autocast(image.device, opts.precision):
             feats = self.net(image, self.layers)
-        content = sum(
-            losses.content_loss(feats[k], self.content_feats[k]) for k in self.content_layers
-        )
-        style = losses.weighted_sum(
-            losses.style_losses(opts.style_loss, feats, self.targets), self.style_w
-        )
+        c_feats = self.content_feats
+        content = sum(losses.content_loss(feats[k], c_feats[k]) for k in self.content_layers)
+        per_layer = losses.style_losses(opts.style_loss, feats, self.targets)
+        style = losses.weighted_sum(per_layer, self.style_w)
         tv = losses.tv_loss(image)
         total = opts.content_weight * content + opts.style_weight * style + opts.tv_weight * tv
         out = {"total": total, "content": content, "style": style, "tv": tv}
@@ -218,12 +194,13 @@ def run_stage(
     # contiguous: L-BFGS views .grad flat, which fails on a strided input such as a crop
     image = image.detach().clamp(0, 1).contiguous().requires_grad_(True)
     optimizer = make_optimizer(opts.optimizer, [image], opts.lr)
-    best, current = _Best(), {}
+    # the lowest-loss image evaluated: L-BFGS without line search is not monotone
+    best_loss, best, current = float("inf"), None, {}
     # L-BFGS: the loss scaled so the first gradient has mean |g| = 1 (module docstring)
     scale = None
 
     def closure():
-        nonlocal scale
+        nonlocal scale, best_loss, best
         optimizer.zero_grad(set_to_none=True)
         out = objective(image)
         out["total"].backward()
@@ -231,7 +208,8 @@ def run_stage(
             scale = scale or 1.0 / image.grad.abs().mean().clamp_min(1e-20).item()
             image.grad.mul_(scale)
         current.update({k: float(v.detach()) for k, v in out.items()})
-        best.update(current["total"], image)
+        if current["total"] < best_loss:
+            best_loss, best = current["total"], image.detach().clone()
         return out["total"] * (scale or 1.0)
 
     for _ in range(n_steps):
@@ -240,15 +218,4 @@ def run_stage(
             image.clamp_(0, 1)  # projection onto the valid pixel range
         if step_done:
             step_done(dict(current), image.detach())
-    return best.image if best.image is not None else image.detach()
-
-
-class _Best:
-    """The lowest-loss image evaluated in a stage (L-BFGS without line search is not monotone)."""
-
-    def __init__(self):
-        self.loss, self.image = float("inf"), None
-
-    def update(self, loss: float, image: torch.Tensor) -> None:
-        if loss < self.loss:
-            self.loss, self.image = loss, image.detach().clone()
+    return best if best is not None else image.detach()

@@ -1,30 +1,8 @@
-"""Style-transfer losses as pure functions, always in float32, with a registry of style losses by \
-name.
-(w2 solves its C x C eigenproblems in float64; its statistics and its result are float32.)
+"""Style-transfer losses as pure functions with a registry of style losses by name; each function's
+docstring states its normalization (they set the style/content balance).
 
-Normalizations (they set the style/content balance, so they are part of each function's contract):
-  content_loss     mean squared error over all B*C*H*W elements.
-  gram             per-sample Gram G = F F^T / (C*H*W) for F of shape (C, H*W); the layer loss is
-                   the SUM of squared differences over the C*C entries, averaged over the batch:
-                   exactly 4x Gatys et al.'s E_l. (Averaging over the C*C entries instead would
-                   divide the loss by C^2 = 262,144 at relu5_1 and make the style term vanish.)
-  mean_std         channel mean and std (biased var + 1e-5) per sample; the layer loss is
-                   MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference
-                   code.
-  w2               squared 2-Wasserstein distance between Gaussians fitted to the features (per
-                   sample: channel means mu and biased covariances S over H*W), ||mu_o - mu_t||^2 +
-                   tr(S_o + S_t - 2 (R S_o R)^(1/2)) with R = S_t^(1/2), DIVIDED BY C and averaged
-                   over the batch. Per channel, so for uncorrelated channels it is MSE(mean) +
-                   MSE(std) over C: mean_std's scale (without its 1e-5). Square roots by float64
-                   eigendecomposition (w2_distance says why; W2_FLOOR, the eigenvalue floor, is
-                   measured).
-  efdm             per channel, the output's sorted values against the target's quantiles at the
-                   same levels r / (N - 1) (the efdm transform's), squared difference averaged over
-                   B*C*N_out: the mean over channels of the squared 1-D Wasserstein-2 distance
-                   between the value distributions. Equals mean_std (without its 1e-5) when the
-                   channels differ only by shift and scale.
-  tv_loss          mean absolute difference of vertically and horizontally adjacent pixels
-                   (anisotropic).
+Always float32, with autocast disabled: a float16 Gram of ReLU features overflows (max 65504). (w2
+solves its C x C eigenproblems in float64; its statistics and its result are float32.)
 
 A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the
 features and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends
@@ -33,9 +11,6 @@ before comparing the two (on random VGG19 a Gram run needed ~15x the mean_std we
 docs/results/design_figures.md). w2 and efdm are quadratic like mean_std and contain it (the
 Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is their
 starting point.
-
-Statistics and losses run with autocast disabled: a float16 Gram of ReLU features overflows (max
-65504).
 """
 
 from __future__ import annotations
@@ -52,6 +27,8 @@ from models.precision import fp32
 from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 
+Features = Mapping[str, torch.Tensor]  # {layer: (B, C, H, W) features}
+
 # w2: eigenvalues of M = R S_o R at or below W2_FLOOR * the largest count as 0, with zero gradient.
 # sqrt's slope is unbounded at 0, and float64 eigh returns the zero eigenvalues of a rank-deficient
 # M (relu4_1 of a 64 px crop: 64 positions, 512 channels) as noise of ~1e-16 * the largest. The
@@ -62,50 +39,46 @@ W2_FLOOR = 1e-12
 
 
 def gram(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> per-sample Gram matrix (B, C, C) = F F^T / (C*H*W), float32 even under
-    autocast."""
+    """(B, C, H, W) -> per-sample Gram matrix (B, C, C) = F F^T / (C*H*W), F = (C, H*W), float32."""
     with fp32(feat.device):
         b, c, h, w = feat.shape
         flat = rearrange(feat.float(), "b c h w -> b c (h w)")
         return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def gram_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Sum over the C*C Gram entries of the squared difference, mean over the batch: exactly 4x
+    Gatys et al.'s E_l. (Averaging over the C*C entries instead would divide the loss by
+    C^2 = 262,144 at relu5_1 and make the style term vanish.)"""
+    return ((out - target) ** 2).sum(dim=(1, 2)).mean()
+
+
 def mean_std_stat(feat: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, 2, C): channel mean and std (see models.adain.mean_std), float32."""
+    """(B, C, H, W) -> (B, 2, C): channel mean and std = sqrt(biased variance over H*W + 1e-5)
+    (models.adain.mean_std), float32."""
     with fp32(feat.device):
         mean, std = mean_std(feat)
         return torch.stack([mean.flatten(1), std.flatten(1)], dim=1)
 
 
-def gram_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Sum over the C*C Gram entries of the squared difference, mean over the batch; target may have
-    B=1."""
-    return ((out - target) ** 2).sum(dim=(1, 2)).mean()
-
-
 def mean_std_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE(mean) + MSE(std), each averaged over batch and channels; target may have B=1."""
+    """MSE(mean) + MSE(std), each averaged over B*C, as in the AdaIN paper's reference code."""
     return ((out - target) ** 2).mean(dim=(0, 2)).sum()
 
 
 # ---- w2: Gaussians fitted to the features
 def mean_cov_stat(feat: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, 1 + C): channel mean (column 0) and biased covariance over H*W
-    (columns 1..), float32 (models.linalg.mean_cov in float32: a T4 runs float64 at 1/32 of its
-    float32 rate, and w2's error against scipy's sqrtm was the same with float64 covariances).
-
-    One tensor, so targets stay a {layer: tensor} dict (and blend linearly, as models/gatys.py
-    blends them).
-    """
+    (columns 1..), one tensor so targets stay a {layer: tensor} dict that blends linearly
+    (models/gatys.py). float32: a T4 runs float64 at 1/32 of its float32 rate, and w2's error
+    against scipy's sqrtm was the same with float64 covariances."""
     with fp32(feat.device):
         mean, cov = mean_cov(feat, torch.float32)
         return torch.cat([mean, cov], dim=2)
 
 
 def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
-    """tr(M^(1/2)) = sum of sqrt(eigenvalues) of (B, C, C) symmetric PSD M (float64); eigenvalues at
-    or below W2_FLOOR * the largest count as 0 with zero gradient, so a rank-deficient M has a
-    finite gradient."""
+    """tr(M^(1/2)) of (B, C, C) symmetric PSD M: the sum of sqrt(eigenvalues above W2_FLOOR's)."""
     # its backward V diag(g) V^T is stable at repeated eigenvalues, unlike eigh's
     vals = torch.linalg.eigvalsh(m)
     kept = vals > vals[..., -1:].clamp_min(torch.finfo(vals.dtype).tiny) * W2_FLOOR
@@ -113,11 +86,12 @@ def _trace_sqrt(m: torch.Tensor) -> torch.Tensor:
 
 
 def w2_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared 2-Wasserstein distance between the Gaussians of two mean_cov_stat's, / C, mean over
-    the batch.
+    """Squared 2-Wasserstein distance between the Gaussians of two mean_cov_stat's, DIVIDED BY C,
+    mean over the batch: per channel, so for uncorrelated channels it is MSE(mean) + MSE(std) over
+    C, mean_std's scale (without its 1e-5).
 
     W2^2 = ||mu_o - mu_t||^2 + tr(S_o) + tr(S_t) - 2 tr((R S_o R)^(1/2)), R = S_t^(1/2). The target
-    is a constant (detached; target may have B=1): its root R needs eigh, whose gradient is unstable
+    is a constant (detached): its root R needs eigh, whose gradient is unstable
     at repeated eigenvalues. The output enters only through eigvalsh of R S_o R, whose gradient is
     stable.
 
@@ -144,8 +118,9 @@ def sorted_stat(feat: torch.Tensor) -> torch.Tensor:
 
 
 def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2; target
-    may have B=1.
+    """Mean over B, C and the output's N positions of (sorted output - target quantile)^2: the mean
+    over channels of the squared 1-D Wasserstein-2 distance between the value distributions. Equals
+    mean_std (without its 1e-5) when the channels differ only by shift and scale.
 
     The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r
     / (N - 1), linearly interpolated (models.transforms.quantiles: the efdm transform's convention),
@@ -159,8 +134,8 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """A style loss: a per-layer statistic of features (precomputed once per style) and a
-    distance."""
+    """A per-layer statistic of features (computed once per style) and a distance(output statistic,
+    target statistic) -> scalar; the target may have batch 1 (one style for the whole batch)."""
 
     statistic: Callable[[torch.Tensor], torch.Tensor]
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -186,10 +161,6 @@ register_style_loss("w2", StyleLoss(mean_cov_stat, w2_distance))
 register_style_loss("efdm", StyleLoss(sorted_stat, efdm_distance))
 
 
-def get_style_loss(name: str) -> StyleLoss:
-    return STYLE_LOSSES[name]
-
-
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dict[str, float]:
     """{layer: weight}; an empty/None `weights` means 1.0 for every layer."""
     if not weights:
@@ -199,42 +170,33 @@ def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> dic
     return {layer: float(w) for layer, w in zip(layers, weights)}
 
 
-def style_targets(
-    name: str, feats: Mapping[str, torch.Tensor], layers: Sequence[str]
-) -> dict[str, torch.Tensor]:
+def style_targets(name: str, feats: Features, layers: Sequence[str]) -> dict[str, torch.Tensor]:
     """Precompute the style statistics of `feats` once (reused over many outputs / steps)."""
-    stat = get_style_loss(name).statistic
+    stat = STYLE_LOSSES[name].statistic
     return {layer: stat(feats[layer]) for layer in layers}
 
 
-def style_losses(
-    name: str, out_feats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]
-) -> dict[str, torch.Tensor]:
-    """Unweighted per-layer style losses {layer: scalar} between output features and target
-    statistics."""
-    loss = get_style_loss(name)
+def style_losses(name: str, out_feats: Features, targets: Features) -> dict[str, torch.Tensor]:
+    """Unweighted per-layer style losses {layer: scalar} of output features vs target statistics."""
+    loss = STYLE_LOSSES[name]
     with fp32(next(iter(out_feats.values())).device):
-        return {
-            layer: loss.distance(loss.statistic(out_feats[layer]), target)
-            for layer, target in targets.items()
-        }
+        return {k: loss.distance(loss.statistic(out_feats[k]), t) for k, t in targets.items()}
+
+
+def weighted_sum(losses: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
+    """sum_l w_l * loss_l (the per-layer style losses weighted by layer_weights)."""
+    return sum(weights[k] * v for k, v in losses.items())
 
 
 def content_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error between feature maps, float32."""
+    """Mean squared error over all B*C*H*W elements of two feature maps, float32."""
     with fp32(out.device):
         return ((out.float() - target.float()) ** 2).mean()
 
 
 def tv_loss(images: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|,
-    float32."""
+    """Anisotropic TV, float32: mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|."""
     with fp32(images.device):
         x = images.float()
-        return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (
-            x[..., 1:] - x[..., :-1]
-        ).abs().mean()
-
-
-def weighted_sum(losses: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
-    return sum(weights[k] * v for k, v in losses.items())
+        down, right = x[..., 1:, :] - x[..., :-1, :], x[..., 1:] - x[..., :-1]
+        return down.abs().mean() + right.abs().mean()

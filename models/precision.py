@@ -1,9 +1,5 @@
 """Numeric precision inside the method: autocast for the networks, float32 regions for statistics
-and losses (which precision suits which device is configs/device.py's question).
-
-Statistics (AdaIN mean/std, Gram matrices) and every loss run in float32 even under autocast: a
-float16 Gram of ReLU features overflows (max 65504) and turns into inf/NaN.
-"""
+and losses (why: models/losses.py; which precision suits which device: configs/device.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +20,7 @@ def autocast(device: torch.device, precision: str):
 
 
 def fp32(device: torch.device):
-    """Disable autocast for the enclosed statistics (a no-op context where autocast is
-    unsupported)."""
+    """Autocast disabled for the enclosed statistics (a no-op where autocast is unsupported)."""
     try:
         return torch.autocast(device_type=device.type, enabled=False)
     except RuntimeError:

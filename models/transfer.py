@@ -26,8 +26,7 @@ from models.registry import TRANSFORMS
 
 @dataclass(frozen=True)
 class Transform:
-    """The statistics protocol (module docstring); mix, pool and accumulator are optional
-    capabilities."""
+    """The statistics protocol (module docstring)."""
 
     stats: Callable[[torch.Tensor], Stats]
     apply: Callable[[torch.Tensor, Stats | None, Stats], torch.Tensor]
@@ -47,8 +46,7 @@ class Transform:
 
 
 def as_transform(obj, name: str) -> Transform:
-    """A registered object as a Transform: one already, an object with stats/apply, or a plain
-    function."""
+    """A registered object as a Transform: a Transform, an object with stats/apply, a function."""
     if isinstance(obj, Transform):
         return dataclasses.replace(obj, name=name)
     if hasattr(obj, "stats") and hasattr(obj, "apply"):
@@ -61,10 +59,9 @@ def as_transform(obj, name: str) -> Transform:
         )
 
     def apply(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
-        (style_feat,) = style  # a batch-1 style serves every content of the batch
-        style_feat = (
-            style_feat.expand(feat.shape[0], -1, -1, -1) if style_feat.shape[0] == 1 else style_feat
-        )
+        (style_feat,) = style
+        if style_feat.shape[0] == 1:  # a batch-1 style serves every content of the batch
+            style_feat = style_feat.expand(feat.shape[0], -1, -1, -1)
         return obj(feat.float(), style_feat).float()
 
     return Transform(lambda feat: (feat.float(),), apply, name=name)
@@ -95,12 +92,9 @@ def transfer(
     image's, when given).
     """
     if masks is None:
-        style = (
-            styles[0]
-            if len(styles) == 1
-            else transform.require("mix", "style mixes")(styles, weights)
-        )
-        return transform.apply(feat, content[0] if content is not None else None, style)
+        if len(styles) > 1:
+            styles = [transform.require("mix", "style mixes")(styles, weights)]
+        return transform.apply(feat, content[0] if content is not None else None, styles[0])
     transform.require("accumulator", "masks (it needs region statistics)")
     if masks.shape[1] != len(styles):
         raise ValueError(f"got {masks.shape[1]} mask regions for {len(styles)} styles")

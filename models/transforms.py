@@ -14,17 +14,10 @@
            sorted values: exact sort-matching when N == M. Ties (ReLU zeros) are broken by position,
            as a sort does.
 
-Statistics are tuples of tensors with a batch dimension (batch 1 broadcasts over the content's).
-Each transform has `stats` (features -> statistics), `apply` (content features, content statistics
-or None: computed from the features, style statistics -> target), `mix` (several styles as one:
-AdaIN-type interpolation of the statistics; for wct the square roots of the covariances and for efdm
-the quantile functions are averaged, which equals blending the transform's outputs exactly, as both
-papers interpolate), `pool` (a domain of style images as one style: averaged mean and second raw
-moment for adain/mean/std, averaged mean and covariance for wct, averaged quantiles for efdm) and
-`accumulator` (whole-image content statistics gathered tile by tile). Everything is float32 (wct
-float64), out of place.
-
-The protocol, plain-function transforms and how a transform is applied: models/transfer.py.
+A style mix interpolates what the transform is affine in, so it equals blending the transform's
+outputs exactly, as the papers interpolate: mean and std (adain, mean, std), mean and covariance
+square root (wct), the quantile function (efdm). float32 (wct float64), out of place. The protocol
+(stats, apply, mix, pool, accumulator) and how a transform is applied: models/transfer.py.
 """
 
 from __future__ import annotations
@@ -44,11 +37,14 @@ WCT_EPS = 1e-5  # relative; Li et al.'s reference code drops eigenvalues below a
 
 # ---- adain, mean, std: channel mean and std
 def _pool_mean_std(styles: Sequence[Stats]) -> Stats:
-    """Averaged mean and second raw moment E[x^2] = std^2 - eps + mean^2 -> (mean, std) of the
-    pooled domain."""
+    """(mean, std) of the pooled domain from averaged mean and E[x^2] = std^2 - eps + mean^2."""
     mean = sum(m for m, _ in styles) / len(styles)
     second = sum(s**2 - EPS + m**2 for m, s in styles) / len(styles)
     return mean, (second - mean**2).clamp_min(0).add(EPS).sqrt()
+
+
+def _adain(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
+    return adain_stats(feat, content or mean_std(feat), style)
 
 
 def _mean_only(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
@@ -87,6 +83,12 @@ class MomentAccumulator(_Sums):
         return mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1)
 
 
+_MOMENTS = dict(mix=mix_stats, pool=_pool_mean_std, accumulator=MomentAccumulator)
+register_transform("adain", Transform(mean_std, _adain, **_MOMENTS))
+register_transform("mean", Transform(mean_std, _mean_only, **_MOMENTS))
+register_transform("std", Transform(mean_std, _std_only, **_MOMENTS))
+
+
 # ---- wct: channel mean and covariance
 def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
     """cov^power on the span of the features: eigenvalues below WCT_EPS * the largest count as 0."""
@@ -94,8 +96,7 @@ def _sqrtm(cov: torch.Tensor, power: float) -> torch.Tensor:
 
 
 def whiten(feat: torch.Tensor, content: Stats | None = None) -> torch.Tensor:
-    """C_c^(-1/2) (x - mu_c): features with identity channel covariance (on their span), float64 (B,
-    C, H*W)."""
+    """C_c^(-1/2) (x - mu_c) as float64 (B, C, H*W): identity channel covariance on its span."""
     mean, cov = content or mean_cov(feat)
     return _sqrtm(cov, -0.5) @ (rearrange(feat.double(), "b c h w -> b c (h w)") - mean)
 
@@ -107,8 +108,7 @@ def _wct(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tenso
 
 
 def _mix_wct(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
-    """Averaged means and covariance square roots, squared back: WCT is affine in (mean,
-    C^(1/2))."""
+    """Averaged means and covariance roots, squared back: WCT is affine in (mean, C^(1/2))."""
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
     root = sum(w * _sqrtm(cov, 0.5) for w, (_, cov) in zip(weights, styles))
     return sum(w * m for w, (m, _) in zip(weights, styles)), root @ root
@@ -130,6 +130,9 @@ class CovarianceAccumulator(_Sums):
         return mean[None], (self.second / max(self.count, 1) - mean @ mean.T)[None]
 
 
+register_transform("wct", Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator))
+
+
 # ---- efdm: the sorted values of each channel (its quantile function)
 def sorted_values(feat: torch.Tensor) -> Stats:
     """(B, C, H, W) -> ((B, C, H*W) values sorted per channel,), float32."""
@@ -143,8 +146,7 @@ def quantiles(sorted_vals: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
 
 
 def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation of (B, C, M) values at float64 positions in [0, M - 1]; whole positions
-    are exact."""
+    """(B, C, M) values linearly interpolated at float64 positions in [0, M - 1] (whole: exact)."""
     m = sorted_vals.shape[-1]
     lo = pos.floor().long().clamp(0, m - 1)
     hi = (lo + 1).clamp(max=m - 1)
@@ -166,9 +168,8 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
         last = x.shape[-1] - 1
     else:  # tiling: the rank among the whole image's sorted values (equal values share a rank)
         (c_sorted,) = content
-        ranks = torch.searchsorted(
-            c_sorted.expand(x.shape[0], -1, -1).contiguous(), x.contiguous()
-        ).double()
+        whole = c_sorted.expand(x.shape[0], -1, -1).contiguous()
+        ranks = torch.searchsorted(whole, x.contiguous()).double()
         last = c_sorted.shape[-1] - 1
     # whole when N == M
     pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(max=s_sorted.shape[-1] - 1)
@@ -177,14 +178,14 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
 
 
 def _common_length(styles: Sequence[Stats]) -> list[torch.Tensor]:
-    """Each style's sorted values resampled to the longest one's length (quantile functions on one
-    grid)."""
+    """Each style's sorted values resampled to the longest's length (one quantile grid)."""
     m = max(s.shape[-1] for (s,) in styles)
     levels = torch.linspace(0, 1, m, device=styles[0][0].device)
     return [s if s.shape[-1] == m else quantiles(s, levels) for (s,) in styles]
 
 
-def _mix_efdm(styles: Sequence[Stats], weights: Sequence[float] | None) -> Stats:
+def _mix_efdm(styles: Sequence[Stats], weights: Sequence[float] | None = None) -> Stats:
+    """Averaged quantile functions (equal weights: a domain's pool)."""
     weights = normalize_weights(weights or [1.0] * len(styles), len(styles))
     return (sum(w * s for w, s in zip(weights, _common_length(styles))),)
 
@@ -202,26 +203,4 @@ class ValueAccumulator:
         return (torch.cat(self.parts, dim=1).sort(dim=1).values[None],)
 
 
-register_transform(
-    "adain",
-    Transform(
-        mean_std,
-        lambda f, c, s: adain_stats(f, c or mean_std(f), s),
-        mix_stats,
-        _pool_mean_std,
-        MomentAccumulator,
-    ),
-)
-register_transform(
-    "mean", Transform(mean_std, _mean_only, mix_stats, _pool_mean_std, MomentAccumulator)
-)
-register_transform(
-    "std", Transform(mean_std, _std_only, mix_stats, _pool_mean_std, MomentAccumulator)
-)
-register_transform("wct", Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator))
-register_transform(
-    "efdm",
-    Transform(
-        sorted_values, _efdm, _mix_efdm, lambda styles: _mix_efdm(styles, None), ValueAccumulator
-    ),
-)
+register_transform("efdm", Transform(sorted_values, _efdm, _mix_efdm, _mix_efdm, ValueAccumulator))

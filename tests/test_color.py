@@ -1,5 +1,6 @@
 """Color preservation helpers."""
 
+import pytest
 import torch
 
 from models.color import match_color, preserve_luminance, rgb_to_ycbcr, ycbcr_to_rgb
@@ -30,6 +31,11 @@ def test_luminance_keeps_content_chroma():
     torch.testing.assert_close(
         rgb_to_ycbcr(out)[:, :1], rgb_to_ycbcr(stylized)[:, :1], atol=1e-5, rtol=0
     )
+
+
+def test_luminance_refuses_a_content_of_another_size():
+    with pytest.raises(ValueError, match="sizes differ"):
+        preserve_luminance(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 17))
 
 
 def test_ycbcr_round_trip():

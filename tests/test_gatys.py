@@ -10,7 +10,7 @@ import torch
 import infer
 from inference.optimize import optimize, optimize_options
 from models.color import rgb_to_ycbcr
-from models.gatys import OptimizeOptions, blended_style_targets
+from models.gatys import Objective, OptimizeOptions, TemporalPrior, blended_style_targets
 from models.losses import content_loss
 from models.registry import FEATURE_NETS, build_feature_net
 
@@ -99,6 +99,18 @@ def test_seed_init_blend_luminance(vgg):
     inside = ((lum > 0.03) & (lum < 0.97)).all(1)[0]
     chroma = (rgb_to_ycbcr(lum) - rgb_to_ycbcr(c))[0, 1:][:, inside].abs()
     assert chroma.max() < 1e-3
+
+
+def test_temporal_prior_starts_every_scale_at_its_size(vgg):
+    """A video's prior at the content's size is resized to each stage's (inference/optimize.py)."""
+    content, style, previous = _photo(32, 32, 1), torch.rand(1, 3, 32, 32), _photo(32, 32, 2)
+    prior = TemporalPrior(previous, torch.ones(1, 1, 32, 32), 1.0)
+    opts = OptimizeOptions(steps=[1, 1], scales=(16, 32))
+    log = optimize(vgg, content, [style], opts, prior=prior).log
+    # stage 0 starts at the prior itself; stage 1 at the upsampled stage-0 result
+    assert log[0]["temporal"] == 0 and log[1]["temporal"] > 0
+    with pytest.raises(ValueError, match="temporal prior"):
+        Objective(vgg, content, {}, opts, TemporalPrior(previous[..., :16], prior.mask, 1.0))
 
 
 def test_cli_options_wired_and_save_every(tmp_path):

@@ -6,7 +6,6 @@ import torch
 from models.losses import (
     STYLE_LOSSES,
     content_loss,
-    get_style_loss,
     gram,
     layer_weights,
     style_losses,
@@ -71,7 +70,7 @@ def test_content_and_tv():
 
 def test_registry_and_weights_errors():
     with pytest.raises(ValueError, match="unknown style loss"):
-        get_style_loss("nope")
+        STYLE_LOSSES["nope"]
     assert layer_weights(["a", "b"], []) == {"a": 1.0, "b": 1.0}
     with pytest.raises(ValueError):
         layer_weights(["a", "b"], [1.0])
