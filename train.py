@@ -24,7 +24,6 @@ from configs.read import load_config
 from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
 from inference.allocator import keep_freed_memory
-from layout.channels_last import to_channels_last
 from media.files import atomic_write
 from models.net import StyleTransferNet
 from training import interrupt
@@ -99,9 +98,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     if cfg.model.init_from and checkpoint is None:  # fine-tuning; a resume has its own weights
         load_into(net, cfg.model.init_from)
     layout = memory_format(t.memory_format, accelerator.device)
-    objective = StyleTransferObjective(net, cfg.loss)
-    if layout == torch.channels_last:  # every network of the step: net and loss network
-        to_channels_last(objective)
+    objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
     objective, optimizer = accelerator.prepare(objective, optimizer)
     state = TrainerState()

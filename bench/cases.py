@@ -33,7 +33,6 @@ from configs.device import memory_format, precision_choices
 from configs.read import load_config
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from inference.engine import Engine
-from layout.channels_last import to_channels_last
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
 from models.precision import autocast
@@ -158,8 +157,7 @@ def train_step_pass(
         content = torch.rand(batch, 3, size, size, device=device)
         style = torch.rand(batch, 3, size, size, device=device)
     layout = memory_format(cfg.train.memory_format, device)
-    if layout == torch.channels_last:  # as train.py
-        to_channels_last(objective)
+    objective.to(memory_format=layout)
     content, style = (x.contiguous(memory_format=layout) for x in (content, style))
     optimizer = torch.optim.Adam(
         [p for p in objective.parameters() if p.requires_grad], lr=cfg.optim.lr

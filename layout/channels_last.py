@@ -1,11 +1,11 @@
-"""channels_last (NHWC) from a network's input to its output: `to_channels_last` puts a built
-network in that layout, swapping in the layers below where torch's would return NCHW.
+"""Layers that keep a channels_last (NHWC) input channels_last where torch's return NCHW, and
+`keep_channels_last`, which swaps them into a built network.
 
 Why a swap and not these classes in models/: the method reads as its references wrote it
 (pytorch-AdaIN's nn.ReflectionPad2d, padding_mode="reflect" convs, the ViT notebook's
-nn.InstanceNorm2d), and the layout is chosen by the run (train.memory_format, infer.py's
---no-channels-last), not by the network. Each subclass computes its torch class's values; only
-the layout of its output differs.
+nn.InstanceNorm2d), and the layout is the run's business (train.memory_format, infer.py's
+--no-channels-last), not the network's. Each subclass computes its torch class's values; only
+the layout of its output differs, and on an NCHW input it is its torch class.
 """
 
 from __future__ import annotations
@@ -84,16 +84,18 @@ _SWAPS: dict[type[nn.Module], type[nn.Module]] = {
 }
 
 
-def to_channels_last(module: nn.Module) -> nn.Module:
-    """`module`, in place, ready for channels_last inputs: its weights channels_last, and every
-    plain nn.ReflectionPad2d, nn.Conv2d and nn.InstanceNorm2d in it swapped for its subclass above.
+def keep_channels_last(module: nn.Module) -> nn.Module:
+    """Swap, in place, every plain nn.ReflectionPad2d, nn.Conv2d and nn.InstanceNorm2d in `module`
+    for its subclass above; returns `module`.
 
+    Every run does it (train.py, inference/engine.py, eval/methods.py, the ONNX export), whatever
+    its layout: NHWC comes from the run's batches (train.memory_format, infer.py's
+    --no-channels-last), but also from a ViT encoder in any run (its token map, rearranged to
+    (B, C, h, w), is an NHWC view). The weights' layout is left to `.to(memory_format=...)`.
     The subclasses add no parameters, buffers or attributes, so `m.__class__ = Sub` keeps the same
-    parameter tensors (an optimizer holding them is unaffected), buffers and state-dict keys, and
-    the outputs' values are torch's. Idempotent: a swapped module is no longer of the exact torch
-    class.
+    parameter tensors (an optimizer holding them is unaffected), buffers and state-dict keys.
+    Idempotent: a swapped module is no longer of the exact torch class.
     """
-    module.to(memory_format=torch.channels_last)
     for m in module.modules():
         if type(m) in _SWAPS:
             m.__class__ = _SWAPS[type(m)]

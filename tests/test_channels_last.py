@@ -1,29 +1,33 @@
-"""channels_last end to end (layout/channels_last.py): the layers that keep NHWC, the swap that puts
-a built network in that layout, and infer.py running it.
+"""channels_last end to end (layout/channels_last.py): the layers that keep NHWC, the swap that
+puts them into a built network, and infer.py and eval running it.
 
 No GPU here: F.pad is replaced by one returning what CUDA's reflection_pad2d returns (a contiguous
-tensor), and every conv's input layout is recorded.
+tensor), and every conv's input and weight layouts are recorded.
 """
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import vary_outputs
+from conftest import vary_outputs, vit_config
 from test_infer_cli import _img
 from torch import nn
 
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from eval.methods import CheckpointMethod
+from inference.engine import Engine
 from layout.channels_last import (
     InstanceNorm2d,
     PaddedConv2d,
     ReflectionPad2d,
+    keep_channels_last,
     reflect_pad,
-    to_channels_last,
 )
 from models.net import StyleTransferNet
+from weights.load import load_model
 from weights.release import save_release
 
 SWAPPED = {
@@ -39,16 +43,17 @@ def nhwc(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture
 def cuda_like_pad(monkeypatch):
-    """F.pad as on CUDA, and the layout of every conv2d input."""
+    """F.pad as on CUDA, and (input, weight) is channels_last for every conv2d."""
     pad, conv2d, layouts = F.pad, F.conv2d, []
 
     def padded(x, p, mode="constant", value=None):
         out = pad(x, p, mode=mode) if value is None else pad(x, p, mode=mode, value=value)
         return out.contiguous() if mode == "reflect" else out
 
-    def conv(x, *args, **kwargs):
-        layouts.append(x.is_contiguous(memory_format=torch.channels_last))
-        return conv2d(x, *args, **kwargs)
+    def conv(x, weight, *args, **kwargs):
+        nhwc = (t.is_contiguous(memory_format=torch.channels_last) for t in (x, weight))
+        layouts.append(tuple(nhwc))
+        return conv2d(x, weight, *args, **kwargs)
 
     monkeypatch.setattr(F, "pad", padded)
     monkeypatch.setattr(F, "conv2d", conv)
@@ -81,7 +86,7 @@ def test_instance_norm_keeps_channels_last_and_matches_torch(affine):
 
 
 @pytest.mark.parametrize("decoder", ["mirror_vgg", "transposed_conv"])
-def test_to_channels_last_swaps_layers_keeps_weights_and_outputs(cuda_like_pad, decoder):
+def test_keep_channels_last_swaps_layers_keeps_weights_and_outputs(cuda_like_pad, decoder):
     # pytorch-AdaIN's VGG (every conv reflect-padded) and the decoder's ReflectionPad2d or
     # InstanceNorm2d: each would hand the next conv an NCHW input
     enc = EncoderConfig(kind="vgg19", pretrained=False, padding="reflect")
@@ -90,7 +95,7 @@ def test_to_channels_last_swaps_layers_keeps_weights_and_outputs(cuda_like_pad, 
     before = [type(m) for m in net.modules()]
     kinds = {nn.Conv2d, nn.ReflectionPad2d if decoder == "mirror_vgg" else nn.InstanceNorm2d}
     assert kinds <= set(before)
-    assert to_channels_last(to_channels_last(net)) is net  # idempotent
+    assert keep_channels_last(keep_channels_last(net)) is net  # idempotent
     assert [type(m) for m in net.modules()] == [SWAPPED.get(t, t) for t in before]
     state, plain_state = net.state_dict(), plain.state_dict()
     assert list(state) == list(plain_state)
@@ -99,21 +104,42 @@ def test_to_channels_last_swaps_layers_keeps_weights_and_outputs(cuda_like_pad, 
     with torch.no_grad():
         expected = plain(content, style)
         cuda_like_pad.clear()
-        out = net(content, style)
-    assert cuda_like_pad and all(cuda_like_pad), f"conv inputs in NCHW: {cuda_like_pad}"
+        out = net.to(memory_format=torch.channels_last)(content, style)
+    assert cuda_like_pad and all(x for x, _ in cuda_like_pad), f"NCHW conv inputs: {cuda_like_pad}"
     assert out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
 
 
-def test_infer_runs_its_net_channels_last_unless_told_not_to(cuda_like_pad, tmp_path):
+def vit_release(tmp_path) -> Path:
+    return save_release(tmp_path / "vit.safetensors", StyleTransferNet(vit_config()))
+
+
+def test_infer_runs_nhwc_throughout_and_keeps_the_vit_token_map_nhwc(cuda_like_pad, tmp_path):
     enc = EncoderConfig(kind="vgg19", pretrained=False, padding="reflect")
     net = StyleTransferNet(ModelConfig(enc, DecoderConfig(kind="mirror_vgg")))
     vary_outputs(net)
-    ckpt = save_release(tmp_path / "vgg.safetensors", net)
+    vgg = save_release(tmp_path / "vgg.safetensors", net)
     content, style = _img(tmp_path / "c.png", 48, 64, 1), _img(tmp_path / "s.png", 40, 40, 3)
-    base = ["--checkpoint", str(ckpt), "--content", str(content), "--style", str(style)]
-    base += ["--weights", "random"]
-    for flags, layout in (([], True), (["--no-channels-last"], False)):
+    base = ["--content", str(content), "--style", str(style), "--weights", "random"]
+    for flags, channels_last in (([], True), (["--no-channels-last"], False)):
         cuda_like_pad.clear()
-        infer.stylize([*base, "--out", str(tmp_path / str(layout)), *flags])
-        assert cuda_like_pad and all(seen == layout for seen in cuda_like_pad), (flags, layout)
+        out = ["--out", str(tmp_path / str(channels_last))]
+        infer.stylize([*base, "--checkpoint", str(vgg), *out, *flags])
+        if channels_last:  # every conv, reflect-padded ones included
+            assert set(cuda_like_pad) == {(True, True)}, cuda_like_pad
+        else:
+            assert {weight for _, weight in cuda_like_pad} == {False}
+    # a ViT's token map is an NHWC view in an NCHW run too: the decoder's InstanceNorms keep it,
+    # up to its last conv
+    cuda_like_pad.clear()
+    flags = ["--checkpoint", str(vit_release(tmp_path)), "--no-channels-last"]
+    infer.stylize([*base, *flags, "--out", str(tmp_path / "vit")])
+    assert cuda_like_pad[-1][0], "the decoder's last conv ran NCHW"
+
+
+def test_eval_runs_a_checkpoint_as_infer_does(tmp_path):
+    release = vit_release(tmp_path)
+    engine = Engine.for_net(load_model(release), torch.device("cpu"), "fp32", False, 0)
+    content, style = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 32, 32)
+    expected = engine.decode_batch(content, [engine.encode(style)])[0]
+    assert torch.equal(CheckpointMethod(release, "vit").stylize(content, style), expected)
