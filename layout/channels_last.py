@@ -88,10 +88,11 @@ def keep_channels_last(module: nn.Module) -> nn.Module:
     """Swap, in place, every plain nn.ReflectionPad2d, nn.Conv2d and nn.InstanceNorm2d in `module`
     for its subclass above; returns `module`.
 
-    Every run does it (train.py, inference/engine.py, eval/methods.py, the ONNX export), whatever
-    its layout: NHWC comes from the run's batches (train.memory_format, infer.py's
-    --no-channels-last), but also from a ViT encoder in any run (its token map, rearranged to
-    (B, C, h, w), is an NHWC view). The weights' layout is left to `.to(memory_format=...)`.
+    Every run does it (training/objective.py, inference/engine.py, eval/methods.py, the ONNX
+    export), whatever its layout: NHWC comes from the run's choice (train.memory_format, infer.py's
+    --no-channels-last) and also, in any run, from a ViT encoder (its token map, rearranged to
+    (B, C, h, w), is an NHWC view) and from images read by media/images.py (a permuted HWC array).
+    The weights' layout is left to `.to(memory_format=...)`.
     The subclasses add no parameters, buffers or attributes, so `m.__class__ = Sub` keeps the same
     parameter tensors (an optimizer holding them is unaffected), buffers and state-dict keys.
     Idempotent: a swapped module is no longer of the exact torch class.
