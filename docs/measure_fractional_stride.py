@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.sample import CONTENT, STYLE, load_sample_image  # noqa: E402
 from models.decoders import TransposedConvDecoder  # noqa: E402
-from models.layers import InstanceNorm2d  # noqa: E402
 from models.vit import ViTFeatures  # noqa: E402
 
 
@@ -43,13 +42,17 @@ class FractionalDecoder(nn.Module):
         super().__init__()
         stages, c = [], cin
         for w in widths[:-1]:
-            stages += [nn.ConvTranspose2d(c, w, 4, 2, 1), InstanceNorm2d(w, affine=True), nn.ReLU()]
+            stages += [
+                nn.ConvTranspose2d(c, w, 4, 2, 1),
+                nn.InstanceNorm2d(w, affine=True),
+                nn.ReLU(),
+            ]
             c = w
         self.stride, self.coarse = stride, 2 ** (len(widths) - 1)
         self.body = nn.Sequential(*stages)
         self.last = nn.Sequential(
             nn.Conv2d(c, widths[-1], 3, padding=1),
-            InstanceNorm2d(widths[-1], affine=True),
+            nn.InstanceNorm2d(widths[-1], affine=True),
             nn.ReLU(),
             nn.Conv2d(widths[-1], 3, 3, padding=1),
             nn.Sigmoid(),

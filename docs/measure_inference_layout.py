@@ -1,25 +1,30 @@
-"""Inference layout check: infer.py's Stylizer with channels_last on (its default) and off,
+"""Inference layout check: infer.py's Engine with channels_last on (its default) and off,
 interleaved.
 
     python docs/measure_inference_layout.py [--size 256] [--repeats 5]   -> a Markdown table on
     stdout
 
-Random-weight VGG decoder (bench.cases.decoder_vgg), one content x style pair per call, fp32 and
-bf16; the two layouts alternate call by call so a change of machine load hits both alike. Figures:
-docs/results/inference_layout.md.
+Random-weight VGG decoder (bench.cases.stylization_net("decoder_vgg")), one content x style pair
+per call, fp32 and bf16; the two layouts alternate call by call so a change of machine load hits
+both alike. Figures: docs/results/inference_layout.md.
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
-from inference.stylizer import Stylizer
 
-from bench.cases import random_pair, stylization_net
-from bench.train_step import cpu_name
-from configs.cli import ArgumentParser
+# run as a plain script from any folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.cases import random_pair, stylization_net  # noqa: E402
+from bench.train_step import cpu_name  # noqa: E402
+from configs.cli import ArgumentParser  # noqa: E402
+from inference.engine import Engine  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -38,14 +43,14 @@ def main(argv: list[str] | None = None) -> str:
     ]
     for precision in ("fp32", "bf16"):
         runs = {
-            cl: Stylizer(stylization_net("decoder_vgg"), cpu, precision, cl, 0)
+            cl: Engine.for_net(stylization_net("decoder_vgg"), cpu, precision, cl, 0)
             for cl in (False, True)
         }
         times = {cl: [] for cl in runs}
         for _ in range(args.repeats + 1):  # the first round is the warm-up
             for cl, s in runs.items():
                 start = time.perf_counter()
-                s.stylize(content, [s.encode(style)])
+                s.decode_batch(content, [s.encode(style)])
                 times[cl].append(time.perf_counter() - start)
         nchw, nhwc = (statistics.median(times[cl][1:]) for cl in (False, True))
         lines.append(f"| {precision} | {nchw:.3f} | {nhwc:.3f} | {nchw / nhwc:.2f}x |")

@@ -30,6 +30,7 @@ from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
 from eval.pairs import Pair
 from inference.optimize import optimize
+from layout.channels_last import keep_channels_last
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
@@ -75,7 +76,8 @@ class CheckpointMethod:
 
     def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
         self.path, self.name = Path(path), name
-        self.net = load_model(self.path, map_location=device)
+        # a ViT's token map is NHWC: the decoder keeps it, as infer.py's (layout/channels_last.py)
+        self.net = keep_channels_last(load_model(self.path, map_location=device))
         self.metadata = (
             read_metadata(self.path) if weights_file(self.path).suffix == ".safetensors" else {}
         )

@@ -22,6 +22,7 @@ from configs.read import load_config
 from inference.optimize import Callback, optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
 from inference.tiling import stylize_tiled
+from layout.channels_last import keep_channels_last
 from media.resize import resize
 from models.adain import Stats
 from models.color import match_color, preserve_luminance
@@ -117,10 +118,11 @@ class Engine:
     ) -> None:
         """precision: fp32 | bf16 | fp16 (autocast; statistics stay float32 in models.adain).
         channels_last: NHWC activations (oneDNN's convolutions are faster in that layout on CPU:
-        `python -m bench figures`). tile_size: images whose long side exceeds it run tiled; 0
+        `python -m bench figures`); the net's layers keep NHWC in any case
+        (layout/channels_last.py). tile_size: images whose long side exceeds it run tiled; 0
         never."""
-        self.net, self.device, self.precision = net.to(device).eval(), device, precision
-        self.channels_last = channels_last
+        self.net = keep_channels_last(net.to(device).eval())
+        self.device, self.precision, self.channels_last = device, precision, channels_last
         if channels_last:
             self.net.to(memory_format=torch.channels_last)
         self.tile_size, self.tile_overlap = tile_size, tile_overlap

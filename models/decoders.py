@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.layers import OUTPUT_ACTIVATIONS, InstanceNorm2d, ReflectionPad2d
+from models.layers import OUTPUT_ACTIVATIONS
 from models.registry import register_decoder
 
 # VGG19 block widths and conv counts, mirrored by MirrorVGGDecoder (level k works at stride 2**k)
@@ -49,15 +49,10 @@ def to_stride(images: torch.Tensor, feat_size: tuple[int, int], stride: int) -> 
 
 class ConvReLU(nn.Sequential):
     """Reflect-padded 3x3 conv + ReLU, the AdaIN decoder's unit (reflect padding avoids border
-    artifacts).
-
-    The pad keeps a channels_last input channels_last (models.layers.reflect_pad):
-    nn.ReflectionPad2d on CUDA returns NCHW, and the conv after it would convert the layout back,
-    forward and backward.
-    """
+    artifacts)."""
 
     def __init__(self, cin: int, cout: int, relu: bool = True):
-        super().__init__(ReflectionPad2d(1), nn.Conv2d(cin, cout, 3))
+        super().__init__(nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3))
         if relu:
             self.append(nn.ReLU())
 
@@ -137,7 +132,7 @@ class TransposedConvDecoder(nn.Module):
         for cout in widths:
             stages += [
                 nn.ConvTranspose2d(cin, cout, kernel_size=4, stride=2, padding=1),
-                InstanceNorm2d(cout, affine=norm_affine),
+                nn.InstanceNorm2d(cout, affine=norm_affine),
                 nn.ReLU(),
             ]
             cin = cout

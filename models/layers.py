@@ -1,6 +1,5 @@
-"""Small building blocks shared by the networks: input normalization, stride padding,
-layout-preserving reflection padding, channels-last InstanceNorm, and the decoders' output
-activations."""
+"""Small building blocks shared by the networks: input normalization, stride padding and the
+decoders' output activations."""
 
 from __future__ import annotations
 
@@ -69,66 +68,6 @@ def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> to
         return images
     mode = "reflect" if ph < h and pw < w else "replicate"
     return F.pad(images, (0, pw, 0, ph), mode=mode)
-
-
-def reflect_pad(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
-    """F.pad(x, pad, mode="reflect") for (B, C, H, W): same values and gradients, layout kept.
-
-    CUDA's reflection_pad2d writes a contiguous (NCHW) output whatever its input, so in a
-    channels_last network every reflect-padded conv paid two layout conversions forward and two
-    backward. Here a channels_last input is padded as its NHWC view (B, H, W, C) with
-    reflection_pad3d over (H, W, C) and no padding of C: one kernel, one copy, and the result is
-    channels_last on every device (on CPU as fast as F.pad's own channels_last kernel).
-    pad = (left, right, top, bottom).
-    """
-    channels_last = x.is_contiguous(memory_format=torch.channels_last)
-    if x.dim() == 4 and not x.is_contiguous() and channels_last:
-        nhwc = x.permute(0, 2, 3, 1)  # a contiguous view: no copy
-        return F.pad(nhwc, (0, 0, *pad), mode="reflect").permute(0, 3, 1, 2)
-    return F.pad(x, tuple(pad), mode="reflect")
-
-
-class ReflectionPad2d(nn.ReflectionPad2d):
-    """nn.ReflectionPad2d that keeps a channels_last input so (`reflect_pad`); no parameters."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return reflect_pad(x, self.padding)
-
-
-class PaddedConv2d(nn.Conv2d):
-    """nn.Conv2d whose padding_mode "reflect" pads with `reflect_pad` (layout kept); same keys."""
-
-    def _conv_forward(
-        self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
-    ) -> torch.Tensor:
-        if self.padding_mode != "reflect":
-            return super()._conv_forward(x, weight, bias)
-        padded = reflect_pad(x, self._reversed_padding_repeated_twice)
-        return F.conv2d(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
-
-
-class InstanceNorm2d(nn.InstanceNorm2d):
-    """nn.InstanceNorm2d (instance statistics, affine) that keeps a channels_last input
-    channels_last.
-
-    torch's CPU instance_norm returns a contiguous tensor, so every later conv in an NHWC network
-    pays two layout conversions; here the statistics are taken over (H, W) in float32 (biased
-    variance, as torch's), with the same parameters and state-dict keys.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.track_running_stats or not x.is_contiguous(memory_format=torch.channels_last):
-            return super().forward(x)
-        x = x.float()
-        mean = x.mean(dim=(2, 3), keepdim=True)  # two passes: faster than Welford var_mean here
-        # in place: one full-size temporary, not two
-        var = (x - mean).square_().mean(dim=(2, 3), keepdim=True)
-        scale = (var + self.eps).rsqrt()
-        # nn.InstanceNorm2d's default (the ViT notebook's decoder): no weight, no bias
-        if not self.affine:
-            return (x * scale).sub_(mean * scale)
-        scale = self.weight.float().view(1, -1, 1, 1) * scale
-        return (x * scale).add_(self.bias.float().view(1, -1, 1, 1) - mean * scale)
 
 
 # ---- decoder outputs: every decoder ends in one of these, so its images are in [0, 1]

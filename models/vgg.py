@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, PaddedConv2d, encoder_norm
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, encoder_norm
 from models.registry import register_encoder, register_feature_net
 from weights.vgg19 import require_keys, vgg19_state
 
@@ -158,7 +158,7 @@ def _vgg19_features() -> nn.Sequential:
     cin = 3
     for width, convs in zip(_BLOCK_WIDTHS, _BLOCK_CONVS):
         for _ in range(convs):
-            layers += [PaddedConv2d(cin, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(cin, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
             cin = width
         layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     features = nn.Sequential(*layers)

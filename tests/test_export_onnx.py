@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx as onnx_format
 import pytest
 import torch
 from conftest import vgg_config, vit_config
@@ -150,6 +151,10 @@ def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
     release, onnx = exported(tmp_path, net, "vit")
     meta = json.loads((onnx / "onnx_model.json").read_text())
     assert meta["transform"]["graph"] and meta["stride"] == 16  # efdm's stable sort as TopK
+    # the decoder's InstanceNorms as infer.py runs them on the ViT's NHWC token map
+    # (layout/channels_last.py): statistics, not torch's InstanceNormalization
+    ops = {node.op_type for node in onnx_format.load(onnx / "decoder.onnx").graph.node}
+    assert "ReduceMean" in ops and "InstanceNormalization" not in ops
     both(
         tmp_path,
         release,

@@ -1,5 +1,4 @@
-"""The model options foreign networks need: config rules, output activations, plain InstanceNorm, \
-input norms."""
+"""The model options foreign networks need: config rules, output activations, input norms."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from configs.schema import (
     ModelConfig,
 )
 from configs.validate import check_model
-from models.layers import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_ACTIVATIONS, InstanceNorm2d
+from models.layers import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_ACTIVATIONS
 from models.net import StyleTransferNet
 
 
@@ -91,22 +90,6 @@ def test_output_activations_reach_zero_one_and_keep_gradients():
     )
     # the notebook's de-normalization
     assert torch.allclose(tanh, torch.tanh(x.detach()) * std + mean)
-
-
-@pytest.mark.parametrize("affine", [True, False])
-def test_instance_norm_channels_last_equals_torch(affine):
-    norm = InstanceNorm2d(8, affine=affine)
-    if affine:
-        with torch.no_grad():
-            norm.weight.normal_()
-            norm.bias.normal_()
-    x = torch.randn(2, 8, 5, 7)
-    expected = torch.nn.functional.instance_norm(
-        x, weight=norm.weight, bias=norm.bias, eps=norm.eps
-    )
-    out = norm(x.contiguous(memory_format=torch.channels_last))
-    assert out.is_contiguous(memory_format=torch.channels_last)
-    assert torch.allclose(out, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize(

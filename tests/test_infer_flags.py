@@ -172,18 +172,3 @@ def test_fp16_on_cpu_and_cuda_without_gpu_are_one_line_errors(env, capsys):
         )
         if not torch.cuda.is_available():
             assert "--device cuda" in one_error(capsys, [*how, *base, "--device", "cuda"])
-
-
-def test_decoder_instance_norm_keeps_channels_last_and_matches_torch():
-    from models.layers import InstanceNorm2d
-
-    norm = InstanceNorm2d(8, affine=True)
-    torch.nn.init.normal_(norm.weight), torch.nn.init.normal_(norm.bias)
-    x = torch.randn(2, 8, 12, 10) * 3 + 1
-    ref = torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias, eps=norm.eps)
-    out = norm(x.contiguous(memory_format=torch.channels_last))
-    assert out.is_contiguous(memory_format=torch.channels_last) and torch.allclose(
-        out, ref, atol=1e-5
-    )
-    # NCHW: torch's own kernel
-    assert torch.equal(norm(x), torch.nn.InstanceNorm2d.forward(norm, x))

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
+from layout.channels_last import keep_channels_last
 from models.losses import (
     content_loss,
     layer_weights,
@@ -71,6 +72,9 @@ class StyleTransferObjective(nn.Module):
             for index, module in enumerate(net.encoder.body):
                 # the same parameters: one network, computed once
                 self.loss_net.body[index] = module
+        # every network here meets NHWC: the batches in train.memory_format, a ViT's token map in
+        # any run (layout/channels_last.py)
+        keep_channels_last(self)
 
     def forward(
         self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0
