@@ -131,9 +131,10 @@ class Engine:
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) images -> encoder features on the device, in the run's precision and
         layout."""
-        images = images.to(self.device)
-        if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
+        # both ways: an image read from a file is an NHWC view (its HWC array permuted), which
+        # --no-channels-last would otherwise still run NHWC
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        images = images.to(self.device).contiguous(memory_format=layout)
         with torch.inference_mode(), autocast(self.device, self.precision):
             return self.net.encode(images)
 
