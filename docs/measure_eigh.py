@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.losses import mean_cov_stat, w2_distance  # noqa: E402
-from models.transfer import get_transform, transfer  # noqa: E402
+from models.registry import TRANSFORMS  # noqa: E402
+from models.transfer import transfer  # noqa: E402
 
 WIDTHS = (64, 128, 256, 512)  # relu1_1 .. relu4_1
 
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"| {c} | {f64:.4f} | {f32:.4f} | {timed(w2, device, args.repeats):.4f} |")
     content = torch.randn(1, 512, 32, 32, generator=g).relu().to(device)
-    style = get_transform("wct").stats(torch.randn(1, 512, 32, 32, generator=g).relu().to(device))
-    wct = timed(lambda: transfer(get_transform("wct"), content, [style]), device, args.repeats)
+    style = TRANSFORMS["wct"].stats(torch.randn(1, 512, 32, 32, generator=g).relu().to(device))
+    wct = timed(lambda: transfer(TRANSFORMS["wct"], content, [style]), device, args.repeats)
     print(f"wct transfer, (1, 512, 32, 32) relu4_1 map: {wct:.4f} s")
 
 

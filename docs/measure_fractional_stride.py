@@ -5,7 +5,7 @@
 Why: a decoder doubles the resolution per stage, so stride 14 needs a non-integer step somewhere.
 Measured:
   resize      4 x2 stages to 16 per feature cell, then an antialiased bilinear resize of the image
-              to 14 (models/decoders.py `to_stride`, what the repo does)
+              to 14 (models/decoders.py `Decoder.forward`, what the repo does)
   fractional  3 x2 stages to 8, then a bilinear x1.75 upsample followed by a learned 3x3 conv stage
 Both are trained to reconstruct images from a frozen random-weight vit_small_patch14_dinov2
 (offline: no pretrained weights) with the same widths, data (random crops of the skimage sample

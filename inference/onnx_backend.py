@@ -24,7 +24,8 @@ from configs.read import model_config_from_json
 from configs.schema import ConfigError
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
-from models.transfer import Transform, get_transform, transfer
+from models.registry import TRANSFORMS
+from models.transfer import Transform, transfer
 from weights.checkpoint import ONNX_META, CheckpointError
 from weights.onnx_export import FORMAT, FORMAT_VERSION
 
@@ -91,7 +92,7 @@ class OnnxNet(nn.Module):
 
     @property
     def transform(self) -> Transform:
-        return get_transform(self.transform_name)
+        return TRANSFORMS[self.transform_name]
 
     def set_transform(self, name: str) -> None:
         if name != self.transform_name:

@@ -1,9 +1,7 @@
 """Adaptive instance normalization as pure functions on (B, C, H, W) feature maps: statistics, the
-one formula, mixes, masks. Float32 (the variance of ReLU features overflows float16 under autocast),
-inputs never modified.
-
-The AdaIN formula is written once, in `adain_stats`, from precomputed statistics; plain, mixed,
-masked and tiled AdaIN all call it (tiling passes whole-image statistics gathered over its tiles).
+one formula (`adain_stats`, which plain, mixed, masked and tiled AdaIN all call; tiling passes
+whole-image statistics gathered over its tiles), mixes, masks. Float32 (the variance of ReLU
+features overflows float16 under autocast), inputs never modified.
 """
 
 from __future__ import annotations
@@ -24,14 +22,13 @@ Stats = tuple[torch.Tensor, torch.Tensor]  # (mean, std), each (B or 1, C, 1, 1)
 def mean_std(feat: torch.Tensor, eps: float = EPS) -> Stats:
     """(B, C, H, W) -> per-sample channel mean and std = sqrt(biased variance over H*W + eps), each
     (B, C, 1, 1), float32."""
-    feat = feat.float()
-    var, mean = torch.var_mean(feat, dim=(2, 3), keepdim=True, correction=0)
+    var, mean = torch.var_mean(feat.float(), dim=(2, 3), keepdim=True, correction=0)
     return mean, (var + eps).sqrt()
 
 
 def adain_stats(feat: torch.Tensor, content: Stats, style: Stats) -> torch.Tensor:
-    """THE AdaIN formula: (feat - mean_c) / std_c * std_s + mean_s, float32 (B, C, H, W); the
-    statistics may have batch 1 (broadcast over feat's batch)."""
+    """THE AdaIN formula: (feat - mean_c) / std_c * std_s + mean_s, float32 (B, C, H, W); statistics
+    of batch 1 broadcast over feat's batch."""
     (c_mean, c_std), (s_mean, s_std) = content, style
     return (feat.float() - c_mean) / c_std * s_std + s_mean
 
@@ -68,6 +65,5 @@ def blend(content: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Te
 
 def resize_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N, H, W) or (B, N, H, W) masks in {0, 1} -> (B|1, N, h, w) at feature size, nearest."""
-    if masks.dim() == 3:
-        masks = masks.unsqueeze(0)
+    masks = masks.unsqueeze(0) if masks.dim() == 3 else masks
     return F.interpolate(masks.float(), size=size, mode="nearest")

@@ -1,14 +1,12 @@
-"""Color preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer").
-
-Pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs never modified.
-"""
+"""Color preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer"):
+pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs never modified."""
 
 from __future__ import annotations
 
 import torch
 
 from models.linalg import mean_cov
-from models.transfer import get_transform
+from models.registry import TRANSFORMS
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(
@@ -50,7 +48,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     target batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1]
     slightly; the networks accept that).
     """
-    return get_transform("wct").apply(source, None, mean_cov(target))
+    return TRANSFORMS["wct"].apply(source, None, mean_cov(target))
 
 
 def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:

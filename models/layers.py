@@ -1,5 +1,4 @@
-"""Small building blocks shared by the networks: input normalization, stride padding and the
-decoders' output activations."""
+"""Network building blocks: input normalization, stride padding, decoder output activations."""
 
 from __future__ import annotations
 
@@ -22,12 +21,9 @@ class Normalize(nn.Module):
 
     def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
         super().__init__()
-        self.register_buffer(
-            "mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False
-        )
-        self.register_buffer(
-            "std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False
-        )
+        for name, values in (("mean", mean), ("std", std)):
+            values = torch.tensor(values, dtype=torch.float32).view(1, -1, 1, 1)
+            self.register_buffer(name, values, persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
@@ -36,30 +32,26 @@ class Normalize(nn.Module):
 # the registry of model.encoder.input_norm (configs/schema.py InputNorm): (mean, std) of the config
 # -> the (mean, std) the encoder normalizes with, or None for the network's own (torchvision VGG:
 # ImageNet; vgg_normalised: none, its folded input conv normalizes; a timm ViT: its pretrained
-# config). "timm" is checked to be a ViT when the config is read (configs/validate.py).
+# config). "timm" is checked to be a ViT when the config is read (configs/validate.py); "imagenet"
+# is the ViT notebook's, for any encoder.
 INPUT_NORMS: dict[str, Callable[[Sequence[float], Sequence[float]], tuple | None]] = {
     "auto": lambda mean, std: None,
     "timm": lambda mean, std: None,
-    "imagenet": lambda mean, std: (
-        IMAGENET_MEAN,
-        IMAGENET_STD,
-    ),  # the ViT notebook's, for any encoder
+    "imagenet": lambda mean, std: (IMAGENET_MEAN, IMAGENET_STD),
     "explicit": lambda mean, std: (tuple(mean), tuple(std)),  # model.encoder.input_mean / input_std
 }
 
 
 def encoder_norm(cfg) -> tuple | None:
-    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None for the network's
-    own."""
+    """model.encoder.input_norm of an EncoderConfig -> (mean, std), or None: the network's own."""
     return INPUT_NORMS[cfg.input_norm](cfg.input_mean, cfg.input_std)
 
 
 def pad_to_multiple(images: torch.Tensor, multiple: int, minimum: int = 0) -> torch.Tensor:
-    """Pad (B, C, H, W) on the bottom/right to H, W multiples of `multiple`, and to at least
-    `minimum`.
+    """Pad (B, C, H, W) bottom/right to H, W multiples of `multiple`, each at least `minimum`.
 
-    Reflect padding (no hard border for the encoder to see); replicate when the image is smaller
-    than the pad, where reflect is undefined.
+    Reflect padding (no hard border for the encoder to see); replicate where reflect is undefined
+    (an image smaller than its pad).
     """
     h, w = images.shape[-2:]
     ph, pw = max(-h % multiple, minimum - h), max(-w % multiple, minimum - w)
@@ -84,21 +76,14 @@ class ClampedLinear(nn.Module):
         return x + (x.clamp(0, 1) - x).detach()
 
 
-class TanhDenormalize(nn.Module):
+class TanhDenormalize(Normalize):
     """clamp(tanh(x) * IMAGENET_STD + IMAGENET_MEAN, 0, 1): the ViT notebook's output and its
-    display.
+    display (Normalize's ImageNet buffers, inverted).
 
     The notebook's decoder ended in Tanh and was trained against ImageNet-normalized images, so
     tanh's [-1, 1] is read as normalized pixels; its images span mean +- std per channel (about
     0.26..0.71 for R).
     """
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer(
-            "mean", torch.tensor(IMAGENET_MEAN).view(1, -1, 1, 1), persistent=False
-        )
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (torch.tanh(x) * self.std.to(x.dtype) + self.mean.to(x.dtype)).clamp(0, 1)
@@ -108,5 +93,5 @@ class TanhDenormalize(nn.Module):
 OUTPUT_ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,  # the repo's default: [0, 1] with gradients everywhere
     "tanh": TanhDenormalize,  # the ViT notebook's
-    "linear": ClampedLinear,  # pytorch-AdaIN's (no activation; clamped as its test.py saves)
+    "linear": ClampedLinear,  # pytorch-AdaIN's
 }

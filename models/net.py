@@ -1,5 +1,4 @@
-"""The composed style-transfer network: encoder -> feature transform (AdaIN or another; alpha, \
-mix, masks) -> decoder.
+"""The composed network: encoder -> feature transform (AdaIN, ...; alpha, mix, masks) -> decoder.
 
 This is the ONLY place the pipeline is composed. Inference (inference/engine.py), tiling
 (inference/tiling.py), the validation grid and the training objective (training/objective.py) call
@@ -17,8 +16,8 @@ from torch import nn
 from configs.schema import ModelConfig
 from models.adain import Stats, blend, resize_masks
 from models.layers import pad_to_multiple
-from models.registry import build_decoder, build_encoder, encoder_layer
-from models.transfer import Transform, get_transform, transfer
+from models.registry import TRANSFORMS, build_decoder, build_encoder, encoder_layer
+from models.transfer import Transform, transfer
 
 
 class StyleTransferNet(nn.Module):
@@ -35,8 +34,7 @@ class StyleTransferNet(nn.Module):
         self.layer = encoder_layer(cfg.encoder)
         self.encoder = build_encoder(cfg.encoder)
         self.stride = self.encoder.strides[self.layer]
-        channels = self.encoder.channels[self.layer]
-        self.decoder = build_decoder(cfg.decoder, channels, self.stride)
+        self.decoder = build_decoder(cfg.decoder, self.encoder.channels[self.layer], self.stride)
         self.set_transform(cfg.transform)
 
     def train(self, mode: bool = True):
@@ -48,8 +46,7 @@ class StyleTransferNet(nn.Module):
 
     def pad(self, images: torch.Tensor) -> torch.Tensor:
         """Pad to a multiple of the stride, and to 2 strides at least: the decoder's first 3x3
-        reflect-padded conv needs a feature map of 2 or more per side (a 1x1 or 3x400 content would
-        crash it).
+        reflect-padded conv needs 2 or more feature cells per side (a 1x1 or 3x400 content crashed).
 
         An encoder whose pools round up (`ceil_pools`: pytorch-AdaIN's vgg_normalised) needs no
         multiple: its features cover ceil(H / stride) cells as the original code computes them, and
@@ -74,14 +71,13 @@ class StyleTransferNet(nn.Module):
     def set_transform(self, name: str) -> None:
         """Swap the feature transform (`infer.py --transform`); the decoder stays. The config names
         the transform that runs, so a release file saved afterwards records it too."""
-        get_transform(name)  # an unknown name fails here, with the known ones
+        TRANSFORMS[name]  # an unknown name fails here, with the known ones
         self.cfg = dataclasses.replace(self.cfg, transform=name)
 
     @property
     def transform(self) -> Transform:
-        # looked up by name, not stored: the module stays picklable (the registry's entries hold
-        # lambdas)
-        return get_transform(self.cfg.transform)
+        # looked up by name, not stored: the module stays picklable (registry entries hold lambdas)
+        return TRANSFORMS[self.cfg.transform]
 
     def transfer(
         self,
@@ -126,15 +122,8 @@ class StyleTransferNet(nn.Module):
         style_weights: Sequence[float] | None = None,
         masks: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Stylize (B, 3, H, W) content images with one style batch or a list of styles -> (B, 3, H,
-        W)."""
+        """Stylize (B, 3, H, W) content with one style batch or a list of styles -> (B, 3, H, W)."""
         styles = [styles] if isinstance(styles, torch.Tensor) else list(styles)
         stats = [self.style_stats(self.encode(s)) for s in styles]
-        return self.stylize_features(
-            self.encode(content),
-            stats,
-            size=content.shape[-2:],
-            alpha=alpha,
-            style_weights=style_weights,
-            masks=masks,
-        )[0]
+        target = self.transfer(self.encode(content), stats, alpha, style_weights, masks)
+        return self.decode(target, content.shape[-2:])

@@ -1,5 +1,4 @@
-"""ResNet50 feature extractor (conv1, layer1 ... layer4) for the per-image optimization \
-reference."""
+"""ResNet50 feature extractor (conv1, layer1 ... layer4) for the per-image optimization."""
 
 from __future__ import annotations
 
@@ -20,10 +19,11 @@ RESNET50_IMAGENET_URL = "https://download.pytorch.org/models/resnet50-0676ba61.p
 
 
 class ResNet50Features(nn.Module):
-    """Frozen-by-default ResNet50 (ImageNet, IMAGENET1K_V1) returning named stage outputs.
+    """Frozen-by-default ResNet50 (IMAGENET1K_V1): named stage outputs, input ImageNet-normalized.
 
     `conv1` is the stem after conv, batch norm and ReLU (before the max-pool); `layerK` is stage K's
-    output. Batch norm always runs in eval mode: the network is a fixed feature extractor.
+    output (registry.build_feature_net checks the names). Batch norm always runs in eval mode: the
+    network is a fixed feature extractor.
     """
 
     def __init__(
@@ -34,13 +34,8 @@ class ResNet50Features(nn.Module):
         trainable: bool = False,
     ):
         super().__init__()
-        if unknown := [name for name in layers if name not in RESNET50_LAYERS]:
-            raise ValueError(
-                f"unknown ResNet50 layer(s) {unknown}; known: {', '.join(RESNET50_LAYERS)}"
-            )
         self.layers = tuple(layers)
-        # imported here, not with the module: only a ResNet run pays torchvision's import
-        # (docs/results/startup.md)
+        # imported here: only a ResNet run pays torchvision's import (docs/results/startup.md)
         from torchvision.models import resnet50
 
         net = resnet50()
@@ -49,9 +44,9 @@ class ResNet50Features(nn.Module):
         elif pretrained:
             net.load_state_dict(load_torchvision_weights(RESNET50_IMAGENET_URL, "ResNet50"))
         self.normalize = Normalize()
-        self.conv1 = nn.Sequential(net.conv1, net.bn1, net.relu)
-        self.maxpool = net.maxpool
-        self.stages = nn.ModuleDict({f"layer{k}": getattr(net, f"layer{k}") for k in range(1, 5)})
+        stem = nn.Sequential(net.conv1, net.bn1, net.relu)
+        stages = [stem, nn.Sequential(net.maxpool, net.layer1), net.layer2, net.layer3, net.layer4]
+        self.stages = nn.ModuleDict(dict(zip(RESNET50_LAYERS, stages)))
         self.requires_grad_(trainable)
         self.eval()
         self.strides = dict(RESNET50_STRIDES)
@@ -66,11 +61,8 @@ class ResNet50Features(nn.Module):
         """images (B, 3, H, W) in [0, 1] -> {layer: (B, C, ~H / stride, ~W / stride)}."""
         layers = self.layers if layers is None else tuple(layers)
         deepest = max(RESNET50_LAYERS.index(name) for name in layers)
-        out, x = {}, self.conv1(self.normalize(images))
-        if "conv1" in layers:
-            out["conv1"] = x
-        x = self.maxpool(x)
-        for name in RESNET50_LAYERS[1 : deepest + 1]:
+        out, x = {}, self.normalize(images)
+        for name in RESNET50_LAYERS[: deepest + 1]:
             x = self.stages[name](x)
             if name in layers:
                 out[name] = x

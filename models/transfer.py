@@ -1,15 +1,9 @@
 """The transform protocol, and applying a transform: one style, a style mix, region masks.
 
-A transform is a Transform (below): `stats` (features -> statistics, tuples of tensors with a batch
-dimension; batch 1 broadcasts over the content's), `apply` (content features, content statistics or
-None: computed from the features, style statistics -> target), and the optional capabilities `mix`
-(several styles as one), `pool` (a domain of style images as one style) and `accumulator`
-(whole-image content statistics gathered tile by tile). The built-in ones: models/transforms.py.
-
-A transform may instead be one plain function `f(content, style) -> features` on (B, C, H, W) maps
-(the sizes may differ; a batch-1 style is expanded to the content's batch): its "statistics" are the
-style's features, tiling runs it tile by tile, and style mixes, masks and domain pooling refuse it
-in one line. Register either kind with `models.register_transform` (models/registry.py).
+A transform is a `Transform` (the protocol, below) or a plain function `f(content, style) ->
+features` on (B, C, H, W) maps (sizes may differ; a batch-1 style is expanded to the content's
+batch): its "statistics" are the style's features, tiling runs it tile by tile, and style mixes,
+masks and domain pooling refuse it in one line. Register either with `models.register_transform`.
 """
 
 from __future__ import annotations
@@ -21,12 +15,15 @@ from dataclasses import dataclass
 import torch
 
 from models.adain import Stats
-from models.registry import TRANSFORMS
 
 
 @dataclass(frozen=True)
 class Transform:
-    """The statistics protocol (module docstring)."""
+    """A feature transform: `stats` (features -> statistics, tuples of tensors with a batch
+    dimension; batch 1 broadcasts over the content's), `apply` (content features, content statistics
+    or None: computed from the features, style statistics -> target), and the optional capabilities
+    `mix` (several styles as one), `pool` (a domain of style images as one style) and `accumulator`
+    (whole-image content statistics gathered tile by tile). Built-ins: models/transforms.py."""
 
     stats: Callable[[torch.Tensor], Stats]
     apply: Callable[[torch.Tensor, Stats | None, Stats], torch.Tensor]
@@ -65,10 +62,6 @@ def as_transform(obj, name: str) -> Transform:
         return obj(feat.float(), style_feat).float()
 
     return Transform(lambda feat: (feat.float(),), apply, name=name)
-
-
-def get_transform(name: str) -> Transform:
-    return TRANSFORMS[name]
 
 
 def take(stats: Stats, b: int) -> Stats:

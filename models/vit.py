@@ -1,7 +1,7 @@
 """timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map.
 
-timm itself is imported only when a ViT is built (weights.pretrained.create_timm_model), so a VGG
-run never pays for it.
+timm itself is imported only when a ViT is built (weights.pretrained.create_timm_model): a VGG run
+never pays for it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from weights.pretrained import create_timm_model
 
 
 def _block_index(name: str, depth: int) -> int:
-    """'final' -> the last block (after the final norm); 'block<i>' -> block i (0-based, raw
-    output)."""
+    """'final' -> the last block's index; 'block<i>' -> i (negative: from the end)."""
     if name == "final":
         return depth - 1
     match = re.fullmatch(r"block(-?\d+)", name)
@@ -32,22 +31,18 @@ def _block_index(name: str, depth: int) -> int:
 
 
 class ViTFeatures(nn.Module):
-    """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB
-    input.
+    """Frozen-by-default timm ViT returning {layer: (B, C, ceil(H/p), ceil(W/p))} for [0, 1] RGB.
 
+    `name`: any timm ViT with `forward_intermediates` (vit_*, deit_*, ...), weights from timm's hub
+    or cache (`pretrained`) or a local `weights_file`. `layers`: 'final' (the patch tokens of
+    forward_features, after the final norm) and/or 'block<i>' (block i's raw output, 0-based).
     Inputs of any size are reflect-padded to a multiple of the patch size (the caller crops decoded
     images back); timm's `dynamic_img_size` interpolates the position embedding to the token grid.
-    Any patch size works (DINOv2's 14 included); the decoders reach the image size whatever the
-    stride. Normalization comes from the model's pretrained config (0.5/0.5 for augreg weights,
-    ImageNet mean/std for others), never from the caller.
+    Any patch size works (DINOv2's 14 included): the decoders reach the image size at any stride.
 
-    Args:
-        name: any timm ViT name with a `forward_intermediates` (vit_*, deit_*, ...).
-        layers: 'final' (the patch tokens of forward_features) and/or 'block<i>'.
-        pretrained, weights_file: timm's weights from the hub (or its cache), or a local file.
-        norm: (mean, std) of the input normalization instead of the pretrained config's (the ViT
-            notebook fed ImageNet-normalized images to a 0.5/0.5 model: its weights expect what it
-            was trained on).
+    Normalization: the model's pretrained config (0.5/0.5 for augreg weights, ImageNet mean/std for
+    others), or `norm` = (mean, std) instead (the ViT notebook fed ImageNet-normalized images to a
+    0.5/0.5 model: its weights expect what it was trained on); never the caller's.
     """
 
     def __init__(
@@ -65,12 +60,10 @@ class ViTFeatures(nn.Module):
         self.layers = tuple(layers)
         self._indices = {layer: _block_index(layer, depth) for layer in self.layers}
         self.patch = self.model.patch_embed.patch_size[0]
-        cfg = self.model.pretrained_cfg
-        self.normalize = Normalize(
-            *(norm or (cfg.get("mean", (0.5,) * 3), cfg.get("std", (0.5,) * 3)))
-        )
+        pretrained_norm = [self.model.pretrained_cfg.get(k, (0.5,) * 3) for k in ("mean", "std")]
+        self.normalize = Normalize(*(norm or pretrained_norm))
         self.requires_grad_(trainable)
-        if trainable:  # what the forward never runs gets no gradient, which DDP takes for an error
+        if trainable:
             self._freeze_unused()
         self.strides = {layer: self.patch for layer in self.layers}
         self.channels = {layer: self.model.embed_dim for layer in self.layers}
@@ -105,8 +98,7 @@ class ViTFeatures(nn.Module):
         out = {}
         for layer in layers:
             t = by_index[self._indices[layer]]
-            if layer == "final":
-                t = self.model.norm(t)
+            t = self.model.norm(t) if layer == "final" else t
             out[layer] = rearrange(t, "b (h w) c -> b c h w", h=h)
         return out
 

@@ -43,7 +43,7 @@ def test_resnet50_pretrained_reads_the_torchvision_cache(torch_home):
     path.parent.mkdir(parents=True)
     torch.save(state, path)
     net = ResNet50Features(pretrained=True)
-    torch.testing.assert_close(net.conv1[0].weight, state["conv1.weight"])
+    torch.testing.assert_close(net.stages["conv1"][0].weight, state["conv1.weight"])
 
 
 def test_vgg19_missing_weights_fail_fast_naming_the_path(torch_home):
