@@ -29,7 +29,6 @@ from models.gatys import (
     OptimizeOptions,
     TemporalPrior,
     blended_style_targets,
-    initial_image,
     run_stage,
 )
 
@@ -55,6 +54,20 @@ def _stage_steps(steps: int | Sequence[int], stages: int) -> list[int]:
     if len(steps) != stages:
         raise ValueError(f"got {len(steps)} step counts for {stages} scales")
     return [int(s) for s in steps]
+
+
+def initial_image(
+    content: torch.Tensor, init: str, noise_std: float, generator: torch.Generator
+) -> torch.Tensor:
+    """The starting pixels: the content, uniform noise, or the content + Gaussian noise, clamped."""
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        return torch.rand(content.shape, generator=generator).to(content)
+    if init != "content+noise":
+        raise ValueError(f"unknown init '{init}'; choose content, noise or content+noise")
+    noise = torch.randn(content.shape, generator=generator).to(content)
+    return (content + noise_std * noise).clamp(0, 1)
 
 
 def optimize(

@@ -116,20 +116,6 @@ def blended_style_targets(
     return blended
 
 
-def initial_image(
-    content: torch.Tensor, init: str, noise_std: float, generator: torch.Generator
-) -> torch.Tensor:
-    """The starting pixels: the content, uniform noise, or the content + Gaussian noise, clamped."""
-    if init == "content":
-        return content.clone()
-    if init == "noise":
-        return torch.rand(content.shape, generator=generator).to(content)
-    if init != "content+noise":
-        raise ValueError(f"unknown init '{init}'; choose content, noise or content+noise")
-    noise = torch.randn(content.shape, generator=generator).to(content)
-    return (content + noise_std * noise).clamp(0, 1)
-
-
 class Objective:
     """An image's weighted loss against precomputed content features and style targets (a stage)."""
 

@@ -23,7 +23,7 @@ from torch import nn
 from configs.coerce import parse_weights
 
 _BUILTINS = ("transforms", "losses", "vgg", "vit", "resnet", "decoders")
-# the plugin being imported (configs/plugins.py): what registers meanwhile is recorded as its
+# the plugin being imported (configs/plugins.py): what registers meanwhile is recorded as its own
 LOADING: list[str] = []
 
 

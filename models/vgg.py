@@ -10,7 +10,6 @@ state-dict key are shared; weights/vgg19.py reads both files into it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -51,22 +50,13 @@ VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name
 VGG_PADDINGS = ("zeros", "reflect")
 
 
-@dataclass(frozen=True)
-class VGGLayout:
-    """The network a weights layout implies (how its files are read: weights/vgg19.py)."""
-
-    # pytorch-AdaIN's pools round up; equal to floor on the stride-padded inputs of the net
-    ceil_pools: bool
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-
-# the registry of model.encoder.weights_layout
-VGG_LAYOUTS: dict[str, VGGLayout] = {
-    "torchvision": VGGLayout(False, IMAGENET_MEAN, IMAGENET_STD),
-    # the folded input conv holds the release's normalization (BGR, mean subtraction, 0-255 scale):
-    # identity here
-    "vgg_normalised": VGGLayout(True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+# model.encoder.weights_layout -> (ceil_pools, input mean, input std): the network a layout implies
+# (weights/vgg19.py reads its files). pytorch-AdaIN's pools round up (equal to floor on the net's
+# stride-padded inputs); its folded input conv holds the release's normalization (BGR, mean
+# subtraction, 0-255 scale), so the network's own is the identity.
+VGG_LAYOUTS: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]] = {
+    "torchvision": (False, IMAGENET_MEAN, IMAGENET_STD),
+    "vgg_normalised": (True, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 }
 
 
@@ -98,7 +88,7 @@ class VGG19Features(nn.Module):
         norm: tuple[Sequence[float], Sequence[float]] | None = None,
     ):
         super().__init__()
-        spec = VGG_LAYOUTS[layout]
+        ceil_pools, mean, std = VGG_LAYOUTS[layout]
         # what a network sharing this one's modules is built with
         self.arch = dict(padding=padding, layout=layout, norm=norm)
         named = [*layers, *([last_layer] if last_layer else [])]
@@ -115,10 +105,10 @@ class VGG19Features(nn.Module):
             if isinstance(m, nn.Conv2d):
                 m.padding_mode = padding
             elif isinstance(m, nn.MaxPool2d):
-                m.ceil_mode = spec.ceil_pools
+                m.ceil_mode = ceil_pools
         # StyleTransferNet.pad: no stride padding needed (see there)
-        self.ceil_pools = spec.ceil_pools
-        self.normalize = Normalize(*(norm or (spec.mean, spec.std)))
+        self.ceil_pools = ceil_pools
+        self.normalize = Normalize(*(norm or (mean, std)))
         self.body = nn.Sequential(
             *[nn.ReLU(inplace=False) if isinstance(m, nn.ReLU) else m for m in features[: last + 1]]
         )
