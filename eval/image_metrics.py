@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import structural_similarity_index_measure
 
+from media.color import rgb_to_ycbcr
 from media.resize import resize
-from models.color import rgb_to_ycbcr
 
 __all__ = ["color_distance", "edge_similarity", "luminance", "structure_similarity"]
 

@@ -20,8 +20,8 @@ from torch import nn
 from tqdm import tqdm
 
 from inference.options import OPTIMIZE_FP16, InferOptions
+from media.color import luminance_image, preserve_luminance
 from media.resize import resize, resize_short
-from models.color import luminance_image, preserve_luminance
 from models.gatys import (
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,

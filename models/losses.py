@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import torch
 from einops import rearrange
 
+from configs.device import fp32
 from models.adain import mean_std
 from models.linalg import mean_cov, sym_power
-from models.precision import fp32
 from models.registry import STYLE_LOSSES, register_style_loss
 from models.transforms import quantiles, sorted_values
 

@@ -133,6 +133,15 @@ class CovarianceAccumulator(_Sums):
 register_transform("wct", Transform(mean_cov, _wct, _mix_wct, _pool_wct, CovarianceAccumulator))
 
 
+def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Recolor (B, 3, H, W) `source` so its pixel colour mean and covariance equal `target`'s: WCT
+    on the pixels (Gatys et al.'s colour matching, with symmetric square roots). A colour direction
+    the source does not use (a grey image) is left out rather than amplified. Sizes may differ;
+    target batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1]
+    slightly)."""
+    return _wct(source, None, mean_cov(target))
+
+
 # ---- efdm: the sorted values of each channel (its quantile function)
 def sorted_values(feat: torch.Tensor) -> Stats:
     """(B, C, H, W) -> ((B, C, H*W) values sorted per channel,), float32."""

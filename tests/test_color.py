@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from models.color import match_color, preserve_luminance, rgb_to_ycbcr, ycbcr_to_rgb
+from media.color import preserve_luminance, rgb_to_ycbcr, ycbcr_to_rgb
+from models.transforms import match_color
 
 
 def _mean_cov(x):

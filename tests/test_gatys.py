@@ -9,7 +9,7 @@ import torch
 
 import infer
 from inference.optimize import optimize, optimize_options
-from models.color import rgb_to_ycbcr
+from media.color import rgb_to_ycbcr
 from models.gatys import Objective, OptimizeOptions, TemporalPrior, blended_style_targets
 from models.losses import content_loss
 from models.registry import FEATURE_NETS, build_feature_net

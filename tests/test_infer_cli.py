@@ -11,9 +11,10 @@ from PIL import Image
 
 import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from media.color import rgb_to_ycbcr
 from media.images import load_image
-from models.color import match_color, rgb_to_ycbcr
 from models.net import StyleTransferNet
+from models.transforms import match_color
 from weights.load import load_model
 from weights.release import save_release
 

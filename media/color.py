@@ -1,12 +1,10 @@
-"""Color preservation (Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer"):
-pure functions on (B, 3, H, W) RGB images in [0, 1], computed in float32, inputs never modified."""
+"""Colour spaces of pictures, and luminance-only transfer (Gatys et al. 2016, "Preserving Color in
+Neural Artistic Style Transfer"): pure functions on (B, 3, H, W) RGB images in [0, 1], computed in
+float32, inputs never modified. Colour matching is WCT on pixels: models.transforms.match_color."""
 
 from __future__ import annotations
 
 import torch
-
-from models.linalg import mean_cov
-from models.registry import TRANSFORMS
 
 # ITU-R BT.601 full-range (JPEG) YCbCr
 _RGB_TO_YCBCR = torch.tensor(
@@ -37,18 +35,6 @@ def preserve_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.T
         raise ValueError(f"preserve_luminance: content and stylized sizes differ ({sizes})")
     ycbcr = torch.cat([rgb_to_ycbcr(stylized)[:, :1], rgb_to_ycbcr(content)[:, 1:]], dim=1)
     return ycbcr_to_rgb(ycbcr).clamp(0, 1)
-
-
-def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Recolor `source` so its pixel color mean and covariance equal `target`'s.
-
-    x' = C_t^(1/2) C_s^(-1/2) (x - mu_s) + mu_t: WCT on the pixels (models/transforms.py, the
-    symmetric-square-root variant of Gatys et al.'s color histogram matching); a colour direction
-    the source does not use (a grey image) is left out rather than amplified. Sizes may differ;
-    target batch may be 1. Not clamped, so the statistics match exactly (values may leave [0, 1]
-    slightly; the networks accept that).
-    """
-    return TRANSFORMS["wct"].apply(source, None, mean_cov(target))
 
 
 def luminance_image(images: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
