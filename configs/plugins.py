@@ -30,8 +30,10 @@ def load_plugins(specs: Sequence[str]) -> list[str]:
             registry.LOADING.append(key)  # what registers meanwhile is recorded as this plugin's
             try:
                 _import(key)
-            except Exception as err:  # noqa: BLE001 - any error in the user's file is one line
+            except BaseException as err:  # a half-imported plugin leaves no names behind
                 forget_plugin(key)
+                if not isinstance(err, Exception):  # Ctrl-C, sys.exit(): theirs to end the run
+                    raise
                 if isinstance(err, RegistryError):
                     raise RegistryError(f"plugin {spec}: {err}") from None
                 first = str(err).splitlines()[0] if str(err) else ""

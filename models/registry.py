@@ -141,7 +141,12 @@ class EncoderSpec:
     layer_help: str
 
 
-def register_encoder(name: str, default_layer: str, layers, layer_help: str = ""):
+def register_encoder(
+    name: str,
+    default_layer: str,
+    layers: Sequence[str] | Callable[[str], bool],
+    layer_help: str = "",
+):
     """Register an encoder builder (EncoderSpec); `layers`: its layer names, or a predicate."""
     known = layers if callable(layers) else frozenset(layers).__contains__
     help_text = layer_help or ", ".join(layers)
@@ -166,7 +171,12 @@ class FeatureNetSpec:
     known_layers: tuple[str, ...]
 
 
-def register_feature_net(name: str, content_layers, style_layers, known_layers):
+def register_feature_net(
+    name: str,
+    content_layers: Sequence[str],
+    style_layers: Sequence[str],
+    known_layers: Sequence[str],
+):
     """Register a feature network builder (FeatureNetSpec) for the per-image optimization."""
     layers = tuple(content_layers), tuple(style_layers), tuple(known_layers)
     return _decorator("feature net", name, lambda build: FeatureNetSpec(build, *layers))
