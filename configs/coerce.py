@@ -144,6 +144,11 @@ def from_dict(cls, data: dict, prefix: str = ""):
     return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})
 
 
+# the weights-file value naming HED's VGG16 (weights/hed.py): installable offline, so it is a source
+# like `pretrained`, not a path
+HED_SOURCE = "hed"
+
+
 @dataclass(frozen=True)
 class WeightsSpec:
     """Where a network's weights come from: the library's pretrained ones, a local file, or
@@ -158,7 +163,8 @@ class WeightsSpec:
 
 
 def parse_weights(spec: str) -> WeightsSpec:
-    """The one parser of the `pretrained | random | PATH` strings of every CLI flag and option."""
+    """The one parser of the `pretrained | random | hed | PATH` strings of every CLI flag and option
+    (`hed` travels as the file name the VGG loaders resolve: weights/hed.py)."""
     if spec == "pretrained":
         return WeightsSpec(pretrained=True)
     if spec == "random":

@@ -35,7 +35,8 @@ StyleLossName = Annotated[str, Registered("style loss")]
 # tests/test_config.py checks that these lists and those tables agree.
 InputNorm = Literal["auto", "timm", "imagenet", "explicit"]  # models/layers.py INPUT_NORMS
 VGGPadding = Literal["zeros", "reflect"]  # models/vgg.py VGG_PADDINGS
-VGGWeightsLayout = Literal["torchvision", "vgg_normalised"]  # models/vgg.py VGG_LAYOUTS
+VGGWeightsLayout = Literal["torchvision", "vgg_normalised", "caffe"]  # models/vgg.py VGG_LAYOUTS
+VGGArch = Literal["vgg19", "vgg16"]  # models/vgg.py BLOCK_CONVS
 OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
@@ -46,6 +47,8 @@ MixedPrecision = Literal[
     "no", "fp16", "bf16"
 ]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
 # torchvision VGG19 `features`: conv + relu per conv, a pool after each block of 2, 2, 4, 4, 4 convs
+# (VGG16's 2, 2, 3, 3, 3 have a subset of these names: configs/validate.py checks them against
+# loss.loss_net)
 VGG19Layer = Literal[
     "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",
     "conv2_1", "relu2_1", "conv2_2", "relu2_2", "pool2",
@@ -74,11 +77,12 @@ class EncoderConfig:
     input_norm: InputNorm = "auto"
     input_mean: list[float] = field(default_factory=list)  # 3 values, with input_norm=explicit
     input_std: list[float] = field(default_factory=list)
-    # vgg19 convs: zeros as torchvision, reflect as pytorch-AdaIN's release
+    # vgg convs: zeros as torchvision, reflect as pytorch-AdaIN's release
     padding: VGGPadding = "zeros"
-    # vgg19 weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
+    # vgg weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
     # conv, folded into conv1_1 when read; ceil-mode pools); the network is that release's, whatever
-    # holds its weights
+    # holds its weights. caffe: a Caffe VGG (0-255 input minus Caffe's mean, ceil-mode pools);
+    # weights_file=hed (HED's VGG16, weights/hed.py) always reads as caffe
     weights_layout: VGGWeightsLayout = "torchvision"
 
 
@@ -116,7 +120,10 @@ class LossConfig:
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
-    loss_net_pretrained: bool = True  # the frozen VGG19 loss network
+    # the frozen loss network: vgg19 (torchvision's ImageNet weights when pretrained) or vgg16
+    # (loss_net_weights_file=hed: HED's VGG16, installable offline)
+    loss_net: VGGArch = "vgg19"
+    loss_net_pretrained: bool = True
     loss_net_weights_file: str = ""
     # CCPL, temporal coherence without flow (training/ccpl.py); 0: off, the paper's code used 5
     ccpl_weight: float = 0.0

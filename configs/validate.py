@@ -7,14 +7,17 @@ import dataclasses
 import typing
 from functools import reduce
 
-from configs.coerce import from_dict
+from configs.coerce import HED_SOURCE, from_dict
 from configs.schema import (
     Config,
     ConfigError,
     EncoderConfig,
     LossConfig,
     ModelConfig,
+    VGGArch,
 )
+
+VGG_KINDS = typing.get_args(VGGArch)  # the encoder kinds that are VGGs (models/vgg.py)
 
 
 # ---- validation: ranges and rules between fields, checked before anything is built or written
@@ -75,6 +78,13 @@ def _encoder(kind: str):
     return ENCODERS[kind]
 
 
+def _vgg_layers(arch: str) -> dict[str, int]:
+    """A VGG's layer names (models/vgg.py); read at run time, like the encoder registry."""
+    from models.vgg import VGG_LAYERS
+
+    return VGG_LAYERS[arch]
+
+
 def _check_foreign_options(model: ModelConfig) -> None:
     """The options that describe other code's networks (ViT notebook, pytorch-AdaIN release) fit
     together."""
@@ -96,10 +106,15 @@ def _check_foreign_options(model: ModelConfig) -> None:
             f"model.encoder.input_norm: 'timm' with model.encoder.kind={enc.kind}; the timm config "
             "is a ViT's: use auto, imagenet or explicit"
         )
-    if enc.kind != "vgg19" and (enc.padding, enc.weights_layout) != ("zeros", "torchvision"):
+    if enc.kind not in VGG_KINDS and (enc.padding, enc.weights_layout) != ("zeros", "torchvision"):
         raise ConfigError(
             f"model.encoder.padding/weights_layout: {enc.padding}/{enc.weights_layout} with "
-            f"model.encoder.kind={enc.kind}; they describe VGG19 convs and weight files only"
+            f"model.encoder.kind={enc.kind}; they describe VGG convs and weight files only"
+        )
+    if enc.weights_file == HED_SOURCE and enc.kind != "vgg16":
+        raise ConfigError(
+            f"model.encoder.weights_file: hed with model.encoder.kind={enc.kind}; HED's weights "
+            "are a VGG16's: use model.encoder.kind=vgg16"
         )
     if enc.weights_layout == "vgg_normalised":
         if enc.padding != "reflect":
@@ -152,11 +167,24 @@ def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
             "loss.content_layers: []; loss.content_target=content needs at "
             "least one layer, e.g. relu4_1"
         )
-    if loss.content_target == "adain" and enc.kind != "vgg19":
+    if loss.content_target == "adain" and enc.kind not in VGG_KINDS:
         raise ConfigError(
             f"loss.content_target: 'adain' with model.encoder.kind={enc.kind}; adain compares VGG "
-            "features with the AdaIN target, so it needs vgg19 (use loss.content_target=content)"
+            "features with the AdaIN target, so it needs vgg19 or vgg16 (use "
+            "loss.content_target=content)"
         )
+    if loss.loss_net_weights_file == HED_SOURCE and loss.loss_net != "vgg16":
+        raise ConfigError(
+            f"loss.loss_net_weights_file: hed with loss.loss_net={loss.loss_net}; HED's weights "
+            "are a VGG16's: use loss.loss_net=vgg16"
+        )
+    for key in ("style_layers", "content_layers", "ccpl_layers"):
+        missing = [layer for layer in getattr(loss, key) if layer not in _vgg_layers(loss.loss_net)]
+        if missing:
+            raise ConfigError(
+                f"loss.{key}: {missing} are not layers of loss.loss_net={loss.loss_net}; known: "
+                f"{', '.join(n for n in _vgg_layers(loss.loss_net) if n.startswith('relu'))}"
+            )
     layer = enc.layer or _encoder(enc.kind).default_layer
     if loss.content_target == "adain" and loss.content_layers != [layer]:
         raise ConfigError(

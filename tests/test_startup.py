@@ -11,7 +11,7 @@ from torchvision.models.vgg import cfgs, make_layers
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from media.images import save_image
 from models.net import StyleTransferNet
-from models.vgg import VGG19Features, _vgg19_features
+from models.vgg import VGG19Features, vgg_features
 from weights.release import save_release
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def test_vgg19_defined_here_is_torchvisions_bitwise():
     theirs = _torchvision_vgg19_features()
     after_theirs = torch.rand(4)  # the generator advanced exactly as much
     torch.manual_seed(3)
-    ours = _vgg19_features()
+    ours = vgg_features("vgg19")
     assert torch.equal(torch.rand(4), after_theirs)
     assert [type(m).__name__ for m in theirs] == [
         type(m).__name__.replace("Padded", "") for m in ours

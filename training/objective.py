@@ -1,5 +1,5 @@
-"""The training objective: runs a StyleTransferNet on a batch and scores it with a frozen VGG19 \
-loss network."""
+"""The training objective: runs a StyleTransferNet on a batch and scores it with a frozen VGG loss \
+network (loss.loss_net: VGG19 or VGG16)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from models.losses import (
     weighted_sum,
 )
 from models.net import StyleTransferNet
-from models.vgg import VGG19_CHANNELS, VGG19Features
+from models.vgg import VGG19_CHANNELS, VGGFeatures
 from training.ccpl import CCPL
 
 
@@ -26,7 +26,7 @@ class StyleTransferObjective(nn.Module):
     output image.
 
     This is the module handed to accelerate/DDP, so gradient synchronisation sees the real forward.
-    Frozen features are computed once: when the encoder is the same frozen VGG19 as the loss network
+    Frozen features are computed once: when the encoder is the same frozen VGG as the loss network
     (AdaIN recipe), the loss network's first layers ARE the encoder's modules, and one pass over the
     style image yields both the AdaIN input (relu4_1) and the style targets (relu1_1..relu4_1).
 
@@ -43,7 +43,7 @@ class StyleTransferObjective(nn.Module):
         # loss.content_target=adain needs a vgg19 encoder and content_layers == [its layer]: checked
         # with every other cross-field rule when the config is read (configs/validate.py)
         self.shared = (
-            enc.kind == "vgg19"
+            enc.kind == cfg.loss_net
             and not enc.trainable
             and (enc.pretrained, enc.weights_file)
             == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
@@ -52,12 +52,12 @@ class StyleTransferObjective(nn.Module):
         # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect
         # padding, its own weight layout and input normalization), so it reads the same file the
         # same way
-        self.loss_net = VGG19Features(
+        self.loss_net = VGGFeatures(
             layers,
             cfg.loss_net_pretrained,
             cfg.loss_net_weights_file,
             last_layer=net.layer if self.shared else None,
-            **(net.encoder.arch if self.shared else {}),
+            **(net.encoder.arch if self.shared else {"arch": cfg.loss_net}),
         )
         # CCPL (training/ccpl.py): its heads train with the decoder (the optimizer takes every
         # trainable parameter of this module, and a checkpoint saves them with it)

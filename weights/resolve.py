@@ -1,4 +1,5 @@
-"""The one parser of checkpoint specs: a local path, `adain-release`, or `hf:USER/REPO[@REVISION]`.
+"""The one parser of checkpoint specs: a local path, a release shipped in this repo (`hed-adain`),
+`adain-release`, or `hf:USER/REPO[@REVISION]`.
 
 weights/checkpoint.py's `weights_file` calls `resolve_checkpoint` first, so every reader of weights
 (infer.py, app.py, eval.evaluate, model.init_from, export.py) takes every spec with no code of its
@@ -11,15 +12,26 @@ from pathlib import Path
 
 ADAIN_RELEASE = "adain-release"
 HUB_PREFIX = "hf:"
+# releases trained by this repo and stored in it: name -> releases/<name>/model.safetensors (each
+# folder holds the model card and the script that trained it)
+RELEASES_DIR = Path(__file__).resolve().parents[1] / "releases"
+SHIPPED = ("hed-adain",)
 SPECS_HELP = (
-    f"{ADAIN_RELEASE} (pytorch-AdaIN's release, downloaded once) or hf:USER/REPO[@REVISION]"
+    f"{', '.join(SHIPPED)} (trained releases in this repo), {ADAIN_RELEASE} (pytorch-AdaIN's "
+    "release, downloaded once) or hf:USER/REPO[@REVISION]"
 )
 
 
 def is_spec(value: str | Path) -> bool:
-    """True for a download spec that names no local path."""
+    """True for a release name or download spec that names no local path."""
     text = str(value)
-    return (text == ADAIN_RELEASE or text.startswith(HUB_PREFIX)) and not Path(text).exists()
+    named = text in SHIPPED or text == ADAIN_RELEASE or text.startswith(HUB_PREFIX)
+    return named and not Path(text).exists()
+
+
+def shipped_release(name: str) -> Path:
+    """The file of a release stored in this repo."""
+    return RELEASES_DIR / name / "model.safetensors"
 
 
 def resolve_checkpoint(value: str | Path) -> Path:
@@ -31,6 +43,8 @@ def resolve_checkpoint(value: str | Path) -> Path:
     """
     if not is_spec(value):
         return Path(value)
+    if str(value) in SHIPPED:
+        return shipped_release(str(value))
     if str(value) == ADAIN_RELEASE:
         from weights.download import (
             adain_release,  # downloads and conversions load only when asked for

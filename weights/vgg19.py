@@ -1,6 +1,7 @@
-"""VGG19 weight files of both layouts -> the state dict of models/vgg.py's torchvision-shaped body.
+"""VGG weight files of every layout -> the state dict of models/vgg.py's torchvision-shaped body.
 
-torchvision's vgg19 (its `features`, or the whole network) and pytorch-AdaIN's released
+torchvision's vgg19/vgg16 (its `features`, or the whole network), HED's VGG16 (`hed`,
+weights/hed.py, already converted to torchvision keys) and pytorch-AdaIN's released
 `vgg_normalised.pth` (a Sequential of a 1x1 input conv, reflection padding and ceil-mode pools),
 whose input conv is folded into conv1_1 here, so the network never needs an extra layer.
 """
@@ -9,11 +10,15 @@ from __future__ import annotations
 
 import torch
 
+from configs.coerce import HED_SOURCE
+from weights.hed import hed_state
 from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's VGG19_Weights.IMAGENET1K_V1: its published file, read by URL and file name, so a VGG
 # run never imports torchvision (which imports every model, torchvision.ops and torch._dynamo)
 VGG19_IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+VGG16_IMAGENET_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
+IMAGENET_URLS = {"vgg16": VGG16_IMAGENET_URL, "vgg19": VGG19_IMAGENET_URL}
 # torchvision's features indices of the 16 convs (blocks of 2, 2, 4, 4, 4 convs, a pool after each)
 _CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 
@@ -80,32 +85,49 @@ def torchvision_features(
     return {k: v for k, v in state.items() if not k.startswith("classifier.")}
 
 
-# how a file of each model.encoder.weights_layout is read
-VGG_READERS = {"torchvision": torchvision_features, "vgg_normalised": fold_vgg_normalised}
+# how a file of each model.encoder.weights_layout is read (a caffe-layout file is converted to
+# torchvision's keys when it is written: weights/hed.py)
+VGG_READERS = {
+    "torchvision": torchvision_features,
+    "vgg_normalised": fold_vgg_normalised,
+    "caffe": torchvision_features,
+}
 
 
-def vgg19_state(layout: str, pretrained: bool, weights_file: str) -> dict[str, torch.Tensor] | None:
-    """The `features` state dict a VGG19 of this layout loads: from `weights_file`, torchvision's
-    ImageNet file when `pretrained`, or None (random weights)."""
+def vgg_state(
+    arch: str, layout: str, pretrained: bool, weights_file: str
+) -> dict[str, torch.Tensor] | None:
+    """The `features` state dict a VGG (`arch`: vgg16 / vgg19) of this layout loads: HED's for
+    `weights_file=hed`, else from `weights_file`, torchvision's ImageNet file when `pretrained`, or
+    None (random weights)."""
+    if str(weights_file) == HED_SOURCE:
+        if arch != "vgg16":
+            raise PretrainedWeightsError(
+                f"the hed weights are a VGG16's, not a {arch}'s: use the vgg16 network "
+                "(model.encoder.kind=vgg16, loss.loss_net=vgg16, --feature-net vgg16)"
+            )
+        return hed_state()
     if weights_file:
         return VGG_READERS[layout](read_state_dict(weights_file), str(weights_file))
     if not pretrained:
         return None
     if layout != "torchvision":
         raise PretrainedWeightsError(
-            f"no library download exists for the {layout} VGG19 weights; give "
+            f"no library download exists for the {layout} {arch} weights; give "
             "the file (model.encoder.weights_file / --weights PATH)"
         )
-    return torchvision_features(load_torchvision_weights(VGG19_IMAGENET_URL, "VGG19"))
+    return torchvision_features(load_torchvision_weights(IMAGENET_URLS[arch], arch.upper()))
 
 
-def require_keys(state: dict, needed: list[str], path: str, layout: str) -> dict:
+def require_keys(
+    state: dict, needed: list[str], path: str, layout: str, arch: str = "vgg19"
+) -> dict:
     """`state` if it holds every key of the truncated network, else a one-line error."""
     missing = [k for k in needed if k not in state]
     if missing:
         raise PretrainedWeightsError(
-            f"weights file {path} lacks VGG19 keys {missing[:6]} (read as the {layout} layout); "
-            "expected torchvision vgg19 names, or pytorch-AdaIN's vgg_normalised with "
+            f"weights file {path} lacks {arch} keys {missing[:6]} (read as the {layout} layout); "
+            f"expected torchvision {arch} names, or pytorch-AdaIN's vgg_normalised with "
             "weights_layout=vgg_normalised"
         )
     return state
