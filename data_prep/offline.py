@@ -1,8 +1,9 @@
 """Build the offline training set: `python -m data_prep.offline --out data/offline [--size 256]`.
 
 The most real pictures the installed packages allow, with no download: content is every colour
-photograph bundled in scikit-image and matplotlib, style is scikit-image's images with a strong
-texture or colour plus data_prep.painterly's generated paintings. Fixed content photos and styles
+photograph bundled in scikit-image, matplotlib and gradio (the demo's dependency), style is
+scikit-image's images with a strong texture or colour plus data_prep.painterly's generated
+paintings. Fixed content photos and styles
 (painterly kinds with unseen seeds and palettes, and one real image) are held out in the val splits
 and crossed in OUT/val_pairs.json (the format eval.pairs.read_pairs reads). Layout and manifest are
 data_prep.sample's; deterministic: two runs write identical files.
@@ -10,7 +11,7 @@ data_prep.sample's; deterministic: two runs write identical files.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import io
 import json
 import os
@@ -41,6 +42,13 @@ CONTENT = [
     ("skimage", "rocket.jpg", "train"),
     ("skimage", "motorcycle_left.png", "train"),
     ("skimage", "motorcycle_right.png", "train"),
+    # gradio (the demo's dependency) ships six more photographs: animals and scenes
+    ("gradio", "media_assets/images/cheetah.jpg", "train"),
+    ("gradio", "media_assets/images/cheetah1.jpg", "train"),
+    ("gradio", "media_assets/images/groot.jpeg", "train"),
+    ("gradio", "media_assets/images/lion.jpg", "train"),
+    ("gradio", "media_assets/images/tower.jpg", "train"),
+    ("gradio", "test_data/cheetah2.jpg", "train"),
     ("skimage", "coffee.png", "val"),
     ("matplotlib", "grace_hopper.jpg", "val"),
 ]
@@ -69,9 +77,15 @@ def bundled_path(package: str, file: str) -> Path:
     """The file inside the installed package (read directly: skimage's loaders may download)."""
     if package == "skimage":
         return _skimage_dir() / file
+    if package == "gradio":  # located, not imported: importing gradio takes seconds
+        return _package_dir(package) / file
     import matplotlib  # local import: only this script needs matplotlib
 
     return Path(matplotlib.get_data_path()) / "sample_data" / file
+
+
+def _package_dir(package: str) -> Path:
+    return Path(importlib.util.find_spec(package).origin).parent
 
 
 def _bundled(package: str, file: str) -> Callable[[int], Image.Image | None]:
@@ -120,7 +134,7 @@ def _painting_item(split: str, kind: str, seed: int, palette: str) -> Item:
 
 def _source(package: str, path: Path) -> str:
     """The file's path inside site-packages, e.g. skimage/data/astronaut.png."""
-    site = Path(importlib.import_module(package).__file__).parents[1]
+    site = _package_dir(package).parent
     return path.relative_to(site).as_posix()
 
 

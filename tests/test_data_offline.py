@@ -25,7 +25,7 @@ KINDS = {
 }
 # (side, split) -> images: 5 + 2 colour photos; 5 bundled styles + 8 kinds x 6 seeds; 1 + 5 held out
 COUNTS = {
-    ("content", "train"): 5,
+    ("content", "train"): 11,
     ("content", "val"): 2,
     ("style", "train"): 53,
     ("style", "val"): 6,
@@ -51,7 +51,7 @@ def test_two_builds_write_identical_files(built, tmp_path, capsys):
     assert _files(tmp_path) == _files(out)
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
-        "content: train 5, val 2",
+        "content: train 11, val 2",
         "style: train 53, val 6",
         f"wrote {tmp_path} (val_pairs.json: every val content x val style)",
     ]
@@ -77,7 +77,7 @@ def test_training_reads_it_unchanged(built):
     out, _ = built
     cfg = DataConfig(root=str(out), resize=48, crop=32)
     content, style = training_datasets(cfg)
-    assert (len(content), len(style)) == (5, 53)
+    assert (len(content), len(style)) == (11, 53)
     assert content[(0, 1)].shape == style[(52, 1)].shape == (3, 32, 32)
     contents, styles = validation_images(cfg, n=4, size=32)
     assert contents.shape == (2, 3, 32, 32) and styles.shape == (4, 3, 32, 32)
