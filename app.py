@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint",
         nargs="+",
-        default=["runs"],
-        help="release files, step folders, or folders to search for both",
+        default=["hed-adain", "runs"],
+        help="release files, step folders, or folders to search for both (default: the release "
+        "shipped in this repo, hed-adain, and your runs/)",
     )
     # gradio's own variables are the defaults: a Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0
     p.add_argument(

@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 from configs.cli import run_command
 from configs.plugins import load_plugins
 from configs.read import load_config
@@ -44,6 +46,17 @@ def final_losses(run: Path) -> dict[str, tuple[int, float]]:
         for tag, points in sorted(curves.items())
         if tag.startswith("loss") and points
     }
+
+
+def wall_seconds(run: Path) -> float | None:
+    """The run's training time from its TensorBoard events (None without events)."""
+    from eval.tensorboard_io import wall_seconds as read
+
+    return read(run)
+
+
+# --dtype: the hub copy's float tensors
+RELEASE_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 def export(argv: list[str]) -> dict:
@@ -76,7 +89,13 @@ def export(argv: list[str]) -> dict:
                 "convert a plain state dict first: python -m weights.convert"
             )
         folder = write_hub_folder(
-            args.checkpoint, target, args.push or "USER/REPO", args.license, final_losses
+            args.checkpoint,
+            target,
+            args.push or "USER/REPO",
+            args.license,
+            final_losses,
+            wall_seconds,
+            RELEASE_DTYPES[args.dtype],
         )
         result = {"hub": str(folder)}
         print(f"wrote {folder} (model.safetensors, README.md)")
@@ -118,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--push", metavar="USER/REPO", help="with --hub: upload the folder to this hub repo"
     )
     p.add_argument("--license", default="mit", help="the model card's license (hub license id)")
+    p.add_argument(
+        "--dtype",
+        choices=RELEASE_DTYPES,
+        default="float32",
+        help="--hub: the release's float tensors (bfloat16 halves the file; loading casts back)",
+    )
     p.add_argument("--transform", help="ONNX: export with another transform than the checkpoint's")
     p.add_argument(
         "--plugins",

@@ -30,8 +30,7 @@ import torch
 
 from bench.cases import random_pair, stylization_net, stylization_pass, train_step_pass
 from bench.harness import PeakMemory, measure
-from bench.train_step import cpu_name
-from configs.device import check_precision, native_bf16, resolve_device
+from configs.device import check_precision, device_name, native_bf16, resolve_device
 from inference.engine import Engine
 from media.files import atomic_write
 from training.launch import launch_command
@@ -177,7 +176,7 @@ def run_gpu(device: str = "auto", quick: bool = False) -> dict:
     dev = resolve_device(device)
     sizes = sizes_for(quick)
     result = {
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
+        "device": device_name(dev),
         "torch": torch.__version__,
         "quick": quick,
         "rows": [],

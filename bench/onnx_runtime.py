@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from bench.cases import random_pair, stylization_net, stylization_pass
 from bench.figures import _psnr, _vary_outputs
 from bench.harness import time_call
+from configs.device import cpu_name
 from media.files import atomic_write
 from weights.onnx_export import export_onnx
 from weights.pretrained import seeded
@@ -132,22 +132,11 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
         "case": "decoder_vgg (one pair, style encoded too, batch 1)",
         "size": size,
         "rows": rows,
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "onnxruntime": _ort_version(),
         "torch_threads": torch.get_num_threads(),
         "load_average_1min": [load_before, os.getloadavg()[0]],
     }
-
-
-def _cpu_name() -> str:
-    """/proc/cpuinfo's model name (platform.processor() is empty on Linux), else the machine."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def _ort_version() -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -36,7 +35,7 @@ from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
 from configs.cli import ArgumentParser, add_device_flag
-from configs.device import check_precision, memory_format, resolve_device
+from configs.device import check_precision, cpu_name, memory_format, resolve_device
 from media.files import atomic_write
 from weights.pretrained import seeded
 
@@ -143,28 +142,6 @@ def _layout_name(name: str, device: torch.device) -> str:
         "channels_last" if memory_format(name, device) == torch.channels_last else "contiguous"
     )
     return resolved if name != "auto" else f"auto={resolved}"
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (the figures' machine) and the ISA torch dispatches to."""
-    try:
-        names = re.findall(
-            r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE
-        )
-    except OSError:
-        names = []
-    flags = [f for f in ("avx512_bf16", "amx_bf16") if _cpu_flag(f)]
-    return (
-        f"{names[0] if names else 'unknown CPU'} ({torch.backends.cpu.get_cpu_capability()}"
-        f"{', ' + ', '.join(flags) if flags else ''})"
-    )
-
-
-def _cpu_flag(flag: str) -> bool:
-    try:
-        return re.search(rf"\b{flag}\b", Path("/proc/cpuinfo").read_text()) is not None
-    except OSError:
-        return False
 
 
 def _row(

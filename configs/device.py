@@ -8,7 +8,9 @@ there, bf16 where it is emulated, fp16 on a CPU): every entry point refuses or w
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 
@@ -141,3 +143,31 @@ def fp32(device: torch.device):
         return torch.autocast(device_type=device.type, enabled=False)
     except RuntimeError:
         return nullcontext()
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (platform.processor() is empty on Linux) and the ISA torch
+    dispatches to: what every figure and model card names as its machine."""
+    try:
+        names = re.findall(
+            r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE
+        )
+    except OSError:
+        names = []
+    flags = [f for f in ("avx512_bf16", "amx_bf16") if _cpu_flag(f)]
+    return (
+        f"{names[0] if names else 'unknown CPU'} ({torch.backends.cpu.get_cpu_capability()}"
+        f"{', ' + ', '.join(flags) if flags else ''})"
+    )
+
+
+def _cpu_flag(flag: str) -> bool:
+    try:
+        return re.search(rf"\b{flag}\b", Path("/proc/cpuinfo").read_text()) is not None
+    except OSError:
+        return False
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's (cpu_name)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()

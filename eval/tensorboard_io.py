@@ -21,7 +21,7 @@ EVENT_FILE_PREFIX = "events.out.tfevents."
 # 0 means "keep everything" for EventAccumulator.
 _KEEP_ALL = {"scalars": 0, "tensors": 0}
 
-__all__ = ["EVENT_FILE_PREFIX", "find_runs", "read_scalars"]
+__all__ = ["EVENT_FILE_PREFIX", "find_runs", "read_scalars", "wall_seconds"]
 
 
 def find_runs(root: str | os.PathLike) -> list[Path]:
@@ -103,3 +103,17 @@ def read_scalars(run_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]
         tag: [(step, v) for step, (_, v) in sorted(per_step.items())]
         for tag, per_step in points.items()
     }
+
+
+def wall_seconds(run_dir: str | os.PathLike) -> float | None:
+    """The time a run trained: per events file (one per process: a resumed run has several), the
+    span from its first to its last event, summed; None without events. Start-up before the first
+    event and idle time between resumes are not counted."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    total, found = 0.0, False
+    for path in sorted(Path(run_dir).glob(f"{EVENT_FILE_PREFIX}*")):
+        times = [event.wall_time for event in EventFileLoader(str(path)).Load()]
+        if times:
+            total, found = total + max(times) - min(times), True
+    return total if found else None

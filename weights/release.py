@@ -25,11 +25,20 @@ from weights.pretrained import uses_random_weights
 FORMAT = "adain-style-transfer/release-v1"
 
 
-def release_state_dict(net: StyleTransferNet) -> dict[str, torch.Tensor]:
-    """The tensors a release file holds: decoder.*, plus encoder.* when it is random or trained."""
+def release_state_dict(
+    net: StyleTransferNet, dtype: torch.dtype | None = None
+) -> dict[str, torch.Tensor]:
+    """The tensors a release file holds: decoder.*, plus encoder.* when it is random or trained;
+    floating tensors cast to `dtype` when given (bfloat16 halves a release: loading copies them into
+    the float32 network)."""
     keep = ("decoder.", "encoder.") if uses_random_weights(net.cfg.encoder) else ("decoder.",)
     return {
-        k: v.detach().cpu().contiguous() for k, v in net.state_dict().items() if k.startswith(keep)
+        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v)
+        .detach()
+        .cpu()
+        .contiguous()
+        for k, v in net.state_dict().items()
+        if k.startswith(keep)
     }
 
 
@@ -38,12 +47,13 @@ def save_release(
     net: StyleTransferNet,
     metadata: dict[str, str] | None = None,
     extra: dict[str, torch.Tensor] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write the release safetensors file atomically; `metadata` adds str->str entries (step, loss
     config).
 
     `extra` adds tensors under IGNORED_PREFIXES (a step checkpoint's random loss network): loaders
-    skip them.
+    skip them. `dtype`: see release_state_dict.
     """
     path = Path(path)
     if extra and not all(k.startswith(IGNORED_PREFIXES) for k in extra):
@@ -57,7 +67,7 @@ def save_release(
         "plugins": json.dumps(plugins_used(net.cfg)),
         **{k: str(v) for k, v in (metadata or {}).items()},
     }
-    state = {**release_state_dict(net), **(extra or {})}
+    state = {**release_state_dict(net, dtype), **(extra or {})}
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=meta)
     return path
