@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--weights",
         default=_D.weights,
-        help="pretrained | random (offline smoke runs) | hed (HED's VGG16, offline) | PATH, for the "
-        "optimization's feature net and an encoder the checkpoint does not hold",
+        help="pretrained | random (offline smoke runs) | hed (HED's VGG16, offline) | PATH, for "
+        "the optimization's feature net and an encoder the checkpoint does not hold",
     )
     add(
         "--alpha",
