@@ -9,7 +9,8 @@ same way for every method so that rows are comparable:
   by resizing its short side to 256 (bilinear, antialiased) and center cropping (`prepare`). Losses
   depend on resolution (feature statistics change with scale), so numbers at other sizes are not
   comparable.
-- Network: torchvision VGG19, ImageNet weights (`VGG19Features`, normalization inside the module);
+- Network: torchvision VGG19, ImageNet weights (`VGGFeatures`, normalization inside the module),
+  or with `--weights hed` HED's VGG16 (its Caffe normalization inside; the same layer names);
   with random weights (tests, offline smoke runs) the numbers only check the code path.
 - Content loss: MSE between the output's and the content image's features
   (models.losses.content_loss, mean over C*H*W), reported at relu4_1 (AdaIN paper) and at conv4_2
@@ -32,7 +33,7 @@ import torch
 from configs.coerce import parse_weights
 from media.resize import fit_square
 from models.losses import content_loss, style_losses, style_targets
-from models.vgg import VGG19Features
+from models.vgg import VGGFeatures, vgg_arch_for
 from weights.pretrained import seeded
 
 EVAL_SIZE = 256
@@ -55,11 +56,12 @@ def prepare(images: torch.Tensor, size: int = EVAL_SIZE) -> torch.Tensor:
     return images.float().contiguous()  # one dense batch, not a strided view of the crop
 
 
-def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGG19Features:
-    """The frozen VGG19 (up to relu5_1) the metrics are measured with.
+def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGGFeatures:
+    """The frozen VGG19 (up to relu5_1) the metrics are measured with; with `hed`, HED's VGG16.
 
     Args:
-        weights: "pretrained" (ImageNet; fails fast offline naming the file to provide), "random"
+        weights: "pretrained" (ImageNet; fails fast offline naming the file to provide), "hed"
+            (HED's VGG16, installable offline: weights/hed.py), "random"
             (torchvision init from `seed`, for tests and offline smoke runs: numbers are not
             meaningful), or a local state dict path.
         seed: seed of the random init; the global RNG is left as it was.
@@ -67,7 +69,9 @@ def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGG19Features:
     layers = tuple(dict.fromkeys([*CONTENT_LAYERS, *STYLE_LAYERS]))
     source = parse_weights(weights)
     with seeded(seed):
-        return VGG19Features(layers, pretrained=source.pretrained, weights_file=source.file).eval()
+        return VGGFeatures(
+            layers, source.pretrained, source.file, arch=vgg_arch_for(weights)
+        ).eval()
 
 
 @torch.no_grad()
@@ -75,7 +79,7 @@ def loss_metrics(
     outputs: torch.Tensor,
     contents: torch.Tensor,
     styles: torch.Tensor,
-    loss_net: VGG19Features,
+    loss_net: VGGFeatures,
     size: int = EVAL_SIZE,
 ) -> dict[str, torch.Tensor]:
     """Per-sample content and style losses of stylized outputs, at `size` x `size`.
@@ -84,7 +88,7 @@ def loss_metrics(
         outputs: (B, 3, H, W) stylized images in [0, 1].
         contents: (B, 3, H', W') the content image of each output.
         styles: (B, 3, H'', W'') the style image of each output, or (1, 3, ...) shared by all.
-        loss_net: VGG19Features that can reach relu5_1 (see `build_loss_net`).
+        loss_net: a VGGFeatures that can reach relu5_1 (see `build_loss_net`).
         size: evaluation resolution (EVAL_SIZE for reportable numbers; smaller only in tests).
 
     Returns:

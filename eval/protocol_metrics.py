@@ -29,6 +29,7 @@ from eval.learned_metrics import artfid
 from eval.metric_nets import MetricUnavailable, build_lpips
 from eval.styleid_pairs import Triple
 from models.registry import build_feature_net
+from models.vgg import vgg_arch_for
 from weights.pretrained import PretrainedWeightsError, seeded
 
 COLUMNS = (
@@ -62,7 +63,8 @@ def transforms(resize: int) -> tuple[Compose, Compose]:
 class MetricOptions:
     """Where each network's weights come from. "random": seeded random weights (code paths only)."""
 
-    vgg: str = "pretrained"  # pretrained (torchvision cache) | random | PATH of a vgg19 state dict
+    # pretrained (torchvision cache) | random | hed (HED's VGG16, offline) | PATH of a vgg19 file
+    vgg: str = "pretrained"
     lpips: str = "pretrained"  # pretrained (torchvision's AlexNet) | random backbone
     art_inception: str | None = None  # FILE | "random" | None: the hub cache / StyleID's tmp folder
     fid_infinity: bool = False  # also FID-infinity (> 5000 outputs only)
@@ -74,7 +76,7 @@ class MetricOptions:
 def _vgg(opts: MetricOptions):
     layers = sorted({cfsd_lib.LAYER, *losses.LAYERS})
     with seeded(opts.seed):
-        return build_feature_net("vgg19", layers, opts.vgg).to(opts.device)
+        return build_feature_net(vgg_arch_for(opts.vgg), layers, opts.vgg).to(opts.device)
 
 
 def _lpips(opts: MetricOptions):
@@ -109,7 +111,9 @@ def compute_metrics(
 ) -> dict[str, float | str | int]:
     """One row of COLUMNS for the triples (means over them); missing networks leave their columns
     ""."""
-    vgg = _load(_vgg, opts, notes, "cfsd, content_loss, style_loss, gram_loss (VGG19)")
+    vgg = _load(
+        _vgg, opts, notes, f"cfsd, content_loss, style_loss, gram_loss ({vgg_arch_for(opts.vgg)})"
+    )
     lpips = _load(_lpips, opts, notes, "lpips, lpips_gray, artfid (AlexNet)")
     inception = _load(_inception, opts, notes, "fid, artfid (art_inception)")
     sums: dict[str, list[float]] = {k: [] for k in COLUMNS}

@@ -73,6 +73,12 @@ VGG_LAYOUTS: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]] = {
 SOURCE_LAYOUTS = {HED_SOURCE: "caffe"}
 
 
+def vgg_arch_for(weights: str) -> str:
+    """The VGG a `pretrained | random | hed | PATH` weights spec runs on (metric networks chosen by
+    their weights): hed's is a VGG16, every other the VGG19 of the losses' papers."""
+    return "vgg16" if weights == HED_SOURCE else "vgg19"
+
+
 class VGGFeatures(nn.Module):
     """Frozen-by-default VGG16/VGG19 returning a dict of named features for [0, 1] RGB input.
 
