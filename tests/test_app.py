@@ -33,6 +33,7 @@ from PIL import Image
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from gradio_client.utils import Status  # noqa: E402
 
 import infer  # noqa: E402
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
@@ -51,7 +52,16 @@ from weights.release import save_release
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
 CAP = 128
+HANG = 120  # s: a deadline only a hung server reaches, never a slow one
 LABEL = "runs/a/model.safetensors"  # the picker's name of env["ckpt"]
+
+
+def wait_for(condition, what: str) -> None:
+    """Poll `condition()` until it holds; the deadline only turns a hang into a failure."""
+    deadline = time.monotonic() + HANG
+    while not condition():
+        assert time.monotonic() < deadline, f"hung waiting for {what}"
+        time.sleep(0.05)
 
 
 def picture(path: Path, h: int, w: int, seed: int) -> str:
@@ -298,28 +308,39 @@ def test_huge_image_is_downscaled_to_the_cap_and_said_so(env):
 
 
 def test_two_concurrent_requests_complete_one_model_run_at_a_time(env, monkeypatch):
-    demo, active, peak = env["demo"], [0], [0]
-    run, lock = demo.run, threading.Lock()
+    """The first run holds the server until the second request waits in its queue, or runs beside
+    it if the slot were not exclusive: no sleep decides whether the two overlap (a first run that
+    ended before the second arrived would pass without testing anything)."""
+    demo, active, peak, calls, jobs = env["demo"], [0], [0], [0], []
+    run, lock, submitted = demo.run, threading.Lock(), threading.Event()
 
     def counted(req, *args, **kwargs):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
+            calls[0] += 1
+            first = calls[0] == 1
         try:
-            time.sleep(0.3)  # long enough for the second request to arrive while the first runs
+            if first:
+                assert submitted.wait(HANG)
+                wait_for(
+                    lambda: active[0] == 2 or jobs[1].status().code == Status.IN_QUEUE,
+                    "the second request",
+                )
             return run(req, *args, **kwargs)
         finally:
             with lock:
                 active[0] -= 1
 
     monkeypatch.setattr(demo, "run", counted)
-    jobs = [
+    jobs += [
         env["client"].submit(
             content=handle_file(env["c"]), style=handle_file(s), api_name="/stylize"
         )
         for s in (env["s1"], env["s2"])
     ]
-    outs = [load_image(job.result(timeout=120)) for job in jobs]
+    submitted.set()
+    outs = [load_image(job.result(timeout=HANG)) for job in jobs]
     assert all(o.shape == (3, 48, 64) for o in outs) and (outs[0] - outs[1]).abs().mean() > 1e-3
     assert peak[0] == 1
 
@@ -438,14 +459,18 @@ def app_cli(root: Path, *flags: str) -> Iterator[dict]:
         )
     try:
         url = f"http://127.0.0.1:{port}/"
-        for _ in range(240):  # importing torch and gradio on a busy 2-core machine takes a while
+
+        def answers() -> bool:  # importing torch and gradio on a busy 2-core machine takes a while
             if proc.poll() is not None:
                 pytest.fail(f"app.py exited: {log.read_text()}")
             try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+                urllib.request.urlopen(url, timeout=HANG)
+                return True
+            except OSError:  # not listening yet
+                return False
+
+        wait_for(answers, f"app.py to answer at {url} (its output: {log})")
+        # printed (flushed) before app.py starts serving
         yield dict(url=url, temp=Path(re.search(r"temp folder (\S+)", log.read_text())[1]))
     finally:
         proc.send_signal(signal.SIGTERM)

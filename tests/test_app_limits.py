@@ -2,7 +2,10 @@
 disconnect, pixel budget, non-finite numbers, wrong types, unknown choices, no server path, the
 default model.
 
-One in-process server per module (random-weight VGG decoders, tiny images, small limits).
+One in-process server per module (random-weight VGG decoders, tiny images, small limits). No test
+here reads the wall clock: the time limit runs on a clock that only the layers advance, a request to
+stop waits for the computation to be under way (an event, not a sleep), and "it stopped" is the
+computing thread's end, not a CPU measurement over a few seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -27,12 +31,13 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from test_app import REPO, app_cli, bomb, picture, release  # noqa: E402
+from test_app import HANG, REPO, app_cli, bomb, picture, release  # noqa: E402
 
 import infer  # noqa: E402
 from inference.demo import OPTIMIZE, RANDOM_BANNER, Cancelled, Demo, Limits, OutOfTime  # noqa: E402
 from inference.demo_page import build_app, example_pairs, serve  # noqa: E402
 from inference.discovery import discover_models, random_weights  # noqa: E402
+from inference.limits import Budget  # noqa: E402
 from inference.web import make_temp_root  # noqa: E402
 from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
 
@@ -94,30 +99,50 @@ def refused(srv, **kwargs) -> str:
 
 @pytest.fixture
 def runs(srv, monkeypatch):
-    """Records each Demo.run: [start, end, exception]; `started` is set when one begins."""
-    record, started, run = [], threading.Event(), srv["demo"].run
+    """Records each Demo.run: its exception (None: it returned) and the thread that ran it;
+    `ended` is set when one ends."""
+    runs = SimpleNamespace(errors=[], threads=[], ended=threading.Event())
+    run = srv["demo"].run
 
     def recorded(*args, **kwargs):
-        entry = [time.monotonic(), None, None]
-        record.append(entry)
-        started.set()
+        runs.threads.append(threading.current_thread())
+        error = None
         try:
             return run(*args, **kwargs)
         except Exception as err:
-            entry[2] = err
+            error = err
             raise
         finally:
-            entry[1] = time.monotonic()
+            runs.errors.append(error)
+            runs.ended.set()
 
     monkeypatch.setattr(srv["demo"], "run", recorded)
-    return record, started
+    return runs
 
 
-def cpu_growth(seconds: float = 2.0) -> float:
-    """CPU seconds this process (every thread) spends in the next `seconds` of wall time."""
-    before = time.process_time()
-    time.sleep(seconds)
-    return time.process_time() - before
+def held_at_first_layer(monkeypatch) -> threading.Event:
+    """From now on, the next request's first layer waits until the request is stopped, then runs
+    its budget check (inference/limits.py: one before every layer). The request is then under
+    way when the returned event is set, and can only end by being stopped: no sleep decides either.
+    """
+    under_way, check = threading.Event(), Budget.check
+
+    def held(budget: Budget) -> None:
+        if not under_way.is_set():
+            under_way.set()
+            budget.cancel_flag.wait(HANG)  # a hang, not a slow machine, ends this wait unstopped
+        check(budget)
+
+    monkeypatch.setattr(Budget, "check", held)
+    return under_way
+
+
+def stopped(runs, why: str) -> None:
+    """The last run ended with Cancelled(why...) and its thread is gone: nothing computes on."""
+    assert runs.ended.wait(HANG), "the stopped request did not end"
+    assert isinstance(runs.errors[-1], Cancelled) and why in str(runs.errors[-1]), runs.errors
+    runs.threads[-1].join(HANG)
+    assert not runs.threads[-1].is_alive(), "the stopped request's thread kept computing"
 
 
 def test_default_is_the_newest_loadable_release_file_and_the_api_shows_the_limits(srv):
@@ -144,76 +169,72 @@ def test_a_request_over_a_limit_is_one_line_naming_it(srv, kwargs, flag):
     assert f"(app.py {flag})" in message and "over this server's limit" in message
 
 
-def slow_convs(monkeypatch, seconds: float) -> None:
-    """Every Conv2d sleeps first: a decoder pass then takes ~20 x `seconds` of wall time, no CPU."""
-    forward = torch.nn.Conv2d.forward
-    monkeypatch.setattr(
-        torch.nn.Conv2d, "forward", lambda self, x: time.sleep(seconds) or forward(self, x)
-    )
-
-
 def test_time_limit_stops_a_decoder_request_and_the_next_one_is_served(srv, runs, monkeypatch):
-    record, _ = runs
+    """On a clock that only the convs advance, 1/8 s each: 4 of them use the 0.5 s limit up, the
+    5th starts at it, and the check before the next layer stops the ~20-conv pass."""
+    clock, convs, forward = [0.0], [], torch.nn.Conv2d.forward
+
+    def timed(self, x):
+        convs.append(clock[0])
+        clock[0] += 0.125
+        return forward(self, x)
+
+    monkeypatch.setattr("inference.limits.time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", timed)
     monkeypatch.setattr(srv["demo"], "limits", Limits(**{**LIMITS.__dict__, "time_limit": 0.5}))
-    slow_convs(monkeypatch, 0.1)
     message = refused(srv)
     assert "time limit" in message and "--time-limit" in message
-    assert isinstance(record[-1][2], OutOfTime)
-    assert record[-1][1] - record[-1][0] < 1.2  # 0.5 s + one layer, not the ~2 s pass
+    assert isinstance(runs.errors[-1], OutOfTime) and len(convs) == 5, convs
     monkeypatch.undo()
     assert Image.open(call(srv)).size == (64, 48)
 
 
 @pytest.mark.parametrize("model", [OPTIMIZE, NEWEST])
 def test_cancelled_api_job_stops_its_computation(srv, runs, monkeypatch, model):
-    record, started = runs
     kwargs = LONG_OPTIMIZATION if model == OPTIMIZE else {}
     call(srv, **{**kwargs, "steps": 1})  # the model is built (a build has no check point), cached
-    started.clear()
-    if model != OPTIMIZE:  # a decoder pass is short: make it long, in wall time
-        slow_convs(monkeypatch, 0.2)
+    runs.ended.clear()
+    under_way = held_at_first_layer(monkeypatch)
     job = srv["client"].submit(
         content=handle_file(srv["c"]), style=handle_file(srv["s"]), **kwargs, api_name="/stylize"
     )
-    assert started.wait(60)
-    time.sleep(1.0)  # well into the work
-    cancelled = time.monotonic()
+    assert under_way.wait(HANG)
     job.cancel()
-    for _ in range(100):
-        if record[-1][1] is not None:
-            break
-        time.sleep(0.05)
-    assert isinstance(record[-1][2], Cancelled) and record[-1][1] - cancelled < 1.5
-    assert cpu_growth() < 0.5, "the cancelled run kept computing"
+    stopped(runs, "cancelled")
     monkeypatch.undo()
     assert Image.open(call(srv)).size == (64, 48)
 
 
-def test_a_client_that_goes_away_stops_its_computation(srv, runs):
-    record, started = runs
+def test_a_client_that_goes_away_stops_its_computation(srv, runs, monkeypatch):
     call(srv, model=OPTIMIZE, steps=1, size=16)  # the model is built and cached
-    started.clear()
-    script = (
-        "import sys, time; from gradio_client import Client, handle_file; "
-        "c = Client(sys.argv[1], verbose=False); "
-        "c.submit(content=handle_file(sys.argv[2]), style=handle_file(sys.argv[2]), "
-        "model='optimize', steps=400, size=64, api_name='/stylize'); time.sleep(120)"
+    runs.ended.clear()
+    under_way = held_at_first_layer(monkeypatch)
+    # the client says when its event stream is open (it has read "process_starts" from it): a
+    # client that went away before opening it leaves the server nothing that closes
+    script = """import sys, time
+from gradio_client import Client, handle_file
+from gradio_client.utils import Status
+c = Client(sys.argv[1], verbose=False)
+job = c.submit(content=handle_file(sys.argv[2]), style=handle_file(sys.argv[2]),
+               model="optimize", steps=400, size=64, api_name="/stylize")
+while job.status().code != Status.PROCESSING:
+    time.sleep(0.05)
+print("streaming", flush=True)
+sys.stdin.read()
+"""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, srv["url"], srv["c"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    child = subprocess.Popen([sys.executable, "-c", script, srv["url"], srv["c"]])
     try:
-        assert started.wait(120)
-        time.sleep(1.0)
+        assert child.stdout.readline() == "streaming\n"  # or "": the client failed (see stderr)
+        assert under_way.wait(HANG)
     finally:
         child.kill()
         child.wait()
-    gone = time.monotonic()
-    for _ in range(100):
-        if record[-1][1] is not None:
-            break
-        time.sleep(0.1)
-    assert isinstance(record[-1][2], Cancelled) and "went away" in str(record[-1][2])
-    assert record[-1][1] - gone < 5
-    assert cpu_growth() < 0.5
+    stopped(runs, "went away")
 
 
 def huge_png(path: Path, side: int) -> str:

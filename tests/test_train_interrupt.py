@@ -1,6 +1,11 @@
 """Ctrl-C during training, as a terminal sends it (SIGINT to the whole foreground process group):
 one line from the main process with the step reached and the exact command that resumes, no
-traceback from any rank, no process left behind, and that command resumes the run."""
+traceback from any rank, no process left behind, and that command resumes the run.
+
+Nothing here waits a fixed time or races the run it watches: a poll waits for a condition (a
+complete checkpoint, a line, the job's processes gone), and its deadline only turns a hang into a
+failure.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from train_helpers import REPO, SMOKE, free_port, tiny_overrides
 
 from train import main
 from training import interrupt
-from training.checkpoints import read_complete, step_dir
+from training.checkpoints import checkpoints_dir, read_complete, step_dir
 from training.launch import launch_command
 from training.loop import Loop
 
@@ -36,10 +41,40 @@ LAUNCHERS = {
 INTERRUPTED = re.compile(
     r"interrupted at step (\d+) \(last checkpoint: step (\d+)\); resume with: (.+)"
 )
+HANG = 300  # s: a deadline that only a hung run reaches, never a slow one
+
+
+def until(condition, proc: subprocess.Popen, what: str, stderr: Path) -> None:
+    """Poll `condition()` while `proc` runs; fail if it ends first or the run hangs."""
+    deadline = time.monotonic() + HANG
+    while not condition():
+        assert proc.poll() is None, f"ended before {what}: {stderr.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"hung before {what}: {stderr.read_text()[-3000:]}"
+        time.sleep(0.2)
+
+
+def newest_checkpoint(run_dir: Path) -> int:
+    """The newest complete checkpoint's step, 0 if none. Any one, not a given step: the loop saves
+    every step and deletes all but the last 3, so a given one may come and go between two polls.
+    Read quietly: folders are written and deleted meanwhile."""
+    root = checkpoints_dir(run_dir)
+    names = os.listdir(root) if root.is_dir() else []
+    steps = [int(n[5:]) for n in names if re.fullmatch(r"step_\d{6,}", n)]
+    return max((s for s in steps if complete(step_dir(run_dir, s))), default=0)
+
+
+def complete(folder: Path) -> bool:
+    try:
+        return read_complete(folder, quiet=True) is not None
+    except FileNotFoundError:  # deleted between read_complete's is_file() and stat()
+        return False
 
 
 class Launch:
-    """A command started in its own session, as a terminal starts a foreground job."""
+    """A command started in its own session, as a terminal starts a foreground job: with SIGINT at
+    its default action. pytest may run with SIGINT ignored (a background job of a non-interactive
+    shell), and an ignored signal stays ignored across exec: Python would then never raise
+    KeyboardInterrupt in a launcher. A handler of ours is reset to the default by exec."""
 
     started: list[Launch] = []
 
@@ -47,25 +82,26 @@ class Launch:
         Launch.started.append(self)
         folder.mkdir(parents=True, exist_ok=True)
         self.out, self.err = folder / "stdout.txt", folder / "stderr.txt"
-        with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen(
-                command, cwd=REPO, stdout=out, stderr=err, start_new_session=True
-            )
+        ours = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with open(self.out, "w") as out, open(self.err, "w") as err:
+                self.proc = subprocess.Popen(
+                    command, cwd=REPO, stdout=out, stderr=err, start_new_session=True
+                )
+        finally:
+            signal.signal(signal.SIGINT, ours)
 
-    def ctrl_c_once(self, ready, timeout: float = 300) -> None:
-        """Wait (bounded) until `ready()`, then SIGINT every process of the job at once."""
-        deadline = time.time() + timeout
-        while not ready() and self.proc.poll() is None and time.time() < deadline:
-            time.sleep(0.2)
-        assert self.proc.poll() is None, f"ended before the Ctrl-C: {self.err.read_text()[-3000:]}"
-        assert ready(), f"not under way after {timeout} s: {self.err.read_text()[-3000:]}"
+    def ctrl_c_once(self, ready) -> None:
+        """Once `ready()`, SIGINT every process of the job at once; wait for the launcher."""
+        until(ready, self.proc, "the Ctrl-C", self.err)
         os.killpg(self.proc.pid, signal.SIGINT)
-        self.proc.wait(timeout=180)
+        self.proc.wait(timeout=HANG)
 
-    def left_behind(self, timeout: float = 30) -> list[str]:
-        """Live processes of the job's session once the launcher has exited (zombies are gone)."""
-        deadline = time.time() + timeout
-        while (alive := session_processes(self.proc.pid)) and time.time() < deadline:
+    def left_behind(self) -> list[str]:
+        """Live processes of the job's session once they are all gone, or at the hang deadline
+        (zombies do not count)."""
+        deadline = time.monotonic() + HANG
+        while (alive := session_processes(self.proc.pid)) and time.monotonic() < deadline:
             time.sleep(0.2)
         return alive
 
@@ -121,7 +157,7 @@ def _repo_frames(report: str) -> list[str]:
 def interrupted_line(launch: Launch) -> tuple[int, int, str]:
     """The one-line report: (step reached, last checkpoint, resume command), checked to be the only
     interruption line, the last line on screen, with no rank's traceback anywhere."""
-    # accelerate's --cpu launcher exits at the Ctrl-C, before its child has printed the line
+    # a launcher may exit before its rank has printed the line (training/interrupt.py)
     assert launch.left_behind() == []
     out, err = launch.out.read_text(), launch.err.read_text()
     ours = launcher_report_removed(err)
@@ -153,7 +189,7 @@ def test_ctrl_c_is_one_line_and_its_command_resumes(launcher, sample_root, tmp_p
         ],
         tmp_path / "first",
     )
-    first.ctrl_c_once(ready=lambda: read_complete(step_dir(run_dir, 1)) is not None)
+    first.ctrl_c_once(ready=lambda: newest_checkpoint(run_dir) >= 1)
     if launcher == "python":  # a launcher's own exit status is its own (training/interrupt.py)
         assert first.proc.returncode == 130
     else:
@@ -167,9 +203,9 @@ def test_ctrl_c_is_one_line_and_its_command_resumes(launcher, sample_root, tmp_p
     again = Launch(shlex.split(command), tmp_path / "again")
     resumed = re.compile(r"^resume: (\S+) at step (\d+)$", re.M)
 
-    def training_again() -> bool:  # resumed, and one more step saved: the loop runs again
+    def training_again() -> bool:  # resumed, and a later step saved: the loop runs again
         found = resumed.search(again.out.read_text())
-        return bool(found) and read_complete(step_dir(run_dir, int(found[2]) + 1)) is not None
+        return bool(found) and newest_checkpoint(run_dir) > int(found[2])
 
     again.ctrl_c_once(ready=training_again)
     found = resumed.search(again.out.read_text())
@@ -178,23 +214,87 @@ def test_ctrl_c_is_one_line_and_its_command_resumes(launcher, sample_root, tmp_p
     assert step_again >= saved_again > int(found[2]) and command_again == command
 
 
-def sigint_raises() -> bool:
-    """Deliver a SIGINT to this process: did its handler raise KeyboardInterrupt? (It runs before
-    the next line.)"""
+def test_polling_a_checkpoint_being_written_logs_nothing(tmp_path, caplog):
+    folder = step_dir(tmp_path, 1)
+    folder.mkdir(parents=True)  # no trainer_state.json (yet, or any more)
+    assert read_complete(folder, quiet=True) is None and caplog.records == []
+    assert read_complete(folder) is None and "no valid trainer_state.json" in caplog.text
+
+
+def signal_raises(sig: signal.Signals = signal.SIGINT) -> bool:
+    """Deliver `sig` to this thread: did its handler raise KeyboardInterrupt? (raise_signal runs
+    the handler before it returns; os.kill may deliver to another thread, and the handler runs
+    later.)"""
     try:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)
+        signal.raise_signal(sig)
     except KeyboardInterrupt:
         return True
     return False
 
 
+@pytest.fixture
+def callers_sigterm_handler():
+    """A SIGTERM handler of the caller's that does nothing: with the default one, a SIGTERM that
+    handling() failed to catch would end pytest itself rather than fail the test."""
+
+    def ignore(signum, frame) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, ignore)
+    yield ignore
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.usefixtures("callers_sigterm_handler")
 def test_a_second_sigint_is_the_same_request_and_a_peer_error_after_it_is_the_interruption():
     with interrupt.handling():
         assert not interrupt.caused(RuntimeError("a crash: not an interruption"))
-        assert sigint_raises()
-        assert not sigint_raises()  # the launcher forwarding the same Ctrl-C to its ranks
+        assert signal_raises()
+        assert not signal_raises()  # the launcher forwarding the same Ctrl-C to its ranks
+        assert not signal_raises(signal.SIGTERM)  # accelerate's --cpu launcher stopping its rank
         assert interrupt.caused(RuntimeError("[gloo] Connection closed by peer"))
+
+
+@pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT], ids=lambda sig: sig.name)
+def test_sigterm_is_the_ctrl_c_too_and_the_callers_handler_comes_back(
+    first, callers_sigterm_handler
+):
+    """accelerate's simple launcher answers the Ctrl-C with a SIGTERM to its rank, which may be
+    handled before the rank's own SIGINT: by default it would kill the rank before its line."""
+    with interrupt.handling():
+        assert signal_raises(first)
+        assert not signal_raises(({signal.SIGINT, signal.SIGTERM} - {first}).pop())
+        assert interrupt.caused(RuntimeError("a crash in the clean-up"))
+    assert signal.getsignal(signal.SIGTERM) is callers_sigterm_handler
+
+
+def test_the_resume_command_names_the_launcher_after_it_exited(monkeypatch):
+    """A launcher that exits at the Ctrl-C before its rank (accelerate's simple launcher with
+    `Popen.wait()`: 0.25 s) leaves the rank reparented: the command it typed is read at the
+    start."""
+    argv = ["train.py", "--config", "c.yaml"]
+    code = "import sys; print('up', flush=True); sys.stdin.read()"
+    launcher = subprocess.Popen(  # a launcher whose command line ends with the rank's arguments
+        [sys.executable, "-c", code, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        # its line, not Popen's return: Popen may return (vfork) before exec has set up the new
+        # command line, and /proc/<pid>/cmdline is then empty
+        assert launcher.stdout.readline() == b"up\n"
+        monkeypatch.setattr(sys, "argv", argv)
+        monkeypatch.setattr(os, "getppid", lambda: launcher.pid)
+        with interrupt.handling():
+            launcher.stdin.close()  # the launcher exits ...
+            launcher.wait()
+            monkeypatch.setattr(os, "getppid", lambda: 1)  # ... and init adopts the rank
+            stop = interrupt.TrainingInterrupted(7, 6, Path("run"), "no")
+            command = shlex.split(stop.resume_command())
+    finally:
+        launcher.kill()
+        launcher.wait()
+    assert command[:3] == [sys.executable, "-c", code]
+    run = ["--config", "run/config.yaml", "--run-dir", "run", "--resume", "latest"]
+    assert command[3:] == ["train.py", *run]
 
 
 def test_a_sigint_while_an_error_is_handled_keeps_that_error_and_stops_at_the_next_step():
@@ -203,10 +303,10 @@ def test_a_sigint_while_an_error_is_handled_keeps_that_error_and_stops_at_the_ne
         try:
             raise OSError("an unreadable training image, handled by the data stream")
         except OSError:
-            assert not sigint_raises()  # the error in flight is not replaced
+            assert not signal_raises()  # the error in flight is not replaced
         with pytest.raises(KeyboardInterrupt):
             interrupt.check()
-    assert signal.getsignal(signal.SIGINT) is not interrupt._on_sigint  # the caller's is back
+    assert signal.getsignal(signal.SIGINT) is not interrupt._on_stop  # the caller's is back
     try:
         interrupt.check()
     except KeyboardInterrupt:
@@ -226,7 +326,7 @@ def test_a_rank_whose_peer_left_on_the_ctrl_c_reports_the_interruption(
             try:
                 raise RuntimeError("[gloo] Connection closed by peer")
             except RuntimeError:
-                assert not sigint_raises()
+                assert not signal_raises()
                 raise
         return train_step(self, step)
 

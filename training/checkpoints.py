@@ -71,19 +71,20 @@ def step_dir(run_dir: Path, step: int) -> Path:
     return checkpoints_dir(run_dir) / f"step_{step:06d}"
 
 
-def read_complete(folder: Path) -> TrainerState | None:
+def read_complete(folder: Path, quiet: bool = False) -> TrainerState | None:
     """The folder's TrainerState if it is a complete checkpoint, else None (with the reason
-    logged)."""
+    logged as a warning; at debug level if `quiet`, for a poll that waits for a run to save)."""
+    level = logging.DEBUG if quiet else logging.WARNING
     try:
         data = json.loads((folder / MARKER).read_text())
         state = TrainerState(**data)
     except (OSError, ValueError, TypeError) as err:
-        log.warning("ignoring checkpoint %s: no valid %s (%s)", folder, MARKER, err)
+        log.log(level, "ignoring checkpoint %s: no valid %s (%s)", folder, MARKER, err)
         return None
     for name, size in state.files.items():
         path = folder / name
         if not path.is_file() or path.stat().st_size != size:
-            log.warning("ignoring checkpoint %s: %s is missing or truncated", folder, name)
+            log.log(level, "ignoring checkpoint %s: %s is missing or truncated", folder, name)
             return None
     return state
 
