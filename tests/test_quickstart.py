@@ -1,5 +1,6 @@
-"""The README's offline quickstart runs end to end: sample set, smoke training, the offline set, the
-held-out pairs stylized by the release, the smoke model and the peer, a labelled grid and a table."""
+"""The README's offline quickstart runs end to end: sample set, smoke training, the offline set,
+the held-out pairs stylized by the release, the smoke model and the peer, a labelled grid and a
+table."""
 
 import json
 import os
@@ -16,7 +17,7 @@ def run_quickstart(tmp_path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "QUICKSTART_DIR": str(tmp_path),
-        "QUICKSTART_SIZE": "48",  # the offline set and its evaluation at 48 px: seconds, not minutes
+        "QUICKSTART_SIZE": "48",  # the offline set and its evaluation at 48 px: seconds
         "PYTHON": sys.executable,
         "OMP_NUM_THREADS": "1",
     }
