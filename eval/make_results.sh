@@ -20,7 +20,7 @@ mkdir -p "$out"
 
 "$py" -m data_prep.offline --out data/offline
 
-# 1. the release, the peer and the optimization on the held-out pairs
+# 1. the release and the peer on the held-out pairs
 "$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --threads 1 --out "$out/peer"
 
 # 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps, seed and data.
