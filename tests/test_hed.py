@@ -67,7 +67,7 @@ def test_hed_is_a_feature_net_and_a_loss_net_and_only_a_vgg16s():
     for override in (
         "model.encoder.kind=vgg19",
         "loss.loss_net=vgg19",
-        "loss.style_layers=relu1_1,relu3_4",  # a VGG19 layer: VGG16's block 3 has three convs
+        "loss.style_layers=relu1_1,relu2_1,relu3_1,relu3_4",  # VGG16 has no relu3_4
     ):
         with pytest.raises(ConfigError) as err:
             load_config(REPO / "configs/hed_adain.yaml", [override])
