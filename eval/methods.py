@@ -36,6 +36,7 @@ from layout.channels_last import keep_channels_last
 from media.images import to_pil, to_tensor
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
+from models.vgg import vgg_arch_for
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
 from weights.pretrained import seeded
@@ -140,7 +141,10 @@ class OptimizeMethod:
         name: str = "optimize",
     ):
         self.name, self.device = name, device
-        self.opts = OptimizeOptions(steps=steps, optimizer="lbfgs", seed=seed)
+        # the feature net its weights belong to: hed is a VGG16's (models/vgg.py vgg_arch_for)
+        self.opts = OptimizeOptions(
+            steps=steps, optimizer="lbfgs", seed=seed, feature_net=vgg_arch_for(weights)
+        )
         content_layers, style_layers = self.opts.layers()
         with seeded(seed):  # a random-weight network is then the same on every run
             self.net = build_feature_net(
