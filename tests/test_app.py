@@ -308,10 +308,10 @@ def test_huge_image_is_downscaled_to_the_cap_and_said_so(env):
 
 
 def test_two_concurrent_requests_complete_one_model_run_at_a_time(env, monkeypatch):
-    """The first run holds the server until the second request waits in its queue, or runs beside
+    """The first run holds the server until the other request waits in its queue, or runs beside
     it if the slot were not exclusive: no sleep decides whether the two overlap (a first run that
-    ended before the second arrived would pass without testing anything)."""
-    demo, active, peak, calls, jobs = env["demo"], [0], [0], [0], []
+    ended before the other arrived would pass without testing anything)."""
+    demo, active, peak, calls, jobs, styles = env["demo"], [0], [0], [0], [], (env["s1"], env["s2"])
     run, lock, submitted = demo.run, threading.Lock(), threading.Event()
 
     def counted(req, *args, **kwargs):
@@ -321,11 +321,13 @@ def test_two_concurrent_requests_complete_one_model_run_at_a_time(env, monkeypat
             calls[0] += 1
             first = calls[0] == 1
         try:
-            if first:
+            if first:  # either job may be first; an upload keeps its file name
                 assert submitted.wait(HANG)
+                names = [Path(s).name for s in styles]
+                other = jobs[1 - names.index(Path(req.styles[0]).name)]
                 wait_for(
-                    lambda: active[0] == 2 or jobs[1].status().code == Status.IN_QUEUE,
-                    "the second request",
+                    lambda: active[0] == 2 or other.status().code == Status.IN_QUEUE,
+                    "the other request",
                 )
             return run(req, *args, **kwargs)
         finally:
@@ -337,7 +339,7 @@ def test_two_concurrent_requests_complete_one_model_run_at_a_time(env, monkeypat
         env["client"].submit(
             content=handle_file(env["c"]), style=handle_file(s), api_name="/stylize"
         )
-        for s in (env["s1"], env["s2"])
+        for s in styles
     ]
     submitted.set()
     outs = [load_image(job.result(timeout=HANG)) for job in jobs]
