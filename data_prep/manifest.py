@@ -66,3 +66,11 @@ def print_summary(manifest: dict, out: str | os.PathLike) -> None:
             reasons[key] = reasons.get(key, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
         print(f"  dropped {n:6d}  {reason}  (details in {MANIFEST})")
+
+
+def summary_lines(manifest: dict) -> list[str]:
+    """One line per side: `content: train 11, val 2` (what the builders print)."""
+    return [
+        f"{side}: " + ", ".join(f"{split} {c['kept']}" for split, c in splits.items())
+        for side, splits in manifest["summary"].items()
+    ]

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from configs.cli import ArgumentParser
 from data_prep import painterly
-from data_prep.manifest import FORMAT, summarize, write_if_changed, write_manifest
+from data_prep.manifest import FORMAT, summarize, summary_lines, write_if_changed, write_manifest
 from data_prep.sample import _skimage_dir
 from data_prep.sources import SIDES
 from media.images import ImageReadError, read_image, resize_image
@@ -210,8 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.size < 16:
         p.error(f"--size {args.size} is too small: give a short side of at least 16 px")
     manifest = build_offline(args.out, args.size)
-    for side, splits in manifest["summary"].items():
-        print(f"{side}: " + ", ".join(f"{split} {c['kept']}" for split, c in splits.items()))
+    print("\n".join(summary_lines(manifest)))
     print(f"wrote {args.out} ({PAIRS}: every val content x val style)")
     return manifest
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from configs.cli import ArgumentParser
-from data_prep.manifest import FORMAT, summarize, write_if_changed, write_manifest
+from data_prep.manifest import FORMAT, summarize, summary_lines, write_if_changed, write_manifest
 from media.images import resize_image
 
 # skimage.data loader name -> file bundled in the wheel. The files are read directly: calling the
@@ -192,8 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--size", type=int, default=256, help="short side of every image")
     args = p.parse_args(argv)
     manifest = build_sample(args.out, args.size)
-    for side, splits in manifest["summary"].items():
-        print(f"{side}: " + ", ".join(f"{split} {c['kept']}" for split, c in splits.items()))
+    print("\n".join(summary_lines(manifest)))
     print(f"wrote {args.out}")
     return manifest
 
