@@ -7,6 +7,7 @@ re-run reuses the verdicts of unchanged sources (same size, mtime and options).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -74,3 +75,22 @@ def summary_lines(manifest: dict) -> list[str]:
         f"{side}: " + ", ".join(f"{split} {c['kept']}" for split, c in splits.items())
         for side, splits in manifest["summary"].items()
     ]
+
+
+def write_jpeg(out: Path, side: str, split: str, stem: str, img, source: str) -> dict:
+    """Write `img` as OUT/side/split/stem.jpg (JPEG quality 95, only when the bytes changed) and
+    return its manifest entry: what both generated sets (sample.py, offline.py) record per file."""
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=95)
+    output = f"{side}/{split}/{stem}.jpg"
+    write_if_changed(out / output, buf.getvalue())
+    return {
+        "side": side,
+        "split": split,
+        "source": source,
+        "status": "kept",
+        "output": output,
+        "width": img.width,
+        "height": img.height,
+        "bytes": len(buf.getvalue()),
+    }

@@ -12,7 +12,6 @@ data_prep.sample's; deterministic: two runs write identical files.
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 from collections.abc import Callable
@@ -24,7 +23,14 @@ from tqdm import tqdm
 
 from configs.cli import ArgumentParser
 from data_prep import painterly
-from data_prep.manifest import FORMAT, summarize, summary_lines, write_if_changed, write_manifest
+from data_prep.manifest import (
+    FORMAT,
+    summarize,
+    summary_lines,
+    write_if_changed,
+    write_jpeg,
+    write_manifest,
+)
 from data_prep.sample import _skimage_dir
 from data_prep.sources import SIDES
 from media.images import ImageReadError, read_image, resize_image
@@ -157,20 +163,7 @@ def build_offline(out: str | os.PathLike = "data/offline", size: int = 256, prog
         if img is None:
             files.append({**entry, "status": "dropped", "reason": reason})
             continue
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=95)
-        output = f"{side}/{split}/{stem}.jpg"
-        write_if_changed(out / output, buf.getvalue())
-        files.append(
-            {
-                **entry,
-                "status": "kept",
-                "output": output,
-                "width": img.width,
-                "height": img.height,
-                "bytes": len(buf.getvalue()),
-            }
-        )
+        files.append(write_jpeg(out, side, split, stem, img, source))
     summary = summarize(files)
     for side, splits in summary.items():
         kept = {split: c["kept"] for split, c in splits.items()}

@@ -8,7 +8,6 @@ that ship inside scikit-image (content) and visibly different images plus numpy-
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from configs.cli import ArgumentParser
-from data_prep.manifest import FORMAT, summarize, summary_lines, write_if_changed, write_manifest
+from data_prep.manifest import FORMAT, summarize, summary_lines, write_jpeg, write_manifest
 from media.images import resize_image
 
 # skimage.data loader name -> file bundled in the wheel. The files are read directly: calling the
@@ -152,22 +151,7 @@ def build_sample(out: str | os.PathLike = "data/sample", size: int = 256) -> dic
                     }
                 )
                 continue
-            buf = io.BytesIO()
-            img.save(buf, format="JPEG", quality=95)
-            output = f"{side}/{split}/{name}.jpg"
-            write_if_changed(out / output, buf.getvalue())
-            files.append(
-                {
-                    "side": side,
-                    "split": split,
-                    "source": source,
-                    "status": "kept",
-                    "output": output,
-                    "width": img.width,
-                    "height": img.height,
-                    "bytes": len(buf.getvalue()),
-                }
-            )
+            files.append(write_jpeg(out, side, split, name, img, source))
     summary = summarize(files)
     for side in summary:
         kept = {split: c["kept"] for split, c in summary[side].items()}
