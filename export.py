@@ -91,14 +91,14 @@ def export(argv: list[str]) -> dict:
         folder = write_hub_folder(
             args.checkpoint,
             target,
-            args.push or "USER/REPO",
+            args.push,
             args.license,
             final_losses,
             wall_seconds,
             RELEASE_DTYPES[args.dtype],
         )
-        result = {"hub": str(folder)}
-        print(f"wrote {folder} (model.safetensors, README.md)")
+        result = {"hub": str(folder), "files": written_files(folder)}
+        print(f"wrote {folder}: {', '.join(result['files'])}")
         if args.push:
             result["pushed"] = push(folder, args.push)
             print(f"pushed to {result['pushed']}")
@@ -109,10 +109,26 @@ def export(argv: list[str]) -> dict:
         net.set_transform(args.transform)
     meta = export_onnx(net, target, str(weights_file(args.checkpoint)))
     how = "graph" if meta["transform"]["graph"] else "host code: " + meta["transform"]["host"]
+    files = written_files(target)
     print(
-        f"wrote {target} (encoder.onnx, decoder.onnx; transform {meta['transform']['name']}: {how})"
+        f"wrote {target}: {', '.join(files)} (copy them together; transform "
+        f"{meta['transform']['name']}: {how})"
     )
-    return {"onnx": str(target), "transform": meta["transform"]}
+    return {"onnx": str(target), "transform": meta["transform"], "files": files}
+
+
+def written_files(folder: Path) -> list[str]:
+    """Every file in the folder export wrote, sorted, as 'name (size)': an .onnx graph's .data file
+    holds its weights, so a copy of only some of them is a broken folder."""
+    return [
+        f"{p.name} ({_size(p.stat().st_size)})"
+        for p in sorted(Path(folder).iterdir())
+        if p.is_file()
+    ]
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.1f} kB"
 
 
 def build_parser() -> argparse.ArgumentParser:

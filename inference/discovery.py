@@ -13,7 +13,7 @@ from pathlib import Path
 
 from configs.read import model_config_from_json
 from weights.checkpoint import ONNX_META, STEP_WEIGHTS, read_metadata
-from weights.pretrained import random_encoder
+from weights.pretrained import random_weights_reason
 from weights.resolve import is_spec
 
 
@@ -74,22 +74,24 @@ def newest_first(models: Mapping[str, str]) -> list[str]:
 def random_weights(path: str | Path) -> str | None:
     """Why a checkpoint's images are no real stylizations (its metadata); None if nothing says so.
 
-    A decoder trained on a random encoder (`model.encoder.pretrained: false`, not trainable, no
-    weights file) or against a random loss network (`loss.loss_net_pretrained: false`, no weights
-    file) learned nothing about pictures, whatever weights the encoder is given at inference.
+    Release files and step folders: their safetensors metadata; ONNX folders (export.py --out): the
+    configs export copied into onnx_model.json. The rule: weights.pretrained.random_weights_reason.
     """
-    if is_spec(path) or (Path(path) / ONNX_META).is_file():
-        return None  # reading a download spec's metadata would download it; ONNX folders have none
+    if is_spec(path):
+        return None  # reading a download spec's metadata would download it
     try:
-        meta = read_metadata(path)
-        encoder = (
-            model_config_from_json(meta["model_config"]).encoder if "model_config" in meta else None
-        )
-        loss = json.loads(meta.get("loss_config", "{}"))
+        if (Path(path) / ONNX_META).is_file():
+            meta = json.loads((Path(path) / ONNX_META).read_text(encoding="utf-8"))
+            model, loss = meta.get("model_config"), meta.get("loss_config") or {}
+            encoder = model_config_from_json(json.dumps(model)).encoder if model else None
+        else:
+            meta = read_metadata(path)
+            encoder = (
+                model_config_from_json(meta["model_config"]).encoder
+                if "model_config" in meta
+                else None
+            )
+            loss = json.loads(meta.get("loss_config", "{}"))
     except Exception:  # an unreadable file: its load error is reported where it is loaded
         return None
-    if encoder is not None and random_encoder(encoder):
-        return "holds a random-weight encoder (pretrained: false)"
-    if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
-        return "was trained against a random-weight loss network (loss_net_pretrained: false)"
-    return None
+    return random_weights_reason(encoder, loss if isinstance(loss, dict) else {})

@@ -7,7 +7,9 @@ folder of another format version) is one line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import shutil
 from pathlib import Path
@@ -58,9 +60,14 @@ def images(tmp_path_factory) -> Path:
     return folder
 
 
+PRINTED: dict[Path, str] = {}  # ONNX folder -> what export.py printed when it wrote it
+
+
 def exported(tmp: Path, net: StyleTransferNet, name: str) -> tuple[Path, Path]:
     release = save_release(tmp / f"{name}.safetensors", net)
-    assert export.main(["--checkpoint", str(release), "--out", str(tmp / f"{name}_onnx")]) == 0
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert export.main(["--checkpoint", str(release), "--out", str(tmp / f"{name}_onnx")]) == 0
+    PRINTED[tmp / f"{name}_onnx"] = printed.getvalue()
     return release, tmp / f"{name}_onnx"
 
 
@@ -348,3 +355,44 @@ def test_the_demo_finds_and_runs_an_onnx_folder(images, vgg, tmp_path):
     theirs = demo.run(request).image
     ours = demo.run(Request(content, [style], "torch", alpha=0.6, size=37)).image
     assert ours.shape == theirs.shape and (ours - theirs).abs().max() <= 1e-4
+
+
+def test_export_lists_every_file_it_wrote_and_none_is_empty(vgg):
+    """Copying the files export.py names gives a working folder: no file unnamed (an .onnx's
+    .data holds its weights), no 0-byte .data file beside a graph without weights."""
+    onnx = vgg[1]
+    written = sorted(p for p in onnx.iterdir())
+    assert any(p.name.endswith(".onnx.data") for p in written), written
+    for p in written:
+        assert f"{p.name} (" in PRINTED[onnx], (p.name, PRINTED[onnx])
+        assert p.stat().st_size > 0, p.name
+
+
+def test_onnxruntime_backend_warns_of_random_weights(images, vgg, tmp_path, capsys):
+    """The export of a random-encoder release is as random as the release: the same WARNING as
+    infer.py's PyTorch path, without --weights random (the reason is copied into
+    onnx_model.json)."""
+    release, onnx = vgg
+    for backend, checkpoint in (("pytorch", release), ("onnxruntime", onnx)):
+        code = infer.main(
+            [
+                *("--checkpoint", str(checkpoint), "--backend", backend),
+                *("--content", str(images / "contents" / "c0.png")),
+                *("--style", str(images / "style.png"), "--out", str(tmp_path / backend)),
+            ]
+        )
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert "random-weight encoder" in err and "NOT meaningful" in err, (backend, err)
+
+
+def test_hub_card_of_random_weights_says_so_and_names_the_folder(vgg, tmp_path, capsys):
+    hub = tmp_path / "smoke_hub"
+    assert export.main(["--checkpoint", str(vgg[0]), "--hub", str(hub)]) == 0
+    out = capsys.readouterr().out
+    for name in ("model.safetensors", "README.md"):
+        assert f"{name} (" in out, out
+    card = (hub / "README.md").read_text()
+    title = next(line for line in card.splitlines() if line.startswith("# "))
+    assert title.startswith("# smoke_hub: ") and "RANDOM WEIGHTS" in title, title
+    assert "random-weight encoder" in card and "random-weights" in card

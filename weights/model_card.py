@@ -26,6 +26,7 @@ from configs.schema import to_json
 from media.files import atomic_path, atomic_write
 from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
+from weights.pretrained import random_weights_reason
 from weights.release import save_release
 
 LIBRARY = "pytorch"
@@ -60,7 +61,7 @@ def _datasets(config: dict) -> list[str]:
 def write_hub_folder(
     checkpoint: str,
     folder: str | Path,
-    repo_id: str = "USER/REPO",
+    repo_id: str | None = None,
     license: str = "mit",
     final_losses: Callable[[Path], dict[str, tuple[int, float]]] | None = None,
     wall_seconds: Callable[[Path], float | None] | None = None,
@@ -71,7 +72,8 @@ def write_hub_folder(
     `final_losses(run)` -> {tag: (step, value)} of the run's last logged losses, `wall_seconds(run)`
     -> its training time (export.py reads TensorBoard events with eval/tensorboard_io.py: an entry
     point's import, weights/ stays below eval/). `dtype`: the release's float tensors (bfloat16
-    halves the file).
+    halves the file). `repo_id`: USER/REPO the folder is for (None: not known yet; the card is
+    titled by the folder's name and its commands say USER/REPO).
 
     Raises CheckpointError (via load_model) before anything is written when the checkpoint is
     unusable.
@@ -100,16 +102,19 @@ def write_hub_folder(
     if run and (run / GRID).is_file():
         with atomic_path(folder / GRID) as tmp:
             shutil.copyfile(run / GRID, tmp)
+    loss = json.loads(meta.get("loss_config") or "{}")
     card = model_card(
         net,
         config,
         losses,
-        repo_id,
+        repo_id or "USER/REPO",
         license,
         has_grid=(folder / GRID).is_file() and run is not None,
         from_run=run is not None,
         step=meta.get("step"),
         record={k: v for k, v in record.items() if v},
+        name=repo_id.split("/")[-1] if repo_id else folder.resolve().name,
+        random=random_weights_reason(net.cfg.encoder, loss if isinstance(loss, dict) else {}),
     )
     atomic_write(folder / "README.md", card)
     return folder
@@ -125,7 +130,11 @@ def model_card(
     from_run: bool,
     step: str | None,
     record: dict[str, str] | None = None,
+    name: str = "",
+    random: str | None = None,
 ) -> str:
+    """The README.md of a hub folder; `name` titles it, `random` (why the weights are random, see
+    weights.pretrained.random_weights_reason) puts a warning in the title, the tags and the text."""
     cfg = net.cfg
     front = {
         "library_name": LIBRARY,
@@ -138,6 +147,7 @@ def model_card(
             f"transform-{cfg.transform}",
             f"encoder-{cfg.encoder.kind}",
             f"decoder-{cfg.decoder.kind}",
+            *(["random-weights"] if random else []),
         ],
     }
     datasets = _datasets(config) if from_run else []
@@ -151,9 +161,18 @@ def model_card(
         yaml.safe_dump(front, sort_keys=False).rstrip(),
         "---",
         "",
-        f"# {repo_id.split('/')[-1]}: arbitrary style transfer ({encoder} encoder, "
-        f"{cfg.decoder.kind} decoder, {cfg.transform})",
+        f"# {name or repo_id.split('/')[-1]}: arbitrary style transfer ({encoder} encoder, "
+        f"{cfg.decoder.kind} decoder, {cfg.transform})" + (" (RANDOM WEIGHTS)" if random else ""),
         "",
+        *(
+            [
+                f"> **Random weights.** This model {random}: its images are NOT meaningful "
+                "stylizations; it exists to test code paths (smoke runs), not as a result.",
+                "",
+            ]
+            if random
+            else []
+        ),
         f"A trained decoder for encoder -> {cfg.transform} -> decoder style transfer (Huang & "
         "Belongie 2017), in the release format of this repository: `model.safetensors` holds the "
         "trainable weights and the full model config in its metadata."

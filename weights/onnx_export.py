@@ -31,7 +31,7 @@ from configs.schema import to_json
 from layout.channels_last import keep_channels_last
 from models.adain import blend
 from models.net import StyleTransferNet
-from weights.checkpoint import ONNX_META
+from weights.checkpoint import ONNX_META, read_metadata
 from weights.onnx_graph import OPSET, ExportError, check_graph, export_graph
 
 FORMAT = "adain-style-transfer/onnx"
@@ -113,6 +113,9 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         meta = _write_graphs(net, tmp, source)
+        loss = _loss_config(source)
+        if loss:  # what the decoder was trained against: infer.py warns about a random one
+            meta["loss_config"] = loss
         (tmp / ONNX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
@@ -121,6 +124,16 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return meta
+
+
+def _loss_config(source: str) -> dict:
+    """The source release's loss config ({} when it has none or is no safetensors file)."""
+    if not source.endswith(".safetensors"):
+        return {}
+    try:
+        return json.loads(read_metadata(source).get("loss_config") or "{}")
+    except Exception:  # the load already read this file; a metadata oddity copies nothing
+        return {}
 
 
 def _umask() -> int:

@@ -60,6 +60,11 @@ def export_graph(
             optimize=True,
             custom_translation_table={torch.ops.aten.sort.stable: _sort_stable},
         )
+    data = path.with_name(path.name + ".data")
+    if data.is_file() and data.stat().st_size == 0:
+        # no tensor lives there (a graph without weights): an empty file only invites copying
+        # half a folder; check_graph then loads the graph without it
+        data.unlink()
 
 
 def session(path: Path):

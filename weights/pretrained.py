@@ -36,6 +36,20 @@ def random_encoder(encoder_cfg) -> bool:
     return not (encoder_cfg.pretrained or encoder_cfg.weights_file or encoder_cfg.trainable)
 
 
+def random_weights_reason(encoder_cfg, loss: dict | None) -> str | None:
+    """Why a model's images are no real stylizations, from its configs; None if nothing says so.
+
+    A decoder trained on a random encoder (not pretrained, not trainable, no weights file) or
+    against a random loss network (`loss_net_pretrained: false`, no weights file) learned nothing
+    about pictures. `loss`: the file's loss config as a dict ({} or None when it has none).
+    """
+    if encoder_cfg is not None and random_encoder(encoder_cfg):
+        return "holds a random-weight encoder (pretrained: false)"
+    if loss and not (loss.get("loss_net_pretrained", True) or loss.get("loss_net_weights_file")):
+        return "was trained against a random-weight loss network (loss_net_pretrained: false)"
+    return None
+
+
 def uses_random_weights(encoder_cfg) -> bool:
     """True when an encoder's weights cannot be re-obtained from a library, so checkpoints must hold
     them.
