@@ -34,7 +34,8 @@ class HelpFormatter(argparse.HelpFormatter):
         if (
             shown
             or empty
-            or isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction))
+            # a switch's default is the opposite of the switch (--no-channels-last: True)
+            or isinstance(action, (argparse._StoreConstAction, argparse._VersionAction))
         ):
             return text
         return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"

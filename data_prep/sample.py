@@ -1,9 +1,14 @@
-"""Build a small real-image sample set offline: `python -m data_prep.sample [--out data/sample]`.
+"""Build a small real-image sample set offline: `python -m data_prep.sample [--size N] [--out DIR]`.
 
 No data set can be downloaded on the development machines, so smoke runs and demos use photographs
 that ship inside scikit-image (content) and visibly different images plus numpy-generated textures
 (style), in the prepared layout of `data_prep.prepare`: `OUT/{content,style}/{train,val}/` and
 `OUT/manifest.json`. Deterministic: two runs write identical files.
+
+`data/sample` (256 px) is shared: smoke configs, `eval.evaluate`'s default pairs and the demo's
+examples read it, and outputs measured on it must stay comparable. So another size goes to its own
+folder (`--size 96` -> `data/sample_96`); a folder holding a set of another size is replaced
+only with `--overwrite`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from configs.cli import ArgumentParser
-from data_prep.manifest import FORMAT, summarize, summary_lines, write_jpeg, write_manifest
+from configs.cli import EXIT_USAGE, ArgumentParser
+from data_prep.manifest import (
+    FORMAT,
+    load_manifest,
+    summarize,
+    summary_lines,
+    write_jpeg,
+    write_manifest,
+)
 from media.images import resize_image
 
 # skimage.data loader name -> file bundled in the wheel. The files are read directly: calling the
@@ -128,13 +140,31 @@ def load_sample_image(name: str, size: int) -> Image.Image | None:
     return resize_image(rgb, size=size, upscale=True)
 
 
-def build_sample(out: str | os.PathLike = "data/sample", size: int = 256) -> dict:
+DEFAULT_SIZE = 256
+
+
+def default_out(size: int) -> Path:
+    """`data/sample` at the default size, `data/sample_<size>` otherwise."""
+    return Path("data/sample" if size == DEFAULT_SIZE else f"data/sample_{size}")
+
+
+def build_sample(
+    out: str | os.PathLike = "data/sample", size: int = DEFAULT_SIZE, overwrite: bool = False
+) -> dict:
     """Write the sample set into `out`; returns its manifest.
 
     Raises:
+        FileExistsError: `out` holds a sample set of another size and `overwrite` is False.
         RuntimeError: Fewer bundled images than the layout needs (>= 3 train, >= 2 val per side).
     """
     out = Path(out)
+    old = load_manifest(out)
+    old_size = (old or {}).get("options", {}).get("sample_size")
+    if old_size not in (None, size) and not overwrite:
+        raise FileExistsError(
+            f"{out} holds the {old_size} px sample set, which other outputs may have been measured "
+            f"on; write the {size} px set elsewhere (--out {default_out(size)}) or pass --overwrite"
+        )
     files = []
     for side, items in (("content", CONTENT), ("style", STYLE)):
         for name, split in items:
@@ -172,10 +202,21 @@ def build_sample(out: str | os.PathLike = "data/sample", size: int = 256) -> dic
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point: `python -m data_prep.sample --help`."""
     p = ArgumentParser(description="Build the offline sample set (skimage photos + textures).")
-    p.add_argument("--out", type=Path, default=Path("data/sample"), help="output folder")
-    p.add_argument("--size", type=int, default=256, help="short side of every image")
+    p.add_argument(
+        "--out", type=Path, help="output folder (default: data/sample, or data/sample_SIZE)"
+    )
+    p.add_argument("--size", type=int, default=DEFAULT_SIZE, help="short side of every image")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a sample set of another size in --out"
+    )
     args = p.parse_args(argv)
-    manifest = build_sample(args.out, args.size)
+    if args.size < 32:
+        p.error(f"--size {args.size}: must be >= 32")
+    args.out = args.out or default_out(args.size)
+    try:
+        manifest = build_sample(args.out, args.size, args.overwrite)
+    except FileExistsError as err:
+        p.exit(EXIT_USAGE, f"error: {err}\n")
     print("\n".join(summary_lines(manifest)))
     print(f"wrote {args.out}")
     return manifest

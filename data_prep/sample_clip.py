@@ -5,18 +5,19 @@ optionally with per-frame Gaussian noise and brightness flicker (what makes per-
 flicker), a scene cut to
 another photograph, variable frame timing, and a sine tone as AAC audio.
 
-    python -m data_prep.sample_clip out.mp4 --frames 48 --size 128 96 --noise 0.03 --cut 24
+    python -m data_prep.sample_clip data/clips/clip.mp4 --frames 48 --size 128 96 --noise 0.03
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from fractions import Fraction
 
 import av
 import numpy as np
 from skimage import data
+
+from configs.cli import ArgumentParser
 
 SAMPLE_RATE = 48000
 AUDIO_FRAME = 1024  # samples per AAC frame
@@ -106,20 +107,50 @@ def write_clip(
     container.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("out")
-    p.add_argument("--frames", type=int, default=48)
-    p.add_argument("--size", type=int, nargs=2, default=(128, 96), metavar=("W", "H"))
-    p.add_argument("--rate", type=int, default=24)
-    p.add_argument("--noise", type=float, default=0.0)
-    p.add_argument("--cut", type=int)
-    p.add_argument("--speed", type=int, default=1)
-    p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame gain")
-    a = p.parse_args(argv)
-    write_clip(
-        a.out, a.frames, tuple(a.size), a.rate, a.noise, a.cut, speed=a.speed, flicker=a.flicker
+def main(argv: list[str] | None = None) -> str:
+    """`python -m data_prep.sample_clip --help`; returns the path written."""
+    p = ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("out", help="the clip to write (.mp4; its folder is created)")
+    p.add_argument("--frames", type=int, default=48, help="number of frames")
+    p.add_argument(
+        "--size",
+        type=int,
+        nargs=2,
+        default=(128, 96),
+        metavar=("W", "H"),
+        help="frame size (default: 128 96)",
     )
+    p.add_argument("--rate", type=int, default=24, help="frames per second")
+    p.add_argument(
+        "--noise", type=float, default=0.0, help="std of the per-frame grain, in [0, 1] units"
+    )
+    p.add_argument("--cut", type=int, help="frame index of a scene cut to another photograph")
+    p.add_argument("--speed", type=int, default=1, help="pixels the window moves per frame")
+    p.add_argument("--flicker", type=float, default=0.0, help="std of the per-frame gain")
+    p.add_argument("--no-audio", dest="audio", action="store_false", help="no sine-tone track")
+    a = p.parse_args(argv)
+    for name in ("frames", "rate", "speed"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name} {getattr(a, name)}: must be >= 1")
+    if min(a.size) < 2 or any(side % 2 for side in a.size):
+        p.error(f"--size {a.size[0]} {a.size[1]}: W and H must be even and >= 2 (yuv420p)")
+    if os.path.splitext(a.out)[1].lower() != ".mp4":
+        p.error(f"{a.out}: the clip is written as MP4; name it *.mp4")
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+    write_clip(
+        a.out,
+        a.frames,
+        tuple(a.size),
+        a.rate,
+        a.noise,
+        a.cut,
+        audio=a.audio,
+        speed=a.speed,
+        flicker=a.flicker,
+    )
+    w, h = a.size
+    print(f"wrote {a.out} ({a.frames} frames, {w}x{h}, {a.rate} fps)")
+    return a.out
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from configs.cli import ArgumentParser
+from configs.cli import ArgumentParser, add_device_flag
+from configs.device import resolve_device
 from configs.plugins import load_plugins
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, prepare
 from eval.methods import (
@@ -227,11 +228,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser.add_argument(
         "--style-domain", help="a folder of style images pooled into one style for every checkpoint"
     )
-    parser.add_argument(
-        "--device",
-        default="cuda" if torch.cuda.is_available() else "cpu",
-        help="torch device (cuda when available)",
-    )
+    add_device_flag(parser)
     parser.add_argument(
         "--offline",
         action="store_true",
@@ -273,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
             args.size,
             args.baseline_steps,
             args.seed,
-            args.device,
+            str(resolve_device(args.device)),
             args.offline,
             style_domain=args.style_domain,
         )

@@ -12,7 +12,6 @@ an odd-sized original gets in the encoded output (media/video.py).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from configs.cli import ArgumentParser
 from eval.learned_metrics import UNAVAILABLE
 from eval.loss_metrics import (
     CONTENT_LAYERS,
@@ -126,7 +126,7 @@ def evaluate_video(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--original", required=True, help="the clip before stylization")
     p.add_argument("--stylized", required=True, help="infer.py's output for it")
     p.add_argument("--style", help="the style image: adds the per-frame style losses")

@@ -25,6 +25,10 @@ ENTRY_POINTS = [
     ("weights.convert", ["--from", "x"]),
     ("data_prep.prepare", ["--out", "o"]),
     ("data_prep.sample", []),
+    ("data_prep.sample_clip", []),
+    ("data_prep.offline", []),
+    ("eval.video", []),
+    ("eval.peer", []),
 ]
 
 
@@ -60,6 +64,25 @@ def test_every_option_has_help_and_shows_its_default_once(monkeypatch):
                 problems.append(f"{module} {name}: no help text")
             elif len(re.findall(r"(?<![\w.])default(?!\w)", text.lower())) > 1:
                 problems.append(f"{module} {name}: its default is shown twice: {text!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_help_never_contradicts_itself(monkeypatch):
+    """A switch shows no default (`--no-channels-last ... (default: True)` read as "on by default"),
+    and a default that depends on the machine is shown as its rule, not as this machine's value
+    (`--device ... (cuda when available) (default: cpu)`)."""
+    problems = []
+    for module, parser in parsers(monkeypatch):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            text = formatter._expand_help(action) if action.help else ""
+            name = "/".join(action.option_strings)
+            if isinstance(action, argparse._StoreConstAction) and re.search(
+                r"\(default: (True|False)\)", text
+            ):
+                problems.append(f"{module} {name}: a switch with a default: {text!r}")
+            if "when available" in text and re.search(r"\(default: (cpu|cuda[:\d]*)\)", text):
+                problems.append(f"{module} {name}: this machine's default: {text!r}")
     assert not problems, "\n".join(problems)
 
 
