@@ -45,6 +45,10 @@ def read_meta(folder: str | Path) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise CheckpointError(f"{path} is not readable JSON ({err})") from None
+    except RecursionError:  # json recurses once per bracket
+        raise CheckpointError(
+            f"{path} is nested too deeply to be export.py's JSON; export the folder again"
+        ) from None
     if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path} is format {meta.get('format')!r} version {meta.get('format_version')!r}; "

@@ -289,3 +289,29 @@ def test_evaluate_never_writes_over_its_pairs_manifest(world, capsys):
         )
     assert exit_info.value.code == 2 and "would overwrite an input" in capsys.readouterr().err
     assert manifest.read_bytes() == before
+
+
+@pytest.mark.parametrize("key", ["model_config", "plugins"])
+def test_deeply_nested_metadata_is_one_line(world, tmp_path, capsys, key):
+    """A hostile release file: metadata of 100,000 nested brackets (json recurses past Python's
+    limit) is one line naming the file and the key, like the other bad-metadata cases."""
+    from safetensors.torch import load_file, save_file
+
+    from weights.checkpoint import read_metadata
+
+    hostile = tmp_path / "hostile.safetensors"
+    meta = {**read_metadata(world["ckpt"]), key: "[" * 100_000 + "]" * 100_000}
+    save_file(load_file(world["ckpt"]), str(hostile), metadata=meta)
+    code = infer.main(
+        [
+            *("--checkpoint", str(hostile), "--weights", "random"),
+            *("--content", world["style"], "--style", world["style"]),
+            *("--out", str(tmp_path / "out")),
+        ]
+    )
+    err = capsys.readouterr().err.splitlines()
+    errors = [line for line in err if not line.startswith("WARNING: --weights random")]
+    assert code == 2 and len(errors) == 1, err
+    assert errors[0].startswith("error: ") and str(hostile) in errors[0], errors
+    assert f"{key} metadata" in errors[0] and "release file written by" in errors[0], errors
+    assert not (tmp_path / "out").exists()

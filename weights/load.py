@@ -136,6 +136,11 @@ def _read_weights(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], Mode
             file_cfg = model_config_from_json(meta["model_config"])
         except (ConfigError, json.JSONDecodeError) as err:
             raise CheckpointError(f"{path}: model_config metadata: {err}") from None
+        except RecursionError:  # json and the schema reader recurse once per bracket
+            raise CheckpointError(
+                f"{path}: model_config metadata is nested too deeply to be a model config (a "
+                "damaged or hostile file); use a release file written by train.py or export.py"
+            ) from None
     state = clean_keys(
         natural_order(state) if file_cfg is None and path.suffix == ".safetensors" else state
     )

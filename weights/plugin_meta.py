@@ -27,8 +27,17 @@ def plugins_used(cfg: ModelConfig) -> dict[str, str]:
 
 def check_plugins(path: Path, meta: dict[str, str]) -> None:
     """A file whose names come from plugins that are not loaded: one line naming the plugin."""
-    for key, plugin in json.loads(meta.get("plugins") or "{}").items():
-        kind, name = key.split(":", 1)
+    try:
+        plugins = json.loads(meta.get("plugins") or "{}")
+        entries = [(*key.split(":", 1), str(plugin)) for key, plugin in plugins.items()]
+        if any(len(e) != 3 or e[0] not in REGISTRIES for e in entries):
+            raise ValueError("a key is not 'kind:name'")
+    except (ValueError, AttributeError, RecursionError) as err:  # RecursionError: deep nesting
+        raise CheckpointError(
+            f"{path}: plugins metadata is not a {{'kind:name': plugin}} map "
+            f"({type(err).__name__}); use a release file written by train.py or export.py"
+        ) from None
+    for kind, name, plugin in entries:
         if name not in REGISTRIES[kind]:
             raise CheckpointError(
                 f"{path}: its {kind} '{name}' comes from the plugin {plugin}, which is not "
