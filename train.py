@@ -29,12 +29,17 @@ from models.net import StyleTransferNet
 from training import interrupt
 from training.checkpoints import TrainerState, complete_checkpoints, remove_stale_temp_files
 from training.data import build_streams, loader_workers, training_datasets, validation_images
-from training.interrupt import TrainingInterrupted
-from training.launch import make_accelerator, start_line
+from training.interrupt import EXIT_PREEMPTED, TrainingInterrupted, TrainingPreempted
+from training.launch import LaunchError, make_accelerator, start_line
 from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
-from training.resume import check_resume_config, load_checkpoint, resolve_resume
+from training.resume import (
+    check_resume_config,
+    load_checkpoint,
+    resolve_resume,
+    same_checkpoint_everywhere,
+)
 from training.run_log import RunLogger
 from training.schedule import total_steps
 from weights.checkpoint import CheckpointError
@@ -71,7 +76,8 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     checkpoint.
 
     Args:
-        resume: "latest" (newest complete checkpoint of run_dir) or a checkpoint folder.
+        resume: "latest" (newest complete checkpoint of run_dir; none yet: a fresh start, so a
+            requeued job's command is its first one) or a checkpoint folder.
 
     Raises:
         NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
@@ -87,6 +93,8 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
             "or choose another --run-dir (or name=...) for a new run"
         )
     checkpoint = resolve_resume(run_dir, resume) if resume else None
+    # a rank on a machine that cannot see the run folder's checkpoints stops here, on every rank
+    checkpoint = same_checkpoint_everywhere(accelerator, checkpoint, run_dir)
     changes = check_resume_config(checkpoint, cfg) if checkpoint else []
     t = cfg.train
     # every data problem is found here, before the network is built and the run folder written
@@ -111,23 +119,10 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
                 flush=True,
             )
     state.config = to_json(cfg)  # what the next checkpoints were trained with (training/resume.py)
-    # the resume was accepted (or there is none): only now is the run folder written
-    if accelerator.is_main_process:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        removed = remove_stale_temp_files(run_dir)
-        if removed:
-            log.info("removed %d temp file(s) left by an interrupted save", removed)
-        atomic_write(run_dir / "config.yaml", to_yaml(cfg))
-
     workers = loader_workers(
         cfg.data.num_workers,
         accelerator.device.type,
         int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes)),
-    )
-    log.info(
-        "data loader: %d worker process(es) per stream (data.num_workers=%d)",
-        workers,
-        cfg.data.num_workers,
     )
     streams = build_streams(
         cfg.data,
@@ -143,13 +138,34 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     end_step = total_steps(
         t.steps, t.epochs, len(streams.content), t.batch_size, accelerator.num_processes
     )
+    if checkpoint is not None and state.step >= end_step:
+        # a resume of a finished run: the run folder (config.yaml, events) stays as it is
+        if accelerator.is_main_process:
+            print(f"nothing to train: the run is at step {state.step} of {end_step}", flush=True)
+        accelerator.end_training()
+        return TrainResult(run_dir, state.step, state.skipped_steps)
     if accelerator.is_main_process:
         print(start_line(cfg, accelerator, layout), flush=True)
+    log.info(
+        "data loader: %d worker process(es) per stream (data.num_workers=%d)",
+        workers,
+        cfg.data.num_workers,
+    )
+    # the resume was accepted (or there is none) and there is something to train: only now is the
+    # run folder written
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        removed = remove_stale_temp_files(run_dir)
+        if removed:
+            log.info("removed %d temp file(s) left by an interrupted save", removed)
+        atomic_write(run_dir / "config.yaml", to_yaml(cfg))
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process, loss=cfg.loss)
     loop = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state)
     try:
         try:
             result = loop.run(end_step)
+        except TrainingPreempted:
+            raise  # SIGTERM / SIGUSR1: the step's checkpoint is complete
         except BaseException as err:
             # Ctrl-C, or a peer rank that left on it (training/interrupt.py)
             if interrupt.caused(err):
@@ -257,10 +273,15 @@ def _main(args, rank: int) -> int:
         if rank == 0:
             print(stop.message(), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except TrainingPreempted as stop:
+        if rank == 0:
+            print(stop.message(), file=sys.stderr, flush=True)
+        return EXIT_PREEMPTED
     except (
         PretrainedWeightsError,
         ConfigError,
         CheckpointError,
+        LaunchError,
         NonFiniteLossError,
         FileNotFoundError,
     ) as err:

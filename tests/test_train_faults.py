@@ -1,6 +1,5 @@
-"""Training under faults: a rejected resume changes nothing, a no-op resume logs nothing, stale \
-temp files of
-interrupted saves are cleaned, and NaN weights are refused at load."""
+"""Training under faults: a rejected resume changes nothing, a no-op resume changes nothing, stale
+temp files of interrupted saves are cleaned, and NaN weights are refused at load."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from train_helpers import SMOKE, run_cli, tiny_config, tiny_overrides
 
 from eval.tensorboard_io import read_scalars
 from models.net import StyleTransferNet
-from train import train
+from train import main, train
 from weights.checkpoint import CheckpointError
 from weights.load import load_model
 from weights.release import save_release
@@ -52,7 +51,9 @@ def test_rejected_resume_leaves_the_run_folder_byte_identical(sample_root, tmp_p
     assert snapshot(run_dir) == before
 
 
-def test_noop_resume_logs_nothing_and_stale_temp_files_are_removed(sample_root, tmp_path):
+def test_noop_resume_changes_nothing_on_disk_and_a_training_resume_removes_stale_temp_files(
+    sample_root, tmp_path, capsys
+):
     run_dir = tmp_path / "run"
     train(tiny_config(sample_root), run_dir)
     stale_file = run_dir / ".model.safetensors.x1y2.partial"
@@ -60,11 +61,19 @@ def test_noop_resume_logs_nothing_and_stale_temp_files_are_removed(sample_root, 
     stale_dir = run_dir / "checkpoints" / ".tmp_step_000009"
     stale_dir.mkdir()
     (stale_dir / "optimizer.bin").write_bytes(b"half")
-    result = train(tiny_config(sample_root), run_dir, resume="latest")  # already at train.steps
-    assert result.trained_steps == 0
-    assert not stale_file.exists() and not stale_dir.exists()
+    before = snapshot(run_dir)
+    # the run is at step 4: `--resume latest train.steps=3` trains nothing (issue 33, item 4)
+    args = ["--config", str(SMOKE), "--run-dir", str(run_dir), "--resume", "latest"]
+    assert main([*args, *tiny_overrides(sample_root, **{"train.steps": 3})]) == 0
+    assert "nothing to train: the run is at step 4 of 3" in capsys.readouterr().out
+    # config.yaml still says 4 steps, no new events file, not a timestamp changed
+    assert snapshot(run_dir) == before
     runs = read_scalars(run_dir)["throughput/run_images_per_s"]
     assert len(runs) == 1 and runs[0][1] > 0  # the real throughput, not a 0 over 0 steps
+
+    result = train(tiny_config(sample_root, **{"train.steps": 5}), run_dir, resume="latest")
+    assert result.trained_steps == 1
+    assert not stale_file.exists() and not stale_dir.exists()
 
 
 def test_release_with_nan_weights_is_refused_naming_the_tensors(tmp_path):

@@ -31,10 +31,10 @@ LAUNCHERS = {
     "python": lambda: launch_command(1),
     # 2 ranks over gloo: torch elastic's launcher, which forwards the SIGINT to the ranks again
     "accelerate --multi_gpu": lambda: launch_command(2, port=free_port()),
-    # accelerate's simple launcher: ONE process, whatever --num_processes says
+    # accelerate's simple launcher: ONE process (asked for more, train.py refuses it)
     "accelerate --cpu": lambda: [
         *(sys.executable, "-m", "accelerate.commands.launch", "--cpu"),
-        *("--num_processes", "2", "--num_machines", "1"),
+        *("--num_processes", "1", "--num_machines", "1"),
         *("--mixed_precision", "no", "--dynamo_backend", "no"),
     ],
 }
@@ -256,14 +256,16 @@ def test_a_second_sigint_is_the_same_request_and_a_peer_error_after_it_is_the_in
 
 
 @pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT], ids=lambda sig: sig.name)
-def test_sigterm_is_the_ctrl_c_too_and_the_callers_handler_comes_back(
+def test_a_ctrl_c_with_the_launchers_sigterm_is_one_interruption_and_the_callers_handler_comes_back(
     first, callers_sigterm_handler
 ):
     """accelerate's simple launcher answers the Ctrl-C with a SIGTERM to its rank, which may be
-    handled before the rank's own SIGINT: by default it would kill the rank before its line."""
+    handled before the rank's own SIGINT: by default it would kill the rank before its line; taken
+    alone it asks for a saved stop (tests/test_train_preempt.py), but the Ctrl-C still stops at
+    once, in either order, with one KeyboardInterrupt."""
     with interrupt.handling():
-        assert signal_raises(first)
-        assert not signal_raises(({signal.SIGINT, signal.SIGTERM} - {first}).pop())
+        other = ({signal.SIGINT, signal.SIGTERM} - {first}).pop()
+        assert [signal_raises(first), signal_raises(other)].count(True) == 1
         assert interrupt.caused(RuntimeError("a crash in the clean-up"))
     assert signal.getsignal(signal.SIGTERM) is callers_sigterm_handler
 

@@ -9,7 +9,7 @@ from train_helpers import SMOKE, run_cli, tiny_overrides
 
 from training import launch_errors
 
-MESSAGE = "error: --resume latest: no complete checkpoint in"
+MESSAGE = "error: --resume /nonexistent/step_000002: not a complete checkpoint folder"
 
 
 def test_two_process_error_is_the_launchers_root_cause_and_its_last_line(sample_root, tmp_path):
@@ -21,7 +21,7 @@ def test_two_process_error_is_the_launchers_root_cause_and_its_last_line(sample_
             "--run-dir",
             str(run_dir),
             "--resume",
-            "latest",
+            "/nonexistent/step_000002",
             *tiny_overrides(sample_root),
         ],
         processes=2,

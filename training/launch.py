@@ -2,8 +2,12 @@
 command line that starts train.py on N local processes.
 
 `accelerate launch --multi_gpu --num_processes N` starts N processes (torch elastic's launcher)
-that talk over NCCL on GPUs or gloo on CPUs; `accelerate launch --cpu --num_processes N` starts ONE
-(accelerate's simple launcher). The start line makes either visible at once.
+that talk over NCCL on GPUs or gloo on CPUs, on one machine or, with `--num_machines M
+--machine_rank R --main_process_ip --main_process_port` run on each machine, across M (N in all).
+accelerate's simple launcher (`--cpu`, or no `--multi_gpu` on a machine without GPUs) starts ONE
+process per machine whatever `--num_processes` / `--num_machines` say, and never joins the machines
+into one job: every machine would train its own model into the same run folder. train.py refuses
+that launch before its first step (`make_accelerator`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from configs.device import precision_warning
 from configs.schema import Config
 
 log = logging.getLogger("train")
+
+
+class LaunchError(RuntimeError):
+    """The launch does not start the job it asks for (train.py reports it in one line)."""
 
 
 def make_accelerator(cfg: Config) -> Accelerator:
@@ -47,9 +55,18 @@ def make_accelerator(cfg: Config) -> Accelerator:
     ):
         better = "fp16" if accelerator.device.type == "cuda" else "no"  # fp16 with a GradScaler
         log.warning("train.mixed_precision=bf16: %s (train.mixed_precision=%s)", warning, better)
+    if simple_launcher_asked_for_more(accelerator):
+        raise LaunchError(
+            "accelerate launch started 1 process on this machine, not the DDP job its "
+            "--num_processes / --num_machines ask for (--cpu, or no --multi_gpu without GPUs, "
+            "uses accelerate's one-process launcher): launch with --multi_gpu instead of --cpu "
+            "(gloo on a CPU), e.g. accelerate launch --multi_gpu --num_machines 2 --machine_rank R "
+            "--main_process_ip HOST --main_process_port PORT --num_processes 2 train.py ... "
+            "(configs/accelerate/multi_node.yaml)"
+        )
     world = int(os.environ.get("WORLD_SIZE", 1))
     if accelerator.num_processes != world:
-        raise RuntimeError(
+        raise LaunchError(
             f"accelerate sees {accelerator.num_processes} process(es) but WORLD_SIZE is {world}: "
             "the processes would train independent models. Launch with `accelerate launch "
             "--multi_gpu --num_processes N train.py ...` (note: `--cpu --num_processes "
@@ -58,11 +75,26 @@ def make_accelerator(cfg: Config) -> Accelerator:
     return accelerator
 
 
+def simple_launcher_asked_for_more(accelerator: Accelerator) -> bool:
+    """accelerate's simple launcher (it alone sets ACCELERATE_USE_CPU) sets MASTER_ADDR only when
+    asked for several processes or machines; it then still starts one process, with no WORLD_SIZE,
+    so this process trains alone (mpirun's launch, `--mpirun_hostfile`, is a real job)."""
+    return (
+        "ACCELERATE_USE_CPU" in os.environ
+        and "MASTER_ADDR" in os.environ
+        and "WORLD_SIZE" not in os.environ
+        and accelerator.num_processes == 1
+    )
+
+
 def start_line(cfg: Config, accelerator: Accelerator, layout: torch.memory_format) -> str:
     """One line saying what this launch is: processes, batches, precision, layout, devices."""
     n, t = accelerator.num_processes, cfg.train
     device = accelerator.device
     devices = f"{device.type} x {n}" if device.type == "cuda" and n > 1 else str(device)
+    machines = int(os.environ.get("GROUP_WORLD_SIZE", 1))  # torch elastic: one group per machine
+    if machines > 1:
+        devices += f" on {machines} machines"
     precision = {"no": "fp32"}.get(t.mixed_precision, t.mixed_precision)
     fmt = "channels_last" if layout == torch.channels_last else "contiguous"
     return (

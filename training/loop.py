@@ -69,6 +69,7 @@ class Loop:
         self.layout = memory_format(self.cfg.train.memory_format, self.accelerator.device)
         self.meter = Throughput(self.cfg.train.batch_size * self.accelerator.num_processes)
         self.nonfinite_in_a_row = 0
+        self.stop_agreed = False  # some rank got a SIGTERM / SIGUSR1 (training/interrupt.py)
         self.metrics: dict[str, float] = {}
         # a resumed run starts from a saved step
         self.last_saved: int | None = self.state.step or None
@@ -105,6 +106,12 @@ class Loop:
                     self.log_grid(done)
                 if done % t.save_every == 0 or final:
                     self.save(done)
+                if self.stop_agreed:  # a SIGTERM / SIGUSR1 on some rank: every rank stops here
+                    if self.last_saved != done:
+                        self.save(done)
+                    raise interrupt.TrainingPreempted(
+                        done, step_dir(self.run_dir, done), self.run_dir, t.mixed_precision
+                    )
         finally:
             bar.close()
         summary = self.meter.summary()
@@ -153,8 +160,15 @@ class Loop:
         if 0 <= cfg.train.debug_nan_at_step <= step:
             total = total * math.nan  # test hook: poison the loss from this step on
         # All ranks must agree to skip, or DDP's gradient all-reduce would hang on the ranks that
-        # step.
-        bad = acc.reduce((~torch.isfinite(total.detach())).float().reshape(1), "sum").item() > 0
+        # step; and to stop after this step (a SIGTERM reaches the ranks at different moments).
+        # One all-reduce of two flags: the stop flag costs no extra collective.
+        flags = torch.stack(
+            [
+                (~torch.isfinite(total.detach())).float().reshape(()),
+                torch.tensor(float(interrupt.stop_requested()), device=total.device),
+            ]
+        )
+        bad, self.stop_agreed = (acc.reduce(flags, "sum") > 0).tolist()
         if bad:
             self.skip(step)
         else:

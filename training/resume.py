@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from pathlib import Path
 
 import torch
 import yaml
 from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list, gather_object
 from safetensors.torch import load_file
 
 from configs.schema import Config, dotted, to_json
@@ -43,17 +45,15 @@ RESUME_MAY_CHANGE = {
 }  # fmt: skip
 
 
-def resolve_resume(run_dir: Path, resume: str) -> Path:
-    """`latest` -> the newest complete checkpoint of run_dir; otherwise `resume` is a checkpoint
-    folder."""
+def resolve_resume(run_dir: Path, resume: str) -> Path | None:
+    """`latest` -> the newest complete checkpoint of run_dir, None when there is none yet (a fresh
+    start: a scheduler's job runs the same command first and after every requeue); otherwise
+    `resume` is a checkpoint folder."""
     if resume == "latest":
         found = complete_checkpoints(run_dir)
         if not found:
-            raise CheckpointError(
-                f"--resume latest: no complete checkpoint in {checkpoints_dir(run_dir)}; check "
-                "--run-dir (it defaults to <train.log_root>/<config "
-                "name>) or start without --resume"
-            )
+            log.info("--resume latest: no checkpoint in %s yet: starting at step 0", run_dir)
+            return None
         return found[-1][1]
     folder = Path(resume)
     if read_complete(folder) is None:
@@ -62,6 +62,34 @@ def resolve_resume(run_dir: Path, resume: str) -> Path:
             f"it lists, e.g. {checkpoints_dir(run_dir)}/step_000050)"
         )
     return folder
+
+
+def same_checkpoint_everywhere(
+    accelerator: Accelerator, checkpoint: Path | None, run_dir: Path
+) -> Path | None:
+    """The main process's checkpoint, once every rank found the same one in its own view of the
+    run folder (a collective: every rank calls it, before any step).
+
+    A run folder on a machine's local disk is not shared: another machine's rank would start afresh
+    (or from an older step) while the main process resumes, and fail at the first save.
+
+    Raises:
+        CheckpointError: on every rank, naming the ranks and hosts that see another checkpoint.
+    """
+    if accelerator.num_processes == 1:
+        return checkpoint
+    main = broadcast_object_list([str(checkpoint) if checkpoint else None])[0]
+    mine = str(checkpoint) if checkpoint else None
+    seen = gather_object([(accelerator.process_index, socket.gethostname(), mine)])
+    blind = [(rank, host, found) for rank, host, found in seen if found != main]
+    if blind:
+        where = ", ".join(f"rank {r} on {h} finds {f or 'no checkpoint'}" for r, h, f in blind)
+        raise CheckpointError(
+            f"the main process resumes from {main or 'step 0 (no checkpoint)'} but {where}: the "
+            f"run folder {run_dir} is not shared between the machines. Put --run-dir on storage "
+            "every machine mounts at the same path (data.root may stay node-local if identical)"
+        )
+    return Path(main) if main else None
 
 
 def saved_config(folder: Path) -> dict | None:

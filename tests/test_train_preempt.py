@@ -1,0 +1,212 @@
+"""A scheduler's SIGTERM (or SIGUSR1): every rank finishes its step, one complete checkpoint, one
+line, exit status 143, and the printed command resumes bitwise; two machine ranks on loopback are
+one job; a launch that asks for more processes than it starts, and a rank that sees another run
+folder, are refused before any step.
+
+Signals are sent as a scheduler sends them: SIGTERM to every process of the job (the launchers and
+the ranks), at whatever step the run has reached when it has trained one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from test_train_interrupt import (  # noqa: F401 (a fixture)
+    HANG,
+    Launch,
+    launcher_report_removed,
+    no_run_outlives_the_test,
+    until,
+)
+from train_helpers import (
+    NOISE,
+    REPO,
+    SMOKE,
+    free_port,
+    release_weights,
+    tiny_config,
+    tiny_overrides,
+)
+
+from train import main, train
+from training import interrupt, resume
+from training.checkpoints import read_complete, step_dir
+from training.launch import launch_command
+from weights.checkpoint import CheckpointError
+
+STOPPED = re.compile(
+    r"stopped by SIGTERM at step (\d+): checkpoint (\S+) is complete; "
+    r"resume with: (.+) \(exit status 143\)"
+)
+LONG = {"train.steps": 30, "train.save_every": 1000, "train.val_pairs": 0}  # no scheduled save
+
+
+def progress(stderr: Path, steps: int) -> int:
+    """The step the main process's progress bar shows."""
+    found = re.findall(rf"\| *(\d+)/{steps} \[", stderr.read_text())
+    return int(found[-1]) if found else 0
+
+
+def stopped_line(launch: Launch) -> tuple[int, Path, str]:
+    """The one line, the last on screen, no rank's traceback; (step, checkpoint, command)."""
+    out, err = launch.out.read_text(), launch.err.read_text()
+    ours = launcher_report_removed(err)
+    assert "Traceback" not in out + ours, err[-3000:]
+    lines = [line for line in (out + err).splitlines() if line.startswith("stopped by")]
+    assert len(lines) == 1 and ours.strip().splitlines()[-1] == lines[0], err[-3000:]
+    match = STOPPED.fullmatch(lines[0])
+    assert match, lines[0]
+    return int(match[1]), Path(match[2]), match[3]
+
+
+def same_weights(a: Path, b: Path) -> None:
+    wa, wb = release_weights(a), release_weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), f"{key} differs after the preemption"
+
+
+@pytest.mark.usefixtures("no_run_outlives_the_test")
+def test_sigterm_saves_the_step_and_the_printed_command_resumes_bitwise(sample_root, tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["--config", str(SMOKE), "--run-dir", str(run_dir), *tiny_overrides(sample_root, **LONG)]
+    job = Launch([*launch_command(1), "train.py", *args], tmp_path / "job")
+    until(lambda: progress(job.err, 30) >= 1, job.proc, "a trained step", job.err)
+    os.killpg(job.proc.pid, signal.SIGTERM)
+    assert job.proc.wait(timeout=HANG) == interrupt.EXIT_PREEMPTED
+    step, checkpoint, command = stopped_line(job)
+    assert 1 <= step < 30 and checkpoint == step_dir(run_dir, step)
+    assert read_complete(checkpoint).step == step  # the unscheduled step, complete
+    # what a user reads first is what the launch is (issue 33: not a data-loader INFO line)
+    first = (job.out.read_text() + job.err.read_text()).splitlines()[0]
+    assert job.out.read_text().startswith("start: 1 process(es)"), first
+
+    resumed = shlex.split(command)
+    assert resumed[:2] == [sys.executable, "train.py"]
+    assert main([*resumed[2:], "train.steps=" + str(step + 2)]) == 0
+    full = tmp_path / "full"
+    train(tiny_config(sample_root, **{**LONG, "train.steps": step + 2}), full)
+    same_weights(full, run_dir)
+
+
+def test_sigterm_and_sigusr1_ask_for_a_saved_stop_and_a_ctrl_c_still_stops_at_once():
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # never pytest's default: death
+    try:
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            with interrupt.handling():
+                assert not interrupt.stop_requested()
+                signal.raise_signal(sig)  # nothing raised inside a step or a save
+                assert interrupt.stop_requested() and interrupt.stop_signal_name() == sig.name
+                with pytest.raises(KeyboardInterrupt):  # the user at the terminal wins
+                    signal.raise_signal(signal.SIGINT)
+            assert not interrupt.stop_requested()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def machine_rank(rank: int, port: int, run_dir: Path, overrides: list[str]) -> list[str]:
+    """One machine's launch, as README's "More than one machine" types it (on loopback)."""
+    return [
+        *(sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"),
+        *("--num_machines", "2", "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1"),
+        *("--main_process_port", str(port), "--num_processes", "2"),
+        *("--mixed_precision", "no", "--dynamo_backend", "no"),
+        *("train.py", "--config", str(SMOKE), "--run-dir", str(run_dir), *overrides),
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_run_outlives_the_test")
+def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, tmp_path):
+    """Machine ranks 0 and 1 on loopback: one gloo job (the start line says 2 machines), preempted
+    by SIGTERM to every process; the checkpoint holds both ranks' states, and the requeued job
+    (here on one machine, 2 processes) ends where one process with twice the batch ends."""
+    sgd = {"optim.name": "sgd", "optim.lr": 0.5, "train.val_pairs": 1}
+    overrides = tiny_overrides(sample_root, **sgd, **LONG)
+    run_dir, port = tmp_path / "run", free_port()
+    ranks = [Launch(machine_rank(r, port, run_dir, overrides), tmp_path / f"m{r}") for r in (0, 1)]
+    until(lambda: progress(ranks[0].err, 30) >= 1, ranks[0].proc, "a trained step", ranks[0].err)
+    for launch in ranks:  # the launcher and its rank, on each machine (the launcher forwards it:
+        os.killpg(launch.proc.pid, signal.SIGTERM)  # the rank sees the same request twice)
+    for launch in ranks:
+        launch.proc.wait(timeout=HANG)
+    assert ranks[0].out.read_text().startswith("start: 2 process(es), batch 1 per process = 2")
+    assert "on 2 machines" in ranks[0].out.read_text().splitlines()[0]
+    step, checkpoint, command = stopped_line(ranks[0])
+    assert "stopped by" not in ranks[1].out.read_text() + ranks[1].err.read_text()
+    state = read_complete(checkpoint)
+    assert state.step == step < 30 and state.world_size == 2
+    assert {p.name for p in checkpoint.iterdir()} >= {"random_states_0.pkl", "random_states_1.pkl"}
+    assert "--machine_rank 0" in command and command.endswith("--resume latest")
+    # written once: one writer of events, config.yaml once, no stray folders
+    assert len({p.name.split(".")[4] for p in run_dir.glob("events.out.tfevents.*")}) == 1
+    assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == ["checkpoints"]
+
+    end = step + 2
+    again = subprocess.run(
+        [
+            *launch_command(2, port=free_port()),
+            *("train.py", "--config", str(run_dir / "config.yaml"), "--run-dir", str(run_dir)),
+            *("--resume", "latest", f"train.steps={end}"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    single, alone = tmp_path / "single", tmp_path / "alone"
+    for folder, batch in ((single, 2), (alone, 1)):
+        steps = {**sgd, **LONG, "train.steps": end, "train.batch_size": batch}
+        train(tiny_config(sample_root, **steps), folder)
+    ddp, one, rank0 = (release_weights(d) for d in (run_dir, single, alone))
+    for key in (k for k in one if k.startswith("decoder.")):
+        # as tests/test_train_ddp.py: within NOISE of what rank 1's data changes
+        rank1_effect = float((rank0[key] - one[key]).abs().max())
+        torch.testing.assert_close(ddp[key], one[key], rtol=0, atol=NOISE * rank1_effect)
+
+
+@pytest.mark.usefixtures("no_run_outlives_the_test")
+def test_a_cpu_launch_that_asks_for_two_machines_is_refused_before_any_step(sample_root, tmp_path):
+    """accelerate's --cpu launcher starts 1 process per machine, never one job (issue 32,
+    item 5)."""
+    run_dir = tmp_path / "run"
+    command = machine_rank(0, free_port(), run_dir, tiny_overrides(sample_root))
+    command[command.index("--multi_gpu")] = "--cpu"
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=HANG)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
+    assert "launch with --multi_gpu instead of --cpu" in lines[0]
+    assert "start:" not in proc.stdout and not run_dir.exists()
+
+
+class TwoRanks:
+    """An Accelerator of a 2-process job as this process sees it."""
+
+    num_processes, process_index = 2, 0
+
+
+def test_a_rank_that_finds_another_checkpoint_stops_every_rank(tmp_path, monkeypatch):
+    """The run folder on a node-local disk: rank 1's machine has no checkpoint where rank 0 has."""
+    main_view = step_dir(tmp_path, 4)
+    monkeypatch.setattr(resume, "broadcast_object_list", lambda objects: [str(main_view)])
+    monkeypatch.setattr(
+        resume, "gather_object", lambda mine: [(0, "node-a", str(main_view)), (1, "node-b", None)]
+    )
+    with pytest.raises(CheckpointError) as err:
+        resume.same_checkpoint_everywhere(TwoRanks(), main_view, tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and "rank 1 on node-b finds no checkpoint" in message
+    assert "is not shared" in message and "--run-dir" in message
+    monkeypatch.setattr(
+        resume, "gather_object", lambda mine: [(0, "a", str(main_view)), (1, "b", str(main_view))]
+    )
+    assert resume.same_checkpoint_everywhere(TwoRanks(), main_view, tmp_path) == main_view
