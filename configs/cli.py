@@ -1,9 +1,9 @@
 """The command-line parser of every entry point: one-line errors, flag suggestions, defaults once.
 
 argparse's own error prints the whole usage block (20 lines for infer.py) above the message; a typo
-of `--alpha` deserves one line that names the flag it was probably meant to be (difflib, as
-git's "did you mean"). Help texts show each default once: from the help text when it names its
-default, else appended.
+of `--alpha` deserves one line that names the flag it was probably meant to be (configs/suggest.py,
+the rule every entry point shares). Help texts show each default once: from the help text when it
+names its default, else appended.
 
 Exit codes of every command (README "Exit codes"): 0 done; 1 it ran, but some inputs failed or the
 run stopped (listed on stderr); 2 it could not start (a bad flag, config key or value, a missing or
@@ -13,11 +13,12 @@ unreadable file); 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 import textwrap
 from collections.abc import Callable
+
+from configs.suggest import closest, did_you_mean
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -63,17 +64,34 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def suggest(self, unknown: str) -> str | None:
         """The parser's flag closest to the mistyped `unknown`, or None when none is close."""
-        name = unknown.split("=", 1)[0]
-        close = difflib.get_close_matches(name, self.flags(), n=1, cutoff=0.6)
-        return close[0] if close else None
+        return closest(unknown.split("=", 1)[0], self.flags())
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)  # for error()'s hints
+        return super().parse_known_args(args, namespace)
+
+    def _hints(self, message: str) -> list[str]:
+        """configs.suggest's rule on what was typed: each unknown `--flag` (also when argparse only
+        says a required flag is missing: `--confg` -> --config), a `--key.sub value` meant as a
+        config override, and an invalid subcommand or choice."""
+        hints, argv = [], getattr(self, "_argv", [])
+        for i, token in enumerate(argv):
+            name = token.split("=", 1)[0]
+            if not token.startswith("--") or name in self.flags() or token == "--":
+                continue
+            if "." in name:
+                after = argv[i + 1 : i + 2] or ["VALUE"]
+                value = token.split("=", 1)[1] if "=" in token else after[0]
+                hints.append(f"write {name[2:]}={value} (a config override has no dashes)")
+            elif hint := did_you_mean(name, self.flags()):
+                hints.append(hint)
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice and (hint := did_you_mean(choice[1], re.findall(r"'([^']*)'", choice[2]))):
+            hints.append(hint)
+        return hints
 
     def error(self, message: str):
-        hints = []
-        if message.startswith("unrecognized arguments:"):
-            for token in message.split(":", 1)[1].split():
-                if token.startswith("--") and (match := self.suggest(token)):
-                    hints.append(f"did you mean {match} (not {token.split('=', 1)[0]})?")
-        hint = " ".join(hints) or f"`{self.prog} --help` lists every option."
+        hint = " ".join(self._hints(message)) or f"`{self.prog} --help` lists every option."
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_one_line(message)}; {hint}\n")
 
 

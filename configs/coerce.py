@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from configs.schema import ConfigError, Registered
+from configs.suggest import did_you_mean
 
 _BOOL_WORDS = {
     "true": True,
@@ -85,8 +86,9 @@ def _coerce(value, tp, key: str):
         allowed = typing.get_args(tp)
         if isinstance(value, str) and value in allowed:
             return value
+        hint = did_you_mean(value, allowed) + " " if isinstance(value, str) else ""
         raise ConfigError(
-            f"{key}: {value!r} is not allowed{_yaml_hint(value)}; choose "
+            f"{key}: {value!r} is not allowed{_yaml_hint(value)}; {hint}choose "
             f"one of {', '.join(allowed)}"
         )
     if tp is str:
@@ -124,8 +126,10 @@ def _check_registered(value: str, kind: str, key: str) -> None:
 
     table = REGISTRIES[kind]
     if value not in table:
+        hint = did_you_mean(value, table)
         raise ConfigError(
-            f"{key}: {value!r} is not a registered {kind}; choose one of {', '.join(table)}, or "
+            f"{key}: {value!r} is not a registered {kind}; {hint + ' ' if hint else ''}choose one "
+            f"of {', '.join(table)}, or "
             "load the plugin that registers it (plugins: in the config, --plugins on the CLI)"
         )
 
@@ -136,9 +140,12 @@ def from_dict(cls, data: dict, prefix: str = ""):
     hints = typing.get_type_hints(cls, include_extras=True)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
+    keys = [prefix + n for n in sorted(names)]
     if unknown:
+        hints = " ".join(h for k in unknown if (h := did_you_mean(prefix + k, keys)))
         raise ConfigError(
             f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"{hints + ' ' if hints else ''}"
             f"valid keys here: {', '.join(prefix + n for n in sorted(names))}"
         )
     return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})

@@ -17,6 +17,7 @@ import yaml
 
 from configs.coerce import from_dict
 from configs.schema import Config, ConfigError, ModelConfig
+from configs.suggest import did_you_mean, did_you_mean_path
 from configs.validate import check_model, validate
 
 
@@ -36,9 +37,13 @@ def apply_overrides(cfg, overrides: list[str]):
         for i, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
                 where = ".".join(parts[:i]) or "the top level"
-                valid = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
+                names = sorted(node) if isinstance(node, dict) else []
+                hint = did_you_mean(
+                    ".".join(parts[: i + 1]), [".".join([*parts[:i], n]) for n in names]
+                )
                 raise ConfigError(
-                    f"unknown config key '{key}': no '{part}' in {where}; valid: {valid}"
+                    f"unknown config key '{key}': no '{part}' in {where}; "
+                    f"{hint + ' ' if hint else ''}valid: {', '.join(names) or '(none)'}"
                 )
             tp = typing.get_type_hints(tp)[part]
             if i < len(parts) - 1:
@@ -56,7 +61,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        hint = did_you_mean_path(path) or "configs/*.yaml lists the experiment files"
+        raise ConfigError(f"config file {path} does not exist; {hint}")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must contain a mapping at the top level")
