@@ -9,7 +9,8 @@ normalization (transform_input=False, inception.py:24) at any size (no resize to
 Weights file `art_inception.pth` (StyleID eval_artfid.py:17, `CKPT_URL`), looked up in this order:
 `--art-inception FILE`; the Hugging Face hub cache (repo matthias-wright/art_inception); StyleID's
 own download place `<tempdir>/art_fid/art_inception.pth` (evaluation/utils.py:10-12); a hub download
-unless HF_HUB_OFFLINE=1.
+unless offline (HF_HUB_OFFLINE=1, read at call time, or a hub that does not answer a TCP connect
+within 3 s): offline, a missing file is one line at once, never huggingface_hub's minute of retries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import torch
 from torch import nn
 from torchvision.models import Inception3
 
-from weights.pretrained import PretrainedWeightsError, read_state_dict
+from weights.pretrained import (
+    PretrainedWeightsError,
+    hub_offline_env,
+    make_hub_offline_fast,
+    read_state_dict,
+)
 
 REPO_ID, FILENAME = "matthias-wright/art_inception", "art_inception.pth"
 CKPT_URL = f"https://huggingface.co/{REPO_ID}/resolve/main/{FILENAME}"
@@ -50,6 +56,7 @@ def locate(path: str | None = None) -> Path:
                 f"{FILENAME} (download: {CKPT_URL})"
             )
         return Path(path)
+    import huggingface_hub.constants as hf_constants
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     cached = try_to_load_from_cache(REPO_ID, FILENAME)
@@ -57,13 +64,21 @@ def locate(path: str | None = None) -> Path:
         return Path(cached)
     if styleid_cache_path().is_file():
         return styleid_cache_path()
+    where = (
+        f"download {CKPT_URL} and pass --art-inception FILE (or put it at {styleid_cache_path()})"
+    )
+    # the library reads HF_HUB_OFFLINE once, at its import: the variable is honoured here too
+    make_hub_offline_fast()
+    if hf_constants.HF_HUB_OFFLINE or hub_offline_env():
+        raise ArtInceptionUnavailable(
+            f"art_inception weights {FILENAME} are not cached and the hub is offline "
+            f"(HF_HUB_OFFLINE or no network); {where}"
+        )
     try:
         return Path(hf_hub_download(REPO_ID, FILENAME))
-    except Exception as error:  # offline, firewalled, hub error: all mean "not here"
+    except Exception as error:  # firewalled, hub error: all mean "not here"
         raise ArtInceptionUnavailable(
-            f"art_inception weights {FILENAME} not found ({type(error).__name__}); "
-            f"download {CKPT_URL} and pass --art-inception FILE, or put it at "
-            f"{styleid_cache_path()}"
+            f"art_inception weights {FILENAME} not found ({type(error).__name__}); {where}"
         ) from None
 
 

@@ -21,10 +21,14 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from eval.protocol_metrics import (
     COLUMNS,
+    MetricNets,
     MetricOptions,
     compute_metrics,
+    load_nets,
     metric_settings,
     table_notes,
 )
@@ -135,18 +139,22 @@ def metric_options(args: argparse.Namespace) -> MetricOptions:
     )
 
 
-def measure(
-    stylized: Path,
-    content: Path,
-    style: Path,
-    opts: MetricOptions,
-    problems: list[str],
-    notes: list[str],
-) -> dict | None:
-    """One metrics row for a folder, or None when nothing in it could be measured."""
-    found = find_triples(stylized, content, style)
-    problems += found.problems
-    return compute_metrics(found.triples, opts, notes) if found.triples else None
+class Measure:
+    """Metrics rows of folders, the metric networks loaded at the first folder that has outputs
+    (once per run: a missing network is one note, not one per method)."""
+
+    def __init__(self, opts: MetricOptions, problems: list[str], notes: list[str]) -> None:
+        self.opts, self.problems, self.notes = opts, problems, notes
+        self.nets: MetricNets | None = None
+
+    def __call__(self, stylized: Path, content: Path, style: Path, label: str) -> dict | None:
+        """One metrics row for a folder, or None when nothing in it could be measured."""
+        found = find_triples(stylized, content, style)
+        self.problems += found.problems
+        if not found.triples:
+            return None
+        self.nets = self.nets or load_nets(self.opts, self.notes)
+        return compute_metrics(found.triples, self.opts, self.notes, self.nets, label)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,12 +163,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     problems: list[str] = []
     notes = table_notes(opts)
+    measure = Measure(opts, problems, notes)
     rows = []
     if args.command == "metrics":
-        row = measure(
-            Path(args.stylized), Path(args.content), Path(args.style), opts, problems, notes
-        )
-        rows = [{"method": Path(args.stylized).resolve().name, **row}] if row else []
+        name = Path(args.stylized).resolve().name
+        row = measure(Path(args.stylized), Path(args.content), Path(args.style), name)
+        rows = [{"method": name, **row}] if row else []
     else:
         from eval.styleid_run import build_methods, run_method
 
@@ -190,14 +198,12 @@ def run(args: argparse.Namespace) -> int:
         if not methods:
             print("error: give --checkpoint X ... and/or --method optimize", file=sys.stderr)
             return 2
-        for method in methods:
+        for method in tqdm(methods, desc="methods", unit="method"):
             result = run_method(method, Path(args.content), Path(args.style), out)
             problems += result.problems
             if result.folder is None:
                 continue
-            row = measure(
-                result.folder, Path(args.content), Path(args.style), opts, problems, notes
-            )
+            row = measure(result.folder, Path(args.content), Path(args.style), method.label)
             if row:
                 rows.append(
                     {
@@ -207,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
                         "peak_memory_mib": result.peak_memory_mib,
                     }
                 )
+    notes[:] = dict.fromkeys(notes)  # each note once per run (and once in metrics.md)
     for line in problems:
         print(line, file=sys.stderr)
     for line in notes:

@@ -91,14 +91,42 @@ def _inception(opts: MetricOptions):
     return load_art_inception(opts.art_inception).to(opts.device)
 
 
+RANDOM_HINT = "or --metric-weights random (seeded random networks: a code check, not the metric)"
+
+
 def _load(builder, opts: MetricOptions, notes: list[str], what: str):
     """The network, or None with one note line (the loaders' messages name the file and where to
-    put it)."""
+    put it; the flag that runs without it is added)."""
     try:
         return builder(opts)
     except (PretrainedWeightsError, MetricUnavailable, ArtInceptionUnavailable) as error:
-        notes.append(f"{what} left empty: {str(error).splitlines()[0]}")
+        notes.append(f"{what} left empty: {str(error).splitlines()[0]}; {RANDOM_HINT}")
         return None
+
+
+@dataclass(frozen=True)
+class MetricNets:
+    """The metric networks of a run, each loaded once (None: its weights are missing)."""
+
+    vgg: torch.nn.Module | None
+    lpips: torch.nn.Module | None
+    inception: torch.nn.Module | None
+
+
+def load_nets(opts: MetricOptions, notes: list[str]) -> MetricNets:
+    """Every metric network, once per run: a missing one is one note, not one per folder."""
+    jobs = {
+        "vgg": (
+            _vgg,
+            f"cfsd, content_loss, style_loss, gram_loss ({vgg_arch_for(opts.vgg)})",
+        ),
+        "lpips": (_lpips, "lpips, lpips_gray, artfid (AlexNet)"),
+        "inception": (_inception, "fid, artfid (art_inception)"),
+    }
+    nets = {}
+    for key, (builder, what) in tqdm(jobs.items(), desc="metric networks", unit="net"):
+        nets[key] = _load(builder, opts, notes, what)
+    return MetricNets(**nets)
 
 
 def _batch(transform, image, device: str) -> torch.Tensor:
@@ -107,20 +135,22 @@ def _batch(transform, image, device: str) -> torch.Tensor:
 
 @torch.no_grad()
 def compute_metrics(
-    triples: list[Triple], opts: MetricOptions, notes: list[str]
+    triples: list[Triple],
+    opts: MetricOptions,
+    notes: list[str],
+    nets: MetricNets | None = None,
+    label: str = "",
 ) -> dict[str, float | str | int]:
     """One row of COLUMNS for the triples (means over them); missing networks leave their columns
-    ""."""
-    vgg = _load(
-        _vgg, opts, notes, f"cfsd, content_loss, style_loss, gram_loss ({vgg_arch_for(opts.vgg)})"
-    )
-    lpips = _load(_lpips, opts, notes, "lpips, lpips_gray, artfid (AlexNet)")
-    inception = _load(_inception, opts, notes, "fid, artfid (art_inception)")
+    "". `nets`: load_nets' (None: loaded here); `label` names the progress bar."""
+    nets = nets or load_nets(opts, notes)
+    vgg, lpips, inception = nets.vgg, nets.lpips, nets.inception
     sums: dict[str, list[float]] = {k: [] for k in COLUMNS}
     for_fid, for_gray = transforms(opts.resize)
     stylized_feats, style_feats, style_cache = [], [], {}
     style_vgg: dict[str, dict[str, torch.Tensor]] = {}
-    for t in tqdm(triples, desc="metrics", unit="image", disable=None):
+    # a progress bar always (also in a log): at StyleID's 512 px a folder takes minutes on a CPU
+    for t in tqdm(triples, desc=f"metrics {label}".strip(), unit="image"):
         if vgg is not None:
             out, cnt = (
                 _batch(TO_TENSOR, t.stylized, opts.device),
@@ -224,4 +254,12 @@ def metric_settings(opts: MetricOptions) -> dict:
     }
 
 
-__all__ = ["COLUMNS", "MetricOptions", "compute_metrics", "metric_settings", "table_notes"]
+__all__ = [
+    "COLUMNS",
+    "MetricNets",
+    "MetricOptions",
+    "compute_metrics",
+    "load_nets",
+    "metric_settings",
+    "table_notes",
+]

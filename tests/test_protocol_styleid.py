@@ -134,3 +134,39 @@ def test_deterministic_fresh_run(first_run):
     assert {k: v for k, v in fresh[0].items() if k not in ("s_per_image", "peak_memory_mib")} == {
         k: v for k, v in rows[0].items() if k not in ("s_per_image", "peak_memory_mib")
     }
+
+
+def test_offline_metric_weights_fail_fast_one_note_each_and_progress(tmp_path, monkeypatch):
+    """Offline (HF_HUB_OFFLINE set after huggingface_hub was imported) with no metric weights and
+    two methods: no download is tried, each missing network is one note (stderr and metrics.md)
+    naming its file and --metric-weights random, and every phase shows a progress bar."""
+    import tempfile
+
+    import huggingface_hub
+    import huggingface_hub.constants as hub
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)  # the library read the variable at import
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    downloads = []
+    monkeypatch.setattr(
+        huggingface_hub, "hf_hub_download", lambda *a, **k: downloads.append(a) or 1 / 0
+    )
+    folders = make_set(tmp_path, contents=1, styles=1, size=48)
+    checkpoint = release(tmp_path / "vgg.safetensors")
+    methods = ("--checkpoint", checkpoint, "--transform", "mean", "--metric-weights", "pretrained")
+    code, rows, err = styleid(folders, tmp_path / "out", *methods)
+    assert code == 1 and [r["method"] for r in rows] == ["vgg", "vgg_mean"], err
+    assert not downloads, downloads
+    empty = [line for line in err.splitlines() if "left empty" in line]
+    assert len(empty) == 3 and all(line.startswith("note: ") for line in empty), err
+    assert all("--metric-weights random" in line for line in empty), empty
+    art = [line for line in empty if "art_inception" in line]
+    assert len(art) == 1 and "art_inception.pth" in art[0] and "HF_HUB_OFFLINE" in art[0], art
+    assert any("vgg19-dcbb9e9d.pth" in line for line in empty), empty
+    table = (tmp_path / "out" / "metrics.md").read_text()
+    assert all(table.count(line.removeprefix("note: ")) == 1 for line in empty), table
+    for bar in ("methods", "metric networks", "metrics vgg_mean"):
+        assert f"{bar}: 100%" in err, (bar, err)

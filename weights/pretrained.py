@@ -123,6 +123,11 @@ def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
     cached = torchvision_cache_path(url)
     if cached.is_file():
         return read_state_dict(cached)
+    if hub_offline_env():  # offline: one line at once, not a download that cannot succeed
+        raise PretrainedWeightsError(
+            f"the pretrained {what} weights {cached.name} are not cached and HF_HUB_OFFLINE is "
+            f"set; put the file at {cached} (download: {url}; TORCH_HOME moves the cache)"
+        )
     try:
         return torch.hub.load_state_dict_from_url(
             url, map_location="cpu", weights_only=True, progress=True
@@ -145,6 +150,12 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def hub_offline_env() -> bool:
+    """HF_HUB_OFFLINE as the environment says now (huggingface_hub read it once, at its import)."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def make_hub_offline_fast() -> None:
     """Switch huggingface_hub to offline mode when the hub cannot be reached.
 
@@ -154,7 +165,7 @@ def make_hub_offline_fast() -> None:
     """
     import huggingface_hub.constants as hf_constants
 
-    if not hf_constants.HF_HUB_OFFLINE and not hub_reachable():
+    if not hf_constants.HF_HUB_OFFLINE and (hub_offline_env() or not hub_reachable()):
         hf_constants.HF_HUB_OFFLINE = True
 
 
