@@ -21,6 +21,7 @@ from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
 from inference.sheet import sheet_rows, thumb, write_sheet
 from inference.style_stats import is_stats_file, load_stats, save_stats
+from inference.tiling import tiling_line
 from inference.video import stylize_video
 from media.files import atomic_write
 from media.images import ImageReadError, load_image, save_image
@@ -103,6 +104,7 @@ class Runner:
                 self.fail(path, err.reason)
                 self.bar.update(len(self.plan.entries))
                 continue
+            self.say_tiling(path, image)
             batch = pending.setdefault(tuple(image.shape[-2:]), [])
             batch.append((i, image))
             if len(batch) >= self.args.batch_size:
@@ -170,6 +172,13 @@ class Runner:
             failure, tried = self.attempt(batch, entry, tile), tile
         if failure:
             self.fail(self.plan.contents[i], failure.reason)
+
+    def say_tiling(self, path: Path, image: torch.Tensor) -> None:
+        """One line for a content the decoder will stylize in tiles: how it is cut."""
+        tile = self.engine.tile_size
+        if self.engine.method != "optimize" and tile and max(image.shape[-2:]) > tile:
+            line = tiling_line(self.engine.net, image[None], tile, self.engine.tile_overlap)
+            print(f"tiled: {path.name}: {line}", file=sys.stderr)
 
     def free(self, message: str) -> None:
         """Say what is retried, and give the failed attempt's memory back (CUDA: to the driver)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from models.adain import Stats, resize_masks
 
@@ -66,6 +67,37 @@ def _ramps(intervals: list[tuple[int, int]]) -> list[torch.Tensor]:
     return out
 
 
+def tile_grid(
+    size: tuple[int, int], tile: int, overlap: int, stride: int
+) -> tuple[int, int, list[tuple[int, int]], list[tuple[int, int]]]:
+    """(tile, overlap, row intervals, column intervals) of a padded (H, W) image.
+
+    Tiles of 2 strides at least (the decoder's minimum, see StyleTransferNet.pad); `tile` and
+    `overlap` rounded down to multiples of the stride so tile features align with the image's.
+    """
+    tile = max(2 * stride, tile // stride * stride)
+    overlap = min(max(0, overlap // stride * stride), tile // 2)
+    h, w = size
+    return (
+        tile,
+        overlap,
+        tile_intervals(h, tile, overlap, stride),
+        tile_intervals(w, tile, overlap, stride),
+    )
+
+
+def tiling_line(net: nn.Module, content: torch.Tensor, tile: int, overlap: int) -> str:
+    """How stylize_tiled cuts a (1, 3, H, W) content, in words: size, tile count, tile, overlap."""
+    height, width = content.shape[-2:]
+    tile, overlap, ys, xs = tile_grid(
+        net.pad(content[:1, :1]).shape[-2:], tile, overlap, net.stride
+    )
+    return (
+        f"{width}x{height} px in {len(ys) * len(xs)} tiles ({len(ys)} x {len(xs)}) of {tile} px, "
+        f"{overlap} px overlap, whole-image statistics (--tile-size, --tile-overlap; 0: untiled)"
+    )
+
+
 def stylize_tiled(
     net: nn.Module,
     content: torch.Tensor,
@@ -87,15 +119,14 @@ def stylize_tiled(
     """
     encode = encode or net.encode
     stride = net.stride
-    # tiles of 2 strides at least (the decoder's minimum, see StyleTransferNet.pad), cut from the
-    # image padded as the untiled pass pads it, so every tile is a whole number of strides and needs
-    # no padding of its own
-    tile = max(2 * stride, tile // stride * stride)
-    overlap = min(max(0, overlap // stride * stride), tile // 2)
+    # tiles cut from the image padded as the untiled pass pads it, so every tile is a whole number
+    # of strides and needs no padding of its own
     height, width = content.shape[-2:]
     content = net.pad(content)
     _, _, h, w = content.shape
-    ys, xs = tile_intervals(h, tile, overlap, stride), tile_intervals(w, tile, overlap, stride)
+    tile, overlap, ys, xs = tile_grid((h, w), tile, overlap, stride)
+    # each tile is encoded (pass 1), then decoded (pass 2): a large image takes a while on a CPU
+    bar = tqdm(total=2 * len(ys) * len(xs), desc="tiles", unit="tile", leave=False, disable=None)
     y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
     fh, fw = -(-h // stride), -(-w // stride)
     region_maps = (
@@ -115,6 +146,7 @@ def stylize_tiled(
         for j, (x, x_end) in enumerate(xs):
             f = encode(content[..., y:y_end, x:x_end]).float()
             feats[i, j] = f
+            bar.update()
             (cy0, cy1), (cx0, cx1) = y_core[i], x_core[j]
             # the core in tile-feature coordinates; ceil at the far end so padded image borders
             # count as untiled
@@ -152,4 +184,6 @@ def stylize_tiled(
         wt = (y_ramps[i][:, None] * x_ramps[j][None, :])[None, None]
         out[..., y : y + th, x : x + tw] += image * wt
         weight[..., y : y + th, x : x + tw] += wt
+        bar.update()
+    bar.close()
     return (out / weight)[..., :height, :width]

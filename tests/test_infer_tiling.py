@@ -41,3 +41,51 @@ def test_tiled_matches_untiled():
         b = tiled.decode_batch(content, feats, (0.7,), **kwargs)[0]
         assert a.std() > 0.05 and a.shape == b.shape == (1, 3, 96, 160)
         assert _psnr(a, b) > 30, _psnr(a, b)
+
+
+def test_infer_says_which_inputs_are_tiled_and_counts_tiles(tmp_path, capsys, monkeypatch):
+    """infer.py: one line per tiled content (size, tile count, tile and overlap), none for a small
+    one; the tiles pass through a progress bar (2 steps per tile: encode, decode)."""
+    import numpy as np
+    from PIL import Image
+
+    import infer
+    import inference.tiling
+    from weights.release import save_release
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n, self.kwargs = total, 0, kwargs
+            bars.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(inference.tiling, "tqdm", Bar)
+    net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
+    release = save_release(tmp_path / "m.safetensors", net)
+    rng = np.random.default_rng(0)
+    for name, (h, w) in {"big.png": (56, 80), "small.png": (32, 32), "style.png": (32, 32)}.items():
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(tmp_path / name)
+    code = infer.main(
+        [
+            *("--checkpoint", str(release), "--weights", "random", "--out", str(tmp_path / "out")),
+            *("--content", str(tmp_path / "big.png"), str(tmp_path / "small.png")),
+            *("--style", str(tmp_path / "style.png"), "--tile-size", "48", "--tile-overlap", "16"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("tiled:")]
+    # 56 x 80 (whole strides), 48 px tiles overlapping by >= 16 px on the 8 px grid: rows 0-48 and
+    # 8-56, columns 0-48 and 32-80
+    assert lines == [
+        "tiled: big.png: 80x56 px in 4 tiles (2 x 2) of 48 px, 16 px overlap, whole-image "
+        "statistics (--tile-size, --tile-overlap; 0: untiled)"
+    ], err
+    assert [(b.total, b.n) for b in bars] == [(8, 8)]
