@@ -78,7 +78,8 @@ class Launch:
 
     started: list[Launch] = []
 
-    def __init__(self, command: list[str], folder: Path):
+    def __init__(self, command: list[str], folder: Path, merged: bool = False):
+        """`merged`: stderr into stdout.txt, in the order a terminal shows them."""
         Launch.started.append(self)
         folder.mkdir(parents=True, exist_ok=True)
         self.out, self.err = folder / "stdout.txt", folder / "stderr.txt"
@@ -86,7 +87,11 @@ class Launch:
         try:
             with open(self.out, "w") as out, open(self.err, "w") as err:
                 self.proc = subprocess.Popen(
-                    command, cwd=REPO, stdout=out, stderr=err, start_new_session=True
+                    command,
+                    cwd=REPO,
+                    stdout=out,
+                    stderr=subprocess.STDOUT if merged else err,
+                    start_new_session=True,
                 )
         finally:
             signal.signal(signal.SIGINT, ours)
@@ -344,3 +349,20 @@ def test_a_rank_whose_peer_left_on_the_ctrl_c_reports_the_interruption(
         .splitlines()[-1]
         .startswith("interrupted at step 2 (last checkpoint: step 2); resume with: ")
     ), err[-3000:]
+
+
+def test_the_resume_command_names_a_console_script_as_typed(tmp_path, monkeypatch):
+    """/proc shows `accelerate launch` as its shebang runs it: `python3 /x/.venv/bin/accelerate
+    launch ...` (issue 33); the line shows `accelerate launch ...` when that name on PATH is that
+    script, else the script's path, and leaves `python -m accelerate.commands.launch` alone."""
+    script = tmp_path / "bin" / "accelerate"
+    script.parent.mkdir()
+    script.write_text("#!/usr/bin/env python3\n")
+    launch = ["/x/.venv/bin/python3", str(script), "launch", "--multi_gpu"]
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    script.chmod(0o755)
+    assert interrupt.as_typed(launch) == ["accelerate", "launch", "--multi_gpu"]
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert interrupt.as_typed(launch) == [str(script), "launch", "--multi_gpu"]
+    module = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"]
+    assert interrupt.as_typed(module) == module

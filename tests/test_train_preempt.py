@@ -57,11 +57,11 @@ def progress(stderr: Path, steps: int) -> int:
 
 def stopped_line(launch: Launch) -> tuple[int, Path, str]:
     """The one line, the last on screen, no rank's traceback; (step, checkpoint, command)."""
-    out, err = launch.out.read_text(), launch.err.read_text()
-    ours = launcher_report_removed(err)
-    assert "Traceback" not in out + ours, err[-3000:]
-    lines = [line for line in (out + err).splitlines() if line.startswith("stopped by")]
-    assert len(lines) == 1 and ours.strip().splitlines()[-1] == lines[0], err[-3000:]
+    text = launch.out.read_text() + launch.err.read_text()
+    ours = launcher_report_removed(text)
+    assert "Traceback" not in ours, text[-3000:]
+    lines = [line for line in text.splitlines() if line.startswith("stopped by")]
+    assert len(lines) == 1 and ours.strip().splitlines()[-1] == lines[0], text[-3000:]
     match = STOPPED.fullmatch(lines[0])
     assert match, lines[0]
     return int(match[1]), Path(match[2]), match[3]
@@ -78,16 +78,16 @@ def same_weights(a: Path, b: Path) -> None:
 def test_sigterm_saves_the_step_and_the_printed_command_resumes_bitwise(sample_root, tmp_path):
     run_dir = tmp_path / "run"
     args = ["--config", str(SMOKE), "--run-dir", str(run_dir), *tiny_overrides(sample_root, **LONG)]
-    job = Launch([*launch_command(1), "train.py", *args], tmp_path / "job")
-    until(lambda: progress(job.err, 30) >= 1, job.proc, "a trained step", job.err)
+    job = Launch([*launch_command(1), "train.py", *args], tmp_path / "job", merged=True)
+    until(lambda: progress(job.out, 30) >= 1, job.proc, "a trained step", job.out)
     os.killpg(job.proc.pid, signal.SIGTERM)
     assert job.proc.wait(timeout=HANG) == interrupt.EXIT_PREEMPTED
     step, checkpoint, command = stopped_line(job)
     assert 1 <= step < 30 and checkpoint == step_dir(run_dir, step)
     assert read_complete(checkpoint).step == step  # the unscheduled step, complete
     # what a user reads first is what the launch is (issue 33: not a data-loader INFO line)
-    first = (job.out.read_text() + job.err.read_text()).splitlines()[0]
-    assert job.out.read_text().startswith("start: 1 process(es)"), first
+    first = job.out.read_text().splitlines()[0]
+    assert first.startswith("start: 1 process(es)"), first
 
     resumed = shlex.split(command)
     assert resumed[:2] == [sys.executable, "train.py"]
@@ -129,8 +129,8 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, 
     """Machine ranks 0 and 1 on loopback: one gloo job (the start line says 2 machines), preempted
     by SIGTERM to every process; the checkpoint holds both ranks' states, and the requeued job
     (here on one machine, 2 processes) ends where one process with twice the batch ends."""
-    sgd = {"optim.name": "sgd", "optim.lr": 0.5, "train.val_pairs": 1}
-    overrides = tiny_overrides(sample_root, **sgd, **LONG)
+    sgd = {**LONG, "optim.name": "sgd", "optim.lr": 0.5, "train.val_pairs": 1}
+    overrides = tiny_overrides(sample_root, **sgd)
     run_dir, port = tmp_path / "run", free_port()
     ranks = [Launch(machine_rank(r, port, run_dir, overrides), tmp_path / f"m{r}") for r in (0, 1)]
     until(lambda: progress(ranks[0].err, 30) >= 1, ranks[0].proc, "a trained step", ranks[0].err)
@@ -165,7 +165,7 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, 
     assert again.returncode == 0, again.stderr[-3000:]
     single, alone = tmp_path / "single", tmp_path / "alone"
     for folder, batch in ((single, 2), (alone, 1)):
-        steps = {**sgd, **LONG, "train.steps": end, "train.batch_size": batch}
+        steps = {**sgd, "train.steps": end, "train.batch_size": batch}
         train(tiny_config(sample_root, **steps), folder)
     ddp, one, rank0 = (release_weights(d) for d in (run_dir, single, alone))
     for key in (k for k in one if k.startswith("decoder.")):
@@ -174,18 +174,22 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, 
         torch.testing.assert_close(ddp[key], one[key], rtol=0, atol=NOISE * rank1_effect)
 
 
-@pytest.mark.usefixtures("no_run_outlives_the_test")
-def test_a_cpu_launch_that_asks_for_two_machines_is_refused_before_any_step(sample_root, tmp_path):
-    """accelerate's --cpu launcher starts 1 process per machine, never one job (issue 32,
-    item 5)."""
+def test_a_cpu_launch_that_asks_for_two_machines_is_refused_before_any_step(
+    sample_root, tmp_path, monkeypatch, capsys
+):
+    """`accelerate launch --cpu --num_machines 2 ... --num_processes 2` starts 1 process per
+    machine, never one job (issue 32, item 5): its rank's environment, as accelerate's simple
+    launcher sets it (utils/launch.py, prepare_simple_launcher_cmd_env: no WORLD_SIZE)."""
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "True")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
     run_dir = tmp_path / "run"
-    command = machine_rank(0, free_port(), run_dir, tiny_overrides(sample_root))
-    command[command.index("--multi_gpu")] = "--cpu"
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=HANG)
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-3000:]
-    assert "launch with --multi_gpu instead of --cpu" in lines[0]
-    assert "start:" not in proc.stdout and not run_dir.exists()
+    code = main(["--config", str(SMOKE), "--run-dir", str(run_dir), *tiny_overrides(sample_root)])
+    out, err = capsys.readouterr()
+    assert code == 2 and len(err.strip().splitlines()) == 1, err[-3000:]
+    assert err.startswith("error: ") and "launch with --multi_gpu instead of --cpu" in err
+    assert "start:" not in out and not run_dir.exists()
 
 
 class TwoRanks:
