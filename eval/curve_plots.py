@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,17 +58,22 @@ def plot_curves(
     caveats: dict[str, str] | None = None,
     labels: dict[str, dict[str, str]] | None = None,
 ) -> list[Path]:
-    """One PNG per tag (+ all_tags.png): raw curves faint, smoothed ones solid.
+    """One PNG per tag (+ all_tags.png): raw curves faint, smoothed ones solid, a run with one point
+    as a marker.
 
-    `caveats`: tag -> a warning drawn in red above the plot (a definition differing between runs);
-    `labels`: tag -> run -> its legend entry.
+    `caveats`: tag -> a warning drawn in red under the tag's title (a definition differing between
+    runs); `labels`: tag -> run -> its legend entry. The legend sits below the panels with its
+    entries wrapped, so five runs' labels listing every differing value neither cover the curves
+    nor squeeze them; matplotlib's constrained layout makes room for it and for the titles.
     """
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no display on training servers
     import matplotlib.pyplot as plt
 
-    def draw(ax, tag: str) -> None:
+    def draw(ax, tag: str, width: int) -> dict[str, object]:
+        """The tag's curves on `ax`; returns {run: its smoothed line} for the legend."""
+        handles = {}
         for i, (run, scalars) in enumerate(curves.items()):
             if tag not in scalars:
                 continue
@@ -75,35 +81,72 @@ def plot_curves(
             color = f"C{i % 10}"
             # Faint raw curve under the smoothed one, as TensorBoard draws it.
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
-            label = (labels or {}).get(tag, {}).get(run, run)
-            ax.plot(
-                steps, smooth_tensorboard(values, weight), color=color, label=label, linewidth=1.5
+            (handles[run],) = ax.plot(
+                steps,
+                smooth_tensorboard(values, weight),
+                color=color,
+                linewidth=1.5,
+                marker="o" if len(steps) == 1 else None,  # a line through one point is invisible
             )
-        ax.set_title(tag)
+        title_pad = 6.0
         if tag in (caveats or {}):
-            ax.set_title(caveats[tag], loc="left", fontsize="small", color="red", pad=18)
+            caveat = textwrap.fill(caveats[tag], width)
+            # between the axes and the tag's title (an Axes' titles share one pad: a left title
+            # would sit on the centred one)
+            ax.annotate(
+                caveat,
+                (0, 1),
+                xycoords="axes fraction",
+                xytext=(0, 4),
+                textcoords="offset points",
+                va="bottom",
+                fontsize="small",
+                color="red",
+            )
+            title_pad += 4 + 11 * (caveat.count("\n") + 1)
+        ax.set_title(tag, pad=title_pad)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        return handles
+
+    def figure(rows: int, cols: int, texts: list[str]):
+        """A figure with room below the panels for a two-column legend of `texts`."""
+        lines = sum(t.count("\n") + 1 for t in texts[::2])  # the taller column, roughly
+        size = (5 * cols if cols > 1 else 7, (3.5 if cols > 1 else 4.5) * rows + 0.2 * lines)
+        return plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")
+
+    def legend(fig, handles: dict[str, object], texts: list[str]) -> None:
+        if handles:
+            fig.legend(
+                list(handles.values()),
+                texts,
+                loc="outside lower center",
+                ncol=min(2, len(texts)),
+                fontsize="small",
+                frameon=False,
+            )
 
     written, taken = [], set()
     for tag in tags:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        draw(ax, tag)
+        having = [run for run, scalars in curves.items() if tag in scalars]
+        # a label lists every config value that differs: wrapped, so it never widens the figure
+        texts = [textwrap.fill((labels or {}).get(tag, {}).get(r, r), 48) for r in having]
+        fig, axes = figure(1, 1, texts)
+        legend(fig, draw(axes[0, 0], tag, width=80), texts)
         path = out_dir / f"{unique_filename(tag, taken)}.png"
-        fig.tight_layout()
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
     if combined and len(tags) > 1:
         cols = min(3, len(tags))
-        rows = math.ceil(len(tags) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.5 * rows), squeeze=False)
+        texts = [textwrap.fill(run, 48) for run in curves]
+        fig, axes = figure(math.ceil(len(tags) / cols), cols, texts)
+        handles = {}
         for ax, tag in zip(axes.flat, tags):
-            draw(ax, tag)
+            handles.update(draw(ax, tag, width=60))
         for ax in list(axes.flat)[len(tags) :]:
             ax.axis("off")
-        fig.tight_layout()
+        legend(fig, handles, [textwrap.fill(run, 48) for run in handles])
         path = out_dir / "all_tags.png"
         fig.savefig(path, dpi=80)
         plt.close(fig)
