@@ -227,13 +227,17 @@ def serve(
     concurrency: int = 1,
     block: bool = True,
 ) -> str:
-    """Queue and launch; returns the local URL. `block=False` returns at once (tests)."""
+    """Queue and launch; returns the local URL. `block=False` returns at once (tests).
+
+    Gradio's own start-up lines are silenced: they advise `share=True` in `launch()`, which this
+    command has no flag for (a public link is a Hugging Face Space's job); one line names the URL.
+    """
     app.queue(default_concurrency_limit=concurrency)
     _, url, _ = app.launch(
         server_name=host,
         server_port=port,
-        prevent_thread_lock=not block,
-        quiet=not block,
+        prevent_thread_lock=True,
+        quiet=True,
         theme=THEME,
         css=CSS,
         ssr_mode=False,
@@ -241,4 +245,7 @@ def serve(
         max_file_size="50mb",
         show_error=False,
     )
+    if block:
+        print(f"serving {url} (Ctrl-C stops it)", flush=True)
+        app.block_thread()
     return url

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from configs.read import model_config_from_json
-from weights.checkpoint import ONNX_META, STEP_WEIGHTS, read_metadata
+from weights.checkpoint import ONNX_META, RELEASE_FILE, STEP_WEIGHTS, read_metadata
 from weights.pretrained import random_weights_reason
 from weights.resolve import is_spec
 
@@ -24,7 +24,8 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
     shows its load error in the page instead of vanishing from the picker. Hidden folders
     (`.tmp_step_*`: a checkpoint being written) are skipped; a step folder is listed as the folder,
     not its weights file. Labels are POSIX paths relative to the given folder's parent (a file: its
-    name); a label already taken gets " (2)", " (3)" ... appended. Sorted per path.
+    name, and a run's release its run's too: `quickstart/model.safetensors`); a label already taken
+    gets " (2)", " (3)" ... appended. Sorted per path.
     """
     found: dict[str, str] = {}
 
@@ -41,7 +42,7 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
         if not root.is_dir():
             # a missing folder (the default runs/) lists nothing; adain-release and hf: download
             if root.exists() or root.suffix or is_spec(root):
-                add(str(root) if is_spec(root) else root.name, root)
+                add(str(root) if is_spec(root) else _file_label(root), root)
             continue
         if (root / ONNX_META).is_file():  # an ONNX export (export.py --out): onnxruntime runs it
             add(root.resolve().name, root)
@@ -57,6 +58,13 @@ def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:
             if (step and (path / STEP_WEIGHTS).is_file()) or release or onnx:
                 add("/".join(filter(None, (base, rel.as_posix()))), path)
     return found
+
+
+def _file_label(path: Path) -> str:
+    """A file given by path: its name; every run's release has the same name, so its run's too."""
+    if path.name == RELEASE_FILE and path.resolve().parent.name:
+        return f"{path.resolve().parent.name}/{path.name}"
+    return path.name
 
 
 def newest_first(models: Mapping[str, str]) -> list[str]:

@@ -425,8 +425,12 @@ def test_discover_models(tmp_path):
     assert discover_models([tmp_path / "gone.safetensors"]) == {
         "gone.safetensors": str(tmp_path / "gone.safetensors")
     }
-    twice = discover_models([runs / "a/model.safetensors", tmp_path / "model.safetensors"])
-    assert list(twice) == ["model.safetensors", "model.safetensors (2)"]
+    # files given directly are told apart by their run's folder (issue 33: every run's release is
+    # model.safetensors)
+    two = discover_models([runs / "a/model.safetensors", runs / "b/model.safetensors"])
+    assert list(two) == ["a/model.safetensors", "b/model.safetensors"]
+    twice = discover_models([runs / "a/model.safetensors", tmp_path / "a/model.safetensors"])
+    assert list(twice) == ["a/model.safetensors", "a/model.safetensors (2)"]
 
 
 def test_uploads_and_results_stay_in_the_temp_folder(env):
@@ -494,3 +498,6 @@ def test_cli_serves_the_api_and_removes_its_temp_folder(env):
         )
         client.close()
     assert not temp.exists(), "the temp folder outlived the app"
+    log = (env["root"] / "cli.log").read_text()
+    # gradio's "set `share=True` in `launch()`" names no flag of app.py; one line names the URL
+    assert "share=True" not in log and f"serving {cli['url']}" in log, log

@@ -355,7 +355,7 @@ def test_config_and_api_info_name_no_server_path(srv, tmp_path):
     assert all(cell["url"].startswith("data:image/jpeg;base64,") for row in samples for cell in row)
     params = info["named_endpoints"]["/stylize"]["parameters"]
     assert next(p for p in params if p["parameter_name"] == "model")["parameter_default"] == (
-        "model.safetensors"
+        "elsewhere/model.safetensors"
     )
     fields = [*path_fields(config), *path_fields(info)]
     assert "runs/a_old/model.safetensors" in fields and len(fields) > 30
