@@ -112,27 +112,97 @@ def test_sigterm_and_sigusr1_ask_for_a_saved_stop_and_a_ctrl_c_still_stops_at_on
         signal.signal(signal.SIGTERM, previous)
 
 
-def machine_rank(rank: int, port: int, run_dir: Path, overrides: list[str]) -> list[str]:
-    """One machine's launch, as README's "More than one machine" types it (on loopback)."""
-    return [
-        *(sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"),
-        *("--num_machines", "2", "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1"),
-        *("--main_process_port", str(port), "--num_processes", "2"),
-        *("--mixed_precision", "no", "--dynamo_backend", "no"),
-        *("train.py", "--config", str(SMOKE), "--run-dir", str(run_dir), *overrides),
+FAKE_SLURM = {  # what SLURM puts on PATH and in the environment, for 2 nodes of job 1234
+    "srun": """#!/bin/bash
+        while [[ "$1" == --* ]]; do shift; done  # srun's own options
+        status=0
+        for ((node = 0; node < SLURM_NNODES; node++)); do
+          SLURM_NODEID=$node "$@" || status=$?
+        done
+        exit $status""",
+    "scontrol": """#!/bin/bash
+        [[ "$*" == "show hostnames node[1-2]" ]] && printf 'localhost\\nnode2\\n'""",
+}
+
+
+def sbatch_commands(tmp_path: Path, args: list[str], port: int) -> subprocess.CompletedProcess:
+    """scripts/slurm/train.sbatch as sbatch runs it, under a fake SLURM (srun runs each node's task
+    in turn); DRY_RUN: each node prints its command."""
+    bin_dir = tmp_path / "fake_slurm"
+    bin_dir.mkdir(exist_ok=True)
+    for name, text in FAKE_SLURM.items():
+        (bin_dir / name).write_text(re.sub(r"(?m)^ {8}", "", text) + "\n")
+        (bin_dir / name).chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_JOB_ID": "1234",
+        "SLURM_JOB_NODELIST": "node[1-2]",
+        "SLURM_NNODES": "2",
+        "SLURM_SUBMIT_DIR": str(REPO),
+        "MASTER_PORT": str(port),
+        "DRY_RUN": "1",
+    }
+    script = ["bash", str(REPO / "scripts" / "slurm" / "train.sbatch"), *args]
+    return subprocess.run(script, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_sbatch_script_runs_one_launch_per_node_that_resumes_latest(tmp_path):
+    proc = sbatch_commands(
+        tmp_path, ["--config", "c.yaml", "--run-dir", "/shared/r", "a.b=1"], 4321
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = [
+        *("accelerate", "launch", "--config_file", "configs/accelerate/multi_node.yaml"),
+        *("--num_machines", "2", "--machine_rank", "{rank}", "--main_process_ip", "localhost"),
+        *("--main_process_port", "4321", "--num_processes", "2"),
+        *(
+            "train.py",
+            "--config",
+            "c.yaml",
+            "--run-dir",
+            "/shared/r",
+            "a.b=1",
+            "--resume",
+            "latest",
+        ),
     ]
+    nodes = [shlex.split(line) for line in proc.stdout.splitlines()]
+    assert nodes == [[a.format(rank=r) for a in expected] for r in (0, 1)]
+    # README's "More than one machine" shows these launches, up to the port and the run
+    readme = (REPO / "README.md").read_text()
+    shown = re.findall(
+        r"(?m)^    (accelerate launch --config_file configs/accelerate/multi.*)$", readme
+    )
+    assert len(shown) == 2
+    for line, node in zip(shown, nodes):
+        typed = shlex.split(line)
+        typed[typed.index("--main_process_port") + 1] = "4321"
+        assert typed[: typed.index("train.py")] == node[: node.index("train.py")]
+        assert typed[-2:] == node[-2:] == ["--resume", "latest"]
+    proc = sbatch_commands(tmp_path, ["--config", "c.yaml"], 4321)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: ") and "--run-dir" in lines[0]
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("no_run_outlives_the_test")
-def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, tmp_path):
+def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(
+    sample_root, tmp_path, monkeypatch
+):
     """Machine ranks 0 and 1 on loopback: one gloo job (the start line says 2 machines), preempted
     by SIGTERM to every process; the checkpoint holds both ranks' states, and the requeued job
     (here on one machine, 2 processes) ends where one process with twice the batch ends."""
     sgd = {**LONG, "optim.name": "sgd", "optim.lr": 0.5, "train.val_pairs": 1}
     overrides = tiny_overrides(sample_root, **sgd)
-    run_dir, port = tmp_path / "run", free_port()
-    ranks = [Launch(machine_rank(r, port, run_dir, overrides), tmp_path / f"m{r}") for r in (0, 1)]
+    run_dir = tmp_path / "run"
+    # the nodes' commands as scripts/slurm/train.sbatch builds them; `accelerate` on PATH, as in an
+    # activated virtual environment
+    args = ["--config", str(SMOKE), "--run-dir", str(run_dir), *overrides]
+    nodes = sbatch_commands(tmp_path, args, free_port()).stdout.splitlines()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    ranks = [Launch(shlex.split(line), tmp_path / f"m{r}") for r, line in enumerate(nodes)]
     until(lambda: progress(ranks[0].err, 30) >= 1, ranks[0].proc, "a trained step", ranks[0].err)
     for launch in ranks:  # the launcher and its rank, on each machine (the launcher forwards it:
         os.killpg(launch.proc.pid, signal.SIGTERM)  # the rank sees the same request twice)
@@ -145,6 +215,8 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(sample_root, 
     state = read_complete(checkpoint)
     assert state.step == step < 30 and state.world_size == 2
     assert {p.name for p in checkpoint.iterdir()} >= {"random_states_0.pkl", "random_states_1.pkl"}
+    # the launch as typed (issue 33: not `python3 .venv/bin/accelerate launch`)
+    assert command.startswith("accelerate launch --config_file configs/accelerate/multi_node.yaml")
     assert "--machine_rank 0" in command and command.endswith("--resume latest")
     # written once: one writer of events, config.yaml once, no stray folders
     assert len({p.name.split(".")[4] for p in run_dir.glob("events.out.tfevents.*")}) == 1
