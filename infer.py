@@ -72,6 +72,15 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     opts = check_options(options(value))  # nan/inf/huge numbers and unknown choices: one line
     torch.manual_seed(opts.seed)
     plan = plan_jobs(opts)
+    bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
+    try:
+        return run_jobs(opts, plan, bar, lambda: warn_random_weights(opts))
+    finally:
+        bar.close()
+
+
+def warn_random_weights(opts: InferOptions) -> None:
+    """One WARNING when the images cannot be real stylizations (random weights), after the load."""
     if parse_weights(opts.weights).random:
         print(
             "WARNING: --weights random: the feature network / encoder has RANDOM weights; the "
@@ -84,11 +93,6 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
             f"NOT meaningful stylizations",
             file=sys.stderr,
         )
-    bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
-    try:
-        return run_jobs(opts, plan, bar)
-    finally:
-        bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +176,10 @@ class Runner:
 
     def say_tiling(self, path: Path, image: torch.Tensor) -> None:
         """One line for a content the decoder will stylize in tiles: how it is cut."""
+        if self.engine.method == "optimize":  # the optimization has no tiled form
+            return
         tile = self.engine.tile_size
-        if self.engine.method != "optimize" and tile and max(image.shape[-2:]) > tile:
+        if tile and max(image.shape[-2:]) > tile:
             line = tiling_line(self.engine.net, image[None], tile, self.engine.tile_overlap)
             print(f"tiled: {path.name}: {line}", file=sys.stderr)
 
@@ -287,5 +290,11 @@ def _reason(err: Exception) -> str:
     return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
 
 
-def run_jobs(args: InferOptions, plan: Plan, bar) -> dict:
-    return Runner(args, plan, bar).run()
+def run_jobs(
+    args: InferOptions, plan: Plan, bar, loaded: Callable[[], None] = lambda: None
+) -> dict:
+    """Stylize the plan; `loaded()` runs once the network loaded (a warning about it comes after
+    the load errors that would make it moot)."""
+    runner = Runner(args, plan, bar)
+    loaded()
+    return runner.run()
