@@ -263,7 +263,7 @@ def _main(args, rank: int) -> int:
     try:
         # read and check everything before the Accelerator or the run folder exist: a typo costs no
         # cleanup
-        cfg = validate(load_config(args.config, args.overrides), cuda=torch.cuda.is_available())
+        cfg = load_config(args.config, args.overrides, cuda=torch.cuda.is_available())
         # CPU training: every step reallocates the same activations; keeping freed memory makes a
         # step faster (inference/allocator.py; docs/results/design_figures.md)
         if not torch.cuda.is_available():

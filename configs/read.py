@@ -52,9 +52,12 @@ def apply_overrides(cfg, overrides: list[str]):
     return from_dict(type(cfg), data)
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, cuda: bool | None = None
+) -> Config:
     """Read a YAML experiment file into a Config, apply `key=value` overrides and `validate` the
-    result.
+    result (`cuda` given: for a run on this machine, so every rule of validate's `for_run` too, in
+    the same pass).
 
     Raises:
         ConfigError: one line naming the file or the dotted key, the value and what is allowed.
@@ -75,7 +78,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     cfg = apply_overrides(cfg, overrides or [])
     # recorded as loaded (a file by its absolute path), so the run's config.yaml finds them from any
     # folder
-    return validate(dataclasses.replace(cfg, plugins=plugins) if plugins else cfg)
+    cfg = dataclasses.replace(cfg, plugins=plugins) if plugins else cfg
+    return validate(cfg, cuda, for_run=cuda is not None)
 
 
 def load_config_plugins(listed, overrides: list[str], path: Path) -> list[str]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import typing
 from functools import reduce
+from pathlib import Path
 
 from configs.coerce import HED_SOURCE, from_dict
 from configs.schema import (
     Config,
     ConfigError,
+    DataConfig,
     EncoderConfig,
     LossConfig,
     ModelConfig,
@@ -193,37 +195,106 @@ def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
         )
 
 
-def validate(cfg: Config, cuda: bool | None = None) -> Config:
+def _data_problems(data: DataConfig) -> list[str]:
+    """The training folders a run on this machine reads (data.content_dir / data.style_dir or
+    root/{content,style}/train), when missing; what is in them is checked when they are read."""
+    problems = []
+    for side in ("content", "style"):
+        given = getattr(data, f"{side}_dir")
+        folder = Path(given) if given else Path(data.root) / side / "train"
+        if not folder.is_dir():
+            problems.append(
+                f"data.{side + '_dir' if given else 'root'}: {side} training folder {folder} does "
+                f"not exist; prepare it (python -m data_prep.prepare ... --out {data.root}, or "
+                "python -m data_prep.sample for the small sample set) or set data.root"
+            )
+    return problems
+
+
+def _weights_problems(cfg: Config) -> list[str]:
+    """torchvision's pretrained VGG files the run would download, when they are not cached and no
+    download can happen (HF_HUB_OFFLINE, or the host does not answer within 3 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from torchvision.models import get_weight
+
+    from weights.pretrained import hub_offline_env, torchvision_cache_path
+
+    needed: dict[str, str] = {}  # arch -> the key that asks for it
+    enc, loss = cfg.model.encoder, cfg.loss
+    if enc.kind in VGG_KINDS and enc.pretrained and not enc.weights_file:
+        needed[enc.kind] = "model.encoder.pretrained"
+    if loss.loss_net_pretrained and not loss.loss_net_weights_file:
+        needed.setdefault(loss.loss_net, "loss.loss_net_pretrained")
+    problems = []
+    for arch, key in needed.items():
+        url = get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1").url
+        cached = torchvision_cache_path(url)
+        if cached.is_file():
+            continue
+        try:
+            if hub_offline_env():
+                raise OSError("HF_HUB_OFFLINE is set")
+            socket.create_connection((urlsplit(url).hostname, 443), timeout=3).close()
+            continue  # the download can happen: it will, when the network is built
+        except OSError as err:
+            problems.append(
+                f"{key}: true needs torchvision's {arch} weights, not cached and not downloadable "
+                f"here ({err}); put {cached.name} at {cached} (from {url}), or set a local file "
+                "(weights_file=PATH) or pretrained=false (random weights, smoke runs only)"
+            )
+    return problems
+
+
+def validate(cfg: Config, cuda: bool | None = None, for_run: bool = False) -> Config:
     """Check a Config (read from YAML or built in Python) before anything is built; return a typed
     copy.
 
+    Every problem is reported in one pass (one line, problems numbered), so a recipe that is wrong
+    for this machine in three ways takes one run to fix, not three.
+
     Args:
-        cuda: whether the run has CUDA. None (inspecting a recipe, benchmarking on another machine)
-            skips the one rule that depends on the machine: fp16 needs a GPU.
+        cuda: whether the run has CUDA. None (inspecting a recipe, benchmarking on another
+            machine) skips the one rule that depends on the GPU: fp16 needs one.
+        for_run: the config is about to train here (train.py): also what the run will read must
+            be there: the training folders, and pretrained weights cached or downloadable.
 
     Raises:
-        ConfigError: the first bad value, as `<dotted key>: <value> ...; <what is allowed>`.
+        ConfigError: `<dotted key>: <value> ...; <what is allowed>` for each bad value.
     """
-    # types and choices, also for a Config built in Python
+    # types and choices, also for a Config built in Python (nothing below can run without them)
     cfg = from_dict(Config, dataclasses.asdict(cfg))
+    problems = []
     for key, (ok, allowed) in _RANGES.items():
         value = reduce(getattr, key.split("."), cfg)
         if not ok(value):
-            raise ConfigError(f"{key}: {value!r}; {allowed}")
+            problems.append(f"{key}: {value!r}; {allowed}")
     if cfg.data.resize < cfg.data.crop:
-        raise ConfigError(
+        problems.append(
             f"data.resize: {cfg.data.resize}; must be >= data.crop ({cfg.data.crop}): the random "
             "crop is cut from the image resized to this short side"
         )
     if len(cfg.optim.betas) != 2 or not all(0 <= b < 1 for b in cfg.optim.betas):
-        raise ConfigError(
+        problems.append(
             f"optim.betas: {cfg.optim.betas}; must be two numbers in [0, 1), e.g. 0.9,0.999"
         )
-    check_model(cfg.model)
-    _check_loss(cfg.loss, cfg.model.encoder)
+    try:  # each checker stops at its first rule: one problem each
+        check_model(cfg.model)
+        # the loss's rules read the model's (its encoder layer): not judged against a wrong one
+        _check_loss(cfg.loss, cfg.model.encoder)
+    except ConfigError as err:
+        problems.append(str(err))
     if cuda is False and cfg.train.mixed_precision == "fp16":
-        raise ConfigError(
+        problems.append(
             "train.mixed_precision: 'fp16' but CUDA is not available; use no or bf16 on this "
             "machine (fp16 is for GPUs such as the T4)"
         )
+    if for_run:
+        problems += _data_problems(cfg.data) + _weights_problems(cfg)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        listed = " ".join(f"({k}) {p}" for k, p in enumerate(problems, 1))
+        raise ConfigError(f"{len(problems)} problems: {listed}")
     return cfg

@@ -244,6 +244,8 @@ def load_fixed_images(folder: str | os.PathLike, n: int, size: int) -> torch.Ten
         images.append(TF.to_dtype(TF.center_crop(x, [size, size]), torch.float32, scale=True))
     if not images:
         raise ValueError(f"no readable image in {folder} ({len(files)} image files, none decodes)")
-    if len(images) < n:
+    if len(images) < n and len(images) < len(files):  # every file was tried: some fail to decode
         log.warning("only %d of the %d requested images are readable in %s", len(images), n, folder)
+    elif len(images) < n:  # a small folder, not a broken one
+        log.warning("%s holds %d images, fewer than the %d requested", folder, len(files), n)
     return torch.stack(images)
