@@ -38,6 +38,7 @@ from training.resume import (
     check_resume_config,
     load_checkpoint,
     resolve_resume,
+    run_folder_everywhere,
     same_checkpoint_everywhere,
 )
 from training.run_log import RunLogger
@@ -159,6 +160,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         if removed:
             log.info("removed %d temp file(s) left by an interrupted save", removed)
         atomic_write(run_dir / "config.yaml", to_yaml(cfg))
+    run_folder_everywhere(accelerator, run_dir)  # a fresh run's node-local disk: before any step
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process, loss=cfg.loss)
     loop = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state)
     try:
@@ -169,9 +171,10 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         except BaseException as err:
             # Ctrl-C, or a peer rank that left on it (training/interrupt.py)
             if interrupt.caused(err):
-                raise TrainingInterrupted(
-                    state.step, loop.last_saved, run_dir, t.mixed_precision
-                ) from None
+                # what is on disk: a Ctrl-C in a save's last barrier leaves that save complete
+                saved = complete_checkpoints(run_dir)
+                last = saved[-1][0] if saved else loop.last_saved
+                raise TrainingInterrupted(state.step, last, run_dir, t.mixed_precision) from None
             raise
         if result.bad_files:
             log.warning(

@@ -286,3 +286,11 @@ def test_a_rank_that_finds_another_checkpoint_stops_every_rank(tmp_path, monkeyp
         resume, "gather_object", lambda mine: [(0, "a", str(main_view)), (1, "b", str(main_view))]
     )
     assert resume.same_checkpoint_everywhere(TwoRanks(), main_view, tmp_path) == main_view
+    # a fresh run: every rank must see the config.yaml the main process wrote
+    (tmp_path / "config.yaml").write_text("name: x\n")
+    monkeypatch.setattr(TwoRanks, "wait_for_everyone", lambda self: None, raising=False)
+    monkeypatch.setattr(resume, "gather_object", lambda mine: [mine[0], (1, "node-b", False)])
+    with pytest.raises(CheckpointError, match="rank 1 on node-b cannot see .* is not shared"):
+        resume.run_folder_everywhere(TwoRanks(), tmp_path)
+    monkeypatch.setattr(resume, "gather_object", lambda mine: [mine[0], (1, "node-b", True)])
+    resume.run_folder_everywhere(TwoRanks(), tmp_path)

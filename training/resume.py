@@ -92,6 +92,29 @@ def same_checkpoint_everywhere(
     return Path(main) if main else None
 
 
+def run_folder_everywhere(accelerator: Accelerator, run_dir: Path) -> None:
+    """Every rank sees the config.yaml the main process just wrote (a collective, before any step):
+    a fresh run on a node-local disk would otherwise fail at its first save.
+
+    Raises:
+        CheckpointError: on every rank, naming the ranks and hosts that do not see it.
+    """
+    if accelerator.num_processes == 1:
+        return
+    accelerator.wait_for_everyone()  # the main process has written it
+    seen = gather_object(
+        [(accelerator.process_index, socket.gethostname(), (run_dir / "config.yaml").is_file())]
+    )
+    blind = [f"rank {rank} on {host}" for rank, host, sees in seen if not sees]
+    if blind:
+        raise CheckpointError(
+            f"{', '.join(blind)} cannot see {run_dir / 'config.yaml'}, which the main process "
+            f"just wrote: the run folder {run_dir} is not shared between the machines. Put "
+            "--run-dir on storage every machine mounts at the same path (data.root may stay "
+            "node-local if identical)"
+        )
+
+
 def saved_config(folder: Path) -> dict | None:
     """A checkpoint's training config: its trainer_state.json, else its run folder's config.yaml."""
     state = read_complete(folder)
