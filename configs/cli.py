@@ -71,9 +71,9 @@ class ArgumentParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
     def _hints(self, message: str) -> list[str]:
-        """configs.suggest's rule on what was typed: each unknown `--flag` (also when argparse only
-        says a required flag is missing: `--confg` -> --config), a `--key.sub value` meant as a
-        config override, and an invalid subcommand or choice."""
+        """configs.suggest's rule on what was typed: each unknown flag (also when argparse only
+        says that a required one is missing), a config override typed as a flag, and an invalid
+        subcommand or choice."""
         hints, argv = [], getattr(self, "_argv", [])
         for i, token in enumerate(argv):
             name = token.split("=", 1)[0]

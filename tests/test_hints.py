@@ -158,8 +158,11 @@ def test_missing_pretrained_weights_hint_is_the_commands_own(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "no weights here" in err and "--weights random" in err and "model.encoder" not in err
     monkeypatch.setattr("train.train", refuse)
+    for side in ("content", "style"):  # the training folders the config check asks for
+        (tmp_path / "data" / side / "train").mkdir(parents=True)
     # as infer.py: could not start
-    assert train.main(["--config", str(REPO / "configs" / "smoke.yaml")]) == 2
+    smoke = str(REPO / "configs" / "smoke.yaml")
+    assert train.main(["--config", smoke, f"data.root={tmp_path / 'data'}"]) == 2
     err = capsys.readouterr().err
     assert (
         "no weights here" in err
