@@ -77,7 +77,8 @@ class ArgumentParser(argparse.ArgumentParser):
         hints, argv = [], getattr(self, "_argv", [])
         for i, token in enumerate(argv):
             name = token.split("=", 1)[0]
-            if not token.startswith("--") or name in self.flags() or token == "--":
+            known = any(f.startswith(name) for f in self.flags())  # argparse takes prefixes
+            if not token.startswith("--") or known or token == "--":
                 continue
             if "." in name:
                 after = argv[i + 1 : i + 2] or ["VALUE"]
