@@ -29,6 +29,8 @@ EXTERNAL = {
     "--num_machines",
     "--mixed_precision",
     "--main_process_port",
+    "--main_process_ip",
+    "--machine_rank",
     "--dynamo_backend",
     "--config_file",
     "--cpu",

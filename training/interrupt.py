@@ -5,7 +5,7 @@ from the newest complete checkpoint), exit status 130, no traceback from any ran
 terminal wants the prompt back now; the step in flight is dropped.
 
 SIGTERM / SIGUSR1 (a scheduler preempting the job or nearing its time limit; SLURM sends SIGUSR1
-ahead of the limit with `--signal`): every rank finishes the step it is in, the ranks agree on the
+ahead of the limit when asked to): every rank finishes the step it is in, the ranks agree on the
 step (the stop flag rides on the all-reduce each step already makes: training/loop.py), one complete
 step checkpoint is written, the main process prints one line (step, checkpoint, resume command) and
 train.py exits with EXIT_PREEMPTED. A requeued job's `--resume latest` continues bitwise exactly.

@@ -78,7 +78,7 @@ def make_accelerator(cfg: Config) -> Accelerator:
 def simple_launcher_asked_for_more(accelerator: Accelerator) -> bool:
     """accelerate's simple launcher (it alone sets ACCELERATE_USE_CPU) sets MASTER_ADDR only when
     asked for several processes or machines; it then still starts one process, with no WORLD_SIZE,
-    so this process trains alone (mpirun's launch, `--mpirun_hostfile`, is a real job)."""
+    so this process trains alone (its mpirun launch sets the MPI world size: a real job)."""
     return (
         "ACCELERATE_USE_CPU" in os.environ
         and "MASTER_ADDR" in os.environ
