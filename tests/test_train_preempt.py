@@ -193,7 +193,8 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(
 ):
     """Machine ranks 0 and 1 on loopback: one gloo job (the start line says 2 machines), preempted
     by SIGTERM to every process; the checkpoint holds both ranks' states, and the requeued job
-    (here on one machine, 2 processes) ends where one process with twice the batch ends."""
+    (here on one machine, 2 processes) ends bitwise where the uninterrupted 2-process job ends,
+    and where one process with twice the batch ends."""
     sgd = {**LONG, "optim.name": "sgd", "optim.lr": 0.5, "train.val_pairs": 1}
     overrides = tiny_overrides(sample_root, **sgd)
     run_dir = tmp_path / "run"
@@ -235,6 +236,20 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(
         timeout=HANG,
     )
     assert again.returncode == 0, again.stderr[-3000:]
+    # bitwise the uninterrupted 2-process job (with 2 ranks an all-reduce is order-free)
+    full = tmp_path / "full"
+    uninterrupted = subprocess.run(
+        [
+            *launch_command(2, port=free_port()),
+            *("train.py", *args[:2], "--run-dir", str(full), *overrides, f"train.steps={end}"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    same_weights(full, run_dir)
     single, alone = tmp_path / "single", tmp_path / "alone"
     for folder, batch in ((single, 2), (alone, 1)):
         steps = {**sgd, "train.steps": end, "train.batch_size": batch}
