@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from configs.cli import run_command
+from configs.cli import ArgumentParser, run_command
 from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
@@ -132,10 +132,9 @@ def _size(n: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python export.py",
         description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.split("\n")[1:]),
     )
     p.add_argument(

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 
 from bench.figures import FIGURES, run_figures
 from bench.table import compare_files, run_benchmark
-from configs.cli import ArgumentParser
+from configs.cli import EXIT_USAGE, ArgumentParser
+from configs.suggest import did_you_mean
+
+SUBCOMMANDS = ("figures", "onnx", "gpu", "train-step")
 
 
 def _figures_main(argv: list[str]) -> dict:
@@ -50,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
         from bench.train_step import main as train_step_main
 
         return train_step_main(argv[1:])
+    if argv and not argv[0].startswith("-"):  # a subcommand none of the above: say which it meant
+        hint = did_you_mean(argv[0], SUBCOMMANDS) or f"choose from {', '.join(SUBCOMMANDS)}"
+        print(f"python -m bench: error: unknown subcommand {argv[0]!r}; {hint}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
     parser = ArgumentParser(
         prog="python -m bench",
         description=__doc__.splitlines()[0],

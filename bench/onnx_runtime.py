@@ -12,7 +12,6 @@ Random weights (nothing downloads).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import torch
 from bench.cases import random_pair, stylization_net, stylization_pass
 from bench.figures import _psnr, _vary_outputs
 from bench.harness import time_call
+from configs.cli import ArgumentParser
 from configs.device import cpu_name
 from media.files import atomic_write
 from weights.onnx_export import export_onnx
@@ -172,7 +172,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str]) -> dict:
-    p = argparse.ArgumentParser(prog="python -m bench onnx", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m bench onnx", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--quick", action="store_true", help="few timed calls (tests)")
     p.add_argument("--out", help="result .json (a .md table is written next to it)")

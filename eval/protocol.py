@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from configs.cli import ArgumentParser
 from eval.protocol_metrics import (
     COLUMNS,
     MetricNets,
@@ -74,9 +75,7 @@ def _add_metric_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m eval.protocol", description=__doc__.split("\n")[0]
-    )
+    parser = ArgumentParser(prog="python -m eval.protocol", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser(
         "metrics", help="measure a folder of outputs named {content}_stylized_{style}.png"

@@ -3,6 +3,8 @@ and file names, through the entry points users type: each mistake is one line th
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 import train
@@ -47,3 +49,22 @@ def test_a_mistyped_subcommand_is_suggested(capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1, err
     assert "did you mean metrics (not metrcs)?" in err, err
+
+
+@pytest.mark.parametrize(
+    "module, argv, hint",
+    [
+        ("export", ["--chekpoint", "x"], "did you mean --checkpoint (not --chekpoint)?"),
+        ("eval.protocol", ["metrcs"], "did you mean metrics (not metrcs)?"),
+        ("bench.__main__", ["figuers"], "did you mean figures (not figuers)?"),
+        ("bench.__main__", ["onnx", "--quik"], "did you mean --quick (not --quik)?"),
+    ],
+)
+def test_every_entry_point_suggests_the_fix(capsys, module, argv, hint):
+    """The entry points that build their parsers themselves use the same rule."""
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1, err
+    assert hint in err[0], err
