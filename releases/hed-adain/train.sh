@@ -11,7 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 py=${PYTHON:-$repo/.venv/bin/python}
 [ -x "$py" ] || py=python
-run=${RUN_DIR:-$repo/runs/hed_adain}
+run=${RUN_DIR:-runs/hed_adain}  # relative to the repo: the model card records the command as typed
 cd "$repo"
 
 "$py" -m data_prep.offline --out data/offline
