@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         except BaseException as err:  # before the loop; TrainingInterrupted covers the loop itself
             if not interrupt.caused(err):
                 raise
-            if rank == 0:
-                print("interrupted before training started: nothing was trained", file=sys.stderr)
+            if rank == 0:  # stdout, as the line of an interrupted run (_main)
+                print("interrupted before training started: nothing was trained", flush=True)
             return EXIT_INTERRUPTED
 
 
@@ -274,7 +274,11 @@ def _main(args, rank: int) -> int:
         result = train(cfg, args.run_dir, args.resume)
     except TrainingInterrupted as stop:
         if rank == 0:
-            print(stop.message(), file=sys.stderr)
+            # stdout, which every launcher leaves to the terminal: accelerate's simple launcher
+            # (--cpu) tees the rank's stderr through itself and, at the Ctrl-C, can drop what the
+            # rank writes then (seen in 1 of 5 fresh-clone CI runs: the line missing); and on
+            # stderr the line could be glued to the progress bar's last unterminated line
+            print(stop.message(), flush=True)
         return EXIT_INTERRUPTED
     except TrainingPreempted as stop:
         if rank == 0:

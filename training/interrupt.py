@@ -1,8 +1,8 @@
 """Stopping a run: Ctrl-C stops at once, a scheduler's SIGTERM or SIGUSR1 first saves the step.
 
-Ctrl-C (SIGINT): one line on the main process (the step reached and the exact command that resumes
-from the newest complete checkpoint), exit status 130, no traceback from any rank. Someone at the
-terminal wants the prompt back now; the step in flight is dropped.
+Ctrl-C (SIGINT): one line on the main process's stdout (the step reached and the exact command
+that resumes from the newest complete checkpoint), exit status 130, no traceback from any rank.
+Someone at the terminal wants the prompt back now; the step in flight is dropped.
 
 SIGTERM / SIGUSR1 (a scheduler preempting the job or nearing its time limit; SLURM sends SIGUSR1
 ahead of the limit when asked to): every rank finishes the step it is in, the ranks agree on the
