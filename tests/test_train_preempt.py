@@ -32,6 +32,7 @@ from train_helpers import (
     SMOKE,
     free_port,
     release_weights,
+    run_cli,
     tiny_config,
     tiny_overrides,
 )
@@ -224,30 +225,13 @@ def test_two_machine_ranks_are_one_job_and_a_preempted_job_resumes(
     assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == ["checkpoints"]
 
     end = step + 2
-    again = subprocess.run(
-        [
-            *launch_command(2, port=free_port()),
-            *("train.py", "--config", str(run_dir / "config.yaml"), "--run-dir", str(run_dir)),
-            *("--resume", "latest", f"train.steps={end}"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-    )
+    resumed = ["--config", str(run_dir / "config.yaml"), "--run-dir", str(run_dir)]
+    again = run_cli([*resumed, "--resume", "latest", f"train.steps={end}"], 2, timeout=HANG)
     assert again.returncode == 0, again.stderr[-3000:]
     # bitwise the uninterrupted 2-process job (with 2 ranks an all-reduce is order-free)
     full = tmp_path / "full"
-    uninterrupted = subprocess.run(
-        [
-            *launch_command(2, port=free_port()),
-            *("train.py", *args[:2], "--run-dir", str(full), *overrides, f"train.steps={end}"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-    )
+    plain = [*args[:2], "--run-dir", str(full), *overrides, f"train.steps={end}"]
+    uninterrupted = run_cli(plain, 2, timeout=HANG)
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
     same_weights(full, run_dir)
     single, alone = tmp_path / "single", tmp_path / "alone"
