@@ -9,6 +9,7 @@ figures.
     python -m bench onnx --out DIR/onnx.json           # onnxruntime (fp32, int8) vs PyTorch, 512 px
     python -m bench gpu --out DIR                      # the GPU check (bench/gpu.py); --quick
                                                        # --device cpu: what CI runs
+    python -m bench house [--json]                     # the source tree's figures (bench/house.py)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bench.table import compare_files, run_benchmark
 from configs.cli import EXIT_USAGE, ArgumentParser
 from configs.suggest import did_you_mean
 
-SUBCOMMANDS = ("figures", "onnx", "gpu", "train-step")
+SUBCOMMANDS = ("figures", "onnx", "gpu", "train-step", "house")
 
 
 def _figures_main(argv: list[str]) -> dict:
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
         from bench.train_step import main as train_step_main
 
         return train_step_main(argv[1:])
+    if argv[:1] == ["house"]:
+        from bench.house import main as house_main
+
+        return house_main(argv[1:])
     if argv and not argv[0].startswith("-"):  # a subcommand none of the above: say which it meant
         hint = did_you_mean(argv[0], SUBCOMMANDS) or f"choose from {', '.join(SUBCOMMANDS)}"
         print(f"python -m bench: error: unknown subcommand {argv[0]!r}; {hint}", file=sys.stderr)

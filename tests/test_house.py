@@ -1,0 +1,66 @@
+"""bench/house.py: the import graph, circles, arrows up and sizes of a source tree (issue 30)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.__main__ import main
+from bench.house import house
+
+# files of a tiny tree: models.a <-> models.b (b's import is lazy, a's relative), models.c pointing
+# up at configs.x, an unlisted package, a file over 300 lines, and folders that are not source
+TREE = {
+    "train.py": "import configs.x\n",
+    "models/__init__.py": "",
+    "models/a.py": "from . import b\n",
+    "models/b.py": "import torch\n\n\ndef late():\n    from models.a import thing\n",
+    "models/c.py": "from configs.x import value\n",
+    "configs/__init__.py": "",
+    "configs/x.py": "import importlib\n\nimportlib.import_module('models.a')\nvalue = 1\n",
+    "extras/__init__.py": "from configs import x\n",
+    "media/big.py": "x = 1\n" * 301,
+    "tests/test_a.py": "import models.a\nimport configs.x\n",
+    ".venv/lib/site.py": "import models.a\n",
+    "data/prep.py": "import models.a\n",
+}
+
+
+def _tree(root: Path) -> Path:
+    for name, text in TREE.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_house_finds_the_circle_the_lazy_import_and_the_arrow_up(tmp_path):
+    figures = house(_tree(tmp_path))
+    # tests/, .venv/ and data/ are not source
+    assert figures["files"] == 9
+    assert figures["source_lines"] == 1 + 1 + 5 + 1 + 4 + 1 + 301
+    # the circle closes only through b's import inside a function
+    assert figures["circles"] == [["models.a", "models.b"]]
+    lazy = [(e["source"], e["target"]) for e in figures["edges"] if e["lazy"]]
+    assert lazy == [("models.b", "models.a")]
+    up = ["models.c -> configs.x (models/c.py:1)"]
+    assert figures["upward"] == up
+    assert figures["models_outside"] == up
+    # a literal import_module counts (configs.x -> models.a points down: no arrow up)
+    assert {"source": "configs.x", "target": "models.a"}.items() <= figures["edges"][0].items()
+    assert figures["over_300"] == ["media/big.py (301)"]
+    assert [layer["packages"] for layer in figures["layers"]] == [
+        ["train"],
+        [],
+        ["configs", "extras", "media"],
+        ["models"],
+    ]
+    assert figures["unlisted"] == [
+        "extras/ is in no layer of LAYERS: placed in 'parts' (the deepest its imports allow)"
+    ]
+
+
+def test_python_m_bench_house_runs_on_the_repo(capsys):
+    figures = main(["house", "--json"])
+    assert json.loads(capsys.readouterr().out)["files"] == figures["files"] > 0
+    main(["house"])
+    assert "| import circles (lazy imports included) |" in capsys.readouterr().out
