@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from configs.coerce import parse_weights
 from configs.plugins import load_plugins
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
@@ -30,6 +29,7 @@ from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
 from media.images import ImageReadError
+from models.config import parse_weights
 from models.registry import RegistryError
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError

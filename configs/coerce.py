@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Literal
 
-from configs.schema import ConfigError, Registered
+from configs.schema import ConfigError
 from configs.suggest import did_you_mean
+
+# HED_SOURCE: configs/validate.py imports it from here
+from models.config import HED_SOURCE, Registered  # noqa: F401
 
 _BOOL_WORDS = {
     "true": True,
@@ -149,33 +150,3 @@ def from_dict(cls, data: dict, prefix: str = ""):
             f"valid keys here: {', '.join(prefix + n for n in sorted(names))}"
         )
     return cls(**{k: _coerce(v, hints[k], prefix + k) for k, v in data.items()})
-
-
-# the weights-file value naming HED's VGG16 (weights/hed.py): installable offline, so it is a source
-# like `pretrained`, not a path
-HED_SOURCE = "hed"
-
-
-@dataclass(frozen=True)
-class WeightsSpec:
-    """Where a network's weights come from: the library's pretrained ones, a local file, or
-    random."""
-
-    pretrained: bool
-    file: str = ""
-
-    @property
-    def random(self) -> bool:
-        return not (self.pretrained or self.file)
-
-
-def parse_weights(spec: str) -> WeightsSpec:
-    """The one parser of the `pretrained | random | hed | PATH` strings of every CLI flag and option
-    (`hed` travels as the file name the VGG loaders resolve: weights/hed.py)."""
-    if spec == "pretrained":
-        return WeightsSpec(pretrained=True)
-    if spec == "random":
-        return WeightsSpec(pretrained=False)
-    if not spec:
-        raise ValueError("empty weights spec: use pretrained, random or a path to a weights file")
-    return WeightsSpec(pretrained=False, file=str(Path(spec)))

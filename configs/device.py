@@ -1,6 +1,6 @@
-"""The machine a run uses: the device name, the memory format, the precisions it does well, and the
-autocast contexts (`autocast` for a run's precision; `fp32` for the statistics and losses, which
-stay float32 under any autocast).
+"""The machine a run uses: the device name, the memory format and the precisions it does well (the
+autocast contexts, `autocast` for a run's precision and `fp32` for the statistics and losses, are
+the model's: models/precision.py).
 
 Settings of a config or a command line are checked here against the hardware (a GPU that is not
 there, bf16 where it is emulated, fp16 on a CPU): every entry point refuses or warns the same way.
@@ -9,12 +9,9 @@ there, bf16 where it is emulated, fp16 on a CPU): every entry point refuses or w
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def memory_format(name: str, device: torch.device) -> torch.memory_format:
@@ -125,24 +122,6 @@ def check_precision(device: torch.device, precision: str) -> None:
             "--precision fp16 on the CPU is emulated and slower than fp32; use --precision bf16 "
             "(the CPU's fast half precision) or fp16 on a GPU"
         )
-
-
-def autocast(device: torch.device, precision: str):
-    """Autocast for "bf16"/"fp16" on `device`, a no-op for "fp32"."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision '{precision}'; choose one of {', '.join(PRECISIONS)}")
-    if PRECISIONS[precision] is None:
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=PRECISIONS[precision])
-
-
-def fp32(device: torch.device):
-    """Autocast disabled for the enclosed statistics and losses, which stay float32 (why:
-    models/losses.py); a no-op where autocast is unsupported."""
-    try:
-        return torch.autocast(device_type=device.type, enabled=False)
-    except RuntimeError:
-        return nullcontext()
 
 
 def cpu_name() -> str:

@@ -5,7 +5,8 @@ Field names are the override names (`loss.style_weight=5`, `train.steps=100`). R
 (configs/read.py: `load_config`, strict types, unknown keys refused) and checking
 (configs/validate.py: choices against the Literal types below, numbers against their ranges, fields
 against each other) happen before anything is built or written; a bad value is one line naming the
-dotted key, the value and what is allowed.
+dotted key, the value and what is allowed. The `model:` section's dataclasses are the model's own
+(models/config.py).
 """
 
 from __future__ import annotations
@@ -17,27 +18,14 @@ from typing import Annotated, Literal
 
 import yaml
 
+# the model's own part lives beside the model; these names stay importable from here (the README's
+# Python example imports them)
+from models.config import DecoderConfig, EncoderConfig, ModelConfig, Registered  # noqa: F401
 
-@dataclass(frozen=True)
-class Registered:
-    """A name checked against a models.registry registry when the config is read
-    (configs/coerce.py), so the allowed names are the registered ones, plugins included, and are
-    never listed here."""
-
-    kind: str
-
-
-EncoderKind = Annotated[str, Registered("encoder")]
-DecoderKind = Annotated[str, Registered("decoder")]
-TransformName = Annotated[str, Registered("transform")]
 StyleLossName = Annotated[str, Registered("style loss")]
-# Fixed choices of this repo's own code (models/layers.py, models/vgg.py, train.py OPTIMIZERS);
-# tests/test_config.py checks that these lists and those tables agree.
-InputNorm = Literal["auto", "timm", "imagenet", "explicit"]  # models/layers.py INPUT_NORMS
-VGGPadding = Literal["zeros", "reflect"]  # models/vgg.py VGG_PADDINGS
-VGGWeightsLayout = Literal["torchvision", "vgg_normalised", "caffe"]  # models/vgg.py VGG_LAYOUTS
+# Fixed choices of this repo's own code (models/vgg.py, train.py OPTIMIZERS; the model's own:
+# models/config.py); tests/test_config.py checks that these lists and those tables agree.
 VGGArch = Literal["vgg19", "vgg16"]  # models/vgg.py BLOCK_CONVS
-OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTPUT_ACTIVATIONS
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 MemoryFormat = Literal[
@@ -57,56 +45,6 @@ VGG19Layer = Literal[
     "conv5_1", "relu5_1", "conv5_2", "relu5_2", "conv5_3", "relu5_3", "conv5_4", "relu5_4", "pool5",
 ]  # fmt: skip
 VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
-
-
-@dataclass
-class EncoderConfig:
-    kind: EncoderKind = "vgg19"
-    name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
-    # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
-    layer: str = ""
-    # False: random weights (tests, smoke runs); they are then saved in checkpoints
-    pretrained: bool = True
-    # explicit local weights file; empty: the library's own download / cache path
-    weights_file: str = ""
-    trainable: bool = False
-    # how the encoder normalizes its [0, 1] input. auto: the network's own (torchvision VGG:
-    # ImageNet; a ViT: its timm pretrained config, e.g. 0.5/0.5 for augreg; vgg_normalised: none,
-    # its input conv does it); timm: the ViT's config, said explicitly; imagenet: the ViT notebook's
-    # choice; explicit: input_mean/std
-    input_norm: InputNorm = "auto"
-    input_mean: list[float] = field(default_factory=list)  # 3 values, with input_norm=explicit
-    input_std: list[float] = field(default_factory=list)
-    # vgg convs: zeros as torchvision, reflect as pytorch-AdaIN's release
-    padding: VGGPadding = "zeros"
-    # vgg weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
-    # conv, folded into conv1_1 when read; ceil-mode pools); the network is that release's, whatever
-    # holds its weights. caffe: a Caffe VGG (0-255 input minus Caffe's mean, ceil-mode pools);
-    # weights_file=hed (HED's VGG16, weights/hed.py) always reads as caffe
-    weights_layout: VGGWeightsLayout = "torchvision"
-
-
-@dataclass
-class DecoderConfig:
-    kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
-    width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
-    # transposed_conv stage widths, coarse to fine; empty: from width
-    widths: list[int] = field(default_factory=list)
-    # transposed_conv InstanceNorm weight/bias (the notebook's nn.InstanceNorm2d had none)
-    norm_affine: bool = True
-    # sigmoid: the repo's; tanh: the ViT notebook's (tanh * ImageNet std + mean, clamped); linear:
-    # pytorch-AdaIN's (no activation; clamped to [0, 1] with a straight-through gradient)
-    output: OutputActivation = "sigmoid"
-
-
-@dataclass
-class ModelConfig:
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
-    # training starts from these weights: a release file, step folder or foreign state dict
-    init_from: str = ""
-    # how content features take the style's statistics (models/transforms.py)
-    transform: TransformName = "adain"
 
 
 @dataclass

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import torch
 
-from configs.coerce import parse_weights
 from media.resize import fit_square
+from models.config import parse_weights
 from models.losses import content_loss, style_losses, style_targets
 from models.vgg import VGGFeatures, vgg_arch_for
 from weights.pretrained import seeded

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-from configs.coerce import parse_weights
 from configs.device import precision_choices, resolve_device
 from configs.schema import ConfigError
 from inference.demo_inputs import fit_scales, load_upload, model_backend, request_options
@@ -35,6 +34,7 @@ from inference.engine import Engine
 from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import save_image
+from models.config import parse_weights
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, random_encoder
 

@@ -16,8 +16,7 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
-from configs.coerce import parse_weights
-from configs.device import autocast, check_precision, precision_warning, resolve_device
+from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import Callback, optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
@@ -26,8 +25,10 @@ from layout.channels_last import keep_channels_last
 from media.color import preserve_luminance
 from media.resize import resize
 from models.adain import Stats
+from models.config import parse_weights
 from models.gatys import TemporalPrior
 from models.net import StyleTransferNet
+from models.precision import autocast
 from models.registry import build_feature_net
 from models.transforms import match_color
 from weights.load import load_model

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from configs.device import autocast
 from models import losses
 from models.adain import normalize_weights
+from models.precision import autocast
 from models.registry import FEATURE_NETS
 
 DEFAULT_STYLE_WEIGHT = 10.0

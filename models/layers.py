@@ -29,7 +29,7 @@ class Normalize(nn.Module):
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
 
 
-# the registry of model.encoder.input_norm (configs/schema.py InputNorm): (mean, std) of the config
+# the registry of model.encoder.input_norm (models/config.py InputNorm): (mean, std) of the config
 # -> the (mean, std) the encoder normalizes with, or None for the network's own (torchvision VGG:
 # ImageNet; vgg_normalised: none, its folded input conv normalizes; a timm ViT: its pretrained
 # config). "timm" is checked to be a ViT when the config is read (configs/validate.py); "imagenet"
@@ -89,7 +89,7 @@ class TanhDenormalize(Normalize):
         return (torch.tanh(x) * self.std.to(x.dtype) + self.mean.to(x.dtype)).clamp(0, 1)
 
 
-# the registry of model.decoder.output (configs/schema.py OutputActivation lists the same names)
+# the registry of model.decoder.output (models/config.py OutputActivation lists the same names)
 OUTPUT_ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,  # the repo's default: [0, 1] with gradients everywhere
     "tanh": TanhDenormalize,  # the ViT notebook's

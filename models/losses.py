@@ -15,17 +15,16 @@ starting point.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import torch
 from einops import rearrange
 
-from configs.device import fp32
 from models.adain import mean_std
-from models.linalg import mean_cov, sym_power
+from models.linalg import mean_cov, quantiles, sorted_values, sym_power
+from models.precision import fp32
 from models.registry import STYLE_LOSSES, register_style_loss
-from models.transforms import quantiles, sorted_values
+from models.style_loss import StyleLoss
 
 Features = Mapping[str, torch.Tensor]  # {layer: (B, C, H, W) features}
 
@@ -123,36 +122,13 @@ def efdm_distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     mean_std (without its 1e-5) when the channels differ only by shift and scale.
 
     The output's r-th smallest value (r = 0..N-1) is compared with the target's quantile at level r
-    / (N - 1), linearly interpolated (models.transforms.quantiles: the efdm transform's convention),
+    / (N - 1), linearly interpolated (models.linalg.quantiles: the efdm transform's convention),
     so the sizes may differ.
     """
     n = out.shape[-1]
     if target.shape[-1] != n:
         target = quantiles(target, torch.linspace(0, 1, n, device=out.device))
     return ((out - target) ** 2).mean()
-
-
-@dataclass(frozen=True)
-class StyleLoss:
-    """A per-layer statistic of features (computed once per style) and a distance(output statistic,
-    target statistic) -> scalar; the target may have batch 1 (one style for the whole batch)."""
-
-    statistic: Callable[[torch.Tensor], torch.Tensor]
-    distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def as_style_loss(obj) -> StyleLoss:
-    """A registered style loss: a StyleLoss, or a plain per-layer f(output, target) on (B, C, H, W)
-    features (the target is the style's features, a batch-1 target expanded to the output's
-    batch)."""
-    if isinstance(obj, StyleLoss):
-        return obj
-
-    def distance(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        target = target.expand(out.shape[0], -1, -1, -1) if target.shape[0] == 1 else target
-        return obj(out, target.detach()).float()
-
-    return StyleLoss(lambda feat: feat.float(), distance)
 
 
 register_style_loss("gram", StyleLoss(gram, gram_distance))

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from configs.schema import ModelConfig
 from models.adain import Stats, blend, resize_masks
+from models.config import ModelConfig
 from models.layers import pad_to_multiple
 from models.registry import TRANSFORMS, build_decoder, build_encoder, encoder_layer
 from models.transfer import Transform, transfer

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from configs.coerce import parse_weights
+from models.config import parse_weights
 
 _BUILTINS = ("transforms", "losses", "vgg", "vit", "resnet", "decoders")
 # the plugin being imported (configs/plugins.py): what registers meanwhile is recorded as its own
@@ -44,6 +44,8 @@ class Registry(Mapping):
         self.sources: dict[str, str | None] = {}  # name -> the plugin that registered it, or None
 
     def add(self, name: str, entry: object, module: str = "") -> None:
+        if not module.startswith("models."):  # the built-ins first: a clash with one fails here
+            load_builtins()
         if not isinstance(name, str) or not name or any(c in name for c in " ,=/\\"):
             raise RegistryError(f"{self.kind} name {name!r}: use letters, digits, '_', '-' or '.'")
         source = LOADING[-1] if LOADING else None if module.startswith("models.") else module
@@ -120,7 +122,7 @@ def register_style_loss(name: str, entry=None):
     """Register a style loss: a plain per-layer `f(output, target) -> scalar` on (B, C, H, W)
     features, or a models.losses.StyleLoss(statistic, distance) whose statistic is precomputed once
     per style."""
-    from models.losses import as_style_loss
+    from models.style_loss import as_style_loss
 
     return _decorator("style loss", name, as_style_loss, entry)
 

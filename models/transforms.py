@@ -28,7 +28,7 @@ import torch
 from einops import rearrange
 
 from models.adain import EPS, Stats, adain_stats, mean_std, mix_stats, normalize_weights
-from models.linalg import mean_cov, sym_power
+from models.linalg import at_positions, mean_cov, quantiles, sorted_values, sym_power
 from models.registry import register_transform
 from models.transfer import Transform
 
@@ -142,29 +142,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return _wct(source, None, mean_cov(target))
 
 
-# ---- efdm: the sorted values of each channel (its quantile function)
-def sorted_values(feat: torch.Tensor) -> Stats:
-    """(B, C, H, W) -> ((B, C, H*W) values sorted per channel,), float32."""
-    return (rearrange(feat.float(), "b c h w -> b c (h w)").sort(dim=2).values,)
-
-
-def quantiles(sorted_vals: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """The (B, C, M) sorted values' quantiles at `levels` in [0, 1] ((N,) or (B, C, N)), linearly
-    interpolated."""
-    return _at_positions(sorted_vals, levels.double().clamp(0, 1) * (sorted_vals.shape[-1] - 1))
-
-
-def _at_positions(sorted_vals: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """(B, C, M) values linearly interpolated at float64 positions in [0, M - 1] (whole: exact)."""
-    m = sorted_vals.shape[-1]
-    lo = pos.floor().long().clamp(0, m - 1)
-    hi = (lo + 1).clamp(max=m - 1)
-    frac = (pos - lo).float()
-    expand = (lambda t: t.expand(*sorted_vals.shape[:2], -1)) if pos.dim() == 1 else (lambda t: t)
-    low, high = sorted_vals.gather(2, expand(lo)), sorted_vals.gather(2, expand(hi))
-    return torch.where(expand(frac) == 0, low, low + (high - low) * expand(frac))
-
-
+# ---- efdm: the sorted values of each channel (its quantile function: models/linalg.py)
 def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tensor:
     x = rearrange(feat.float(), "b c h w -> b c (h w)")
     (s_sorted,) = style
@@ -182,7 +160,7 @@ def _efdm(feat: torch.Tensor, content: Stats | None, style: Stats) -> torch.Tens
         last = c_sorted.shape[-1] - 1
     # whole when N == M
     pos = (ranks * (s_sorted.shape[-1] - 1) / max(last, 1)).clamp(max=s_sorted.shape[-1] - 1)
-    out = _at_positions(s_sorted.expand(x.shape[0], -1, -1), pos)
+    out = at_positions(s_sorted.expand(x.shape[0], -1, -1), pos)
     return rearrange(out, "b c (h w) -> b c h w", h=feat.shape[-2])
 
 

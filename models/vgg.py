@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from configs.coerce import HED_SOURCE
+from models.config import HED_SOURCE
 from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, encoder_norm
 from models.registry import register_encoder, register_feature_net
 from weights.vgg19 import require_keys, vgg_state

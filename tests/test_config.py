@@ -17,21 +17,18 @@ from configs.schema import (
     ConfigError,
     ContentTarget,
     DecoderConfig,
-    InputNorm,
     MixedPrecision,
     ModelConfig,
     OptimizerName,
-    OutputActivation,
     TrainConfig,
     VGG19Layer,
-    VGGPadding,
-    VGGWeightsLayout,
     flatten,
     to_json,
 )
 from configs.validate import (
     validate,
 )
+from models.config import InputNorm, OutputActivation, VGGPadding, VGGWeightsLayout
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 

@@ -6,6 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 
+from models.linalg import quantiles
 from models.losses import (
     W2_FLOOR,
     efdm_distance,
@@ -17,7 +18,6 @@ from models.losses import (
     style_targets,
     w2_distance,
 )
-from models.transforms import quantiles
 
 
 def hadamard(n: int) -> torch.Tensor:

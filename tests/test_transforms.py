@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from models.adain import blend, mean_std
-from models.linalg import mean_cov
+from models.linalg import mean_cov, quantiles, sorted_values
 from models.registry import TRANSFORMS
 from models.transfer import transfer
-from models.transforms import quantiles, sorted_values, whiten
+from models.transforms import whiten
 
 
 def feats(b=1, c=8, h=12, w=10, scale=1.0, shift=0.0, seed=0):

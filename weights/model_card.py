@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from configs.coerce import HED_SOURCE
 from configs.schema import to_json
 from media.files import atomic_path, atomic_write
+from models.config import HED_SOURCE
 from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
 from weights.pretrained import random_weights_reason

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from configs.coerce import HED_SOURCE
+from models.config import HED_SOURCE
 from weights.hed import hed_state
 from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
