@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from configs.plugins import load_plugins
 from configs.schema import ConfigError
@@ -71,12 +70,7 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     """
     opts = check_options(options(value))  # nan/inf/huge numbers and unknown choices: one line
     torch.manual_seed(opts.seed)
-    plan = plan_jobs(opts)
-    bar = tqdm(total=plan.total_pairs, desc="stylize", unit="pair", disable=None)
-    try:
-        return run_jobs(opts, plan, bar, lambda: warn_random_weights(opts))
-    finally:
-        bar.close()
+    return run_jobs(opts, plan_jobs(opts), lambda: warn_random_weights(opts))
 
 
 def warn_random_weights(opts: InferOptions) -> None:

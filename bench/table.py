@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from bench.cases import CONFIG_DIR, Case, build_case, default_cases
 from bench.harness import PeakMemory, measure, reference_conv
 from bench.report import compare, markdown, validate
 from media.files import atomic_path
+from media.progress import tqdm
 
 __all__ = ["compare_files", "run_benchmark", "run_case"]
 

@@ -19,7 +19,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from configs.cli import ArgumentParser
 from data_prep import painterly
@@ -34,6 +33,7 @@ from data_prep.manifest import (
 from data_prep.sample import _skimage_dir
 from data_prep.sources import SIDES
 from media.images import ImageReadError, read_image, resize_image
+from media.progress import tqdm
 
 PAIRS = "val_pairs.json"
 # Train images are stored 1.5x larger (short side 384 for --size 256) so a --size random crop

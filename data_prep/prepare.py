@@ -16,8 +16,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tqdm import tqdm
-
 from configs.cli import ArgumentParser
 from data_prep.manifest import (
     FORMAT,
@@ -38,6 +36,7 @@ from data_prep.sources import (
 )
 from media.files import TEMP_SUFFIX
 from media.images import ImageReadError, is_image_file, read_image, resize_image
+from media.progress import tqdm
 
 
 def process(

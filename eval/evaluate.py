@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from configs.cli import ArgumentParser, add_device_flag
 from configs.device import resolve_device
@@ -43,6 +42,7 @@ from eval.score import score
 from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.images import load_image, save_image
+from media.progress import tqdm
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

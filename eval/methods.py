@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
@@ -34,6 +33,7 @@ from eval.pairs import Pair
 from inference.optimize import optimize
 from layout.channels_last import keep_channels_last
 from media.images import to_pil, to_tensor
+from media.progress import tqdm
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from tqdm.auto import tqdm
 
 from configs.cli import ArgumentParser
 from configs.device import cpu_name
@@ -44,6 +43,7 @@ from eval.tables import TIMING_COLUMN, write_tables
 from media.files import atomic_write
 from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image, to_tensor
+from media.progress import tqdm
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

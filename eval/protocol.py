@@ -21,8 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from configs.cli import ArgumentParser
 from eval.protocol_metrics import (
     COLUMNS,
@@ -36,6 +34,7 @@ from eval.protocol_metrics import (
 from eval.styleid_pairs import find_triples
 from eval.tables import write_tables
 from media.files import atomic_write
+from media.progress import tqdm
 
 
 def _add_metric_flags(p: argparse.ArgumentParser) -> None:

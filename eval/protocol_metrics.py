@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torchvision.transforms import Compose, Grayscale, Resize, ToTensor
-from tqdm import tqdm
 
 from eval import cfsd as cfsd_lib
 from eval import protocol_losses as losses
@@ -28,6 +27,7 @@ from eval.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
 from eval.learned_metrics import artfid
 from eval.metric_nets import MetricUnavailable, build_lpips
 from eval.styleid_pairs import Triple
+from media.progress import tqdm
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for
 from weights.pretrained import PretrainedWeightsError, seeded

@@ -43,10 +43,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torchvision.transforms.v2.functional import gaussian_blur
-from tqdm.auto import tqdm
 
 from eval.image_metrics import edge_similarity
 from eval.loss_metrics import EVAL_SIZE
+from media.progress import tqdm
 from models.losses import gram
 from models.registry import build_feature_net
 

@@ -33,6 +33,7 @@ from eval.metric_nets import MetricUnavailable, build_lpips
 from media.files import atomic_write
 from media.flow import previous_onto_current, scene_cut, warp
 from media.images import ImageReadError, load_image
+from media.progress import tqdm
 from media.video import VideoReader, VideoReadError
 from weights.pretrained import PretrainedWeightsError
 
@@ -86,7 +87,8 @@ def evaluate_video(
     count = 0
     with VideoReader(original) as a, VideoReader(stylized) as b:
         frames_a, frames_b = a.frames(), b.frames()
-        for fa, fb in zip(frames_a, frames_b):
+        pairs = zip(frames_a, frames_b)
+        for fa, fb in tqdm(pairs, total=a.frames_hint or None, desc="frames", unit="frame"):
             count += 1
             o, s = _match(fa.rgb, fb.rgb.shape[:2]), fb.rgb
             if prev_o is not None and not scene_cut(prev_o, o):

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from inference.options import OPTIMIZE_FP16, InferOptions
 from media.color import luminance_image, preserve_luminance
+from media.progress import tqdm
 from media.resize import resize, resize_short
 from models.gatys import (
     DEFAULT_STYLE_WEIGHT,
@@ -209,7 +209,7 @@ def optimize_batch(
     total = steps * max(1, len(gatys.scales)) if isinstance(steps, int) else sum(steps)
     outs = []
     for b in range(len(contents)):
-        with tqdm(total=total, desc="optimize", unit="step", leave=False, disable=None) as bar:
+        with tqdm(total=total, desc="optimize", unit="step", leave=False) as bar:
 
             def progress(entry: dict, bar=bar) -> None:
                 bar.update(1)

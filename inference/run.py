@@ -26,6 +26,7 @@ from inference.tiling import tiling_line
 from inference.video import stylize_video
 from media.files import atomic_write
 from media.images import ImageReadError, load_image, save_image
+from media.progress import tqdm
 from media.video import is_video_file
 
 MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
@@ -48,8 +49,9 @@ def free_memory(device: torch.device) -> None:
 
 
 class Runner:
-    def __init__(self, args: InferOptions, plan: Plan, bar):
-        self.args, self.plan, self.bar = args, plan, bar
+    def __init__(self, args: InferOptions, plan: Plan):
+        self.args, self.plan = args, plan
+        self.bar = tqdm(total=0, disable=True)  # run_jobs sets the real one, once all is loaded
         self.summary = {
             "written": [],
             "skipped": [],
@@ -290,11 +292,11 @@ def _reason(err: Exception) -> str:
     return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
 
 
-def run_jobs(
-    args: InferOptions, plan: Plan, bar, loaded: Callable[[], None] = lambda: None
-) -> dict:
+def run_jobs(args: InferOptions, plan: Plan, loaded: Callable[[], None] = lambda: None) -> dict:
     """Stylize the plan; `loaded()` runs once the network loaded (a warning about it comes after
-    the load errors that would make it moot)."""
-    runner = Runner(args, plan, bar)
+    the load errors that would make it moot). The bar starts after the load too: an error there is
+    the only line a failed run prints."""
+    runner = Runner(args, plan)
     loaded()
-    return runner.run()
+    with tqdm(total=plan.total_pairs, desc="stylize", unit="pair") as runner.bar:
+        return runner.run()

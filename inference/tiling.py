@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from media.progress import tqdm
 from models.adain import Stats, resize_masks
 
 
@@ -126,7 +126,7 @@ def stylize_tiled(
     _, _, h, w = content.shape
     tile, overlap, ys, xs = tile_grid((h, w), tile, overlap, stride)
     # each tile is encoded (pass 1), then decoded (pass 2): a large image takes a while on a CPU
-    bar = tqdm(total=2 * len(ys) * len(xs), desc="tiles", unit="tile", leave=False, disable=None)
+    bar = tqdm(total=2 * len(ys) * len(xs), desc="tiles", unit="tile", leave=False)
     y_core, x_core = core_bounds(ys, stride), core_bounds(xs, stride)
     fh, fw = -(-h // stride), -(-w // stride)
     region_maps = (

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from inference.jobs import Entry
 from inference.temporal import StatsSmoother, blend_previous
 from media.files import atomic_path
 from media.flow import previous_onto_current, scene_cut, warp
 from media.images import resize_image, save_image, to_tensor
+from media.progress import tqdm
 from media.video import VideoReader, VideoReadError, VideoWriter
 from models.gatys import TemporalPrior
 
@@ -174,7 +174,6 @@ def _run_clip(runner, path: Path, targets: list[Target]) -> None:
             desc=path.name,
             unit="frame",
             leave=False,
-            disable=None,
         )
         with bar:
             for frame in reader.frames(on_audio=mux):

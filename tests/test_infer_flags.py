@@ -106,6 +106,7 @@ def test_config_with_plain_pth_matches_release(env, capsys):
         env, "pth", "--config", "configs/smoke.yaml", checkpoint=str(env["root"] / "full.pth")
     )
     assert (load_image(plain["written"][0]) - release).abs().max() < 1 / 255
+    capsys.readouterr()  # the two runs' progress bars (media/progress.py)
     err = one_error(
         capsys,
         [
