@@ -18,6 +18,7 @@ from configs.schema import (
     ModelConfig,
     VGGArch,
 )
+from configs.weights_check import weights_problems
 
 VGG_KINDS = typing.get_args(VGGArch)  # the encoder kinds that are VGGs (models/vgg.py)
 
@@ -211,42 +212,6 @@ def _data_problems(data: DataConfig) -> list[str]:
     return problems
 
 
-def _weights_problems(cfg: Config) -> list[str]:
-    """torchvision's pretrained VGG files the run would download, when they are not cached and no
-    download can happen (HF_HUB_OFFLINE, or the host does not answer within 3 s)."""
-    import socket
-    from urllib.parse import urlsplit
-
-    from torchvision.models import get_weight
-
-    from weights.pretrained import hub_offline_env, torchvision_cache_path
-
-    needed: dict[str, str] = {}  # arch -> the key that asks for it
-    enc, loss = cfg.model.encoder, cfg.loss
-    if enc.kind in VGG_KINDS and enc.pretrained and not enc.weights_file:
-        needed[enc.kind] = "model.encoder.pretrained"
-    if loss.loss_net_pretrained and not loss.loss_net_weights_file:
-        needed.setdefault(loss.loss_net, "loss.loss_net_pretrained")
-    problems = []
-    for arch, key in needed.items():
-        url = get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1").url
-        cached = torchvision_cache_path(url)
-        if cached.is_file():
-            continue
-        try:
-            if hub_offline_env():
-                raise OSError("HF_HUB_OFFLINE is set")
-            socket.create_connection((urlsplit(url).hostname, 443), timeout=3).close()
-            continue  # the download can happen: it will, when the network is built
-        except OSError as err:
-            problems.append(
-                f"{key}: true needs torchvision's {arch} weights, not cached and not downloadable "
-                f"here ({err}); put {cached.name} at {cached} (from {url}), or set a local file "
-                "(weights_file=PATH) or pretrained=false (random weights, smoke runs only)"
-            )
-    return problems
-
-
 def validate(cfg: Config, cuda: bool | None = None, for_run: bool = False) -> Config:
     """Check a Config (read from YAML or built in Python) before anything is built; return a typed
     copy.
@@ -291,7 +256,7 @@ def validate(cfg: Config, cuda: bool | None = None, for_run: bool = False) -> Co
             "machine (fp16 is for GPUs such as the T4)"
         )
     if for_run:
-        problems += _data_problems(cfg.data) + _weights_problems(cfg)
+        problems += _data_problems(cfg.data) + weights_problems(cfg)
     if len(problems) == 1:
         raise ConfigError(problems[0])
     if problems:

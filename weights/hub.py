@@ -5,7 +5,8 @@ The repo holds RELEASE_FILE (model.safetensors, this repo's release format: `pyt
 DIR` writes such a folder). `hf_hub_download` does the download and the cache, so HF_HUB_OFFLINE=1,
 HF_HOME / HF_HUB_CACHE, revisions (branch, tag or commit) and private repos (HF_TOKEN or `hf auth
 login`) behave as in every other library that reads the hub. Each failure becomes one line naming
-the repo and revision.
+the repo and revision; a hub answering server errors costs one request, not huggingface_hub's
+retries (weights/hub_files.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from weights.checkpoint import RELEASE_FILE, CheckpointError
+from weights.hub_files import HubFile, HubUnavailable, ask_hub_once
 from weights.pretrained import make_hub_offline_fast
 
 PREFIX = "hf:"
@@ -47,10 +49,16 @@ def hub_checkpoint(spec: str) -> Path:
     where = f"{repo}@{revision}" if revision else repo
     make_hub_offline_fast()  # no network: the cache at once, not a minute of retries
     try:
+        ask_hub_once(HubFile(repo, RELEASE_FILE, revision))  # a failing hub: one request, not 7
         return Path(
             hf_hub_download(
                 repo, RELEASE_FILE, revision=revision, library_name="adain-style-transfer"
             )
+        )
+    except HubUnavailable as err:
+        why = (
+            f"{err}; the hub is down, overloaded or unreachable: try again later, or download "
+            f"{RELEASE_FILE} elsewhere and pass its path"
         )
     # offline and not cached (a subclass: caught before EntryNotFound)
     except hf.LocalEntryNotFoundError:

@@ -16,6 +16,7 @@ import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from safetensors.torch import load_file
@@ -140,11 +141,14 @@ def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """True if the Hugging Face hub answers a TCP connect within `timeout` seconds."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    """True if the Hugging Face hub (HF_ENDPOINT, as huggingface_hub read it) answers a TCP connect
+    within `timeout` seconds."""
+    import huggingface_hub.constants as hf_constants
+
+    endpoint = urlsplit(hf_constants.ENDPOINT)
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection((endpoint.hostname, port), timeout=timeout).close()
         return True
     except OSError:
         return False
@@ -178,7 +182,7 @@ def timm_weights_error(name: str, weights_file: str, err: Exception) -> Pretrain
     )
     return PretrainedWeightsError(
         f"could not load pretrained weights for timm model '{name}' from {where} "
-        f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Offline: "
+        f"({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}). Without the hub: "
         f"download the model's model.safetensors elsewhere and give its path as the weights "
         f"file (the hub cache is {hf_constants.HF_HUB_CACHE})"
     )
@@ -196,7 +200,11 @@ def create_timm_model(name: str, pretrained: bool, weights_file: str = "") -> to
         make_hub_offline_fast()
     import timm  # here, not at the top: only a ViT run pays for its import
 
+    from weights.hub_files import ask_hub_once, timm_hub_files
+
     try:
+        if pretrained and not weights_file and (files := timm_hub_files(name)):
+            ask_hub_once(files[0])  # a failing hub: one request, not huggingface_hub's retries
         return timm.create_model(name, pretrained=bool(pretrained or weights_file), **kwargs)
     except RuntimeError as err:
         if "Unknown model" in str(err):
@@ -204,5 +212,5 @@ def create_timm_model(name: str, pretrained: bool, weights_file: str = "") -> to
                 f"timm has no model '{name}' (timm.list_models('vit_*') lists them)"
             ) from None
         raise timm_weights_error(name, weights_file, err) from None
-    except (OSError, ValueError) as err:  # LocalEntryNotFoundError is an OSError
+    except (OSError, ValueError) as err:  # LocalEntryNotFoundError, HubUnavailable: OSErrors
         raise timm_weights_error(name, weights_file, err) from None
