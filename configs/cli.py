@@ -5,7 +5,7 @@ of `--alpha` deserves one line that names the flag it was probably meant to be (
 the rule every entry point shares). Help texts show each default once: from the help text when it
 names its default, else appended.
 
-Exit codes of every command (README "Exit codes"): 0 done; 1 it ran, but some inputs failed or the
+Exit codes of every command (docs/exit_codes.md): 0 done; 1 it ran, but some inputs failed or the
 run stopped (listed on stderr); 2 it could not start (a bad flag, config key or value, a missing or
 unreadable file); 130 interrupted (Ctrl-C).
 """

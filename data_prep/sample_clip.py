@@ -1,4 +1,4 @@
-"""Generated clips for tests, benchmarks and the README's flicker table (no download).
+"""Generated clips for tests, benchmarks and the flicker table of docs/video.md (no download).
 
 A window slides over a photograph bundled with scikit-image (a moving texture with known motion),
 optionally with per-frame Gaussian noise and brightness flicker (what makes per-frame stylization

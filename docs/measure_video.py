@@ -1,4 +1,4 @@
-"""The README's flicker table and the 512 px frames/s (docs/results/video.md), random weights
+"""docs/video.md's flicker table and the 512 px frames/s (docs/results/video.md), random weights
 offline.
 
     PYTHONPATH=. python docs/measure_video.py [--frames 24] [--opt-steps 10]

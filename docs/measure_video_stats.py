@@ -33,7 +33,7 @@ from media.video import VideoReader  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
 
 # name: (frames, (W, H), write_clip / clip_frames keywords); the first two are the test's and the
-# README's clips
+# clip of docs/video.md
 CLIPS = {
     "test clip 64x48, grain, 2 px/frame, cut": (12, (64, 48), dict(noise=0.05, cut=8, speed=2)),
     "README clip 128x96, grain, 2 px/frame, cut": (

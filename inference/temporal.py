@@ -28,17 +28,17 @@ flicker, and the statistics of the same frames WITHOUT grain or flicker raised i
 clips. The content statistics are not noise laid over the features: they are the normalizer of
 those very features. When grain or exposure changes a frame's features, its own mean/std change with
 them and per-frame AdaIN divides the change out; an average lags that change and lets it through.
-It helped only on the README's clip (-3%), where new content entering the view moves the statistics
-while the features of the content that stays do not.
+It helped only on the clip of docs/video.md (-3%), where new content entering the view moves the
+statistics while the features of the content that stays do not.
 
-The output statistics carry no such coupling, but only a global change can be taken out: the rest
-of the warping error is local (grain, the encoder's shift variance), which only `flow` reaches.
-With STATS_TIME_CONSTANT = 3 the warping error fell 1.8-3.1% on five clips (the tests' and the
-README's included) and rose 1.3% on the fastest (3 px/frame, strong grain and flicker), where the
-average lags real changes of the frame's colours; 2 frames: 1.4-2.8% lower there, +0.9% on the
-fastest; 8: 1.8-4.3% lower, +2.3% on the fastest. A change reaches 63% of its size after the time
-constant (0.125 s at 24 fps); an EMA keeps k / (2 - k) of a white frame-to-frame jitter's variance
-(17% at 3).
+The output statistics carry no such coupling, but only a global change can be taken out:
+the rest of the warping error is local (grain, the encoder's shift variance), which only
+`flow` reaches. With STATS_TIME_CONSTANT = 3 the warping error fell 1.8-3.1% on five clips
+(the tests' and docs/video.md's included) and rose 1.3% on the fastest (3 px/frame, strong
+grain and flicker), where the average lags real changes of the frame's colours; 2 frames:
+1.4-2.8% lower there, +0.9% on the fastest; 8: 1.8-4.3% lower, +2.3% on the fastest. A change
+reaches 63% of its size after the time constant (0.125 s at 24 fps); an EMA keeps k / (2 - k)
+of a white frame-to-frame jitter's variance (17% at 3).
 """
 
 from __future__ import annotations

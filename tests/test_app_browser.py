@@ -6,7 +6,7 @@ request the page makes is recorded: all of them must go to the app itself. Skipp
 chromium is installed and CI is not set; in CI (`.ci/run` installs chromium) a missing browser fails
 the test.
 
-Regenerate the README's screenshot with:
+Regenerate the screenshot of docs/demo.md with:
 
     DEMO_SCREENSHOT=docs/demo.png python -m pytest -q tests/test_app_browser.py
 """

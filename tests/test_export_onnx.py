@@ -19,6 +19,7 @@ import onnx as onnx_format
 import pytest
 import torch
 from conftest import vgg_config, vit_config
+from doc_blocks import block
 from foreign_refs import read_png, write_png
 
 import export
@@ -293,8 +294,7 @@ def test_readme_example_runs_without_torch_and_matches_the_backend(images, vgg, 
     import subprocess
     import sys
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    code = readme.split("<!-- onnx-example -->\n```python\n", 1)[1].split("```", 1)[0]
+    code = block("onnx-example")  # docs/export.md
     assert 15 <= len(code.strip().splitlines()) <= 40
     (tmp_path / "stylize.py").write_text(code)
     blocker = tmp_path / "no_torch" / "torch"

@@ -24,7 +24,7 @@ from weights.load import load_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
-# one 8-bit level; the float difference is 2e-4 here (biased vs unbiased variance, see README)
+# one 8-bit level; the float difference is 2e-4 here (biased vs unbiased variance: docs/weights.md)
 TOL = 4e-3
 
 

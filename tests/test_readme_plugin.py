@@ -1,31 +1,22 @@
-"""README "Add your own method": its plugin file and its commands, run exactly as printed, in a \
-new folder."""
+"""docs/plugins.md "Add your own method": its plugin file and its commands, run exactly as
+printed, in a new folder."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from doc_blocks import block, commands
 from safetensors import safe_open
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def readme_block(marker: str) -> str:
-    """The first fenced block after `<!-- marker -->` (as .ci/run reads the install and test
-    commands)."""
-    text = (REPO / "README.md").read_text()
-    match = re.search(re.escape(f"<!-- {marker}") + r".*?-->\n```\w*\n(.*?)```", text, re.S)
-    assert match, f"README.md has no block after <!-- {marker} -->"
-    return match.group(1)
-
-
 @pytest.mark.slow
 def test_the_readme_plugin_trains_compares_evaluates_and_stylizes(tmp_path):
-    (tmp_path / "my_method.py").write_text(readme_block("plugin:file my_method.py"))
+    (tmp_path / "my_method.py").write_text(block("plugin:file my_method.py"))
     for entry in (
         "train.py",
         "infer.py",
@@ -33,7 +24,7 @@ def test_the_readme_plugin_trains_compares_evaluates_and_stylizes(tmp_path):
     ):  # the commands are written for the repo's root
         (tmp_path / entry).symlink_to(REPO / entry)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    for command in readme_block("plugin:commands").strip().splitlines():
+    for command in commands("plugin:commands"):
         proc = subprocess.run(
             command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
         )

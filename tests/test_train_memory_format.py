@@ -29,7 +29,7 @@ def test_auto_is_channels_last_on_cuda_and_native_bf16_cpus_and_nchw_on_avx2(mon
     # AVX2: NHWC backward is slower
     assert memory_format("auto", torch.device("cpu")) == torch.contiguous_format
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    # AMX: 2.3x in bf16 (README)
+    # AMX: 2.3x in bf16 (docs/results.md)
     assert memory_format("auto", torch.device("cpu")) == torch.channels_last
     assert memory_format("channels_last", torch.device("cpu")) == torch.channels_last
     assert memory_format("contiguous", torch.device("cuda")) == torch.contiguous_format

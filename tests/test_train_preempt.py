@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from doc_blocks import printed_commands, section
 from test_train_interrupt import (  # noqa: F401 (a fixture)
     HANG,
     Launch,
@@ -170,11 +171,8 @@ def test_the_sbatch_script_runs_one_launch_per_node_that_resumes_latest(tmp_path
     ]
     nodes = [shlex.split(line) for line in proc.stdout.splitlines()]
     assert nodes == [[a.format(rank=r) for a in expected] for r in (0, 1)]
-    # README's "More than one machine" shows these launches, up to the port and the run
-    readme = (REPO / "README.md").read_text()
-    shown = re.findall(
-        r"(?m)^    (accelerate launch --config_file configs/accelerate/multi.*)$", readme
-    )
+    # docs/training.md "More than one machine" shows these launches, up to the port and the run
+    shown = [c for c in printed_commands(section("More than one machine")) if "multi_node" in c]
     assert len(shown) == 2
     for line, node in zip(shown, nodes):
         typed = shlex.split(line)
