@@ -28,6 +28,7 @@ from eval.learned_metrics import artfid
 from eval.metric_nets import MetricUnavailable, build_lpips
 from eval.styleid_pairs import Triple
 from media.progress import tqdm
+from models.config import HED_SOURCE
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for
 from weights.pretrained import PretrainedWeightsError, seeded
@@ -223,6 +224,11 @@ def table_notes(opts: MetricOptions) -> list[str]:
             "for FID and LPIPS: not comparable with published tables"
         ]
     )
+    if opts.vgg == HED_SOURCE:
+        notes.append(
+            "CFSD and the content/style losses on HED's VGG16 (--vgg-weights hed), "
+            "not StyleID's ImageNet VGG19: compare them only within this table"
+        )
     random = [
         name
         for name, value in (

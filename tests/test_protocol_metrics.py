@@ -269,3 +269,14 @@ def test_missing_weights_leave_their_columns_empty(tmp_path, metric_weights, mon
     assert row["cfsd"] > 0 and row["content_loss"] > 0 and row["images"] == 6
     assert any("alexnet-owt" in n and "lpips" in n for n in notes)
     assert any("art_inception.pth" in n and "--art-inception" in n for n in notes)
+
+
+def test_table_names_the_network_behind_cfsd_and_the_losses():
+    """A table measured on HED's VGG16 says so (its CFSD and losses are not StyleID's VGG19 scale);
+    the default network adds no such note."""
+    from eval.protocol_metrics import MetricOptions, table_notes
+
+    hed = table_notes(MetricOptions(vgg="hed"))
+    assert any("HED's VGG16" in note and "--vgg-weights hed" in note for note in hed), hed
+    default = table_notes(MetricOptions())
+    assert not any("VGG16" in note for note in default), default
