@@ -31,6 +31,7 @@ from bench.harness import PeakMemory, measure, reference_conv, time_call
 from inference.engine import Engine
 from inference.optimize import optimize
 from media.files import atomic_path
+from media.progress import tqdm
 from media.resize import resize_short
 from models.gatys import OptimizeOptions
 from models.net import StyleTransferNet
@@ -267,7 +268,7 @@ def run_figures(names: list[str], out: str | Path | None = None) -> dict:
     if unknown:
         raise ValueError(f"unknown figure(s) {unknown}; choose from {', '.join(FIGURES)}")
     results = {}
-    for name in names or list(FIGURES):
+    for name in tqdm(names or list(FIGURES), desc="figures", unit="figure"):
         results[name] = FIGURES[name]()
         print(name, json.dumps(results[name], default=float), flush=True)
         if out:

@@ -33,6 +33,7 @@ from bench.harness import PeakMemory, measure
 from configs.device import check_precision, device_name, native_bf16, resolve_device
 from inference.engine import Engine
 from media.files import atomic_write
+from media.progress import tqdm
 from training.launch import launch_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def precisions(device: torch.device) -> list[str]:
 
 def train_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
     rows = []
-    for config, crop in sizes["train"].items():
+    for config, crop in tqdm(sizes["train"].items(), desc="train rows", unit="config"):
         for precision in precisions(device)[:1] if quick else precisions(device):
             check_precision(device, precision)
             # fp16 trains with a GradScaler; the quick set runs it in fp32 too, so CI covers it
@@ -91,7 +92,7 @@ def train_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
 def infer_rows(device: torch.device, sizes: dict, quick: bool) -> list[dict]:
     rows = []
     content, style = random_pair(1, sizes["infer"])
-    for method in ("decoder_vgg", "decoder_vit"):
+    for method in tqdm(("decoder_vgg", "decoder_vit"), desc="infer rows", unit="method"):
         for precision in [p for p in precisions(device) if p != "fp32"] or ["fp32"]:
             for compiled in (False, True):
                 net = stylization_net(

@@ -27,6 +27,7 @@ from bench.harness import time_call
 from configs.cli import ArgumentParser
 from configs.device import cpu_name
 from media.files import atomic_write
+from media.progress import tqdm
 from weights.onnx_export import export_onnx
 from weights.pretrained import seeded
 
@@ -99,7 +100,7 @@ def onnx_vs_pytorch(size: int = 512, quick: bool = False) -> dict:
             rows.append(
                 {"backend": "onnxruntime", "precision": "int8", "status": f"failed: {err}"[:200]}
             )
-        for backend, precision, model in backends:
+        for backend, precision, model in tqdm(backends, desc="backends", unit="backend"):
             run = stylization_pass(
                 model, CPU, "fp32" if backend == "onnxruntime" else precision, content, style
             )

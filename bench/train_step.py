@@ -37,6 +37,7 @@ from bench.profile_step import profile_step
 from configs.cli import ArgumentParser, add_device_flag
 from configs.device import check_precision, cpu_name, memory_format, resolve_device
 from media.files import atomic_write
+from media.progress import tqdm
 from weights.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
@@ -88,7 +89,7 @@ def run_train_steps(
             plain_s,
         )
     )
-    for config in configs:
+    for config in tqdm(configs, desc="train-step configs", unit="config"):
         crop = size or train_size(config)
         for precision in precisions:
             steps = {

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from media.files import safe_filename
+from media.progress import tqdm
 
 
 def smooth_tensorboard(values: Sequence[float], weight: float) -> list[float]:
@@ -127,7 +128,7 @@ def plot_curves(
             )
 
     written, taken = [], set()
-    for tag in tags:
+    for tag in tqdm(tags, desc="plots", unit="plot"):
         having = [run for run, scalars in curves.items() if tag in scalars]
         # a label lists every config value that differs: wrapped, so it never widens the figure
         texts = [textwrap.fill((labels or {}).get(tag, {}).get(r, r), 48) for r in having]

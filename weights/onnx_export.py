@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -29,6 +30,7 @@ from torch import nn
 
 from configs.schema import to_json
 from layout.channels_last import keep_channels_last
+from media.progress import tqdm
 from models.adain import blend
 from models.net import StyleTransferNet
 from weights.checkpoint import ONNX_META, read_metadata
@@ -111,8 +113,11 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
     net = keep_channels_last(net.float().eval().to(memory_format=torch.contiguous_format))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    # each graph is traced, exported and checked in onnxruntime: seconds to a minute per graph
+    graphs = 2 if net.cfg.transform in HOST_ONLY else 4
     try:
-        meta = _write_graphs(net, tmp, source)
+        with tqdm(total=graphs, desc="onnx graphs", unit="graph") as bar:
+            meta = _write_graphs(net, tmp, source, lambda: bar.update(1))
         loss = _loss_config(source)
         if loss:  # what the decoder was trained against: infer.py warns about a random one
             meta["loss_config"] = loss
@@ -142,7 +147,9 @@ def _umask() -> int:
     return mask
 
 
-def _write_graphs(net: StyleTransferNet, folder: Path, source: str) -> dict:
+def _write_graphs(
+    net: StyleTransferNet, folder: Path, source: str, done: Callable[[], None]
+) -> dict:
     s, dyn = net.stride, torch.export.Dim.DYNAMIC
     image, image2 = torch.rand(2, 3, 5 * s, 7 * s), torch.rand(1, 3, 3 * s + 1, 4 * s + 3)
     image2 = net.pad(image2)
@@ -154,8 +161,10 @@ def _write_graphs(net: StyleTransferNet, folder: Path, source: str) -> dict:
             _Encode(net), (image,), folder / "encoder.onnx", ["image"], ["features"], [bhw]
         )
         check_graph(folder / "encoder.onnx", _Encode(net), (image2,), ["image"], "encoder.onnx")
+        done()
         export_graph(_Decode(net), (feat,), folder / "decoder.onnx", ["features"], ["image"], [bhw])
         check_graph(folder / "decoder.onnx", _Decode(net), (feat2,), ["features"], "decoder.onnx")
+        done()
     except ExportError:
         raise
     except Exception as err:  # the exporter's own errors: an operator without an ONNX form
@@ -164,7 +173,7 @@ def _write_graphs(net: StyleTransferNet, folder: Path, source: str) -> dict:
             f"the {net.cfg.encoder.kind}+{net.cfg.decoder.kind} network does not export to ONNX "
             f"({type(err).__name__}: {first[:200]})"
         ) from None
-    transform = export_transform(net, folder, feat, feat2)
+    transform = export_transform(net, folder, feat, feat2, done)
     norm = getattr(net.encoder, "normalize", None)
     return {
         "format": FORMAT,
@@ -197,9 +206,14 @@ def _write_graphs(net: StyleTransferNet, folder: Path, source: str) -> dict:
 
 
 def export_transform(
-    net: StyleTransferNet, folder: Path, feat: torch.Tensor, feat2: torch.Tensor
+    net: StyleTransferNet,
+    folder: Path,
+    feat: torch.Tensor,
+    feat2: torch.Tensor,
+    done: Callable[[], None] = lambda: None,
 ) -> dict:
-    """style_stats.onnx + transform.onnx, or why not (host code); never fails the export."""
+    """style_stats.onnx + transform.onnx, or why not (host code); never fails the export. `done()`
+    after each graph written and checked (the progress bar)."""
     name = net.cfg.transform
     info = {
         "name": name,
@@ -232,6 +246,7 @@ def export_transform(
         check_graph(
             folder / "style_stats.onnx", _Stats(net), (style2,), ["features"], "style_stats.onnx"
         )
+        done()
         names = ["features", "alpha", *stat_names]
         export_graph(
             _Transfer(net),
@@ -248,6 +263,7 @@ def export_transform(
             names,
             "transform.onnx",
         )
+        done()
     except Exception as err:
         for f in ("style_stats.onnx", "transform.onnx"):
             (folder / f).unlink(missing_ok=True)
