@@ -39,6 +39,9 @@ _HEADS = (
 )  # classifier heads: unused by FID, ignored when loading
 
 
+MIN_SIDE = 75  # Inception v3's smallest input side: a smaller one ends in a 3x3 kernel over 2 px
+
+
 class ArtInceptionUnavailable(RuntimeError):
     """The art_inception weights cannot be found or read (message: the file and where to put it)."""
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from configs.cli import ArgumentParser
+from eval.art_inception import MIN_SIDE
 from eval.protocol_metrics import (
     COLUMNS,
     MetricNets,
@@ -228,7 +229,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.resize < MIN_SIDE:  # caught here, not as a convolution's traceback after stylizing
+        parser.error(
+            f"--resize {args.resize}: FID's Inception network needs a side of at least "
+            f"{MIN_SIDE} px; pass --resize {MIN_SIDE} or more (StyleID's is 512)"
+        )
     try:
         return run(args)
     except FileNotFoundError as error:

@@ -170,3 +170,17 @@ def test_offline_metric_weights_fail_fast_one_note_each_and_progress(tmp_path, m
     assert all(table.count(line.removeprefix("note: ")) == 1 for line in empty), table
     for bar in ("methods", "metric networks", "metrics vgg_mean"):
         assert f"{bar}: 100%" in err, (bar, err)
+
+
+def test_a_resize_too_small_for_fid_is_one_line_before_any_work(tmp_path, capsys):
+    """--resize under Inception v3's least side is refused at the flags (exit 2, one line), not
+    a convolution's traceback after every method has stylized."""
+    from eval.protocol import main
+
+    args = ["metrics", "--stylized", str(tmp_path), "--content", str(tmp_path)]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--style", str(tmp_path), "--out", str(tmp_path / "out"), "--resize", "64"])
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1, err
+    assert "--resize 64" in err and "75" in err, err
+    assert not (tmp_path / "out").exists()

@@ -53,7 +53,7 @@ def sequence() -> list[str]:
         # the export block's run is trained with the real recipe; the baseline's run stands in
         *(re.sub(r"runs/\S+", "runs/adain", e).replace(" [--push USER/REPO]", "") for e in exports),
         *protocol[:-1],
-        protocol[-1] + " --resize 80",  # as the protocol tests; at 64 art_inception fails
+        protocol[-1] + " --resize 80",  # as the protocol tests (FID needs >= 75: eval.protocol)
         "ruff check .",  # the README's test command's lint half (the tests are this suite)
     ]
 
