@@ -4,11 +4,11 @@
                   [--weights random] [--max-size 1024] [--max-steps 1000] [--max-scales 3]
                   [--max-styles 3] [--max-megapixels 50] [--time-limit 300]
 
-This file is the command line: it finds the checkpoints, builds the `Demo` (inference/demo.py, which
-runs `inference.engine.Engine.stylize`, the call infer.py makes), lays out the page
-(inference/demo_page.py, with the `/stylize` API of inference/demo_api.py) and serves it. The
-per-request limits (inference/limits.py) are the same for the page and the API; each is a flag
-here, or a DEMO_<FLAG> environment variable (a Hugging Face Space runs `python app.py` bare).
+This file is the command line: it finds the checkpoints (demo/picker.py), builds the `Demo`
+(demo/state.py, which runs `inference.engine.Engine.stylize`, the call infer.py makes), lays out the
+page (demo/page.py, with the `/stylize` API of demo/api.py) and serves it. The per-request limits
+(demo/limits.py) are the same for the page and the API; each is a flag here, or a DEMO_<FLAG>
+environment variable (a Hugging Face Space runs `python app.py` bare).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import sys
 from configs.cli import ArgumentParser, add_device_flag
 from configs.device import resolve_device
 from configs.plugins import load_plugins
-from inference.demo import Demo
-from inference.demo_page import build_app, example_pairs, serve
-from inference.discovery import discover_models
-from inference.limits import Limits
-from inference.web import make_temp_root
+from demo.limits import Limits
+from demo.page import build_app, example_pairs, serve
+from demo.picker import discover_models
+from demo.state import Demo
+from demo.web import make_temp_root
 from models.registry import RegistryError
 
 LIMIT_HELP = {

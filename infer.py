@@ -22,7 +22,6 @@ from configs.plugins import load_plugins
 from configs.schema import ConfigError
 from inference.allocator import keep_freed_memory
 from inference.checks import check_options
-from inference.discovery import random_weights
 from inference.flags import build_parser
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
@@ -32,6 +31,7 @@ from models.config import parse_weights
 from models.registry import RegistryError
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
+from weights.random_check import random_weights
 
 WEIGHTS_HINT = (
     "or pass --weights PATH (a local weights file), or --weights random (smoke runs only)"

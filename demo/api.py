@@ -2,8 +2,8 @@
 
 `client.view_api()` shows each parameter with its default and the docstring below with this
 server's limits. Numbers come through `Raw` and text through gr.Textbox unconverted:
-inference/demo_inputs.py converts and checks them, so a wrong type is the demo's one-line message,
-not gradio's generic one. The call runs through inference/serving.py, which `job.cancel()` or a
+demo/inputs.py converts and checks them, so a wrong type is the demo's one-line message,
+not gradio's generic one. The call runs through demo/serving.py, which `job.cancel()` or a
 client that goes away stops.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from inference import serving
+from demo import serving
+from demo.limits import Budget
+from demo.state import Demo, DemoError, Request
+from demo.web import Raw, client_alive, prune_upload_leftovers
 from inference.checks import allowed
-from inference.demo import Demo, DemoError, Request
-from inference.limits import Budget
-from inference.web import Raw, client_alive, prune_upload_leftovers
 from models.gatys import DEFAULT_STYLE_WEIGHT
 
 API_DOC = """Stylize `content` with `style` (and `more_styles`, mixed by `style_weights`).

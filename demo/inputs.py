@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 from configs.device import precision_warning
+from demo.limits import DemoError, Limits
+from demo.types import OPTIMIZE, Request
 from inference.checks import RANGES, allowed, check_options, choice, number, numbers
-from inference.demo_types import OPTIMIZE, Request
-from inference.limits import DemoError, Limits
 from inference.options import InferOptions
 from media.images import ImageReadError, read_image, resize_image, to_tensor
 from media.resize import fit_size

@@ -1,9 +1,9 @@
 """The web demo's page: its layout, its Stylize and Cancel buttons, and how it is served.
 
-The button runs inference/demo.py through inference/serving.py, streaming the optimization's
+The button runs demo/state.py through demo/serving.py, streaming the optimization's
 steps; Cancel sets the request's stop flag. The page works offline: analytics off, system fonts
 instead of web fonts, the frontend served by the app itself. Example pairs show as inline
-thumbnails (inference/web.py `Upload`), so the page's config names no server path.
+thumbnails (demo/web.py `Upload`), so the page's config names no server path.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from inference import serving
+from demo import serving
+from demo.api import add_api
+from demo.limits import Budget
+from demo.state import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
+from demo.web import Upload, client_alive, prune_upload_leftovers
 from inference.checks import allowed
-from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, DemoError, Request, Step
-from inference.demo_api import add_api
-from inference.limits import Budget
-from inference.web import Upload, client_alive, prune_upload_leftovers
 from models.gatys import DEFAULT_STYLE_WEIGHT
 
 IMAGE_SOURCES = ["upload", "clipboard", "webcam"]  # the browser offers the webcam where it allows

@@ -4,7 +4,7 @@ Gradio cancels the asyncio task of a request on `job.cancel()` (its `/cancel` ro
 function it runs in a thread pool keeps computing after that. Here the work runs in its own thread
 with a `Budget`; cancelling the awaiting task, closing the stream, or `alive()` turning False (a
 client that went away) sets the budget's flag, which stops the computation at its next layer
-(inference/limits.py), and the stream waits for the thread to end, so the server's one-run-at-a-time
+(demo/limits.py), and the stream waits for the thread to end, so the server's one-run-at-a-time
 slot frees only when the CPU does.
 """
 
@@ -15,9 +15,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 
-from inference.demo import Demo
-from inference.demo_types import Request, Result, Step
-from inference.limits import Budget, DemoError
+from demo.limits import Budget, DemoError
+from demo.state import Demo
+from demo.types import Request, Result, Step
 
 POLL = 0.2  # s between looks at alive() while the work runs
 # s to wait for a stopped thread: a stop takes one layer, but a model build (a first request's) has

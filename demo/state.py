@@ -1,12 +1,12 @@
 """The web demo's state and its one run: on infer.py's code path, no copy.
 
 `Demo` holds what lives across requests: the model labels and their paths, the default model, the
-cache of built engines, the results folder. One request -> InferOptions (inference/demo_inputs.py:
+cache of built engines, the results folder. One request -> InferOptions (demo/inputs.py:
 every value converted and checked) -> a cached `Engine` -> `Engine.stylize`, the call
 inference/run.py makes for files. Everything a visitor can get wrong (a wrong type, nan, a value
 over a limit, not an image, a 1x1 image, a broken checkpoint) becomes a `DemoError` whose one line
 the page shows; nothing reaches a client as a traceback or a server path. The page is
-inference/demo_page.py, the API inference/demo_api.py.
+demo/page.py, the API demo/api.py.
 """
 
 from __future__ import annotations
@@ -27,16 +27,17 @@ import torch
 
 from configs.device import precision_choices, resolve_device
 from configs.schema import ConfigError
-from inference.demo_inputs import fit_scales, load_upload, model_backend, request_options
-from inference.demo_types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
-from inference.discovery import newest_first, random_weights
+from demo.inputs import fit_scales, load_upload, model_backend, request_options
+from demo.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
+from demo.picker import newest_first
+from demo.types import OPTIMIZE, RANDOM_BANNER, Request, Result, Step
 from inference.engine import Engine
-from inference.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
 from inference.options import InferError, InferOptions
 from media.images import save_image
 from models.config import parse_weights
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, random_encoder
+from weights.random_check import random_weights
 
 __all__ = [
     "OPTIMIZE",
@@ -62,11 +63,11 @@ class Demo:
     """The app's state across requests: the model list, the engine cache, the output folder.
 
     Args:
-        models: {label: checkpoint path} for the picker (inference.discovery.discover_models); a
+        models: {label: checkpoint path} for the picker (demo.picker.discover_models); a
             list of paths is labelled by the paths themselves (tests).
         workdir: where results are written (inside the app's temp folder).
         weights: "pretrained" | "random" | PATH, as infer.py --weights.
-        limits: what one request may ask for (inference/limits.py).
+        limits: what one request may ask for (demo/limits.py).
         device: "auto" | "cpu" | "cuda".
         engines: how many built models to keep (each holds a network in memory).
     """

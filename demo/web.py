@@ -1,7 +1,7 @@
 """The web demo's gradio glue: inputs that hand values on unconverted, the temp folder, disconnects.
 
-inference/demo_page.py and inference/demo_api.py build the page and the API with these;
-inference/demo.py never imports gradio.
+demo/page.py and demo/api.py build the page and the API with these;
+demo/state.py never imports gradio.
 """
 
 from __future__ import annotations

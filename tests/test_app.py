@@ -37,12 +37,12 @@ from gradio_client.utils import Status  # noqa: E402
 
 import infer  # noqa: E402
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
-from inference import serving  # noqa: E402
-from inference.demo import OPTIMIZE, Cancelled, Demo, Limits, Request, Result, Step  # noqa: E402
-from inference.demo_page import build_app, serve  # noqa: E402
-from inference.discovery import discover_models  # noqa: E402
-from inference.limits import Budget  # noqa: E402
-from inference.web import Upload, make_temp_root  # noqa: E402
+from demo import serving  # noqa: E402
+from demo.limits import Budget  # noqa: E402
+from demo.page import build_app, serve  # noqa: E402
+from demo.picker import discover_models  # noqa: E402
+from demo.state import OPTIMIZE, Cancelled, Demo, Limits, Request, Result, Step  # noqa: E402
+from demo.web import Upload, make_temp_root  # noqa: E402
 from media.images import load_image  # noqa: E402
 from models.adain import MAX_ALPHA  # noqa: E402
 from models.net import StyleTransferNet  # noqa: E402
@@ -365,7 +365,7 @@ def test_model_and_style_statistics_are_cached_across_requests(env, monkeypatch)
         and (first - again).abs().max() == 0
     )
     # a long-running server keeps a bounded number
-    monkeypatch.setattr("inference.demo.STYLE_CACHE", 1)
+    monkeypatch.setattr("demo.state.STYLE_CACHE", 1)
     api(env, style=handle_file(env["s1"]), size=40)
     assert len(engine._styles) == 1
 

@@ -24,9 +24,9 @@ import torch
 from PIL import Image
 
 from data_prep.sample import build_sample
-from inference.demo import OPTIMIZE, RANDOM_BANNER, Demo, Limits, Request
-from inference.demo_page import build_app, example_pairs, serve
-from inference.web import make_temp_root
+from demo.page import build_app, example_pairs, serve
+from demo.state import OPTIMIZE, RANDOM_BANNER, Demo, Limits, Request
+from demo.web import make_temp_root
 from media.images import load_image, to_tensor
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -34,12 +34,13 @@ from safetensors.torch import save_file  # noqa: E402
 from test_app import HANG, REPO, app_cli, bomb, picture, release  # noqa: E402
 
 import infer  # noqa: E402
-from inference.demo import OPTIMIZE, RANDOM_BANNER, Cancelled, Demo, Limits, OutOfTime  # noqa: E402
-from inference.demo_page import build_app, example_pairs, serve  # noqa: E402
-from inference.discovery import discover_models, random_weights  # noqa: E402
-from inference.limits import Budget  # noqa: E402
-from inference.web import make_temp_root  # noqa: E402
+from demo.limits import Budget  # noqa: E402
+from demo.page import build_app, example_pairs, serve  # noqa: E402
+from demo.picker import discover_models  # noqa: E402
+from demo.state import OPTIMIZE, RANDOM_BANNER, Cancelled, Demo, Limits, OutOfTime  # noqa: E402
+from demo.web import make_temp_root  # noqa: E402
 from weights.checkpoint import STEP_WEIGHTS  # noqa: E402
+from weights.random_check import random_weights  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 LIMITS = Limits(
@@ -122,7 +123,7 @@ def runs(srv, monkeypatch):
 
 def held_at_first_layer(monkeypatch) -> threading.Event:
     """From now on, the next request's first layer waits until the request is stopped, then runs
-    its budget check (inference/limits.py: one before every layer). The request is then under
+    its budget check (demo/limits.py: one before every layer). The request is then under
     way when the returned event is set, and can only end by being stopped: no sleep decides either.
     """
     under_way, check = threading.Event(), Budget.check
@@ -179,7 +180,7 @@ def test_time_limit_stops_a_decoder_request_and_the_next_one_is_served(srv, runs
         clock[0] += 0.125
         return forward(self, x)
 
-    monkeypatch.setattr("inference.limits.time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr("demo.limits.time", SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(torch.nn.Conv2d, "forward", timed)
     monkeypatch.setattr(srv["demo"], "limits", Limits(**{**LIMITS.__dict__, "time_limit": 0.5}))
     message = refused(srv)
@@ -376,7 +377,7 @@ def test_config_and_api_info_name_no_server_path(srv, tmp_path):
 
 
 def test_gradio_upload_leftovers_are_cleaned(srv, monkeypatch):
-    monkeypatch.setattr("inference.web.UPLOAD_LEFTOVER_TTL", 0)
+    monkeypatch.setattr("demo.web.UPLOAD_LEFTOVER_TTL", 0)
     call(srv)
     folder = Path(os.environ["GRADIO_TEMP_DIR"])
     assert folder.is_relative_to(srv["temp"])

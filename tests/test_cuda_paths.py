@@ -13,7 +13,7 @@ from PIL import Image
 import infer
 from bench.cases import precisions as bench_precisions
 from configs.device import native_bf16, precision_choices, precision_warning, resolve_device
-from inference.demo import Demo, DemoError, Request
+from demo.state import Demo, DemoError, Request
 from inference.optimize import optimize
 from inference.options import InferError, InferOptions
 from models.gatys import OptimizeOptions

@@ -341,8 +341,8 @@ def test_readme_example_runs_without_torch_and_matches_the_backend(images, vgg, 
 
 def test_the_demo_finds_and_runs_an_onnx_folder(images, vgg, tmp_path):
     """app.py --checkpoint FOLDER lists ONNX exports beside release files; onnxruntime runs them."""
-    from inference.demo import Demo, Limits, Request
-    from inference.discovery import discover_models
+    from demo.picker import discover_models
+    from demo.state import Demo, Limits, Request
 
     release, onnx = vgg
     listed = discover_models([onnx.parent])

@@ -121,7 +121,7 @@ def test_unknown_repo_or_revision_is_one_line(hub, tmp_path, offline_cache, caps
 
 def test_the_demo_lists_download_specs_as_models():
     """app.py --checkpoint adain-release hf:USER/REPO: the picker offers both."""
-    from inference.discovery import discover_models
+    from demo.picker import discover_models
 
     listed = discover_models(["adain-release", "hf:alice/tiny", "runs_missing"])
     assert listed == {"adain-release": "adain-release", "hf:alice/tiny": "hf:alice/tiny"}

@@ -12,8 +12,8 @@ from safetensors import safe_open
 import export
 import infer
 from app import build_parser
+from demo.picker import discover_models
 from eval.evaluate import main as evaluate
-from inference.discovery import discover_models
 from media.images import load_image
 from weights.checkpoint import weights_file
 from weights.load import load_model
