@@ -1,7 +1,11 @@
-"""docs/video.md's flicker table and the 512 px frames/s (docs/results/video.md), random weights
-offline.
+"""docs/video.md's flicker table and the 512 px frames/s (docs/results/video.md).
 
     PYTHONPATH=. python docs/measure_video.py [--frames 24] [--opt-steps 10]
+    PYTHONPATH=. python docs/measure_video.py --checkpoint hed-adain \
+        --style data/offline/style/val/brush_s1000_kandinsky.jpg    # the real networks, offline
+
+Without --checkpoint: random weights (the code paths only). With it: that checkpoint's decoder, the
+--style image, and the optimization on HED's VGG16 (--feature-net vgg16 --weights hed).
 
 A generated clip (data_prep/sample_clip.py: a window sliding 2 px/frame over skimage photographs,
 grain of varying strength, a scene cut) is stylized by a random-weight VGG19 + mirror-VGG decoder
@@ -46,19 +50,9 @@ run.stylize_video = _timed
 
 
 def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tuple[float, float]:
+    """Warping error and frames/s of `clip` stylized with `flags` (which name the style)."""
     summary = infer.stylize(
-        [
-            "--content",
-            str(clip),
-            "--style",
-            str(root / "style.png"),
-            "--out",
-            str(root / name),
-            "--weights",
-            "random",
-            "--overwrite",
-            *flags,
-        ]
+        ["--content", str(clip), "--out", str(root / name), "--overwrite", *flags]
     )
     assert not summary["failed"], summary["failed"]
     error = evaluate_video(clip, summary["written"][0], lpips=False, losses=False)["warping_error"]
@@ -69,14 +63,31 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--opt-steps", type=int, default=10)
+    p.add_argument("--checkpoint", help="a release name or file (default: random weights)")
+    p.add_argument("--style", help="the style image (default: 64x64 noise)")
     a = p.parse_args()
     root = Path(tempfile.mkdtemp())
     torch.manual_seed(0)
-    net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
-    vary_outputs(net)
-    ckpt = ["--checkpoint", str(save_release(root / "vgg.safetensors", net))]
-    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
-    Image.fromarray(noise).save(root / "style.png")
+    if a.checkpoint:
+        ckpt, opt_net = (
+            ["--checkpoint", a.checkpoint],
+            ["--feature-net", "vgg16", "--weights", "hed"],
+        )
+    else:
+        net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
+        vary_outputs(net)
+        ckpt = [
+            "--checkpoint",
+            str(save_release(root / "vgg.safetensors", net)),
+            "--weights",
+            "random",
+        ]
+        opt_net = ["--weights", "random", "--style-weight", "1000"]  # scaled for random features
+    style = a.style or str(root / "style.png")
+    if not a.style:
+        noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+        Image.fromarray(noise).save(style)
+    ckpt += ["--style", style]
     clip, small = root / "clip.mp4", root / "small.mp4"
     write_clip(clip, a.frames, (128, 96), rate=24, noise=0.05, cut=a.frames // 2, speed=2)
     write_clip(small, 8, (64, 48), rate=24, noise=0.05, speed=2)
@@ -87,7 +98,8 @@ def main() -> None:
         flags = [*ckpt, "--temporal", mode, "--batch-size", "8"]
         err, fps = measure(root, clip, a.frames, mode, *flags)
         print(f"| 128x96, {a.frames} frames | decoder, --temporal {mode} | {err:.5f} | {fps:.1f} |")
-    opt = ["--method", "optimize", "--steps", str(a.opt_steps), "--style-weight", "1000"]
+    opt = ["--method", "optimize", "--steps", str(a.opt_steps), *opt_net]
+    opt += ["--style", style]
     for mode in ("off", "stats", "flow"):
         err, fps = measure(root, small, 8, f"opt_{mode}", *opt, "--temporal", mode)
         row = f"optimize {a.opt_steps} steps, --temporal {mode}"
