@@ -35,7 +35,7 @@ def final_losses(run: Path) -> dict[str, tuple[int, float]]:
     """{tag: (step, value)}: the last point of every loss... scalar the run logged (none without
     events).
     """
-    from eval.tensorboard_io import read_scalars
+    from eval.runs.tensorboard_io import read_scalars
 
     try:
         curves = read_scalars(run)
@@ -50,7 +50,7 @@ def final_losses(run: Path) -> dict[str, tuple[int, float]]:
 
 def wall_seconds(run: Path) -> float | None:
     """The run's training time from its TensorBoard events (None without events)."""
-    from eval.tensorboard_io import wall_seconds as read
+    from eval.runs.tensorboard_io import wall_seconds as read
 
     return read(run)
 

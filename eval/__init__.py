@@ -8,10 +8,6 @@ Modules:
     learned_metrics: LPIPS, FID, KID and ArtFID over a set of images through torchmetrics, with a
         fast, explicit "unavailable: ..." result when a network cannot be had.
     metric_nets: the learned metrics' networks and their offline-safe weight loading.
-    tensorboard_io: read every scalar point back from event files; find run folders under a log
-        root.
-    run_summary: the run-comparison table's rows (final, best, smoothed, aligned), CSV/Markdown.
-    compare_runs: `python -m eval.compare_runs` -- summary table (CSV/Markdown) and plots per tag.
     loss_metrics: content and style (Gram, mean/std) losses with the VGG19 loss network at 256 x
         256.
     pairs: the content x style pairs of an evaluation (JSON/CSV manifest or the default val cross
@@ -26,6 +22,12 @@ Modules:
         hparams.
     variant_configs: the research variants (the recipe and one change each) and their configs.
     variants: `python -m eval.variants` -- train every variant, compare curves, evaluate.
+
+Packages:
+    runs: `python -m eval.runs` -- compare training runs: summary table (CSV/Markdown) and plots per
+        TensorBoard tag.
+    styleid: `python -m eval.styleid` -- StyleID's protocol (ArtFID, FID, LPIPS, CFSD), defined as
+        in StyleID's code (eval/styleid/protocol.md).
 
 Speed and memory (the benchmark table and the inference figures) live in bench/ (`python -m bench`).
 """

@@ -1,6 +1,6 @@
 """Learned style-transfer metrics: LPIPS to the content, FID/KID to the style set, ArtFID.
 
-Shared by `eval.evaluate` and `eval.protocol` (StyleID's protocol: its LPIPS and ArtFID are these).
+Shared by `eval.evaluate` and `eval.styleid` (StyleID's protocol: its LPIPS and ArtFID are these).
 The networks and their offline-safe weight loading are eval/metric_nets.py; this file computes the
 numbers over a set of images and reports a metric whose network cannot be had as the string
 "unavailable: <reason>" (a row keeps every column).

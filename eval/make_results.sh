@@ -42,7 +42,7 @@ train hed_gram loss.style_loss=gram loss.style_weight=0.005
 train hed_w2 loss.style_loss=w2
 train hed_efdm loss.style_loss=efdm
 train hed_mean_std_ccpl loss.ccpl_weight=50
-"$py" -m eval.compare_runs "$runs" --out "$out/curves" --tags loss/total,loss/content,loss/style
+"$py" -m eval.runs "$runs" --out "$out/curves" --tags loss/total,loss/content,loss/style
 "$py" -m eval.peer --pairs "$pairs" --checkpoint "$runs"/hed_{mean_std,gram,w2,efdm,mean_std_ccpl}/model.safetensors \
     --threads 1 --out "$out/variants"
 

@@ -12,7 +12,7 @@ recipe configs/vgg_adain_meanstd.yaml and one change each, every other registere
 own process (`--launcher`, so multi-GPU runs work) into OUT/runs/<variant>, from the resolved config
 written to OUT/configs/<variant>.yaml; a run folder that already holds checkpoints is resumed
 (`--resume latest`), so an interrupted comparison continues and a finished one is not retrained.
-Then eval.compare_runs compares the training curves (OUT/curves/summary.md) and eval.evaluate scores
+Then eval.runs.compare compares the training curves (OUT/curves/summary.md) and eval.evaluate scores
 every variant and the per-image optimization reference on the val pairs (OUT/eval/metrics.md: one
 row per variant plus `optimize`).
 
@@ -37,10 +37,10 @@ import torch
 from configs.cli import ArgumentParser
 from configs.plugins import load_plugins
 from configs.schema import Config, to_yaml
-from eval.compare_runs import compare_runs
 from eval.evaluate import evaluate
 from eval.loss_metrics import EVAL_SIZE
 from eval.methods import BASELINE_STEPS
+from eval.runs.compare import compare_runs
 from eval.variant_configs import REPO, SMOKE_STEPS, variant_config, variants
 from media.files import atomic_write
 from training.checkpoints import complete_checkpoints

@@ -17,7 +17,7 @@ ENTRY_POINTS = [
     ("infer", ["--content", "x"]),
     ("app", []),
     ("eval.evaluate", []),
-    ("eval.compare_runs", ["r", "--out", "o"]),
+    ("eval.runs.compare", ["r", "--out", "o"]),
     ("eval.variants", []),
     ("bench.__main__", []),
     ("bench.__main__", ["figures"]),

@@ -7,9 +7,9 @@ import math
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from eval.compare_runs import compare_runs, main
-from eval.curve_plots import smooth_tensorboard
-from eval.tensorboard_io import find_runs, read_scalars
+from eval.runs.compare import compare_runs, main
+from eval.runs.curve_plots import smooth_tensorboard
+from eval.runs.tensorboard_io import find_runs, read_scalars
 
 
 def write_run(folder, curves: dict[str, list[tuple[int, float]]], new_style: bool = False) -> None:

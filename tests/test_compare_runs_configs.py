@@ -9,8 +9,8 @@ import csv
 
 from train_helpers import tiny_config
 
-from eval.compare_runs import main
-from eval.tensorboard_io import read_scalars
+from eval.runs.compare import main
+from eval.runs.tensorboard_io import read_scalars
 from train import train
 
 

@@ -10,7 +10,7 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 
-from eval.curve_plots import plot_curves
+from eval.runs.curve_plots import plot_curves
 
 TAG = "loss/style"
 

@@ -4,8 +4,8 @@ error."""
 import pytest
 from test_compare_runs import write_run
 
-from eval.compare_runs import compare_runs, main
-from eval.run_summary import direction
+from eval.runs.compare import compare_runs, main
+from eval.runs.summary import direction
 
 
 def test_direction_per_tag(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 from train_helpers import REPO, SMOKE, tiny_overrides
 
 from configs.read import load_config
-from eval import compare_runs, evaluate
+from eval import evaluate
+from eval.runs import compare as compare_runs
 from train import main, parse_args
 
 BAD_OVERRIDES = [

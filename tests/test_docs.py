@@ -37,10 +37,12 @@ ENTRY_POINTS = {
     "export.py": "export",
     "app.py": "app",
     "bench": "bench.__main__",
+    "eval.styleid": "eval.styleid.command",
+    "eval.runs": "eval.runs.compare",
     **{
         f"{package}.{name}": f"{package}.{name}"
         for package, names in {
-            "eval": ("evaluate", "compare_runs", "variants", "protocol", "peer", "video"),
+            "eval": ("evaluate", "variants", "peer", "video"),
             "data_prep": ("prepare", "sample", "sample_clip", "offline"),
             "weights": ("convert",),
         }.items()
@@ -159,4 +161,4 @@ def test_printed_flags_parse(monkeypatch, capsys):
         parsed.add(target)
         monkeypatch.undo()
     assert not failed, "printed commands whose flags do not parse:\n" + "\n".join(failed)
-    assert parsed >= {"train.py", "infer.py", "export.py", "app.py", "eval.protocol"}
+    assert parsed >= {"train.py", "infer.py", "export.py", "app.py", "eval.styleid"}

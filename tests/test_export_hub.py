@@ -16,7 +16,7 @@ from train_helpers import tiny_config
 
 import export
 import infer
-from eval.tensorboard_io import read_scalars
+from eval.runs.tensorboard_io import read_scalars
 from train import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -51,8 +51,8 @@ def _cli_flags(capsys) -> set[str]:
     """Every option string of every command of the repo, read from the parsers themselves."""
     import data_prep.prepare
     import data_prep.sample
-    import eval.compare_runs
     import eval.evaluate
+    import eval.runs.compare
     import infer
     import train
 
@@ -60,7 +60,7 @@ def _cli_flags(capsys) -> set[str]:
     mains = [
         train.main,
         eval.evaluate.main,
-        eval.compare_runs.main,
+        eval.runs.compare.main,
         data_prep.prepare.main,
         data_prep.sample.main,
     ]
@@ -69,12 +69,13 @@ def _cli_flags(capsys) -> set[str]:
         "bench.train_step",
         "bench.gpu",
         "bench.onnx_runtime",
+        "bench.house",
         "eval.variants",
         "app",
         "weights.convert",
         "export",
         "eval.video",
-        "eval.protocol",
+        "eval.styleid.command",
         "data_prep.sample_clip",
         "data_prep.offline",
         "eval.peer",
@@ -83,10 +84,11 @@ def _cli_flags(capsys) -> set[str]:
             mains.append(__import__(module, fromlist=["main"]).main)
         except ImportError:
             pass
-    import eval.protocol
+    import eval.styleid.command
 
     calls = [(main, ["--help"]) for main in mains]
-    calls += [(eval.protocol.main, [command, "--help"]) for command in ("metrics", "styleid")]
+    styleid = eval.styleid.command.main
+    calls += [(styleid, [command, "--help"]) for command in ("metrics", "styleid")]
     for main, argv in calls:
         with pytest.raises(SystemExit):
             main(argv)

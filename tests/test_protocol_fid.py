@@ -1,4 +1,4 @@
-"""FID's trace term computed as a nuclear norm (eval/fid.py) against scipy's sqrtm route
+"""FID's trace term computed as a nuclear norm (eval/styleid/fid.py) against scipy's sqrtm route
 (StyleID's), and
 the finding that StyleID's default FID-infinity is plain FID for its 800 outputs."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from eval.fid import fid_from_features, fid_infinity
+from eval.styleid.fid import fid_from_features, fid_infinity
 
 
 def sqrtm_fid(x1: np.ndarray, x2: np.ndarray) -> float:

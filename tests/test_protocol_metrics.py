@@ -1,4 +1,4 @@
-"""`python -m eval.protocol metrics` against implementations written here from StyleID's code and
+"""`python -m eval.styleid metrics` against implementations written here from StyleID's code and
 the
 papers (and the `lpips` reference package), on random weights every one of them loads from the same
 files.
@@ -29,7 +29,7 @@ from PIL import Image
 from protocol_helpers import make_set, metric_weights  # noqa: F401 (fixture)
 from torchvision.transforms import Compose, Grayscale, Normalize, Resize, ToTensor
 
-from eval.protocol import main
+from eval.styleid.command import main
 
 RESIZE = 80  # Inception needs >= 75 px; StyleID's 512 would cost 40x more here
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -274,7 +274,7 @@ def test_missing_weights_leave_their_columns_empty(tmp_path, metric_weights, mon
 def test_table_names_the_network_behind_cfsd_and_the_losses():
     """A table measured on HED's VGG16 says so (its CFSD and losses are not StyleID's VGG19 scale);
     the default network adds no such note."""
-    from eval.protocol_metrics import MetricOptions, table_notes
+    from eval.styleid.metrics import MetricOptions, table_notes
 
     hed = table_notes(MetricOptions(vgg="hed"))
     assert any("HED's VGG16" in note and "--vgg-weights hed" in note for note in hed), hed

@@ -1,4 +1,4 @@
-"""`python -m eval.protocol styleid`: stylize content x style per method under StyleID's names
+"""`python -m eval.styleid styleid`: stylize content x style per method under StyleID's names
 through
 infer.stylize, measure each; resumable (same settings reused, other settings refused) and
 deterministic."""
@@ -18,7 +18,7 @@ from PIL import Image
 from protocol_helpers import make_set
 
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
-from eval.protocol import main
+from eval.styleid.command import main
 from models.net import StyleTransferNet
 from weights.release import save_release
 
@@ -175,7 +175,7 @@ def test_offline_metric_weights_fail_fast_one_note_each_and_progress(tmp_path, m
 def test_a_resize_too_small_for_fid_is_one_line_before_any_work(tmp_path, capsys):
     """--resize under Inception v3's least side is refused at the flags (exit 2, one line), not
     a convolution's traceback after every method has stylized."""
-    from eval.protocol import main
+    from eval.styleid.command import main
 
     args = ["metrics", "--stylized", str(tmp_path), "--content", str(tmp_path)]
     with pytest.raises(SystemExit) as stop:

@@ -43,7 +43,7 @@ def sequence() -> list[str]:
     exports = [c for c in commands("export:commands") if c.startswith("python export.py")]
     assert {"--hub", "--out"} <= {e.split()[4] for e in exports}, exports
     protocol = commands("protocol:commands")
-    assert protocol[-1].startswith("python -m eval.protocol styleid"), protocol
+    assert protocol[-1].startswith("python -m eval.styleid styleid"), protocol
     return [
         quickstart + QUICK_TRAIN,
         quickstart + QUICK_TRAIN,
@@ -53,7 +53,7 @@ def sequence() -> list[str]:
         # the export block's run is trained with the real recipe; the baseline's run stands in
         *(re.sub(r"runs/\S+", "runs/adain", e).replace(" [--push USER/REPO]", "") for e in exports),
         *protocol[:-1],
-        protocol[-1] + " --resize 80",  # as the protocol tests (FID needs >= 75: eval.protocol)
+        protocol[-1] + " --resize 80",  # as the protocol tests (FID needs >= 75: eval.styleid)
         "ruff check .",  # the README's test command's lint half (the tests are this suite)
     ]
 

@@ -55,7 +55,7 @@ def test_a_mistyped_subcommand_is_suggested(capsys):
     "module, argv, hint",
     [
         ("export", ["--chekpoint", "x"], "did you mean --checkpoint (not --chekpoint)?"),
-        ("eval.protocol", ["metrcs"], "did you mean metrics (not metrcs)?"),
+        ("eval.styleid.command", ["metrcs"], "did you mean metrics (not metrcs)?"),
         ("bench.__main__", ["figuers"], "did you mean figures (not figuers)?"),
         ("bench.__main__", ["onnx", "--quik"], "did you mean --quick (not --quik)?"),
     ],

@@ -9,7 +9,7 @@ import pytest
 import torch
 from train_helpers import SMOKE, run_cli, tiny_config, tiny_overrides
 
-from eval.tensorboard_io import read_scalars
+from eval.runs.tensorboard_io import read_scalars
 from models.net import StyleTransferNet
 from train import main, train
 from weights.checkpoint import CheckpointError

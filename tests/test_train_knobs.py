@@ -10,7 +10,7 @@ import torch
 from accelerate.utils import set_seed
 from train_helpers import release_weights, tiny_config
 
-from eval.tensorboard_io import read_scalars
+from eval.runs.tensorboard_io import read_scalars
 from models.net import StyleTransferNet
 from train import train
 

@@ -9,7 +9,7 @@ import torch
 from train_helpers import release_weights, tiny_config
 
 import train as train_module
-from eval.tensorboard_io import read_scalars
+from eval.runs.tensorboard_io import read_scalars
 from train import train
 from training.schedule import lr_at, total_steps
 

@@ -70,10 +70,10 @@ def write_hub_folder(
     """Write `folder`/model.safetensors, README.md (and a run's val_grid.png); returns the folder.
 
     `final_losses(run)` -> {tag: (step, value)} of the run's last logged losses, `wall_seconds(run)`
-    -> its training time (export.py reads TensorBoard events with eval/tensorboard_io.py: an entry
-    point's import, weights/ stays below eval/). `dtype`: the release's float tensors (bfloat16
-    halves the file). `repo_id`: USER/REPO the folder is for (None: not known yet; the card is
-    titled by the folder's name and its commands say USER/REPO).
+    -> its training time (export.py reads TensorBoard events with eval/runs/tensorboard_io.py: an
+    entry point's import, weights/ stays below eval/). `dtype`: the release's float tensors
+    (bfloat16 halves the file). `repo_id`: USER/REPO the folder is for (None: not known yet; the
+    card is titled by the folder's name and its commands say USER/REPO).
 
     Raises CheckpointError (via load_model) before anything is written when the checkpoint is
     unusable.

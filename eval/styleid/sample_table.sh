@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the table in docs/evaluation.md ("The field's benchmark") in one command:
-#   StyleID's protocol (python -m eval.protocol styleid) on the sample set's val images for the AdaIN
+#   StyleID's protocol (python -m eval.styleid styleid) on the sample set's val images for the AdaIN
 #   release (ADAIN=1: infer.py downloads adain-release once; offline it is left out), our
 #   VGG and ViT recipes (smoke-trained here), each with WCT and EFDM, and the optimization.
 # Offline every network here has RANDOM weights (encoders, VGG19, AlexNet, art_inception): the numbers
 # exercise the protocol end to end and the table says so; they rank nothing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 py=${PYTHON:-.venv/bin/python}
 runs=runs/protocol
 out=runs/protocol/styleid  # the outputs (not committed); the tables are copied to docs/results
@@ -21,7 +21,7 @@ checkpoints=("$runs/vgg/model.safetensors" "$runs/vit/model.safetensors")
 [ "${ADAIN:-0}" = 1 ] && checkpoints=(adain-release "${checkpoints[@]}")  # ADAIN=1: download it
 weights=(--weights random --metric-weights random)
 [ "${PRETRAINED:-0}" = 1 ] && weights=()  # PRETRAINED=1: the real networks (downloads or caches)
-"$py" -m eval.protocol styleid --content data/sample/content/val --style data/sample/style/val \
+"$py" -m eval.styleid styleid --content data/sample/content/val --style data/sample/style/val \
   --out "$out" --checkpoint "${checkpoints[@]}" --transform wct efdm --method optimize --steps 50 \
   "${weights[@]}" || [ $? = 1 ]
 "$py" - "$out/metrics.md" <<'EOF'

@@ -1,10 +1,11 @@
 """StyleID's metrics for one folder of outputs: ArtFID, FID, LPIPS (RGB and gray), CFSD, classic
 losses.
 
-Definitions and their source lines: eval/protocol.md. Each network is loaded from the standard place
-(torchvision's cache for VGG19 and AlexNet, the LPIPS heads from torchmetrics' package,
-art_inception per eval/art_inception.py); a metric whose weights are missing is left empty ("") with
-one note line naming the file and where to put it, and the others are still computed.
+Definitions and their source lines: eval/styleid/protocol.md. Each network is loaded from the
+standard place (torchvision's cache for VGG19 and AlexNet, the LPIPS heads from torchmetrics'
+package, art_inception per eval/styleid/art_inception.py); a metric whose weights are missing is
+left empty ("") with one note line naming the file and where to put it, and the others are still
+computed.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ import numpy as np
 import torch
 from torchvision.transforms import Compose, Grayscale, Resize, ToTensor
 
-from eval import cfsd as cfsd_lib
-from eval import protocol_losses as losses
-from eval.art_inception import (
+from eval.learned_metrics import artfid
+from eval.metric_nets import MetricUnavailable, build_lpips
+from eval.styleid import cfsd as cfsd_lib
+from eval.styleid import paper_losses as losses
+from eval.styleid.art_inception import (
     ArtInceptionUnavailable,
     features_net,
     load_art_inception,
     pooled_features,
 )
-from eval.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
-from eval.learned_metrics import artfid
-from eval.metric_nets import MetricUnavailable, build_lpips
-from eval.styleid_pairs import Triple
+from eval.styleid.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
+from eval.styleid.triples import Triple
 from media.progress import tqdm
 from models.config import HED_SOURCE
 from models.registry import build_feature_net
@@ -206,7 +207,7 @@ def compute_metrics(
                 notes.append(
                     f"fid_infinity left empty: it needs more than {FID_INFINITY_MIN} outputs, "
                     f"got {len(x1)} (StyleID's default FID-infinity is then plain FID: "
-                    "eval/protocol.md)"
+                    "eval/styleid/protocol.md)"
                 )
     if row["lpips"] != "" and row["fid"] != "":
         row["artfid"] = artfid(row["lpips"], row["fid"])

@@ -1,6 +1,6 @@
 """The run-comparison table: one row per (run, tag), which end of a curve is best, CSV and Markdown.
 
-Separate from eval/compare_runs.py (which finds the runs, reads their curves and configs and writes
+Separate from eval/runs/compare.py (which finds the runs, reads their curves and configs and writes
 the outputs) because what a row says -- final, best, smoothed, aligned at the last common step -- is
 the part a reader checks when a number in summary.md looks wrong.
 """
@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from eval.curve_plots import smooth_tensorboard
+from eval.runs.curve_plots import smooth_tensorboard
 from media.files import atomic_path
 
 # Which end of a curve is "best", by tag prefix (first match wins; losses and everything else:

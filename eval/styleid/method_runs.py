@@ -25,7 +25,7 @@ import torch
 import infer
 from bench.harness import PeakMemory
 from eval.methods import method_names
-from eval.styleid_pairs import styleid_name
+from eval.styleid.triples import styleid_name
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from media.files import atomic_path, atomic_write

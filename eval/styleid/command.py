@@ -1,14 +1,14 @@
 """The field's benchmark in one command: StyleID's evaluation protocol (ArtFID, FID, LPIPS, CFSD,
 losses).
 
-    python -m eval.protocol metrics --stylized DIR --content DIR --style DIR --out DIR
-    python -m eval.protocol styleid --content DIR --style DIR --out DIR [--checkpoint X ...]
+    python -m eval.styleid metrics --stylized DIR --content DIR --style DIR --out DIR
+    python -m eval.styleid styleid --content DIR --style DIR --out DIR [--checkpoint X ...]
         [--transform wct efdm] [--method optimize] [--plugins FILE.py ...]
 
 `metrics` measures any folder of outputs named `{content}_stylized_{style}.png` (ours, StyleID's,
 StyTr2's); `styleid` first stylizes every content x style per method into DIR/<method>/ under those
 names, then measures each, adding seconds per image and peak memory. Both write DIR/metrics.csv,
-metrics.json and metrics.md. Definitions and sources: eval/protocol.md.
+metrics.json and metrics.md. Definitions and sources: eval/styleid/protocol.md.
 
 Exit codes: 0 everything measured; 1 some inputs, metrics or methods were left out (one line each on
 stderr); 2 nothing could run (bad flags, missing folders).
@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 from configs.cli import ArgumentParser
-from eval.art_inception import MIN_SIDE
-from eval.protocol_metrics import (
+from eval.styleid.art_inception import MIN_SIDE
+from eval.styleid.metrics import (
     COLUMNS,
     MetricNets,
     MetricOptions,
@@ -32,7 +32,7 @@ from eval.protocol_metrics import (
     metric_settings,
     table_notes,
 )
-from eval.styleid_pairs import find_triples
+from eval.styleid.triples import find_triples
 from eval.tables import write_tables
 from media.files import atomic_write
 from media.progress import tqdm
@@ -75,7 +75,7 @@ def _add_metric_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="python -m eval.protocol", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python -m eval.styleid", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser(
         "metrics", help="measure a folder of outputs named {content}_stylized_{style}.png"
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         row = measure(Path(args.stylized), Path(args.content), Path(args.style), name)
         rows = [{"method": name, **row}] if row else []
     else:
-        from eval.styleid_run import build_methods, run_method
+        from eval.styleid.method_runs import build_methods, run_method
 
         if args.plugins:  # also recorded in each method's options, so infer loads them the same way
             from configs.plugins import load_plugins

@@ -1,7 +1,7 @@
 """Compare training runs from their TensorBoard event files: a summary table and a plot per tag.
 
-    python -m eval.compare_runs runs/ --out reports/cmp
-    python -m eval.compare_runs runs/gram runs/meanstd --out reports/cmp \
+    python -m eval.runs runs/ --out reports/cmp
+    python -m eval.runs runs/gram runs/meanstd --out reports/cmp \
         --tags loss/total,loss/style
 
 Each positional argument is a run folder or a log root; every folder below it that directly holds an
@@ -14,12 +14,12 @@ OUT/all_tags.png.
 
 The config keys that differ between the runs (their config.yaml) are printed and listed; a tag whose
 definition depends on one of them (`loss/style` under the Gram and the mean/std loss) is marked in
-the table, the notes and its plot (eval/run_configs.py). `hparam/*` (the final metrics add_hparams
+the table, the notes and its plot (eval/runs/config_diff.py). `hparam/*` (the final metrics add_hparams
 logs as one-point scalars) are left out unless --tags names them.
 
 This file finds the runs and puts the pieces together: event files are read by
-eval/tensorboard_io.py, the table's rows are made in eval/run_summary.py, the plots are drawn by
-eval/curve_plots.py.
+eval/runs/tensorboard_io.py, the table's rows are made in eval/runs/summary.py, the plots are drawn by
+eval/runs/curve_plots.py.
 """
 
 import argparse
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from configs.cli import ArgumentParser
-from eval.curve_plots import plot_curves
-from eval.run_configs import describe, differing_keys, read_run_config, redefined_by
-from eval.run_summary import SummaryRow, markdown, summarize, write_csv
-from eval.tensorboard_io import find_runs, read_scalars
+from eval.runs.curve_plots import plot_curves
+from eval.runs.config_diff import describe, differing_keys, read_run_config, redefined_by
+from eval.runs.summary import SummaryRow, markdown, summarize, write_csv
+from eval.runs.tensorboard_io import find_runs, read_scalars
 from media.files import atomic_write
 
 __all__ = ["compare_runs", "main"]
@@ -148,7 +148,7 @@ def compare_runs(
 
 def main(argv: Sequence[str] | None = None) -> list[SummaryRow]:
     """Command-line entry point; see the module docstring."""
-    parser = ArgumentParser(prog="python -m eval.compare_runs", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m eval.runs", description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders or log roots (searched recursively)")
     parser.add_argument(
         "--out", required=True, help="output folder for summary.csv, summary.md and PNGs"

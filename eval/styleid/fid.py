@@ -55,7 +55,7 @@ def fid_infinity(
 
     Raises:
         ValueError: N <= 5000 (every subset would be the whole set: the line is flat, the result is
-            plain FID; see eval/protocol.md) or the sets are not paired (different N).
+            plain FID; see eval/styleid/protocol.md) or the sets are not paired (different N).
     """
     n = len(stylized)
     if len(style) != n:
