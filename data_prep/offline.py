@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from configs.cli import ArgumentParser
-from data_prep import painterly
+from data_prep import painterly, palettes
 from data_prep.manifest import (
     FORMAT,
     summarize,
@@ -73,7 +73,7 @@ STYLE = [
 CENTRE = {"retina.jpg": 0.66}
 TRAIN_SEEDS = range(6)  # painterly images per kind in style/train
 VAL_KINDS = ("brush", "ink", "mosaic", "pointillism", "watercolour")
-VAL_SEED = 1000  # val paintings: seeds from here, palettes from painterly.VAL_PALETTES
+VAL_SEED = 1000  # val paintings: seeds from here, palettes from palettes.VAL_PALETTES
 
 # (side, split, file stem, source, load(short side) -> image or None when not bundled)
 Item = tuple[str, str, str, str, Callable[[int], Image.Image | None]]
@@ -122,13 +122,13 @@ def plan() -> list[Item]:
         for package, file, split in sources:
             source = _source(package, bundled_path(package, file))
             items.append((side, split, Path(file).stem, source, _bundled(package, file)))
-    n = len(painterly.TRAIN_PALETTES)
+    n = len(palettes.TRAIN_PALETTES)
     for k, kind in enumerate(painterly.KINDS):
         for seed in TRAIN_SEEDS:
-            palette = painterly.TRAIN_PALETTES[(seed + 3 * k) % n]  # each kind its own six
+            palette = palettes.TRAIN_PALETTES[(seed + 3 * k) % n]  # each kind its own six
             items.append(_painting_item("train", kind, seed, palette))
     for j, kind in enumerate(VAL_KINDS):
-        palette = painterly.VAL_PALETTES[j % len(painterly.VAL_PALETTES)]
+        palette = palettes.VAL_PALETTES[j % len(palettes.VAL_PALETTES)]
         items.append(_painting_item("val", kind, VAL_SEED + j, palette))
     return items
 
