@@ -34,6 +34,7 @@ from training.launch import LaunchError, make_accelerator, start_line
 from training.launch_errors import report_error
 from training.loop import Loop, NonFiniteLossError, TrainResult
 from training.objective import StyleTransferObjective
+from training.optimizer import build_optimizer
 from training.resume import (
     check_resume_config,
     load_checkpoint,
@@ -48,28 +49,8 @@ from weights.load import load_into
 from weights.pretrained import PretrainedWeightsError
 
 log = logging.getLogger("train")
-# the registry of optim.name; configs/schema.py lists the same names (OptimizerName), a test checks
-# they agree
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
 def default_run_dir(cfg: Config) -> Path:
     return Path(cfg.train.log_root) / cfg.name
-
-
-def build_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
-    """The optimizer named by optim.name (already checked against OPTIMIZERS when the config was
-    read)."""
-    if cfg.optim.name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=cfg.optim.lr,
-            momentum=cfg.optim.momentum,
-            weight_decay=cfg.optim.weight_decay,
-        )
-    return OPTIMIZERS[cfg.optim.name](
-        params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay
-    )
 
 
 def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = None) -> TrainResult:

@@ -23,8 +23,9 @@ import yaml
 from models.config import DecoderConfig, EncoderConfig, ModelConfig, Registered  # noqa: F401
 
 StyleLossName = Annotated[str, Registered("style loss")]
-# Fixed choices of this repo's own code (models/vgg.py, train.py OPTIMIZERS; the model's own:
-# models/config.py); tests/test_config.py checks that these lists and those tables agree.
+# Fixed choices of this repo's own code (models/vgg.py, training/optimizer.py OPTIMIZERS; the
+# model's own: models/config.py); tests/test_config.py checks that these lists and those tables
+# agree.
 VGGArch = Literal["vgg19", "vgg16"]  # models/vgg.py BLOCK_CONVS
 ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]

@@ -76,7 +76,7 @@ def test_literal_names_match_the_code():
 
     from models.layers import INPUT_NORMS, OUTPUT_ACTIVATIONS
     from models.vgg import VGG19_LAYERS, VGG_LAYOUTS, VGG_PADDINGS
-    from train import OPTIMIZERS
+    from training.optimizer import OPTIMIZERS
 
     names = typing.get_args
     assert set(names(OptimizerName)) == set(OPTIMIZERS)

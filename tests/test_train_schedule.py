@@ -8,7 +8,7 @@ import pytest
 import torch
 from train_helpers import release_weights, tiny_config
 
-import train as train_module
+import training.optimizer as optimizer_module
 from eval.runs.tensorboard_io import read_scalars
 from train import train
 from training.schedule import lr_at, total_steps
@@ -47,7 +47,7 @@ def test_optimizer_steps_with_the_scheduled_lr(sample_root, tmp_path, monkeypatc
             used.append(self.param_groups[0]["lr"])
             return super().step(closure)
 
-    monkeypatch.setitem(train_module.OPTIMIZERS, "adam", RecordingAdam)
+    monkeypatch.setitem(optimizer_module.OPTIMIZERS, "adam", RecordingAdam)
     cfg = tiny_config(
         sample_root,
         **{"optim.lr": LR, "optim.lr_decay": DECAY, "train.log_every": 1, "train.val_pairs": 0},
