@@ -8,16 +8,15 @@ is recolored to each content first).
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from inference.engine import Engine
+from inference.failures import Failure, failure_reason, free_memory
 from inference.jobs import Entry, Plan, load_mask, output_settings
 from inference.options import InferError, InferOptions
 from inference.sheet import sheet_rows, thumb, write_sheet
@@ -30,22 +29,6 @@ from media.progress import tqdm
 from media.video import is_video_file
 
 MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """Why a stylization failed, without the exception (whose traceback keeps its tensors alive)."""
-
-    reason: str
-    oom: bool
-
-
-def free_memory(device: torch.device) -> None:
-    """Collect the garbage of a failed attempt and, on CUDA, return the cached blocks to the driver,
-    so a retry (smaller batch, tiles) starts from free memory rather than a fragmented cache."""
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
 
 
 class Runner:
@@ -140,7 +123,7 @@ class Runner:
 
     def attempt(
         self, batch: list[tuple[int, torch.Tensor]], entry: Entry, tile_size: int | None = None
-    ) -> _Failure | None:
+    ) -> Failure | None:
         """`stylize`; None when it worked, else what failed. Only the reason leaves the handler: the
         exception's traceback holds the failed attempt's tensors (on the GPU), which must be freed
         before any retry."""
@@ -148,7 +131,7 @@ class Runner:
             self.stylize(batch, entry, tile_size)
             return None
         except (RuntimeError, ValueError) as err:
-            return _Failure(_reason(err), isinstance(err, torch.OutOfMemoryError))
+            return Failure(failure_reason(err), isinstance(err, torch.OutOfMemoryError))
 
     def stylize_or_fail(self, batch: list[tuple[int, torch.Tensor]], entry: Entry) -> None:
         """One content; out of memory, retried in tiles of half its long side (or half the tiles it
@@ -163,7 +146,7 @@ class Runner:
             tile = (tried or (engine.tile_size if tiled else side)) // 2
             if tile < MIN_TILE_STRIDES * engine.net.stride:
                 also = f" (also in {tried} px tiles)" if tried else ""
-                failure = _Failure(
+                failure = Failure(
                     f"{failure.reason}{also}; use a smaller --size/--max-size, or --device cpu",
                     True,
                 )
@@ -283,13 +266,6 @@ class Runner:
             self.summary["skipped"].append(str(self.plan.grid))
         else:
             self.summary["grid"] = write_sheet(self.plan, self.styles, self.grid, rows)
-
-
-def _reason(err: Exception) -> str:
-    """One line for the summary: the exception's first line (torch's OOM and shape errors are
-    long)."""
-    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    return text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}"
 
 
 def run_jobs(args: InferOptions, plan: Plan, loaded: Callable[[], None] = lambda: None) -> dict:
