@@ -23,12 +23,12 @@ from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
 from models.registry import RegistryError
-from weights.checkpoint import CheckpointError, weights_file
+from weights.checkpoint import SPECS_HELP, CheckpointError, weights_file
 from weights.load import load_model
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx
 from weights.pretrained import PretrainedWeightsError
-from weights.resolve import SPECS_HELP
+from weights.sources import resolve_checkpoint
 
 
 def final_losses(run: Path) -> dict[str, tuple[int, float]]:
@@ -89,7 +89,7 @@ def export(argv: list[str]) -> dict:
                 "convert a plain state dict first: python -m weights.convert"
             )
         folder = write_hub_folder(
-            args.checkpoint,
+            resolve_checkpoint(args.checkpoint),  # a spec -> its local file, once
             target,
             args.push,
             args.license,
@@ -104,10 +104,11 @@ def export(argv: list[str]) -> dict:
             print(f"pushed to {result['pushed']}")
         return result
     cfg = load_config(args.config).model if args.config else None
-    net = load_model(args.checkpoint, cfg)
+    checkpoint = resolve_checkpoint(args.checkpoint)  # a spec -> its local file, once
+    net = load_model(checkpoint, cfg)
     if args.transform:
         net.set_transform(args.transform)
-    meta = export_onnx(net, target, str(weights_file(args.checkpoint)))
+    meta = export_onnx(net, target, str(weights_file(checkpoint)))
     how = "graph" if meta["transform"]["graph"] else "host code: " + meta["transform"]["host"]
     files = written_files(target)
     print(

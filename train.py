@@ -47,6 +47,7 @@ from training.schedule import total_steps
 from weights.checkpoint import CheckpointError
 from weights.load import load_into
 from weights.pretrained import PretrainedWeightsError
+from weights.sources import resolve_checkpoint
 
 log = logging.getLogger("train")
 def default_run_dir(cfg: Config) -> Path:
@@ -86,7 +87,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     set_seed(cfg.train.seed)  # before building: random-weight networks equal on every rank and run
     net = StyleTransferNet(cfg.model)
     if cfg.model.init_from and checkpoint is None:  # fine-tuning; a resume has its own weights
-        load_into(net, cfg.model.init_from)
+        load_into(net, resolve_checkpoint(cfg.model.init_from))  # a spec -> its local file
     layout = memory_format(t.memory_format, accelerator.device)
     objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from weights.checkpoint import ONNX_META, RELEASE_FILE, STEP_WEIGHTS
-from weights.resolve import is_spec
+from weights.sources import is_spec
 
 
 def discover_models(paths: Sequence[str | Path]) -> dict[str, str]:

@@ -40,6 +40,7 @@ from models.vgg import vgg_arch_for
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
 from weights.pretrained import seeded
+from weights.sources import resolve_checkpoint
 
 BASELINE_STEPS = 30
 
@@ -82,10 +83,9 @@ class CheckpointMethod:
     def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
         self.path, self.name = Path(path), name
         # a ViT's token map is NHWC: the decoder keeps it, as infer.py's (layout/channels_last.py)
-        self.net = keep_channels_last(load_model(self.path, map_location=device))
-        self.metadata = (
-            read_metadata(self.path) if weights_file(self.path).suffix == ".safetensors" else {}
-        )
+        local = resolve_checkpoint(self.path)  # eval's one call of the spec -> file function
+        self.net = keep_channels_last(load_model(local, map_location=device))
+        self.metadata = read_metadata(local) if weights_file(local).suffix == ".safetensors" else {}
 
     def hparams(self) -> dict[str, str | float | int | bool]:
         """Flat `model/...` (and `loss/...` when the trainer stored it) config, plus step and config

@@ -32,6 +32,7 @@ from models.precision import autocast
 from models.registry import build_feature_net
 from models.transforms import match_color
 from weights.load import load_model
+from weights.sources import resolve_checkpoint
 
 
 def load_net(opts: InferOptions) -> StyleTransferNet:
@@ -45,7 +46,9 @@ def load_net(opts: InferOptions) -> StyleTransferNet:
     cfg = load_config(opts.config).model if opts.config else None
     source = parse_weights(opts.weights)
     overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
-    return load_model(opts.checkpoint, cfg, map_location="cpu", **overrides)
+    # infer.py's and the demo's one call of the spec -> file function (hed-adain, hf:, ...)
+    checkpoint = resolve_checkpoint(opts.checkpoint)
+    return load_model(checkpoint, cfg, map_location="cpu", **overrides)
 
 
 def _check_capabilities(net: StyleTransferNet, opts: InferOptions) -> None:

@@ -12,7 +12,7 @@ from configs.cli import ArgumentParser
 from inference.checks import CheckError, numbers
 from inference.options import InferOptions
 from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS
-from weights.resolve import SPECS_HELP
+from weights.checkpoint import SPECS_HELP
 
 DESCRIPTION = (
     "Stylize images and clips with a trained decoder (--checkpoint) or the per-image optimization "

@@ -85,3 +85,25 @@ def test_models_imports_nothing_outside_models_and_sits_in_no_circle():
     }
     assert outside == MODELS_OUTSIDE, figures["models_outside"]
     assert not [c for c in figures["circles"] if any(m.split(".")[0] == "models" for m in c)]
+
+
+# the readers of weight files know local paths only: the spec -> file function (weights/sources.py)
+# sits above them, called at the entry points, so no path helper can start a download
+LOCAL_ONLY = ("weights.checkpoint", "weights.load", "weights.release", "weights.convert")
+SPEC_MODULES = ("weights.sources", "weights.download", "weights.hub")
+
+
+def test_weights_sits_in_no_circle_and_its_readers_import_no_spec_resolution():
+    figures = house()
+    assert not [c for c in figures["circles"] if any(m.split(".")[0] == "weights" for m in c)]
+    reach = {e["source"]: set() for e in figures["edges"]}
+    for e in figures["edges"]:
+        reach[e["source"]].add(e["target"])
+    for module in LOCAL_ONLY:
+        seen, todo = set(), [module]
+        while todo:  # everything `module` imports, directly or through others (lazy included)
+            for target in reach.get(todo.pop(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        assert not seen & set(SPEC_MODULES), (module, sorted(seen & set(SPEC_MODULES)))

@@ -17,7 +17,7 @@ from eval.evaluate import main as evaluate
 from media.images import load_image
 from weights.checkpoint import weights_file
 from weights.load import load_model
-from weights.resolve import shipped_release
+from weights.sources import resolve_checkpoint, shipped_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RELEASE = shipped_release("hed-adain")
@@ -53,8 +53,8 @@ def test_the_file_is_a_bf16_release_under_10_mb_of_hed_vgg16():
 
 
 def test_the_name_resolves_everywhere_a_checkpoint_is_read():
-    assert weights_file("hed-adain") == RELEASE
-    net = load_model("hed-adain")
+    assert weights_file(resolve_checkpoint("hed-adain")) == RELEASE
+    net = load_model(resolve_checkpoint("hed-adain"))
     assert net.cfg.encoder.kind == "vgg16" and net.encoder.arch["layout"] == "caffe"
     # app.py with no --checkpoint serves it
     models = discover_models(build_parser().parse_args([]).checkpoint)
@@ -74,4 +74,4 @@ def test_infer_eval_and_export_take_it(pair, tmp_path):
                      "--size", "64", "--out", str(tmp_path / "eval")])  # fmt: skip
     assert len(rows) == 1 and rows[0]["content_relu4_1"] > 0
     result = export.export(["--checkpoint", "hed-adain", "--hub", str(tmp_path / "hub")])
-    assert load_model(Path(result["hub"]) / "model.safetensors").cfg == load_model("hed-adain").cfg
+    assert load_model(Path(result["hub"]) / "model.safetensors").cfg == load_model(RELEASE).cfg

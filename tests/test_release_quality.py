@@ -17,7 +17,7 @@ from eval.methods import CheckpointMethod, run_method
 from eval.pairs import read_pairs
 from eval.peer import load_pair_images
 from eval.quality import EVAL_SIZE, build_quality_net, score_pairs
-from weights.resolve import shipped_release
+from weights.sources import shipped_release
 
 # Measured on data/offline's 12 held-out pairs at 256 px (python -m eval.peer, docs/results/peer):
 # the release 0.567 / 0.293 (style distance / edge correlation) after 5000 steps (0.567 / 0.270

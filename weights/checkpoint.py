@@ -2,8 +2,9 @@
 
 Names: a run folder's release file is RELEASE_FILE; a training step checkpoint folder holds its
 weights in the same format as STEP_WEIGHTS (a different name, so no file called model.safetensors is
-ever a resume-only file). Every loader takes either file, the folder that holds one, or a download
-spec (weights/resolve.py).
+ever a resume-only file). Every loader takes either file or the folder that holds one: local paths
+only. A release name or download spec (SPECS_HELP) is turned into a local file once, at the entry
+point, by weights/sources.py; its names live here so the loaders' errors can list them.
 
 The rest of a weights file's life has a file each: weights/release.py writes one, weights/load.py
 rebuilds a network from one (or from a plain .pth state dict), weights/foreign.py matches other
@@ -17,8 +18,6 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from weights.resolve import SPECS_HELP, resolve_checkpoint
-
 RELEASE_FILE = "model.safetensors"  # in a run folder: what infer.py and eval read
 STEP_WEIGHTS = "weights.safetensors"  # in a step checkpoint folder (training/checkpoints.py)
 ONNX_META = "onnx_model.json"  # an ONNX export folder's description (weights/onnx_export.py)
@@ -27,6 +26,18 @@ ONNX_META = "onnx_model.json"  # an ONNX export folder's description (weights/on
 # heads) and every loader skips them
 IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.", "ccpl.")
 
+# checkpoint specs that name no local path (weights/sources.py turns them into local files)
+ADAIN_RELEASE = "adain-release"
+HUB_PREFIX = "hf:"
+# releases trained by this repo and stored in it: name -> releases/<name>/model.safetensors (each
+# folder holds the model card and the script that trained it)
+RELEASES_DIR = Path(__file__).resolve().parents[1] / "releases"
+SHIPPED = ("hed-adain",)
+SPECS_HELP = (
+    f"{', '.join(SHIPPED)} (trained releases in this repo), {ADAIN_RELEASE} (pytorch-AdaIN's "
+    "release, downloaded once) or hf:USER/REPO[@REVISION]"
+)
+
 
 class CheckpointError(RuntimeError):
     """A weights or training-state file that cannot be used: missing, unreadable, or of another
@@ -34,10 +45,9 @@ class CheckpointError(RuntimeError):
 
 
 def weights_file(path: str | Path) -> Path:
-    """The weights file `path` names: a file itself, a step checkpoint folder's STEP_WEIGHTS, a
-    run's or hub folder's RELEASE_FILE, or the cached file of a download spec (weights/resolve.py:
-    adain-release, hf:)."""
-    path = resolve_checkpoint(path)
+    """The weights file the local `path` names: a file itself, a step checkpoint folder's
+    STEP_WEIGHTS, or a run's or hub folder's RELEASE_FILE (a spec: weights/sources.py first)."""
+    path = Path(path)
     if not path.is_dir():
         return path
     for name in (STEP_WEIGHTS, RELEASE_FILE):

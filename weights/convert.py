@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,17 +43,17 @@ class Format:
     preset: str
     files: tuple[str, ...]  # argparse dests of the required file flags
     origin: str  # for --help
-    load: Callable[[argparse.Namespace, ModelConfig], StyleTransferNet]
+    load: Callable[[dict[str, Path], ModelConfig], StyleTransferNet]  # (files by name, config)
 
 
-def _load_notebook(args: argparse.Namespace, cfg: ModelConfig) -> StyleTransferNet:
+def _load_notebook(files: dict[str, Path], cfg: ModelConfig) -> StyleTransferNet:
     # decoder widths and norm affinity are read from the file; the ViT comes from the file when it
     # holds one
-    return load_model(args.checkpoint, cfg)
+    return load_model(files["checkpoint"], cfg)
 
 
-def _load_adain_release(args: argparse.Namespace, cfg: ModelConfig) -> StyleTransferNet:
-    return load_model(args.decoder, cfg, pretrained=False, weights_file=str(args.vgg))
+def _load_adain_release(files: dict[str, Path], cfg: ModelConfig) -> StyleTransferNet:
+    return load_model(files["decoder"], cfg, pretrained=False, weights_file=str(files["vgg"]))
 
 
 # the registry of --from
@@ -99,23 +99,42 @@ def convert(argv: list[str]) -> Path:
         CheckpointError, PretrainedWeightsError, ConfigError: a file or key that cannot be used.
     """
     args = build_parser().parse_args(argv)
-    fmt = FORMATS[args.source]
-    missing = [f"--{name}" for name in fmt.files if getattr(args, name) is None]
+    files = {name: getattr(args, name) for name in ("checkpoint", "vgg", "decoder")}
+    return convert_files(args.source, files, args.out, args.config, args.encoder, args.overrides)
+
+
+def convert_files(
+    source: str,
+    files: dict[str, Path | None],
+    out: str | Path,
+    config: str | Path | None = None,
+    encoder: str = "auto",
+    overrides: Sequence[str] = (),
+) -> Path:
+    """Convert the `source` format's `files` (by flag name: checkpoint, vgg, decoder) into the
+    release file `out`; `config`, `encoder`, `overrides`: as the flags --config, --encoder and the
+    key=value arguments. The library call behind `convert` (weights/download.py calls it).
+
+    Raises:
+        CheckpointError, PretrainedWeightsError, ConfigError: a file or key that cannot be used.
+    """
+    fmt = FORMATS[source]
+    missing = [f"--{name}" for name in fmt.files if files.get(name) is None]
     if missing:
-        raise CheckpointError(f"--from {args.source} needs {' and '.join(missing)} ({fmt.origin})")
-    cfg = load_config(args.config or PRESETS / fmt.preset, args.overrides).model
-    net = fmt.load(args, cfg)
+        raise CheckpointError(f"--from {source} needs {' and '.join(missing)} ({fmt.origin})")
+    cfg = load_config(config or PRESETS / fmt.preset, list(overrides)).model
+    net = fmt.load({name: Path(files[name]) for name in fmt.files}, cfg)
     enc = net.cfg.encoder
     keep, why = True, "it is not a library download"
     downloadable = enc.weights_layout == "torchvision"  # no library serves vgg_normalised
-    if args.encoder == "library" and not downloadable:
+    if encoder == "library" and not downloadable:
         raise CheckpointError(
             f"--encoder library: no library download exists for the {enc.weights_layout} "
             "encoder; use --encoder auto or include"
         )
-    if args.encoder == "library":
+    if encoder == "library":
         keep, why = False, ""
-    elif args.encoder == "auto" and downloadable:
+    elif encoder == "auto" and downloadable:
         same, why = _library_encoder_equal(net)
         keep = not same
     # a kept encoder travels in the file (release_state_dict keeps encoders that are not library
@@ -123,10 +142,10 @@ def convert(argv: list[str]) -> Path:
     net.cfg = dataclasses.replace(
         net.cfg, encoder=dataclasses.replace(enc, pretrained=not keep, weights_file="")
     )
-    out = save_release(args.out, net, {"converted_from": args.source})
+    out = save_release(out, net, {"converted_from": source})
     print(
         f"wrote {out} (decoder{' + encoder: ' + why if keep else ''}; config from "
-        f"{args.config or 'configs/' + fmt.preset})"
+        f"{config or 'configs/' + fmt.preset})"
     )
     return out
 

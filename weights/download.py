@@ -23,10 +23,9 @@ import torch
 from configs.read import load_config
 from configs.schema import ConfigError
 from media.files import atomic_path
-from weights.checkpoint import CheckpointError
+from weights.checkpoint import ADAIN_RELEASE, CheckpointError
 from weights.pretrained import PretrainedWeightsError
 
-SPEC = "adain-release"  # the --checkpoint value
 BASE_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
 URL_ENV = "ADAIN_RELEASE_URL"
 VGG_FILE, DECODER_FILE = "vgg_normalised.pth", "decoder.pth"
@@ -65,11 +64,9 @@ def adain_release() -> Path:
     cfg = load_config(PRESET).model
     vgg = _fetch(folder, VGG_FILE, lambda tmp: _check_vgg(cfg, tmp))
     decoder = _fetch(folder, DECODER_FILE, lambda tmp: _check_decoder(cfg, tmp, vgg))
-    from weights.convert import (
-        convert,  # convert -> checkpoint -> resolve -> here: imported at call time
-    )
+    from weights.convert import convert_files  # conversions load only when asked for
 
-    convert(["--from", SPEC, "--vgg", str(vgg), "--decoder", str(decoder), "--out", str(release)])
+    convert_files(ADAIN_RELEASE, {"vgg": vgg, "decoder": decoder}, release)
     return release
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weights.checkpoint import RELEASE_FILE, CheckpointError
+from weights.checkpoint import HUB_PREFIX, RELEASE_FILE, CheckpointError
 from weights.hub_files import HubFile, HubUnavailable, ask_hub_once
 from weights.pretrained import make_hub_offline_fast
-
-PREFIX = "hf:"
 
 
 class HubError(CheckpointError):
@@ -28,7 +26,7 @@ def parse_hub_spec(spec: str) -> tuple[str, str | None]:
     """'hf:user/repo@rev' -> ('user/repo', 'rev'); the revision is None when not given (the repo's
     main).
     """
-    body = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
+    body = spec[len(HUB_PREFIX) :] if spec.startswith(HUB_PREFIX) else spec
     repo, at, revision = body.partition("@")
     if repo.count("/") != 1 or not all(repo.split("/")) or (at and not revision):
         raise HubError(

@@ -22,11 +22,10 @@ from safetensors.torch import load_file
 from configs.read import model_config_from_json
 from configs.schema import ConfigError, ModelConfig
 from models.net import StyleTransferNet
-from weights.checkpoint import CheckpointError, read_metadata, weights_file
+from weights.checkpoint import SPECS_HELP, CheckpointError, read_metadata, weights_file
 from weights.foreign import clean_keys, decoder_from_file, match_foreign, natural_order
 from weights.plugin_meta import check_plugins
 from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
-from weights.resolve import SPECS_HELP
 
 __all__ = ["load_into", "load_model"]
 

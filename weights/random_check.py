@@ -11,7 +11,7 @@ from pathlib import Path
 from configs.read import model_config_from_json
 from weights.checkpoint import ONNX_META, read_metadata
 from weights.pretrained import random_weights_reason
-from weights.resolve import is_spec
+from weights.sources import is_spec
 
 
 def random_weights(path: str | Path) -> str | None:

@@ -1,25 +1,19 @@
-"""The one parser of checkpoint specs: a local path, a release shipped in this repo (`hed-adain`),
-`adain-release`, or `hf:USER/REPO[@REVISION]`.
+"""The one function that turns a checkpoint spec into a local file: `resolve_checkpoint`.
 
-weights/checkpoint.py's `weights_file` calls `resolve_checkpoint` first, so every reader of weights
-(infer.py, app.py, eval.evaluate, model.init_from, export.py) takes every spec with no code of its
-own. A local file or folder of the same name wins over a spec.
+A spec is a local path (a file, a run, step or hub folder), a release shipped in this repo
+(`hed-adain`), `adain-release` (downloaded and converted once, weights/download.py) or
+`hf:USER/REPO[@REVISION]` (weights/hub.py). A local file or folder of the same name wins over a
+spec. Each entry point calls it once on the spec it was given (inference/engine.py for infer.py
+and the demo, export.py, eval/methods.py, train.py's model.init_from) and passes the local path
+down: the readers below (weights/checkpoint.py, load.py, release.py, convert.py) know local files
+only and never import this file, so no path helper can start a download (tests/test_house.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-ADAIN_RELEASE = "adain-release"
-HUB_PREFIX = "hf:"
-# releases trained by this repo and stored in it: name -> releases/<name>/model.safetensors (each
-# folder holds the model card and the script that trained it)
-RELEASES_DIR = Path(__file__).resolve().parents[1] / "releases"
-SHIPPED = ("hed-adain",)
-SPECS_HELP = (
-    f"{', '.join(SHIPPED)} (trained releases in this repo), {ADAIN_RELEASE} (pytorch-AdaIN's "
-    "release, downloaded once) or hf:USER/REPO[@REVISION]"
-)
+from weights.checkpoint import ADAIN_RELEASE, HUB_PREFIX, RELEASES_DIR, SHIPPED
 
 
 def is_spec(value: str | Path) -> bool:
@@ -46,9 +40,7 @@ def resolve_checkpoint(value: str | Path) -> Path:
     if str(value) in SHIPPED:
         return shipped_release(str(value))
     if str(value) == ADAIN_RELEASE:
-        from weights.download import (
-            adain_release,  # downloads and conversions load only when asked for
-        )
+        from weights.download import adain_release  # downloads load only when asked for
 
         return adain_release()
     from weights.hub import hub_checkpoint
