@@ -34,7 +34,8 @@ LAYERS = (
     ("parts", ("weights", "media", "data_prep", "configs", "runtime", "layout")),
     ("method", ("models",)),
 )
-SKIPPED = {".venv", "tests", "runs", "data", "__pycache__", "node_modules"}
+SKIPPED = {".venv", "__pycache__", "node_modules"}  # at any depth
+TOP_SKIPPED = {"tests", "runs", "data"}  # at the top only: eval/runs/ is a package
 MAX_LINES = 300  # STYLE.md 1: about 300 lines at most
 METHOD = "models"  # the package that imports nothing of the repo outside itself
 
@@ -55,11 +56,14 @@ class Edge:
 
 
 def source_files(root: Path) -> dict[str, Path]:
-    """Dotted module name -> file, for every .py of the tree outside SKIPPED and hidden folders."""
+    """Dotted module name -> file, for every .py of the tree outside SKIPPED, TOP_SKIPPED and hidden
+    folders."""
     found = {}
     for path in sorted(root.rglob("*.py")):
         parts = path.relative_to(root).parts
         if any(p in SKIPPED or p.startswith(".") or p.endswith(".egg-info") for p in parts[:-1]):
+            continue
+        if len(parts) > 1 and parts[0] in TOP_SKIPPED:
             continue
         dotted = list(parts[:-1]) + ([] if parts[-1] == "__init__.py" else [path.stem])
         if dotted:
