@@ -59,7 +59,7 @@ def _datasets(config: dict) -> list[str]:
 
 
 def write_hub_folder(
-    checkpoint: str,
+    checkpoint: str | Path,
     folder: str | Path,
     repo_id: str | None = None,
     license: str = "mit",
