@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weights.checkpoint import ADAIN_RELEASE, HUB_PREFIX, RELEASES_DIR, SHIPPED
+from weights.checkpoint import ADAIN_RELEASE, HUB_PREFIX, RELEASE_FILE, RELEASES_DIR, SHIPPED
 
 
 def is_spec(value: str | Path) -> bool:
@@ -25,7 +25,7 @@ def is_spec(value: str | Path) -> bool:
 
 def shipped_release(name: str) -> Path:
     """The file of a release stored in this repo."""
-    return RELEASES_DIR / name / "model.safetensors"
+    return RELEASES_DIR / name / RELEASE_FILE
 
 
 def resolve_checkpoint(value: str | Path) -> Path:
