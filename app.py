@@ -20,7 +20,6 @@ import signal
 import sys
 
 from configs.cli import ArgumentParser, add_device_flag
-from configs.device import resolve_device
 from configs.plugins import load_plugins
 from demo.limits import Limits
 from demo.page import build_app, example_pairs, serve
@@ -28,6 +27,7 @@ from demo.picker import discover_models
 from demo.state import Demo
 from demo.web import make_temp_root
 from models.registry import RegistryError
+from runtime.device import resolve_device
 
 LIMIT_HELP = {
     "max_size": "limit on a request's size and cap on every image's long side (px)",

@@ -20,7 +20,6 @@ import torch
 
 from configs.plugins import load_plugins
 from configs.schema import ConfigError
-from inference.allocator import keep_freed_memory
 from inference.checks import check_options
 from inference.flags import build_parser
 from inference.jobs import plan_jobs
@@ -29,6 +28,7 @@ from inference.run import run_jobs
 from media.images import ImageReadError
 from models.config import parse_weights
 from models.registry import RegistryError
+from runtime.allocator import keep_freed_memory
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 from weights.random_check import random_weights
@@ -90,7 +90,7 @@ def warn_random_weights(opts: InferOptions) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # a CLI run is one short-lived process: reuse freed activations (inference/allocator.py)
+    # a CLI run is one short-lived process: reuse freed activations (runtime/allocator.py)
     keep_freed_memory()
     try:
         # the flags' choices need the plugins: parse inside the try

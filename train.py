@@ -19,13 +19,13 @@ import torch
 from accelerate.utils import set_seed
 
 from configs.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser
-from configs.device import memory_format
 from configs.read import load_config
 from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
-from inference.allocator import keep_freed_memory
 from media.files import atomic_write
 from models.net import StyleTransferNet
+from runtime.allocator import keep_freed_memory
+from runtime.device import memory_format
 from training import interrupt
 from training.checkpoints import TrainerState, complete_checkpoints, remove_stale_temp_files
 from training.data import build_streams, loader_workers, training_datasets, validation_images
@@ -250,7 +250,7 @@ def _main(args, rank: int) -> int:
         # cleanup
         cfg = load_config(args.config, args.overrides, cuda=torch.cuda.is_available())
         # CPU training: every step reallocates the same activations; keeping freed memory makes a
-        # step faster (inference/allocator.py; docs/results/design_figures.md)
+        # step faster (runtime/allocator.py; docs/results/design_figures.md)
         if not torch.cuda.is_available():
             keep_freed_memory()
         result = train(cfg, args.run_dir, args.resume)

@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
 
 
 if __name__ == "__main__":
-    from inference.allocator import keep_freed_memory
+    from runtime.allocator import keep_freed_memory
 
-    keep_freed_memory()  # measure what infer.py runs with (inference/allocator.py)
+    keep_freed_memory()  # measure what infer.py runs with (runtime/allocator.py)
     main()

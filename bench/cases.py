@@ -29,7 +29,6 @@ from pathlib import Path
 
 import torch
 
-from configs.device import memory_format, precision_choices
 from configs.read import load_config
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from inference.engine import Engine
@@ -37,6 +36,7 @@ from models.gatys import Objective, OptimizeOptions, blended_style_targets, make
 from models.net import StyleTransferNet
 from models.precision import autocast
 from models.registry import build_feature_net
+from runtime.device import memory_format, precision_choices
 from training.objective import StyleTransferObjective
 from weights.pretrained import seeded
 

@@ -6,7 +6,7 @@
 Rows (random weights, seeded; bench/harness.py times and counts them):
   train/<recipe>  one training step of the VGG and ViT recipes, channels_last, per precision: fp16
                   with a GradScaler (the fast choice on a T4), bf16 where it is native (compute
-                  capability >= 8; emulated on a T4 and left out: configs.device.native_bf16),
+                  capability >= 8; emulated on a T4 and left out: runtime.device.native_bf16),
                   fp32 on a CPU.
   infer/<method>  a 512 px content x style pair through infer.py's Engine, pairs/s, per precision,
                   torch.compile off and on (the quick set compiles with dynamo's "eager" backend:
@@ -30,10 +30,10 @@ import torch
 
 from bench.cases import random_pair, stylization_net, stylization_pass, train_step_pass
 from bench.harness import PeakMemory, measure
-from configs.device import check_precision, device_name, native_bf16, resolve_device
 from inference.engine import Engine
 from media.files import atomic_write
 from media.progress import tqdm
+from runtime.device import check_precision, device_name, native_bf16, resolve_device
 from training.launch import launch_command
 
 REPO = Path(__file__).resolve().parents[1]

@@ -51,8 +51,8 @@ from torch.utils.flop_counter import (
     sdpa_flop_count,
 )
 
-from configs.device import memory_format
 from models.precision import autocast
+from runtime.device import memory_format
 from weights.pretrained import seeded
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS = (
     ("entry points", ("train", "infer", "export", "app")),
     ("run", ("demo", "inference", "training", "eval", "bench")),
-    ("parts", ("weights", "media", "data_prep", "configs", "runtime", "layout")),
+    ("parts", ("weights", "media", "data_prep", "configs", "runtime")),
     ("method", ("models",)),
 )
 SKIPPED = {".venv", "__pycache__", "node_modules"}  # at any depth

@@ -25,9 +25,9 @@ from bench.cases import random_pair, stylization_net, stylization_pass
 from bench.figures import _psnr, _vary_outputs
 from bench.harness import time_call
 from configs.cli import ArgumentParser
-from configs.device import cpu_name
 from media.files import atomic_write
 from media.progress import tqdm
+from runtime.device import cpu_name
 from weights.onnx_export import export_onnx
 from weights.pretrained import seeded
 

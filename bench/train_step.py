@@ -35,9 +35,9 @@ from bench.plain_adain import plain_step
 from bench.profile_step import markdown as profile_markdown
 from bench.profile_step import profile_step
 from configs.cli import ArgumentParser, add_device_flag
-from configs.device import check_precision, cpu_name, memory_format, resolve_device
 from media.files import atomic_write
 from media.progress import tqdm
+from runtime.device import check_precision, cpu_name, memory_format, resolve_device
 from weights.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
@@ -58,7 +58,7 @@ def run_train_steps(
     docstring.
 
     Raises:
-        ValueError: fp16 on a CPU (emulated there, see configs.device.check_precision), or a bad
+        ValueError: fp16 on a CPU (emulated there, see runtime.device.check_precision), or a bad
             device.
     """
     device = resolve_device(device)
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         nargs="+",
         default=["auto"],
         choices=["auto", "contiguous", "channels_last"],
-        help="train.memory_format values to time (auto: the rule of configs/device.py)",
+        help="train.memory_format values to time (auto: the rule of runtime/device.py)",
     )
     parser.add_argument("--quick", action="store_true", help="two timed steps each (tests)")
     parser.add_argument("--out", help="write the result as JSON (and a .md table beside it)")

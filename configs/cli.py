@@ -97,7 +97,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def add_device_flag(parser: argparse.ArgumentParser, default: str = "auto") -> None:
-    """`--device`, the same for every command (configs.device.resolve_device reads it)."""
+    """`--device`, the same for every command (runtime.device.resolve_device reads it)."""
     parser.add_argument(
         "--device",
         default=default,

@@ -31,7 +31,7 @@ ContentTarget = Literal["adain", "content"]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 MemoryFormat = Literal[
     "auto", "channels_last", "contiguous"
-]  # auto: configs/device.py memory_format
+]  # auto: runtime/device.py memory_format
 MixedPrecision = Literal[
     "no", "fp16", "bf16"
 ]  # fp16 for T4 (emulated bf16 is slow there), bf16 on Ampere+/CPU
@@ -101,7 +101,7 @@ class TrainConfig:
     epochs: int = 0  # > 0: stop after this many passes over the content set (whichever comes first)
     batch_size: int = 8  # per process
     mixed_precision: MixedPrecision = "no"  # losses and statistics always run in fp32
-    # of weights and activations, forward and backward (configs/device.py)
+    # of weights and activations, forward and backward (runtime/device.py)
     memory_format: MemoryFormat = "auto"
     seed: int = 0
     # AdaIN blend of the validation grid and training: 1 full style, 0 the content's features

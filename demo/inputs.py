@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
-from configs.device import precision_warning
 from demo.limits import DemoError, Limits
 from demo.types import OPTIMIZE, Request
 from inference.checks import RANGES, allowed, check_options, choice, number, numbers
 from inference.options import InferOptions
 from media.images import ImageReadError, read_image, resize_image, to_tensor
 from media.resize import fit_size
+from runtime.device import precision_warning
 from weights.checkpoint import ONNX_META
 
 MIN_SIDE = 16  # VGG's relu4_1 map is 1/8 of the input: below this there is no texture to move
@@ -40,7 +40,7 @@ def request_options(
 
     Args:
         models: {label: checkpoint path}; the request names a label or OPTIMIZE.
-        precisions: the precisions this server's device offers (configs.device).
+        precisions: the precisions this server's device offers (runtime.device).
     """
     text = isinstance(req.model, str)
     if req.model != OPTIMIZE and (not text or req.model not in models):

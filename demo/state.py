@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-from configs.device import precision_choices, resolve_device
 from configs.schema import ConfigError
 from demo.inputs import fit_scales, load_upload, model_backend, request_options
 from demo.limits import Budget, Cancelled, DemoError, Limits, OutOfTime, watching
@@ -35,6 +34,7 @@ from inference.engine import Engine
 from inference.options import InferError, InferOptions
 from media.images import save_image
 from models.config import parse_weights
+from runtime.device import precision_choices, resolve_device
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError, random_encoder
 from weights.random_check import random_weights
@@ -86,7 +86,7 @@ class Demo:
         self.workdir, self.limits, self.engines_kept = Path(workdir), limits or Limits(), engines
         self.base = InferOptions(content=(), style=(), weights=weights, device=device)
         self.device = resolve_device(device)
-        self.precisions = precision_choices(self.device)  # bf16 where native (configs.device)
+        self.precisions = precision_choices(self.device)  # bf16 where native (runtime.device)
         self.engines: OrderedDict[tuple, Engine] = OrderedDict()
         self._lock = threading.Lock()  # one build per engine even when requests ask concurrently
 

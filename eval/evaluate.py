@@ -26,7 +26,6 @@ from pathlib import Path
 import torch
 
 from configs.cli import ArgumentParser, add_device_flag
-from configs.device import resolve_device
 from configs.plugins import load_plugins
 from eval.loss_metrics import EVAL_SIZE, build_loss_net, prepare
 from eval.methods import (
@@ -43,6 +42,7 @@ from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.images import load_image, save_image
 from media.progress import tqdm
+from runtime.device import resolve_device
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

@@ -31,12 +31,12 @@ from configs.coerce import from_dict
 from configs.schema import LossConfig, flatten
 from eval.pairs import Pair
 from inference.optimize import optimize
-from layout.channels_last import keep_channels_last
 from media.images import to_pil, to_tensor
 from media.progress import tqdm
 from models.gatys import OptimizeOptions
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for
+from runtime.channels_last import keep_channels_last
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
 from weights.pretrained import seeded
@@ -82,7 +82,7 @@ class CheckpointMethod:
 
     def __init__(self, path: str | os.PathLike, name: str, device: str = "cpu"):
         self.path, self.name = Path(path), name
-        # a ViT's token map is NHWC: the decoder keeps it, as infer.py's (layout/channels_last.py)
+        # a ViT's token map is NHWC: the decoder keeps it, as infer.py's (runtime/channels_last.py)
         local = resolve_checkpoint(self.path)  # eval's one call of the spec -> file function
         self.net = keep_channels_last(load_model(local, map_location=device))
         self.metadata = read_metadata(local) if weights_file(local).suffix == ".safetensors" else {}

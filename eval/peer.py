@@ -34,7 +34,6 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from configs.cli import ArgumentParser
-from configs.device import cpu_name
 from eval.loss_metrics import EVAL_SIZE, prepare
 from eval.methods import CheckpointMethod, LiteMethod, OptimizeMethod, method_names, run_method
 from eval.pairs import Pair, read_pairs, unique
@@ -44,6 +43,7 @@ from media.files import atomic_write
 from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image, to_tensor
 from media.progress import tqdm
+from runtime.device import cpu_name
 from weights.checkpoint import CheckpointError
 from weights.pretrained import PretrainedWeightsError
 

@@ -16,12 +16,10 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
-from configs.device import check_precision, precision_warning, resolve_device
 from configs.read import load_config
 from inference.optimize import Callback, optimize_batch, optimize_options
 from inference.options import InferError, InferOptions
 from inference.tiling import stylize_tiled
-from layout.channels_last import keep_channels_last
 from media.color import preserve_luminance
 from media.resize import resize
 from models.adain import Stats
@@ -31,6 +29,8 @@ from models.net import StyleTransferNet
 from models.precision import autocast
 from models.registry import build_feature_net
 from models.transforms import match_color
+from runtime.channels_last import keep_channels_last
+from runtime.device import check_precision, precision_warning, resolve_device
 from weights.load import load_model
 from weights.sources import resolve_checkpoint
 
@@ -123,7 +123,7 @@ class Engine:
         """precision: fp32 | bf16 | fp16 (autocast; statistics stay float32 in models.adain).
         channels_last: NHWC activations (oneDNN's convolutions are faster in that layout on CPU:
         `python -m bench figures`); the net's layers keep NHWC in any case
-        (layout/channels_last.py). tile_size: images whose long side exceeds it run tiled; 0
+        (runtime/channels_last.py). tile_size: images whose long side exceeds it run tiled; 0
         never."""
         self.net = keep_channels_last(net.to(device).eval())
         self.device, self.precision, self.channels_last = device, precision, channels_last

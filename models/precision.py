@@ -1,6 +1,6 @@
 """The autocast contexts: `autocast` for a run's precision (the optimization's feature network,
 the engine's forward), and `fp32` for the statistics and losses, which stay float32 under any
-autocast (why: models/losses.py). Which precision a machine runs well: configs/device.py.
+autocast (why: models/losses.py). Which precision a machine runs well: runtime/device.py.
 """
 
 from __future__ import annotations

@@ -160,7 +160,7 @@ def test_train_step_benchmark_rows(monkeypatch):
 def test_bf16_warning_where_the_cpu_emulates_it(monkeypatch):
     import torch
 
-    from configs.device import precision_warning
+    from runtime.device import precision_warning
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     assert "emulated" in precision_warning(torch.device("cpu"), "bf16")

@@ -1,4 +1,4 @@
-"""channels_last end to end (layout/channels_last.py): the layers that keep NHWC, the swap that
+"""channels_last end to end (runtime/channels_last.py): the layers that keep NHWC, the swap that
 puts them into a built network, and infer.py and eval running it.
 
 No GPU here: F.pad is replaced by one returning what CUDA's reflection_pad2d returns (a contiguous
@@ -19,14 +19,14 @@ import infer
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from eval.methods import CheckpointMethod
 from inference.engine import Engine
-from layout.channels_last import (
+from models.net import StyleTransferNet
+from runtime.channels_last import (
     InstanceNorm2d,
     PaddedConv2d,
     ReflectionPad2d,
     keep_channels_last,
     reflect_pad,
 )
-from models.net import StyleTransferNet
 from weights.load import load_model
 from weights.release import save_release
 

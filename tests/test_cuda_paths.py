@@ -12,12 +12,12 @@ from PIL import Image
 
 import infer
 from bench.cases import precisions as bench_precisions
-from configs.device import native_bf16, precision_choices, precision_warning, resolve_device
 from demo.state import Demo, DemoError, Request
 from inference.optimize import optimize
 from inference.options import InferError, InferOptions
 from models.gatys import OptimizeOptions
 from models.net import StyleTransferNet
+from runtime.device import native_bf16, precision_choices, precision_warning, resolve_device
 from weights.release import save_release
 
 pytestmark = pytest.mark.usefixtures("one_thread")

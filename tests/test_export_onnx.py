@@ -160,7 +160,7 @@ def test_vit_transposed_conv_efdm_parity_sizes_alpha(images, tmp_path):
     meta = json.loads((onnx / "onnx_model.json").read_text())
     assert meta["transform"]["graph"] and meta["stride"] == 16  # efdm's stable sort as TopK
     # the decoder's InstanceNorms as infer.py runs them on the ViT's NHWC token map
-    # (layout/channels_last.py): statistics, not torch's InstanceNormalization
+    # (runtime/channels_last.py): statistics, not torch's InstanceNormalization
     ops = {node.op_type for node in onnx_format.load(onnx / "decoder.onnx").graph.node}
     assert "ReduceMean" in ops and "InstanceNormalization" not in ops
     both(

@@ -12,7 +12,7 @@ from train_helpers import NOISE, SMOKE, step_gradients, tiny_config, tiny_overri
 
 import train as train_module
 import training.data as data_module
-from configs.device import memory_format
+from runtime.device import memory_format
 from train import train
 from training.data import loader_workers
 from training.objective import StyleTransferObjective
@@ -46,7 +46,7 @@ def test_channels_last_trains_like_nchw(sample_root, tmp_path, monkeypatch):
                 content.is_contiguous(memory_format=torch.channels_last),
                 weight.is_contiguous(memory_format=torch.channels_last),
                 # net and loss network: the layers that keep NHWC, in any run
-                # (layout/channels_last.py)
+                # (runtime/channels_last.py)
                 not any(type(m) in TORCH_LAYERS for m in self.modules()),
             )
         )

@@ -19,8 +19,8 @@ import sys
 import torch
 from accelerate import Accelerator
 
-from configs.device import precision_warning
 from configs.schema import Config
+from runtime.device import precision_warning
 
 log = logging.getLogger("train")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from configs.device import device_name, memory_format
 from configs.schema import Config, to_json
 from media.progress import tqdm
+from runtime.device import device_name, memory_format
 from training import interrupt
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
-from layout.channels_last import keep_channels_last
+from runtime.channels_last import keep_channels_last
 from models.losses import (
     content_loss,
     layer_weights,
@@ -73,7 +73,7 @@ class StyleTransferObjective(nn.Module):
                 # the same parameters: one network, computed once
                 self.loss_net.body[index] = module
         # every network here meets NHWC: the batches in train.memory_format, a ViT's token map in
-        # any run (layout/channels_last.py)
+        # any run (runtime/channels_last.py)
         keep_channels_last(self)
 
     def forward(

@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from configs.schema import to_json
-from layout.channels_last import keep_channels_last
 from media.progress import tqdm
 from models.adain import blend
 from models.net import StyleTransferNet
+from runtime.channels_last import keep_channels_last
 from weights.checkpoint import ONNX_META, read_metadata
 from weights.onnx_graph import OPSET, ExportError, check_graph, export_graph
 
@@ -109,7 +109,7 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
             f"--out {out} exists and is not an empty folder; choose a new folder (nothing written)"
         )
     # as every run: a ViT's token map is NHWC, so the decoder traces the NHWC-keeping
-    # InstanceNorm (layout/channels_last.py)
+    # InstanceNorm (runtime/channels_last.py)
     net = keep_channels_last(net.float().eval().to(memory_format=torch.contiguous_format))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
