@@ -22,12 +22,12 @@ from configs.cli import ArgumentParser, run_command
 from configs.plugins import load_plugins
 from configs.read import load_config
 from configs.schema import ConfigError
+from models.pretrained import PretrainedWeightsError
 from models.registry import RegistryError
 from weights.checkpoint import SPECS_HELP, CheckpointError, weights_file
 from weights.load import load_model
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx
-from weights.pretrained import PretrainedWeightsError
 from weights.sources import resolve_checkpoint
 
 

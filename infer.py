@@ -27,10 +27,10 @@ from inference.options import InferError, InferOptions
 from inference.run import run_jobs
 from media.images import ImageReadError
 from models.config import parse_weights
+from models.pretrained import PretrainedWeightsError
 from models.registry import RegistryError
 from runtime.allocator import keep_freed_memory
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
 from weights.random_check import random_weights
 
 WEIGHTS_HINT = (

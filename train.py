@@ -24,6 +24,7 @@ from configs.schema import Config, ConfigError, to_json, to_yaml
 from configs.validate import validate
 from media.files import atomic_write
 from models.net import StyleTransferNet
+from models.pretrained import PretrainedWeightsError
 from runtime.allocator import keep_freed_memory
 from runtime.device import memory_format
 from training import interrupt
@@ -46,7 +47,6 @@ from training.run_log import RunLogger
 from training.schedule import total_steps
 from weights.checkpoint import CheckpointError
 from weights.load import load_into
-from weights.pretrained import PretrainedWeightsError
 from weights.sources import resolve_checkpoint
 
 log = logging.getLogger("train")

@@ -35,10 +35,10 @@ from inference.engine import Engine
 from models.gatys import Objective, OptimizeOptions, blended_style_targets, make_optimizer
 from models.net import StyleTransferNet
 from models.precision import autocast
+from models.pretrained import seeded
 from models.registry import build_feature_net
 from runtime.device import memory_format, precision_choices
 from training.objective import StyleTransferObjective
-from weights.pretrained import seeded
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 VIT_BASE = "vit_base_patch16_224"

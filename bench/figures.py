@@ -35,7 +35,7 @@ from media.progress import tqdm
 from media.resize import resize_short
 from models.gatys import OptimizeOptions
 from models.net import StyleTransferNet
-from weights.pretrained import seeded
+from models.pretrained import seeded
 
 CPU = torch.device("cpu")
 

@@ -52,8 +52,8 @@ from torch.utils.flop_counter import (
 )
 
 from models.precision import autocast
+from models.pretrained import seeded
 from runtime.device import memory_format
-from weights.pretrained import seeded
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")

@@ -27,9 +27,9 @@ from bench.harness import time_call
 from configs.cli import ArgumentParser
 from media.files import atomic_write
 from media.progress import tqdm
+from models.pretrained import seeded
 from runtime.device import cpu_name
 from weights.onnx_export import export_onnx
-from weights.pretrained import seeded
 
 CPU = torch.device("cpu")
 

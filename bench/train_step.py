@@ -37,8 +37,8 @@ from bench.profile_step import profile_step
 from configs.cli import ArgumentParser, add_device_flag
 from media.files import atomic_write
 from media.progress import tqdm
+from models.pretrained import seeded
 from runtime.device import check_precision, cpu_name, memory_format, resolve_device
-from weights.pretrained import seeded
 
 DEFAULT_CONFIGS = ("vgg_adain_meanstd", "vit_adain_meanstd")
 # a 10 s step is timed 3 times after its counted and plain warm-ups, never cut short to one sample

@@ -7,7 +7,6 @@ connect within 3 s and HF_HUB_OFFLINE is not set; the download itself then says 
 
 from __future__ import annotations
 
-import socket
 import typing
 from urllib.parse import urlsplit
 
@@ -22,17 +21,15 @@ def weights_problems(cfg: Config) -> list[str]:
     return _torchvision_problems(cfg) + _timm_problems(cfg.model.encoder)
 
 
-def _offline_why(host: str, port: int) -> str | None:
-    """Why nothing can be downloaded from host:port now (None: it can)."""
-    from weights.pretrained import hub_offline_env
+def _offline_why(host: str, port: int, offline: bool = False) -> str | None:
+    """Why nothing can be downloaded from host:port now (None: it can): HF_HUB_OFFLINE (set in the
+    environment, or `offline`: huggingface_hub's own flag), or no answer within 3 s."""
+    from models.hub_files import connect_error, hub_offline_env
 
-    if hub_offline_env():
+    if offline or hub_offline_env():
         return "HF_HUB_OFFLINE is set"
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-        return None
-    except OSError as err:
-        return f"{host} does not answer: {err}"
+    err = connect_error(host, port, timeout=3)
+    return None if err is None else f"{host} does not answer: {err}"
 
 
 def _torchvision_problems(cfg: Config) -> list[str]:
@@ -40,7 +37,7 @@ def _torchvision_problems(cfg: Config) -> list[str]:
     download can happen."""
     from torchvision.models import get_weight
 
-    from weights.pretrained import torchvision_cache_path
+    from models.pretrained import torchvision_cache_path
 
     needed: dict[str, str] = {}  # arch -> the key that asks for it
     enc, loss = cfg.model.encoder, cfg.loss
@@ -69,17 +66,12 @@ def _timm_problems(enc: EncoderConfig) -> list[str]:
         return []
     import huggingface_hub.constants as hf_constants
 
-    from weights.hub_files import timm_hub_files
-    from weights.pretrained import hub_offline_env, hub_reachable
+    from models.hub_files import hub_address, timm_hub_files
 
     files = timm_hub_files(enc.name)  # empty: not from the hub; building the model says more
     if not files or any(f.cached() is not None for f in files):
         return []
-    if hf_constants.HF_HUB_OFFLINE or hub_offline_env():
-        why = "HF_HUB_OFFLINE is set"
-    elif not hub_reachable():
-        why = f"the hub {hf_constants.ENDPOINT} does not answer within 3 s"
-    else:
+    if not (why := _offline_why(*hub_address(), offline=hf_constants.HF_HUB_OFFLINE)):
         return []
     names = " or ".join(f.filename for f in files)
     return [

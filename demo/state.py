@@ -34,9 +34,9 @@ from inference.engine import Engine
 from inference.options import InferError, InferOptions
 from media.images import save_image
 from models.config import parse_weights
+from models.pretrained import PretrainedWeightsError, random_encoder
 from runtime.device import precision_choices, resolve_device
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError, random_encoder
 from weights.random_check import random_weights
 
 __all__ = [

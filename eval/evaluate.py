@@ -42,9 +42,9 @@ from eval.tables import TIMING_COLUMN, log_hparams, write_tables, write_timings
 from media.discover import scan_folder
 from media.images import load_image, save_image
 from media.progress import tqdm
+from models.pretrained import PretrainedWeightsError
 from runtime.device import resolve_device
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
 
 __all__ = ["evaluate", "main"]
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from eval.metric_nets import MetricUnavailable, build_fid, build_kid, build_lpips
 from media.resize import resize
-from weights.pretrained import seeded
+from models.pretrained import seeded
 
 UNAVAILABLE = "unavailable: "
 

@@ -33,8 +33,8 @@ import torch
 from media.resize import fit_square
 from models.config import parse_weights
 from models.losses import content_loss, style_losses, style_targets
+from models.pretrained import seeded
 from models.vgg import VGGFeatures, vgg_arch_for
-from weights.pretrained import seeded
 
 EVAL_SIZE = 256
 CONTENT_LAYERS = ("relu4_1", "conv4_2")

@@ -34,12 +34,12 @@ from inference.optimize import optimize
 from media.images import to_pil, to_tensor
 from media.progress import tqdm
 from models.gatys import OptimizeOptions
+from models.pretrained import seeded
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for
 from runtime.channels_last import keep_channels_last
 from weights.checkpoint import STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
-from weights.pretrained import seeded
 from weights.sources import resolve_checkpoint
 
 BASELINE_STEPS = 30

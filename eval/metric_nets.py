@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from weights.pretrained import torchvision_cache_path
+from models.pretrained import torchvision_cache_path
 
 OFFLINE_ENV = "HF_HUB_OFFLINE"
 

@@ -43,9 +43,9 @@ from media.files import atomic_write
 from media.grid import stylization_grid
 from media.images import ImageReadError, load_image, save_image, to_tensor
 from media.progress import tqdm
+from models.pretrained import PretrainedWeightsError
 from runtime.device import cpu_name
 from weights.checkpoint import CheckpointError
-from weights.pretrained import PretrainedWeightsError
 
 CONTENT_ROW = "content returned unchanged"
 STYLE_ROW = "style returned unchanged"

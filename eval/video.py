@@ -35,7 +35,7 @@ from media.flow import previous_onto_current, scene_cut, warp
 from media.images import ImageReadError, load_image
 from media.progress import tqdm
 from media.video import VideoReader, VideoReadError
-from weights.pretrained import PretrainedWeightsError
+from models.pretrained import PretrainedWeightsError
 
 
 def masked_error(cur: np.ndarray, prev_warped: np.ndarray, mask: np.ndarray) -> float:

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from models.layers import Normalize
+from models.pretrained import load_torchvision_weights, read_state_dict
 from models.registry import register_feature_net
-from weights.pretrained import load_torchvision_weights, read_state_dict
 
 RESNET50_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 RESNET50_STRIDES = {"conv1": 2, "layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}

@@ -3,10 +3,10 @@
 Three weight layouts (model.encoder.weights_layout): torchvision's `vgg{16,19}().features` (zero
 padding, floor pools, ImageNet input normalization); pytorch-AdaIN's released `vgg_normalised.pth`
 (the Caffe VGG19 normalized by Gatys et al.: ceil-mode pools, reflection padding, its normalization
-in a folded input conv); and `caffe`, a Caffe-trained VGG such as HED's VGG16 (weights/hed.py: zero
+in a folded input conv); and `caffe`, a Caffe-trained VGG such as HED's VGG16 (models/hed.py: zero
 padding, pools that round up like Keras' 'same' pooling, input 0-255 minus Caffe's mean). All run as
 the same torchvision-shaped `body`, so the feature table and every state-dict key are shared;
-weights/vgg19.py reads the files into it.
+models/vgg_weights.py reads the files into it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from torch import nn
 from models.config import HED_SOURCE
 from models.layers import IMAGENET_MEAN, IMAGENET_STD, Normalize, encoder_norm
 from models.registry import register_encoder, register_feature_net
-from weights.vgg19 import require_keys, vgg_state
+from models.vgg_weights import require_keys, vgg_state
 
 # torchvision's vgg{16,19}().features is conv, relu per conv and a max-pool after each block;
 # VGG16's blocks hold 2, 2, 3, 3, 3 convs, VGG19's 2, 2, 4, 4, 4. The tables are derived from that,
@@ -49,7 +49,7 @@ VGG19_STRIDES: dict[str, int] = {
 }
 VGG19_CHANNELS: dict[str, int] = {name: _BLOCK_WIDTHS[int(name[4]) - 1] for name in VGG19_LAYERS}
 # Caffe's VGG input: BGR 0-255 minus (103.939, 116.779, 123.68), here as RGB [0, 1] mean / std (the
-# BGR order lives in the converted conv1_1, weights/hed.py)
+# BGR order lives in the converted conv1_1, models/hed.py)
 CAFFE_MEAN = (123.68 / 255, 116.779 / 255, 103.939 / 255)
 CAFFE_STD = (1 / 255, 1 / 255, 1 / 255)
 
@@ -60,8 +60,8 @@ VGG_PADDINGS = ("zeros", "reflect")
 
 
 # model.encoder.weights_layout -> (ceil_pools, input mean, input std): the network a layout implies
-# (weights/vgg19.py reads its files). pytorch-AdaIN's pools round up (equal to floor on the net's
-# stride-padded inputs); its folded input conv holds the release's normalization (BGR, mean
+# (models/vgg_weights.py reads its files). pytorch-AdaIN's pools round up (equal to floor on the
+# net's stride-padded inputs); its folded input conv holds the release's normalization (BGR, mean
 # subtraction, 0-255 scale), so the network's own is the identity. caffe: HED's Keras pools pad
 # 'same' (round up); its 0-255 scale and mean are the normalization.
 VGG_LAYOUTS: dict[str, tuple[bool, tuple[float, ...], tuple[float, ...]]] = {
@@ -91,7 +91,7 @@ class VGGFeatures(nn.Module):
         pretrained: torchvision's ImageNet weights (VGG19_Weights / VGG16_Weights.IMAGENET1K_V1);
             False and no `weights_file`: torchvision's init.
         weights_file: a local state dict of the network or its `features`, or `hed` (HED's VGG16,
-            weights/hed.py; it implies the caffe layout).
+            models/hed.py; it implies the caffe layout).
         padding, layout: a VGG_PADDINGS and a VGG_LAYOUTS name (how `weights_file` is read, and
             the pools and input norm it implies).
         norm: (mean, std) of the input normalization; None: the layout's.

@@ -1,6 +1,6 @@
 """timm Vision Transformer as a feature-map encoder: patch tokens back into a (B, C, H/p, W/p) map.
 
-timm itself is imported only when a ViT is built (weights.pretrained.create_timm_model): a VGG run
+timm itself is imported only when a ViT is built (models.pretrained.create_timm_model): a VGG run
 never pays for it.
 """
 
@@ -14,8 +14,8 @@ from einops import rearrange
 from torch import nn
 
 from models.layers import Normalize, encoder_norm, pad_to_multiple
+from models.pretrained import create_timm_model
 from models.registry import register_encoder
-from weights.pretrained import create_timm_model
 
 
 def _block_index(name: str, depth: int) -> int:

@@ -18,7 +18,7 @@ import torchvision
 from PIL import Image
 from torch import nn
 
-from weights.pretrained import torchvision_cache_path
+from models.pretrained import torchvision_cache_path
 
 # relu3_1 is torchvision features index 11: convs 0, 2, 5, 7, 10 come before it.
 VGG_RELU3_1_CONVS = (0, 2, 5, 7, 10)

@@ -152,7 +152,7 @@ def test_folded_input_conv_gives_the_release_features(release):
 
 
 def test_each_layout_names_the_other_when_given_its_file(release, tmp_path):
-    from weights.pretrained import PretrainedWeightsError
+    from models.pretrained import PretrainedWeightsError
 
     folder = release[2]
     with pytest.raises(

@@ -15,10 +15,10 @@ import torch.nn.functional as F
 
 from configs.read import load_config
 from configs.schema import ConfigError
+from models import hed
+from models.pretrained import PretrainedWeightsError
 from models.registry import build_feature_net
 from models.vgg import VGG16Features
-from weights import hed
-from weights.pretrained import PretrainedWeightsError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -135,7 +135,7 @@ def test_missing_pretrained_weights_hint_is_the_commands_own(tmp_path, capsys, m
     """infer.py says --weights, train.py says the config keys: each names only settings it has."""
     import infer
     import train
-    from weights.pretrained import PretrainedWeightsError
+    from models.pretrained import PretrainedWeightsError
 
     def refuse(*args, **kwargs):
         raise PretrainedWeightsError("no weights here")

@@ -79,7 +79,7 @@ def test_timm_weights_are_one_request_and_one_line(hub):
         env,
         "-c",
         "import sys\n"
-        "from weights.pretrained import PretrainedWeightsError, create_timm_model\n"
+        "from models.pretrained import PretrainedWeightsError, create_timm_model\n"
         "try:\n"
         "    create_timm_model('vit_tiny_patch16_224', pretrained=True)\n"
         "except PretrainedWeightsError as err:\n"

@@ -10,10 +10,10 @@ from safetensors.torch import save_file
 from torchvision.models import ResNet50_Weights, VGG19_Weights, resnet50
 from torchvision.models.vgg import cfgs, make_layers
 
+from models.pretrained import PretrainedWeightsError, torchvision_cache_path
 from models.resnet import ResNet50Features
 from models.vgg import VGG19Features
 from models.vit import ViTFeatures
-from weights.pretrained import PretrainedWeightsError, torchvision_cache_path
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from configs.cli import ArgumentParser, run_command
 from configs.read import load_config
 from configs.schema import ConfigError, ModelConfig
 from models.net import StyleTransferNet
+from models.pretrained import PretrainedWeightsError
 from models.registry import build_encoder
 from weights.checkpoint import CheckpointError
 from weights.load import load_model
-from weights.pretrained import PretrainedWeightsError
 from weights.release import save_release
 
 PRESETS = Path(__file__).resolve().parents[1] / "configs"

@@ -23,8 +23,8 @@ import torch
 from configs.read import load_config
 from configs.schema import ConfigError
 from media.files import atomic_path
+from models.pretrained import PretrainedWeightsError
 from weights.checkpoint import ADAIN_RELEASE, CheckpointError
-from weights.pretrained import PretrainedWeightsError
 
 BASE_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
 URL_ENV = "ADAIN_RELEASE_URL"

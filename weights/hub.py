@@ -6,16 +6,15 @@ DIR` writes such a folder). `hf_hub_download` does the download and the cache, s
 HF_HOME / HF_HUB_CACHE, revisions (branch, tag or commit) and private repos (HF_TOKEN or `hf auth
 login`) behave as in every other library that reads the hub. Each failure becomes one line naming
 the repo and revision; a hub answering server errors costs one request, not huggingface_hub's
-retries (weights/hub_files.py).
+retries (models/hub_files.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from models.hub_files import HubFile, HubUnavailable, ask_hub_once, make_hub_offline_fast
 from weights.checkpoint import HUB_PREFIX, RELEASE_FILE, CheckpointError
-from weights.hub_files import HubFile, HubUnavailable, ask_hub_once
-from weights.pretrained import make_hub_offline_fast
 
 
 class HubError(CheckpointError):

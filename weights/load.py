@@ -22,10 +22,10 @@ from safetensors.torch import load_file
 from configs.read import model_config_from_json
 from configs.schema import ConfigError, ModelConfig
 from models.net import StyleTransferNet
+from models.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 from weights.checkpoint import SPECS_HELP, CheckpointError, read_metadata, weights_file
 from weights.foreign import clean_keys, decoder_from_file, match_foreign, natural_order
 from weights.plugin_meta import check_plugins
-from weights.pretrained import PretrainedWeightsError, read_state_dict, uses_random_weights
 
 __all__ = ["load_into", "load_model"]
 

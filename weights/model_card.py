@@ -24,9 +24,9 @@ import yaml
 from configs.schema import to_json
 from media.files import atomic_path, atomic_write
 from models.config import HED_SOURCE
+from models.pretrained import random_weights_reason
 from weights.checkpoint import RELEASE_FILE, STEP_WEIGHTS, read_metadata, weights_file
 from weights.load import load_model
-from weights.pretrained import random_weights_reason
 from weights.release import save_release
 
 LIBRARY = "pytorch"
@@ -134,7 +134,7 @@ def model_card(
     random: str | None = None,
 ) -> str:
     """The README.md of a hub folder; `name` titles it, `random` (why the weights are random, see
-    weights.pretrained.random_weights_reason) puts a warning in the title, the tags and the text."""
+    models.pretrained.random_weights_reason) puts a warning in the title, the tags and the text."""
     cfg = net.cfg
     front = {
         "library_name": LIBRARY,

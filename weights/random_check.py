@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from configs.read import model_config_from_json
+from models.pretrained import random_weights_reason
 from weights.checkpoint import ONNX_META, read_metadata
-from weights.pretrained import random_weights_reason
 from weights.sources import is_spec
 
 
@@ -18,7 +18,7 @@ def random_weights(path: str | Path) -> str | None:
     """Why a checkpoint's images are no real stylizations (its metadata); None if nothing says so.
 
     Release files and step folders: their safetensors metadata; ONNX folders (export.py --out): the
-    configs export copied into onnx_model.json. The rule: weights.pretrained.random_weights_reason.
+    configs export copied into onnx_model.json. The rule: models.pretrained.random_weights_reason.
     """
     if is_spec(path):
         return None  # reading a download spec's metadata would download it

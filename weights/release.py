@@ -18,9 +18,9 @@ from safetensors.torch import save_file
 from configs.schema import to_json
 from media.files import atomic_path
 from models.net import StyleTransferNet
+from models.pretrained import uses_random_weights
 from weights.checkpoint import IGNORED_PREFIXES
 from weights.plugin_meta import plugins_used
-from weights.pretrained import uses_random_weights
 
 FORMAT = "adain-style-transfer/release-v1"
 

@@ -22,12 +22,8 @@ import torch
 from torch import nn
 from torchvision.models import Inception3
 
-from weights.pretrained import (
-    PretrainedWeightsError,
-    hub_offline_env,
-    make_hub_offline_fast,
-    read_state_dict,
-)
+from models.hub_files import hub_offline_env, make_hub_offline_fast
+from models.pretrained import PretrainedWeightsError, read_state_dict
 
 REPO_ID, FILENAME = "matthias-wright/art_inception", "art_inception.pth"
 CKPT_URL = f"https://huggingface.co/{REPO_ID}/resolve/main/{FILENAME}"

@@ -30,8 +30,8 @@ from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from media.files import atomic_path, atomic_write
 from media.images import ImageReadError
+from models.pretrained import PretrainedWeightsError
 from weights.checkpoint import CheckpointError, weights_file
-from weights.pretrained import PretrainedWeightsError
 
 STAGING = ".infer"
 SETTINGS, TIMING = "settings.json", "timing.json"

@@ -30,9 +30,9 @@ from eval.styleid.fid import FID_INFINITY_MIN, fid_from_features, fid_infinity
 from eval.styleid.triples import Triple
 from media.progress import tqdm
 from models.config import HED_SOURCE
+from models.pretrained import PretrainedWeightsError, seeded
 from models.registry import build_feature_net
 from models.vgg import vgg_arch_for
-from weights.pretrained import PretrainedWeightsError, seeded
 
 COLUMNS = (
     "artfid",

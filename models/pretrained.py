@@ -1,11 +1,15 @@
-"""Where pretrained weights come from, and failing fast with a useful message when they cannot be \
-had.
+"""Where a network's published weights come from, and failing fast with a useful message when they
+cannot be had.
 
 Three sources, in the order a user reaches for them:
   1. an explicit local file (`weights_file`), read with `weights_only=True` (or safetensors);
   2. the library's own cache / download path (torchvision: `$TORCH_HOME/hub/checkpoints/<file>`;
-     timm: the Hugging Face hub cache);
+     timm: the Hugging Face hub cache, asked through models/hub_files.py); HED's VGG16 is its own
+     source (models/hed.py) and the VGG file layouts are read by models/vgg_weights.py;
   3. none: random weights (`pretrained: false`), for tests and smoke runs.
+The networks load their weights through this file, so models/ needs nothing of the repo outside it
+(as timm keeps `_pretrained.py` and `_hub.py` beside its models); weights/ (checkpoint files) and
+the entry points import it from here.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import torch
 from safetensors.torch import load_file
+
+from models.hub_files import hub_offline_env, make_hub_offline_fast
 
 
 class PretrainedWeightsError(RuntimeError):
@@ -140,39 +144,6 @@ def load_torchvision_weights(url: str, what: str) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """True if the Hugging Face hub (HF_ENDPOINT, as huggingface_hub read it) answers a TCP connect
-    within `timeout` seconds."""
-    import huggingface_hub.constants as hf_constants
-
-    endpoint = urlsplit(hf_constants.ENDPOINT)
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
-    try:
-        socket.create_connection((endpoint.hostname, port), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def hub_offline_env() -> bool:
-    """HF_HUB_OFFLINE as the environment says now (huggingface_hub read it once, at its import)."""
-    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def make_hub_offline_fast() -> None:
-    """Switch huggingface_hub to offline mode when the hub cannot be reached.
-
-    Without this, timm's `pretrained=True` retries the hub for most of a minute before failing.
-    The library reads HF_HUB_OFFLINE once at import, so the module constant is set directly (it is
-    read at call time).
-    """
-    import huggingface_hub.constants as hf_constants
-
-    if not hf_constants.HF_HUB_OFFLINE and (hub_offline_env() or not hub_reachable()):
-        hf_constants.HF_HUB_OFFLINE = True
-
-
 def timm_weights_error(name: str, weights_file: str, err: Exception) -> PretrainedWeightsError:
     """A timm model's weights could not be had: one line naming the source, and what to do."""
     import huggingface_hub.constants as hf_constants
@@ -200,7 +171,7 @@ def create_timm_model(name: str, pretrained: bool, weights_file: str = "") -> to
         make_hub_offline_fast()
     import timm  # here, not at the top: only a ViT run pays for its import
 
-    from weights.hub_files import ask_hub_once, timm_hub_files
+    from models.hub_files import ask_hub_once, timm_hub_files
 
     try:
         if pretrained and not weights_file and (files := timm_hub_files(name)):

@@ -1,5 +1,7 @@
 """Files on the Hugging Face hub that a run downloads (`hf:` checkpoints, timm's pretrained ViTs):
-whether one is cached, and one quick question to the hub before huggingface_hub downloads it.
+whether one is cached, whether the hub can be reached at all, and one quick question to the hub
+before huggingface_hub downloads it. Here, beside the ViT that needs it (as timm keeps `_hub.py` in
+timm/models/); weights/hub.py (`hf:` checkpoints) imports it from here.
 
 Why the question: huggingface_hub (2.x) asks for a file it has not cached once without retries and,
 when that gets a status or an error it counts as passing (408, 429, 5xx, a timeout, a refused or
@@ -14,8 +16,11 @@ under HF_HUB_OFFLINE.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # the files timm reads a model's hub weights from, in its order (timm/models/_hub.py)
 TIMM_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -42,10 +47,53 @@ class HubFile:
         return Path(found) if isinstance(found, str) else None
 
     def cache_folder(self) -> Path:
-        """Where huggingface_hub keeps this repo's files."""
+        """Where huggingface_hub keeps this repo's files (its own folder name for the repo)."""
         import huggingface_hub.constants as hf_constants
+        from huggingface_hub.file_download import repo_folder_name
 
-        return Path(hf_constants.HF_HUB_CACHE) / f"models--{self.repo.replace('/', '--')}"
+        folder = repo_folder_name(repo_id=self.repo, repo_type="model")  # models--USER--REPO
+        return Path(hf_constants.HF_HUB_CACHE) / folder
+
+
+def connect_error(host: str, port: int, timeout: float = 3.0) -> OSError | None:
+    """None when host:port answers a TCP connect within `timeout` seconds, else why it did not."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return None
+    except OSError as err:
+        return err
+
+
+def hub_address() -> tuple[str, int]:
+    """The Hugging Face hub's host and port (HF_ENDPOINT, as huggingface_hub read it)."""
+    import huggingface_hub.constants as hf_constants
+
+    endpoint = urlsplit(hf_constants.ENDPOINT)
+    return endpoint.hostname, endpoint.port or (80 if endpoint.scheme == "http" else 443)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True if the Hugging Face hub answers a TCP connect within `timeout` seconds."""
+    return connect_error(*hub_address(), timeout=timeout) is None
+
+
+def hub_offline_env() -> bool:
+    """HF_HUB_OFFLINE as the environment says now (huggingface_hub read it once, at its import)."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def make_hub_offline_fast() -> None:
+    """Switch huggingface_hub to offline mode when the hub cannot be reached.
+
+    Without this, timm's `pretrained=True` retries the hub for most of a minute before failing.
+    The library reads HF_HUB_OFFLINE once at import, so the module constant is set directly (it is
+    read at call time).
+    """
+    import huggingface_hub.constants as hf_constants
+
+    if not hf_constants.HF_HUB_OFFLINE and (hub_offline_env() or not hub_reachable()):
+        hf_constants.HF_HUB_OFFLINE = True
 
 
 def timm_hub_files(name: str) -> list[HubFile]:

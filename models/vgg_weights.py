@@ -1,7 +1,7 @@
 """VGG weight files of every layout -> the state dict of models/vgg.py's torchvision-shaped body.
 
 torchvision's vgg19/vgg16 (its `features`, or the whole network), HED's VGG16 (`hed`,
-weights/hed.py, already converted to torchvision keys) and pytorch-AdaIN's released
+models/hed.py, already converted to torchvision keys) and pytorch-AdaIN's released
 `vgg_normalised.pth` (a Sequential of a 1x1 input conv, reflection padding and ceil-mode pools),
 whose input conv is folded into conv1_1 here, so the network never needs an extra layer.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 
 from models.config import HED_SOURCE
-from weights.hed import hed_state
-from weights.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
+from models.hed import hed_state
+from models.pretrained import PretrainedWeightsError, load_torchvision_weights, read_state_dict
 
 # torchvision's VGG19_Weights.IMAGENET1K_V1: its published file, read by URL and file name, so a VGG
 # run never imports torchvision (which imports every model, torchvision.ops and torch._dynamo)
@@ -86,7 +86,7 @@ def torchvision_features(
 
 
 # how a file of each model.encoder.weights_layout is read (a caffe-layout file is converted to
-# torchvision's keys when it is written: weights/hed.py)
+# torchvision's keys when it is written: models/hed.py)
 VGG_READERS = {
     "torchvision": torchvision_features,
     "vgg_normalised": fold_vgg_normalised,
