@@ -31,7 +31,7 @@ mkdir -p "$out"
 # 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps, seed and data.
 # The Gram loss is quartic in the features and mean_std quadratic: with the recipe's layer weights the
 # Gram term is ~1000x the mean_std one between the set's photos and styles on HED's VGG16 (measured as
-# docs/measure_style_loss_ratio.py --weights hed does, per layer), so its lambda is 5 / 1000 to give
+# python -m bench.style_loss_ratio --weights hed does, per layer), so its lambda is 5 / 1000 to give
 # the style term the same size; w2 and efdm are within 1.2x. CCPL's InfoNCE (~2) is weighted 50 to
 # weigh like the content term (~100).
 train() {  # name, overrides...
@@ -55,11 +55,11 @@ train hed_mean_std_ccpl loss.ccpl_weight=50
 mkdir -p "$out/styleid_hed" && cp runs/styleid_hed/metrics.{csv,json,md} "$out/styleid_hed/"
 
 # 4. the video table with the release
-video=(docs/measure_video.py --checkpoint hed-adain --style data/offline/style/val/brush_s1000_kandinsky.jpg)
+video=(-m bench.video_flicker --checkpoint hed-adain --style data/offline/style/val/brush_s1000_kandinsky.jpg)
 {
-  printf '# Video: flicker and speed with the release (hed-adain)\n\nCommand: `PYTHONPATH=. python %s`\n' "${video[*]}"
+  printf '# Video: flicker and speed with the release (hed-adain)\n\nCommand: `python %s`\n' "${video[*]}"
   printf 'CPU: %s, %s cores\n\n' "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)"
-  PYTHONPATH=. "$py" "${video[@]}"
+  "$py" "${video[@]}"
 } > "$out/video_hed.md"
 
 # 5. the benchmark

@@ -8,6 +8,8 @@ README).
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 import shlex
 from collections.abc import Iterator
@@ -37,10 +39,21 @@ def block(marker: str) -> str:
     )
 
 
+def bare(line: str) -> str:
+    """A command line without its trailing comment."""
+    return re.sub(r"\s+# .*", "", line).strip()
+
+
 def commands(marker: str) -> list[str]:
     """The lines of `block(marker)`, without comments (whole lines or trailing ones)."""
-    lines = (re.sub(r"\s+# .*", "", line).strip() for line in block(marker).splitlines())
+    lines = (bare(line) for line in block(marker).splitlines())
     return [line for line in lines if line and not line.startswith("#")]
+
+
+def printed(doc: str) -> list[str]:
+    """Every command README.md or docs/NAME.md (`doc`, relative to the repo) prints, in order, as
+    `printed_commands` finds them, without trailing comments."""
+    return [bare(line) for line in printed_commands((REPO / doc).read_text())]
 
 
 def section(title: str) -> str:
@@ -97,3 +110,20 @@ def argv_of(command: str) -> list[list[str]]:
         for p in parts
         if p
     ]
+
+
+@functools.cache
+def not_run() -> dict[str, str]:
+    """tests/test_docs.py's list of printed commands no test runs: the start of the commands an
+    entry stands for -> why (read from that module's docstring, the one place it is written)."""
+    doc = ast.get_docstring(ast.parse((REPO / "tests" / "test_docs.py").read_text())) or ""
+    listed = doc.split("\nNot run by a test", 1)[1].split("\n\n", 1)[0]
+    return {
+        start: " ".join(why.split())
+        for start, why in re.findall(r"^- `([^`]+)`: (.*(?:\n  .*)*)", listed, re.M)
+    }
+
+
+def why_not_run(command: str) -> str | None:
+    """The reason no test runs `command` (bare, as `printed` gives it), or None: a test runs it."""
+    return next((why for start, why in not_run().items() if command.startswith(start)), None)

@@ -1,34 +1,85 @@
 """README.md and docs/*.md stay true: the README short, every relative link a file, every printed
-command a script or module that exists, and its flags accepted by its entry point's own parser.
+command a script or module that exists, its flags accepted by its entry point's own parser, and
+each one run by a test as printed or named below with the reason none can.
 
-Run as printed by other tests (tests/doc_blocks.py finds each block by its marker):
+A printed command is a line of a fenced shell block or an indented block that starts like `python`,
+`accelerate launch` or `bash` (tests/doc_blocks.py). Run as printed by other tests:
 - `ci:install`, `ci:test` (README): .ci/run, in a fresh virtual environment;
-- in one `git clone`, in this order, by tests/test_readme_clean_clone.py (sizes and step counts
-  shrunk through documented flags): `quickstart:commands` (README), the clip line of
-  `video:commands` (docs/video.md), the sample and baseline lines of `plugin:commands`
-  (docs/plugins.md), the --hub and --out lines of `export:commands` (docs/export.md),
-  `protocol:commands` (docs/evaluation.md);
+- every other printed command that neither the next three items nor the list below name, in one
+  `git clone`, in the order a reader meets them: tests/test_readme_clean_clone.py (its docstring
+  says which documented flags shrink sizes and steps, and the reader's files it puts where the
+  commands name photo.jpg, photos/, clip.mp4, model.safetensors ...);
 - `plugin:file`, `plugin:commands` (docs/plugins.md), all of it: tests/test_readme_plugin.py;
-- `onnx-example` (docs/export.md): tests/test_export_onnx.py, in a process without torch.
-The two launches of "More than one machine" (docs/training.md) are compared by
-tests/test_train_preempt.py with the commands scripts/slurm/train.sbatch builds, which it runs.
-Every other printed `python X.py`, `python -m pkg.mod`, `accelerate launch ... X.py` or `bash X.sh`
-line is checked here only: its script or module exists and, for the entry points in ENTRY_POINTS
-and infer.py, its argv parses with the parser that entry point builds (configs/cli.py's
-ArgumentParser), stopped right after parsing, so nothing runs: those lines need data, GPUs,
-downloads or hours.
+- `onnx-example` (docs/export.md): tests/test_export_onnx.py, in a process without torch;
+- the two launches of "More than one machine" (docs/training.md): tests/test_train_preempt.py
+  compares them with the commands scripts/slurm/train.sbatch builds, which it runs.
+
+Not run by a test, and why (each entry is the start of the printed commands it stands for):
+- `python app.py`: the demo serves until it is stopped; tests/test_app*.py start it on these flags.
+- `python -m data_prep.prepare`: reads AvatarAnime, COCO and WikiArt, datasets downloaded by hand.
+- `accelerate launch --config_file configs/accelerate/1gpu.yaml`: a GPU, hours of training.
+- `accelerate launch --config_file configs/accelerate/2xT4.yaml`: two GPUs, hours of training.
+- `accelerate launch --multi_gpu`: two machines with GPUs.
+- `accelerate launch ... train.py`: the launch flags left out are the GPU launch above.
+- `python infer.py --checkpoint runs/vit_adain_meanstd/`: the GPU run above on the downloaded faces.
+- `python infer.py --method optimize`: ImageNet VGG19 features (a download), 100-200 steps.
+- `python -m eval.evaluate --checkpoint runs/a/`: ImageNet VGG19 and Inception (downloads).
+- `python -m eval.evaluate --checkpoint runs/results/`: runs trained elsewhere, on GPUs.
+- `python -m eval.peer --pairs data/offline/val_pairs.json --checkpoint hed-adain`: 20 L-BFGS steps
+  per held-out pair on HED's VGG16 beside the peer (a minute even at 48 px); quickstart.sh runs the
+  same eval.peer on the same pairs, without the optimization's rows.
+- `python -m eval.peer --pairs data/offline/val_pairs.json --checkpoint runs/results/`: the five
+  300-step variants eval/make_results.sh trains on HED's VGG16 (hours on a CPU).
+- `python -m eval.runs runs/results`: those runs.
+- `python -m bench --out reports/bench.json`: the default benchmark table (about 10 minutes).
+- `python -m bench gpu`: a GPU (tests/test_bench_gpu.py runs its --quick --device cpu form).
+- `python -m bench figures`: minutes (512 px ViT-B passes, a 4096 px tiled image).
+- `python -m eval.styleid styleid --content StyleID/`: StyleID's images (a download), GPU-sized.
+- `python -m eval.styleid metrics`: another method's outputs on StyleID's images (a download).
+- `python -m eval.variants --out reports/variants`: eight trainings and their evaluation (minutes
+  offline; --full: GPUs, ImageNet weights, hours); tests/test_readme_plugin.py runs it on two.
+- `python -m eval.styleid styleid --content data/offline/`: exits 1 offline by design (FID's
+  Inception and LPIPS's AlexNet are downloads; eval/make_results.sh accepts it); the README's
+  protocol line runs the same pipeline on random metric networks.
+- `python -m bench.video_flicker --checkpoint hed-adain`: minutes (512 px frames in fp32 and
+  emulated bf16, six optimizations of a clip).
+- `python -m eval.video --original clip.mp4`: its style and LPIPS terms download ImageNet VGG19 and
+  AlexNet (780 MB) where a network answers; tests/test_video_temporal.py runs eval.video offline.
+- `python infer.py --config configs/adain_original.yaml`: pytorch-AdaIN's release files (a
+  download); tests/test_foreign_adain.py runs these flags on files it builds in their layout.
+- `python infer.py --config configs/vit_notebook.yaml`: a notebook's checkpoint (the user's file);
+  tests/test_foreign_notebook.py builds one.
+- `python -m weights.convert`: the same two files (tests/test_foreign_*.py convert built ones).
+- `python infer.py --checkpoint adain.safetensors`: the converted release file (from a download).
+- `python train.py --config configs/adain_original.yaml`: that release and AvatarAnime (downloads).
+- `python infer.py --checkpoint adain-release`: downloads pytorch-AdaIN's release
+  (tests/test_weights_download.py serves it from a local server).
+- `python infer.py --checkpoint hf:`: a Hugging Face hub repo (tests/test_hub.py fakes the hub).
+- `HF_HUB_OFFLINE=1 python -m eval.evaluate --checkpoint hf:`: that repo in the hub's cache.
+
+These lines are checked here only: their script or module exists and, for the entry points in
+ENTRY_POINTS and infer.py, their argv parses with the parser that entry point builds (an
+argparse.ArgumentParser, configs/cli.py's or a plain one), stopped right after parsing.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import re
 
 import pytest
-from doc_blocks import REPO, argv_of, doc_files, printed_commands, without_fences
-
-from configs.cli import ArgumentParser
+from doc_blocks import (
+    REPO,
+    argv_of,
+    doc_files,
+    not_run,
+    printed,
+    printed_commands,
+    why_not_run,
+    without_fences,
+)
 
 # entry point -> the module whose main(argv) parses argv first and does nothing before; infer.py's
 # main imports --plugins files before parsing, so its parser is taken from where main builds it
@@ -37,6 +88,7 @@ ENTRY_POINTS = {
     "export.py": "export",
     "app.py": "app",
     "bench": "bench.__main__",
+    "bench.video_flicker": "bench.video_flicker",
     "eval.styleid": "eval.styleid.command",
     "eval.runs": "eval.runs.compare",
     **{
@@ -117,7 +169,7 @@ def test_every_printed_command_names_an_existing_script_or_module():
 
 def parse_only(target: str, argv: list[str], monkeypatch) -> None:
     """Parse `argv` as `target`'s main would, and stop there (SystemExit 2 on a bad flag)."""
-    real = ArgumentParser.parse_known_args
+    real = argparse.ArgumentParser.parse_known_args  # configs/cli.py's parser and plain ones
     depth = 0
 
     def parse_known_args(self, args=None, namespace=None):
@@ -133,7 +185,7 @@ def parse_only(target: str, argv: list[str], monkeypatch) -> None:
             raise _Parsed
         return namespace, extras
 
-    monkeypatch.setattr(ArgumentParser, "parse_known_args", parse_known_args)
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", parse_known_args)
     if target == "infer.py":
         from inference.flags import build_parser
 
@@ -162,3 +214,28 @@ def test_printed_flags_parse(monkeypatch, capsys):
         monkeypatch.undo()
     assert not failed, "printed commands whose flags do not parse:\n" + "\n".join(failed)
     assert parsed >= {"train.py", "infer.py", "export.py", "app.py", "eval.styleid"}
+
+
+def test_every_printed_command_is_run_by_a_test_or_the_docstring_says_why_not():
+    from test_readme_clean_clone import run_elsewhere, sequence
+
+    run = {command for command, _ in sequence()} | run_elsewhere()
+    shown = [
+        (doc.relative_to(REPO).as_posix(), c)
+        for doc in doc_files()
+        for c in printed(doc.relative_to(REPO).as_posix())
+    ]
+    neither = [f"{doc}: {c}" for doc, c in shown if c not in run and not why_not_run(c)]
+    assert not neither, (
+        "printed commands no test runs: run them in tests/test_readme_clean_clone.py's sequence "
+        "or list them in tests/test_docs.py's docstring with the reason:\n" + "\n".join(neither)
+    )
+    both = [c for c, _ in sequence() if why_not_run(c)]
+    assert not both, f"run by the clean-clone test yet listed as not run: {both}"
+    stale = [start for start in not_run() if not any(c.startswith(start) for _, c in shown)]
+    assert not stale, f"tests/test_docs.py's docstring lists commands no page prints: {stale}"
+
+
+def test_docs_holds_only_text_and_figures():
+    scripts = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs").rglob("*.py"))
+    assert not scripts, f"scripts under docs/ (measurement scripts belong in bench/): {scripts}"

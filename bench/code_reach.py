@@ -2,8 +2,8 @@
 functions, as a reader following the calls would open them) and their lines; and the lines of
 models/.
 
-    python docs/measure_reading.py infer.py train.py app.py
-    python docs/measure_reading.py --executed infer.py --weights random --content a.png ...
+    python -m bench.code_reach infer.py train.py app.py
+    python -m bench.code_reach --executed infer.py --weights random --content a.png ...
 
 --executed runs the entry point's main() with the given flags and counts what the call path
 touches instead: the repo files whose functions ran (module bodies, i.e. imports, left out) and the

@@ -1,7 +1,7 @@
 """Measure the per-layer mean_std / Gram style-loss ratio of models/losses.py on a VGG (random \
 VGG19, ImageNet VGG19, or HED's VGG16).
 
-    python docs/measure_style_loss_ratio.py [--size 256] [--seed 0]
+    python -m bench.style_loss_ratio [--size 256] [--seed 0]
 
 Why: the two style losses are normalized differently (models/losses.py), and a style_weight tuned
 for one does not carry over to the other. This prints, for every pair of different images, the
@@ -17,18 +17,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-# run as a plain script from any folder
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from data_prep.sample import load_sample_image  # noqa: E402
-from models.losses import style_losses, style_targets  # noqa: E402
-from models.vgg import VGGFeatures, vgg_arch_for  # noqa: E402
+from data_prep.sample import load_sample_image
+from models.losses import style_losses, style_targets
+from models.vgg import VGGFeatures, vgg_arch_for
 
 LAYERS = (
     "relu1_1",

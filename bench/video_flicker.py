@@ -1,7 +1,7 @@
 """docs/video.md's flicker table and the 512 px frames/s (docs/results/video.md).
 
-    PYTHONPATH=. python docs/measure_video.py [--frames 24] [--opt-steps 10]
-    PYTHONPATH=. python docs/measure_video.py --checkpoint hed-adain \
+    python -m bench.video_flicker [--frames 24] [--opt-steps 10]
+    python -m bench.video_flicker --checkpoint hed-adain \
         --style data/offline/style/val/brush_s1000_kandinsky.jpg    # the real networks, offline
 
 Without --checkpoint: random weights (the code paths only). With it: that checkpoint's decoder, the
@@ -16,7 +16,6 @@ model loading excluded.
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,16 +24,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import vary_outputs  # noqa: E402
-
-import infer  # noqa: E402
-from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
-from data_prep.sample_clip import write_clip  # noqa: E402
-from eval.video import evaluate_video  # noqa: E402
-from inference import run  # noqa: E402
-from models.net import StyleTransferNet  # noqa: E402
-from weights.release import save_release  # noqa: E402
+import infer
+from bench.figures import _vary_outputs
+from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from data_prep.sample_clip import write_clip
+from eval.video import evaluate_video
+from inference import run
+from models.net import StyleTransferNet
+from weights.release import save_release
 
 SECONDS: list[float] = []
 _inner = run.stylize_video
@@ -44,9 +41,6 @@ def _timed(runner, index, path):
     start = time.perf_counter()
     _inner(runner, index, path)
     SECONDS.append(time.perf_counter() - start)
-
-
-run.stylize_video = _timed
 
 
 def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tuple[float, float]:
@@ -59,13 +53,14 @@ def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tupl
     return error, frames / SECONDS[-1]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--opt-steps", type=int, default=10)
     p.add_argument("--checkpoint", help="a release name or file (default: random weights)")
     p.add_argument("--style", help="the style image (default: 64x64 noise)")
-    a = p.parse_args()
+    a = p.parse_args(argv)
+    run.stylize_video = _timed  # frames/s of the per-clip loop only
     root = Path(tempfile.mkdtemp())
     torch.manual_seed(0)
     if a.checkpoint:
@@ -75,7 +70,7 @@ def main() -> None:
         )
     else:
         net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig()))
-        vary_outputs(net)
+        _vary_outputs(net)  # tests/conftest.py's vary_outputs, bitwise (He init, last conv x8)
         ckpt = [
             "--checkpoint",
             str(save_release(root / "vgg.safetensors", net)),

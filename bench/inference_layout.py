@@ -1,8 +1,7 @@
 """Inference layout check: infer.py's Engine with channels_last on (its default) and off,
 interleaved.
 
-    python docs/measure_inference_layout.py [--size 256] [--repeats 5]   -> a Markdown table on
-    stdout
+    python -m bench.inference_layout [--size 256] [--repeats 5]   -> a Markdown table on stdout
 
 Random-weight VGG decoder (bench.cases.stylization_net("decoder_vgg")), one content x style pair
 per call, fp32 and bf16; the two layouts alternate call by call so a change of machine load hits
@@ -12,19 +11,14 @@ both alike. Figures: docs/results/inference_layout.md.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-# run as a plain script from any folder
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.cases import random_pair, stylization_net  # noqa: E402
-from bench.train_step import cpu_name  # noqa: E402
-from configs.cli import ArgumentParser  # noqa: E402
-from inference.engine import Engine  # noqa: E402
+from bench.cases import random_pair, stylization_net
+from bench.train_step import cpu_name
+from configs.cli import ArgumentParser
+from inference.engine import Engine
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -1,6 +1,6 @@
 """Measure two ways for a decoder to reach a non-power-of-two encoder stride (DINOv2's patch 14).
 
-    python docs/measure_fractional_stride.py [--steps 300] [--size 56] [--seed 0]
+    python -m bench.fractional_stride [--steps 300] [--size 56] [--seed 0]
 
 Why: a decoder doubles the resolution per stage, so stride 14 needs a non-integer step somewhere.
 Measured:
@@ -17,8 +17,6 @@ which head fits better, not how good a stylization is.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,12 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-# run as a plain script from any folder
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from data_prep.sample import CONTENT, STYLE, load_sample_image  # noqa: E402
-from models.decoders import TransposedConvDecoder  # noqa: E402
-from models.vit import ViTFeatures  # noqa: E402
+from data_prep.sample import CONTENT, STYLE, load_sample_image
+from models.decoders import TransposedConvDecoder
+from models.vit import ViTFeatures
 
 
 class FractionalDecoder(nn.Module):

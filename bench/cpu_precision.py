@@ -1,7 +1,7 @@
 """Why runtime/device.py refuses fp16 on a CPU: one 64-channel 3x3 conv on a (1, 64, 128, 128) input
 under fp32, bf16 and fp16 autocast, the median of 20 runs each.
 
-    python docs/measure_cpu_precision.py
+    python -m bench.cpu_precision
 """
 
 from __future__ import annotations

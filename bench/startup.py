@@ -1,6 +1,6 @@
 """Measure start-up: `import torch`, a tiny pair's whole `infer.py` run, `app.py` until it serves.
 
-    python docs/measure_startup.py [--runs 7] [--before /path/to/other/checkout]
+    python -m bench.startup [--runs 7] [--before /path/to/other/checkout]
 
 Why: with 8 pairs at 512 px taking seconds, a start-up of several seconds was most of a small run.
 Each round runs every command once (interleaved, so a busy machine slows them alike); the table

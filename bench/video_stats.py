@@ -3,10 +3,10 @@ error of a random VGG19 + He-initialized mirror decoder on generated clips, per-
 moving average of the CONTENT statistics (this mode's first version) vs that of the OUTPUT frames'
 colour statistics (inference/temporal.py), at several time constants.
 
-    PYTHONPATH=. python docs/measure_video_stats.py
+    python -m bench.video_stats
 
 In-process on the decoded clip (no H.264 round trip on the output, so the numbers differ slightly
-from docs/measure_video.py's), the warping error of eval/video.py (masked_error, DIS flow of the
+from bench/video_flicker.py's), the warping error of eval/video.py (masked_error, DIS flow of the
 original frames, scene-cut pairs skipped). Oracle rows: the statistics of the same frames without
 grain or exposure flicker (data_prep/sample_clip.py draws the same windows), on the noisy features.
 """
@@ -18,19 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import vary_outputs  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from configs.schema import DecoderConfig, EncoderConfig, ModelConfig  # noqa: E402
-from data_prep.sample_clip import clip_frames, write_clip  # noqa: E402
-from eval.video import masked_error  # noqa: E402
-from inference.temporal import StatsSmoother  # noqa: E402
-from media.flow import previous_onto_current, scene_cut, warp  # noqa: E402
-from media.images import to_tensor  # noqa: E402
-from media.video import VideoReader  # noqa: E402
-from models.net import StyleTransferNet  # noqa: E402
+from bench.figures import _vary_outputs
+from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
+from data_prep.sample_clip import clip_frames, write_clip
+from eval.video import masked_error
+from inference.temporal import StatsSmoother
+from media.flow import previous_onto_current, scene_cut, warp
+from media.images import to_tensor
+from media.video import VideoReader
+from models.net import StyleTransferNet
 
 # name: (frames, (W, H), write_clip / clip_frames keywords); the first two are the test's and the
 # clip of docs/video.md
@@ -99,7 +97,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     net = StyleTransferNet(ModelConfig(EncoderConfig(pretrained=False), DecoderConfig())).eval()
-    vary_outputs(net)
+    _vary_outputs(net)  # tests/conftest.py's vary_outputs, bitwise (He init, last conv x8)
     noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
     with torch.inference_mode():
         style = net.style_stats(net.encode(_image(noise)))

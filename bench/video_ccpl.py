@@ -1,16 +1,18 @@
 """CCPL's effect on flicker (docs/results/video_ccpl.md): two decoders trained alike, one with
 loss.ccpl_weight, then the same generated clip stylized per frame (--temporal off) by each.
 
-    PYTHONPATH=. python docs/measure_video_ccpl.py [--steps 400] [--weight 5]
+    python -m bench.video_ccpl [--steps 400] [--weight 5]
 
 Random weights offline (smoke.yaml: random VGG19 encoder and loss network, the sample set at 64 px
 crops), so the numbers measure what the training term does to the pipeline's stability, not beauty.
 The warping error is eval.video's (flow of the ORIGINAL frames, occlusion-masked); "contrast" is
 the mean over frames of the stylized frame's pixel std (a flat output would flicker trivially
-little); the losses are the training's own last logged values.
+little); the losses are the training's own last logged values. train.py and infer.py run as the
+commands a reader types (subprocesses: bench/ sits below the entry points), messages on stderr.
 """
 
 import argparse
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,8 +21,6 @@ import numpy as np
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import infer
-import train
 from data_prep.sample import build_sample
 from data_prep.sample_clip import write_clip
 from eval.video import evaluate_video
@@ -33,6 +33,11 @@ def last(run: Path, tag: str) -> float:
     events = EventAccumulator(str(run), size_guidance={"scalars": 0})
     events.Reload()
     return events.Scalars(tag)[-1].value if tag in events.Tags()["scalars"] else float("nan")
+
+
+def command(*argv: str) -> None:
+    """`python ARGV` in the repo's root, its output on stderr (stdout holds the table)."""
+    subprocess.run([sys.executable, *argv], cwd=REPO, stdout=sys.stderr, check=True)
 
 
 def contrast(path: Path) -> float:
@@ -59,42 +64,39 @@ def main() -> None:
     )
     for weight in (0.0, a.weight):
         run = root / f"ccpl_{weight:g}"
-        code = train.main(
-            [
-                "--config",
-                str(REPO / "configs" / "smoke.yaml"),
-                "--run-dir",
-                str(run),
-                f"data.root={root / 'data'}",
-                f"train.steps={a.steps}",
-                f"train.log_every={a.steps // 10}",
-                f"train.save_every={a.steps}",
-                "train.val_pairs=0",
-                f"loss.ccpl_weight={weight}",
-            ]
+        command(
+            "train.py",
+            "--config",
+            str(REPO / "configs" / "smoke.yaml"),
+            "--run-dir",
+            str(run),
+            f"data.root={root / 'data'}",
+            f"train.steps={a.steps}",
+            f"train.log_every={a.steps // 10}",
+            f"train.save_every={a.steps}",
+            "train.val_pairs=0",
+            f"loss.ccpl_weight={weight}",
         )
-        assert code == 0
         out = root / f"out_{weight:g}"
-        summary = infer.stylize(
-            [
-                "--checkpoint",
-                str(run / "model.safetensors"),
-                "--content",
-                str(clip),
-                "--style",
-                str(style),
-                "--temporal",
-                "off",
-                "--out",
-                str(out),
-            ]
+        command(
+            "infer.py",
+            "--checkpoint",
+            str(run / "model.safetensors"),
+            "--content",
+            str(clip),
+            "--style",
+            str(style),
+            "--temporal",
+            "off",
+            "--out",
+            str(out),
         )
-        error = evaluate_video(clip, summary["written"][0], lpips=False, losses=False)
+        (written,) = out.glob("*.mp4")
+        error = evaluate_video(clip, written, lpips=False, losses=False)
         values = [last(run, f"loss/{k}") for k in ("content", "style", "ccpl")]
         print(
             f"| {weight:g} | {error['warping_error']:.5f} | "
-            f"{contrast(Path(summary['written'][0])):.3f} | "
-            + " | ".join(f"{v:.4g}" for v in values),
+            f"{contrast(written):.3f} | " + " | ".join(f"{v:.4g}" for v in values),
             "|",
             file=sys.stdout,
         )

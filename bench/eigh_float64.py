@@ -1,6 +1,6 @@
 """Measure the float64 eigendecompositions of the w2 style loss and the wct transform.
 
-    python docs/measure_eigh.py [--batch 8] [--repeats 3] [--threads 1] [--device cpu]
+    python -m bench.eigh_float64 [--batch 8] [--repeats 3] [--threads 1] [--device cpu]
 
 Why: w2 (models/losses.py) and wct (models/transforms.py) solve C x C symmetric eigenproblems in
 float64 every step, one per style layer and sample. A T4 runs float64 at 1/32 of its float32 rate;
@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-# run as a plain script from any folder
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models.losses import mean_cov_stat, w2_distance  # noqa: E402
-from models.registry import TRANSFORMS  # noqa: E402
-from models.transfer import transfer  # noqa: E402
+from models.losses import mean_cov_stat, w2_distance
+from models.registry import TRANSFORMS
+from models.transfer import transfer
 
 WIDTHS = (64, 128, 256, 512)  # relu1_1 .. relu4_1
 
