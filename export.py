@@ -2,7 +2,7 @@
 onnxruntime.
 
     python export.py --checkpoint runs/x/model.safetensors --hub hub/x [--push USER/REPO]
-    python export.py --checkpoint runs/x/model.safetensors --out onnx/x
+    python export.py --checkpoint runs/x/model.safetensors --out onnx/x [--int8]
     python infer.py --backend onnxruntime --checkpoint onnx/x --content photo.jpg --style art.jpg
 
 --checkpoint takes everything infer.py takes (a release file, a run or step folder, a hub folder,
@@ -28,6 +28,7 @@ from weights.checkpoint import SPECS_HELP, CheckpointError, weights_file
 from weights.load import load_model
 from weights.model_card import push, write_hub_folder
 from weights.onnx_export import export_onnx
+from weights.onnx_int8 import INT8_DIR, quantize_int8
 from weights.sources import resolve_checkpoint
 
 
@@ -70,6 +71,8 @@ def export(argv: list[str]) -> dict:
         load_plugins(args.plugins)  # a checkpoint whose transform or networks a plugin registered
     except RegistryError as err:
         raise CheckpointError(f"--plugins: {err}") from None
+    if args.int8 and not args.out:
+        raise CheckpointError("--int8 quantizes the ONNX graphs; give --out DIR instead of --hub")
     if args.push and not args.hub:
         raise CheckpointError("--push uploads the --hub folder; give --hub DIR too")
     target = Path(args.hub or args.out)
@@ -115,7 +118,17 @@ def export(argv: list[str]) -> dict:
         f"wrote {target}: {', '.join(files)} (copy them together; transform "
         f"{meta['transform']['name']}: {how})"
     )
-    return {"onnx": str(target), "transform": meta["transform"], "files": files}
+    result = {"onnx": str(target), "transform": meta["transform"], "files": files}
+    if args.int8:
+        record = quantize_int8(net, target)
+        parity = record["parity"]
+        print(
+            f"wrote {target / INT8_DIR}: {' and '.join(record['int8_graphs'])} in int8, images "
+            f"within {parity['max_abs_255']:.1f}/255 of PyTorch's (mean "
+            f"{parity['mean_abs_255']:.2f}/255; {record['parity_images']})"
+        )
+        result["int8"] = {"folder": str(target / INT8_DIR), **record}
+    return result
 
 
 def written_files(folder: Path) -> list[str]:
@@ -160,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="--hub: the release's float tensors (bfloat16 halves the file; loading casts back)",
     )
     p.add_argument("--transform", help="ONNX: export with another transform than the checkpoint's")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="with --out: also OUT/int8/, the encoder and decoder dynamically quantized to int8 "
+        "where that keeps quality (weights/onnx_int8.py; run it with --backend onnxruntime "
+        "--checkpoint OUT/int8)",
+    )
     p.add_argument(
         "--plugins",
         nargs="+",

