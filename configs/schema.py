@@ -69,6 +69,15 @@ class LossConfig:
     ccpl_layers: list[VGG19Layer] = field(default_factory=lambda: ["relu2_1", "relu3_1", "relu4_1"])
     ccpl_samples: int = 8  # centre positions per layer and step (8 differences each)
     ccpl_tau: float = 0.07  # InfoNCE temperature
+    # distillation (training/distill.py): a frozen teacher's image of the same batch as a further
+    # target; a checkpoint spec as model.init_from takes (hed-adain, a release file, a run or step
+    # folder), read at every start and resume and never saved in checkpoints. Empty: off
+    teacher: str = ""
+    teacher_weight: float = 1.0  # x the pixel MSE to the teacher's image (both in [0, 1])
+    # loss-network layers where the output's features also match the teacher image's (MSE, summed
+    # like the content term); empty: pixels only
+    teacher_layers: list[VGG19Layer] = field(default_factory=list)
+    teacher_feature_weight: float = 1.0
 
 
 @dataclass

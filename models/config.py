@@ -33,6 +33,8 @@ OutputActivation = Literal["sigmoid", "tanh", "linear"]  # models/layers.py OUTP
 
 @dataclass
 class EncoderConfig:
+    # registered names (models/registry.py): vgg19, vgg16, vit, student (models/student.py: the
+    # small distilled encoder, trainable: true) or a plugin's
     kind: EncoderKind = "vgg19"
     name: str = "vit_base_patch16_224"  # timm model name, used when kind == "vit"
     # the transform's feature layer; empty: the encoder's default (vgg19 relu4_1, vit final)
@@ -60,7 +62,9 @@ class EncoderConfig:
 
 @dataclass
 class DecoderConfig:
-    kind: DecoderKind = "mirror_vgg"  # mirror_vgg: the AdaIN paper's upsample + conv
+    # mirror_vgg: the AdaIN paper's upsample + conv; transposed_conv: the ViT notebook's; student:
+    # upsample + depthwise-separable convs (models/student.py)
+    kind: DecoderKind = "mirror_vgg"
     width: int = 64  # channels of the last (full-resolution) stage; each coarser stage doubles it
     # transposed_conv stage widths, coarse to fine; empty: from width
     widths: list[int] = field(default_factory=list)

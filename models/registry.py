@@ -22,7 +22,7 @@ from torch import nn
 
 from models.config import parse_weights
 
-_BUILTINS = ("transforms", "losses", "vgg", "vit", "resnet", "decoders")
+_BUILTINS = ("transforms", "losses", "vgg", "vit", "resnet", "decoders", "student")
 # the plugin being imported (configs/plugins.py): what registers meanwhile is recorded as its own
 LOADING: list[str] = []
 

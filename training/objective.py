@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from configs.schema import LossConfig
-from runtime.channels_last import keep_channels_last
 from models.losses import (
     content_loss,
     layer_weights,
@@ -18,7 +17,9 @@ from models.losses import (
 )
 from models.net import StyleTransferNet
 from models.vgg import VGG19_CHANNELS, VGGFeatures
+from runtime.channels_last import keep_channels_last
 from training.ccpl import CCPL
+from training.distill import Distillation, load_teacher
 
 
 class StyleTransferObjective(nn.Module):
@@ -31,8 +32,10 @@ class StyleTransferObjective(nn.Module):
     style image yields both the AdaIN input (relu4_1) and the style targets (relu1_1..relu4_1).
 
     Returned losses: `content` (MSE), `style` (sum_l w_l * style_l, unweighted by style_weight),
-    `style/<layer>` (unweighted per layer), `tv`, with loss.ccpl_weight > 0 `ccpl`, and `total` =
-    content_weight * content + style_weight * style + tv_weight * tv (+ ccpl_weight * ccpl).
+    `style/<layer>` (unweighted per layer), `tv`, with loss.ccpl_weight > 0 `ccpl`, with
+    loss.teacher `teacher` (and `teacher_features`: training/distill.py), and `total` =
+    content_weight * content + style_weight * style + tv_weight * tv (+ ccpl_weight * ccpl
+    + teacher_weight * teacher + teacher_feature_weight * teacher_features).
     """
 
     def __init__(self, net: StyleTransferNet, cfg: LossConfig):
@@ -48,7 +51,9 @@ class StyleTransferObjective(nn.Module):
             and (enc.pretrained, enc.weights_file)
             == (cfg.loss_net_pretrained, cfg.loss_net_weights_file)
         )
-        layers = list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers, *cfg.ccpl_layers]))
+        self.teacher_layers = list(cfg.teacher_layers) if cfg.teacher else []
+        layers = [*cfg.style_layers, *cfg.content_layers, *cfg.ccpl_layers, *self.teacher_layers]
+        layers = list(dict.fromkeys(layers))
         # a shared loss network is the encoder's network (pytorch-AdaIN's vgg_normalised: reflect
         # padding, its own weight layout and input normalization), so it reads the same file the
         # same way
@@ -68,6 +73,14 @@ class StyleTransferObjective(nn.Module):
                 cfg.ccpl_samples,
                 cfg.ccpl_tau,
             )
+        # a frozen teacher (training/distill.py): its weights come from its file, not checkpoints
+        if cfg.teacher:
+            weights = {
+                "teacher": cfg.teacher_weight,
+                "teacher_features": cfg.teacher_feature_weight,
+            }
+            teacher = load_teacher(cfg.teacher)
+            self.distill = Distillation(teacher, self.teacher_layers, weights, self.loss_net)
         if self.shared:
             for index, module in enumerate(net.encoder.body):
                 # the same parameters: one network, computed once
@@ -96,9 +109,11 @@ class StyleTransferObjective(nn.Module):
             c_enc, s_enc = net.encode(content), net.encode(style)
         targets = style_targets(cfg.style_loss, s_feats, cfg.style_layers)
         image, t = net.stylize_features(c_enc, [net.style_stats(s_enc)], alpha=alpha)
-        o_feats = self.loss_net(
-            image, list(dict.fromkeys([*cfg.style_layers, *cfg.content_layers, *self.ccpl_layers]))
-        )
+        o_layers = [*cfg.style_layers, *cfg.content_layers, *self.ccpl_layers, *self.teacher_layers]
+        o_feats = self.loss_net(image, list(dict.fromkeys(o_layers)))
+        if cfg.teacher:  # training/distill.py; here, while `content` and `style` are the images
+            feats = (c_feats, s_feats, o_feats)
+            taught = self.distill(content, style, image, alpha, self.loss_net, feats)
 
         if cfg.content_target == "adain":  # ||f(g(t)) - t|| (AdaIN paper, eq. 2)
             out_feat = o_feats[net.layer] if self.shared else net.encode(image)
@@ -113,6 +128,8 @@ class StyleTransferObjective(nn.Module):
         if self.ccpl_layers:
             losses["ccpl"] = self.ccpl(o_feats, c_feats)
             losses["total"] = total + cfg.ccpl_weight * losses["ccpl"]
+        if cfg.teacher:
+            losses.update(taught, total=losses["total"] + self.distill.weighted(taught))
         losses.update({f"style/{layer}": value for layer, value in per_layer.items()})
         losses["image"] = image
         return losses

@@ -30,9 +30,10 @@ IGNORED_PREFIXES = ("loss_net.", "vgg_loss_net.", "vgg_loss.", "ccpl.")
 ADAIN_RELEASE = "adain-release"
 HUB_PREFIX = "hf:"
 # releases trained by this repo and stored in it: name -> releases/<name>/model.safetensors (each
-# folder holds the model card and the script that trained it)
+# folder holds the model card and the script that trained it, train.sh). hed-adain: VGG16-HED +
+# mirror decoder; hed-student: the small network distilled from it (models/student.py)
 RELEASES_DIR = Path(__file__).resolve().parents[1] / "releases"
-SHIPPED = ("hed-adain",)
+SHIPPED = ("hed-adain", "hed-student")
 SPECS_HELP = (
     f"{', '.join(SHIPPED)} (trained releases in this repo), {ADAIN_RELEASE} (pytorch-AdaIN's "
     "release, downloaded once) or hf:USER/REPO[@REVISION]"

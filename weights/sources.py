@@ -1,19 +1,27 @@
 """The one function that turns a checkpoint spec into a local file: `resolve_checkpoint`.
 
 A spec is a local path (a file, a run, step or hub folder), a release shipped in this repo
-(`hed-adain`), `adain-release` (downloaded and converted once, weights/download.py) or
-`hf:USER/REPO[@REVISION]` (weights/hub.py). A local file or folder of the same name wins over a
-spec. Each entry point calls it once on the spec it was given (inference/engine.py for infer.py
-and the demo, export.py, eval/methods.py, train.py's model.init_from) and passes the local path
-down: the readers below (weights/checkpoint.py, load.py, release.py, convert.py) know local files
-only and never import this file, so no path helper can start a download (tests/test_house.py).
+(checkpoint.SHIPPED: `hed-adain`, `hed-student`), `adain-release` (downloaded and converted once,
+weights/download.py) or `hf:USER/REPO[@REVISION]` (weights/hub.py). A local file or folder of the
+same name wins over a spec. Each entry point calls it once on the spec it was given
+(inference/engine.py for infer.py and the demo, export.py, eval/methods.py, train.py's
+model.init_from, training/distill.py's loss.teacher) and passes the local path down: the readers
+below (weights/checkpoint.py, load.py, release.py, convert.py) know local files only and never
+import this file, so no path helper can start a download (tests/test_house.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from weights.checkpoint import ADAIN_RELEASE, HUB_PREFIX, RELEASE_FILE, RELEASES_DIR, SHIPPED
+from weights.checkpoint import (
+    ADAIN_RELEASE,
+    HUB_PREFIX,
+    RELEASE_FILE,
+    RELEASES_DIR,
+    SHIPPED,
+    CheckpointError,
+)
 
 
 def is_spec(value: str | Path) -> bool:
@@ -34,11 +42,19 @@ def resolve_checkpoint(value: str | Path) -> Path:
 
     Raises:
         DownloadError, HubError: the spec's file cannot be had (one line naming the URL or repo).
+        CheckpointError: a shipped release that is not trained yet (its train.sh makes it).
     """
     if not is_spec(value):
         return Path(value)
     if str(value) in SHIPPED:
-        return shipped_release(str(value))
+        release = shipped_release(str(value))
+        if not release.is_file():
+            raise CheckpointError(
+                f"the release {value} is not trained yet ({release} is missing): run "
+                f"bash {release.parent.relative_to(RELEASES_DIR.parent)}/train.sh, or pass "
+                "another checkpoint"
+            )
+        return release
     if str(value) == ADAIN_RELEASE:
         from weights.download import adain_release  # downloads load only when asked for
 
