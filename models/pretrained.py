@@ -60,7 +60,7 @@ def uses_random_weights(encoder_cfg) -> bool:
     them.
 
     Args:
-        encoder_cfg: a configs.schema.EncoderConfig (trainable, pretrained, weights_file).
+        encoder_cfg: a models.config.EncoderConfig (trainable, pretrained, weights_file).
     """
     return encoder_cfg.trainable or random_encoder(encoder_cfg)
 
