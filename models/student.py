@@ -110,8 +110,8 @@ class SubPixelRGB(nn.Sequential):
     Why not nearest-up + conv to full resolution like the other decoders: on a CPU a conv with 3 to
     16 output channels at full resolution runs at a few GFLOP/s and its reflect padding copies the
     whole image, so those last layers alone cost more than the rest of the network
-    (docs/results/student.md). Initialized ICNR (Aitken et al. 2017: every sub-pixel of a block
-    starts with the same kernel), so the untrained output is a nearest-up image, free of the
+    (docs/results/student_design.md). Initialized ICNR (Aitken et al. 2017: every sub-pixel of a
+    block starts with the same kernel), so the untrained output is a nearest-up image, free of the
     checkerboard a random sub-pixel init starts with.
     """
 
