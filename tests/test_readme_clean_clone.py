@@ -46,7 +46,7 @@ from PIL import Image
 
 QUICK_SIZE = 48  # the offline set and its evaluation at 48 px: seconds
 QUICK_TRAIN = " train.steps=2 train.save_every=2 train.eval_every=2"
-# the start of a printed command -> the documented flags appended to it
+# the start of a printed command -> documented flags and overrides, in place of printed ones
 SHRINK = {
     "bash quickstart.sh": QUICK_TRAIN,
     "python train.py --config configs/smoke.yaml": QUICK_TRAIN,
@@ -170,6 +170,16 @@ def git_status(clone: Path) -> str:
         text=True,
         check=True,
     ).stdout
+
+
+def test_every_shrink_rule_and_reader_file_serves_a_printed_command():
+    run = [command for _, command in sequence()]
+    unused = [start for start in SHRINK if not any(c.startswith(start) for c in run)]
+    assert not unused, f"SHRINK rules no printed command starts with: {unused}"
+    unnamed = [
+        name for name in READER_FILES if not any(name in c.split() or f"{name}/" in c for c in run)
+    ]
+    assert not unnamed, f"READER_FILES no printed command names: {unnamed}"
 
 
 @pytest.mark.slow
