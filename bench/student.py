@@ -155,12 +155,12 @@ def _big(
     need, takes = small["peak_mib"] * scale, small["seconds_per_pair"] * scale
     if need > MEMORY_SHARE * available:
         return {
-            "skipped": f"does not fit: ~{need / 1024:.1f} GiB predicted (512 px peak x "
+            "skipped": f"does not fit: ~{need / 1024:.1f} GiB predicted (--size pass peak x "
             f"{scale:g}) > {MEMORY_SHARE:.0%} of {available / 1024:.1f} GiB available"
         }
     if takes > max_seconds:
         return {
-            "skipped": f"~{takes:.0f} s predicted (512 px time x {scale:g}) > "
+            "skipped": f"~{takes:.0f} s predicted (--size pass time x {scale:g}) > "
             f"--big-max-seconds {max_seconds:g}"
         }
     with PeakMemory(CPU) as peak:

@@ -26,8 +26,8 @@ def command(args) -> str:
     return shlex.join(["python", "-m", "bench", "student", *argv] + ["--quick"] * args.quick)
 
 
-def _cell(part: dict, key: str, fmt: str) -> str:
-    return part["skipped"] if "skipped" in part else format(part[key], fmt)
+def _cell(part: dict, key: str, fmt: str, skipped: str) -> str:
+    return skipped if "skipped" in part else format(part[key], fmt)
 
 
 def table(record: dict) -> str:
@@ -35,18 +35,18 @@ def table(record: dict) -> str:
     size, big = record["rows"][0]["speed"]["size"], record["rows"][0]["big"]["size"]
     lines = [
         f"| method | backend | precision | s / pair at {size} px | peak MiB at {size} px | "
-        f"s at {big}x{big} | peak MiB at {big}x{big} (RSS) | style distance | edge correlation "
+        f"s at {big}x{big} | peak MiB at {big}x{big} | style distance | edge correlation "
         "| max diff to student fp32 (1/255) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record["rows"]:
         s, b = r["speed"], r["big"]
-        rss = "" if "skipped" in b else f" ({b['rss_mib']:.0f})"
         diff = "" if r["max_abs_diff_255"] is None else f"{r['max_abs_diff_255']:.1f}"
         lines.append(
             f"| {r['name']} | {r['backend']} | {r['precision']} | {s['seconds_per_pair']:.4f} | "
-            f"{s['peak_mib']:.0f} | {_cell(b, 'seconds', '.2f')} | {_cell(b, 'peak_mib', '.0f')}"
-            f"{rss} | {r['style_distance']:.3f} | {r['edge_correlation']:.3f} | {diff} |"
+            f"{s['peak_mib']:.0f} | {_cell(b, 'seconds', '.2f', b.get('skipped'))} | "
+            f"{_cell(b, 'peak_mib', '.0f', 'skipped')} | {r['style_distance']:.3f} | "
+            f"{r['edge_correlation']:.3f} | {diff} |"
         )
     for r in record["references"]:
         lines.append(
@@ -62,7 +62,8 @@ def table(record: dict) -> str:
         f"- quality: {record['pairs']} pairs of {record['pairs_manifest']} at "
         f"{record['quality_size']} px (eval.peer's protocol); speed: the same pairs at {size} px, "
         f"mean after one warm-up; {big}x{big}: the first pair's content, its style at {size} px, "
-        "one pass, untiled; peak: resident-set high-water mark above the RSS before the pass",
+        "one pass, untiled; peak: resident-set high-water mark above the RSS before the pass (the "
+        "JSON's rss_mib: the whole process's, every row's model and kept heap included)",
         f"- command: {record['command']}",
     ]
     if record.get("int8_skipped"):
