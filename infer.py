@@ -7,13 +7,17 @@ optimize).
 Every content is stylized with every style (folders x folders), or with the weighted mix of all
 styles (--style-weights), or region by region (--mask). `stylize(options)` does the work and returns
 a summary.
+
+The plugins are loaded here, once (before the flags are parsed, so their names are choices), and
+the checked options are passed down as one value (inference/options.py: the weights spec is parsed
+once, by the options).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -26,16 +30,23 @@ from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
 from inference.run import run_jobs
 from media.images import ImageReadError
-from models.config import parse_weights
 from models.pretrained import PretrainedWeightsError
 from models.registry import RegistryError
 from runtime.allocator import keep_freed_memory
 from weights.checkpoint import CheckpointError
-from weights.random_check import random_weights
 
 WEIGHTS_HINT = (
     "or pass --weights PATH (a local weights file), or --weights random (smoke runs only)"
 )
+
+
+def load_plugins_once(specs: Sequence[str]) -> None:
+    """Import the --plugins (configs/plugins.py), so the names they register are choices and
+    registered names; the run's one call, whichever form its options came in."""
+    try:
+        load_plugins(specs)
+    except RegistryError as err:
+        raise InferError(f"--plugins: {err}") from None
 
 
 def parse_args(argv: list[str] | None = None) -> InferOptions:
@@ -43,21 +54,20 @@ def parse_args(argv: list[str] | None = None) -> InferOptions:
     the names they register are choices."""
     preload = argparse.ArgumentParser(add_help=False)
     preload.add_argument("--plugins", nargs="+", default=[])
-    try:
-        load_plugins(preload.parse_known_args(argv)[0].plugins)
-    except RegistryError as err:
-        raise InferError(f"--plugins: {err}") from None
+    load_plugins_once(preload.parse_known_args(argv)[0].plugins)
     return InferOptions.from_mapping(vars(build_parser().parse_args(argv)))
 
 
 def options(value: InferOptions | Mapping | list[str]) -> InferOptions:
-    """InferOptions from InferOptions, an argv list, or a mapping of option names (dashes or
-    underscores)."""
-    if isinstance(value, InferOptions):
-        return value
-    if isinstance(value, list):
-        return parse_args(value)
-    return InferOptions.from_mapping(value)
+    """Checked InferOptions from InferOptions, an argv list, or a mapping of option names (dashes
+    or underscores), with their plugins loaded; raises InferError with one line."""
+    if isinstance(value, list):  # the flags' choices need the plugins: parse_args loads them
+        opts = parse_args(value)
+        return check_options(opts)
+    opts = value if isinstance(value, InferOptions) else InferOptions.from_mapping(value)
+    opts = check_options(opts)  # nan/inf/huge numbers and unknown choices: one line
+    load_plugins_once(opts.plugins)
+    return opts
 
 
 def stylize(value: InferOptions | Mapping | list[str]) -> dict:
@@ -68,25 +78,10 @@ def stylize(value: InferOptions | Mapping | list[str]) -> dict:
     stop the whole run; a bad input file among others is recorded in 'failed' and the rest is
     written.
     """
-    opts = check_options(options(value))  # nan/inf/huge numbers and unknown choices: one line
+    opts = options(value)
     torch.manual_seed(opts.seed)
-    return run_jobs(opts, plan_jobs(opts), lambda: warn_random_weights(opts))
-
-
-def warn_random_weights(opts: InferOptions) -> None:
-    """One WARNING when the images cannot be real stylizations (random weights), after the load."""
-    if parse_weights(opts.weights).random:
-        print(
-            "WARNING: --weights random: the feature network / encoder has RANDOM weights; the "
-            "images are NOT meaningful stylizations (smoke test only)",
-            file=sys.stderr,
-        )
-    elif opts.checkpoint and (why := random_weights(opts.checkpoint)):
-        print(
-            f"WARNING: {Path(opts.checkpoint).name} {why}: the images are "
-            f"NOT meaningful stylizations",
-            file=sys.stderr,
-        )
+    plan = plan_jobs(opts)
+    return run_jobs(opts, plan)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     try:
         # the flags' choices need the plugins: parse inside the try
-        summary = stylize(parse_args(argv))
+        summary = stylize(sys.argv[1:] if argv is None else argv)
     except PretrainedWeightsError as err:
         print(f"error: {err}; {WEIGHTS_HINT}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """The model side of an inference run: built once from InferOptions, it stylizes tensors.
 
-`infer.py`'s batch loop (inference/run.py), the video loop and the web demo all call
-`Engine.stylize`, so every knob (alpha, style weights, masks, colour preservation, the
+`infer.py`'s loop (inference/run.py's `Runner.outputs`, for images and clips alike) and the web
+demo call `Engine.stylize`, so every knob (alpha, style weights, masks, colour preservation, the
 optimization's settings) takes one code path whether the images come from files, clips or a browser.
 For a trained decoder the Engine holds the network on its device, in its precision and layout, with
 a cache of style statistics: they are computed once per style and reused for every content (with N
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 
 import torch
 
@@ -23,7 +24,6 @@ from inference.tiling import stylize_tiled
 from media.color import preserve_luminance
 from media.resize import resize
 from models.adain import Stats
-from models.config import parse_weights
 from models.gatys import TemporalPrior
 from models.net import StyleTransferNet
 from models.precision import autocast
@@ -32,6 +32,7 @@ from models.transforms import match_color
 from runtime.channels_last import keep_channels_last
 from runtime.device import check_precision, precision_warning, resolve_device
 from weights.load import load_model
+from weights.random_check import random_weights
 from weights.sources import resolve_checkpoint
 
 
@@ -44,11 +45,24 @@ def load_net(opts: InferOptions) -> StyleTransferNet:
 
         return OnnxNet(opts.checkpoint)
     cfg = load_config(opts.config).model if opts.config else None
-    source = parse_weights(opts.weights)
+    source = opts.weights_spec
     overrides = {} if source.pretrained else {"pretrained": False, "weights_file": source.file}
     # infer.py's and the demo's one call of the spec -> file function (hed-adain, hf:, ...)
     checkpoint = resolve_checkpoint(opts.checkpoint)
     return load_model(checkpoint, cfg, map_location="cpu", **overrides)
+
+
+def random_weights_warning(opts: InferOptions) -> str | None:
+    """Why the images cannot be real stylizations (random weights: --weights random, or what the
+    checkpoint's file says), or None; infer.py's run says it once the network loaded."""
+    if opts.weights_spec.random:
+        return (
+            "--weights random: the feature network / encoder has RANDOM weights; the images are "
+            "NOT meaningful stylizations (smoke test only)"
+        )
+    if opts.checkpoint and (why := random_weights(opts.checkpoint)):
+        return f"{Path(opts.checkpoint).name} {why}: the images are NOT meaningful stylizations"
+    return None
 
 
 def _check_capabilities(net: StyleTransferNet, opts: InferOptions) -> None:

@@ -53,6 +53,7 @@ class Plan:
     skipped_inputs: list[tuple[Path, str]] = field(default_factory=list)
     grid: Path | None = None
     frames: bool = False  # video contents: also a folder of PNG frames per output (--frames)
+    clips: set[int] = field(default_factory=set)  # the contents that are video clips (by name)
 
     @property
     def total_pairs(self) -> int:
@@ -60,7 +61,7 @@ class Plan:
 
     def output_path(self, content: int, entry: Entry, alpha: float) -> Path:
         suffix = f"__a{alpha:g}" if len(self.alphas) > 1 or alpha != 1.0 else ""
-        fmt = "mp4" if is_video_file(self.contents[content]) else self.fmt
+        fmt = "mp4" if content in self.clips else self.fmt
         return self.out / f"{self.content_names[content]}__{entry.name}{self.tags}{suffix}.{fmt}"
 
     def frames_dir(self, content: int, entry: Entry, alpha: float) -> Path:
@@ -81,7 +82,7 @@ class Plan:
                 for i in range(len(self.contents))
                 for e in self.entries
                 for a in self.alphas
-                if is_video_file(self.contents[i])
+                if i in self.clips
             ]
         return paths + ([self.grid] if self.grid else [])
 
@@ -280,6 +281,7 @@ def plan_jobs(args: InferOptions) -> Plan:
         skipped_inputs=contents.skipped + styles.skipped,
         grid=out / "grid.png" if args.grid else None,
         frames=args.frames,
+        clips={i for i, p in enumerate(contents.files) if is_video_file(p)},
     )
     plan.inputs = {p.resolve() for p in [*contents.files, *styles.files, *([mask] if mask else [])]}
     if args.save_style and (reason := plan.refuses(Path(args.save_style))):

@@ -11,15 +11,20 @@ its steps and current losses (minutes per image).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from inference.jobs import Plan
 from inference.options import OPTIMIZE_FP16, InferOptions
 from media.color import luminance_image, preserve_luminance
+from media.files import atomic_write
+from media.images import save_image
 from media.progress import tqdm
 from media.resize import resize, resize_short
 from models.gatys import (
@@ -233,3 +238,22 @@ def optimize_batch(
                 ).image.cpu()
             )
     return torch.cat(outs)
+
+
+def step_writer(stem: Path, plan: Plan) -> Callback:
+    """--save-every: a callback writing each intermediate image as `<stem>__stepNNNNN.<fmt>` and the
+    loss log so far as `<stem>.losses.json`; a name over an input file raises ValueError."""
+
+    def callback(step: int, image: torch.Tensor, log: list[dict]) -> None:
+        for path, write in (
+            (Path(f"{stem}__step{step:05d}.{plan.fmt}"), lambda p: save_image(image[0], p)),
+            (
+                stem.with_name(stem.name + ".losses.json"),
+                lambda p: atomic_write(p, json.dumps(log, indent=1)),
+            ),
+        ):
+            if reason := plan.refuses(path):
+                raise ValueError(reason)
+            write(path)
+
+    return callback

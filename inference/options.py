@@ -1,10 +1,10 @@
 """The typed options of an inference run: what `infer.py` turns its flags into, and what the \
 runtime reads.
 
-Tests, `eval` and the web demo build an `InferOptions` directly; argparse stays in infer.py. The
-dataclass holds the defaults (infer.py's flags take theirs from here) and `validate` checks
-everything that can be checked before a file is read or a model is loaded, with one-line errors
-naming the flag.
+Tests, `eval` and the web demo build an `InferOptions` directly; the flags are in
+inference/flags.py. The dataclass holds the defaults (infer.py's flags take theirs from here) and
+`validate` checks everything that can be checked before a file is read or a model is loaded, with
+one-line errors naming the flag.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
-from configs.plugins import load_plugins
 from models.adain import MAX_ALPHA
-from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS, RegistryError
+from models.config import WeightsSpec, parse_weights
+from models.registry import FEATURE_NETS, STYLE_LOSSES, TRANSFORMS
 
 Method = Literal["decoder", "optimize"]
 # fp16 is refused rather than loss-scaled: the losses are normalized by C*H*W, so the shallow
@@ -92,7 +93,7 @@ class InferOptions:
     save_every: int = 0  # write intermediate images + a loss log every N steps
     plugins: tuple[
         str, ...
-    ] = ()  # your own transforms/losses/networks (configs/plugins.py load_plugins)
+    ] = ()  # your own transforms/losses/networks, loaded by the entry point (infer.options)
     # video contents (inference/video.py)
     temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
     # --method optimize: Ruder et al.'s short-term temporal loss weight
@@ -104,6 +105,11 @@ class InferOptions:
     @property
     def resolved_method(self) -> Method:
         return self.method or "decoder"
+
+    @cached_property
+    def weights_spec(self) -> WeightsSpec:
+        """`weights` parsed, once per options (models.config.parse_weights; raises ValueError)."""
+        return parse_weights(self.weights)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> InferOptions:
@@ -127,11 +133,8 @@ class InferOptions:
     def validate(self) -> InferOptions:
         """Check the options against each other; returns self, raises InferError with one line.
 
-        The plugins are imported first, so the names they register are known."""
-        try:
-            load_plugins(self.plugins)
-        except RegistryError as err:
-            raise InferError(f"--plugins: {err}") from None
+        The entry point has loaded the plugins (infer.options, app.py, eval's commands), so the
+        names they register are known here."""
         for flag, table, name in (
             ("--transform", TRANSFORMS, self.transform),
             ("--style-loss", STYLE_LOSSES, self.style_loss),

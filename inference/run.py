@@ -8,30 +8,31 @@ is recolored to each content first).
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from inference.engine import Engine
+from inference.engine import Engine, random_weights_warning
 from inference.failures import Failure, failure_reason, free_memory
 from inference.jobs import Entry, Plan, load_mask, output_settings
+from inference.optimize import Callback, step_writer
 from inference.options import InferError, InferOptions
 from inference.sheet import sheet_rows, thumb, write_sheet
 from inference.style_stats import is_stats_file, load_stats, save_stats
 from inference.tiling import tiling_line
-from inference.video import stylize_video
-from media.files import atomic_write
+from inference.video import clip_targets, stylize_clip
 from media.images import ImageReadError, load_image, save_image
 from media.progress import tqdm
-from media.video import is_video_file
+from media.video import VideoReadError
+from models.gatys import TemporalPrior
 
 MIN_TILE_STRIDES = 4  # out-of-memory retries stop at tiles of 4 encoder strides (VGG: 32 px)
 
 
 class Runner:
+    """The run's state: options, plan, Engine, styles, masks, summary."""
+
     def __init__(self, args: InferOptions, plan: Plan):
         self.args, self.plan = args, plan
         self.bar = tqdm(total=0, disable=True)  # run_jobs sets the real one, once all is loaded
@@ -78,10 +79,31 @@ class Runner:
     def fail(self, path: Path, reason: str) -> None:
         self.summary["failed"].append({"path": str(path), "error": reason})
 
+    @property
+    def optimizes(self) -> bool:
+        """The per-image optimization runs: no tiles, and a clip's frames one at a time."""
+        return self.engine.method == "optimize"
+
+    def outputs(
+        self,
+        contents: torch.Tensor,
+        entry: Entry,
+        prior: TemporalPrior | None = None,
+        callbacks: list[Callback] | None = None,
+        tile_size: int | None = None,
+    ) -> list[torch.Tensor]:
+        """(B, 3, H, W) contents with `entry`'s styles (and the run's masks) -> a (B, 3, H, W)
+        batch per alpha (Engine.stylize); images and clips (inference/video.py) both come here."""
+        masks = None if self.masks is None else self.check_mask(contents)
+        styles = [self.styles[k] for k in entry.styles]
+        return self.engine.stylize(
+            contents, styles, self.args, entry.styles, masks, callbacks, prior, tile_size
+        )
+
     def run(self) -> dict:
         pending: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
         for i, path in enumerate(self.plan.contents):
-            if is_video_file(path):  # a clip streams through its own loop, frame batches included
+            if i in self.plan.clips:  # a clip streams through its own loop, frame batches included
                 stylize_video(self, i, path)
                 continue
             try:
@@ -140,7 +162,7 @@ class Runner:
         failure = self.attempt(batch, entry)
         (i, image), tried = batch[0], None
         side = max(image.shape[-2:])
-        while failure and failure.oom and self.engine.method == "decoder":
+        while failure and failure.oom and not self.optimizes:
             engine = self.engine
             tiled = engine.tile_size and side > engine.tile_size
             tile = (tried or (engine.tile_size if tiled else side)) // 2
@@ -161,7 +183,7 @@ class Runner:
 
     def say_tiling(self, path: Path, image: torch.Tensor) -> None:
         """One line for a content the decoder will stylize in tiles: how it is cut."""
-        if self.engine.method == "optimize":  # the optimization has no tiled form
+        if self.optimizes:  # the optimization has no tiled form
             return
         tile = self.engine.tile_size
         if tile and max(image.shape[-2:]) > tile:
@@ -196,16 +218,15 @@ class Runner:
         if not batch:
             return
         ids, contents = [i for i, _ in batch], torch.stack([t for _, t in batch])
-        masks = None if self.masks is None else self.check_mask(contents)
-        styles = [self.styles[k] for k in entry.styles]
         callbacks = (
-            [self._saver(self.plan.output_path(i, entry, 1.0).with_suffix("")) for i in ids]
-            if self.args.save_every and self.engine.method == "optimize"
+            [
+                step_writer(self.plan.output_path(i, entry, 1.0).with_suffix(""), self.plan)
+                for i in ids
+            ]
+            if self.args.save_every and self.optimizes
             else None
         )
-        outs = self.engine.stylize(
-            contents, styles, self.args, entry.styles, masks, callbacks, tile_size=tile_size
-        )
+        outs = self.outputs(contents, entry, callbacks=callbacks, tile_size=tile_size)
         for alpha, out in zip(self.plan.alphas, outs):
             for b, i in enumerate(ids):
                 path = self.plan.output_path(i, entry, alpha)
@@ -238,24 +259,6 @@ class Runner:
             )
         return self.masks
 
-    def _saver(self, stem: Path):
-        def callback(step: int, image: torch.Tensor, log: list[dict]) -> None:
-            for path, write in (
-                (
-                    Path(f"{stem}__step{step:05d}.{self.plan.fmt}"),
-                    lambda p: save_image(image[0], p),
-                ),
-                (
-                    stem.with_name(stem.name + ".losses.json"),
-                    lambda p: atomic_write(p, json.dumps(log, indent=1)),
-                ),
-            ):
-                if reason := self.plan.refuses(path):
-                    raise ValueError(reason)
-                write(path)
-
-        return callback
-
     def write_grid(self) -> None:
         """OUT/grid.png (inference/sheet.py) when a content has every column, unless --skip-existing
         finds one."""
@@ -268,11 +271,28 @@ class Runner:
             self.summary["grid"] = write_sheet(self.plan, self.styles, self.grid, rows)
 
 
-def run_jobs(args: InferOptions, plan: Plan, loaded: Callable[[], None] = lambda: None) -> dict:
-    """Stylize the plan; `loaded()` runs once the network loaded (a warning about it comes after
-    the load errors that would make it moot). The bar starts after the load too: an error there is
+def stylize_video(runner: Runner, index: int, path: Path) -> None:
+    """Write every output of the video content `path` (content number `index` of the run's plan);
+    a clip that fails is one line in 'failed'."""
+    targets, skipped = clip_targets(runner.plan, index, runner.styles, runner.args)
+    runner.summary["skipped"] += skipped
+    try:
+        if targets:
+            stylize_clip(path, targets, runner, runner.args)
+            runner.summary["written"] += [str(t.path) for t in targets]
+    except VideoReadError as err:
+        runner.fail(path, err.reason)
+    except (RuntimeError, ValueError, OSError) as err:
+        runner.fail(path, (str(err).strip().splitlines() or [type(err).__name__])[0])
+    runner.bar.update(len(runner.plan.entries))
+
+
+def run_jobs(args: InferOptions, plan: Plan) -> dict:
+    """Stylize the plan. A warning about the network (random weights) comes once it loaded, after
+    the load errors that would make it moot; the bar starts after the load too: an error there is
     the only line a failed run prints."""
     runner = Runner(args, plan)
-    loaded()
+    if warning := random_weights_warning(args):
+        print(f"WARNING: {warning}", file=sys.stderr)
     with tqdm(total=plan.total_pairs, desc="stylize", unit="pair") as runner.bar:
         return runner.run()

@@ -1,9 +1,10 @@
-"""The per-clip loop: decode, stylize through the run's Engine (every per-image knob), stabilize,
-encode.
+"""The per-clip loop: decode, stylize through the run (every per-image knob), stabilize, encode.
 
 One clip is decoded once and written for every (style entry, alpha) of the run at the same time,
 frame by frame (media/video.py streams both ways), with `--batch-size` frames per forward pass and
-the style statistics the Runner computed once per style. `--temporal` (inference/temporal.py):
+the style statistics the Runner computed once per style. The clip asks two things of the run, and
+knows nothing else of it (`Stylizer`: inference/run.py's Runner provides them); which outputs to
+write and what to record come from the Runner too. `--temporal` (inference/temporal.py):
 
   off    every frame on its own (flickers: the reference for the warping error, eval/video.py).
   stats  every output frame's colour mean/std replaced by their moving average (reset at scene
@@ -22,19 +23,34 @@ import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from PIL import Image
 
-from inference.jobs import Entry
+from inference.jobs import Entry, Plan
+from inference.options import InferOptions
 from inference.temporal import StatsSmoother, blend_previous
 from media.files import atomic_path
 from media.flow import previous_onto_current, scene_cut, warp
 from media.images import resize_image, save_image, to_tensor
 from media.progress import tqdm
-from media.video import VideoReader, VideoReadError, VideoWriter
+from media.video import VideoReader, VideoWriter
 from models.gatys import TemporalPrior
+
+
+class Stylizer(Protocol):
+    """What a clip needs of the run: whether it optimizes, and a batch of frames stylized."""
+
+    @property
+    def optimizes(self) -> bool:
+        """The per-image optimization: one frame at a time, each from the previous result."""
+
+    def outputs(
+        self, contents: torch.Tensor, entry: Entry, prior: TemporalPrior | None = None
+    ) -> list[torch.Tensor]:
+        """(B, 3, H, W) frames with `entry`'s styles -> a (B, 3, H, W) batch per alpha."""
 
 
 @dataclass
@@ -65,52 +81,48 @@ class Pending:
 
 @dataclass
 class ClipRun:
-    runner: object  # inference.run.Runner: engine, styles, options, summary
+    run: Stylizer
+    args: InferOptions
     targets: list[Target]
 
     def stylize(self, batch: list[Pending]) -> None:
         """Stylize a batch with every entry, stabilize in frame order, write every target."""
-        runner, args = self.runner, self.runner.args
         contents = torch.stack([p.image for p in batch])
         for entry in dict.fromkeys(t.entry.name for t in self.targets):
             targets = [t for t in self.targets if t.entry.name == entry]
             outs = self._outputs(targets[0].entry, contents, batch, targets)
             for target in targets:
                 for b, pending in enumerate(batch):
-                    blend = args.temporal == "flow" and runner.engine.method == "decoder"
+                    blend = self.args.temporal == "flow" and not self.run.optimizes
                     self._write(target, outs[target.alpha_index][b], pending, blend)
 
     def _outputs(
         self, entry: Entry, contents: torch.Tensor, batch: list[Pending], targets: list[Target]
     ) -> list[torch.Tensor]:
-        runner, args = self.runner, self.runner.args
-        styles = [runner.styles[k] for k in entry.styles]
-        masks = None if runner.masks is None else runner.check_mask(contents)
-        if runner.engine.method == "optimize":  # one frame at a time: each starts from the previous
-            target = targets[0]  # the optimization has one alpha, so one target per entry
-            frames = []
-            for b, pending in enumerate(batch):
-                prior = self._prior(target, pending) if args.temporal == "flow" else None
-                out = runner.engine.stylize(
-                    contents[b : b + 1], styles, args, entry.styles, prior=prior
-                )[0]
-                target.previous = out[0]
-                frames.append(out)
-            return [torch.cat(frames)]
-        return runner.engine.stylize(contents, styles, args, entry.styles, masks)
+        if not self.run.optimizes:
+            return self.run.outputs(contents, entry)
+        # one frame at a time: each starts from the previous (the optimization has one alpha, so
+        # one target per entry)
+        target, frames = targets[0], []
+        for b, pending in enumerate(batch):
+            prior = self._prior(target, pending) if self.args.temporal == "flow" else None
+            out = self.run.outputs(contents[b : b + 1], entry, prior)[0]
+            target.previous = out[0]
+            frames.append(out)
+        return [torch.cat(frames)]
 
     def _prior(self, target: Target, pending: Pending) -> TemporalPrior | None:
         if target.previous is None or pending.cut:
             return None
         warped = _warp_tensor(target.previous, pending.flow)
         mask = torch.from_numpy(pending.reliable)[None, None]
-        return TemporalPrior(warped[None], mask, self.runner.args.temporal_weight)
+        return TemporalPrior(warped[None], mask, self.args.temporal_weight)
 
     def _write(self, target: Target, out: torch.Tensor, pending: Pending, blend: bool) -> None:
         if blend and target.previous is not None and not pending.cut:
             warped = _warp_tensor(target.previous, pending.flow)
             out = blend_previous(out, warped, torch.from_numpy(pending.reliable))
-        if self.runner.args.temporal == "stats":
+        if self.args.temporal == "stats":
             out = target.smoother(out, pending.cut)
         target.previous = out
         rgb = out.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
@@ -125,44 +137,38 @@ def _warp_tensor(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(warped).permute(2, 0, 1).contiguous()
 
 
-def _targets(runner, index: int) -> list[Target]:
-    """The outputs still to compute for clip `index` (--skip-existing keeps existing ones)."""
-    plan, args, targets = runner.plan, runner.args, []
+def clip_targets(
+    plan: Plan, index: int, styles: dict, args: InferOptions
+) -> tuple[list[Target], list[str]]:
+    """The outputs still to compute for clip `index` of the plan, and those --skip-existing keeps;
+    an entry with a style missing from `styles` (unreadable: already in 'failed') has none."""
+    targets, skipped = [], []
     for entry in plan.entries:
-        if any(k not in runner.styles for k in entry.styles):
-            continue  # the unreadable style is already in 'failed'
+        if any(k not in styles for k in entry.styles):
+            continue
         for a, alpha in enumerate(plan.alphas):
             path = plan.output_path(index, entry, alpha)
             if args.skip_existing and path.is_file():
-                runner.summary["skipped"].append(str(path))
+                skipped.append(str(path))
                 continue
             frames = plan.frames_dir(index, entry, alpha) if args.frames else None
             targets.append(Target(entry, a, path, frames))
-    return targets
+    return targets, skipped
 
 
-def stylize_video(runner, index: int, path: Path) -> None:
-    """Write every output of the video content `path` (content number `index` of the run's plan)."""
-    targets = _targets(runner, index)
-    try:
-        if targets:
-            _run_clip(runner, path, targets)
-            runner.summary["written"] += [str(t.path) for t in targets]
-    except VideoReadError as err:
-        runner.fail(path, err.reason)
-    except (RuntimeError, ValueError, OSError) as err:
-        runner.fail(path, (str(err).strip().splitlines() or [type(err).__name__])[0])
-    runner.bar.update(len(runner.plan.entries))
+def stylize_clip(path: Path, targets: list[Target], run: Stylizer, args: InferOptions) -> None:
+    """Write `targets`, the outputs of the clip `path`, each atomically.
 
-
-def _run_clip(runner, path: Path, targets: list[Target]) -> None:
-    args = runner.args
-    batch_size = 1 if runner.engine.method == "optimize" else args.batch_size
+    Raises:
+        VideoReadError: the clip cannot be read (its reason is one line).
+        RuntimeError, ValueError, OSError: a frame could not be stylized or written.
+    """
+    batch_size = 1 if run.optimizes else args.batch_size
     with VideoReader(path) as reader, contextlib.ExitStack() as stack:
         for target in targets:
             tmp = stack.enter_context(atomic_path(target.path))
             target.writer = stack.enter_context(VideoWriter(tmp, reader, args.crf, args.bit_rate))
-        clip = ClipRun(runner, targets)
+        clip = ClipRun(run, args, targets)
 
         def mux(packet) -> None:
             for target in targets:
