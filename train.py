@@ -50,24 +50,32 @@ from weights.load import load_into
 from weights.sources import resolve_checkpoint
 
 log = logging.getLogger("train")
+
+
 def default_run_dir(cfg: Config) -> Path:
     return Path(cfg.train.log_root) / cfg.name
 
 
-def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = None) -> TrainResult:
+def train(
+    cfg: Config,
+    run_dir: str | Path | None = None,
+    resume: str | None = None,
+    validated: bool = False,
+) -> TrainResult:
     """Train per `cfg` into `run_dir` (default `<log_root>/<name>`), optionally resuming a
     checkpoint.
 
     Args:
         resume: "latest" (newest complete checkpoint of run_dir; none yet: a fresh start, so a
             requeued job's command is its first one) or a checkpoint folder.
+        validated: `cfg` came from configs.read.load_config (main): not validated again.
 
     Raises:
         NonFiniteLossError: The loss stayed non-finite for `train.max_nonfinite` steps in a row.
         CheckpointError: `resume` names no usable checkpoint, or a fresh run would overwrite one.
     """
-    # a Config built in Python is checked like a file's
-    cfg = validate(cfg, cuda=torch.cuda.is_available())
+    if not validated:  # a Config built in Python is checked like a file's
+        cfg = validate(cfg, cuda=torch.cuda.is_available())
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
     accelerator = make_accelerator(cfg)
     if resume is None and complete_checkpoints(run_dir):
@@ -88,7 +96,7 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
     net = StyleTransferNet(cfg.model)
     if cfg.model.init_from and checkpoint is None:  # fine-tuning; a resume has its own weights
         load_into(net, resolve_checkpoint(cfg.model.init_from))  # a spec -> its local file
-    layout = memory_format(t.memory_format, accelerator.device)
+    layout = memory_format(t.memory_format, accelerator.device)  # chosen once: objective, batches
     objective = StyleTransferObjective(net, cfg.loss).to(memory_format=layout)
     optimizer = build_optimizer(cfg, [p for p in objective.parameters() if p.requires_grad])
     objective, optimizer = accelerator.prepare(objective, optimizer)
@@ -144,7 +152,9 @@ def train(cfg: Config, run_dir: str | Path | None = None, resume: str | None = N
         atomic_write(run_dir / "config.yaml", to_yaml(cfg))
     run_folder_everywhere(accelerator, run_dir)  # a fresh run's node-local disk: before any step
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process, loss=cfg.loss)
-    loop = Loop(accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state)
+    loop = Loop(
+        accelerator, cfg, objective, optimizer, streams, val, logger, run_dir, state, layout
+    )
     try:
         try:
             result = loop.run(end_step)
@@ -253,7 +263,7 @@ def _main(args, rank: int) -> int:
         # step faster (runtime/allocator.py; docs/results/design_figures.md)
         if not torch.cuda.is_available():
             keep_freed_memory()
-        result = train(cfg, args.run_dir, args.resume)
+        result = train(cfg, args.run_dir, args.resume, validated=True)
     except TrainingInterrupted as stop:
         if rank == 0:
             # stdout, which every launcher leaves to the terminal: accelerate's simple launcher

@@ -18,7 +18,7 @@ import yaml
 from configs.coerce import from_dict
 from configs.schema import Config, ConfigError, ModelConfig
 from configs.suggest import did_you_mean, did_you_mean_path
-from configs.validate import check_model, validate
+from configs.validate import check_model, check_typed
 
 
 def apply_overrides(cfg, overrides: list[str]):
@@ -75,11 +75,13 @@ def load_config(
         cfg = from_dict(Config, data)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
-    cfg = apply_overrides(cfg, overrides or [])
+    if overrides:
+        cfg = apply_overrides(cfg, overrides)
     # recorded as loaded (a file by its absolute path), so the run's config.yaml finds them from any
     # folder
     cfg = dataclasses.replace(cfg, plugins=plugins) if plugins else cfg
-    return validate(cfg, cuda, for_run=cuda is not None)
+    # from_dict typed it: validate's rules alone, once
+    return check_typed(cfg, cuda, for_run=cuda is not None)
 
 
 def load_config_plugins(listed, overrides: list[str], path: Path) -> list[str]:

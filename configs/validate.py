@@ -229,7 +229,13 @@ def validate(cfg: Config, cuda: bool | None = None, for_run: bool = False) -> Co
         ConfigError: `<dotted key>: <value> ...; <what is allowed>` for each bad value.
     """
     # types and choices, also for a Config built in Python (nothing below can run without them)
-    cfg = from_dict(Config, dataclasses.asdict(cfg))
+    return check_typed(from_dict(Config, dataclasses.asdict(cfg)), cuda, for_run)
+
+
+def check_typed(cfg: Config, cuda: bool | None = None, for_run: bool = False) -> Config:
+    """`validate`'s rules for a Config whose types and choices configs.coerce.from_dict already
+    checked (configs/read.py's load_config: it is not typed twice); returns it, or raises
+    ConfigError (one line, every problem numbered)."""
     problems = []
     for key, (ok, allowed) in _RANGES.items():
         value = reduce(getattr, key.split("."), cfg)

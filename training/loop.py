@@ -15,7 +15,7 @@ from accelerate import Accelerator
 
 from configs.schema import Config, to_json
 from media.progress import tqdm
-from runtime.device import device_name, memory_format
+from runtime.device import device_name
 from training import interrupt
 from training.checkpoints import TrainerState, save_checkpoint, step_dir
 from training.data import Streams
@@ -61,12 +61,12 @@ class Loop:
     logger: RunLogger
     run_dir: Path
     state: TrainerState
+    # of the batches too: the layout train.py chose for the objective (train.memory_format)
+    layout: torch.memory_format
 
     def __post_init__(self):
         self.net = self.accelerator.unwrap_model(self.objective).net
         self.trainable = [p for p in self.objective.parameters() if p.requires_grad]
-        # of the batches too
-        self.layout = memory_format(self.cfg.train.memory_format, self.accelerator.device)
         self.meter = Throughput(self.cfg.train.batch_size * self.accelerator.num_processes)
         self.nonfinite_in_a_row = 0
         self.stop_agreed = False  # some rank got a SIGTERM / SIGUSR1 (training/interrupt.py)
