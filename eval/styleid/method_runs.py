@@ -1,12 +1,12 @@
 """Stylize every content with every style per method, under StyleID's names, resumably.
 
-Each method runs through `infer.stylize` (the function infer.py's main calls), into
-DIR/<label>/.infer/ with infer's own names and --skip-existing; each output is then linked to
-DIR/<label>/ `{content}_stylized_{style}.png`, the name StyleID's scripts read, so they run on these
-folders too. DIR/<label>/settings.json records what decides the pictures (inference options,
-checkpoint hash, input files); a rerun with the same settings reuses every output, other settings
-are refused for that method (one line) instead of mixing two runs in one folder. Runs are
-deterministic (infer seeds from --seed).
+Each method runs as infer.py's `stylize` runs it, through inference/ (options checked, seeded, the
+plan run: `_stylize`), into DIR/<label>/.infer/ with infer's own names and --skip-existing; each
+output is then linked to DIR/<label>/ `{content}_stylized_{style}.png`, the name StyleID's scripts
+read, so they run on these folders too. DIR/<label>/settings.json records what decides the pictures
+(inference options, checkpoint hash, input files); a rerun with the same settings reuses every
+output, other settings are refused for that method (one line) instead of mixing two runs in one
+folder. Runs are deterministic (seeded from --seed).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from pathlib import Path
 
 import torch
 
-import infer
 from bench.harness import PeakMemory
 from eval.methods import method_names
 from eval.styleid.triples import styleid_name
+from inference.checks import check_options
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
+from inference.run import run_jobs
 from media.files import atomic_path, atomic_write
 from media.images import ImageReadError
 from models.pretrained import PretrainedWeightsError
@@ -107,6 +108,14 @@ def _link(source: Path, target: Path) -> None:
             shutil.copyfile(source, tmp)
 
 
+def _stylize(opts: InferOptions) -> dict:
+    """infer.py's `stylize` for options whose --plugins are loaded (command.py loads them once for
+    every method): checked, seeded, planned and run by inference/, below the entry point."""
+    opts = check_options(opts)  # nan/inf/huge numbers and unknown choices: one line
+    torch.manual_seed(opts.seed)
+    return run_jobs(opts, plan_jobs(opts))
+
+
 def run_method(method: Method, content: Path, style: Path, out: Path) -> RunResult:
     """Stylize content x style with one method into out/<label>/; problems as one line each."""
     folder = out / method.label
@@ -144,7 +153,7 @@ def run_method(method: Method, content: Path, style: Path, out: Path) -> RunResu
     try:
         with PeakMemory(device) as memory:
             start = time.perf_counter()
-            summary = infer.stylize(opts)
+            summary = _stylize(opts)
             seconds = time.perf_counter() - start
     except (
         InferError,
