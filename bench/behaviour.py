@@ -148,7 +148,7 @@ def compare(before: dict, after: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--out", help="write the record of this checkout as JSON")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="two records")
     args = parser.parse_args(argv)

@@ -12,9 +12,12 @@ distinct lines executed inside those functions, a reader following that one run.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from pathlib import Path
+
+from configs.cli import ArgumentParser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,10 +95,19 @@ def executed(entry: str, argv: list[str]) -> None:
         print(f"  {path.relative_to(REPO)}: {len(touched[str(path)])}")
 
 
-def main(argv: list[str]) -> None:
-    if argv and argv[0] == "--executed":
-        return executed(argv[1], argv[2:])
-    for entry in argv or ["infer.py"]:
+def main(argv: list[str] | None = None) -> None:
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("entries", nargs="*", default=["infer.py"], help="entry point scripts")
+    parser.add_argument(
+        "--executed",
+        nargs=argparse.REMAINDER,
+        metavar="ENTRY ARGS",
+        help="run ENTRY's main() with ARGS and count what that one run touches (last flag)",
+    )
+    args = parser.parse_args(argv)
+    if args.executed:
+        return executed(args.executed[0], args.executed[1:])
+    for entry in args.entries:
         files = closure(REPO / entry)
         print(f"{entry}: {len(files)} files, {lines(files)} lines")
     models = sorted((REPO / "models").glob("*.py"))

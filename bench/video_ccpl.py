@@ -45,11 +45,11 @@ def contrast(path: Path) -> float:
         return float(np.mean([f.rgb.astype(np.float64).std() / 255 for f in reader.frames()]))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=400, help="training steps of each decoder")
     p.add_argument("--weight", type=float, default=5.0, help="loss.ccpl_weight of the second")
-    a, root = p.parse_args(), Path(tempfile.mkdtemp())
+    a, root = p.parse_args(argv), Path(tempfile.mkdtemp())
     build_sample(root / "data", size=96)
     clip = root / "clip.mp4"
     write_clip(clip, 24, (128, 96), rate=24, noise=0.05, speed=2)

@@ -8,6 +8,7 @@ key (`model.encoder.weights_file=...`) must be a field of configs/schema.py's Co
 
 import ast
 import dataclasses
+import inspect
 import re
 import typing
 from pathlib import Path
@@ -79,11 +80,15 @@ def _cli_flags(capsys) -> set[str]:
         "data_prep.sample_clip",
         "data_prep.offline",
         "eval.peer",
+        # every measurement script of bench/ (python -m bench.<name>) whose main takes argv
+        *(f"bench.{p.stem}" for p in sorted((REPO / "bench").glob("*.py"))),
     ):
         try:
-            mains.append(__import__(module, fromlist=["main"]).main)
+            main = getattr(__import__(module, fromlist=["main"]), "main", None)
         except ImportError:
-            pass
+            continue
+        if main is not None and inspect.signature(main).parameters and main not in mains:
+            mains.append(main)
     import eval.styleid.command
 
     calls = [(main, ["--help"]) for main in mains]
