@@ -61,7 +61,7 @@ def build_loss_net(weights: str = "pretrained", seed: int = 0) -> VGGFeatures:
 
     Args:
         weights: "pretrained" (ImageNet; fails fast offline naming the file to provide), "hed"
-            (HED's VGG16, installable offline: weights/hed.py), "random"
+            (HED's VGG16, installable offline: models/hed.py), "random"
             (torchvision init from `seed`, for tests and offline smoke runs: numbers are not
             meaningful), or a local state dict path.
         seed: seed of the random init; the global RNG is left as it was.

@@ -56,7 +56,7 @@ class EncoderConfig:
     # vgg weights_file layout. vgg_normalised: pytorch-AdaIN's vgg_normalised.pth (a 1x1 input
     # conv, folded into conv1_1 when read; ceil-mode pools); the network is that release's, whatever
     # holds its weights. caffe: a Caffe VGG (0-255 input minus Caffe's mean, ceil-mode pools);
-    # weights_file=hed (HED's VGG16, weights/hed.py) always reads as caffe
+    # weights_file=hed (HED's VGG16, models/hed.py) always reads as caffe
     weights_layout: VGGWeightsLayout = "torchvision"
 
 
@@ -85,7 +85,7 @@ class ModelConfig:
     transform: TransformName = "adain"
 
 
-# the weights-file value naming HED's VGG16 (weights/hed.py): installable offline, so it is a source
+# the weights-file value naming HED's VGG16 (models/hed.py): installable offline, so it is a source
 # like `pretrained`, not a path
 HED_SOURCE = "hed"
 
@@ -105,7 +105,7 @@ class WeightsSpec:
 
 def parse_weights(spec: str) -> WeightsSpec:
     """The one parser of the `pretrained | random | hed | PATH` strings of every CLI flag and option
-    (`hed` travels as the file name the VGG loaders resolve: weights/hed.py)."""
+    (`hed` travels as the file name the VGG loaders resolve: models/hed.py)."""
     if spec == "pretrained":
         return WeightsSpec(pretrained=True)
     if spec == "random":

@@ -6,7 +6,7 @@ solves its C x C eigenproblems in float64; its statistics and its result are flo
 
 A style_weight does NOT carry over between gram and mean_std. The Gram loss is quartic in the
 features and the mean_std loss quadratic, so their ratio goes as 1 / (feature scale)^2 and depends
-on the loss network's weights: measure it on yours with `python docs/measure_style_loss_ratio.py`
+on the loss network's weights: measure it on yours with `python -m bench.style_loss_ratio`
 before comparing the two (on random VGG19 a Gram run needed ~15x the mean_std weight:
 docs/results/design_figures.md). w2 and efdm are quadratic like mean_std and contain it (the
 Gaussian, resp. marginal, part beyond mean and std only adds), so mean_std's style_weight is their

