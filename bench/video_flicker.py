@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-import infer
 from bench.figures import _vary_outputs
 from configs.schema import DecoderConfig, EncoderConfig, ModelConfig
 from data_prep.sample_clip import write_clip
 from eval.video import evaluate_video
 from inference import run
+from inference.api import stylize
 from models.net import StyleTransferNet
 from weights.release import save_release
 
@@ -45,7 +45,7 @@ def _timed(runner, index, path):
 
 def measure(root: Path, clip: Path, frames: int, name: str, *flags: str) -> tuple[float, float]:
     """Warping error and frames/s of `clip` stylized with `flags` (which name the style)."""
-    summary = infer.stylize(
+    summary = stylize(
         ["--content", str(clip), "--out", str(root / name), "--overwrite", *flags]
     )
     assert not summary["failed"], summary["failed"]

@@ -1,7 +1,8 @@
 """infer.py's flags: every option of InferOptions on the command line, with help and one default.
 
 The choices of --transform, --style-loss and --feature-net are the registered names, read when the
-parser is built (infer.parse_args imports --plugins first, so a plugin's names are choices too).
+parser is built (inference/api.py parse_args imports --plugins first: a plugin's names are
+choices too).
 """
 
 from __future__ import annotations

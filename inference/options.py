@@ -93,7 +93,7 @@ class InferOptions:
     save_every: int = 0  # write intermediate images + a loss log every N steps
     plugins: tuple[
         str, ...
-    ] = ()  # your own transforms/losses/networks, loaded by the entry point (infer.options)
+    ] = ()  # your own transforms/losses/networks, loaded once per run (inference/api.py options)
     # video contents (inference/video.py)
     temporal: Literal["off", "stats", "flow"] = "flow"  # flicker remedy (inference/temporal.py)
     # --method optimize: Ruder et al.'s short-term temporal loss weight
@@ -133,8 +133,8 @@ class InferOptions:
     def validate(self) -> InferOptions:
         """Check the options against each other; returns self, raises InferError with one line.
 
-        The entry point has loaded the plugins (infer.options, app.py, eval's commands), so the
-        names they register are known here."""
+        The plugins are loaded (inference/api.py options, app.py, eval's commands), so the names
+        they register are known here."""
         for flag, table, name in (
             ("--transform", TRANSFORMS, self.transform),
             ("--style-loss", STYLE_LOSSES, self.style_loss),

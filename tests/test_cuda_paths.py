@@ -11,6 +11,8 @@ from conftest import vgg_config
 from PIL import Image
 
 import infer
+import inference.api
+import inference.flags
 from bench.cases import precisions as bench_precisions
 from demo.state import Demo, DemoError, Request
 from inference.optimize import optimize
@@ -110,7 +112,7 @@ def test_demo_and_benchmark_offer_bf16_only_where_native(fake_gpus, tmp_path):
 def test_device_strings_are_torch_devices(fake_gpus):
     assert resolve_device("cuda:1") == torch.device("cuda", 1)
     assert (
-        infer.parse_args(["--content", "c", "--style", "s", "--device", "cuda:1"]).device
+        inference.api.parse_args(["--content", "c", "--style", "s", "--device", "cuda:1"]).device
         == "cuda:1"
     )
     for bad, message in (("cuda:2", "sees 2 CUDA GPU"), ("gpu0", "not a torch device")):
@@ -156,5 +158,5 @@ def test_optimization_refuses_fp16_in_options_and_in_models_gatys(world):
     with pytest.raises(ValueError, match="underflow"):
         optimize(torch.nn.Identity(), image, [image], OptimizeOptions(precision="fp16"))
     assert "--method optimize runs in fp32 or bf16" in " ".join(
-        infer.build_parser().format_help().split()
+        inference.flags.build_parser().format_help().split()
     )

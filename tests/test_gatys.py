@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import infer
+import inference.api
 from inference.optimize import optimize, optimize_options
 from media.color import rgb_to_ycbcr
 from models.gatys import Objective, OptimizeOptions, TemporalPrior, blended_style_targets
@@ -151,7 +152,7 @@ def test_cli_options_wired_and_save_every(tmp_path):
         "--seed",
         "5",
     ]
-    opts = optimize_options(infer.parse_args(argv))
+    opts = optimize_options(inference.api.parse_args(argv))
     assert (
         opts.optimizer,
         opts.lr,
@@ -165,7 +166,7 @@ def test_cli_options_wired_and_save_every(tmp_path):
         opts.save_every,
     ) == ("lbfgs", 0.5, "content+noise", 2.0, 30.0, 0.1, "mean_std", 5, 4, 2)
     assert optimize_options(
-        infer.parse_args(
+        inference.api.parse_args(
             argv[:-2]
             + ["--feature-net", "resnet50", "--scales", "16,32", "--preserve-color", "luminance"]
         )

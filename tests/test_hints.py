@@ -54,7 +54,7 @@ def _cli_flags(capsys) -> set[str]:
     import data_prep.sample
     import eval.evaluate
     import eval.runs.compare
-    import infer
+    import inference.flags
     import train
 
     flags = set()
@@ -98,7 +98,7 @@ def _cli_flags(capsys) -> set[str]:
         with pytest.raises(SystemExit):
             main(argv)
         flags |= set(re.findall(r"--[a-z][a-z0-9_-]*", capsys.readouterr().out))
-    flags |= set(re.findall(r"--[a-z][a-z0-9_-]*", infer.build_parser().format_help()))
+    flags |= set(re.findall(r"--[a-z][a-z0-9_-]*", inference.flags.build_parser().format_help()))
     return flags
 
 

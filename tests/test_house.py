@@ -110,6 +110,13 @@ def test_every_import_in_models_is_stdlib_third_party_or_models():
     assert "weights" in REPO_TOP and "configs" in REPO_TOP  # the check sees the repo's packages
 
 
+def test_the_repo_has_no_import_circle_and_no_import_pointing_up():
+    figures = house()
+    assert figures["circles"] == []
+    assert figures["upward"] == []
+    assert figures["over_300"] == []
+
+
 def test_models_imports_nothing_outside_models_and_sits_in_no_circle():
     figures = house()
     assert figures["models_outside"] == []

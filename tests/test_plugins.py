@@ -16,6 +16,8 @@ from safetensors import safe_open
 from train_helpers import REPO, SMOKE, run_cli, tiny_overrides
 
 import infer
+import inference.api
+import inference.flags
 import train as train_script
 from configs.plugins import load_plugins
 from configs.read import load_config
@@ -60,7 +62,7 @@ def test_each_kind_is_accepted_by_the_config_reader_and_the_clis(tmp_path):
         "mean_l1",
         [str(PLUGIN)],
     )
-    opts = infer.parse_args(
+    opts = inference.api.parse_args(
         [
             "--plugins",
             str(PLUGIN),
@@ -77,7 +79,8 @@ def test_each_kind_is_accepted_by_the_config_reader_and_the_clis(tmp_path):
         ]
     )
     assert opts.transform == "swap_mean" and opts.plugins == (str(PLUGIN),)
-    assert "swap_mean" in infer.build_parser().format_help()  # the choices are the registered names
+    help_text = inference.flags.build_parser().format_help()
+    assert "swap_mean" in help_text  # the choices are the registered names
     args = train_script.parse_args(
         ["--config", str(SMOKE), "--plugins", str(PLUGIN), "model.transform=swap_mean"]
     )

@@ -1,7 +1,7 @@
 """Stylize every content with every style per method, under StyleID's names, resumably.
 
-Each method runs as infer.py's `stylize` runs it, through inference/ (options checked, seeded, the
-plan run: `_stylize`), into DIR/<label>/.infer/ with infer's own names and --skip-existing; each
+Each method runs as infer.py's `stylize` runs it, through inference/ (options checked, then
+inference/api.py's `run`: seeded, planned, run), into DIR/<label>/.infer/ with infer's own names and --skip-existing; each
 output is then linked to DIR/<label>/ `{content}_stylized_{style}.png`, the name StyleID's scripts
 read, so they run on these folders too. DIR/<label>/settings.json records what decides the pictures
 (inference options, checkpoint hash, input files); a rerun with the same settings reuses every
@@ -25,10 +25,10 @@ import torch
 from bench.harness import PeakMemory
 from eval.methods import method_names
 from eval.styleid.triples import styleid_name
+from inference import api
 from inference.checks import check_options
 from inference.jobs import plan_jobs
 from inference.options import InferError, InferOptions
-from inference.run import run_jobs
 from media.files import atomic_path, atomic_write
 from media.images import ImageReadError
 from models.pretrained import PretrainedWeightsError
@@ -108,14 +108,6 @@ def _link(source: Path, target: Path) -> None:
             shutil.copyfile(source, tmp)
 
 
-def _stylize(opts: InferOptions) -> dict:
-    """infer.py's `stylize` for options whose --plugins are loaded (command.py loads them once for
-    every method): checked, seeded, planned and run by inference/, below the entry point."""
-    opts = check_options(opts)  # nan/inf/huge numbers and unknown choices: one line
-    torch.manual_seed(opts.seed)
-    return run_jobs(opts, plan_jobs(opts))
-
-
 def run_method(method: Method, content: Path, style: Path, out: Path) -> RunResult:
     """Stylize content x style with one method into out/<label>/; problems as one line each."""
     folder = out / method.label
@@ -153,7 +145,7 @@ def run_method(method: Method, content: Path, style: Path, out: Path) -> RunResu
     try:
         with PeakMemory(device) as memory:
             start = time.perf_counter()
-            summary = _stylize(opts)
+            summary = api.run(check_options(opts))  # plugins: loaded once by command.py
             seconds = time.perf_counter() - start
     except (
         InferError,
