@@ -41,6 +41,11 @@ CANDIDATES = {
     "16->3 3x3 reflect @1": (lambda: conv(16, 3), 16, 1),
     "32->48 3x3 + shuffle 4 @1/4": (lambda: nn.Sequential(conv(32, 48), nn.PixelShuffle(4)), 32, 4),
     "64->32 3x3 reflect @1/4": (lambda: conv(64, 32), 64, 4),
+    "8ch bilinear x4 + 8->3 3x3 reflect @1/4": (
+        lambda: nn.Sequential(nn.Upsample(scale_factor=4, mode="bilinear"), conv(8, 3)),
+        8,
+        4,
+    ),
 }
 
 

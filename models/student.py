@@ -5,10 +5,11 @@ AdaIN release (training/distill.py) so a CPU stylizes a pair many times faster (
                                            stride-2 conv 32 -> 64 (relu2), a 3x3 conv 64 -> 64
                                            (relu3, stride 8: the AdaIN layer); ReLU after each
     decoder (model.decoder.kind=student)   a depthwise-separable 3x3 conv (depthwise + pointwise)
-                                           + ReLU, nearest up, another halving the channels, and a
-                                           sub-pixel conv writing 4 x 4 RGB blocks; sigmoid
+                                           + ReLU, nearest up, another halving the channels, a 1x1
+                                           conv to 8 channels, bilinear x4 up, a 3x3 conv to RGB at
+                                           full resolution; sigmoid
 
-About 80k parameters (0.3 MB in fp32): no VGG at inference. Fully convolutional, so any input size
+About 65k parameters (0.26 MB in fp32): no VGG at inference. Fully convolutional, so any input size
 runs in one pass at full resolution (StyleTransferNet pads to the stride and crops back). Its width
 and layer choices follow CPU time, not FLOPs: wide convs at stride 4 and 8 run near the CPU's peak,
 few-channel convs and reflect pads at full resolution far below it (docs/results/student_design.md).
@@ -20,7 +21,7 @@ encoders would have to learn to agree on it), and a style's statistics are then 
 cheap network the content goes through. The encoder trains with the decoder
 (model.encoder.trainable: true): random features carry no style statistics worth transferring.
 The decoder's depthwise-separable convs are MobileNet's (Howard et al. 2017); it upsamples by
-nearest + conv and a sub-pixel conv, never a transposed conv (checkerboards: Odena et al. 2016).
+nearest or bilinear + conv, never a transposed conv (checkerboards: Odena et al. 2016).
 """
 
 from __future__ import annotations
@@ -103,32 +104,21 @@ class SeparableConvReLU(nn.Sequential):
         super().__init__(conv3x3(cin, cin, groups=cin), nn.Conv2d(cin, cout, 1), nn.ReLU())
 
 
-class SubPixelRGB(nn.Sequential):
-    """3x3 conv to 3 * r * r channels, then PixelShuffle(r): each feature cell writes an r x r RGB
-    block (ESPCN's sub-pixel conv, Shi et al. 2016).
-
-    Why not nearest-up + conv to full resolution like the other decoders: on a CPU a conv with 3 to
-    16 output channels at full resolution runs at a few GFLOP/s and its reflect padding copies the
-    whole image, so those last layers alone cost more than the rest of the network
-    (docs/results/student_design.md). Initialized ICNR (Aitken et al. 2017: every sub-pixel of a
-    block starts with the same kernel), so the untrained output is a nearest-up image, free of the
-    checkerboard a random sub-pixel init starts with.
-    """
-
-    def __init__(self, cin: int, r: int):
-        super().__init__(conv3x3(cin, 3 * r * r), nn.PixelShuffle(r))
-        conv = self[0]
-        with torch.no_grad():  # (3 * r * r, cin, 3, 3): channel c * r * r + k is colour c
-            conv.weight.copy_(conv.weight[:3].repeat_interleave(r * r, dim=0))
-            conv.bias.copy_(conv.bias[:3].repeat_interleave(r * r))
-
-
 class StudentDecoder(Decoder):
     """(B, C, h, w) features -> (B, 3, h * stride, w * stride) in [0, 1], stride 4 or 8.
 
     A separable conv at the feature resolution; for stride 8 a nearest up and a separable conv
-    halving the channels; then the sub-pixel conv writes 4 x 4 RGB blocks (SubPixelRGB) and the
-    output activation (sigmoid) maps them to [0, 1].
+    halving the channels; at stride 4 a 1x1 conv to 8 channels, a bilinear x4 up and a 3x3 conv to
+    RGB at full resolution, then the output activation (sigmoid).
+
+    Why one 8-channel conv at full resolution after a bilinear x4, not nearest-up + conv per 2x
+    stage like the AdaIN decoder: on a CPU, few-channel convs and reflect pads at full and half
+    resolution run far below the CPU's peak (docs/results/student_design.md), so those stages would
+    cost more than the rest of the network. Not a sub-pixel conv either (ESPCN, Shi et al. 2016: a
+    conv to 3 * 16 channels at stride 4, then PixelShuffle(4)), though it is faster: its
+    per-position weights and biases tile a 4 x 4 pattern, and in a 300-step trial on the VGG16-HED
+    losses that dot grid covered every image (a cheap way to raise the relu1_1 statistics the style
+    loss asks for).
     """
 
     def __init__(self, in_channels: int = 64, stride: int = 8, output: str = "sigmoid"):
@@ -142,7 +132,8 @@ class StudentDecoder(Decoder):
             layers += [nn.Upsample(scale_factor=2, mode="nearest")]
             layers += [SeparableConvReLU(cin, cin // 2)]
             cin //= 2
-        layers += [SubPixelRGB(cin, 4), OUTPUT_ACTIVATIONS[output]()]
+        layers += [nn.Conv2d(cin, 8, 1), nn.Upsample(scale_factor=4, mode="bilinear")]
+        layers += [conv3x3(8, 3), OUTPUT_ACTIVATIONS[output]()]
         self.layers = nn.Sequential(*layers)
 
 

@@ -32,6 +32,10 @@ def student() -> StyleTransferNet:
     return StyleTransferNet(STUDENT)
 
 
+def last_conv(net: StyleTransferNet) -> torch.nn.Conv2d:
+    return [m for m in net.decoder.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+
+
 def student_overrides(teacher: Path, **extra) -> dict[str, object]:
     """smoke.yaml's tiny run with the student, its content term on the loss network's features
     (the student's own are not VGG's) and `teacher` as loss.teacher."""
@@ -52,7 +56,7 @@ def teacher_file(tmp_path_factory) -> Path:
     """A random student saved as a release: a teacher whose image is not flat grey."""
     torch.manual_seed(1)
     net = student()
-    net.decoder.layers[-2][0].weight.data *= 20  # spread the sigmoid's input: varied output
+    last_conv(net).weight.data *= 20  # spread the sigmoid's input: varied output
     return save_release(tmp_path_factory.mktemp("teacher") / RELEASE_FILE, net)
 
 
@@ -94,7 +98,7 @@ def test_the_teacher_term_is_zero_for_the_teachers_own_image_and_positive_otherw
     terms = ["teacher", *(["teacher_features"] if layers else [])]
     assert all(same[term] == 0 for term in terms)
     with torch.no_grad():
-        net.decoder.layers[-2][0].bias += 0.5  # the student's image moves, the teacher's does not
+        last_conv(net).bias += 0.5  # the student's image moves, the teacher's does not
     moved = obj(content, style)
     assert all(moved[term] > 0 for term in terms)
     expected = moved["content"] + 10 * moved["style"] + 3 * moved["teacher"]
