@@ -35,6 +35,8 @@ _RANGES: dict[str, tuple[typing.Callable, str]] = {
     "loss.ccpl_weight": _at_least(0, " (0: no CCPL)"),
     "loss.ccpl_samples": _at_least(1),
     "loss.ccpl_tau": ((lambda v: v > 0), "must be > 0"),
+    "loss.teacher_weight": _at_least(0),
+    "loss.teacher_feature_weight": _at_least(0),
     "data.crop": _at_least(1),
     "data.num_workers": _at_least(-1, " (-1: auto, 0: load in the training process)"),
     "optim.lr": ((lambda v: v > 0), "must be > 0"),
@@ -181,7 +183,12 @@ def _check_loss(loss: LossConfig, enc: EncoderConfig) -> None:
             f"loss.loss_net_weights_file: hed with loss.loss_net={loss.loss_net}; HED's weights "
             "are a VGG16's: use loss.loss_net=vgg16"
         )
-    for key in ("style_layers", "content_layers", "ccpl_layers"):
+    if loss.teacher_layers and not loss.teacher:
+        raise ConfigError(
+            f"loss.teacher_layers: {loss.teacher_layers} without loss.teacher; name the teacher "
+            "(e.g. loss.teacher=hed-adain) or leave loss.teacher_layers empty"
+        )
+    for key in ("style_layers", "content_layers", "ccpl_layers", "teacher_layers"):
         missing = [layer for layer in getattr(loss, key) if layer not in _vgg_layers(loss.loss_net)]
         if missing:
             raise ConfigError(

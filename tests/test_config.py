@@ -318,3 +318,20 @@ def test_checkpoint_model_config_is_checked():
         model_config_from_json(to_json(vit))
     with pytest.raises(ConfigError, match=r"^model\.decoder\.kind: 'foo'"):
         model_config_from_json('{"decoder": {"kind": "foo"}}')
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["loss.teacher=hed-adain", "loss.teacher_weight=-1"], "loss.teacher_weight"),
+        (
+            ["loss.teacher=hed-adain", "loss.teacher_feature_weight=-0.5"],
+            "loss.teacher_feature_weight",
+        ),
+        (["loss.teacher_layers=relu2_1"], "loss.teacher_layers"),  # no teacher
+        (["loss.teacher=hed-adain", "loss.teacher_layers=relu9_9"], "loss.teacher_layers"),
+    ],
+)
+def test_distillation_keys_are_checked_with_the_others(overrides, key):
+    with pytest.raises(ConfigError, match=rf"^{key}: "):
+        validate(apply_overrides(Config(), overrides))
