@@ -29,9 +29,11 @@ Not run by a test, and why (each entry is the start of the printed commands it s
   per held-out pair on HED's VGG16 beside the peer (a minute even at 48 px); quickstart.sh runs the
   same eval.peer on the same pairs, without the optimization's rows.
 - `python -m eval.peer --pairs data/offline/val_pairs.json --checkpoint runs/results/`: the five
-  300-step variants eval/make_results.sh trains on HED's VGG16 (hours on a CPU).
+  300-step variants, two seeds each, eval/make_results.sh trains on HED's VGG16 (hours on a CPU).
 - `python -m eval.runs runs/results`: those runs.
 - `python -m bench --out reports/bench.json`: the default benchmark table (about 10 minutes).
+- `python -m bench student --threads 1`: minutes (the teacher at 512 px, 4096 px passes, an ONNX
+  export); tests/test_bench_student.py runs its --quick form on a random student.
 - `python -m bench gpu`: a GPU (tests/test_bench_gpu.py runs its --quick --device cpu form).
 - `python -m bench figures`: minutes (512 px ViT-B passes, a 4096 px tiled image).
 - `python -m eval.styleid styleid --content StyleID/`: StyleID's images (a download), GPU-sized.

@@ -1,12 +1,12 @@
 """Stylize every content with every style per method, under StyleID's names, resumably.
 
 Each method runs as infer.py's `stylize` runs it, through inference/ (options checked, then
-inference/api.py's `run`: seeded, planned, run), into DIR/<label>/.infer/ with infer's own names and --skip-existing; each
-output is then linked to DIR/<label>/ `{content}_stylized_{style}.png`, the name StyleID's scripts
-read, so they run on these folders too. DIR/<label>/settings.json records what decides the pictures
-(inference options, checkpoint hash, input files); a rerun with the same settings reuses every
-output, other settings are refused for that method (one line) instead of mixing two runs in one
-folder. Runs are deterministic (seeded from --seed).
+inference/api.py's `run`: seeded, planned, run), into DIR/<label>/.infer/ with infer's own names and
+--skip-existing; each output is then linked to DIR/<label>/ `{content}_stylized_{style}.png`, the
+name StyleID's scripts read, so they run on these folders too. DIR/<label>/settings.json records
+what decides the pictures (inference options, checkpoint hash, input files); a rerun with the same
+settings reuses every output, other settings are refused for that method (one line) instead of
+mixing two runs in one folder. Runs are deterministic (seeded from --seed).
 """
 
 from __future__ import annotations
