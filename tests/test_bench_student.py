@@ -162,3 +162,16 @@ def test_bench_student_quick_writes_its_table(root, int8_export, monkeypatch):
     assert record["cpu"] in table and "python -m bench student" in table
     assert all(f"| {name} |" in table for name in names)
     assert "content returned unchanged" in table and "at 128x128" in table
+
+
+def test_int8_quantization_leaves_the_root_loggers_level_as_it_was(tmp_path, monkeypatch):
+    import logging
+
+    import onnxruntime.quantization
+
+    from weights import onnx_int8
+
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", lambda *a, **k: None)
+    before = logging.getLogger().level
+    onnx_int8._quantize(tmp_path / "a.onnx", tmp_path / "b.onnx", [])
+    assert logging.getLogger().level == before

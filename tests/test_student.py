@@ -128,9 +128,16 @@ def test_a_vgg_teacher_reads_the_loss_networks_features_and_scores_the_same(tmp_
 
 
 def test_it_trains_with_the_teacher_is_logged_and_resumes_exactly(
-    sample_root, tmp_path, teacher_file
+    sample_root, tmp_path, teacher_file, request, monkeypatch
 ):
     from train import train
+
+    # one intra-op thread: with two, this student's decoder bias differed after a resume in the
+    # fresh-clone CI (two-thread kernels of this net are not run-to-run exact: to investigate)
+    threads = torch.get_num_threads()
+    request.addfinalizer(lambda: torch.set_num_threads(threads))
+    torch.set_num_threads(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # and in the resumed process
 
     run = tmp_path / "run"
     train(tiny_config(sample_root, **student_overrides(teacher_file)), run)

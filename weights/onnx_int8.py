@@ -67,14 +67,21 @@ def _quantize(source: Path, target: Path, keep_float: list[str]) -> None:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is not the user's
-    quantize_dynamic(
-        source,
-        target,
-        op_types_to_quantize=list(QUANTIZED_OPS),
-        weight_type=QuantType.QUInt8,
-        nodes_to_exclude=keep_float,
-    )
+    # onnxruntime logs its advice to pre-process on the root logger (not the user's concern): raise
+    # the root's level for this call only, so the process's own warnings are never silenced after it
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            source,
+            target,
+            op_types_to_quantize=list(QUANTIZED_OPS),
+            weight_type=QuantType.QUInt8,
+            nodes_to_exclude=keep_float,
+        )
+    finally:
+        root.setLevel(level)
 
 
 def _copy_graph(source: Path, target: Path) -> None:
