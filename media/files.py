@@ -1,10 +1,12 @@
-"""File-system helpers every writer uses: the one atomic write and the one file-name sanitizer."""
+"""File-system helpers every writer uses: the one atomic write (of a file, or of a folder) and the
+one file-name sanitizer."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +40,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temp folder beside `path`; rename it onto `path` only on success (an empty folder
+    there is replaced), so a reader never sees half a folder and a failure leaves nothing. The
+    folder gets mkdir's mode (0777 minus the umask), not mkdtemp's 0700."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            path.rmdir()  # only an empty folder: the callers refuse a full one first
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:

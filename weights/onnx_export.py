@@ -19,9 +19,6 @@ onnxruntime at a size other than the traced one before the folder appears.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import torch
 from torch import nn
 
 from configs.schema import to_json
+from media.files import atomic_folder
 from media.progress import tqdm
 from models.adain import blend
 from models.net import StyleTransferNet
@@ -111,23 +109,15 @@ def export_onnx(net: StyleTransferNet, out: str | Path, source: str = "") -> dic
     # as every run: a ViT's token map is NHWC, so the decoder traces the NHWC-keeping
     # InstanceNorm (runtime/channels_last.py)
     net = keep_channels_last(net.float().eval().to(memory_format=torch.contiguous_format))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     # each graph is traced, exported and checked in onnxruntime: seconds to a minute per graph
     graphs = 2 if net.cfg.transform in HOST_ONLY else 4
-    try:
+    with atomic_folder(out) as tmp:
         with tqdm(total=graphs, desc="onnx graphs", unit="graph") as bar:
             meta = _write_graphs(net, tmp, source, lambda: bar.update(1))
         loss = _loss_config(source)
         if loss:  # what the decoder was trained against: infer.py warns about a random one
             meta["loss_config"] = loss
         (tmp / ONNX_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        os.chmod(tmp, 0o777 & ~_umask())
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return meta
 
 
@@ -139,12 +129,6 @@ def _loss_config(source: str) -> dict:
         return json.loads(read_metadata(source).get("loss_config") or "{}")
     except Exception:  # the load already read this file; a metadata oddity copies nothing
         return {}
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_graphs(

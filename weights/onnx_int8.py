@@ -32,15 +32,14 @@ and for the folder. The float32 graphs keep their own bound (1e-3, weights/onnx_
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from media.files import atomic_folder
 from models.net import StyleTransferNet
 from weights.checkpoint import ONNX_META
 from weights.onnx_graph import ExportError, session
@@ -145,13 +144,11 @@ def quantize_int8(net: StyleTransferNet, folder: str | Path) -> dict:
     if out.exists():
         raise ExportError(f"{out} exists; remove it to quantize again (nothing written)")
     meta = json.loads((folder / ONNX_META).read_text(encoding="utf-8"))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{INT8_DIR}.", suffix=".partial", dir=folder))
     try:
-        record = _write(net, folder, tmp, meta)
-        int8_meta = {**meta, "precision": "int8", "quantization": record}
-        (tmp / ONNX_META).write_text(json.dumps(int8_meta, indent=1), encoding="utf-8")
-        os.chmod(tmp, os.stat(folder).st_mode & 0o777)
-        os.replace(tmp, out)
+        with atomic_folder(out) as tmp:
+            record = _write(net, folder, tmp, meta)
+            int8_meta = {**meta, "precision": "int8", "quantization": record}
+            (tmp / ONNX_META).write_text(json.dumps(int8_meta, indent=1), encoding="utf-8")
     except ExportError:
         raise
     except Exception as err:  # the quantizer's own errors: an operator it cannot rewrite
@@ -160,8 +157,6 @@ def quantize_int8(net: StyleTransferNet, folder: str | Path) -> dict:
             f"--int8: {folder}'s graphs do not quantize ({type(err).__name__}: {first[:200]}); "
             "the float32 export is unaffected"
         ) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return record
 
 
